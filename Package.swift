@@ -1,0 +1,55 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Arca",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "arca", targets: ["arca"]),
+        .library(name: "DICOM", targets: ["DICOM"]),
+        .library(name: "DICOMNetwork", targets: ["DICOMNetwork"]),
+        .library(name: "BLAKE3", targets: ["BLAKE3"]),
+        .library(name: "EDCKV", targets: ["EDCKV"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        // The DICOM data layer: tags, VRs, the dictionary, datasets, the streaming reader and the writer.
+        // zlib, for the Deflated Explicit VR Little Endian transfer syntax.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "DICOM", dependencies: ["CZlib"]),
+        // BLAKE3 hashing (file hashes of the archive, names of eDCKV files).
+        .target(name: "BLAKE3"),
+        // The eDCKV key-value study store.
+        .target(name: "EDCKV", dependencies: ["DICOM", "BLAKE3"]),
+        // DICOM Upper Layer (PS3.8) and DIMSE (PS3.7) over SwiftNIO.
+        .target(
+            name: "DICOMNetwork",
+            dependencies: [
+                "DICOM",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "arca",
+            dependencies: [
+                "DICOM",
+                "DICOMNetwork",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "DICOMTests", dependencies: ["DICOM"]),
+        .testTarget(name: "BLAKE3Tests", dependencies: ["BLAKE3"]),
+        .testTarget(name: "EDCKVTests", dependencies: ["EDCKV"]),
+        .testTarget(
+            name: "DICOMNetworkTests",
+            dependencies: ["DICOMNetwork", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")]
+        ),
+    ]
+)

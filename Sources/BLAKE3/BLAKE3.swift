@@ -1,0 +1,309 @@
+// BLAKE3 (https://github.com/BLAKE3-team/BLAKE3-specs): one-shot and incremental hashing.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Lanes used to hash whole chunks (and parent nodes) in parallel.
+typealias WideLanes = SIMD4<UInt32>
+
+/// Largest number of chunks hashed as one subtree by the parallel path (a power of two).
+private let maxSubtreeChunks = 64
+
+/// An incremental BLAKE3 hasher (default hash mode). A value type: copying it forks the state.
+public struct BLAKE3: Sendable {
+    /// Chaining value of the current chunk.
+    private var chunkCV: SIMD8<UInt32> = blake3IV
+    /// The current block's buffered bytes (`blockFill` of them, the rest zero).
+    private var block: SIMD16<UInt32> = .zero
+    private var blockFill = 0
+    /// Blocks of the current chunk already compressed.
+    private var blocksCompressed = 0
+    /// Number of chunks already added to the tree, i.e. the counter of the current chunk.
+    private var chunkCounter: UInt64 = 0
+    /// Chaining values of complete subtrees, largest first: one per set bit of `chunkCounter`.
+    private var stack: [SIMD8<UInt32>] = []
+
+    public init() {}
+
+    private var chunkLength: Int { blocksCompressed * blake3BlockLength + blockFill }
+
+    // MARK: Update
+
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        guard var p = bytes.baseAddress, bytes.count > 0 else { return }
+        var remaining = bytes.count
+        while remaining > 0 {
+            if chunkLength == blake3ChunkLength {
+                // The current chunk is complete and more input follows, so it is not the root.
+                let cv = chunkOutput().chainingValue
+                pushSubtree(cv, chunks: 1)
+                resetChunk()
+            }
+            if chunkLength == 0 && remaining > blake3ChunkLength {
+                // Whole chunks with at least one byte after them: hash the largest aligned
+                // power-of-two subtree in parallel.
+                var n = 1
+                let available = min((remaining - 1) / blake3ChunkLength, maxSubtreeChunks)
+                while n * 2 <= available { n *= 2 }
+                if chunkCounter != 0 {
+                    let alignment = chunkCounter & (0 &- chunkCounter)
+                    if alignment < UInt64(n) { n = Int(alignment) }
+                }
+                if n >= 2 {
+                    let cv = Self.hashSubtree(p, chunks: n, counter: chunkCounter)
+                    pushSubtree(cv, chunks: n)
+                    p += n * blake3ChunkLength
+                    remaining -= n * blake3ChunkLength
+                    continue
+                }
+            }
+            let take = min(blake3ChunkLength - chunkLength, remaining)
+            updateChunk(p, count: take)
+            p += take
+            remaining -= take
+        }
+    }
+
+    public mutating func update(_ bytes: some Sequence<UInt8>) {
+        let done: Void? = bytes.withContiguousStorageIfAvailable { buffer in
+            update(UnsafeRawBufferPointer(buffer))
+        }
+        if done != nil { return }
+        var pending: [UInt8] = []
+        pending.reserveCapacity(16 * 1024)
+        for byte in bytes {
+            pending.append(byte)
+            if pending.count == 16 * 1024 {
+                pending.withUnsafeBytes { update($0) }
+                pending.removeAll(keepingCapacity: true)
+            }
+        }
+        pending.withUnsafeBytes { update($0) }
+    }
+
+    /// Feeds at most the rest of the current chunk.
+    private mutating func updateChunk(_ input: UnsafeRawPointer, count: Int) {
+        var p = input
+        var remaining = count
+        while remaining > 0 {
+            if blockFill == blake3BlockLength {
+                let cv = chunkCV, counter = chunkCounter, flags = startFlag
+                chunkCV = withUnsafeBytes(of: &block) {
+                    compressCV(cv: cv, block: $0.baseAddress.unsafelyUnwrapped, counter: counter,
+                               blockLength: UInt32(blake3BlockLength), flags: flags)
+                }
+                blocksCompressed += 1
+                blockFill = 0
+                block = .zero
+            }
+            if blockFill == 0 && remaining > blake3BlockLength {
+                // Compress straight from the input; the last block always stays buffered.
+                chunkCV = compressCV(cv: chunkCV, block: p, counter: chunkCounter,
+                                     blockLength: UInt32(blake3BlockLength), flags: startFlag)
+                blocksCompressed += 1
+                p += blake3BlockLength
+                remaining -= blake3BlockLength
+                continue
+            }
+            let take = min(blake3BlockLength - blockFill, remaining)
+            let fill = blockFill
+            withUnsafeMutableBytes(of: &block) { buffer in
+                (buffer.baseAddress.unsafelyUnwrapped + fill).copyMemory(from: p, byteCount: take)
+            }
+            blockFill += take
+            p += take
+            remaining -= take
+        }
+    }
+
+    private var startFlag: UInt32 { blocksCompressed == 0 ? Flag.chunkStart : 0 }
+
+    private mutating func resetChunk() {
+        chunkCV = blake3IV
+        block = .zero
+        blockFill = 0
+        blocksCompressed = 0
+    }
+
+    /// Adds the chaining value of a complete subtree of `chunks` chunks (a power of two that
+    /// divides `chunkCounter`) and merges equal-sized subtrees eagerly.
+    private mutating func pushSubtree(_ cv: SIMD8<UInt32>, chunks: Int) {
+        stack.append(cv)
+        chunkCounter += UInt64(chunks)
+        while stack.count > chunkCounter.nonzeroBitCount {
+            let right = stack.removeLast()
+            let left = stack.removeLast()
+            stack.append(Self.parentOutput(left, right).chainingValue)
+        }
+    }
+
+    /// Hashes `chunks` (a power of two ≥ 2) whole chunks as one subtree; returns its chaining value.
+    private static func hashSubtree(_ input: UnsafeRawPointer, chunks: Int, counter: UInt64) -> SIMD8<UInt32> {
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 8 * chunks) { scratch in
+            let cvs = scratch.baseAddress.unsafelyUnwrapped
+            let lanes = WideLanes.laneCount
+            var i = 0
+            while i < chunks {
+                let n = min(lanes, chunks - i)
+                hashChunks(WideLanes.self, input: input + i * blake3ChunkLength, count: n,
+                           counter: counter &+ UInt64(i), out: cvs + 8 * i)
+                i += n
+            }
+            var width = chunks
+            while width > 1 {
+                let parents = width / 2
+                var j = 0
+                while j < parents {
+                    let n = min(lanes, parents - j)
+                    if n == 1 {
+                        hashParents(UInt32.self, blocks: cvs + 16 * j, count: 1, out: cvs + 8 * j)
+                    } else {
+                        hashParents(WideLanes.self, blocks: cvs + 16 * j, count: n, out: cvs + 8 * j)
+                    }
+                    j += n
+                }
+                width = parents
+            }
+            return SIMD8(cvs[0], cvs[1], cvs[2], cvs[3], cvs[4], cvs[5], cvs[6], cvs[7])
+        }
+    }
+
+    // MARK: Finalize
+
+    private func chunkOutput() -> Output {
+        Output(inputCV: chunkCV, block: block, counter: chunkCounter, blockLength: UInt32(blockFill),
+               flags: startFlag | Flag.chunkEnd)
+    }
+
+    private static func parentOutput(_ left: SIMD8<UInt32>, _ right: SIMD8<UInt32>) -> Output {
+        Output(inputCV: blake3IV, block: SIMD16(lowHalf: left, highHalf: right), counter: 0,
+               blockLength: UInt32(blake3BlockLength), flags: Flag.parent)
+    }
+
+    private func rootOutput() -> Output {
+        var output = chunkOutput()
+        for cv in stack.reversed() {
+            output = Self.parentOutput(cv, output.chainingValue)
+        }
+        return output
+    }
+
+    /// The 32-byte digest of everything added so far (the hasher stays usable).
+    public func finalize() -> [UInt8] {
+        finalize(outputLength: 32)
+    }
+
+    /// `outputLength` bytes of extendable output (the first 32 are the digest).
+    public func finalize(outputLength: Int) -> [UInt8] {
+        precondition(outputLength >= 0, "BLAKE3 output length must not be negative")
+        return rootOutput().rootBytes(outputLength)
+    }
+
+    // MARK: One-shot
+
+    public static func hash(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+        var hasher = BLAKE3()
+        hasher.update(bytes)
+        return hasher.finalize()
+    }
+
+    public static func hash(_ bytes: some Sequence<UInt8>) -> [UInt8] {
+        var hasher = BLAKE3()
+        hasher.update(bytes)
+        return hasher.finalize()
+    }
+
+    /// Lowercase hexadecimal.
+    public static func hex(_ digest: [UInt8]) -> String {
+        let digits: [UInt8] = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(digest.count * 2)
+        for byte in digest {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    // MARK: Files
+
+    /// A file could not be opened or read.
+    public struct FileError: Error, Sendable, CustomStringConvertible {
+        public let path: String
+        public let operation: String
+        public let errno: Int32
+        public var description: String {
+            "BLAKE3: cannot \(operation) \(path): \(String(cString: strerror(errno)))"
+        }
+    }
+
+    /// Hashes a file, reading it 1 MiB at a time.
+    public static func hashFile(atPath path: String) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY)
+        if fd < 0 { throw FileError(path: path, operation: "open", errno: errno) }
+        defer { close(fd) }
+        let bufferSize = 1 << 20
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 64)
+        defer { buffer.deallocate() }
+        guard let base = buffer.baseAddress else { return hash([UInt8]()) }
+        var hasher = BLAKE3()
+        while true {
+            let n = read(fd, base, bufferSize)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileError(path: path, operation: "read", errno: errno)
+            }
+            if n == 0 { break }
+            hasher.update(UnsafeRawBufferPointer(start: base, count: n))
+        }
+        return hasher.finalize()
+    }
+}
+
+/// The inputs of a node's final compression, kept so that it can be done as a chaining value or as
+/// (extendable) root output.
+private struct Output {
+    var inputCV: SIMD8<UInt32>
+    var block: SIMD16<UInt32>
+    var counter: UInt64
+    var blockLength: UInt32
+    var flags: UInt32
+
+    var chainingValue: SIMD8<UInt32> {
+        var block = self.block
+        let (cv, counter, length, flags) = (inputCV, self.counter, blockLength, self.flags)
+        return withUnsafeBytes(of: &block) {
+            compressCV(cv: cv, block: $0.baseAddress.unsafelyUnwrapped, counter: counter,
+                       blockLength: length, flags: flags)
+        }
+    }
+
+    func rootBytes(_ count: Int) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: count)
+        var block = self.block
+        let (cv, length, flags) = (inputCV, blockLength, self.flags | Flag.root)
+        withUnsafeBytes(of: &block) { blockBytes in
+            out.withUnsafeMutableBytes { outBytes in
+                var offset = 0
+                var outputCounter: UInt64 = 0
+                while offset < count {
+                    var words = compressBlock(cv: cv, block: blockBytes.baseAddress.unsafelyUnwrapped,
+                                              counter: outputCounter, blockLength: length, flags: flags)
+                    let take = min(64, count - offset)
+                    withUnsafeBytes(of: &words) { w in
+                        outBytes.baseAddress.unsafelyUnwrapped.advanced(by: offset)
+                            .copyMemory(from: w.baseAddress.unsafelyUnwrapped, byteCount: take)
+                    }
+                    offset += take
+                    outputCounter += 1
+                }
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,89 @@
+/// Builds a `DataSet` tree from parse events: the handler behind every whole-dataset read.
+public struct DataSetBuilder: ParseEventHandler {
+    enum Level {
+        case item(DataSet, undefinedLength: Bool)
+        case sequence(ElementHeader, SequenceValue)
+        case fragments(ElementHeader, EncapsulatedPixelData, sawOffsetTable: Bool)
+    }
+
+    public private(set) var dataSet: DataSet
+    public private(set) var meta = DataSet()
+    public private(set) var transferSyntax: TransferSyntax?
+    /// Root elements whose values were skipped by the parse options.
+    public private(set) var skipped: [ElementHeader] = []
+    private var levels: [Level] = []
+    private var longValue: (header: ElementHeader, bytes: [UInt8])?
+
+    public init(characterSet: SpecificCharacterSet = .default) {
+        dataSet = DataSet(characterSet: characterSet)
+    }
+
+    public mutating func didReadFileMeta(_ meta: DataSet, transferSyntax: TransferSyntax) throws {
+        self.meta = meta
+        self.transferSyntax = transferSyntax
+    }
+
+    public mutating func handle(_ event: ParseEvent) throws {
+        switch event {
+        case .element(let h, let bytes):
+            add(h, bytes)
+        case .valueStart(let h):
+            // Reserve what the length announces only up to a bound: the length is not trusted.
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(min(Int(h.length), 16 << 20))
+            longValue = (h, bytes)
+        case .valueChunk(let chunk):
+            longValue?.bytes.append(contentsOf: chunk)
+        case .valueEnd:
+            if let v = longValue { add(v.header, v.bytes) }
+            longValue = nil
+        case .valueSkipped(let h):
+            skipped.append(h)
+        case .sequenceStart(let h):
+            levels.append(.sequence(h, SequenceValue(hasUndefinedLength: h.hasUndefinedLength)))
+        case .itemStart(let h):
+            levels.append(.item(DataSet(characterSet: currentCharacterSet), undefinedLength: h.hasUndefinedLength))
+        case .itemEnd:
+            guard case .item(let ds, let undefined)? = levels.popLast(),
+                  case .sequence(let h, var seq)? = levels.popLast() else { return }
+            seq.items.append(SequenceItem(dataSet: ds, hasUndefinedLength: undefined))
+            levels.append(.sequence(h, seq))
+        case .sequenceEnd:
+            guard case .sequence(let h, let seq)? = levels.popLast() else { return }
+            setInCurrent(Element(tag: h.tag, vr: h.vr == .UN ? .UN : .SQ, value: .sequence(seq)))
+        case .fragmentsStart(let h):
+            levels.append(.fragments(h, EncapsulatedPixelData(), sawOffsetTable: false))
+        case .fragmentsEnd:
+            guard case .fragments(let h, let px, _)? = levels.popLast() else { return }
+            setInCurrent(Element(tag: h.tag, vr: h.vr, value: .fragments(px)))
+        case .stopped:
+            break
+        }
+    }
+
+    private var currentCharacterSet: SpecificCharacterSet {
+        for level in levels.reversed() {
+            if case .item(let ds, _) = level { return ds.characterSet }
+        }
+        return dataSet.characterSet
+    }
+
+    private mutating func add(_ h: ElementHeader, _ bytes: [UInt8]) {
+        if case .fragments(let fh, var px, let saw)? = levels.last {
+            if saw { px.fragments.append(bytes) } else { px.offsetTable = bytes }
+            levels[levels.count - 1] = .fragments(fh, px, sawOffsetTable: true)
+            return
+        }
+        setInCurrent(Element(tag: h.tag, vr: h.vr, bytes: bytes))
+    }
+
+    private mutating func setInCurrent(_ e: Element) {
+        if case .item(var ds, let undefined)? = levels.last {
+            levels[levels.count - 1] = .item(DataSet(), undefinedLength: undefined)  // release the copy before mutating
+            ds.set(e)
+            levels[levels.count - 1] = .item(ds, undefinedLength: undefined)
+        } else {
+            dataSet.set(e)
+        }
+    }
+}

@@ -1,0 +1,233 @@
+/// Result of ``negotiate(_:policy:activeAssociations:)``.
+public enum NegotiationOutcome: Sendable {
+    /// Send the A-ASSOCIATE-AC; the association is established with these parameters.
+    case accept(AssociateAccept, NegotiatedAssociation)
+    /// Send the A-ASSOCIATE-RJ and close.
+    case reject(AssociateReject)
+}
+
+/// One accepted presentation context.
+public struct AcceptedPresentationContext: Sendable, Hashable {
+    public var id: UInt8
+    public var abstractSyntax: String
+    public var transferSyntax: String
+    /// The association requestor may act as SCU (issue requests) on this context.
+    public var requestorIsSCU: Bool
+    /// The association requestor may act as SCP (e.g. receive C-STORE sub-operations of a C-GET).
+    public var requestorIsSCP: Bool
+
+    public init(id: UInt8, abstractSyntax: String, transferSyntax: String, requestorIsSCU: Bool = true, requestorIsSCP: Bool = false) {
+        self.id = id
+        self.abstractSyntax = abstractSyntax
+        self.transferSyntax = transferSyntax
+        self.requestorIsSCU = requestorIsSCU
+        self.requestorIsSCP = requestorIsSCP
+    }
+}
+
+/// Parameters of an established association.
+public struct NegotiatedAssociation: Sendable, Hashable {
+    public var callingAETitle: String
+    public var calledAETitle: String
+    /// Accepted presentation contexts by ID.
+    public var acceptedContexts: [UInt8: AcceptedPresentationContext]
+    /// The peer's Maximum Length: the largest P-DATA-TF PDU length we may send. 0 = unlimited.
+    public var peerMaxPDULength: UInt32
+    /// The Maximum Length we advertised: the largest P-DATA-TF PDU length we accept.
+    public var ourMaxPDULength: UInt32
+    /// The negotiated asynchronous operations window (nil when not negotiated: synchronous).
+    public var asyncOperationsWindow: AsyncOperationsWindow?
+    public var peerImplementationClassUID: String?
+    public var peerImplementationVersionName: String?
+    /// The requestor's user identity, if it sent one (not verified here).
+    public var userIdentity: UserIdentityRequest?
+    /// The requestor's SOP class extended negotiation sub-items (not answered).
+    public var extendedNegotiations: [ExtendedNegotiation]
+
+    public init(
+        callingAETitle: String,
+        calledAETitle: String,
+        acceptedContexts: [UInt8: AcceptedPresentationContext],
+        peerMaxPDULength: UInt32,
+        ourMaxPDULength: UInt32,
+        asyncOperationsWindow: AsyncOperationsWindow? = nil,
+        peerImplementationClassUID: String? = nil,
+        peerImplementationVersionName: String? = nil,
+        userIdentity: UserIdentityRequest? = nil,
+        extendedNegotiations: [ExtendedNegotiation] = []
+    ) {
+        self.callingAETitle = callingAETitle
+        self.calledAETitle = calledAETitle
+        self.acceptedContexts = acceptedContexts
+        self.peerMaxPDULength = peerMaxPDULength
+        self.ourMaxPDULength = ourMaxPDULength
+        self.asyncOperationsWindow = asyncOperationsWindow
+        self.peerImplementationClassUID = peerImplementationClassUID
+        self.peerImplementationVersionName = peerImplementationVersionName
+        self.userIdentity = userIdentity
+        self.extendedNegotiations = extendedNegotiations
+    }
+
+    /// The association as seen by the requestor (our SCU side) once `accept` answered `request`.
+    /// Contexts accepted with an ID or transfer syntax we did not propose are ignored.
+    public init(requested request: AssociateRequest, accepted accept: AssociateAccept) {
+        var proposals: [UInt8: PresentationContextProposal] = [:]
+        for proposal in request.presentationContexts where proposals[proposal.id] == nil {
+            proposals[proposal.id] = proposal
+        }
+        var replies: [String: RoleSelection] = [:]
+        for role in accept.userInformation.roleSelections where replies[role.sopClassUID] == nil {
+            replies[role.sopClassUID] = role
+        }
+        var proposedRoles: [String: RoleSelection] = [:]
+        for role in request.userInformation.roleSelections where proposedRoles[role.sopClassUID] == nil {
+            proposedRoles[role.sopClassUID] = role
+        }
+        var contexts: [UInt8: AcceptedPresentationContext] = [:]
+        for result in accept.presentationContexts where result.isAccepted {
+            guard let proposal = proposals[result.id], proposal.transferSyntaxes.contains(result.transferSyntax) else {
+                continue
+            }
+            var scu = true
+            var scp = false
+            if let proposed = proposedRoles[proposal.abstractSyntax], let reply = replies[proposal.abstractSyntax] {
+                scu = proposed.scuRole && reply.scuRole
+                scp = proposed.scpRole && reply.scpRole
+            }
+            contexts[result.id] = AcceptedPresentationContext(
+                id: result.id, abstractSyntax: proposal.abstractSyntax, transferSyntax: result.transferSyntax,
+                requestorIsSCU: scu, requestorIsSCP: scp)
+        }
+        let window: AsyncOperationsWindow?
+        if request.userInformation.asyncOperationsWindow != nil {
+            window = accept.userInformation.asyncOperationsWindow
+        } else {
+            window = nil
+        }
+        self.init(
+            callingAETitle: request.callingAETitle,
+            calledAETitle: request.calledAETitle,
+            acceptedContexts: contexts,
+            peerMaxPDULength: accept.userInformation.maxPDULength ?? 0,
+            ourMaxPDULength: request.userInformation.maxPDULength ?? 0,
+            asyncOperationsWindow: window,
+            peerImplementationClassUID: accept.userInformation.implementationClassUID,
+            peerImplementationVersionName: accept.userInformation.implementationVersionName,
+            userIdentity: request.userInformation.userIdentityRequest,
+            extendedNegotiations: accept.userInformation.extendedNegotiations
+        )
+    }
+}
+
+/// Negotiates an incoming A-ASSOCIATE-RQ against `policy` (PS3.8 7.1, PS3.7 Annex D.3).
+///
+/// - Parameter activeAssociations: associations already established, not counting this one.
+///   The request is rejected (transient, service-provider presentation, local-limit-exceeded)
+///   when `activeAssociations >= policy.maxAssociations`.
+public func negotiate(_ rq: AssociateRequest, policy: AssociationPolicy, activeAssociations: Int) -> NegotiationOutcome {
+    if rq.protocolVersion & 0x0001 == 0 {
+        return .reject(AssociateReject(result: .permanent, source: .serviceProviderACSE, reason: .protocolVersionNotSupported))
+    }
+    if rq.applicationContextName != UpperLayerUID.applicationContextName {
+        return .reject(AssociateReject(result: .permanent, source: .serviceUser, reason: .applicationContextNameNotSupported))
+    }
+    if policy.strictCalledAETitle, rq.calledAETitle != policy.aeTitle {
+        return .reject(AssociateReject(result: .permanent, source: .serviceUser, reason: .calledAETitleNotRecognized))
+    }
+    if let allowed = policy.allowedCallingAETitles, !allowed.contains(rq.callingAETitle) {
+        return .reject(AssociateReject(result: .permanent, source: .serviceUser, reason: .callingAETitleNotRecognized))
+    }
+    if activeAssociations >= policy.maxAssociations {
+        return .reject(AssociateReject(result: .transient, source: .serviceProviderPresentation, reason: .localLimitExceeded))
+    }
+
+    let requestorInfo = rq.userInformation
+    var proposedRoles: [String: RoleSelection] = [:]
+    for role in requestorInfo.roleSelections where proposedRoles[role.sopClassUID] == nil {
+        proposedRoles[role.sopClassUID] = role
+    }
+
+    var results: [PresentationContextResult] = []
+    var accepted: [UInt8: AcceptedPresentationContext] = [:]
+    var roleReplies: [RoleSelection] = []
+    var repliedRoleClasses = Set<String>()
+    for proposal in rq.presentationContexts {
+        // Presentation context IDs are odd integers (PS3.8 9.3.2.2).
+        guard proposal.id & 1 == 1 else {
+            results.append(PresentationContextResult(id: proposal.id, result: .noReason, transferSyntax: ""))
+            continue
+        }
+        guard policy.acceptedAbstractSyntaxes(proposal.abstractSyntax) else {
+            results.append(PresentationContextResult(id: proposal.id, result: .abstractSyntaxNotSupported, transferSyntax: ""))
+            continue
+        }
+        guard let transferSyntax = policy.chooseTransferSyntax(from: proposal.transferSyntaxes) else {
+            results.append(PresentationContextResult(id: proposal.id, result: .transferSyntaxesNotSupported, transferSyntax: ""))
+            continue
+        }
+        var requestorIsSCU = true
+        var requestorIsSCP = false
+        if let proposed = proposedRoles[proposal.abstractSyntax] {
+            let reply = RoleSelection(
+                sopClassUID: proposal.abstractSyntax,
+                scuRole: proposed.scuRole && policy.acceptsRequestorSCURole(proposal.abstractSyntax),
+                scpRole: proposed.scpRole && policy.acceptsRequestorSCPRole(proposal.abstractSyntax)
+            )
+            requestorIsSCU = reply.scuRole
+            requestorIsSCP = reply.scpRole
+            if repliedRoleClasses.insert(proposal.abstractSyntax).inserted {
+                roleReplies.append(reply)
+            }
+        }
+        results.append(PresentationContextResult(id: proposal.id, result: .acceptance, transferSyntax: transferSyntax))
+        accepted[proposal.id] = AcceptedPresentationContext(
+            id: proposal.id, abstractSyntax: proposal.abstractSyntax, transferSyntax: transferSyntax,
+            requestorIsSCU: requestorIsSCU, requestorIsSCP: requestorIsSCP)
+    }
+
+    var window: AsyncOperationsWindow?
+    if let proposed = requestorInfo.asyncOperationsWindow {
+        window = AsyncOperationsWindow(
+            maxInvoked: combineWindow(proposed.maxInvoked, policy.asyncOperationsWindow.maxInvoked),
+            maxPerformed: combineWindow(proposed.maxPerformed, policy.asyncOperationsWindow.maxPerformed)
+        )
+    }
+
+    let acceptorInfo = UserInformation(
+        maxPDULength: policy.maxPDULength,
+        implementationClassUID: policy.implementationClassUID,
+        implementationVersionName: policy.implementationVersionName,
+        asyncOperationsWindow: window,
+        roleSelections: roleReplies
+        // User identity: no 0x59 response (allowed by PS3.7 D.3.3.7 even if one was requested).
+        // SOP class (common) extended negotiation: not answered, defaults apply.
+    )
+    let ac = AssociateAccept(
+        protocolVersion: 1,
+        calledAETitle: rq.calledAETitle,
+        callingAETitle: rq.callingAETitle,
+        applicationContextName: UpperLayerUID.applicationContextName,
+        presentationContexts: results,
+        userInformation: acceptorInfo
+    )
+    let association = NegotiatedAssociation(
+        callingAETitle: rq.callingAETitle,
+        calledAETitle: rq.calledAETitle,
+        acceptedContexts: accepted,
+        peerMaxPDULength: requestorInfo.maxPDULength ?? 0,
+        ourMaxPDULength: policy.maxPDULength,
+        asyncOperationsWindow: window,
+        peerImplementationClassUID: requestorInfo.implementationClassUID,
+        peerImplementationVersionName: requestorInfo.implementationVersionName,
+        userIdentity: requestorInfo.userIdentityRequest,
+        extendedNegotiations: requestorInfo.extendedNegotiations
+    )
+    return .accept(ac, association)
+}
+
+/// Window negotiation where 0 means unlimited: the smaller of the two limits.
+private func combineWindow(_ proposed: UInt16, _ ours: UInt16) -> UInt16 {
+    if proposed == 0 { return ours }
+    if ours == 0 { return proposed }
+    return min(proposed, ours)
+}

@@ -1,0 +1,1 @@
+// eDCKV: DICOM studies as sorted key-value files (docs/EDCKV-FORMAT.md).

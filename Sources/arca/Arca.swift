@@ -1,0 +1,15 @@
+import ArgumentParser
+
+@main
+struct Arca: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "arca",
+        abstract: "Arca, a DICOM archive server.",
+        version: ArcaVersion.string,
+        subcommands: [Dump.self, Hello.self]
+    )
+}
+
+enum ArcaVersion {
+    static let string = "0.1.0"
+}

@@ -44,7 +44,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "DICOMTests", dependencies: ["DICOM"]),
+        // Helpers the tests share: running DCMTK, pydicom and pynetdicom, temporary folders.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "DICOMTests", dependencies: ["DICOM", "TestSupport"]),
         .testTarget(name: "BLAKE3Tests", dependencies: ["BLAKE3"]),
         .testTarget(name: "EDCKVTests", dependencies: ["EDCKV"]),
         .testTarget(

@@ -60,13 +60,16 @@ extension UInt32: Lanes {
     }
 }
 
+// SIMD rotations are written with `&+` rather than `|`: LLVM turns `(x >> n) | (x << (32 - n))` on vectors
+// into a funnel shift, which it then scalarizes on baseline x86-64 (SSE2); the sum of the two disjoint
+// halves is the same value and stays in vector registers.
 extension SIMD4: Lanes where Scalar == UInt32 {
     @inline(__always) static var laneCount: Int { 4 }
     @inline(__always) static func splat(_ x: UInt32) -> SIMD4<UInt32> { SIMD4(repeating: x) }
-    @inline(__always) func rotr16() -> SIMD4<UInt32> { (self &>> 16) | (self &<< 16) }
-    @inline(__always) func rotr12() -> SIMD4<UInt32> { (self &>> 12) | (self &<< 20) }
-    @inline(__always) func rotr8() -> SIMD4<UInt32> { (self &>> 8) | (self &<< 24) }
-    @inline(__always) func rotr7() -> SIMD4<UInt32> { (self &>> 7) | (self &<< 25) }
+    @inline(__always) func rotr16() -> SIMD4<UInt32> { (self &>> 16) &+ (self &<< 16) }
+    @inline(__always) func rotr12() -> SIMD4<UInt32> { (self &>> 12) &+ (self &<< 20) }
+    @inline(__always) func rotr8() -> SIMD4<UInt32> { (self &>> 8) &+ (self &<< 24) }
+    @inline(__always) func rotr7() -> SIMD4<UInt32> { (self &>> 7) &+ (self &<< 25) }
     @inline(__always) static func lanes(_ f: (Int) -> UInt32) -> SIMD4<UInt32> { SIMD4(f(0), f(1), f(2), f(3)) }
     @inline(__always) func lane(_ i: Int) -> UInt32 { self[i] }
     @inline(__always)
@@ -95,10 +98,10 @@ extension SIMD4: Lanes where Scalar == UInt32 {
 extension SIMD8: Lanes where Scalar == UInt32 {
     @inline(__always) static var laneCount: Int { 8 }
     @inline(__always) static func splat(_ x: UInt32) -> SIMD8<UInt32> { SIMD8(repeating: x) }
-    @inline(__always) func rotr16() -> SIMD8<UInt32> { (self &>> 16) | (self &<< 16) }
-    @inline(__always) func rotr12() -> SIMD8<UInt32> { (self &>> 12) | (self &<< 20) }
-    @inline(__always) func rotr8() -> SIMD8<UInt32> { (self &>> 8) | (self &<< 24) }
-    @inline(__always) func rotr7() -> SIMD8<UInt32> { (self &>> 7) | (self &<< 25) }
+    @inline(__always) func rotr16() -> SIMD8<UInt32> { (self &>> 16) &+ (self &<< 16) }
+    @inline(__always) func rotr12() -> SIMD8<UInt32> { (self &>> 12) &+ (self &<< 20) }
+    @inline(__always) func rotr8() -> SIMD8<UInt32> { (self &>> 8) &+ (self &<< 24) }
+    @inline(__always) func rotr7() -> SIMD8<UInt32> { (self &>> 7) &+ (self &<< 25) }
     @inline(__always) static func lanes(_ f: (Int) -> UInt32) -> SIMD8<UInt32> {
         SIMD8(f(0), f(1), f(2), f(3), f(4), f(5), f(6), f(7))
     }

@@ -56,12 +56,29 @@ enum GraphicCharacterSet: UInt8, Sendable, Hashable, CaseIterable {
         }
     }
 
-    /// The set designated by an escape sequence (the bytes after ESC), nil when unknown.
-    /// `ESC $ @` (JIS C 6226-1978) is accepted as JIS X 0208.
-    static func designated(by sequence: some Collection<UInt8>) -> GraphicCharacterSet? {
-        if sequence.elementsEqual([0x24, 0x40]) { return .jisX0208 }
-        for set in allCases where sequence.elementsEqual(set.designation) { return set }
-        return nil
+    /// The set designated by an escape sequence: ESC, one or two intermediate bytes, a final byte.
+    /// `intermediate2` is 0 when there is one intermediate. `ESC $ @` (JIS C 6226-1978) is accepted as JIS X 0208.
+    static func designated(intermediate1 i1: UInt8, intermediate2 i2: UInt8, final f: UInt8) -> GraphicCharacterSet? {
+        switch (i1, i2, f) {
+        case (0x28, 0, 0x42): return .ascii
+        case (0x28, 0, 0x4A): return .jisRoman
+        case (0x29, 0, 0x49): return .jisKatakana
+        case (0x2D, 0, 0x41): return .latin1
+        case (0x2D, 0, 0x42): return .latin2
+        case (0x2D, 0, 0x43): return .latin3
+        case (0x2D, 0, 0x44): return .latin4
+        case (0x2D, 0, 0x46): return .greek
+        case (0x2D, 0, 0x47): return .arabic
+        case (0x2D, 0, 0x48): return .hebrew
+        case (0x2D, 0, 0x4C): return .cyrillic
+        case (0x2D, 0, 0x4D): return .latin5
+        case (0x2D, 0, 0x54): return .thai
+        case (0x24, 0, 0x42), (0x24, 0, 0x40): return .jisX0208
+        case (0x24, 0x28, 0x44): return .jisX0212
+        case (0x24, 0x29, 0x43): return .ksX1001
+        case (0x24, 0x29, 0x41): return .gb2312
+        default: return nil
+        }
     }
 
     /// The glibc iconv name of the 8-bit code whose upper half this set is (single-byte sets).

@@ -2,13 +2,13 @@
 /// G0 (bytes 21-7E) and G1 (bytes A0-FF); delimiters reset both to the initial designations
 /// (PS3.5 6.1.2.5.3: CR LF FF TAB always, '^' and '=' in PN, '\' in multi-valued VRs).
 struct ISO2022Decoder: Sendable {
+    /// Always a single-byte set (ASCII or JIS X 0201 Romaji), both decoded as ASCII.
     let initialG0: GraphicCharacterSet
     let initialG1: GraphicCharacterSet?
 
     func decode(_ p: UnsafeBufferPointer<UInt8>, vr: VR) -> String {
         let isPN = vr == .PN
         let isMulti = vr.allowsBackslashMultiplicity
-        var g0 = initialG0
         var g1 = initialG1
         var g0Table: DoubleByteTable?
         var out: [UInt8] = []
@@ -21,17 +21,21 @@ struct ISO2022Decoder: Sendable {
             if b == 0x1B {
                 var j = i + 1
                 while j < n, p[j] >= 0x20, p[j] <= 0x2F { j += 1 }
-                if j < n, j > i + 1, p[j] >= 0x30, p[j] <= 0x7E {
-                    if let set = GraphicCharacterSet.designated(by: p[(i + 1)...j]) {
+                if j < n, j > i + 1, j <= i + 3, p[j] >= 0x30, p[j] <= 0x7E {
+                    let i2: UInt8 = j == i + 3 ? p[i + 2] : 0
+                    if let set = GraphicCharacterSet.designated(intermediate1: p[i + 1], intermediate2: i2, final: p[j]) {
                         if set.isG1 {
                             g1 = set
                         } else {
-                            g0 = set
                             g0Table = set.doubleByteTable
                         }
                     } else {
                         out.append(contentsOf: UTF8Output.replacement)
                     }
+                    i = j + 1
+                } else if j < n, j > i + 1, p[j] >= 0x30, p[j] <= 0x7E {
+                    // A well-formed but unsupported escape sequence: skip it.
+                    out.append(contentsOf: UTF8Output.replacement)
                     i = j + 1
                 } else {
                     out.append(contentsOf: UTF8Output.replacement)
@@ -43,11 +47,11 @@ struct ISO2022Decoder: Sendable {
                 if b <= 0x20 || b == 0x7F || g0Table == nil {
                     switch b {
                     case 0x09, 0x0A, 0x0C, 0x0D:
-                        g0 = initialG0; g1 = initialG1; g0Table = nil
+                        g1 = initialG1; g0Table = nil
                     case 0x5E where isPN, 0x3D where isPN:
-                        g0 = initialG0; g1 = initialG1; g0Table = nil
+                        g1 = initialG1; g0Table = nil
                     case 0x5C where isMulti:
-                        g0 = initialG0; g1 = initialG1; g0Table = nil
+                        g1 = initialG1; g0Table = nil
                     default:
                         break
                     }
@@ -81,7 +85,6 @@ struct ISO2022Decoder: Sendable {
                 i += 1
             }
         }
-        _ = g0
         return String(decoding: out, as: UTF8.self)
     }
 }

@@ -1,12 +1,11 @@
 /// Encodes a string with ISO 2022 code extension: each character goes to the first listed set that
 /// holds it (preferring the current designations), escape sequences designate sets as needed, and the
 /// initial designations are restored before every delimiter (CR LF FF TAB ^ = \) and at the end of the value.
-struct ISO2022Encoder {
+struct ISO2022Encoder: Sendable {
     let initialG0: GraphicCharacterSet
     let initialG1: GraphicCharacterSet?
     /// Sets the value of (0008,0005) allows, in term order.
     let candidates: [GraphicCharacterSet]
-    let session = IconvSession()
 
     func encode(_ string: String) -> [UInt8]? {
         var out: [UInt8] = []
@@ -63,24 +62,8 @@ struct ISO2022Encoder {
             guard let b = table.inverse[scalar.value], b >= 0xA0 else { return nil }
             return [b]
         }
-        let utf8 = Array(String(Character(scalar)).utf8)
-        switch set {
-        case .jisX0208, .jisX0212:
-            guard let euc = session.convertStrict(utf8, from: "UTF-8", to: "EUC-JP") else { return nil }
-            if set == .jisX0208, euc.count == 2, euc[0] >= 0xA1, euc[1] >= 0xA1 {
-                return [euc[0] & 0x7F, euc[1] & 0x7F]
-            }
-            if set == .jisX0212, euc.count == 3, euc[0] == 0x8F {
-                return [euc[1] & 0x7F, euc[2] & 0x7F]
-            }
-            return nil
-        case .ksX1001, .gb2312:
-            let name = set == .gb2312 ? "GB2312" : "EUC-KR"
-            guard let euc = session.convertStrict(utf8, from: "UTF-8", to: name),
-                  euc.count == 2, euc[0] >= 0xA1, euc[1] >= 0xA1 else { return nil }
-            return euc
-        default:
-            return nil
-        }
+        guard let pair = set.doubleByteTable?.inverse[scalar.value] else { return nil }
+        let b1 = UInt8(truncatingIfNeeded: pair >> 8), b2 = UInt8(truncatingIfNeeded: pair)
+        return set.isG1 ? [b1 | 0x80, b2 | 0x80] : [b1, b2]
     }
 }

@@ -18,7 +18,10 @@ public enum DataSetWriter {
         var out: [UInt8] = []
         out.reserveCapacity(Int(clamping: size(of: dataSet, Encoding(syntax))))
         try write(dataSet, Encoding(syntax), into: &out)
-        return syntax.isDeflated ? try Deflater.deflate(out) : out
+        guard syntax.isDeflated else { return out }
+        var deflated = try Deflater.deflate(out)
+        if deflated.count % 2 == 1 { deflated.append(0) }  // the encoded stream has even length (PS3.5 A.5)
+        return deflated
     }
 
     static func write(_ ds: DataSet, _ enc: Encoding, into out: inout [UInt8]) throws {

@@ -32,6 +32,7 @@ public enum FileMeta {
     public static func make(sopClassUID: String, sopInstanceUID: String, transferSyntax: TransferSyntax,
                             sourceAETitle: String? = nil) -> DataSet {
         var meta = DataSet()
+        meta.setUInt32(0, for: .fileMetaInformationGroupLength)  // computed by `encode`
         meta.set(Element(tag: .fileMetaInformationVersion, vr: .OB, bytes: [0x00, 0x01]))
         meta.setString(sopClassUID, for: .mediaStorageSOPClassUID, vr: .UI)
         meta.setString(sopInstanceUID, for: .mediaStorageSOPInstanceUID, vr: .UI)
@@ -42,12 +43,16 @@ public enum FileMeta {
         return meta
     }
 
-    /// Group 0002 in explicit VR little endian, led by its group length.
+    /// Group 0002 in explicit VR little endian, led by its group length recomputed when it has one (a
+    /// meta header read without one is written back without one).
     public static func encode(_ meta: DataSet) throws -> [UInt8] {
         var body = meta
-        body.remove(.fileMetaInformationGroupLength)
         let enc = DataSetWriter.Encoding(explicitVR: true, bigEndian: false)
         var content: [UInt8] = []
+        guard body.remove(.fileMetaInformationGroupLength) != nil else {
+            try DataSetWriter.write(body, enc, into: &content)
+            return content
+        }
         try DataSetWriter.write(body, enc, into: &content)
         var out: [UInt8] = []
         try DataSetWriter.header(.fileMetaInformationGroupLength, .UL, length: 4, enc, into: &out)

@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // The DICOM data layer: tags, VRs, the dictionary, datasets, the streaming reader and the writer.
@@ -32,7 +33,29 @@ let package = Package(
                 "DICOM",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The archive: file naming, duplicate policy, durable writes, the index.
+        .target(
+            name: "Archive",
+            dependencies: [
+                "DICOM", "BLAKE3",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        // Wiring: configuration, the storage service behind the SCP, logging, lifecycle.
+        .target(
+            name: "ArcaServer",
+            dependencies: [
+                "DICOM", "DICOMNetwork", "Archive", "BLAKE3",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
@@ -40,6 +63,9 @@ let package = Package(
             dependencies: [
                 "DICOM",
                 "DICOMNetwork",
+                "Archive",
+                "ArcaServer",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -51,7 +77,10 @@ let package = Package(
         .testTarget(name: "EDCKVTests", dependencies: ["EDCKV"]),
         .testTarget(
             name: "DICOMNetworkTests",
-            dependencies: ["DICOMNetwork", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")]
+            dependencies: [
+                "DICOM", "DICOMNetwork", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
         ),
     ]
 )

@@ -92,18 +92,15 @@ public struct BLAKE3: Sendable {
         var remaining = count
         while remaining > 0 {
             if blockFill == blake3BlockLength {
-                let cv = chunkCV, counter = chunkCounter, flags = startFlag
-                chunkCV = withUnsafeBytes(of: &block) {
-                    compressCV(cv: cv, block: $0.baseAddress.unsafelyUnwrapped, counter: counter,
-                               blockLength: UInt32(blake3BlockLength), flags: flags)
-                }
+                chunkCV = compressCV(cv: chunkCV, block: block, counter: chunkCounter,
+                                     blockLength: UInt32(blake3BlockLength), flags: startFlag)
                 blocksCompressed += 1
                 blockFill = 0
                 block = .zero
             }
             if blockFill == 0 && remaining > blake3BlockLength {
                 // Compress straight from the input; the last block always stays buffered.
-                chunkCV = compressCV(cv: chunkCV, block: p, counter: chunkCounter,
+                chunkCV = compressCV(cv: chunkCV, block: loadBlock(p), counter: chunkCounter,
                                      blockLength: UInt32(blake3BlockLength), flags: startFlag)
                 blocksCompressed += 1
                 p += blake3BlockLength
@@ -113,7 +110,8 @@ public struct BLAKE3: Sendable {
             let take = min(blake3BlockLength - blockFill, remaining)
             let fill = blockFill
             withUnsafeMutableBytes(of: &block) { buffer in
-                (buffer.baseAddress.unsafelyUnwrapped + fill).copyMemory(from: p, byteCount: take)
+                UnsafeMutableRawBufferPointer(rebasing: buffer[fill..<fill + take])
+                    .copyMemory(from: UnsafeRawBufferPointer(start: p, count: take))
             }
             blockFill += take
             p += take
@@ -145,7 +143,7 @@ public struct BLAKE3: Sendable {
     /// Hashes `chunks` (a power of two ≥ 2) whole chunks as one subtree; returns its chaining value.
     private static func hashSubtree(_ input: UnsafeRawPointer, chunks: Int, counter: UInt64) -> SIMD8<UInt32> {
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 8 * chunks) { scratch in
-            let cvs = scratch.baseAddress.unsafelyUnwrapped
+            guard let cvs = scratch.baseAddress else { return blake3IV }
             let lanes = WideLanes.laneCount
             var i = 0
             while i < chunks {
@@ -275,34 +273,23 @@ private struct Output {
     var flags: UInt32
 
     var chainingValue: SIMD8<UInt32> {
-        var block = self.block
-        let (cv, counter, length, flags) = (inputCV, self.counter, blockLength, self.flags)
-        return withUnsafeBytes(of: &block) {
-            compressCV(cv: cv, block: $0.baseAddress.unsafelyUnwrapped, counter: counter,
-                       blockLength: length, flags: flags)
-        }
+        compressCV(cv: inputCV, block: block, counter: counter, blockLength: blockLength, flags: flags)
     }
 
     func rootBytes(_ count: Int) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: count)
-        var block = self.block
-        let (cv, length, flags) = (inputCV, blockLength, self.flags | Flag.root)
-        withUnsafeBytes(of: &block) { blockBytes in
-            out.withUnsafeMutableBytes { outBytes in
-                var offset = 0
-                var outputCounter: UInt64 = 0
-                while offset < count {
-                    var words = compressBlock(cv: cv, block: blockBytes.baseAddress.unsafelyUnwrapped,
-                                              counter: outputCounter, blockLength: length, flags: flags)
-                    let take = min(64, count - offset)
-                    withUnsafeBytes(of: &words) { w in
-                        outBytes.baseAddress.unsafelyUnwrapped.advanced(by: offset)
-                            .copyMemory(from: w.baseAddress.unsafelyUnwrapped, byteCount: take)
-                    }
-                    offset += take
-                    outputCounter += 1
+        var out: [UInt8] = []
+        out.reserveCapacity(count)
+        var outputCounter: UInt64 = 0
+        while out.count < count {
+            let words = compressBlock(cv: inputCV, block: block, counter: outputCounter,
+                                      blockLength: blockLength, flags: flags | Flag.root)
+            for i in 0..<16 where out.count < count {
+                let word = words[i]
+                for shift in stride(from: 0, to: 32, by: 8) where out.count < count {
+                    out.append(UInt8(truncatingIfNeeded: word >> UInt32(shift)))
                 }
             }
+            outputCounter += 1
         }
         return out
     }

@@ -98,7 +98,9 @@ extension SIMD4: Lanes where Scalar == UInt32 {
 extension SIMD8: Lanes where Scalar == UInt32 {
     @inline(__always) static var laneCount: Int { 8 }
     @inline(__always) static func splat(_ x: UInt32) -> SIMD8<UInt32> { SIMD8(repeating: x) }
-    @inline(__always) func rotr16() -> SIMD8<UInt32> { (self &>> 16) &+ (self &<< 16) }
+    @inline(__always) func rotr16() -> SIMD8<UInt32> {
+        SIMD8(lowHalf: lowHalf.rotr16(), highHalf: highHalf.rotr16())
+    }
     @inline(__always) func rotr12() -> SIMD8<UInt32> { (self &>> 12) &+ (self &<< 20) }
     @inline(__always) func rotr8() -> SIMD8<UInt32> { (self &>> 8) &+ (self &<< 24) }
     @inline(__always) func rotr7() -> SIMD8<UInt32> { (self &>> 7) &+ (self &<< 25) }
@@ -184,11 +186,21 @@ struct CompressionState<V: Lanes> {
     }
 }
 
-/// Compresses one 64-byte block (`block` must have 64 readable bytes), returning all 16 output words.
+/// Loads the 16 little-endian message words of the 64 bytes at `block`.
 @inline(__always)
-func compressBlock(cv: SIMD8<UInt32>, block: UnsafeRawPointer, counter: UInt64,
+func loadBlock(_ block: UnsafeRawPointer) -> SIMD16<UInt32> {
+    SIMD16(lowHalf: SIMD8(lowHalf: block.loadUnaligned(as: SIMD4<UInt32>.self),
+                          highHalf: block.loadUnaligned(fromByteOffset: 16, as: SIMD4<UInt32>.self)),
+           highHalf: SIMD8(lowHalf: block.loadUnaligned(fromByteOffset: 32, as: SIMD4<UInt32>.self),
+                           highHalf: block.loadUnaligned(fromByteOffset: 48, as: SIMD4<UInt32>.self)))
+}
+
+/// Compresses one block (message words `block`), returning all 16 output words.
+@inline(__always)
+func compressBlock(cv: SIMD8<UInt32>, block b: SIMD16<UInt32>, counter: UInt64,
                    blockLength: UInt32, flags: UInt32) -> SIMD16<UInt32> {
-    let m = UInt32.loadMessage(block, stride: 0, count: 1)
+    let m = Message<UInt32>(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+                            b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15])
     var s = CompressionState<UInt32>(
         cv: (cv[0], cv[1], cv[2], cv[3], cv[4], cv[5], cv[6], cv[7]),
         counterLow: UInt32(truncatingIfNeeded: counter), counterHigh: UInt32(truncatingIfNeeded: counter >> 32),
@@ -202,7 +214,7 @@ func compressBlock(cv: SIMD8<UInt32>, block: UnsafeRawPointer, counter: UInt64,
 
 /// The chaining value after compressing one block.
 @inline(__always)
-func compressCV(cv: SIMD8<UInt32>, block: UnsafeRawPointer, counter: UInt64,
+func compressCV(cv: SIMD8<UInt32>, block: SIMD16<UInt32>, counter: UInt64,
                 blockLength: UInt32, flags: UInt32) -> SIMD8<UInt32> {
     compressBlock(cv: cv, block: block, counter: counter, blockLength: blockLength, flags: flags).lowHalf
 }

@@ -1,3 +1,4 @@
+import DICOM
 import NIOCore
 import Testing
 
@@ -145,9 +146,9 @@ private func resultFor(
         #expect(resultFor([implicitLE, explicitLE])?.transferSyntax == explicitLE)
         #expect(resultFor([deflated, explicitBE])?.transferSyntax == explicitBE)
         #expect(resultFor([deflated])?.transferSyntax == deflated)
-        // Natives are preferred over encapsulated ones.
-        #expect(resultFor([jpegBaseline, implicitLE])?.transferSyntax == implicitLE)
-        // Otherwise the first proposed encapsulated syntax.
+        // Encapsulated syntaxes are accepted as proposed, ahead of native fallbacks in the same context.
+        #expect(resultFor([implicitLE, jpegBaseline])?.transferSyntax == jpegBaseline)
+        // The first proposed encapsulated syntax.
         #expect(resultFor([jpeg2000, jpegBaseline])?.transferSyntax == jpeg2000)
         #expect(resultFor(["1.2.3.4.5", jpegBaseline])?.transferSyntax == jpegBaseline)
         // An injected predicate decides which encapsulated syntaxes are known.
@@ -252,12 +253,12 @@ private func resultFor(
         #expect(rq.applicationContextName == "1.2.840.10008.3.1.1.1")
         #expect(rq.presentationContexts.map(\.id) == [1, 3, 5])
         #expect(rq.presentationContexts.allSatisfy { $0.transferSyntaxes == [explicitLE, implicitLE] })
-        #expect(rq.userInformation.implementationClassUID == ArcaImplementation.classUID)
-        #expect(rq.userInformation.implementationVersionName == ArcaImplementation.versionName)
+        #expect(rq.userInformation.implementationClassUID == DICOMImplementation.classUID)
+        #expect(rq.userInformation.implementationVersionName == DICOMImplementation.versionName)
         #expect(rq.userInformation.maxPDULength == AssociationPolicy.defaultMaxPDULength)
         #expect(rq.userInformation.asyncOperationsWindow == nil)
-        #expect(ArcaImplementation.classUID == "1.2.826.0.1.3680043.10.1432.1")
-        #expect(ArcaImplementation.versionName == "ARCA_010")
+        #expect(DICOMImplementation.classUID == "1.2.826.0.1.3680043.10.1432.1")
+        #expect(DICOMImplementation.versionName == "ARCA_010")
     }
 
     @Test func scuSideViewOfTheAssociation() {
@@ -272,7 +273,7 @@ private func resultFor(
         #expect(client.peerMaxPDULength == AssociationPolicy.defaultMaxPDULength)
         #expect(client.ourMaxPDULength == 32768)
         #expect(server.peerMaxPDULength == 32768)
-        #expect(client.peerImplementationClassUID == ArcaImplementation.classUID)
+        #expect(client.peerImplementationClassUID == DICOMImplementation.classUID)
     }
 
     @Test func policyDecoderLimitsMatchAdvertisedLength() {

@@ -1,3 +1,4 @@
+import DICOM
 import NIOCore
 import NIOEmbedded
 import Testing
@@ -211,8 +212,8 @@ let dcmtkEchoDataTF = """
 private func samplePDUs() -> [PDU] {
     let userInfo = UserInformation(
         maxPDULength: 32768,
-        implementationClassUID: ArcaImplementation.classUID,
-        implementationVersionName: ArcaImplementation.versionName,
+        implementationClassUID: DICOMImplementation.classUID,
+        implementationVersionName: DICOMImplementation.versionName,
         asyncOperationsWindow: AsyncOperationsWindow(maxInvoked: 4, maxPerformed: 2),
         roleSelections: [RoleSelection(sopClassUID: "1.2.840.10008.5.1.4.1.1.2", scuRole: false, scpRole: true)],
         extendedNegotiations: [ExtendedNegotiation(sopClassUID: "1.2.840.10008.5.1.4.1.2.2.2", info: [1, 0, 1])],
@@ -375,6 +376,12 @@ private func samplePDUs() -> [PDU] {
         #expect(throws: PDUError.self) {
             try PDU.writeDataHeader(into: &h, contextID: 1, isCommand: false, isLast: true, payloadLength: -1)
         }
+        #expect(throws: PDUError.self) {
+            try PDU.writeDataHeader(into: &h, contextID: 1, isCommand: false, isLast: true, payloadLength: Int.max)
+        }
+        #expect(h.readableBytes == 0)
+        #expect(DataTransfer.maxFragmentLength(peerMaxPDULength: 16384) == 16378)
+        #expect(DataTransfer.maxFragmentLength(peerMaxPDULength: 0) == 1 << 20)
     }
 }
 

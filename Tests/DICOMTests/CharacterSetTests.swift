@@ -270,6 +270,19 @@ import Testing
         #expect(SpecificCharacterSet("ISO_IR 126").encode("Δ") == [0xC4])
     }
 
+    @Test func concurrentDecoding() async {
+        let cs = SpecificCharacterSet("ISO 2022 IR 13\\ISO 2022 IR 87")
+        let value = yamadaIR13
+        let results = await withTaskGroup(of: String.self) { group in
+            for _ in 0..<16 { group.addTask { cs.decode(value, vr: .PN) } }
+            var all: [String] = []
+            for await r in group { all.append(r) }
+            return all
+        }
+        #expect(results.count == 16)
+        #expect(results.allSatisfy { $0 == "ﾔﾏﾀﾞ^ﾀﾛｳ=山田^太郎=やまだ^たろう" })
+    }
+
     @Test func decodesNonContiguousCollections() {
         let cs = SpecificCharacterSet("\\ISO 2022 IR 149")
         let value: [UInt8] = [esc, 0x24, 0x29, 0x43, 0xC8, 0xAB]

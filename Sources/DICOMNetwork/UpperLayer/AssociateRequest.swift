@@ -1,3 +1,4 @@
+import DICOM
 /// A-ASSOCIATE-RQ PDU (type 0x01, PS3.8 9.3.2).
 public struct AssociateRequest: Sendable, Hashable {
     /// Protocol-version bit field; bit 0 set = version 1 (the only defined version).
@@ -33,8 +34,8 @@ public struct AssociateRequest: Sendable, Hashable {
         callingAETitle: String,
         presentationContexts: [PresentationContextProposal],
         maxPDULength: UInt32 = AssociationPolicy.defaultMaxPDULength,
-        implementationClassUID: String = ArcaImplementation.classUID,
-        implementationVersionName: String? = ArcaImplementation.versionName,
+        implementationClassUID: String = DICOMImplementation.classUID,
+        implementationVersionName: String? = DICOMImplementation.versionName,
         roleSelections: [RoleSelection] = [],
         asyncOperationsWindow: AsyncOperationsWindow? = nil,
         userIdentity: UserIdentityRequest? = nil

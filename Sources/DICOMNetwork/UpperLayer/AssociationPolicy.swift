@@ -1,3 +1,4 @@
+import DICOM
 /// What an association acceptor (our SCP side) agrees to; input of ``negotiate(_:policy:activeAssociations:)``.
 public struct AssociationPolicy: Sendable {
     /// Default Maximum Length we advertise.
@@ -58,8 +59,8 @@ public struct AssociationPolicy: Sendable {
         acceptsAnyEncapsulated: Bool = true,
         isKnownTransferSyntax: @escaping @Sendable (String) -> Bool = AssociationPolicy.defaultIsKnownTransferSyntax,
         maxPDULength: UInt32 = AssociationPolicy.defaultMaxPDULength,
-        implementationClassUID: String = ArcaImplementation.classUID,
-        implementationVersionName: String = ArcaImplementation.versionName,
+        implementationClassUID: String = DICOMImplementation.classUID,
+        implementationVersionName: String = DICOMImplementation.versionName,
         maxAssociations: Int = 64,
         asyncOperationsWindow: AsyncOperationsWindow = .synchronous,
         acceptsRequestorSCURole: @escaping @Sendable (String) -> Bool = { _ in true },
@@ -89,18 +90,18 @@ public struct AssociationPolicy: Sendable {
     /// Decoder limits matching what this policy advertises.
     public var decoderLimits: PDULimits { PDULimits(maxDataPDULength: maxPDULength) }
 
-    /// The transfer syntax we would pick among `proposed`, or nil when none is acceptable:
-    /// the first of ``transferSyntaxPreference`` that was proposed; otherwise (when
-    /// ``acceptsAnyEncapsulated``) the first proposed encapsulated one passing ``isKnownTransferSyntax``.
+    /// The transfer syntax we pick among `proposed`, or nil when none is acceptable. An encapsulated
+    /// (compressed) syntax is accepted as proposed when ``acceptsAnyEncapsulated``: the first proposed one
+    /// passing ``isKnownTransferSyntax`` wins, so an image is stored as the modality compressed it. Otherwise
+    /// the first of ``transferSyntaxPreference`` that was proposed.
     public func chooseTransferSyntax(from proposed: [String]) -> String? {
-        let proposedSet = Set(proposed)
-        if let preferred = transferSyntaxPreference.first(where: { proposedSet.contains($0) }) {
-            return preferred
-        }
-        guard acceptsAnyEncapsulated else { return nil }
-        return proposed.first { uid in
+        if acceptsAnyEncapsulated, let encapsulated = proposed.first(where: { uid in
             !UpperLayerUID.nativeTransferSyntaxes.contains(uid) && !transferSyntaxPreference.contains(uid)
                 && isKnownTransferSyntax(uid)
+        }) {
+            return encapsulated
         }
+        let proposedSet = Set(proposed)
+        return transferSyntaxPreference.first(where: { proposedSet.contains($0) })
     }
 }

@@ -37,6 +37,6 @@ extension DataTransfer {
     public static func maxFragmentLength(peerMaxPDULength: UInt32, unlimitedFallback: Int = 1 << 20) -> Int {
         guard peerMaxPDULength != 0 else { return unlimitedFallback }
         // The PDU length (variable field) covers the 6 bytes of PDV header; keep at least 1 byte.
-        return max(1, Int(peerMaxPDULength) - 6)
+        return max(1, Int(clamping: peerMaxPDULength) - 6)
     }
 }

@@ -90,7 +90,8 @@ extension PDU {
     public static func writeDataHeader(
         into buffer: inout ByteBuffer, contextID: UInt8, isCommand: Bool, isLast: Bool, payloadLength: Int
     ) throws(PDUError) {
-        guard payloadLength >= 0, let itemLength = UInt32(exactly: payloadLength + 2),
+        guard payloadLength >= 0, payloadLength <= Int(clamping: UInt32.max) - 6,
+            let itemLength = UInt32(exactly: payloadLength + 2),
             let pduLength = UInt32(exactly: payloadLength + 6)
         else {
             throw PDUError(.encodingOverflow, "PDV payload length \(payloadLength) does not fit a P-DATA-TF PDU")

@@ -1,0 +1,85 @@
+import Archive
+import DICOM
+import DICOMNetwork
+import NIOCore
+
+/// Everything `arca serve` is configured with, from its defaults, the config file and the flags.
+public struct ServerSettings: Sendable, Codable, Equatable {
+    public var port: Int = 11112
+    public var host: String = "0.0.0.0"
+    public var aeTitle: String = "STORE_SCP"
+    public var archive: String = "./dicom_archive"
+    public var naming: NamingScheme = .uidHierarchical
+    public var duplicate: DuplicatePolicy = .reject
+    public var createDirectories: Bool = true
+    public var fileExtension: String = ".dcm"
+    /// Maximum PDU length advertised. 128 KiB: larger gains nothing measurable on loopback, and DCMTK and
+    /// Orthanc cap theirs there (see docs/ARCHITECTURE.md for the measurement).
+    public var maxPDU: UInt32 = 131_072
+    public var maxAssociations: Int = 64
+    public var maxObjectSize: UInt64 = 4 << 30
+    public var idleTimeoutSeconds: Int = 600
+    public var artimTimeoutSeconds: Int = 30
+    /// Reject associations whose called AE title is not ours.
+    public var strictCalledAETitle: Bool = true
+    /// Empty: any calling AE title may associate.
+    public var allowedCallingAETitles: [String] = []
+    /// Accept storage SOP classes the dictionary does not know (private ones).
+    public var acceptUnknownSOPClasses: Bool = false
+    public var validation: ValidationRules = .default
+    public var execOnStore: String?
+    public var hookTimeoutSeconds: Int = 60
+    public var hookConcurrency: Int = 4
+    public var shutdownGraceSeconds: Int = 30
+    public var logLevel: String = "info"
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case port, host, naming, duplicate, archive, validation
+        case aeTitle = "ae_title"
+        case createDirectories = "create_directories"
+        case fileExtension = "file_extension"
+        case maxPDU = "max_pdu"
+        case maxAssociations = "max_associations"
+        case maxObjectSize = "max_object_size"
+        case idleTimeoutSeconds = "idle_timeout"
+        case artimTimeoutSeconds = "artim_timeout"
+        case strictCalledAETitle = "strict_called_ae_title"
+        case allowedCallingAETitles = "allowed_calling_ae_titles"
+        case acceptUnknownSOPClasses = "accept_unknown_sop_classes"
+        case execOnStore = "exec_on_store"
+        case hookTimeoutSeconds = "hook_timeout"
+        case hookConcurrency = "hook_concurrency"
+        case shutdownGraceSeconds = "shutdown_grace"
+        case logLevel = "log_level"
+    }
+
+    /// The SCP's negotiation policy: Verification and every storage SOP class (and, when asked, any other
+    /// UID that is not a known non-storage class).
+    public var associationPolicy: AssociationPolicy {
+        let acceptUnknown = acceptUnknownSOPClasses
+        return AssociationPolicy(
+            aeTitle: aeTitle,
+            strictCalledAETitle: strictCalledAETitle,
+            allowedCallingAETitles: allowedCallingAETitles.isEmpty ? nil : Set(allowedCallingAETitles),
+            acceptedAbstractSyntaxes: { uid in
+                if uid == UpperLayerUID.verificationSOPClass || UIDRegistry.isStorageSOPClass(uid) { return true }
+                return acceptUnknown && UIDString.isValid(uid) && UIDRegistry.entry(for: uid) == nil
+            },
+            maxPDULength: maxPDU,
+            maxAssociations: maxAssociations,
+            asyncOperationsWindow: AsyncOperationsWindow(maxInvoked: 16, maxPerformed: 1))
+    }
+
+    public var scpConfiguration: SCPConfiguration {
+        SCPConfiguration(host: host, port: port, policy: associationPolicy, maxObjectSize: maxObjectSize,
+                         artimTimeout: .seconds(Int64(artimTimeoutSeconds)), idleTimeout: .seconds(Int64(idleTimeoutSeconds)),
+                         shutdownGracePeriod: .seconds(Int64(shutdownGraceSeconds)))
+    }
+
+    public var archiveConfiguration: FileArchive.Configuration {
+        FileArchive.Configuration(root: archive, naming: naming, duplicatePolicy: duplicate,
+                                  createDirectories: createDirectories, fileExtension: fileExtension)
+    }
+}

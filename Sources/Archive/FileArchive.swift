@@ -1,0 +1,112 @@
+import DICOM
+import NIOConcurrencyHelpers
+import NIOPosix
+
+/// The archive on disk: names files by the scheme, applies the duplicate policy atomically, and commits
+/// durably — file fsynced, renamed into place, folder fsynced, index committed — before reporting success.
+public final class FileArchive: Sendable {
+    public struct Configuration: Sendable {
+        public var root: String
+        public var naming: NamingScheme
+        public var duplicatePolicy: DuplicatePolicy
+        public var createDirectories: Bool
+        public var fileExtension: String
+
+        public init(root: String, naming: NamingScheme = .uidHierarchical, duplicatePolicy: DuplicatePolicy = .reject,
+                    createDirectories: Bool = true, fileExtension: String = ".dcm") {
+            self.root = root
+            self.naming = naming
+            self.duplicatePolicy = duplicatePolicy
+            self.createDirectories = createDirectories
+            self.fileExtension = fileExtension
+        }
+    }
+
+    public enum CommitResult: Sendable, Equatable {
+        case stored(path: String)
+        case replaced(path: String)
+        /// Duplicate under the `ignore` policy: nothing changed.
+        case ignored(path: String)
+    }
+
+    public let configuration: Configuration
+    public let index: (any InstanceIndex)?
+    private let threadPool: NIOThreadPool
+    /// SOP Instance UIDs being committed right now, so two senders of one instance are decided one at a time.
+    private let inFlight = NIOLockedValueBox<Set<String>>([])
+
+    public static let incomingFolder = ".incoming"
+
+    public init(configuration: Configuration, index: (any InstanceIndex)?, threadPool: NIOThreadPool = .singleton) throws {
+        self.configuration = configuration
+        self.index = index
+        self.threadPool = threadPool
+        try Directory.create(configuration.root + "/" + Self.incomingFolder)
+    }
+
+    public var incomingDirectory: String { configuration.root + "/" + Self.incomingFolder }
+
+    /// Runs blocking file work off the event loops and the cooperative pool.
+    public func io<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await threadPool.runIfActive(body)
+    }
+
+    /// Moves a sealed incoming file into place under the duplicate policy and indexes it.
+    public func commit(_ file: IncomingFile, attributes: InstanceAttributes, fileHash: String,
+                       transferSyntaxUID: String, callingAETitle: String, receivedAt: String) async throws -> CommitResult {
+        let relative = try configuration.naming.relativePath(for: attributes, fileExtension: configuration.fileExtension)
+        let sop = attributes.sopInstanceUID
+        // One commit per SOP Instance UID at a time; a second concurrent sender waits its turn.
+        while !claim(sop) { try await Task.sleep(nanoseconds: 1_000_000) }
+        defer { unclaim(sop) }
+
+        let root = configuration.root
+        let target = root + "/" + relative
+        let existing: String?
+        if let index {
+            do { existing = try await index.filePath(ofInstance: sop) } catch {
+                throw ArchiveError.outOfResources("index unavailable: \(error)")
+            }
+        } else {
+            existing = Directory.exists(target) ? relative : nil
+        }
+        if let existing {
+            switch configuration.duplicatePolicy {
+            case .reject:
+                file.discard()
+                throw ArchiveError.duplicate("SOP Instance \(sop) already archived")
+            case .ignore:
+                file.discard()
+                return .ignored(path: existing)
+            case .replace:
+                break
+            }
+        }
+        let createDirectories = configuration.createDirectories
+        try await io {
+            let folder = String(target[..<(target.lastIndex(of: "/") ?? target.endIndex)])
+            if !Directory.exists(folder) {
+                guard createDirectories else { throw ArchiveError.io("folder \(relative) does not exist and create_directories is off") }
+                try Directory.create(folder)
+            }
+            try Directory.rename(file.path, target)
+            try Directory.sync(folder)
+        }
+        if let index {
+            let record = InstanceRecord(attributes: attributes, filePath: relative, fileSize: file.size, fileHash: fileHash,
+                                        transferSyntaxUID: transferSyntaxUID, receivedAt: receivedAt, callingAETitle: callingAETitle)
+            do { try await index.record(record) } catch {
+                // Never leave a file the index does not know: take it back out (a replaced file is gone either way).
+                if existing == nil { _ = try? await io { try Directory.remove(target) } }
+                throw ArchiveError.outOfResources("index unavailable: \(error)")
+            }
+        }
+        if let existing, existing != relative {
+            _ = try? await io { try Directory.remove(root + "/" + existing) }
+        }
+        return existing == nil ? .stored(path: relative) : .replaced(path: relative)
+    }
+
+    private func claim(_ sop: String) -> Bool { inFlight.withLockedValue { $0.insert(sop).inserted } }
+    private func unclaim(_ sop: String) { inFlight.withLockedValue { _ = $0.remove(sop) } }
+}

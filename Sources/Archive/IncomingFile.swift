@@ -1,0 +1,93 @@
+import DICOM
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A file being received: a hidden temporary file in the archive's `.incoming/` folder (same file system,
+/// so the final rename is atomic), appended to and fsynced before it is renamed into place. Nothing under
+/// `.incoming/` is ever listed, indexed or rebuilt from. Not thread-safe: one writer at a time.
+public final class IncomingFile: @unchecked Sendable {
+    public let path: String
+    private var fd: Int32
+    public private(set) var size: UInt64 = 0
+
+    public init(directory: String) throws {
+        var rng = SystemRandomNumberGenerator()
+        path = directory + "/.part-\(getpid())-\(String(rng.next() as UInt64, radix: 36))"
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw IncomingFile.error("create", path, errno) }
+    }
+
+    deinit {
+        if fd >= 0 { close(fd) }
+    }
+
+    public func append(_ bytes: UnsafeRawBufferPointer) throws {
+        do { try FileWriter.writeAll(fd, bytes, path: path) } catch let e as FileError { throw Self.error("write", path, e.errno) }
+        size += UInt64(bytes.count)
+    }
+
+    public func append(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try append($0) }
+    }
+
+    /// fsync and close: after this the bytes survive a crash.
+    public func seal() throws {
+        guard fsync(fd) == 0 else { throw Self.error("fsync", path, errno) }
+        close(fd)
+        fd = -1
+    }
+
+    /// Removes the temporary file (after a failure or a refusal).
+    public func discard() {
+        if fd >= 0 { close(fd); fd = -1 }
+        unlink(path)
+    }
+
+    static func error(_ op: String, _ path: String, _ code: Int32) -> ArchiveError {
+        let text = "\(op) \(path.split(separator: "/").last.map(String.init) ?? path): \(String(cString: strerror(code)))"
+        return code == ENOSPC || code == EDQUOT ? .outOfResources("disk full (\(text))") : .io(text)
+    }
+}
+
+/// Directory operations the durable write needs.
+public enum Directory {
+    /// mkdir -p, each level created 0755.
+    public static func create(_ path: String) throws {
+        var current = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            current += "/" + part
+            if mkdir(current, 0o755) != 0 && errno != EEXIST {
+                throw IncomingFile.error("mkdir", current, errno)
+            }
+        }
+    }
+
+    /// fsync of a directory, so a rename into it is durable.
+    public static func sync(_ path: String) throws {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw IncomingFile.error("open", path, errno) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw IncomingFile.error("fsync", path, errno) }
+    }
+
+    public static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0
+    }
+
+    public static func rename(_ from: String, _ to: String) throws {
+        guard systemRename(from, to) == 0 else { throw IncomingFile.error("rename", to, errno) }
+    }
+}
+
+@inline(__always)
+private func systemRename(_ a: String, _ b: String) -> Int32 { rename(a, b) }
+
+extension Directory {
+    public static func remove(_ path: String) throws {
+        guard unlink(path) == 0 || errno == ENOENT else { throw IncomingFile.error("unlink", path, errno) }
+    }
+}

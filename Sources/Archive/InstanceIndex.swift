@@ -1,0 +1,33 @@
+/// One archived instance as the index records it.
+public struct InstanceRecord: Sendable, Equatable {
+    public var attributes: InstanceAttributes
+    /// Relative to the archive root.
+    public var filePath: String
+    public var fileSize: UInt64
+    /// BLAKE3 of the file's bytes, 64 lowercase hex digits.
+    public var fileHash: String
+    public var transferSyntaxUID: String
+    /// ISO 8601, UTC.
+    public var receivedAt: String
+    public var callingAETitle: String
+
+    public init(attributes: InstanceAttributes, filePath: String, fileSize: UInt64, fileHash: String,
+                transferSyntaxUID: String, receivedAt: String, callingAETitle: String) {
+        self.attributes = attributes
+        self.filePath = filePath
+        self.fileSize = fileSize
+        self.fileHash = fileHash
+        self.transferSyntaxUID = transferSyntaxUID
+        self.receivedAt = receivedAt
+        self.callingAETitle = callingAETitle
+    }
+}
+
+/// The index behind the archive (SQLite by default). `record` returns once the row is committed.
+public protocol InstanceIndex: Sendable {
+    /// The archived file of this SOP Instance UID, if any.
+    func filePath(ofInstance sopInstanceUID: String) async throws -> String?
+    /// Inserts the instance, or replaces the row of the same SOP Instance UID.
+    func record(_ record: InstanceRecord) async throws
+    func remove(instance sopInstanceUID: String) async throws
+}

@@ -1,0 +1,72 @@
+/// Command Field (0000,0100) values (PS3.7 E.1).
+public struct CommandField: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+
+    public static let cStoreRQ = CommandField(rawValue: 0x0001)
+    public static let cStoreRSP = CommandField(rawValue: 0x8001)
+    public static let cGetRQ = CommandField(rawValue: 0x0010)
+    public static let cGetRSP = CommandField(rawValue: 0x8010)
+    public static let cFindRQ = CommandField(rawValue: 0x0020)
+    public static let cFindRSP = CommandField(rawValue: 0x8020)
+    public static let cMoveRQ = CommandField(rawValue: 0x0021)
+    public static let cMoveRSP = CommandField(rawValue: 0x8021)
+    public static let cEchoRQ = CommandField(rawValue: 0x0030)
+    public static let cEchoRSP = CommandField(rawValue: 0x8030)
+    public static let cCancelRQ = CommandField(rawValue: 0x0FFF)
+
+    public var isResponse: Bool { rawValue & 0x8000 != 0 }
+
+    public var description: String {
+        switch self {
+        case .cStoreRQ: return "C-STORE-RQ"
+        case .cStoreRSP: return "C-STORE-RSP"
+        case .cGetRQ: return "C-GET-RQ"
+        case .cGetRSP: return "C-GET-RSP"
+        case .cFindRQ: return "C-FIND-RQ"
+        case .cFindRSP: return "C-FIND-RSP"
+        case .cMoveRQ: return "C-MOVE-RQ"
+        case .cMoveRSP: return "C-MOVE-RSP"
+        case .cEchoRQ: return "C-ECHO-RQ"
+        case .cEchoRSP: return "C-ECHO-RSP"
+        case .cCancelRQ: return "C-CANCEL-RQ"
+        default: return "command 0x" + String(rawValue, radix: 16)
+        }
+    }
+}
+
+/// DIMSE status codes (PS3.7 C, PS3.4 B.2.3) Arca sends or reads.
+public struct DIMSEStatus: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+
+    public static let success = DIMSEStatus(rawValue: 0x0000)
+    /// Storage: the SOP Instance already exists (the duplicate policy refused it).
+    public static let duplicateSOPInstance = DIMSEStatus(rawValue: 0x0111)
+    public static let noSuchSOPClass = DIMSEStatus(rawValue: 0x0118)
+    public static let outOfResources = DIMSEStatus(rawValue: 0xA700)
+    public static let dataSetDoesNotMatchSOPClass = DIMSEStatus(rawValue: 0xA900)
+    public static let cannotUnderstand = DIMSEStatus(rawValue: 0xC000)
+    /// Arca's "storage rejected or failed" (a validation rule, an I/O error) in the storage-specific range.
+    public static let storageFailed = DIMSEStatus(rawValue: 0xC001)
+    public static let unrecognizedOperation = DIMSEStatus(rawValue: 0x0211)
+    public static let processingFailure = DIMSEStatus(rawValue: 0x0110)
+
+    public var isSuccess: Bool { rawValue == 0 }
+    /// Warnings: 0001, Bxxx (PS3.7 C.3).
+    public var isWarning: Bool { rawValue == 0x0001 || rawValue & 0xF000 == 0xB000 }
+
+    public var description: String {
+        let hex = String(rawValue, radix: 16, uppercase: true)
+        let code = "0x" + String(repeating: "0", count: 4 - hex.count) + hex
+        switch self {
+        case .success: return "Success"
+        case .duplicateSOPInstance: return "Duplicate SOP Instance (\(code))"
+        case .outOfResources: return "Out of Resources (\(code))"
+        case .cannotUnderstand: return "Cannot Understand (\(code))"
+        case .storageFailed: return "Storage Failed (\(code))"
+        case .noSuchSOPClass: return "No Such SOP Class (\(code))"
+        default: return isWarning ? "Warning (\(code))" : "Status \(code)"
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// Counts associations (for the maximum and the log) and keeps their channels, so a shutdown can abort
+/// the ones that outlive the grace period.
+final class AssociationRegistry: Sendable {
+    struct Slot: Sendable {
+        let id: Int
+        /// Associations already negotiating or established besides this one.
+        let othersActive: Int
+    }
+
+    private struct State {
+        var nextID = 0
+        var reserved = 0
+        var active = 0
+        var activeIDs: Set<Int> = []
+        var channels: [ObjectIdentifier: any Channel] = [:]
+    }
+
+    private let state = NIOLockedValueBox(State())
+
+    func reserve() -> Slot {
+        state.withLockedValue { s in
+            s.nextID += 1
+            defer { s.reserved += 1 }
+            return Slot(id: s.nextID, othersActive: s.reserved)
+        }
+    }
+
+    func activate(_ slot: Slot) {
+        state.withLockedValue { s in
+            s.active += 1
+            s.activeIDs.insert(slot.id)
+        }
+    }
+
+    func release(_ slot: Slot) {
+        state.withLockedValue { s in
+            s.reserved -= 1
+            if s.activeIDs.remove(slot.id) != nil { s.active -= 1 }
+        }
+    }
+
+    /// Established associations.
+    var active: Int { state.withLockedValue { $0.active } }
+
+    func track(_ channel: any Channel) {
+        state.withLockedValue { $0.channels[ObjectIdentifier(channel)] = channel }
+        channel.closeFuture.whenComplete { [weak self] _ in
+            self?.state.withLockedValue { _ = $0.channels.removeValue(forKey: ObjectIdentifier(channel)) }
+        }
+    }
+
+    var openChannels: [any Channel] { state.withLockedValue { Array($0.channels.values) } }
+}

@@ -1,0 +1,93 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// The storage SCP: accepts associations on a TCP port and serves each in its own task. Runs as a
+/// ServiceLifecycle service: on graceful shutdown it stops accepting, lets running associations finish
+/// within the grace period, then aborts the rest.
+public final class DICOMServer: Service, Sendable {
+    public let configuration: SCPConfiguration
+    private let storage: any StorageService
+    private let logger: Logger
+    private let group: any EventLoopGroup
+    private let registry = AssociationRegistry()
+    private let bound: NIOLockedValueBoxPort
+
+    public init(configuration: SCPConfiguration, storage: any StorageService, logger: Logger,
+                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.configuration = configuration
+        self.storage = storage
+        self.logger = logger
+        self.group = group
+        self.bound = NIOLockedValueBoxPort()
+    }
+
+    /// The port actually bound (useful with port 0), once `run` has bound it.
+    public var boundPort: Int? { bound.port }
+
+    /// Waits until the server listens; returns its port.
+    public func waitUntilListening() async throws -> Int {
+        for _ in 0..<1000 {
+            if let p = bound.port { return p }
+            try await Task.sleep(nanoseconds: 10_000_000)
+        }
+        throw DIMSEError("server did not start listening")
+    }
+
+    public func run() async throws {
+        let configuration = self.configuration
+        let registry = self.registry
+        let logger = self.logger
+        let server = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .bind(host: configuration.host, port: configuration.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    registry.track(channel)
+                    let peer = channel.remoteAddress?.description ?? "?"
+                    try channel.pipeline.syncOperations.addHandlers([
+                        QuickAckHandler(),
+                        AssociationTimerHandler(artim: configuration.artimTimeout, idle: configuration.idleTimeout) { why in
+                            logger.warning("[ABORT] \(peer): \(why)")
+                        },
+                        ByteToMessageHandler(PDUDecoder(limits: configuration.policy.decoderLimits)),
+                        MessageToByteHandler(PDUEncoder()),
+                    ])
+                    return try NIOAsyncChannel<PDU, PDU>(wrappingChannelSynchronously: channel)
+                }
+            }
+        bound.set(server.channel.localAddress?.port)
+        logger.info("Storage SCP \(configuration.policy.aeTitle) listening on port \(server.channel.localAddress?.port ?? configuration.port)")
+
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { tasks in
+                try await server.executeThenClose { connections in
+                    for try await connection in connections {
+                        tasks.addTask {
+                            await AssociationSession(channel: connection, configuration: configuration, storage: self.storage,
+                                                     registry: registry, logger: logger).run()
+                        }
+                    }
+                }
+            }
+        } onGracefulShutdown: {
+            logger.info("Shutting down: no new associations; \(registry.active) running get \(configuration.shutdownGracePeriod.nanoseconds / 1_000_000_000) s")
+            server.channel.close(promise: nil)
+            let deadline = configuration.shutdownGracePeriod
+            server.channel.eventLoop.scheduleTask(in: deadline) {
+                for channel in registry.openChannels { channel.close(promise: nil) }
+            }
+        }
+        logger.info("Storage SCP stopped")
+    }
+}
+
+/// The bound port, set once from the event loop and read from anywhere.
+final class NIOLockedValueBoxPort: Sendable {
+    private let box = NIOLockedValueBox<Int?>(nil)
+    var port: Int? { box.withLockedValue { $0 } }
+    func set(_ p: Int?) { box.withLockedValue { $0 = p } }
+}

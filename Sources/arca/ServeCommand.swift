@@ -1,0 +1,64 @@
+import Archive
+import ArcaServer
+import ArgumentParser
+import Logging
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the storage server (C-ECHO, C-STORE) on the archive.")
+
+    @Argument(help: "TCP port (default 11112).")
+    var port: Int?
+
+    @Option(help: "Our AE title (default STORE_SCP).") var aet: String?
+    @Option(help: "Archive folder (default ./dicom_archive).") var archive: String?
+    @Option(help: "File naming: uid_hierarchical, date_hierarchical or flat.") var naming: NamingScheme?
+    @Option(help: "Duplicate SOP instances: reject, replace or ignore.") var duplicate: DuplicatePolicy?
+    @Option(name: .customLong("max-pdu"), help: "Maximum PDU length advertised (bytes).") var maxPDU: UInt32?
+    @Option(name: .customLong("max-associations"), help: "Concurrent associations accepted.") var maxAssociations: Int?
+    @Option(name: .customLong("max-object-size"), help: "Largest dataset accepted (bytes).") var maxObjectSize: UInt64?
+    @Option(name: .customLong("idle-timeout"), help: "Seconds without traffic before an association is aborted.") var idleTimeout: Int?
+    @Flag(name: .customLong("any-called-aet"), help: "Accept any called AE title (default: only ours).") var anyCalledAET = false
+    @Option(name: .customLong("allow-aet"), help: "A calling AE title allowed to associate (repeatable; default any).")
+    var allowAET: [String] = []
+    @Flag(name: .customLong("accept-unknown-sop-classes"), help: "Accept SOP classes the dictionary does not know.")
+    var acceptUnknown = false
+    @Option(name: .customLong("exec-on-store"), help: "Command run after each stored instance (#p path, #a calling AE, #i patient ID, #s/#e/#o UIDs).")
+    var execOnStore: String?
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.") var logLevel: String?
+    @Flag(name: .customLong("print-config"), help: "Print the resulting configuration and exit.") var printConfig = false
+
+    func settings() -> ServerSettings {
+        var s = ServerSettings()
+        if let port { s.port = port }
+        if let aet { s.aeTitle = aet }
+        if let archive { s.archive = archive }
+        if let naming { s.naming = naming }
+        if let duplicate { s.duplicate = duplicate }
+        if let maxPDU { s.maxPDU = maxPDU }
+        if let maxAssociations { s.maxAssociations = maxAssociations }
+        if let maxObjectSize { s.maxObjectSize = maxObjectSize }
+        if let idleTimeout { s.idleTimeoutSeconds = idleTimeout }
+        if anyCalledAET { s.strictCalledAETitle = false }
+        if !allowAET.isEmpty { s.allowedCallingAETitles = allowAET }
+        if acceptUnknown { s.acceptUnknownSOPClasses = true }
+        if let execOnStore { s.execOnStore = execOnStore }
+        if let logLevel { s.logLevel = logLevel }
+        return s
+    }
+
+    func run() async throws {
+        let settings = settings()
+        if printConfig {
+            print(settings)
+            return
+        }
+        let level = Logger.Level(rawValue: settings.logLevel) ?? .info
+        LoggingSystem.bootstrap { ConsoleLogHandler(label: $0, level: level) }
+        let logger = Logger(label: "arca")
+        try await ArcaApplication(settings: settings, logger: logger).run()
+    }
+}
+
+extension NamingScheme: ExpressibleByArgument {}
+extension DuplicatePolicy: ExpressibleByArgument {}

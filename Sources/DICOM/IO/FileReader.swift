@@ -32,6 +32,25 @@ public struct FileReader: ~Copyable {
         }
     }
 
+    /// The next bytes, up to `maxLength`; empty at the end of the file.
+    public func readChunk(maxLength: Int) throws -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: max(1, maxLength))
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileError(path: path, operation: "read", errno: errno)
+            }
+            buffer.removeLast(buffer.count - n)
+            return buffer
+        }
+    }
+
+    /// Moves to an absolute offset.
+    public func seek(to offset: UInt64) throws {
+        guard lseek(fd, off_t(clamping: offset), SEEK_SET) >= 0 else { throw FileError(path: path, operation: "seek", errno: errno) }
+    }
+
     /// The whole file.
     public static func readAll(path: String) throws -> [UInt8] {
         let reader = try FileReader(path: path)

@@ -44,4 +44,20 @@ public struct DICOMFile: Sendable, Equatable {
 
     /// Whether the file had a meta header.
     public var hasMeta: Bool { !meta.isEmpty }
+
+    /// Where a file's dataset starts and how it is encoded, reading only the preamble and meta header:
+    /// what a sender needs to stream the dataset bytes as they are.
+    public static func locateDataSet(path: String) throws -> (meta: DataSet, transferSyntax: TransferSyntax, offset: UInt64) {
+        var parser = Part10Parser(options: ParseOptions(stopBefore: Tag(rawValue: 0)))
+        var builder = DataSetBuilder()
+        let file = try FileReader(path: path)
+        try file.forEachChunk(size: 16 * 1024) { chunk in
+            try parser.feed(chunk, to: &builder)
+            return parser.dataSetOffset == nil
+        }
+        guard let ts = parser.transferSyntax, let offset = parser.dataSetOffset else {
+            throw DICOMParseError(.notDICOM, offset: 0, "\(path): no dataset found")
+        }
+        return (parser.meta, ts, offset)
+    }
 }

@@ -17,6 +17,8 @@ public struct Part10Parser {
     public private(set) var preamble: [UInt8]?
     public private(set) var meta = DataSet()
     public private(set) var transferSyntax: TransferSyntax?
+    /// File offset where the dataset (after preamble and meta header) begins, once known.
+    public private(set) var dataSetOffset: UInt64?
     private var phase: Phase = .detect
     private var head: [UInt8] = []
     private var metaBuilder = DataSetBuilder()
@@ -149,6 +151,7 @@ public struct Part10Parser {
     }
 
     private mutating func startDataSet<H: ParseEventHandler>(syntax: TransferSyntax, at offset: UInt64, handler: inout H) throws {
+        dataSetOffset = offset
         let inflater = syntax.isDeflated ? try Inflater() : nil
         phase = .dataSet(DataSetParser(transferSyntax: syntax, options: options, startOffset: inflater == nil ? offset : 0), inflater)
         _ = handler

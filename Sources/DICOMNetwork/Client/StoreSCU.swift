@@ -1,0 +1,140 @@
+import DICOM
+import NIOCore
+import NIOPosix
+
+/// Sends files with C-STORE over one association: proposes each file's own transfer syntax with the
+/// uncompressed ones as fallbacks, streams a file as it is when its syntax was accepted, re-encodes it
+/// otherwise (uncompressed only).
+public struct StoreSCU: Sendable {
+    public struct Result: Sendable {
+        public var path: String
+        public var status: DIMSEStatus?
+        public var comment: String?
+        public var bytes: UInt64
+        public var error: String?
+        public var succeeded: Bool { status.map { $0.isSuccess || $0.isWarning } ?? false }
+    }
+
+    public var host: String
+    public var port: Int
+    public var callingAETitle: String
+    public var calledAETitle: String
+    public var maxPDULength: UInt32
+
+    public init(host: String, port: Int, callingAETitle: String = "ARCA_SCU", calledAETitle: String = "STORE_SCP",
+                maxPDULength: UInt32 = 131_072) {
+        self.host = host
+        self.port = port
+        self.callingAETitle = callingAETitle
+        self.calledAETitle = calledAETitle
+        self.maxPDULength = maxPDULength
+    }
+
+    struct Prepared {
+        var path: String
+        var sopClassUID: String
+        var sopInstanceUID: String
+        var syntax: TransferSyntax
+        var offset: UInt64
+    }
+
+    /// Sends `paths` over one association, calling `progress` after each file.
+    public func send(_ paths: [String], progress: @Sendable (Result) -> Void = { _ in }) async throws -> [Result] {
+        var results: [Result] = []
+        var prepared: [Prepared] = []
+        for path in paths {
+            do {
+                let (meta, syntax, offset) = try DICOMFile.locateDataSet(path: path)
+                var sopClass = meta.uid(.mediaStorageSOPClassUID)
+                var sopInstance = meta.uid(.mediaStorageSOPInstanceUID)
+                if sopClass == nil || sopInstance == nil {
+                    let header = try DICOMFile.read(path: path, options: .headerOnly).dataSet
+                    sopClass = sopClass ?? header.uid(.sopClassUID)
+                    sopInstance = sopInstance ?? header.uid(.sopInstanceUID)
+                }
+                guard let cls = sopClass, let inst = sopInstance else { throw AssociationError("no SOP Class/Instance UID") }
+                prepared.append(Prepared(path: path, sopClassUID: cls, sopInstanceUID: inst, syntax: syntax, offset: offset))
+            } catch {
+                let r = Result(path: path, status: nil, comment: nil, bytes: 0, error: "\(error)")
+                results.append(r)
+                progress(r)
+            }
+        }
+        guard !prepared.isEmpty else { return results }
+        var pairs: [String: [String]] = [:]
+        var order: [String] = []
+        for p in prepared {
+            let key = p.sopClassUID + "|" + p.syntax.uid
+            if pairs[key] == nil { order.append(key) }
+            pairs[key] = Self.proposal(for: p.syntax)
+        }
+        guard order.count <= 128 else { throw AssociationError("more than 128 SOP class / transfer syntax pairs in one association") }
+        var contexts: [PresentationContextProposal] = []
+        for (i, key) in order.enumerated() {
+            let cls = String(key.split(separator: "|")[0])
+            contexts.append(PresentationContextProposal(id: UInt8(2 * i + 1), abstractSyntax: cls, transferSyntaxes: pairs[key] ?? []))
+        }
+        let request = AssociateRequest(calledAETitle: calledAETitle, callingAETitle: callingAETitle,
+                                       presentationContexts: contexts, maxPDULength: maxPDULength)
+        let sent: [Result] = try await ClientAssociation.withAssociation(host: host, port: port, request: request) { association in
+            var out: [Result] = []
+            for p in prepared {
+                let r = await send(p, over: association)
+                out.append(r)
+                progress(r)
+            }
+            return out
+        }
+        return results + sent
+    }
+
+    static func proposal(for syntax: TransferSyntax) -> [String] {
+        var list = [syntax.uid]
+        // Uncompressed data can be re-encoded if the peer prefers another uncompressed syntax.
+        if !syntax.isEncapsulated {
+            for ts in [TransferSyntax.explicitVRLittleEndian, .implicitVRLittleEndian] where ts != syntax { list.append(ts.uid) }
+        }
+        return list
+    }
+
+    private func send(_ p: Prepared, over association: ClientAssociation) async -> Result {
+        guard let ctx = association.context(for: p.sopClassUID, preferring: [p.syntax.uid]) else {
+            return Result(path: p.path, status: nil, comment: nil, bytes: 0, error: "no presentation context accepted for \(p.sopClassUID)")
+        }
+        do {
+            var total: UInt64 = 0
+            let response: CommandSet
+            if ctx.transferSyntax == p.syntax.uid {
+                let reader = try FileReader(path: p.path)
+                try reader.seek(to: p.offset)
+                response = try await association.store(sopClassUID: p.sopClassUID, sopInstanceUID: p.sopInstanceUID, contextID: ctx.id) { maxChunk, emit in
+                    while true {
+                        let chunk = try reader.readChunk(maxLength: maxChunk)
+                        if chunk.isEmpty { break }
+                        total += UInt64(chunk.count)
+                        try await emit(ByteBuffer(bytes: chunk))
+                    }
+                }
+            } else {
+                // The peer chose a fallback syntax: re-encode (possible for uncompressed data only).
+                guard let target = TransferSyntax(uid: ctx.transferSyntax), !p.syntax.isEncapsulated else {
+                    throw AssociationError("cannot convert \(p.syntax.uid) to \(ctx.transferSyntax)")
+                }
+                let file = try DICOMFile.read(path: p.path)
+                let bytes = try DataSetWriter.encode(file.dataSet, syntax: target)
+                total = UInt64(bytes.count)
+                response = try await association.store(sopClassUID: p.sopClassUID, sopInstanceUID: p.sopInstanceUID, contextID: ctx.id) { maxChunk, emit in
+                    var start = 0
+                    repeat {
+                        let end = min(bytes.count, start + maxChunk)
+                        try await emit(ByteBuffer(bytes: bytes[start..<end]))
+                        start = end
+                    } while start < bytes.count
+                }
+            }
+            return Result(path: p.path, status: response.status, comment: response.errorComment, bytes: total, error: nil)
+        } catch {
+            return Result(path: p.path, status: nil, comment: nil, bytes: 0, error: "\(error)")
+        }
+    }
+}

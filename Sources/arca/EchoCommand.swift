@@ -1,0 +1,20 @@
+import ArgumentParser
+import DICOMNetwork
+
+struct Echo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Send a C-ECHO (DICOM ping).")
+
+    @Argument(help: "Host of the peer.") var host: String
+    @Argument(help: "Port of the peer.") var port: Int
+    @Option(help: "Our (calling) AE title.") var aet = "ARCA_SCU"
+    @Option(help: "The peer's (called) AE title.") var aec = "STORE_SCP"
+
+    func run() async throws {
+        let request = AssociateRequest(
+            calledAETitle: aec, callingAETitle: aet,
+            presentationContexts: AssociateRequest.presentationContexts(abstractSyntaxes: [UpperLayerUID.verificationSOPClass]))
+        let status = try await ClientAssociation.withAssociation(host: host, port: port, request: request) { try await $0.echo() }
+        print("C-ECHO \(aet) -> \(aec) at \(host):\(port): \(status)")
+        if !status.isSuccess { throw ExitCode.failure }
+    }
+}

@@ -71,8 +71,16 @@ let package = Package(
             ]
         ),
         // Helpers the tests share: running DCMTK, pydicom and pynetdicom, temporary folders.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["DICOM"], path: "Tests/TestSupport"),
         .testTarget(name: "DICOMTests", dependencies: ["DICOM", "TestSupport"]),
+        .testTarget(
+            name: "InteropTests",
+            dependencies: [
+                "DICOM", "DICOMNetwork", "Archive", "ArcaServer", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "BLAKE3Tests", dependencies: ["BLAKE3"]),
         .testTarget(name: "EDCKVTests", dependencies: ["EDCKV"]),
         .testTarget(

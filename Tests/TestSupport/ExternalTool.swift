@@ -43,6 +43,16 @@ public enum ExternalTool {
                       stderr: String(decoding: errData, as: UTF8.self))
     }
 
+    /// `run` on a dispatch thread: waiting for a peer process must not hold one of the few cooperative-pool
+    /// threads an in-process server needs to answer that very peer.
+    public static func runAsync(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Swift.Result { try run(executable, arguments, environment: environment) })
+            }
+        }
+    }
+
     /// Whether a Python module can be imported.
     public static func hasPythonModule(_ name: String) -> Bool {
         (try? run("python3", ["-c", "import \(name)"]).status) == 0

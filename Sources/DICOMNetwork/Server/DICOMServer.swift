@@ -14,6 +14,7 @@ public final class DICOMServer: Service, Sendable {
     private let group: any EventLoopGroup
     private let registry = AssociationRegistry()
     private let bound: NIOLockedValueBoxPort
+    private let listener = NIOLockedValueBox<(any Channel)?>(nil)
 
     public init(configuration: SCPConfiguration, storage: any StorageService, logger: Logger,
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
@@ -34,6 +35,13 @@ public final class DICOMServer: Service, Sendable {
             try await Task.sleep(nanoseconds: 10_000_000)
         }
         throw DIMSEError("server did not start listening")
+    }
+
+    /// Stops accepting and closes running associations (the abrupt form of a graceful shutdown, for tests
+    /// and embedding): `run` returns once they are gone.
+    public func shutdown() {
+        listener.withLockedValue { $0 }?.close(promise: nil)
+        for channel in registry.openChannels { channel.close(promise: nil) }
     }
 
     public func run() async throws {
@@ -60,6 +68,7 @@ public final class DICOMServer: Service, Sendable {
                 }
             }
         bound.set(server.channel.localAddress?.port)
+        listener.withLockedValue { $0 = server.channel }
         logger.info("Storage SCP \(configuration.policy.aeTitle) listening on port \(server.channel.localAddress?.port ?? configuration.port)")
 
         try await withGracefulShutdownHandler {

@@ -1,19 +1,23 @@
 import DICOM
 import Foundation
-import TestSupport
 
 /// The varied corpus `scripts/corpus/make-corpus.py` generates (once per test run), with pydicom's reference
 /// parse of every file from `scripts/corpus/expect.py`.
-struct Corpus: Sendable {
-    let directory: URL
-    let files: [URL]
+public struct Corpus: Sendable {
+    public let directory: URL
+    public let files: [URL]
     /// File path → pydicom's canonical lines.
-    let expected: [String: [String]]
+    public let expected: [String: [String]]
 
     static let shared: Swift.Result<Corpus?, Error> = Swift.Result { try make() }
 
+    /// Files in the corpus whose name contains any of `parts`.
+    public func files(_ parts: String...) -> [URL] {
+        files.filter { url in parts.contains { url.lastPathComponent.contains($0) } }
+    }
+
     /// The corpus, or nil (skip) when pydicom is missing outside CI.
-    static func load() throws -> Corpus? { try shared.get() }
+    public static func load() throws -> Corpus? { try shared.get() }
 
     private static func make() throws -> Corpus? {
         guard try ExternalTool.require(ExternalTool.hasPythonModule("pydicom") && ExternalTool.hasPythonModule("numpy"),
@@ -35,21 +39,30 @@ struct Corpus: Sendable {
     }
 }
 
-struct CorpusError: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
+public struct CorpusError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ d: String) { description = d }
 }
 
 /// Arca's parse in expect.py's canonical form.
-enum Canonical {
-    static func lines(_ file: DICOMFile) -> [String] {
+public enum Canonical {
+    public static func lines(_ file: DICOMFile) -> [String] {
         var out: [String] = []
         walk(file.meta, depth: 0, explicit: true, into: &out)
         walk(file.dataSet, depth: 0, explicit: file.transferSyntax.isExplicitVR, into: &out)
         return out
     }
 
-    static func walk(_ ds: DataSet, depth: Int, explicit: Bool, into out: inout [String]) {
+    /// A dataset's lines without VRs (and without private elements when `dropPrivate`): what survives a
+    /// transfer through any uncompressed syntax.
+    public static func valueLines(_ ds: DataSet, dropPrivate: Bool = false) -> [String] {
+        var lines: [String] = []
+        let kept = dropPrivate ? DataSet(elements: ds.filter { !$0.tag.isPrivate }) : ds
+        walk(kept, depth: 0, explicit: false, into: &lines)
+        return lines
+    }
+
+    public static func walk(_ ds: DataSet, depth: Int, explicit: Bool, into out: inout [String]) {
         for e in ds {
             let tag = hex8(e.tag.rawValue)
             let vr = explicit ? e.vr.description : "--"
@@ -69,7 +82,7 @@ enum Canonical {
         }
     }
 
-    static func fnv(_ b: [UInt8]) -> String {
+    public static func fnv(_ b: [UInt8]) -> String {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for x in b { h = (h ^ UInt64(x)) &* 0x100_0000_01b3 }
         let s = String(h, radix: 16)

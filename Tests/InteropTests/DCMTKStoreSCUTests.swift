@@ -1,0 +1,102 @@
+import DICOM
+import DICOMNetwork
+import Foundation
+import Testing
+import TestSupport
+
+/// DCMTK's echoscu and storescu against Arca's SCP: every instance of the corpus stored, datasets equal.
+@Suite(.serialized) struct DCMTKStoreSCUTests {
+    static func dcmtk(_ tool: String) throws -> String? {
+        let path = "/usr/bin/" + tool
+        return try ExternalTool.require(ExternalTool.exists(path), "DCMTK (\(path))") ? path : nil
+    }
+
+    @Test func echoscuSucceeds() async throws {
+        guard let echoscu = try Self.dcmtk("echoscu") else { return }
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let r = try await ExternalTool.runAsync(echoscu, ["-v", "-aec", "STORE_SCP", "127.0.0.1", String(server.port)])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect((r.stdout + r.stderr).contains("Received Echo Response (Success)"))
+    }
+
+    /// Sends `files` with storescu and the given options; checks each is archived with an equal dataset.
+    func sendAndVerify(_ files: [URL], options: [String], dropPrivate: Bool = false) async throws {
+        guard let storescu = try Self.dcmtk("storescu"), !files.isEmpty else { return }
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let r = try await ExternalTool.runAsync(storescu, ["-aec", "STORE_SCP", "-aet", "STORESCU", "-nh"] + options
+                                     + ["127.0.0.1", String(server.port)] + files.map(\.path))
+        #expect(r.status == 0, "storescu \(options): \(r.stderr)")
+        #expect(!r.stderr.contains("E: "), "storescu \(options): \(r.stderr)")
+        let stored = try Dictionary(server.archivedFiles().map { url in
+            (try DICOMFile.read(path: url.path, options: .headerOnly).dataSet.uid(.sopInstanceUID) ?? "", url)
+        }, uniquingKeysWith: { a, _ in a })
+        #expect(stored.count == files.count, "\(options): \(stored.count) of \(files.count) stored")
+        for file in files {
+            let original = try DICOMFile.read(path: file.path)
+            guard let sop = original.dataSet.uid(.sopInstanceUID), let url = stored[sop] else {
+                Issue.record("\(options): \(file.lastPathComponent) not archived")
+                continue
+            }
+            let archived = try DICOMFile.read(path: url.path)
+            #expect(Canonical.valueLines(archived.dataSet, dropPrivate: dropPrivate)
+                    == Canonical.valueLines(original.dataSet, dropPrivate: dropPrivate),
+                    "\(options): \(file.lastPathComponent) differs after transfer")
+            #expect(archived.meta.uid(.transferSyntaxUID) != nil)
+        }
+        #expect(server.incomingFiles().isEmpty)
+    }
+
+    static let uncompressed = ["implicit-le", "explicit-le", "explicit-be", "deflated", "utf8", "iso2022-jp", "cyrillic",
+                               "multiframe-be", "no-preamble", "dcmtk-defined-lengths"]
+
+    @Test(arguments: [["-pdu", "4096"], ["-pdu", "131072"], ["-xe"], ["-xb"], ["-xd"]])
+    func storescuSendsTheUncompressedCorpus(options: [String]) async throws {
+        guard let corpus = try Corpus.load() else { return }
+        try await sendAndVerify(corpus.files(Self.uncompressed.map { $0 + ".dcm" }[...]), options: options)
+    }
+
+    @Test func storescuImplicitOnly() async throws {
+        guard let corpus = try Corpus.load() else { return }
+        // Implicit VR cannot say a private element is a sequence: those come back as UN bytes.
+        try await sendAndVerify(corpus.files(Self.uncompressed.map { $0 + ".dcm" }[...]), options: ["-xi", "-pdu", "16384"], dropPrivate: true)
+    }
+
+    @Test(arguments: [("jpeg", "-xy"), ("j2k", "-xv"), ("rle", "-xr")])
+    func storescuSendsEncapsulated(name: String, option: String) async throws {
+        guard let corpus = try Corpus.load() else { return }
+        try await sendAndVerify(corpus.files(name), options: [option])
+    }
+
+    @Test func eightStorescuAtOnce() async throws {
+        guard let storescu = try Self.dcmtk("storescu"), try ExternalTool.require(ExternalTool.hasPythonModule("pydicom"), "pydicom")
+        else { return }
+        let dir = try ExternalTool.temporaryDirectory("arca-ct")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let gen = ExternalTool.repositoryRoot.appendingPathComponent("scripts/gen-ct.py").path
+        for i in 0..<8 {
+            let r = try ExternalTool.run("python3", [gen, "10", dir.appendingPathComponent("s\(i)").path, "64"])
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let port = String(server.port)
+        let results = try await withThrowingTaskGroup(of: ExternalTool.Result.self) { group in
+            for i in 0..<8 {
+                group.addTask {
+                    try await ExternalTool.runAsync(storescu, ["-aec", "STORE_SCP", "+sd", "127.0.0.1", port, dir.appendingPathComponent("s\(i)").path])
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        for r in results { #expect(r.status == 0, "\(r.stderr)") }
+        #expect(server.archivedFiles().count == 80)
+    }
+}
+
+extension Corpus {
+    func files(_ names: ArraySlice<String>) -> [URL] {
+        files.filter { names.contains($0.lastPathComponent) }
+    }
+}

@@ -38,11 +38,13 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Linux file calls Glibc's module does not export (sync_file_range).
+        .target(name: "CArcaIO"),
         // The archive: file naming, duplicate policy, durable writes, the index.
         .target(
             name: "Archive",
             dependencies: [
-                "DICOM", "BLAKE3",
+                "DICOM", "BLAKE3", "CArcaIO",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]

@@ -35,92 +35,86 @@ public final class ArchiveStorageService: StorageService {
             sopClassUID: request.sopClassUID, sopInstanceUID: request.sopInstanceUID,
             transferSyntax: request.transferSyntax, sourceAETitle: request.callingAETitle))
         let incomingDirectory = archive.incomingDirectory
-        let file = try await archive.io { try IncomingFile(directory: incomingDirectory) }
+        let file = try IncomingFile(directory: incomingDirectory)
         let sink = ArchiveSink(service: self, request: request, file: file)
-        await sink.start(preambleAndMeta: [UInt8](repeating: 0, count: 128) + Array("DICM".utf8) + header)
+        do { try sink.start(preambleAndMeta: [UInt8](repeating: 0, count: 128) + Array("DICM".utf8) + header) } catch {
+            file.discard()
+            throw error
+        }
         return sink
     }
 
     func nextStoredNumber() -> Int { stored.withLockedValue { $0 += 1; return $0 } }
 }
 
-/// One instance on its way into the archive.
-actor ArchiveSink: InstanceSink {
+/// One instance on its way into the archive. The SCP calls a sink from one association task, one call at a
+/// time (the `InstanceSink` contract), which is what makes the unchecked state safe. Fragments are written
+/// (writeback started at once) and hashed on two side queues, so disk work and hashing overlap the network
+/// transfer and each other; after the last fragment only the fdatasync, rename and index commit wait.
+final class ArchiveSink: InstanceSink, @unchecked Sendable {
     private let service: ArchiveStorageService
     private let request: StoreRequest
     private let file: IncomingFile
-    private var hasher = BLAKE3()
+    private let hasher: BackgroundHasher
+    private let writer: BackgroundWriter
     private var parser: Part10Parser
     private var header = DataSetBuilder()
     private var parseError: Error?
-    private var pending: [UInt8] = []
+    private var writeError: ArchiveError?
     private var done = false
-
-    /// Bytes gathered before one write to the file.
-    private static let flushThreshold = 1 << 20
 
     init(service: ArchiveStorageService, request: StoreRequest, file: IncomingFile) {
         self.service = service
         self.request = request
         self.file = file
+        self.hasher = BackgroundHasher()
+        self.writer = BackgroundWriter(file: file)
         // Routing and indexing need only the attributes before the pixel data.
         parser = Part10Parser(options: .headerOnly, fallbackSyntax: request.transferSyntax)
-        pending.reserveCapacity(Self.flushThreshold + 256 * 1024)
     }
 
-    func start(preambleAndMeta: [UInt8]) {
-        hasher.update(preambleAndMeta)
-        pending.append(contentsOf: preambleAndMeta)
+    func start(preambleAndMeta: [UInt8]) throws {
+        hasher.update(ByteBuffer(bytes: preambleAndMeta))
+        try file.append(preambleAndMeta)
     }
 
     func write(_ fragment: ByteBuffer) async throws {
-        fragment.withUnsafeReadableBytes { bytes in
-            if parseError == nil && !parser.isStopped {
+        hasher.update(fragment)
+        try await writer.append(fragment)
+        if parseError == nil && !parser.isStopped {
+            fragment.withUnsafeReadableBytes { bytes in
                 do { try parser.feed(bytes, to: &header) } catch { parseError = error }
             }
-            hasher.update(bytes)
-            pending.append(contentsOf: bytes)
         }
-        if pending.count >= Self.flushThreshold { try await flush() }
-    }
-
-    private func flush() async throws {
-        let chunk = pending
-        pending.removeAll(keepingCapacity: true)
-        let file = self.file
-        try await service.archive.io { try file.append(chunk) }
     }
 
     func cancel() async {
         guard !done else { return }
         done = true
-        let file = self.file
-        _ = try? await service.archive.io { file.discard() }
+        _ = try? await writer.drain()
+        file.discard()
     }
 
     func finish() async -> StoreOutcome {
         done = true
-        let file = self.file
-        do {
-            try await flush()
-            try await service.archive.io { try file.seal() }
-            if parseError == nil { try parser.finish(&header) }
-        } catch let error as ArchiveError {
-            return refuse(file, error)
+        do { try await writer.drain() } catch let error as ArchiveError {
+            return refuse(error)
         } catch {
-            parseError = parseError ?? error
+            return refuse(.io("\(error)"))
+        }
+        if parseError == nil {
+            do { try parser.finish(&header) } catch { parseError = error }
         }
         if let parseError {
-            return refuse(file, .unreadable("cannot parse dataset: \(parseError)"))
+            return refuse(.unreadable("cannot parse dataset: \(parseError)"))
         }
-        let ds = header.dataSet
-        let attributes = InstanceAttributes(ds)
+        let attributes = InstanceAttributes(header.dataSet)
         if let problem = service.validation.check(attributes, request: request) {
-            return refuse(file, problem)
+            return refuse(problem)
         }
         do {
             let result = try await service.archive.commit(
-                file, attributes: attributes, fileHash: BLAKE3.hex(hasher.finalize()),
+                file, attributes: attributes, fileHash: BLAKE3.hex(await hasher.finalize()),
                 transferSyntaxUID: request.transferSyntax.uid, callingAETitle: request.callingAETitle,
                 receivedAt: Timestamp.now())
             log(attributes, result)
@@ -128,13 +122,13 @@ actor ArchiveSink: InstanceSink {
                                                          root: service.archive.configuration.root))
             return .success
         } catch let error as ArchiveError {
-            return refuse(file, error)
+            return refuse(error)
         } catch {
-            return refuse(file, .io("\(error)"))
+            return refuse(.io("\(error)"))
         }
     }
 
-    private func refuse(_ file: IncomingFile, _ error: ArchiveError) -> StoreOutcome {
+    private func refuse(_ error: ArchiveError) -> StoreOutcome {
         file.discard()
         let status: DIMSEStatus
         switch error {
@@ -148,6 +142,7 @@ actor ArchiveSink: InstanceSink {
     }
 
     private func log(_ a: InstanceAttributes, _ result: FileArchive.CommitResult) {
+        guard service.logger.logLevel <= .info else { return }
         let line: String
         switch result {
         case .stored(let path): line = "Stored (#\(service.nextStoredNumber())) -> \(path)"
@@ -161,6 +156,64 @@ actor ArchiveSink: InstanceSink {
               Modality: \(a.modality)
               \(line)
             """)
+    }
+}
+
+/// Appends to an incoming file on a serial side queue. At most `limit` bytes wait in the queue: past that,
+/// `append` waits, which stops reading the socket (back-pressure) while the disk is behind.
+final class BackgroundWriter: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "arca.writer")
+    private let file: IncomingFile
+    private let state = NIOLockedValueBox<(pending: Int, error: ArchiveError?)>((0, nil))
+    private static let limit = 8 << 20
+
+    init(file: IncomingFile) { self.file = file }
+
+    func append(_ bytes: ByteBuffer) async throws {
+        let count = bytes.readableBytes
+        let (pending, error) = state.withLockedValue { s in
+            s.pending += count
+            return (s.pending, s.error)
+        }
+        if let error { throw error }
+        queue.async {
+            var failure: ArchiveError?
+            if self.state.withLockedValue({ $0.error }) == nil {
+                do { try bytes.withUnsafeReadableBytes { try self.file.append($0) } } catch let e as ArchiveError {
+                    failure = e
+                } catch {
+                    failure = .io("\(error)")
+                }
+            }
+            self.state.withLockedValue { s in
+                s.pending -= count
+                if let failure, s.error == nil { s.error = failure }
+            }
+        }
+        if pending > Self.limit { try await drain() }
+    }
+
+    /// Waits until everything queued is written; throws the first write error.
+    func drain() async throws {
+        await withCheckedContinuation { continuation in queue.async { continuation.resume() } }
+        if let error = state.withLockedValue({ $0.error }) { throw error }
+    }
+}
+
+/// BLAKE3 of a stream, computed on a serial side queue so it runs on the other core while bytes keep arriving.
+final class BackgroundHasher: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "arca.blake3")
+    /// Touched only on `queue`.
+    private var state = BLAKE3()
+
+    func update(_ bytes: ByteBuffer) {
+        queue.async { bytes.withUnsafeReadableBytes { self.state.update($0) } }
+    }
+
+    func finalize() async -> [UInt8] {
+        await withCheckedContinuation { continuation in
+            queue.async { continuation.resume(returning: self.state.finalize()) }
+        }
     }
 }
 

@@ -51,7 +51,7 @@ public final class FileArchive: Sendable {
         try await threadPool.runIfActive(body)
     }
 
-    /// Moves a sealed incoming file into place under the duplicate policy and indexes it.
+    /// Seals an incoming file (fdatasync), moves it into place under the duplicate policy and indexes it.
     public func commit(_ file: IncomingFile, attributes: InstanceAttributes, fileHash: String,
                        transferSyntaxUID: String, callingAETitle: String, receivedAt: String) async throws -> CommitResult {
         let relative = try configuration.naming.relativePath(for: attributes, fileExtension: configuration.fileExtension)
@@ -83,7 +83,9 @@ public final class FileArchive: Sendable {
             }
         }
         let createDirectories = configuration.createDirectories
+        // One trip to the I/O threads: seal, create the folder, rename, make the rename durable.
         try await io {
+            try file.seal()
             let folder = String(target[..<(target.lastIndex(of: "/") ?? target.endIndex)])
             if !Directory.exists(folder) {
                 guard createDirectories else { throw ArchiveError.io("folder \(relative) does not exist and create_directories is off") }

@@ -1,3 +1,4 @@
+import CArcaIO
 import DICOM
 #if canImport(Glibc)
 import Glibc
@@ -26,6 +27,8 @@ public final class IncomingFile: @unchecked Sendable {
 
     public func append(_ bytes: UnsafeRawBufferPointer) throws {
         do { try FileWriter.writeAll(fd, bytes, path: path) } catch let e as FileError { throw Self.error("write", path, e.errno) }
+        // Start writing these pages back now, while the rest arrives, so the final fdatasync has little left to do.
+        _ = arca_start_writeback(fd, Int64(clamping: size), Int64(bytes.count))
         size += UInt64(bytes.count)
     }
 
@@ -33,9 +36,9 @@ public final class IncomingFile: @unchecked Sendable {
         try bytes.withUnsafeBytes { try append($0) }
     }
 
-    /// fsync and close: after this the bytes survive a crash.
+    /// fdatasync and close: after this the bytes (and the size) survive a crash.
     public func seal() throws {
-        guard fsync(fd) == 0 else { throw Self.error("fsync", path, errno) }
+        guard fdatasync(fd) == 0 else { throw Self.error("fdatasync", path, errno) }
         close(fd)
         fd = -1
     }

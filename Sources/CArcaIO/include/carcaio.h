@@ -1,0 +1,9 @@
+#ifndef CARCAIO_H
+#define CARCAIO_H
+#include <stdint.h>
+
+/// Starts writeback of a file range without waiting for it (Linux sync_file_range with
+/// SYNC_FILE_RANGE_WRITE); a no-op returning 0 elsewhere. Glibc's Swift module does not export it.
+int arca_start_writeback(int fd, int64_t offset, int64_t length);
+
+#endif

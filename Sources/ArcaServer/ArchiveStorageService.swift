@@ -37,7 +37,7 @@ public final class ArchiveStorageService: StorageService {
         let incomingDirectory = archive.incomingDirectory
         let file = try IncomingFile(directory: incomingDirectory)
         let sink = ArchiveSink(service: self, request: request, file: file)
-        do { try sink.start(preambleAndMeta: [UInt8](repeating: 0, count: 128) + Array("DICM".utf8) + header) } catch {
+        do { try await sink.start(preambleAndMeta: [UInt8](repeating: 0, count: 128) + Array("DICM".utf8) + header) } catch {
             file.discard()
             throw error
         }
@@ -55,8 +55,7 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
     private let service: ArchiveStorageService
     private let request: StoreRequest
     private let file: IncomingFile
-    private let hasher: BackgroundHasher
-    private let writer: BackgroundWriter
+    private let writer: IncomingWriter
     private var parser: Part10Parser
     private var header = DataSetBuilder()
     private var parseError: Error?
@@ -67,19 +66,16 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
         self.service = service
         self.request = request
         self.file = file
-        self.hasher = BackgroundHasher()
-        self.writer = BackgroundWriter(file: file)
+        self.writer = IncomingWriter(file: file)
         // Routing and indexing need only the attributes before the pixel data.
         parser = Part10Parser(options: .headerOnly, fallbackSyntax: request.transferSyntax)
     }
 
-    func start(preambleAndMeta: [UInt8]) throws {
-        hasher.update(ByteBuffer(bytes: preambleAndMeta))
-        try file.append(preambleAndMeta)
+    func start(preambleAndMeta: [UInt8]) async throws {
+        try await writer.append(ByteBuffer(bytes: preambleAndMeta))
     }
 
     func write(_ fragment: ByteBuffer) async throws {
-        hasher.update(fragment)
         try await writer.append(fragment)
         if parseError == nil && !parser.isStopped {
             fragment.withUnsafeReadableBytes { bytes in
@@ -91,45 +87,42 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
     func cancel() async {
         guard !done else { return }
         done = true
-        _ = try? await writer.drain()
-        file.discard()
+        await writer.discard()
     }
 
     func finish() async -> StoreOutcome {
         done = true
-        do { try await writer.drain() } catch let error as ArchiveError {
-            return refuse(error)
-        } catch {
-            return refuse(.io("\(error)"))
-        }
         if parseError == nil {
             do { try parser.finish(&header) } catch { parseError = error }
         }
         if let parseError {
-            return refuse(.unreadable("cannot parse dataset: \(parseError)"))
+            return await refuse(.unreadable("cannot parse dataset: \(parseError)"))
         }
         let attributes = InstanceAttributes(header.dataSet)
         if let problem = service.validation.check(attributes, request: request) {
-            return refuse(problem)
+            return await refuse(problem)
         }
         do {
+            let writer = self.writer
             let result = try await service.archive.commit(
-                file, attributes: attributes, fileHash: BLAKE3.hex(await hasher.finalize()),
-                transferSyntaxUID: request.transferSyntax.uid, callingAETitle: request.callingAETitle,
-                receivedAt: Timestamp.now())
+                file, attributes: attributes, transferSyntaxUID: request.transferSyntax.uid,
+                callingAETitle: request.callingAETitle, receivedAt: Timestamp.now()) { place in
+                try await writer.seal(then: place)
+            }
+            if case .ignored = result { await writer.discard() }
             log(attributes, result)
             service.hooks?.instanceStored(StoredInstance(attributes: attributes, result: result, request: request,
                                                          root: service.archive.configuration.root))
             return .success
         } catch let error as ArchiveError {
-            return refuse(error)
+            return await refuse(error)
         } catch {
-            return refuse(.io("\(error)"))
+            return await refuse(.io("\(error)"))
         }
     }
 
-    private func refuse(_ error: ArchiveError) -> StoreOutcome {
-        file.discard()
+    private func refuse(_ error: ArchiveError) async -> StoreOutcome {
+        await writer.discard()
         let status: DIMSEStatus
         switch error {
         case .invalidUID, .unreadable: status = .cannotUnderstand
@@ -159,12 +152,16 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
     }
 }
 
-/// Appends to an incoming file on a serial side queue. At most `limit` bytes wait in the queue: past that,
-/// `append` waits, which stops reading the socket (back-pressure) while the disk is behind.
-final class BackgroundWriter: @unchecked Sendable {
-    private let queue = DispatchQueue(label: "arca.writer")
+/// Writes and hashes an incoming file on its own serial queue, off the association's task, so disk work and
+/// hashing overlap the network transfer. At most `limit` bytes wait in the queue: past that, `append` waits,
+/// which stops reading the socket (back-pressure) while the disk is behind. The final seal runs on the same
+/// queue, after every write: one thread hop per instance for the whole durable step.
+final class IncomingWriter: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "arca.incoming")
     private let file: IncomingFile
     private let state = NIOLockedValueBox<(pending: Int, error: ArchiveError?)>((0, nil))
+    /// Touched only on `queue`.
+    private var hasher = BLAKE3()
     private static let limit = 8 << 20
 
     init(file: IncomingFile) { self.file = file }
@@ -179,10 +176,9 @@ final class BackgroundWriter: @unchecked Sendable {
         queue.async {
             var failure: ArchiveError?
             if self.state.withLockedValue({ $0.error }) == nil {
-                do { try bytes.withUnsafeReadableBytes { try self.file.append($0) } } catch let e as ArchiveError {
-                    failure = e
-                } catch {
-                    failure = .io("\(error)")
+                bytes.withUnsafeReadableBytes { raw in
+                    do { try self.file.append(raw) } catch let e as ArchiveError { failure = e } catch { failure = .io("\(error)") }
+                    self.hasher.update(raw)
                 }
             }
             self.state.withLockedValue { s in
@@ -190,29 +186,37 @@ final class BackgroundWriter: @unchecked Sendable {
                 if let failure, s.error == nil { s.error = failure }
             }
         }
-        if pending > Self.limit { try await drain() }
+        if pending > Self.limit { try await onQueue {} }
     }
 
-    /// Waits until everything queued is written; throws the first write error.
-    func drain() async throws {
-        await withCheckedContinuation { continuation in queue.async { continuation.resume() } }
-        if let error = state.withLockedValue({ $0.error }) { throw error }
-    }
-}
-
-/// BLAKE3 of a stream, computed on a serial side queue so it runs on the other core while bytes keep arriving.
-final class BackgroundHasher: @unchecked Sendable {
-    private let queue = DispatchQueue(label: "arca.blake3")
-    /// Touched only on `queue`.
-    private var state = BLAKE3()
-
-    func update(_ bytes: ByteBuffer) {
-        queue.async { bytes.withUnsafeReadableBytes { self.state.update($0) } }
+    /// After the queued writes: fdatasync, `place` (rename into the archive), and the file's BLAKE3 hex.
+    func seal(then place: @escaping @Sendable () throws -> Void) async throws -> String {
+        try await onQueue {
+            try self.file.seal()
+            try place()
+            return BLAKE3.hex(self.hasher.finalize())
+        }
     }
 
-    func finalize() async -> [UInt8] {
+    /// Drops the file once the queued writes are done (also after a write error).
+    func discard() async {
         await withCheckedContinuation { continuation in
-            queue.async { continuation.resume(returning: self.state.finalize()) }
+            queue.async {
+                self.file.discard()
+                continuation.resume()
+            }
+        }
+    }
+
+    private func onQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async {
+                if let error = self.state.withLockedValue({ $0.error }) {
+                    continuation.resume(throwing: error)
+                    return
+                }
+                continuation.resume(with: Result { try body() })
+            }
         }
     }
 }

@@ -51,9 +51,15 @@ public final class FileArchive: Sendable {
         try await threadPool.runIfActive(body)
     }
 
-    /// Seals an incoming file (fdatasync), moves it into place under the duplicate policy and indexes it.
-    public func commit(_ file: IncomingFile, attributes: InstanceAttributes, fileHash: String,
-                       transferSyntaxUID: String, callingAETitle: String, receivedAt: String) async throws -> CommitResult {
+    /// The durable step of a commit, run by the writer of the file on its own I/O thread (one trip): finish the
+    /// queued writes, seal the file (fdatasync), run `place` (folder, rename, folder fsync), and return the
+    /// BLAKE3 hex of the file's bytes.
+    public typealias DurableStep = @Sendable (_ place: @escaping @Sendable () throws -> Void) async throws -> String
+
+    /// Moves an incoming file into place under the duplicate policy, durably, and indexes it. When it throws or
+    /// answers `.ignored`, the incoming file is left for its writer to discard.
+    public func commit(_ file: IncomingFile, attributes: InstanceAttributes, transferSyntaxUID: String,
+                       callingAETitle: String, receivedAt: String, durably: DurableStep) async throws -> CommitResult {
         let relative = try configuration.naming.relativePath(for: attributes, fileExtension: configuration.fileExtension)
         let sop = attributes.sopInstanceUID
         // One commit per SOP Instance UID at a time; a second concurrent sender waits its turn.
@@ -73,25 +79,22 @@ public final class FileArchive: Sendable {
         if let existing {
             switch configuration.duplicatePolicy {
             case .reject:
-                file.discard()
                 throw ArchiveError.duplicate("SOP Instance \(sop) already archived")
             case .ignore:
-                file.discard()
                 return .ignored(path: existing)
             case .replace:
                 break
             }
         }
         let createDirectories = configuration.createDirectories
-        // One trip to the I/O threads: seal, create the folder, rename, make the rename durable.
-        try await io {
-            try file.seal()
+        let incomingPath = file.path
+        let fileHash = try await durably {
             let folder = String(target[..<(target.lastIndex(of: "/") ?? target.endIndex)])
             if !Directory.exists(folder) {
                 guard createDirectories else { throw ArchiveError.io("folder \(relative) does not exist and create_directories is off") }
                 try Directory.create(folder)
             }
-            try Directory.rename(file.path, target)
+            try Directory.rename(incomingPath, target)
             try Directory.sync(folder)
         }
         if let index {

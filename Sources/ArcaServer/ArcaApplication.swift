@@ -15,8 +15,10 @@ public struct ArcaApplication: Sendable {
 
     public func makeServer(index: (any InstanceIndex)? = nil) throws -> DICOMServer {
         let archive = try FileArchive(configuration: settings.archiveConfiguration, index: index)
-        let hooks = HookRunner(configuration: .init(execOnStore: settings.execOnStore, maxConcurrent: settings.hookConcurrency,
-                                                    timeoutSeconds: settings.hookTimeoutSeconds), logger: logger)
+        let hooks = HookRunner(configuration: .init(
+            execOnStore: settings.execOnStore, execOnStudyStable: settings.execOnStudyStable,
+            stableAfterSeconds: settings.stableAfterSeconds, maxConcurrent: settings.hookConcurrency,
+            timeoutSeconds: settings.hookTimeoutSeconds), logger: logger)
         let storage = ArchiveStorageService(archive: archive, validation: settings.validation, hooks: hooks, logger: logger)
         return DICOMServer(configuration: settings.scpConfiguration, storage: storage, logger: logger)
     }

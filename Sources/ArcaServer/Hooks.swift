@@ -30,10 +30,17 @@ public final class HookRunner: Sendable {
         /// Command run per stored instance; placeholders `#p` path, `#a` calling AE, `#c` called AE, `#i` patient ID,
         /// `#s` study UID, `#e` series UID, `#o` SOP instance UID.
         public var execOnStore: String?
+        /// Command run once per study that received nothing for `stableAfterSeconds`: `#s` study UID,
+        /// `#i` patient ID, `#n` instances received.
+        public var execOnStudyStable: String?
+        public var stableAfterSeconds: Int
         public var maxConcurrent: Int
         public var timeoutSeconds: Int
-        public init(execOnStore: String? = nil, maxConcurrent: Int = 4, timeoutSeconds: Int = 60) {
+        public init(execOnStore: String? = nil, execOnStudyStable: String? = nil, stableAfterSeconds: Int = 60,
+                    maxConcurrent: Int = 4, timeoutSeconds: Int = 60) {
             self.execOnStore = execOnStore
+            self.execOnStudyStable = execOnStudyStable
+            self.stableAfterSeconds = stableAfterSeconds
             self.maxConcurrent = maxConcurrent
             self.timeoutSeconds = timeoutSeconds
         }
@@ -43,21 +50,39 @@ public final class HookRunner: Sendable {
     let hooks: [any PostStoreHook]
     let logger: Logger
     private let running = NIOLockedValueBox(0)
+    private let stable: StudyStableMonitor?
 
     public init(configuration: Configuration, hooks: [any PostStoreHook] = [], logger: Logger) {
         self.configuration = configuration
         self.hooks = hooks
         self.logger = logger
+        if let template = configuration.execOnStudyStable {
+            let runner = ExecRunner(timeoutSeconds: configuration.timeoutSeconds, logger: logger)
+            stable = StudyStableMonitor(stableAfter: TimeInterval(configuration.stableAfterSeconds)) { study, patient, count in
+                let command = template.replacingOccurrences(of: "#s", with: HookRunner.shellQuote(study))
+                    .replacingOccurrences(of: "#i", with: HookRunner.shellQuote(patient))
+                    .replacingOccurrences(of: "#n", with: String(count))
+                logger.info("[STABLE] study \(study): \(count) instance(s), nothing more for \(configuration.stableAfterSeconds) s")
+                await runner.run(command, what: "exec-on-study-stable")
+            }
+        } else {
+            stable = nil
+        }
     }
 
     func instanceStored(_ instance: StoredInstance) {
+        if let stable {
+            let a = instance.attributes
+            Task { await stable.received(studyUID: a.studyInstanceUID, patientID: a.patientID) }
+        }
         guard !hooks.isEmpty || configuration.execOnStore != nil else { return }
         Task.detached { [self] in
             await self.waitForSlot()
             defer { self.running.withLockedValue { $0 -= 1 } }
             for hook in self.hooks { await hook.instanceStored(instance) }
             if let template = self.configuration.execOnStore {
-                await self.exec(Self.expand(template, instance), what: "exec-on-store")
+                await ExecRunner(timeoutSeconds: self.configuration.timeoutSeconds, logger: self.logger)
+                    .run(Self.expand(template, instance), what: "exec-on-store")
             }
         }
     }
@@ -87,8 +112,14 @@ public final class HookRunner: Sendable {
     static func shellQuote(_ s: String) -> String {
         "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
+}
 
-    func exec(_ command: String, what: String) async {
+/// Runs a shell command with a time limit; failures are logged, never thrown.
+struct ExecRunner: Sendable {
+    let timeoutSeconds: Int
+    let logger: Logger
+
+    func run(_ command: String, what: String) async {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", command]
@@ -99,11 +130,11 @@ public final class HookRunner: Sendable {
             logger.error("[HOOK] \(what) could not start: \(error)")
             return
         }
-        let deadline = Date().addingTimeInterval(TimeInterval(configuration.timeoutSeconds))
+        let deadline = Date().addingTimeInterval(TimeInterval(timeoutSeconds))
         while process.isRunning {
             if Date() > deadline {
                 process.terminate()
-                logger.error("[HOOK] \(what) timed out after \(configuration.timeoutSeconds) s: \(command)")
+                logger.error("[HOOK] \(what) timed out after \(timeoutSeconds) s: \(command)")
                 return
             }
             try? await Task.sleep(nanoseconds: 20_000_000)

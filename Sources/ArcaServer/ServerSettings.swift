@@ -28,12 +28,54 @@ public struct ServerSettings: Sendable, Codable, Equatable {
     public var acceptUnknownSOPClasses: Bool = false
     public var validation: ValidationRules = .default
     public var execOnStore: String?
+    /// Command run once a study has received nothing for `stableAfterSeconds`.
+    public var execOnStudyStable: String?
+    public var stableAfterSeconds: Int = 60
     public var hookTimeoutSeconds: Int = 60
     public var hookConcurrency: Int = 4
     public var shutdownGraceSeconds: Int = 30
     public var logLevel: String = "info"
 
     public init() {}
+
+    /// Every key is optional: what a config file leaves out keeps its default.
+    public init(from decoder: any Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
+            if let v = try c.decodeIfPresent(T.self, forKey: key) { value = v }
+        }
+        try read(.port, &port)
+        try read(.host, &host)
+        try read(.aeTitle, &aeTitle)
+        try read(.archive, &archive)
+        try read(.naming, &naming)
+        try read(.duplicate, &duplicate)
+        try read(.createDirectories, &createDirectories)
+        try read(.fileExtension, &fileExtension)
+        try read(.maxPDU, &maxPDU)
+        try read(.maxAssociations, &maxAssociations)
+        try read(.maxObjectSize, &maxObjectSize)
+        try read(.idleTimeoutSeconds, &idleTimeoutSeconds)
+        try read(.artimTimeoutSeconds, &artimTimeoutSeconds)
+        try read(.strictCalledAETitle, &strictCalledAETitle)
+        try read(.allowedCallingAETitles, &allowedCallingAETitles)
+        try read(.acceptUnknownSOPClasses, &acceptUnknownSOPClasses)
+        try read(.validation, &validation)
+        execOnStore = try c.decodeIfPresent(String.self, forKey: .execOnStore)
+        execOnStudyStable = try c.decodeIfPresent(String.self, forKey: .execOnStudyStable)
+        try read(.stableAfterSeconds, &stableAfterSeconds)
+        try read(.hookTimeoutSeconds, &hookTimeoutSeconds)
+        try read(.hookConcurrency, &hookConcurrency)
+        try read(.shutdownGraceSeconds, &shutdownGraceSeconds)
+        try read(.logLevel, &logLevel)
+        guard (1...65535).contains(port) || port == 0 else {
+            throw DecodingError.dataCorruptedError(forKey: .port, in: c, debugDescription: "port \(port) out of range")
+        }
+        guard maxPDU == 0 || maxPDU >= 4096 else {
+            throw DecodingError.dataCorruptedError(forKey: .maxPDU, in: c, debugDescription: "max_pdu below 4096")
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case port, host, naming, duplicate, archive, validation
@@ -49,6 +91,8 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         case allowedCallingAETitles = "allowed_calling_ae_titles"
         case acceptUnknownSOPClasses = "accept_unknown_sop_classes"
         case execOnStore = "exec_on_store"
+        case execOnStudyStable = "exec_on_study_stable"
+        case stableAfterSeconds = "stable_after"
         case hookTimeoutSeconds = "hook_timeout"
         case hookConcurrency = "hook_concurrency"
         case shutdownGraceSeconds = "shutdown_grace"

@@ -1,4 +1,5 @@
 import Archive
+import DICOM
 import DICOMNetwork
 
 /// Pre-store checks (the seed's pre-store handler, made configurable). A failed rule answers 0xC001 and names
@@ -17,6 +18,19 @@ public struct ValidationRules: Sendable, Codable, Equatable {
     }
 
     public static let `default` = ValidationRules()
+
+    enum CodingKeys: String, CodingKey {
+        case requirePatientID = "require_patient_id"
+        case allowedModalities = "allowed_modalities"
+        case allowedCallingAETitles = "allowed_calling_ae_titles"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        requirePatientID = try c.decodeIfPresent(Bool.self, forKey: .requirePatientID) ?? true
+        allowedModalities = try c.decodeIfPresent([String].self, forKey: .allowedModalities) ?? []
+        allowedCallingAETitles = try c.decodeIfPresent([String].self, forKey: .allowedCallingAETitles) ?? []
+    }
 
     /// The first problem, or nil when the instance may be stored.
     public func check(_ a: InstanceAttributes, request: StoreRequest) -> ArchiveError? {
@@ -43,4 +57,3 @@ public struct ValidationRules: Sendable, Codable, Equatable {
     }
 }
 
-import DICOM

@@ -10,6 +10,7 @@ struct Serve: AsyncParsableCommand {
     @Argument(help: "TCP port (default 11112).")
     var port: Int?
 
+    @Option(help: "Configuration file (YAML); flags override it.") var config: String?
     @Option(help: "Our AE title (default STORE_SCP).") var aet: String?
     @Option(help: "Archive folder (default ./dicom_archive).") var archive: String?
     @Option(help: "File naming: uid_hierarchical, date_hierarchical or flat.") var naming: NamingScheme?
@@ -25,11 +26,15 @@ struct Serve: AsyncParsableCommand {
     var acceptUnknown = false
     @Option(name: .customLong("exec-on-store"), help: "Command run after each stored instance (#p path, #a calling AE, #i patient ID, #s/#e/#o UIDs).")
     var execOnStore: String?
+    @Option(name: .customLong("exec-on-study-stable"), help: "Command run once a study received nothing for --stable-after seconds (#s study UID, #i patient ID, #n instances).")
+    var execOnStudyStable: String?
+    @Option(name: .customLong("stable-after"), help: "Seconds without a new instance before a study counts as complete (default 60).")
+    var stableAfter: Int?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.") var logLevel: String?
     @Flag(name: .customLong("print-config"), help: "Print the resulting configuration and exit.") var printConfig = false
 
-    func settings() -> ServerSettings {
-        var s = ServerSettings()
+    func settings() throws -> ServerSettings {
+        var s = try config.map(SettingsFile.load) ?? ServerSettings()
         if let port { s.port = port }
         if let aet { s.aeTitle = aet }
         if let archive { s.archive = archive }
@@ -43,14 +48,20 @@ struct Serve: AsyncParsableCommand {
         if !allowAET.isEmpty { s.allowedCallingAETitles = allowAET }
         if acceptUnknown { s.acceptUnknownSOPClasses = true }
         if let execOnStore { s.execOnStore = execOnStore }
+        if let execOnStudyStable { s.execOnStudyStable = execOnStudyStable }
+        if let stableAfter { s.stableAfterSeconds = stableAfter }
         if let logLevel { s.logLevel = logLevel }
         return s
     }
 
     func run() async throws {
-        let settings = settings()
+        let settings: ServerSettings
+        do { settings = try self.settings() } catch {
+            printError("arca serve: \(error)")
+            throw ExitCode.failure
+        }
         if printConfig {
-            print(settings)
+            print(try SettingsFile.yaml(settings), terminator: "")
             return
         }
         let level = Logger.Level(rawValue: settings.logLevel) ?? .info

@@ -1,0 +1,48 @@
+import Foundation
+import Logging
+
+/// Knows when a study has fully arrived: one that received nothing for `stableAfter` seconds is reported once
+/// (`--exec-on-study-stable CMD`, placeholders `#s` study UID, `#i` patient ID, `#n` instances received).
+actor StudyStableMonitor {
+    struct Pending {
+        var lastReceived: Date
+        var patientID: String
+        var count: Int
+    }
+
+    private let stableAfter: TimeInterval
+    private let onStable: @Sendable (_ studyUID: String, _ patientID: String, _ count: Int) async -> Void
+    private var pending: [String: Pending] = [:]
+    private var watching = false
+
+    init(stableAfter: TimeInterval, onStable: @escaping @Sendable (String, String, Int) async -> Void) {
+        self.stableAfter = stableAfter
+        self.onStable = onStable
+    }
+
+    func received(studyUID: String, patientID: String) {
+        var p = pending[studyUID] ?? Pending(lastReceived: Date(), patientID: patientID, count: 0)
+        p.lastReceived = Date()
+        p.count += 1
+        pending[studyUID] = p
+        if !watching {
+            watching = true
+            Task { await self.watch() }
+        }
+    }
+
+    /// Checks a few times per stability period until nothing is pending.
+    private func watch() async {
+        let tick = UInt64(max(0.05, min(1.0, stableAfter / 4)) * 1_000_000_000)
+        while !pending.isEmpty {
+            try? await Task.sleep(nanoseconds: tick)
+            let now = Date()
+            let stable = pending.filter { now.timeIntervalSince($0.value.lastReceived) >= stableAfter }
+            for (study, p) in stable {
+                pending[study] = nil
+                await onStable(study, p.patientID, p.count)
+            }
+        }
+        watching = false
+    }
+}

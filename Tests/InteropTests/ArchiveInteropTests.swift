@@ -1,0 +1,188 @@
+import ArcaServer
+import Archive
+import DICOM
+import DICOMNetwork
+import Foundation
+import Testing
+import TestSupport
+
+/// The archive as `storescu` sees it: naming schemes, duplicate policies, refused UIDs, disk full, hooks.
+@Suite(.serialized) struct ArchiveInteropTests {
+    /// A sample file with chosen UIDs/date, written to a temporary folder.
+    static func sample(study: String? = nil, sop: String? = nil, date: String? = "20260102", description: String = "Test Study") throws -> URL {
+        var file = SampleImage.secondaryCapture()
+        if let study { file.dataSet.setString(study, for: .studyInstanceUID, vr: .UI) }
+        if let sop {
+            file.dataSet.setString(sop, for: .sopInstanceUID, vr: .UI)
+            file.meta.setString(sop, for: .mediaStorageSOPInstanceUID, vr: .UI)
+        }
+        if let date { file.dataSet.setString(date, for: .studyDate, vr: .DA) } else { file.dataSet.remove(.studyDate) }
+        file.dataSet.setString(description, for: .studyDescription, vr: .LO)
+        let dir = try ExternalTool.temporaryDirectory("arca-sample")
+        let url = dir.appendingPathComponent("sample.dcm")
+        try FileWriter.write(try file.serialized(), to: url.path)
+        return url
+    }
+
+    static func storescu(_ server: TestServer, _ files: [URL], _ extra: [String] = []) async throws -> ExternalTool.Result? {
+        guard let storescu = try DCMTKStoreSCUTests.dcmtk("storescu") else { return nil }
+        return try await ExternalTool.runAsync(storescu, ["-v", "-aec", "STORE_SCP", "-nh"] + extra + ["127.0.0.1", String(server.port)] + files.map(\.path))
+    }
+
+    static func relativePaths(_ server: TestServer) -> [String] {
+        server.archivedFiles().map { String($0.path.dropFirst(server.archive.path.count + 1)) }.sorted()
+    }
+
+    @Test(arguments: [NamingScheme.uidHierarchical, .dateHierarchical, .flat])
+    func namingScheme(_ naming: NamingScheme) async throws {
+        let dated = try Self.sample(study: "1.2.3.4", sop: "1.2.3.4.1.1", date: "20260102")
+        let undated = try Self.sample(study: "1.2.3.5", sop: "1.2.3.5.1.1", date: nil)
+        let server = try await TestServer.start { $0.naming = naming }
+        defer { Task { await server.stop() } }
+        guard let r = try await Self.storescu(server, [dated, undated]) else { return }
+        #expect(r.status == 0, "\(r.stderr)")
+        let series = try DICOMFile.read(path: dated.path).dataSet.uid(.seriesInstanceUID) ?? ""
+        let series2 = try DICOMFile.read(path: undated.path).dataSet.uid(.seriesInstanceUID) ?? ""
+        let expected: [String]
+        switch naming {
+        case .uidHierarchical: expected = ["1.2.3.4/\(series)/1.2.3.4.1.1.dcm", "1.2.3.5/\(series2)/1.2.3.5.1.1.dcm"]
+        case .dateHierarchical: expected = ["2026/01/02/1.2.3.4/1.2.3.4.1.1.dcm", "undated/1.2.3.5/1.2.3.5.1.1.dcm"]
+        case .flat: expected = ["1.2.3.4.1.1.dcm", "1.2.3.5.1.1.dcm"]
+        }
+        #expect(Self.relativePaths(server) == expected.sorted())
+    }
+
+    @Test func overlongAndTraversalUIDsAreRefused() async throws {
+        let long = try Self.sample(study: "1." + String(repeating: "2", count: 70), sop: "1.2.3.6.1")
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        guard let r = try await Self.storescu(server, [long]) else { return }
+        #expect(r.stderr.contains("Received Store Response (Error: CannotUnderstand)"), "\(r.stderr)")
+        #expect(server.archivedFiles().isEmpty)
+    }
+
+    @Test func duplicateReject() async throws {
+        let file = try Self.sample(sop: "1.2.3.7.1")
+        let server = try await TestServer.start { $0.duplicate = .reject }
+        defer { Task { await server.stop() } }
+        guard let first = try await Self.storescu(server, [file]) else { return }
+        #expect(first.stderr.contains("(Success)"))
+        let stored = try #require(server.archivedFiles().first)
+        let before = try FileManager.default.attributesOfItem(atPath: stored.path)[.modificationDate] as? Date
+        let second = try await Self.storescu(server, [file])
+        #expect(second?.stderr.contains("0x111") == true, "\(second?.stderr ?? "")")
+        #expect(server.archivedFiles().count == 1)
+        #expect(try FileManager.default.attributesOfItem(atPath: stored.path)[.modificationDate] as? Date == before)
+    }
+
+    @Test func duplicateReplace() async throws {
+        let old = try Self.sample(sop: "1.2.3.8.1", description: "Old")
+        let server = try await TestServer.start { $0.duplicate = .replace }
+        defer { Task { await server.stop() } }
+        guard try await Self.storescu(server, [old]) != nil else { return }
+        let newer = try Self.sample(study: try DICOMFile.read(path: old.path).dataSet.uid(.studyInstanceUID), sop: "1.2.3.8.1", description: "New")
+        // Same study, series differs (a new sample): the replacement lands at its own path, the old file goes.
+        let r = try await Self.storescu(server, [newer])
+        #expect(r?.stderr.contains("(Success)") == true)
+        let files = server.archivedFiles()
+        #expect(files.count == 1)
+        #expect(try files.first.map { try DICOMFile.read(path: $0.path).dataSet.string(.studyDescription) } == "New")
+    }
+
+    @Test func duplicateIgnore() async throws {
+        let old = try Self.sample(sop: "1.2.3.9.1", description: "Old")
+        let server = try await TestServer.start { $0.duplicate = .ignore }
+        defer { Task { await server.stop() } }
+        guard try await Self.storescu(server, [old]) != nil else { return }
+        let newer = try Self.sample(study: try DICOMFile.read(path: old.path).dataSet.uid(.studyInstanceUID), sop: "1.2.3.9.1", description: "New")
+        let r = try await Self.storescu(server, [newer])
+        #expect(r?.stderr.contains("(Success)") == true)
+        let files = server.archivedFiles()
+        #expect(files.count == 1)
+        #expect(try files.first.map { try DICOMFile.read(path: $0.path).dataSet.string(.studyDescription) } == "Old")
+        #expect(server.incomingFiles().isEmpty)
+    }
+
+    @Test func twoConcurrentSendersOfOneInstanceUnderReject() async throws {
+        let file = try Self.sample(sop: "1.2.3.10.1")
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        async let a = Self.storescu(server, [file])
+        async let b = Self.storescu(server, [file])
+        let results = try await [a, b].compactMap { $0 }
+        guard results.count == 2 else { return }
+        let successes = results.filter { $0.stderr.contains("(Success)") }.count
+        let duplicates = results.filter { $0.stderr.contains("0x111") }.count
+        #expect(successes == 1 && duplicates == 1, "\(results.map(\.stderr))")
+        #expect(server.archivedFiles().count == 1)
+    }
+
+    @Test func execOnStoreAndStudyStableHooks() async throws {
+        let out = try ExternalTool.temporaryDirectory("arca-hooks")
+        let file = try Self.sample(study: "1.2.3.11", sop: "1.2.3.11.1.1")
+        let server = try await TestServer.start {
+            $0.execOnStore = "echo #a #i #s #o #p >> \(out.path)/stored.txt"
+            $0.execOnStudyStable = "echo #s #i #n >> \(out.path)/stable.txt"
+            $0.stableAfterSeconds = 1
+        }
+        defer { Task { await server.stop() } }
+        guard try await Self.storescu(server, [file], ["-aet", "MODALITY1"]) != nil else { return }
+        var stored = "", stable = ""
+        for _ in 0..<60 {
+            stored = (try? String(contentsOfFile: out.path + "/stored.txt", encoding: .utf8)) ?? ""
+            stable = (try? String(contentsOfFile: out.path + "/stable.txt", encoding: .utf8)) ?? ""
+            if !stored.isEmpty && !stable.isEmpty { break }
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+        #expect(stored.hasPrefix("MODALITY1 HELLO001 1.2.3.11 1.2.3.11.1.1 \(server.archive.path)/1.2.3.11/"), "\(stored)")
+        #expect(stable == "1.2.3.11 HELLO001 1\n", "\(stable)")
+    }
+
+    @Test func validationRuleRefusesWithC001() async throws {
+        let file = try Self.sample(sop: "1.2.3.12.1")
+        let server = try await TestServer.start { $0.validation.allowedModalities = ["CT"] }
+        defer { Task { await server.stop() } }
+        let results = try await StoreSCU(host: "127.0.0.1", port: server.port).send([file.path])
+        #expect(results.first?.status == .storageFailed)
+        #expect(results.first?.comment?.contains("allowed_modalities") == true, "\(results.first?.comment ?? "")")
+        #expect(server.archivedFiles().isEmpty)
+    }
+
+    /// A 4 MB tmpfs as the archive: storing fills it, 0xA700 follows, nothing partial stays, and storing works
+    /// again once space is freed.
+    @Test func diskFullAnswersA700AndRecovers() async throws {
+        let mountPoint = try ExternalTool.temporaryDirectory("arca-tmpfs")
+        let mounted = try ExternalTool.run("/bin/mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", mountPoint.path])
+        guard try ExternalTool.require(mounted.status == 0, "a tmpfs mount (needs root): \(mounted.stderr)") else { return }
+        defer { _ = try? ExternalTool.run("/bin/umount", [mountPoint.path]) }
+        guard try ExternalTool.require(ExternalTool.hasPythonModule("pydicom"), "pydicom") else { return }
+        let ct = try ExternalTool.temporaryDirectory("arca-ct-full")
+        let gen = ExternalTool.repositoryRoot.appendingPathComponent("scripts/gen-ct.py").path
+        _ = try ExternalTool.run("python3", [gen, "12", ct.path, "512"])
+        let files = try FileManager.default.contentsOfDirectory(at: ct, includingPropertiesForKeys: nil).sorted { $0.path < $1.path }
+        let archive = mountPoint.appendingPathComponent("archive")
+        let server = try await TestServer.start { $0.archive = archive.path }
+        defer { Task { await server.stop() } }
+        let scu = StoreSCU(host: "127.0.0.1", port: server.port, callingAETitle: "FULL", calledAETitle: "STORE_SCP")
+        let results = try await scu.send(files.map(\.path))
+        let statuses = results.map { $0.status?.rawValue }
+        #expect(statuses.contains(0x0000))
+        #expect(statuses.contains(0xA700), "\(statuses)")
+        #expect(results.filter { $0.status?.rawValue == 0xA700 }.allSatisfy { ($0.comment ?? "").contains("disk full") })
+        let incoming = (try? FileManager.default.contentsOfDirectory(atPath: archive.path + "/.incoming")) ?? []
+        #expect(incoming.isEmpty, "\(incoming)")
+        // Every archived file is whole.
+        for url in (FileManager.default.enumerator(at: archive, includingPropertiesForKeys: nil, options: [.skipsHiddenFiles])?
+            .compactMap { $0 as? URL }.filter { $0.pathExtension == "dcm" }) ?? [] {
+            #expect((try? DICOMFile.read(path: url.path)) != nil, "\(url.lastPathComponent) is not whole")
+        }
+        // Free space: the refused ones now go through.
+        for url in (FileManager.default.enumerator(at: archive, includingPropertiesForKeys: nil, options: [.skipsHiddenFiles])?
+            .compactMap { $0 as? URL }.filter { $0.pathExtension == "dcm" }) ?? [] {
+            try FileManager.default.removeItem(at: url)
+        }
+        let refused = results.filter { $0.status?.rawValue == 0xA700 }.prefix(3).map(\.path)
+        let again = try await scu.send(Array(refused))
+        #expect(again.allSatisfy { $0.status == .success }, "\(again.map { $0.status?.rawValue })")
+    }
+}

@@ -42,6 +42,7 @@ public final class FileArchive: Sendable {
         self.index = index
         self.threadPool = threadPool
         try Directory.create(configuration.root + "/" + Self.incomingFolder)
+        IncomingFile.removeAbandoned(in: configuration.root + "/" + Self.incomingFolder)
     }
 
     public var incomingDirectory: String { configuration.root + "/" + Self.incomingFolder }

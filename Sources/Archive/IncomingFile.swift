@@ -49,6 +49,21 @@ public final class IncomingFile: @unchecked Sendable {
         unlink(path)
     }
 
+    /// Removes temporary files left by processes that died mid-receive (a crash, SIGKILL): their names carry
+    /// the writer's PID, and a file whose PID no longer runs can never be completed.
+    public static func removeAbandoned(in directory: String) {
+        guard let dir = opendir(directory) else { return }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard name.hasPrefix(".part-") else { continue }
+            let pidText = name.dropFirst(6).prefix { $0 != "-" }
+            guard let pid = Int32(pidText) else { continue }
+            if pid == getpid() { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { unlink(directory + "/" + name) }
+        }
+    }
+
     static func error(_ op: String, _ path: String, _ code: Int32) -> ArchiveError {
         let text = "\(op) \(path.split(separator: "/").last.map(String.init) ?? path): \(String(cString: strerror(code)))"
         return code == ENOSPC || code == EDQUOT ? .outOfResources("disk full (\(text))") : .io(text)

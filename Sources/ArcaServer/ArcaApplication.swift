@@ -1,9 +1,10 @@
 import Archive
 import DICOMNetwork
+import Foundation
 import Logging
 import ServiceLifecycle
 
-/// `arca serve`: the archive, the storage service and the SCP, run until SIGINT/SIGTERM.
+/// `arca serve`: the index, the archive, the storage service and the SCP, run until SIGINT/SIGTERM.
 public struct ArcaApplication: Sendable {
     public let settings: ServerSettings
     public let logger: Logger
@@ -13,7 +14,32 @@ public struct ArcaApplication: Sendable {
         self.logger = logger
     }
 
-    public func makeServer(index: (any InstanceIndex)? = nil) throws -> DICOMServer {
+    /// Opens `<archive>/index.db`. When it is missing but the archive holds files (the seed's recipe: delete
+    /// index.db and restart), the index is rebuilt from the files before anything is accepted.
+    public func openIndex() throws -> SQLiteIndex {
+        let root = settings.archive
+        try Directory.create(root)
+        let path = root + "/" + SQLiteIndex.fileName
+        let existed = FileManager.default.fileExists(atPath: path)
+        if !existed && !IndexMaintenance.archivedFiles(root: root).isEmpty {
+            logger.notice("[INDEX] \(path) is missing: rebuilding it from the archived files")
+            var last = 0
+            let report = try IndexMaintenance.rebuildInPlace(root: root) { done, total in
+                if done == total || done - last >= 1000 {
+                    last = done
+                    logger.notice("[INDEX] rebuilt \(done)/\(total)")
+                }
+            }
+            for failure in report.failed { logger.warning("[INDEX] skipped \(failure.path): \(failure.error)") }
+        }
+        return try SQLiteIndex(archive: root)
+    }
+
+    public func makeServer() throws -> DICOMServer {
+        try makeServer(index: openIndex())
+    }
+
+    public func makeServer(index: (any InstanceIndex)?) throws -> DICOMServer {
         let archive = try FileArchive(configuration: settings.archiveConfiguration, index: index)
         let hooks = HookRunner(configuration: .init(
             execOnStore: settings.execOnStore, execOnStudyStable: settings.execOnStudyStable,

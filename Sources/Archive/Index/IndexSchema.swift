@@ -1,0 +1,66 @@
+import GRDB
+
+/// The index's tables, as migrations. `schema_version` records each applied version so `sqlite3` users (and
+/// later versions of Arca) can see what they hold.
+enum IndexSchema {
+    static let currentVersion = 1
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE schema_version (
+                    version INTEGER NOT NULL PRIMARY KEY,
+                    applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')));
+                CREATE TABLE patients (
+                    pk INTEGER PRIMARY KEY,
+                    patient_id TEXT NOT NULL,
+                    issuer_of_patient_id TEXT NOT NULL DEFAULT '',
+                    name TEXT NOT NULL DEFAULT '',
+                    birth_date TEXT NOT NULL DEFAULT '',
+                    sex TEXT NOT NULL DEFAULT '',
+                    number_of_studies INTEGER NOT NULL DEFAULT 0,
+                    UNIQUE (patient_id, issuer_of_patient_id));
+                CREATE TABLE studies (
+                    pk INTEGER PRIMARY KEY,
+                    study_uid TEXT NOT NULL UNIQUE,
+                    patient_pk INTEGER NOT NULL REFERENCES patients(pk),
+                    study_date TEXT NOT NULL DEFAULT '',
+                    study_time TEXT NOT NULL DEFAULT '',
+                    accession_number TEXT NOT NULL DEFAULT '',
+                    description TEXT NOT NULL DEFAULT '',
+                    referring_physician TEXT NOT NULL DEFAULT '',
+                    study_id TEXT NOT NULL DEFAULT '',
+                    modalities_in_study TEXT NOT NULL DEFAULT '',
+                    number_of_series INTEGER NOT NULL DEFAULT 0,
+                    number_of_instances INTEGER NOT NULL DEFAULT 0);
+                CREATE INDEX studies_patient ON studies(patient_pk);
+                CREATE TABLE series (
+                    pk INTEGER PRIMARY KEY,
+                    series_uid TEXT NOT NULL UNIQUE,
+                    study_pk INTEGER NOT NULL REFERENCES studies(pk),
+                    modality TEXT NOT NULL DEFAULT '',
+                    series_number INTEGER,
+                    description TEXT NOT NULL DEFAULT '',
+                    body_part TEXT NOT NULL DEFAULT '',
+                    number_of_instances INTEGER NOT NULL DEFAULT 0);
+                CREATE INDEX series_study ON series(study_pk);
+                CREATE TABLE instances (
+                    pk INTEGER PRIMARY KEY,
+                    sop_uid TEXT NOT NULL UNIQUE,
+                    series_pk INTEGER NOT NULL REFERENCES series(pk),
+                    sop_class_uid TEXT NOT NULL DEFAULT '',
+                    instance_number INTEGER,
+                    transfer_syntax TEXT NOT NULL DEFAULT '',
+                    file_path TEXT NOT NULL,
+                    file_size INTEGER NOT NULL,
+                    file_hash TEXT NOT NULL,
+                    received_at TEXT NOT NULL,
+                    calling_ae TEXT NOT NULL DEFAULT '');
+                CREATE INDEX instances_series ON instances(series_pk);
+                INSERT INTO schema_version (version) VALUES (1);
+                """)
+        }
+        return migrator
+    }
+}

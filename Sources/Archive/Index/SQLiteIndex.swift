@@ -1,0 +1,131 @@
+import GRDB
+import NIOConcurrencyHelpers
+
+/// The archive's index in SQLite (`<archive>/index.db`, WAL, synchronous FULL: a commit is durable when it
+/// returns). One writer batches the records that arrive while a transaction runs into the next one (group
+/// commit), so concurrent associations share fsyncs; each caller returns once its own row is committed.
+public final class SQLiteIndex: InstanceIndex, Sendable {
+    public static let fileName = "index.db"
+
+    public let path: String
+    let pool: DatabasePool
+    private let queue = NIOLockedValueBox(GroupCommitQueue())
+    /// Transactions committed by the group writer (for tests and benchmarks).
+    public var transactionCount: Int { queue.withLockedValue { $0.transactions } }
+
+    public init(path: String) throws {
+        self.path = path
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        configuration.busyMode = .timeout(10)
+        pool = try DatabasePool(path: path, configuration: configuration)
+        try IndexSchema.migrator.migrate(pool)
+    }
+
+    /// Opens `<archive>/index.db`.
+    public convenience init(archive root: String) throws {
+        try self.init(path: root + "/" + Self.fileName)
+    }
+
+    public func filePath(ofInstance sopInstanceUID: String) async throws -> String? {
+        try await pool.read { db in
+            try String.fetchOne(db.cachedStatement(sql: "SELECT file_path FROM instances WHERE sop_uid = ?"), arguments: [sopInstanceUID])
+        }
+    }
+
+    public func record(_ record: InstanceRecord) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+            let startFlush = queue.withLockedValue { q -> Bool in
+                q.pending.append((record, continuation))
+                guard !q.flushing else { return false }
+                q.flushing = true
+                return true
+            }
+            if startFlush { Task { await self.flush() } }
+        }
+    }
+
+    public func remove(instance sopInstanceUID: String) async throws {
+        try await pool.write { db in try IndexStatements.remove(sopInstanceUID, in: db) }
+    }
+
+    /// Records many instances in one transaction (rebuilds, imports).
+    public func recordBatch(_ records: [InstanceRecord]) throws {
+        try pool.write { db in
+            for r in records { try IndexStatements.record(r, in: db) }
+        }
+    }
+
+    /// Commits whatever is pending, batch after batch, until nothing is.
+    private func flush() async {
+        while true {
+            let batch = queue.withLockedValue { q -> [(InstanceRecord, CheckedContinuation<Void, Error>)] in
+                let b = q.pending
+                q.pending = []
+                if b.isEmpty { q.flushing = false }
+                return b
+            }
+            if batch.isEmpty { return }
+            do {
+                try await pool.write { db in
+                    for (r, _) in batch { try IndexStatements.record(r, in: db) }
+                }
+                queue.withLockedValue { $0.transactions += 1 }
+                for (_, c) in batch { c.resume() }
+            } catch {
+                // One bad row must not fail the others: retry each alone.
+                for (r, c) in batch {
+                    do {
+                        try await pool.write { db in try IndexStatements.record(r, in: db) }
+                        queue.withLockedValue { $0.transactions += 1 }
+                        c.resume()
+                    } catch {
+                        c.resume(throwing: error)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every instance row: what `check` compares with the files.
+    public func allInstances() throws -> [(sopInstanceUID: String, filePath: String, fileSize: Int64, fileHash: String)] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT sop_uid, file_path, file_size, file_hash FROM instances ORDER BY file_path").map {
+                ($0["sop_uid"], $0["file_path"], $0["file_size"], $0["file_hash"])
+            }
+        }
+    }
+
+    /// Rows of every table without primary keys and timestamps, sorted: two indexes of the same archive
+    /// compare equal whatever order they were filled in.
+    public func canonicalDump() throws -> [String] {
+        try pool.read { db in
+            var lines: [String] = []
+            lines += try Row.fetchAll(db, sql: """
+                SELECT patient_id, issuer_of_patient_id, name, birth_date, sex, number_of_studies FROM patients
+                """).map { "patient \($0)" }
+            lines += try Row.fetchAll(db, sql: """
+                SELECT s.study_uid, p.patient_id, p.issuer_of_patient_id, s.study_date, s.study_time, s.accession_number,
+                       s.description, s.referring_physician, s.study_id, s.modalities_in_study, s.number_of_series,
+                       s.number_of_instances FROM studies s JOIN patients p ON p.pk = s.patient_pk
+                """).map { "study \($0)" }
+            lines += try Row.fetchAll(db, sql: """
+                SELECT se.series_uid, st.study_uid, se.modality, se.series_number, se.description, se.body_part,
+                       se.number_of_instances FROM series se JOIN studies st ON st.pk = se.study_pk
+                """).map { "series \($0)" }
+            lines += try Row.fetchAll(db, sql: """
+                SELECT i.sop_uid, se.series_uid, i.sop_class_uid, i.instance_number, i.transfer_syntax, i.file_path,
+                       i.file_size, i.file_hash, i.calling_ae FROM instances i JOIN series se ON se.pk = i.series_pk
+                """).map { "instance \($0)" }
+            return lines.sorted()
+        }
+    }
+}
+
+struct GroupCommitQueue {
+    var pending: [(InstanceRecord, CheckedContinuation<Void, Error>)] = []
+    var flushing = false
+    var transactions = 0
+}

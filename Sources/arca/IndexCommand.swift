@@ -1,0 +1,72 @@
+import Archive
+import ArgumentParser
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Index: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Maintain the archive's SQLite index.", subcommands: [Rebuild.self, Check.self])
+
+    struct Rebuild: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rebuild index.db from the archived files (run it while no server writes to the archive).")
+        @Option(help: "Archive folder.") var archive = "./dicom_archive"
+
+        func run() throws {
+            let bar = ProgressLine(label: "indexing")
+            let report = try IndexMaintenance.rebuildInPlace(root: archive) { bar.update($0, $1) }
+            bar.finish()
+            for f in report.failed { printError("skipped \(f.path): \(f.error)") }
+            print("Indexed \(report.indexed) instance(s) into \(archive)/\(SQLiteIndex.fileName); \(report.failed.count) file(s) skipped")
+        }
+    }
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Compare the index with the files: files without rows, rows without files, size or hash mismatches.")
+        @Option(help: "Archive folder.") var archive = "./dicom_archive"
+        @Flag(help: "Compare sizes only, not BLAKE3 hashes.") var quick = false
+
+        func run() throws {
+            let index = try SQLiteIndex(archive: archive)
+            let bar = ProgressLine(label: "checking")
+            let report = try IndexMaintenance.check(root: archive, index: index, quick: quick) { bar.update($0, $1) }
+            bar.finish()
+            for p in report.filesWithoutRows { print("file without row: \(p)") }
+            for p in report.rowsWithoutFiles { print("row without file: \(p)") }
+            for p in report.sizeMismatches { print("size mismatch: \(p)") }
+            for p in report.hashMismatches { print("hash mismatch: \(p)") }
+            let problems = report.filesWithoutRows.count + report.rowsWithoutFiles.count + report.sizeMismatches.count + report.hashMismatches.count
+            print("Checked \(report.checked) instance(s): \(problems == 0 ? "index and files agree" : "\(problems) problem(s)")")
+            if problems > 0 { throw ExitCode.failure }
+        }
+    }
+}
+
+/// A progress bar on a terminal; a line every 10% elsewhere.
+final class ProgressLine {
+    let label: String
+    let isTerminal = isatty(1) != 0
+    var lastPercent = -1
+
+    init(label: String) { self.label = label }
+
+    func update(_ done: Int, _ total: Int) {
+        guard total > 0 else { return }
+        let percent = done * 100 / total
+        guard percent != lastPercent else { return }
+        lastPercent = percent
+        if isTerminal {
+            let filled = percent * 30 / 100
+            let line = "\r\(label) [" + String(repeating: "=", count: filled) + String(repeating: " ", count: 30 - filled) + "] \(done)/\(total)"
+            let bytes = Array(line.utf8)
+            bytes.withUnsafeBytes { _ = write(1, $0.baseAddress, $0.count) }
+        } else if percent % 10 == 0 {
+            print("\(label): \(done)/\(total)")
+        }
+    }
+
+    func finish() { if isTerminal { print("") } }
+}

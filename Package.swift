@@ -87,6 +87,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .testTarget(name: "ArchiveTests", dependencies: ["Archive", "DICOM", "TestSupport"]),
         .testTarget(name: "BLAKE3Tests", dependencies: ["BLAKE3"]),
         .testTarget(name: "EDCKVTests", dependencies: ["EDCKV"]),
         .testTarget(

@@ -1,0 +1,123 @@
+import Archive
+import DICOM
+import Foundation
+import Testing
+import TestSupport
+
+@Suite struct SQLiteIndexTests {
+    static func attributes(patient: String = "P1", issuer: String = "", study: String = "1.2.1", series: String = "1.2.1.1",
+                           sop: String, modality: String = "CT") -> InstanceAttributes {
+        var ds = DataSet()
+        ds.setString(patient, for: .patientID, vr: .LO)
+        if !issuer.isEmpty { ds.setString(issuer, for: .issuerOfPatientID, vr: .LO) }
+        ds.setString("Doe^Jane", for: .patientName, vr: .PN)
+        ds.setString(study, for: .studyInstanceUID, vr: .UI)
+        ds.setString(series, for: .seriesInstanceUID, vr: .UI)
+        ds.setString(sop, for: .sopInstanceUID, vr: .UI)
+        ds.setString(modality, for: .modality, vr: .CS)
+        ds.setString("1.2.840.10008.5.1.4.1.1.2", for: .sopClassUID, vr: .UI)
+        return InstanceAttributes(ds)
+    }
+
+    static func record(_ a: InstanceAttributes) -> InstanceRecord {
+        InstanceRecord(attributes: a, filePath: "\(a.studyInstanceUID)/\(a.seriesInstanceUID)/\(a.sopInstanceUID).dcm", fileSize: 10,
+                       fileHash: String(repeating: "0", count: 64), transferSyntaxUID: "1.2.840.10008.1.2.1",
+                       receivedAt: "2026-11-22T00:00:00Z", callingAETitle: "TEST")
+    }
+
+    static func index() throws -> (SQLiteIndex, URL) {
+        let dir = try ExternalTool.temporaryDirectory("arca-index")
+        return (try SQLiteIndex(archive: dir.path), dir)
+    }
+
+    func count(_ index: SQLiteIndex, _ sql: String) throws -> [String] {
+        try index.canonicalDump().filter { $0.hasPrefix(sql) }
+    }
+
+    @Test func countsFollowRecordReplaceAndRemove() async throws {
+        let (index, dir) = try Self.index()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try await index.record(Self.record(Self.attributes(sop: "1.2.1.1.1")))
+        try await index.record(Self.record(Self.attributes(sop: "1.2.1.1.2")))
+        try await index.record(Self.record(Self.attributes(series: "1.2.1.2", sop: "1.2.1.2.1", modality: "SR")))
+        var dump = try index.canonicalDump()
+        #expect(dump.contains { $0.hasPrefix("study ") && $0.contains("modalities_in_study:\"CT\\\\SR\"") && $0.contains("number_of_series:2") && $0.contains("number_of_instances:3") }, "\(dump)")
+        // Replacing an instance into another series moves its count.
+        try await index.record(Self.record(Self.attributes(series: "1.2.1.2", sop: "1.2.1.1.2", modality: "SR")))
+        dump = try index.canonicalDump()
+        #expect(dump.contains { $0.contains("series_uid:\"1.2.1.1\"") && $0.contains("number_of_instances:1") }, "\(dump)")
+        #expect(dump.contains { $0.contains("series_uid:\"1.2.1.2\"") && $0.contains("number_of_instances:2") }, "\(dump)")
+        #expect(dump.contains { $0.hasPrefix("study ") && $0.contains("number_of_instances:3") })
+        // Removing every instance of a series removes the series.
+        try await index.remove(instance: "1.2.1.1.1")
+        dump = try index.canonicalDump()
+        #expect(!dump.contains { $0.contains("series_uid:\"1.2.1.1\"") }, "\(dump)")
+        #expect(dump.contains { $0.hasPrefix("study ") && $0.contains("number_of_series:1") && $0.contains("number_of_instances:2") && $0.contains("modalities_in_study:\"SR\"") }, "\(dump)")
+        #expect(try await index.filePath(ofInstance: "1.2.1.1.2") == "1.2.1/1.2.1.2/1.2.1.1.2.dcm")
+        #expect(try await index.filePath(ofInstance: "1.2.1.1.1") == nil)
+    }
+
+    @Test func samePatientIDFromTwoIssuersIsTwoPatients() async throws {
+        let (index, dir) = try Self.index()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try await index.record(Self.record(Self.attributes(patient: "12345", issuer: "HOSPITAL_A", study: "1.3.1", series: "1.3.1.1", sop: "1.3.1.1.1")))
+        try await index.record(Self.record(Self.attributes(patient: "12345", issuer: "HOSPITAL_B", study: "1.3.2", series: "1.3.2.1", sop: "1.3.2.1.1")))
+        let patients = try index.canonicalDump().filter { $0.hasPrefix("patient ") }
+        #expect(patients.count == 2, "\(patients)")
+    }
+
+    @Test func concurrentRecordsAllLandAndShareTransactions() async throws {
+        let (index, dir) = try Self.index()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<200 {
+                group.addTask { try await index.record(Self.record(Self.attributes(series: "1.4.\(i % 5)", sop: "1.4.9.\(i)"))) }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try index.allInstances().count == 200)
+        #expect(index.transactionCount < 200, "group commit did not batch: \(index.transactionCount) transactions")
+        #expect(try index.canonicalDump().contains { $0.hasPrefix("study ") && $0.contains("number_of_instances:200") && $0.contains("number_of_series:5") })
+    }
+
+    @Test func rebuildGivesTheSameRowsAndCheckFindsProblems() async throws {
+        let dir = try ExternalTool.temporaryDirectory("arca-rebuild")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let root = dir.path
+        let live = try SQLiteIndex(archive: root)
+        for i in 0..<12 {
+            var file = SampleImage.secondaryCapture(rows: 8, columns: 8)
+            file.dataSet.setString("PAT\(i % 3)", for: .patientID, vr: .LO)
+            file.dataSet.setString(["CT", "MR"][i % 2], for: .modality, vr: .CS)
+            file.meta = FileMeta.make(sopClassUID: file.dataSet.uid(.sopClassUID) ?? "", sopInstanceUID: file.dataSet.uid(.sopInstanceUID) ?? "",
+                                      transferSyntax: .explicitVRLittleEndian, sourceAETitle: "MODALITY")
+            let a = InstanceAttributes(file.dataSet)
+            let rel = try NamingScheme.uidHierarchical.relativePath(for: a)
+            try Directory.create(root + "/" + (rel as NSString).deletingLastPathComponent)
+            try FileWriter.write(try file.serialized(), to: root + "/" + rel)
+            try await live.record(try IndexMaintenance.record(root: root, relativePath: rel))
+        }
+        let liveRows = try live.canonicalDump()
+        let elsewhere = try ExternalTool.temporaryDirectory("arca-rebuilt")
+        defer { try? FileManager.default.removeItem(at: elsewhere) }
+        let rebuiltPath = elsewhere.appendingPathComponent("index.db").path
+        let rebuilt = try SQLiteIndex(path: rebuiltPath)
+        let report = try IndexMaintenance.rebuild(root: root, into: rebuilt)
+        #expect(report.indexed == 12 && report.failed.isEmpty)
+        #expect(try rebuilt.canonicalDump() == liveRows)
+        #expect(try IndexMaintenance.check(root: root, index: live).isClean)
+
+        let files = IndexMaintenance.archivedFiles(root: root)
+        try FileManager.default.removeItem(atPath: root + "/" + files[0])                       // row without file
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: root + "/" + files[1]))              // size mismatch
+        var bytes = try FileReader.readAll(path: root + "/" + files[2])
+        bytes[bytes.count - 1] ^= 0xFF
+        try FileWriter.write(bytes, to: root + "/" + files[2])                                  // hash mismatch
+        try FileWriter.write(try SampleImage.secondaryCapture().serialized(), to: root + "/stray.dcm")  // file without row
+        let check = try IndexMaintenance.check(root: root, index: live)
+        #expect(check.rowsWithoutFiles == [files[0]])
+        #expect(check.sizeMismatches == [files[1]])
+        #expect(check.hashMismatches == [files[2]])
+        #expect(check.filesWithoutRows == ["stray.dcm"])
+    }
+}

@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "DICOMNetwork", targets: ["DICOMNetwork"]),
         .library(name: "BLAKE3", targets: ["BLAKE3"]),
         .library(name: "EDCKV", targets: ["EDCKV"]),
+        .library(name: "Archive", targets: ["Archive"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

@@ -55,7 +55,7 @@ public struct FileReader: ~Copyable {
     public static func readAll(path: String) throws -> [UInt8] {
         let reader = try FileReader(path: path)
         var out: [UInt8] = []
-        try reader.forEachChunk(size: 1 << 20) { out.append(contentsOf: $0); return true }
+        try reader.forEachChunk(size: 1 << 20) { out.append(copying: $0); return true }
         return out
     }
 }

@@ -33,7 +33,7 @@ public struct DataSetBuilder: ParseEventHandler {
             bytes.reserveCapacity(min(Int(h.length), 16 << 20))
             longValue = (h, bytes)
         case .valueChunk(let chunk):
-            longValue?.bytes.append(contentsOf: chunk)
+            longValue?.bytes.append(copying: chunk)
         case .valueEnd:
             if let v = longValue { add(v.header, v.bytes) }
             longValue = nil

@@ -63,12 +63,15 @@ public struct DataSetParser {
         if isStopped { return }
         if pending.isEmpty {
             let used = try parse(input, handler: &handler)
-            if used < input.count { pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[used...])) }
+            if used < input.count && (!isStopped || options.retainsRestAfterStop) {
+                pending.append(copying: UnsafeRawBufferPointer(rebasing: input[used...]))
+            }
         } else {
-            pending.append(contentsOf: input)
+            pending.append(copying: input)
             let buffer = pending
             let used = try buffer.withUnsafeBytes { try parse($0, handler: &handler) }
             pending.removeFirst(min(used, pending.count))
+            if isStopped && !options.retainsRestAfterStop { pending = [] }
         }
     }
 
@@ -113,7 +116,7 @@ public struct DataSetParser {
                 let chunk = UnsafeRawBufferPointer(rebasing: data[pos..<(pos + take)])
                 if !skip {
                     if width > 1 {
-                        var swapped = Array(chunk)
+                        var swapped = [UInt8](copying: chunk)
                         ByteSwap.inPlace(&swapped, width: width)
                         try swapped.withUnsafeBytes { try handler.handle(.valueChunk($0)) }
                     } else {
@@ -244,7 +247,7 @@ public struct DataSetParser {
         let available = data.count - pos - headerLength
         if length <= available {
             let from = pos + headerLength
-            var value = Array(UnsafeRawBufferPointer(rebasing: data[from..<(from + length)]))
+            var value = [UInt8](copying: UnsafeRawBufferPointer(rebasing: data[from..<(from + length)]))
             if width > 1 { ByteSwap.inPlace(&value, width: width) }
             offset = header.offset + UInt64(headerLength) + UInt64(length)
             if header.tag == .pixelRepresentation, stack.count == 1 { signedPixels = value.first == 1 }

@@ -48,6 +48,9 @@ public struct ParseOptions: Sendable {
     public var streamThreshold: Int
     /// Maximum nesting of sequences (each level is a sequence and an item).
     public var maxDepth: Int
+    /// Keep the bytes after a `stopBefore` stop (`DataSetParser.unconsumedBytes`), for a caller that parses
+    /// them next; otherwise they are dropped without a copy.
+    public var retainsRestAfterStop = false
 
     public init(stopBefore: Tag? = nil, skipValuesFrom: Tag? = nil, streamThreshold: Int = 256 * 1024, maxDepth: Int = 64) {
         self.stopBefore = stopBefore

@@ -37,13 +37,15 @@ public struct Part10Parser {
     public mutating func feed<H: ParseEventHandler>(_ input: UnsafeRawBufferPointer, to handler: inout H) throws {
         switch phase {
         case .detect:
-            head.append(contentsOf: input)
+            // Decide from the input itself when it holds the first 132 bytes: no copy of a whole file.
+            if head.isEmpty && input.count >= 132 { return try detect(input, handler: &handler) }
+            head.append(copying: input)
             guard head.count >= 132 else { return }
             let bytes = head
             head = []
-            try detect(bytes, handler: &handler)
+            try bytes.withUnsafeBytes { try detect($0, handler: &handler) }
         case .meta(var parser, let end):
-            try feedMeta(&parser, end: end, Array(input), handler: &handler)
+            try feedMeta(&parser, end: end, input, handler: &handler)
         case .dataSet(var parser, let inflater):
             phase = .detect  // parser is held by value while it runs
             defer { phase = .dataSet(parser, inflater) }
@@ -65,14 +67,14 @@ public struct Part10Parser {
             let bytes = head
             head = []
             guard !bytes.isEmpty else { throw DICOMParseError(.notDICOM, offset: 0, "empty input") }
-            try detect(bytes, handler: &handler)
+            try bytes.withUnsafeBytes { try detect($0, handler: &handler) }
         }
         switch phase {
         case .detect:
             throw DICOMParseError(.truncated, offset: consumed, "file ends before its dataset")
         case .meta(var parser, _):
             try parser.finish(&metaBuilder)
-            try endMeta(at: parser.offset, rest: parser.unconsumedBytes, handler: &handler)
+            try parser.unconsumedBytes.withUnsafeBytes { try endMeta(at: parser.offset, rest: $0, handler: &handler) }
             if case .dataSet(var p, _) = phase { try p.finish(&handler) }
         case .dataSet(var parser, _):
             try parser.finish(&handler)
@@ -81,16 +83,16 @@ public struct Part10Parser {
 
     // MARK: - Phases
 
-    private mutating func detect<H: ParseEventHandler>(_ bytes: [UInt8], handler: inout H) throws {
+    private mutating func detect<H: ParseEventHandler>(_ bytes: UnsafeRawBufferPointer, handler: inout H) throws {
         var start = 0
         if bytes.count >= 132, bytes[128] == 0x44, bytes[129] == 0x49, bytes[130] == 0x43, bytes[131] == 0x4D {
-            preamble = Array(bytes[0..<128])
+            preamble = [UInt8](copying: UnsafeRawBufferPointer(rebasing: bytes[0..<128]))
             start = 132
         } else if bytes.count >= 4, bytes[0] == 0x44, bytes[1] == 0x49, bytes[2] == 0x43, bytes[3] == 0x4D {
             start = 4
         }
         consumed = UInt64(start)
-        let rest = Array(bytes[start...])
+        let rest = UnsafeRawBufferPointer(rebasing: bytes[start...])
         if rest.count >= 2, rest[0] == 0x02, rest[1] == 0x00 {
             // Group 0002 little endian: a meta header, explicit VR LE by definition.
             var metaEnd: UInt64?
@@ -102,36 +104,41 @@ public struct Part10Parser {
                 }
                 metaEnd = consumed + 12 + UInt64(length)
             }
-            var parser = DataSetParser(transferSyntax: .explicitVRLittleEndian,
-                                       options: ParseOptions(stopBefore: Tag(0x0003, 0x0000)), startOffset: consumed)
+            var metaOptions = ParseOptions(stopBefore: Tag(0x0003, 0x0000))
+            metaOptions.retainsRestAfterStop = true
+            var parser = DataSetParser(transferSyntax: .explicitVRLittleEndian, options: metaOptions, startOffset: consumed)
             try feedMeta(&parser, end: metaEnd, rest, handler: &handler)
         } else {
             let syntax = fallbackSyntax ?? Self.guessSyntax(rest)
             transferSyntax = syntax
             try startDataSet(syntax: syntax, at: consumed, handler: &handler)
-            try rest.withUnsafeBytes { try feed($0, to: &handler) }
+            try feed(rest, to: &handler)
         }
     }
 
     /// Feeds the meta parser up to the meta header's end (its group length), or until the first tag past
     /// group 0002 when there is no group length; what follows starts the dataset.
     private mutating func feedMeta<H: ParseEventHandler>(
-        _ parser: inout DataSetParser, end: UInt64?, _ data: [UInt8], handler: inout H
+        _ parser: inout DataSetParser, end: UInt64?, _ data: UnsafeRawBufferPointer, handler: inout H
     ) throws {
         var split = data.count
         if let end { split = Int(min(UInt64(data.count), end > parser.fedOffset ? end - parser.fedOffset : 0)) }
-        try data.withUnsafeBytes { try parser.feed(UnsafeRawBufferPointer(rebasing: $0[0..<split]), to: &metaBuilder) }
+        try parser.feed(UnsafeRawBufferPointer(rebasing: data[0..<split]), to: &metaBuilder)
+        let after = UnsafeRawBufferPointer(rebasing: data[split...])
         if parser.isStopped {
-            try endMeta(at: parser.offset, rest: parser.unconsumedBytes + data[split...], handler: &handler)
+            // No group length: the bytes the meta parser stopped before are the dataset's first.
+            var rest = parser.unconsumedBytes
+            rest.append(copying: after)
+            try rest.withUnsafeBytes { try endMeta(at: parser.offset, rest: $0, handler: &handler) }
         } else if let end, parser.fedOffset >= end {
             try parser.finish(&metaBuilder)
-            try endMeta(at: end, rest: Array(data[split...]), handler: &handler)
+            try endMeta(at: end, rest: after, handler: &handler)
         } else {
             phase = .meta(parser, end: end)
         }
     }
 
-    private mutating func endMeta<H: ParseEventHandler>(at offset: UInt64, rest: [UInt8], handler: inout H) throws {
+    private mutating func endMeta<H: ParseEventHandler>(at offset: UInt64, rest: UnsafeRawBufferPointer, handler: inout H) throws {
         meta = metaBuilder.dataSet
         let uid = meta.uid(.transferSyntaxUID)
         let syntax: TransferSyntax
@@ -147,7 +154,7 @@ public struct Part10Parser {
         consumed = offset
         try handler.didReadFileMeta(meta, transferSyntax: syntax)
         try startDataSet(syntax: syntax, at: offset, handler: &handler)
-        if !rest.isEmpty { try rest.withUnsafeBytes { try feed($0, to: &handler) } }
+        if !rest.isEmpty { try feed(rest, to: &handler) }
     }
 
     private mutating func startDataSet<H: ParseEventHandler>(syntax: TransferSyntax, at offset: UInt64, handler: inout H) throws {
@@ -159,7 +166,7 @@ public struct Part10Parser {
 
     /// A dataset with no meta header: explicit VR if bytes 4–5 spell a VR, big endian if the group reads
     /// small only that way; otherwise implicit VR little endian, the ACR-NEMA default.
-    static func guessSyntax(_ b: [UInt8]) -> TransferSyntax {
+    static func guessSyntax(_ b: UnsafeRawBufferPointer) -> TransferSyntax {
         guard b.count >= 8 else { return .implicitVRLittleEndian }
         let explicit = VR(byte0: b[4], byte1: b[5]) != nil
         let groupLE = UInt16(b[0]) | UInt16(b[1]) << 8

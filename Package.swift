@@ -90,7 +90,7 @@ let package = Package(
         ),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "DICOM", "TestSupport"]),
         .testTarget(name: "BLAKE3Tests", dependencies: ["BLAKE3"]),
-        .testTarget(name: "EDCKVTests", dependencies: ["EDCKV"]),
+        .testTarget(name: "EDCKVTests", dependencies: ["EDCKV", "TestSupport"]),
         .testTarget(
             name: "DICOMNetworkTests",
             dependencies: [

@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 @testable import EDCKV
@@ -103,18 +104,6 @@ import Testing
     }
 }
 
-/// Deterministic generator so that failures are reproducible.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// A valid UID of 1…64 characters: components without leading zeros (except "0" itself), often
 /// containing the DICOM root "1.2.840.10008." at the start or in the middle.

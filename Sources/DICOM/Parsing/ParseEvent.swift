@@ -36,6 +36,8 @@ public enum ParseEvent {
 
 public protocol ParseEventHandler {
     mutating func handle(_ event: ParseEvent) throws
+    /// The meta header of a Part-10 file, before the dataset's events (default: ignored).
+    mutating func didReadFileMeta(_ meta: DataSet, transferSyntax: TransferSyntax) throws
 }
 
 public struct ParseOptions: Sendable {

@@ -8,6 +8,8 @@ public struct Part10Parser {
         case dataSet(DataSetParser, Inflater?)
     }
 
+    static let detectionLength = 144
+
     /// File meta header larger than this is not a meta header.
     static let maxMetaLength: UInt32 = 1 << 20
 
@@ -37,10 +39,11 @@ public struct Part10Parser {
     public mutating func feed<H: ParseEventHandler>(_ input: UnsafeRawBufferPointer, to handler: inout H) throws {
         switch phase {
         case .detect:
-            // Decide from the input itself when it holds the first 132 bytes: no copy of a whole file.
-            if head.isEmpty && input.count >= 132 { return try detect(input, handler: &handler) }
+            // Deciding needs the preamble, `DICM` and the first meta element (group length): 144 bytes. Decide
+            // from the input itself when it holds them: no copy of a whole file.
+            if head.isEmpty && input.count >= Self.detectionLength { return try detect(input, handler: &handler) }
             head.append(copying: input)
-            guard head.count >= 132 else { return }
+            guard head.count >= Self.detectionLength else { return }
             let bytes = head
             head = []
             try bytes.withUnsafeBytes { try detect($0, handler: &handler) }

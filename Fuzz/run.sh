@@ -14,4 +14,13 @@ fi
 if [ -z "$(ls -A Fuzz/bin/corpus)" ]; then
   python3 scripts/corpus/make-corpus.py Fuzz/bin/corpus >/dev/null 2>&1 || true
 fi
-Fuzz/bin/parser-fuzzer Fuzz/bin/corpus -runs="$RUNS" -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+# One worker per core, each with its share of the runs, sharing the corpus.
+JOBS=${JOBS:-$(nproc)}
+for j in $(seq 1 "$JOBS"); do
+  Fuzz/bin/parser-fuzzer Fuzz/bin/corpus -runs=$((RUNS / JOBS)) -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=1 >"Fuzz/bin/worker-$j.log" 2>&1 &
+done
+status=0
+for j in $(seq 1 "$JOBS"); do wait -n || status=1; done
+for j in $(seq 1 "$JOBS"); do echo "worker $j: $(grep -E 'stat::number_of_executed_units|ERROR|crash' "Fuzz/bin/worker-$j.log" | head -3)"; done
+exit $status

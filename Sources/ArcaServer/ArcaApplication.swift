@@ -8,10 +8,16 @@ import ServiceLifecycle
 public struct ArcaApplication: Sendable {
     public let settings: ServerSettings
     public let logger: Logger
+    /// Swift hooks for embedding Arca: checks before an instance is committed, notifications after it is acknowledged.
+    public let preStoreChecks: [any PreStoreCheck]
+    public let postStoreHooks: [any PostStoreHook]
 
-    public init(settings: ServerSettings, logger: Logger) {
+    public init(settings: ServerSettings, logger: Logger, preStoreChecks: [any PreStoreCheck] = [],
+                postStoreHooks: [any PostStoreHook] = []) {
         self.settings = settings
         self.logger = logger
+        self.preStoreChecks = preStoreChecks
+        self.postStoreHooks = postStoreHooks
     }
 
     /// Opens `<archive>/index.db`. When it is missing but the archive holds files (the seed's recipe: delete
@@ -44,8 +50,9 @@ public struct ArcaApplication: Sendable {
         let hooks = HookRunner(configuration: .init(
             execOnStore: settings.execOnStore, execOnStudyStable: settings.execOnStudyStable,
             stableAfterSeconds: settings.stableAfterSeconds, maxConcurrent: settings.hookConcurrency,
-            timeoutSeconds: settings.hookTimeoutSeconds), logger: logger)
-        let storage = ArchiveStorageService(archive: archive, validation: settings.validation, hooks: hooks, logger: logger)
+            timeoutSeconds: settings.hookTimeoutSeconds), hooks: postStoreHooks, logger: logger)
+        let storage = ArchiveStorageService(archive: archive, validation: settings.validation, checks: preStoreChecks,
+                                            hooks: hooks, logger: logger)
         return DICOMServer(configuration: settings.scpConfiguration, storage: storage, logger: logger)
     }
 

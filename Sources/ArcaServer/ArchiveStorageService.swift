@@ -12,14 +12,16 @@ import NIOCore
 /// committed to the archive when its last fragment arrives.
 public final class ArchiveStorageService: StorageService {
     let archive: FileArchive
-    let validation: ValidationRules
+    /// Pre-store checks, in order: the configured validation rules first, then any Swift checks.
+    let checks: [any PreStoreCheck]
     let logger: Logger
     let hooks: HookRunner?
     private let stored = NIOLockedValueBox(0)
 
-    public init(archive: FileArchive, validation: ValidationRules = .default, hooks: HookRunner? = nil, logger: Logger) {
+    public init(archive: FileArchive, validation: ValidationRules = .default, checks: [any PreStoreCheck] = [],
+                hooks: HookRunner? = nil, logger: Logger) {
         self.archive = archive
-        self.validation = validation
+        self.checks = [validation] + checks
         self.hooks = hooks
         self.logger = logger
     }
@@ -99,8 +101,8 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
             return await refuse(.unreadable("cannot parse dataset: \(parseError)"))
         }
         let attributes = InstanceAttributes(header.dataSet)
-        if let problem = service.validation.check(attributes, request: request) {
-            return await refuse(problem)
+        for check in service.checks {
+            if let problem = check.check(attributes, request: request) { return await refuse(problem) }
         }
         do {
             let writer = self.writer

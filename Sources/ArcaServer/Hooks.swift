@@ -18,6 +18,14 @@ public struct StoredInstance: Sendable {
     }
 }
 
+/// A Swift pre-store check (the seed's pre-store handler): sees the header attributes before the instance is
+/// committed; a non-nil answer refuses it with 0xC001 (`.rejected`) or the status its error maps to.
+public protocol PreStoreCheck: Sendable {
+    func check(_ attributes: InstanceAttributes, request: StoreRequest) -> ArchiveError?
+}
+
+extension ValidationRules: PreStoreCheck {}
+
 /// A Swift post-store hook (the seed's post-store handler): called after the acknowledgement.
 public protocol PostStoreHook: Sendable {
     func instanceStored(_ instance: StoredInstance) async

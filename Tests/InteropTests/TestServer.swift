@@ -12,7 +12,8 @@ final class TestServer: Sendable {
     let server: DICOMServer
     private let task: Task<Void, Error>
 
-    static func start(_ configure: (inout ServerSettings) -> Void = { _ in }) async throws -> TestServer {
+    static func start(preStoreChecks: [any PreStoreCheck] = [], postStoreHooks: [any PostStoreHook] = [],
+                      _ configure: (inout ServerSettings) -> Void = { _ in }) async throws -> TestServer {
         let archive = try ExternalTool.temporaryDirectory("arca-archive")
         var settings = ServerSettings()
         settings.port = 0
@@ -21,7 +22,8 @@ final class TestServer: Sendable {
         settings.shutdownGraceSeconds = 2
         configure(&settings)
         let logger = Logger(label: "arca-test") { _ in SwiftLogNoOpLogHandler() }
-        let server = try ArcaApplication(settings: settings, logger: logger).makeServer()
+        let server = try ArcaApplication(settings: settings, logger: logger, preStoreChecks: preStoreChecks,
+                                         postStoreHooks: postStoreHooks).makeServer()
         let task = Task { try await server.run() }
         let port = try await server.waitUntilListening()
         return TestServer(archive: archive, port: port, server: server, task: task)

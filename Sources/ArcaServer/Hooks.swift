@@ -32,10 +32,10 @@ public protocol PostStoreHook: Sendable {
 }
 
 /// Runs post-store work after the acknowledgement, bounded in concurrency and time: Swift hooks, and
-/// `--exec-on-store` commands with placeholders. A failing hook is logged; it never loses an image.
+/// `--exec-on-store` commands with substitutions. A failing hook is logged; it never loses an image.
 public final class HookRunner: Sendable {
     public struct Configuration: Sendable {
-        /// Command run per stored instance; placeholders `#p` path, `#a` calling AE, `#c` called AE, `#i` patient ID,
+        /// Command run per stored instance; substitutions: `#p` path, `#a` calling AE, `#c` called AE, `#i` patient ID,
         /// `#s` study UID, `#e` series UID, `#o` SOP instance UID.
         public var execOnStore: String?
         /// Command run once per study that received nothing for `stableAfterSeconds`: `#s` study UID,

@@ -2,7 +2,7 @@ import Foundation
 import Logging
 
 /// Knows when a study has fully arrived: one that received nothing for `stableAfter` seconds is reported once
-/// (`--exec-on-study-stable CMD`, placeholders `#s` study UID, `#i` patient ID, `#n` instances received).
+/// (`--exec-on-study-stable CMD`, substitutions `#s` study UID, `#i` patient ID, `#n` instances received).
 actor StudyStableMonitor {
     struct Pending {
         var lastReceived: Date

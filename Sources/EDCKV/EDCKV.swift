@@ -1,1 +1,0 @@
-// eDCKV: DICOM studies as sorted key-value files (docs/EDCKV-FORMAT.md).

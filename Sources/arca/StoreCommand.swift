@@ -45,7 +45,7 @@ struct Store: AsyncParsableCommand {
         }
         let mb = Double(bytes) / 1_000_000
         print(String(format: "Sent %d, failed %d, %.1f MB in %.2f s (%.1f MB/s, %.0f images/s)",
-                     results.count - failed.count, failed.count, mb, seconds, mb / seconds, Double(results.count) / seconds))
+                     results.count - failed.count, failed.count, mb, seconds, mb / seconds, Double(results.count - failed.count) / seconds))
         if !failed.isEmpty { throw ExitCode.failure }
     }
 

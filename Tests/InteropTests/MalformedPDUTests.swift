@@ -114,7 +114,9 @@ import TestSupport
         #expect(server.archivedFiles().isEmpty, "\(c.name): something was archived")
         try await Task.sleep(nanoseconds: 100_000_000)
         #expect(server.incomingFiles().isEmpty, "\(c.name): partial file left in .incoming")
-        #expect(residentMemoryBytes() - before < 64 << 20, "\(c.name): memory grew by \((residentMemoryBytes() - before) >> 20) MB")
+        // Other suites run in this process at the same time: the bound is loose, but a length-sized allocation
+        // (a 4 GB PDU, a never-ending dataset) would blow through it.
+        #expect(residentMemoryBytes() - before < 256 << 20, "\(c.name): memory grew by \((residentMemoryBytes() - before) >> 20) MB")
     }
 
     @Test func wrongCalledAETitleIsRejectedWithReason7() async throws {

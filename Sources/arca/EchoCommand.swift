@@ -13,7 +13,13 @@ struct Echo: AsyncParsableCommand {
         let request = AssociateRequest(
             calledAETitle: aec, callingAETitle: aet,
             presentationContexts: AssociateRequest.presentationContexts(abstractSyntaxes: [UpperLayerUID.verificationSOPClass]))
-        let status = try await ClientAssociation.withAssociation(host: host, port: port, request: request) { try await $0.echo() }
+        let status: DIMSEStatus
+        do {
+            status = try await ClientAssociation.withAssociation(host: host, port: port, request: request) { try await $0.echo() }
+        } catch {
+            printError("arca echo: \(host):\(port): \(error)")
+            throw ExitCode.failure
+        }
         print("C-ECHO \(aet) -> \(aec) at \(host):\(port): \(status)")
         if !status.isSuccess { throw ExitCode.failure }
     }

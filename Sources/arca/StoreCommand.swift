@@ -27,14 +27,13 @@ struct Store: AsyncParsableCommand {
         let lanes = max(1, min(j, files.count))
         let progress = Progress(total: files.count, showBar: isatty(1) != 0)
         let start = Date()
-        let results = try await withThrowingTaskGroup(of: [StoreSCU.Result].self) { group in
-            for lane in 0..<lanes {
-                let share = stride(from: lane, to: files.count, by: lanes).map { files[$0] }
-                group.addTask { try await scu.send(share) { progress.add($0) } }
-            }
-            var all: [StoreSCU.Result] = []
-            for try await part in group { all += part }
-            return all
+        let results: [StoreSCU.Result]
+        do {
+            results = try await send(files, scu: scu, lanes: lanes, progress: progress)
+        } catch {
+            progress.finish()
+            printError("arca store: \(host):\(port): \(error)")
+            throw ExitCode.failure
         }
         progress.finish()
         let seconds = max(Date().timeIntervalSince(start), 1e-6)
@@ -47,6 +46,19 @@ struct Store: AsyncParsableCommand {
         print(String(format: "Sent %d, failed %d, %.1f MB in %.2f s (%.1f MB/s, %.0f images/s)",
                      results.count - failed.count, failed.count, mb, seconds, mb / seconds, Double(results.count - failed.count) / seconds))
         if !failed.isEmpty { throw ExitCode.failure }
+    }
+
+    /// The files split over `lanes` associations run in parallel.
+    func send(_ files: [String], scu: StoreSCU, lanes: Int, progress: Progress) async throws -> [StoreSCU.Result] {
+        try await withThrowingTaskGroup(of: [StoreSCU.Result].self) { group in
+            for lane in 0..<lanes {
+                let share = stride(from: lane, to: files.count, by: lanes).map { files[$0] }
+                group.addTask { try await scu.send(share) { progress.add($0) } }
+            }
+            var all: [StoreSCU.Result] = []
+            for try await part in group { all += part }
+            return all
+        }
     }
 
     /// Files, and the files under folders (recursively, hidden ones skipped), sorted.

@@ -18,7 +18,11 @@ final class RawConnection {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard rc == 0 else { close(fd); throw POSIXError(.ECONNREFUSED) }
-        var tv = timeval(tv_sec: 5, tv_usec: 0)
+    }
+
+    /// How long a read waits for the server (SO_RCVTIMEO).
+    private func setTimeout(_ seconds: Int) {
+        var tv = timeval(tv_sec: seconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
@@ -28,8 +32,10 @@ final class RawConnection {
         _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 
-    /// Reads until the peer closes or `timeout` passes; returns what arrived.
+    /// Reads until the peer closes or 5 s pass without data (a server waiting for more bytes does not close);
+    /// returns what arrived.
     func readUntilClosed() -> [UInt8] {
+        setTimeout(5)
         var out: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -39,8 +45,9 @@ final class RawConnection {
         }
     }
 
-    /// Reads one whole PDU (header and body), or nil on close/timeout.
+    /// Reads one whole PDU (header and body), or nil on close or after 60 s (a loaded CI machine is slow).
     func readPDU() -> [UInt8]? {
+        setTimeout(60)
         var header = [UInt8]()
         while header.count < 6 {
             guard let b = readExactly(6 - header.count) else { return nil }

@@ -1,35 +1,68 @@
-// libFuzzer target for the dataset parser: compiled into the DICOM module's sources by Fuzz/run.sh.
-// Any thrown error is a correct answer; a crash, a hang or a sanitizer report is a bug.
+// libFuzzer target for the DICOM data layer: compiled into the DICOM module's sources by Fuzz/run.sh
+// (`-module-name DICOM`, so internal API is in reach).
+//
+// Any thrown `DICOMParseError` is a correct answer. A crash, a hang, a sanitizer report, another error type, or
+// a file that parses whole but not in two pieces (or the other way round) is a bug: the target traps on those.
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzParser(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let input = UnsafeRawBufferPointer(start: data, count: size)
+    let bytes = [UInt8](copying: input)
 
-    // Whole files, fed at once and in two pieces split where the input says.
-    var parsed: DICOMFile?
-    do { parsed = try DICOMFile.read(Array(input)) } catch {}
-    let split = size > 0 ? Int(input[0]) * size / 256 : 0
-    var parser = Part10Parser(options: ParseOptions(streamThreshold: 64))
-    var builder = DataSetBuilder()
-    do {
+    // 1. The whole file at once, as `DICOMFile.read` does.
+    let whole = outcome { try DICOMFile.read(bytes) }
+
+    // 2. In two pieces split where the input says, with long values streamed in chunks: the same outcome.
+    let split = size > 1 ? (Int(input[size - 1]) << 8 | Int(input[0])) % (size + 1) : 0
+    let pieces = outcome { () -> DICOMFile in
+        var parser = Part10Parser(options: ParseOptions(streamThreshold: 16))
+        var builder = DataSetBuilder()
         try parser.feed(UnsafeRawBufferPointer(rebasing: input[0..<split]), to: &builder)
         try parser.feed(UnsafeRawBufferPointer(rebasing: input[split...]), to: &builder)
         try parser.finish(&builder)
-    } catch {}
+        guard let ts = parser.transferSyntax else { throw DICOMParseError(.notDICOM, offset: 0, "no dataset") }
+        return DICOMFile(preamble: parser.preamble, meta: parser.meta, dataSet: builder.dataSet, transferSyntax: ts)
+    }
+    switch (whole, pieces) {
+    case (.success(let a), .success(let b)):
+        if a != b { fatalError("split at \(split): the dataset differs from the whole parse") }
+    case (.failure, .failure):
+        break
+    case (.success, .failure(let e)):
+        fatalError("split at \(split): whole parses, in pieces fails: \(e)")
+    case (.failure(let e), .success):
+        fatalError("split at \(split): in pieces parses, whole fails: \(e)")
+    }
 
-    // Bare datasets in the syntaxes without meta header.
+    // 3. Header only: stops before the pixel data, so whatever parses whole parses header-only.
+    let header = outcome { try DICOMFile.read(bytes, options: .headerOnly) }
+    if case .success = whole, case .failure(let e) = header { fatalError("whole parses, header-only fails: \(e)") }
+
+    // 4. Bare datasets in the syntaxes a file without meta header may have.
     for syntax in [TransferSyntax.implicitVRLittleEndian, .explicitVRBigEndian, .explicitVRLittleEndian] {
-        var p = DataSetParser(transferSyntax: syntax, options: ParseOptions(maxDepth: 16))
-        var b = DataSetBuilder()
-        do {
+        _ = outcome { () -> DataSet in
+            var p = DataSetParser(transferSyntax: syntax, options: ParseOptions(streamThreshold: 64, maxDepth: 16))
+            var b = DataSetBuilder()
             try p.feed(input, to: &b)
             try p.finish(&b)
-        } catch {}
+            return b.dataSet
+        }
     }
 
-    // What parses must write back and parse again.
-    if let file = parsed, let bytes = try? file.serialized() {
-        _ = try? DICOMFile.read(bytes)
+    // 5. What parses is written back and parses again (a writer error is a fair refusal).
+    if case .success(let file) = whole, let again = try? file.serialized() {
+        _ = outcome { try DICOMFile.read(again) }
     }
     return 0
+}
+
+/// Runs `body`; a `DICOMParseError` is an answer, any other error a bug.
+func outcome<T>(_ body: () throws -> T) -> Result<T, DICOMParseError> {
+    do {
+        return .success(try body())
+    } catch let error as DICOMParseError {
+        return .failure(error)
+    } catch {
+        fatalError("not a DICOMParseError: \(error)")
+    }
 }

@@ -30,6 +30,7 @@ public struct ArcaApplication: Sendable {
         if !existed && !IndexMaintenance.archivedFiles(root: root).isEmpty {
             logger.notice("[INDEX] \(path) is missing: rebuilding it from the archived files")
             var last = 0
+            let started = ContinuousClock.now
             let report = try IndexMaintenance.rebuildInPlace(root: root) { done, total in
                 if done == total || done - last >= 1000 {
                     last = done
@@ -37,8 +38,19 @@ public struct ArcaApplication: Sendable {
                 }
             }
             for failure in report.failed { logger.warning("[INDEX] skipped \(failure.path): \(failure.error)") }
+            logger.notice("[INDEX] rebuilt: \(report.indexed) instance(s) indexed, \(report.failed.count) file(s) skipped, in \(ContinuousClock.now - started)")
         }
-        return try SQLiteIndex(archive: root)
+        let index = try SQLiteIndex(archive: root)
+        if try !index.beginSession() {
+            // The last server did not stop cleanly: a file renamed into place whose row was not committed yet
+            // (never acknowledged) is indexed now, before anything new is accepted.
+            logger.notice("[INDEX] the last run did not stop cleanly: reconciling the index with the files")
+            let report = try IndexMaintenance.reconcile(root: root, index: index)
+            for path in report.indexed { logger.notice("[INDEX] indexed \(path) (stored, not indexed before the stop)") }
+            for path in report.removed { logger.warning("[INDEX] removed the row of \(path): the file is gone") }
+            for skipped in report.skipped { logger.warning("[INDEX] left \(skipped.path) unindexed: \(skipped.reason)") }
+        }
+        return index
     }
 
     public func makeServer() throws -> DICOMServer {
@@ -58,11 +70,14 @@ public struct ArcaApplication: Sendable {
 
     /// Serves until a shutdown signal; returns after running associations have finished (or the grace period ended).
     public func run() async throws {
-        let server = try makeServer()
+        let index = try openIndex()
+        let server = try makeServer(index: index)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: server)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()
+        // Every association has ended, so every acknowledged row is committed: a clean stop.
+        try index.endSession()
     }
 }

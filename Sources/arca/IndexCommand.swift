@@ -15,6 +15,10 @@ struct Index: ParsableCommand {
         @Option(help: "Archive folder.") var archive = "./dicom_archive"
 
         func run() throws {
+            guard Directory.exists(archive) else {
+                printError("\(archive) does not exist")
+                throw ExitCode.failure
+            }
             let bar = ProgressLine(label: "indexing")
             let report = try IndexMaintenance.rebuildInPlace(root: archive) { bar.update($0, $1) }
             bar.finish()
@@ -30,6 +34,10 @@ struct Index: ParsableCommand {
         @Flag(help: "Compare sizes only, not BLAKE3 hashes.") var quick = false
 
         func run() throws {
+            guard FileManager.default.fileExists(atPath: archive + "/" + SQLiteIndex.fileName) else {
+                printError("\(archive)/\(SQLiteIndex.fileName) does not exist: run `arca index rebuild --archive \(archive)` (or start the server)")
+                throw ExitCode.failure
+            }
             let index = try SQLiteIndex(archive: archive)
             let bar = ProgressLine(label: "checking")
             let report = try IndexMaintenance.check(root: archive, index: index, quick: quick) { bar.update($0, $1) }

@@ -120,4 +120,119 @@ import TestSupport
         #expect(check.hashMismatches == [files[2]])
         #expect(check.filesWithoutRows == ["stray.dcm"])
     }
+
+    /// Records into a fresh index: what a rebuild from the final files would give.
+    static func fresh(_ records: [InstanceRecord]) async throws -> [String] {
+        let (index, dir) = try Self.index()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for r in records { try await index.record(r) }
+        return try index.canonicalDump()
+    }
+
+    @Test func movesLeaveNoEmptyLevelsAndMatchAFreshIndex() async throws {
+        let (index, dir) = try Self.index()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // An instance replaced into another series of another study of another patient: the old series, study
+        // and patient are left empty and go.
+        try await index.record(Self.record(Self.attributes(patient: "OLD", study: "1.5.1", series: "1.5.1.1", sop: "1.5.9.1")))
+        try await index.record(Self.record(Self.attributes(patient: "NEW", study: "1.5.2", series: "1.5.2.1", sop: "1.5.9.1", modality: "MR")))
+        #expect(try index.canonicalDump() == (try await Self.fresh([
+            Self.record(Self.attributes(patient: "NEW", study: "1.5.2", series: "1.5.2.1", sop: "1.5.9.1", modality: "MR"))])))
+
+        // A series re-sent under another study takes its instances along; a study re-sent under a corrected
+        // Patient ID moves with its counts.
+        let first = [Self.attributes(patient: "A", study: "1.6.1", series: "1.6.1.1", sop: "1.6.9.1"),
+                     Self.attributes(patient: "A", study: "1.6.1", series: "1.6.1.1", sop: "1.6.9.2"),
+                     Self.attributes(patient: "A", study: "1.6.1", series: "1.6.1.2", sop: "1.6.9.3", modality: "SR")]
+        for a in first { try await index.record(Self.record(a)) }
+        let moved = [Self.attributes(patient: "A", study: "1.6.2", series: "1.6.1.1", sop: "1.6.9.1"),
+                     Self.attributes(patient: "A", study: "1.6.2", series: "1.6.1.1", sop: "1.6.9.2"),
+                     Self.attributes(patient: "B", study: "1.6.1", series: "1.6.1.2", sop: "1.6.9.3", modality: "SR")]
+        try await index.record(Self.record(moved[0]))
+        var dump = try index.canonicalDump()
+        #expect(dump.contains { $0.hasPrefix("study ") && $0.contains("study_uid:\"1.6.2\"") && $0.contains("number_of_series:1")
+                                && $0.contains("number_of_instances:2") && $0.contains("modalities_in_study:\"CT\"") }, "\(dump)")
+        #expect(dump.contains { $0.hasPrefix("study ") && $0.contains("study_uid:\"1.6.1\"") && $0.contains("number_of_series:1")
+                                && $0.contains("number_of_instances:1") && $0.contains("modalities_in_study:\"SR\"") }, "\(dump)")
+        for a in moved.dropFirst() { try await index.record(Self.record(a)) }
+        dump = try index.canonicalDump()
+        let expected = try await Self.fresh([Self.record(Self.attributes(patient: "NEW", study: "1.5.2", series: "1.5.2.1", sop: "1.5.9.1", modality: "MR"))]
+                                            + moved.map(Self.record))
+        #expect(dump == expected)
+        // Removing everything leaves nothing behind.
+        for sop in ["1.5.9.1", "1.6.9.1", "1.6.9.2", "1.6.9.3"] { try await index.remove(instance: sop) }
+        #expect(try index.canonicalDump().isEmpty)
+    }
+
+    @Test func aBatchWithABadRowFailsOnlyThatRow() async throws {
+        let (index, dir) = try Self.index()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // A trigger stands in for any per-row failure (a constraint, a full disk for that page…).
+        let sql = "CREATE TRIGGER refuse BEFORE INSERT ON instances WHEN NEW.sop_uid = '1.7.9.13' BEGIN SELECT RAISE(ABORT, 'refused'); END;"
+        _ = try ExternalTool.run("/usr/bin/sqlite3", [index.path, sql])
+        let failures = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for i in 0..<40 {
+                group.addTask {
+                    do { try await index.record(Self.record(Self.attributes(series: "1.7.1", sop: "1.7.9.\(i)"))); return false } catch { return true }
+                }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(failures == 1)
+        #expect(try index.allInstances().count == 39)
+        #expect(try index.canonicalDump().contains { $0.hasPrefix("study ") && $0.contains("number_of_instances:39") })
+    }
+
+    @Test func namesAreStoredAsUTF8AndAMissingIndexIsRebuiltInPlace() async throws {
+        let dir = try ExternalTool.temporaryDirectory("arca-inplace")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let root = dir.path
+        var file = SampleImage.secondaryCapture(rows: 8, columns: 8)
+        file.dataSet.setString("ISO_IR 100", for: .specificCharacterSet, vr: .CS)
+        file.dataSet.set(Element(tag: .patientName, vr: .PN, bytes: Array("M\u{FC}ller^J\u{FC}rgen ".unicodeScalars.map { UInt8($0.value) })))
+        let a = InstanceAttributes(file.dataSet)
+        let rel = try NamingScheme.uidHierarchical.relativePath(for: a)
+        try Directory.create(root + "/" + (rel as NSString).deletingLastPathComponent)
+        try FileWriter.write(try file.serialized(), to: root + "/" + rel)
+        do {
+            let live = try SQLiteIndex(archive: root)
+            try await live.record(try IndexMaintenance.record(root: root, relativePath: rel))
+        }
+        // The seed's recipe: index.db deleted (its -wal and -shm may stay), then rebuilt from the files.
+        try FileManager.default.removeItem(atPath: root + "/index.db")
+        let report = try IndexMaintenance.rebuildInPlace(root: root)
+        #expect(report.indexed == 1 && report.failed.isEmpty)
+        let rows = try ExternalTool.run("/usr/bin/sqlite3", [root + "/index.db", "SELECT name FROM patients; SELECT max(version) FROM schema_version;"]).stdout
+        #expect(rows == "Müller^Jürgen\n2\n", "\(rows)")
+        #expect(try IndexMaintenance.check(root: root, index: SQLiteIndex(archive: root)).isClean)
+        // A second rebuild over an existing index gives the same rows.
+        let before = try SQLiteIndex(archive: root).canonicalDump()
+        _ = try IndexMaintenance.rebuildInPlace(root: root)
+        #expect(try SQLiteIndex(archive: root).canonicalDump() == before)
+    }
+
+    @Test func afterAnUncleanStopReconcileIndexesTheFilesWithoutRows() async throws {
+        let dir = try ExternalTool.temporaryDirectory("arca-reconcile")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let root = dir.path
+        let index = try SQLiteIndex(archive: root)
+        #expect(try index.beginSession())          // a new index: nothing to reconcile
+        var paths: [String] = []
+        for _ in 0..<3 {
+            let file = SampleImage.secondaryCapture(rows: 8, columns: 8)
+            let rel = try NamingScheme.uidHierarchical.relativePath(for: InstanceAttributes(file.dataSet))
+            try Directory.create(root + "/" + (rel as NSString).deletingLastPathComponent)
+            try FileWriter.write(try file.serialized(), to: root + "/" + rel)
+            paths.append(rel)
+        }
+        // The first two were indexed; the server died before the third's row (and after the second's file went).
+        for rel in paths.prefix(2) { try await index.record(try IndexMaintenance.record(root: root, relativePath: rel)) }
+        try FileManager.default.removeItem(atPath: root + "/" + paths[1])
+        #expect(try !index.beginSession())         // still marked running: the last stop was not clean
+        let report = try IndexMaintenance.reconcile(root: root, index: index)
+        #expect(report.indexed == [paths[2]] && report.removed == [paths[1]] && report.skipped.isEmpty)
+        #expect(try IndexMaintenance.check(root: root, index: index).isClean)
+        try index.endSession()
+        #expect(try index.beginSession())
+    }
 }

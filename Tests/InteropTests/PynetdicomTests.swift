@@ -47,6 +47,12 @@ import TestSupport
         throw AssociationError("\(executable) did not start listening on \(port)")
     }
 
+    /// SIGKILL and reap: pynetdicom's blocking server does not stop on SIGTERM.
+    static func stop(_ p: Process) {
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+    }
+
     static func freePort() -> Int { Int.random(in: 20000...40000) }
 
     func storeWithArca(to port: Int, files: [URL], aec: String) async throws -> [StoreSCU.Result] {
@@ -63,7 +69,7 @@ import TestSupport
         let out = try ExternalTool.temporaryDirectory("pynetdicom-scp")
         let port = Self.freePort()
         let peer = try await Self.startPeer("python3", [Self.script + "/pynetdicom-scp.py", String(port), out.path], port: port)
-        defer { peer.terminate(); try? FileManager.default.removeItem(at: out) }
+        defer { Self.stop(peer); try? FileManager.default.removeItem(at: out) }
         let results = try await storeWithArca(to: port, files: corpus.files, aec: "ANY_SCP")
         let failures = results.filter { !$0.succeeded }.map { "\($0.path): \($0.error ?? "")" }
         #expect(failures.isEmpty, "\(failures)")
@@ -76,7 +82,7 @@ import TestSupport
         let port = Self.freePort()
         // +xa: accept every transfer syntax, so compressed files go as they are.
         let peer = try await Self.startPeer("/usr/bin/storescp", ["+xa", "-od", out.path, String(port)], port: port)
-        defer { peer.terminate(); try? FileManager.default.removeItem(at: out) }
+        defer { Self.stop(peer); try? FileManager.default.removeItem(at: out) }
         let results = try await storeWithArca(to: port, files: corpus.files, aec: "STORESCP")
         let failures = results.filter { !$0.succeeded }.map { "\($0.path): \($0.error ?? "")" }
         #expect(failures.isEmpty, "\(failures)")

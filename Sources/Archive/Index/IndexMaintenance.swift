@@ -1,6 +1,13 @@
 import BLAKE3
 import DICOM
 import Foundation
+import GRDB
+import NIOConcurrencyHelpers
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Rebuilding the index from the archive's files, and checking the two against each other.
 public enum IndexMaintenance {
@@ -45,43 +52,121 @@ public enum IndexMaintenance {
         public var failed: [(path: String, error: String)] = []
     }
 
-    /// Records every archived file into `index`, in transactions of `batchSize`; `progress(done, total)`.
+    /// Records every archived file into `index`, in transactions of `batchSize`; `progress(done, total)`. The
+    /// headers of a batch are read and its files hashed on every core, then the batch is committed.
     public static func rebuild(root: String, into index: SQLiteIndex, batchSize: Int = 500,
                                progress: (Int, Int) -> Void = { _, _ in }) throws -> RebuildReport {
         let files = archivedFiles(root: root)
         var report = RebuildReport()
-        var batch: [InstanceRecord] = []
-        for (i, rel) in files.enumerated() {
-            do { batch.append(try record(root: root, relativePath: rel)) } catch {
-                report.failed.append((rel, "\(error)"))
+        var start = 0
+        progress(0, files.count)
+        while start < files.count {
+            let chunk = Array(files[start..<min(start + max(1, batchSize), files.count)])
+            let results = NIOLockedValueBox([Result<InstanceRecord, Error>?](repeating: nil, count: chunk.count))
+            DispatchQueue.concurrentPerform(iterations: chunk.count) { i in
+                let result = Result { try record(root: root, relativePath: chunk[i]) }
+                results.withLockedValue { $0[i] = result }
             }
-            if batch.count >= batchSize || i == files.count - 1 {
-                try index.recordBatch(batch)
-                report.indexed += batch.count
-                batch.removeAll(keepingCapacity: true)
+            var batch: [InstanceRecord] = []
+            for (rel, result) in zip(chunk, results.withLockedValue { $0 }) {
+                switch result {
+                case .success(let r)?: batch.append(r)
+                case .failure(let error)?: report.failed.append((rel, "\(error)"))
+                case nil: report.failed.append((rel, "not read"))
+                }
             }
-            progress(i + 1, files.count)
+            try index.recordBatch(batch)
+            report.indexed += batch.count
+            start += chunk.count
+            progress(start, files.count)
         }
         return report
     }
 
+    /// Whether another process has the SQLite database at `path` open: every connection to a WAL database
+    /// holds a shared lock on byte 128 of its `-shm` file (SQLite's "dead man switch").
+    public static func isOpenElsewhere(databasePath path: String) -> Bool {
+        let fd = open(path + "-shm", O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var lock = flock()
+        lock.l_type = Int16(F_WRLCK)
+        lock.l_whence = Int16(SEEK_SET)
+        lock.l_start = 128
+        lock.l_len = 1
+        guard fcntl(fd, F_GETLK, &lock) == 0 else { return false }
+        return lock.l_type != Int16(F_UNLCK)
+    }
+
     /// Rebuilds `<root>/index.db` from the files: into a fresh database beside it, then renamed over the old
-    /// one, so a reader never sees half an index. Run it while no server writes to the archive.
+    /// one, so a reader never sees half an index. Refuses while another process (a running server) has the
+    /// index open: its connections would go on writing to the replaced file.
     public static func rebuildInPlace(root: String, progress: (Int, Int) -> Void = { _, _ in }) throws -> RebuildReport {
         let final = root + "/" + SQLiteIndex.fileName
         let temp = root + "/.index-rebuild.db"
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: temp + suffix) }
-        var report: RebuildReport
+        if isOpenElsewhere(databasePath: final) {
+            throw ArchiveError.io("\(final) is open in another process (a running arca serve?): stop it before rebuilding")
+        }
+        for suffix in ["", "-wal", "-shm"] { try Directory.remove(temp + suffix) }
+        let report: RebuildReport
         do {
             let index = try SQLiteIndex(path: temp)
             report = try rebuild(root: root, into: index, progress: progress)
             try index.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
             try index.pool.close()
         }
-        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: final + suffix) }
+        // The old index's WAL must not outlive it (SQLite would replay it into the new file): fold it into the
+        // old file first when it can still be opened, so no opener between the two steps sees half of it, then
+        // remove what is left and rename the new index into place.
+        if Directory.exists(final) {
+            if let old = try? DatabaseQueue(path: final) {
+                _ = try? old.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+                try? old.close()
+            }
+        }
+        for suffix in ["-wal", "-shm"] { try Directory.remove(final + suffix) }
         try Directory.rename(temp, final)
-        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: temp + suffix) }
+        for suffix in ["-wal", "-shm"] { try Directory.remove(temp + suffix) }
         try Directory.sync(root)
+        return report
+    }
+
+    public struct ReconcileReport: Sendable {
+        /// Files without rows now recorded (renamed into place, not yet indexed when the server stopped).
+        public var indexed: [String] = []
+        /// Rows whose files are gone, now removed.
+        public var removed: [String] = []
+        /// Files without rows left alone: unreadable, or a second file of an instance indexed elsewhere.
+        public var skipped: [(path: String, reason: String)] = []
+    }
+
+    /// After an unclean stop: records the files that have no row and removes the rows that have no file.
+    /// Sizes and hashes are not compared (that is `check`).
+    public static func reconcile(root: String, index: SQLiteIndex) throws -> ReconcileReport {
+        var report = ReconcileReport()
+        let files = Set(archivedFiles(root: root))
+        let rows = try index.allInstances()
+        let indexed = Set(rows.map(\.filePath))
+        for row in rows where !files.contains(row.filePath) {
+            try index.removeNow(instance: row.sopInstanceUID)
+            report.removed.append(row.filePath)
+        }
+        var batch: [InstanceRecord] = []
+        for rel in files.subtracting(indexed).sorted() {
+            do {
+                let r = try record(root: root, relativePath: rel)
+                if let other = try index.filePathNow(ofInstance: r.attributes.sopInstanceUID), other != rel,
+                   Directory.exists(root + "/" + other) {
+                    report.skipped.append((rel, "SOP Instance \(r.attributes.sopInstanceUID) is indexed as \(other)"))
+                    continue
+                }
+                batch.append(r)
+                report.indexed.append(rel)
+            } catch {
+                report.skipped.append((rel, "\(error)"))
+            }
+        }
+        try index.recordBatch(batch)
         return report
     }
 

@@ -3,7 +3,7 @@ import GRDB
 /// The index's tables, as migrations. `schema_version` records each applied version so `sqlite3` users (and
 /// later versions of Arca) can see what they hold.
 enum IndexSchema {
-    static let currentVersion = 1
+    static let currentVersion = 2
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -59,6 +59,14 @@ enum IndexSchema {
                     calling_ae TEXT NOT NULL DEFAULT '');
                 CREATE INDEX instances_series ON instances(series_pk);
                 INSERT INTO schema_version (version) VALUES (1);
+                """)
+        }
+        migrator.registerMigration("v2") { db in
+            // Whether the server that last opened the index stopped cleanly: after a crash, files renamed into
+            // place whose rows were not yet committed are indexed at the next start.
+            try db.execute(sql: """
+                CREATE TABLE server_state (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL);
+                INSERT INTO schema_version (version) VALUES (2);
                 """)
         }
         return migrator

@@ -4,23 +4,22 @@ import GRDB
 /// same with a million rows as with none; statements are cached per connection.
 enum IndexStatements {
     /// Inserts the instance or replaces the row with its SOP Instance UID; patients, studies and series are
-    /// created or updated (non-empty values win), counts follow.
+    /// created or updated (non-empty values win), counts follow. A study or series that moves (a corrected
+    /// Patient ID, a replaced instance in another series) takes its counts along, and a level left empty is
+    /// removed, so the rows are those a rebuild from the files would give.
     static func record(_ r: InstanceRecord, in db: Database) throws {
         let a = r.attributes
         let patient = try upsertPatient(a, db)
-        let (study, newStudy) = try upsertStudy(a, patient: patient, db)
-        if newStudy { try db.execute(sql: "UPDATE patients SET number_of_studies = number_of_studies + 1 WHERE pk = ?", arguments: [patient]) }
-        let (series, newSeries, modalityChanged) = try upsertSeries(a, study: study, db)
-        if newSeries { try db.execute(sql: "UPDATE studies SET number_of_series = number_of_series + 1 WHERE pk = ?", arguments: [study]) }
+        let study = try upsertStudy(a, patient: patient, db)
+        let (series, refreshModalities) = try upsertSeries(a, study: study, db)
 
-        let existing = try Row.fetchOne(db.cachedStatement(sql: "SELECT pk, series_pk FROM instances WHERE sop_uid = ?"),
-                                        arguments: [a.sopInstanceUID])
+        let oldSeries = try Int64.fetchOne(db.cachedStatement(sql: "SELECT series_pk FROM instances WHERE sop_uid = ?"),
+                                           arguments: [a.sopInstanceUID])
         let values: StatementArguments = [
             series, a.sopClassUID, a.instanceNumber, r.transferSyntaxUID, r.filePath, Int64(clamping: r.fileSize),
             r.fileHash, r.receivedAt, r.callingAETitle, a.sopInstanceUID,
         ]
-        if let existing {
-            let oldSeries: Int64 = existing["series_pk"]
+        if let oldSeries {
             try db.cachedStatement(sql: """
                 UPDATE instances SET series_pk = ?, sop_class_uid = ?, instance_number = ?, transfer_syntax = ?, file_path = ?,
                     file_size = ?, file_hash = ?, received_at = ?, calling_ae = ? WHERE sop_uid = ?
@@ -28,6 +27,7 @@ enum IndexStatements {
             if oldSeries != series {
                 try adjust(series: oldSeries, by: -1, db)
                 try adjust(series: series, by: 1, db)
+                try pruneSeries(oldSeries, db)
             }
         } else {
             try db.cachedStatement(sql: """
@@ -36,7 +36,7 @@ enum IndexStatements {
                 """).execute(arguments: values)
             try adjust(series: series, by: 1, db)
         }
-        if newSeries || modalityChanged { try refreshModalities(study: study, db) }
+        if refreshModalities { try Self.refreshModalities(study: study, db) }
     }
 
     /// Removes an instance's row; its series, study and patient lose it from their counts (and go when empty).
@@ -45,26 +45,46 @@ enum IndexStatements {
         else { return }
         try db.execute(sql: "DELETE FROM instances WHERE sop_uid = ?", arguments: [sopInstanceUID])
         try adjust(series: seriesPK, by: -1, db)
-        guard let (studyPK, left) = try seriesCount(seriesPK, db), left == 0 else { return }
-        try db.execute(sql: "DELETE FROM series WHERE pk = ?", arguments: [seriesPK])
+        try pruneSeries(seriesPK, db)
+    }
+
+    /// Deletes a series without instances; its study loses it (and goes when it has no series left).
+    private static func pruneSeries(_ pk: Int64, _ db: Database) throws {
+        guard let row = try Row.fetchOne(db, sql: "SELECT study_pk, number_of_instances FROM series WHERE pk = ?", arguments: [pk]),
+              (row["number_of_instances"] as Int64) <= 0 else { return }
+        let studyPK: Int64 = row["study_pk"]
+        try db.execute(sql: "DELETE FROM series WHERE pk = ?", arguments: [pk])
         try db.execute(sql: "UPDATE studies SET number_of_series = number_of_series - 1 WHERE pk = ?", arguments: [studyPK])
         try refreshModalities(study: studyPK, db)
-        guard let row = try Row.fetchOne(db, sql: "SELECT patient_pk, number_of_series FROM studies WHERE pk = ?", arguments: [studyPK]),
-              (row["number_of_series"] as Int64) == 0 else { return }
+        try pruneStudy(studyPK, db)
+    }
+
+    /// Deletes a study without series; its patient loses it (and goes when it has no studies left).
+    private static func pruneStudy(_ pk: Int64, _ db: Database) throws {
+        guard let row = try Row.fetchOne(db, sql: "SELECT patient_pk, number_of_series FROM studies WHERE pk = ?", arguments: [pk]),
+              (row["number_of_series"] as Int64) <= 0 else { return }
         let patientPK: Int64 = row["patient_pk"]
-        try db.execute(sql: "DELETE FROM studies WHERE pk = ?", arguments: [studyPK])
+        try db.execute(sql: "DELETE FROM studies WHERE pk = ?", arguments: [pk])
         try db.execute(sql: "UPDATE patients SET number_of_studies = number_of_studies - 1 WHERE pk = ?", arguments: [patientPK])
-        try db.execute(sql: "DELETE FROM patients WHERE pk = ? AND number_of_studies <= 0", arguments: [patientPK])
+        try prunePatient(patientPK, db)
+    }
+
+    private static func prunePatient(_ pk: Int64, _ db: Database) throws {
+        try db.execute(sql: "DELETE FROM patients WHERE pk = ? AND number_of_studies <= 0", arguments: [pk])
     }
 
     // MARK: - Levels
+    // An instance usually repeats its patient's, study's and series' values: their rows are written only when a
+    // value changes, so a commit dirties the instance's pages and the counters, not every level's.
 
     private static func upsertPatient(_ a: InstanceAttributes, _ db: Database) throws -> Int64 {
         if let pk = try Int64.fetchOne(db.cachedStatement(sql: "SELECT pk FROM patients WHERE patient_id = ? AND issuer_of_patient_id = ?"),
                                        arguments: [a.patientID, a.issuerOfPatientID]) {
             try db.cachedStatement(sql: """
-                UPDATE patients SET name = COALESCE(NULLIF(?, ''), name), birth_date = COALESCE(NULLIF(?, ''), birth_date),
-                    sex = COALESCE(NULLIF(?, ''), sex) WHERE pk = ?
+                UPDATE patients SET name = COALESCE(NULLIF(?1, ''), name), birth_date = COALESCE(NULLIF(?2, ''), birth_date),
+                    sex = COALESCE(NULLIF(?3, ''), sex)
+                WHERE pk = ?4 AND (name IS NOT COALESCE(NULLIF(?1, ''), name) OR birth_date IS NOT COALESCE(NULLIF(?2, ''), birth_date)
+                    OR sex IS NOT COALESCE(NULLIF(?3, ''), sex))
                 """).execute(arguments: [a.patientName, a.patientBirthDate, a.patientSex, pk])
             return pk
         }
@@ -73,7 +93,9 @@ enum IndexStatements {
         return db.lastInsertedRowID
     }
 
-    private static func upsertStudy(_ a: InstanceAttributes, patient: Int64, _ db: Database) throws -> (Int64, Bool) {
+    /// The study's pk; a new study counts for its patient, and a study that moved to another patient (a
+    /// corrected Patient ID or issuer) leaves the old one, which goes when it has no studies left.
+    private static func upsertStudy(_ a: InstanceAttributes, patient: Int64, _ db: Database) throws -> Int64 {
         let fields: StatementArguments = [patient, a.studyDate, a.studyTime, a.accessionNumber, a.studyDescription,
                                           a.referringPhysicianName, a.studyID]
         if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT pk, patient_pk FROM studies WHERE study_uid = ?"),
@@ -81,41 +103,67 @@ enum IndexStatements {
             let pk: Int64 = row["pk"]
             let oldPatient: Int64 = row["patient_pk"]
             try db.cachedStatement(sql: """
-                UPDATE studies SET patient_pk = ?, study_date = COALESCE(NULLIF(?, ''), study_date),
-                    study_time = COALESCE(NULLIF(?, ''), study_time), accession_number = COALESCE(NULLIF(?, ''), accession_number),
-                    description = COALESCE(NULLIF(?, ''), description), referring_physician = COALESCE(NULLIF(?, ''), referring_physician),
-                    study_id = COALESCE(NULLIF(?, ''), study_id) WHERE pk = ?
+                UPDATE studies SET patient_pk = ?1, study_date = COALESCE(NULLIF(?2, ''), study_date),
+                    study_time = COALESCE(NULLIF(?3, ''), study_time), accession_number = COALESCE(NULLIF(?4, ''), accession_number),
+                    description = COALESCE(NULLIF(?5, ''), description), referring_physician = COALESCE(NULLIF(?6, ''), referring_physician),
+                    study_id = COALESCE(NULLIF(?7, ''), study_id)
+                WHERE pk = ?8 AND (patient_pk IS NOT ?1 OR study_date IS NOT COALESCE(NULLIF(?2, ''), study_date)
+                    OR study_time IS NOT COALESCE(NULLIF(?3, ''), study_time) OR accession_number IS NOT COALESCE(NULLIF(?4, ''), accession_number)
+                    OR description IS NOT COALESCE(NULLIF(?5, ''), description)
+                    OR referring_physician IS NOT COALESCE(NULLIF(?6, ''), referring_physician) OR study_id IS NOT COALESCE(NULLIF(?7, ''), study_id))
                 """).execute(arguments: fields + [pk])
             if oldPatient != patient {
-                // The study moved to another patient (a corrected ID): counts follow.
                 try db.execute(sql: "UPDATE patients SET number_of_studies = number_of_studies - 1 WHERE pk = ?", arguments: [oldPatient])
                 try db.execute(sql: "UPDATE patients SET number_of_studies = number_of_studies + 1 WHERE pk = ?", arguments: [patient])
+                try prunePatient(oldPatient, db)
             }
-            return (pk, false)
+            return pk
         }
         try db.cachedStatement(sql: """
             INSERT INTO studies (patient_pk, study_date, study_time, accession_number, description, referring_physician, study_id, study_uid)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: fields + [a.studyInstanceUID])
-        return (db.lastInsertedRowID, true)
+        let pk = db.lastInsertedRowID
+        try db.cachedStatement(sql: "UPDATE patients SET number_of_studies = number_of_studies + 1 WHERE pk = ?").execute(arguments: [patient])
+        return pk
     }
 
-    private static func upsertSeries(_ a: InstanceAttributes, study: Int64, _ db: Database) throws -> (Int64, Bool, Bool) {
+    /// The series' pk, and whether the study's Modalities in Study may have changed. A new series counts for its
+    /// study; a series that moved to another study takes its instances along, and the old study goes when empty.
+    private static func upsertSeries(_ a: InstanceAttributes, study: Int64, _ db: Database) throws -> (Int64, Bool) {
         let fields: StatementArguments = [study, a.modality, a.seriesNumber, a.seriesDescription, a.bodyPartExamined]
-        if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT pk, modality FROM series WHERE series_uid = ?"),
+        if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT pk, study_pk, modality, number_of_instances FROM series WHERE series_uid = ?"),
                                       arguments: [a.seriesInstanceUID]) {
             let pk: Int64 = row["pk"]
+            let oldStudy: Int64 = row["study_pk"]
             let oldModality: String = row["modality"]
+            let instances: Int64 = row["number_of_instances"]
             try db.cachedStatement(sql: """
-                UPDATE series SET study_pk = ?, modality = COALESCE(NULLIF(?, ''), modality), series_number = COALESCE(?, series_number),
-                    description = COALESCE(NULLIF(?, ''), description), body_part = COALESCE(NULLIF(?, ''), body_part) WHERE pk = ?
+                UPDATE series SET study_pk = ?1, modality = COALESCE(NULLIF(?2, ''), modality), series_number = COALESCE(?3, series_number),
+                    description = COALESCE(NULLIF(?4, ''), description), body_part = COALESCE(NULLIF(?5, ''), body_part)
+                WHERE pk = ?6 AND (study_pk IS NOT ?1 OR modality IS NOT COALESCE(NULLIF(?2, ''), modality)
+                    OR series_number IS NOT COALESCE(?3, series_number) OR description IS NOT COALESCE(NULLIF(?4, ''), description)
+                    OR body_part IS NOT COALESCE(NULLIF(?5, ''), body_part))
                 """).execute(arguments: fields + [pk])
-            return (pk, false, !a.modality.isEmpty && a.modality != oldModality)
+            if oldStudy != study {
+                try db.execute(sql: """
+                    UPDATE studies SET number_of_series = number_of_series - 1, number_of_instances = number_of_instances - ? WHERE pk = ?
+                    """, arguments: [instances, oldStudy])
+                try db.execute(sql: """
+                    UPDATE studies SET number_of_series = number_of_series + 1, number_of_instances = number_of_instances + ? WHERE pk = ?
+                    """, arguments: [instances, study])
+                try refreshModalities(study: oldStudy, db)
+                try pruneStudy(oldStudy, db)
+                return (pk, true)
+            }
+            return (pk, !a.modality.isEmpty && a.modality != oldModality)
         }
         try db.cachedStatement(sql: """
             INSERT INTO series (study_pk, modality, series_number, description, body_part, series_uid) VALUES (?, ?, ?, ?, ?, ?)
             """).execute(arguments: fields + [a.seriesInstanceUID])
-        return (db.lastInsertedRowID, true, false)
+        let pk = db.lastInsertedRowID
+        try db.cachedStatement(sql: "UPDATE studies SET number_of_series = number_of_series + 1 WHERE pk = ?").execute(arguments: [study])
+        return (pk, true)
     }
 
     private static func adjust(series: Int64, by delta: Int, _ db: Database) throws {
@@ -123,11 +171,6 @@ enum IndexStatements {
         try db.cachedStatement(sql: """
             UPDATE studies SET number_of_instances = number_of_instances + ? WHERE pk = (SELECT study_pk FROM series WHERE pk = ?)
             """).execute(arguments: [delta, series])
-    }
-
-    private static func seriesCount(_ series: Int64, _ db: Database) throws -> (Int64, Int64)? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT study_pk, number_of_instances FROM series WHERE pk = ?", arguments: [series]) else { return nil }
-        return (row["study_pk"], row["number_of_instances"])
     }
 
     /// Modalities in Study: the distinct modalities of its series, sorted, backslash-separated as DICOM lists them.

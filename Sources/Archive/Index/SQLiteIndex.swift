@@ -13,11 +13,27 @@ public final class SQLiteIndex: InstanceIndex, Sendable {
     /// Transactions committed by the group writer (for tests and benchmarks).
     public var transactionCount: Int { queue.withLockedValue { $0.transactions } }
 
-    public init(path: String) throws {
+    /// Most records one group-commit transaction takes; a longer queue is committed in several.
+    static let maxBatch = 1000
+
+    /// SQLite's `synchronous` setting for the index. `.full` (the default) fsyncs the WAL at every commit, so
+    /// an acknowledged instance's row survives a power loss; `.normal` only at checkpoints (a crash can lose
+    /// the last commits, which a rebuild from the files would restore).
+    public enum Synchronous: String, Sendable {
+        case full = "FULL"
+        case normal = "NORMAL"
+    }
+
+    public init(path: String, synchronous: Synchronous = .full) throws {
         self.path = path
+        // A -wal or -shm without its database (someone deleted index.db, as the seed's recipe does) belongs to
+        // a database that no longer exists: SQLite would replay that WAL into the new, empty file.
+        if !Directory.exists(path) {
+            for suffix in ["-wal", "-shm"] { try Directory.remove(path + suffix) }
+        }
         var configuration = Configuration()
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
         }
         configuration.busyMode = .timeout(10)
         pool = try DatabasePool(path: path, configuration: configuration)
@@ -25,8 +41,8 @@ public final class SQLiteIndex: InstanceIndex, Sendable {
     }
 
     /// Opens `<archive>/index.db`.
-    public convenience init(archive root: String) throws {
-        try self.init(path: root + "/" + Self.fileName)
+    public convenience init(archive root: String, synchronous: Synchronous = .full) throws {
+        try self.init(path: root + "/" + Self.fileName, synchronous: synchronous)
     }
 
     public func filePath(ofInstance sopInstanceUID: String) async throws -> String? {
@@ -51,6 +67,18 @@ public final class SQLiteIndex: InstanceIndex, Sendable {
         try await pool.write { db in try IndexStatements.remove(sopInstanceUID, in: db) }
     }
 
+    /// `filePath(ofInstance:)` for synchronous callers (maintenance).
+    public func filePathNow(ofInstance sopInstanceUID: String) throws -> String? {
+        try pool.read { db in
+            try String.fetchOne(db.cachedStatement(sql: "SELECT file_path FROM instances WHERE sop_uid = ?"), arguments: [sopInstanceUID])
+        }
+    }
+
+    /// `remove(instance:)` for synchronous callers (maintenance).
+    public func removeNow(instance sopInstanceUID: String) throws {
+        try pool.write { db in try IndexStatements.remove(sopInstanceUID, in: db) }
+    }
+
     /// Records many instances in one transaction (rebuilds, imports).
     public func recordBatch(_ records: [InstanceRecord]) throws {
         try pool.write { db in
@@ -62,8 +90,8 @@ public final class SQLiteIndex: InstanceIndex, Sendable {
     private func flush() async {
         while true {
             let batch = queue.withLockedValue { q -> [(InstanceRecord, CheckedContinuation<Void, Error>)] in
-                let b = q.pending
-                q.pending = []
+                let b = Array(q.pending.prefix(Self.maxBatch))
+                q.pending.removeFirst(b.count)
                 if b.isEmpty { q.flushing = false }
                 return b
             }
@@ -87,6 +115,21 @@ public final class SQLiteIndex: InstanceIndex, Sendable {
                 }
             }
         }
+    }
+
+    /// Marks the index in use by a server; answers whether the previous server stopped cleanly (true for a
+    /// new index). After an unclean stop, reconcile it with the files (`IndexMaintenance.reconcile`).
+    public func beginSession() throws -> Bool {
+        try pool.write { db in
+            let previous = try String.fetchOne(db, sql: "SELECT value FROM server_state WHERE key = 'session'")
+            try db.execute(sql: "INSERT OR REPLACE INTO server_state (key, value) VALUES ('session', 'running')")
+            return previous != "running"
+        }
+    }
+
+    /// Marks a clean stop: every acknowledged instance's row is committed.
+    public func endSession() throws {
+        try pool.write { db in try db.execute(sql: "INSERT OR REPLACE INTO server_state (key, value) VALUES ('session', 'stopped')") }
     }
 
     /// Every instance row: what `check` compares with the files.

@@ -28,11 +28,16 @@ public struct DataSetBuilder: ParseEventHandler {
         case .element(let h, let bytes):
             add(h, bytes)
         case .valueStart(let h):
-            // Reserve what the length announces only up to a bound: the length is not trusted.
+            // The length is not trusted: reserve up to 1 MiB for it at first, and more only as bytes arrive.
             var bytes: [UInt8] = []
-            bytes.reserveCapacity(min(Int(h.length), 16 << 20))
+            bytes.reserveCapacity(min(Int(h.length), 1 << 20))
             longValue = (h, bytes)
         case .valueChunk(let chunk):
+            if let count = longValue?.bytes.count, let capacity = longValue?.bytes.capacity,
+               let length = longValue?.header.length, count + chunk.count > capacity {
+                // Past the first MiB: 16 MiB, then doubling; never more than the length announces.
+                longValue?.bytes.reserveCapacity(min(Int(length), max(count + chunk.count, 2 * capacity, 16 << 20)))
+            }
             longValue?.bytes.append(copying: chunk)
         case .valueEnd:
             if let v = longValue { add(v.header, v.bytes) }

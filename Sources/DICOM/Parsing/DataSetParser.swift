@@ -38,6 +38,8 @@ public struct DataSetParser {
     public private(set) var offset: UInt64
     /// Pixel Representation seen at the root, to resolve "US or SS" in implicit VR.
     private var signedPixels = false
+    /// Header of the long value being streamed or skipped (state `.value`), for errors that name its tag.
+    private var valueHeader: ElementHeader?
 
     public init(transferSyntax: TransferSyntax, options: ParseOptions = .default, startOffset: UInt64 = 0) {
         self.options = options
@@ -83,11 +85,19 @@ public struct DataSetParser {
     public mutating func finish<H: ParseEventHandler>(_ handler: inout H) throws {
         if isStopped { return }
         if case .value(let remaining, _, _) = state {
-            throw DICOMParseError(.truncated, offset: offset, tag: stack.last?.tag,
-                                  "stream ends \(remaining) bytes before the end of a value")
+            let valueStart = valueHeader.map { " starting at offset \($0.offset)" } ?? ""
+            throw DICOMParseError(.truncated, offset: offset, tag: valueHeader?.tag ?? stack.last?.tag,
+                                  "stream ends \(remaining) bytes before the end of the value\(valueStart)")
         }
         if !pending.isEmpty {
-            throw DICOMParseError(.truncated, offset: offset, "stream ends inside an element header or value (\(pending.count) bytes left)")
+            // The pending bytes start with the header of the element that is cut: name its tag when it is there,
+            // else the sequence or pixel data it is in.
+            var tag = stack.count > 1 ? stack.last?.tag : nil
+            if pending.count >= 4, let enc = stack.last?.encoding {
+                tag = pending.withUnsafeBytes { Tag(read16($0, 0, enc.bigEndian), read16($0, 2, enc.bigEndian)) }
+            }
+            throw DICOMParseError(.truncated, offset: offset, tag: tag,
+                                  "stream ends inside an element header or value (\(pending.count) bytes left)")
         }
         // Defined-length levels ending exactly here were closed already; anything still open is truncated.
         if let open = stack.last, open.kind != .root {
@@ -233,6 +243,7 @@ public struct DataSetParser {
             offset = valueStart
             try handler.handle(.valueSkipped(header))
             state = .value(remaining: UInt64(length), swapWidth: 1, skip: true)
+            valueHeader = header
             if length == 0 { state = .header; try closeEndedContexts(&handler) }
             return headerLength
         }
@@ -259,6 +270,7 @@ public struct DataSetParser {
         offset = header.offset + UInt64(headerLength)
         try handler.handle(.valueStart(header))
         state = .value(remaining: UInt64(length), swapWidth: width, skip: false)
+        valueHeader = header
         return headerLength
     }
 

@@ -5,6 +5,9 @@ public struct Part10Parser {
     enum Phase {
         case detect
         case meta(DataSetParser, end: UInt64?)
+        /// After a meta header without Transfer Syntax UID: collecting (in `head`) the dataset's first bytes,
+        /// which the syntax is guessed from.
+        case guessSyntax(at: UInt64)
         case dataSet(DataSetParser, Inflater?)
     }
 
@@ -49,6 +52,12 @@ public struct Part10Parser {
             try bytes.withUnsafeBytes { try detect($0, handler: &handler) }
         case .meta(var parser, let end):
             try feedMeta(&parser, end: end, input, handler: &handler)
+        case .guessSyntax(let offset):
+            head.append(copying: input)
+            guard head.count >= Self.guessLength else { return }
+            let bytes = head
+            head = []
+            try bytes.withUnsafeBytes { try endMeta(at: offset, rest: $0, handler: &handler) }
         case .dataSet(var parser, let inflater):
             phase = .detect  // parser is held by value while it runs
             defer { phase = .dataSet(parser, inflater) }
@@ -72,12 +81,22 @@ public struct Part10Parser {
             guard !bytes.isEmpty else { throw DICOMParseError(.notDICOM, offset: 0, "empty input") }
             try bytes.withUnsafeBytes { try detect($0, handler: &handler) }
         }
+        if case .guessSyntax(let offset) = phase {
+            let bytes = head
+            head = []
+            try bytes.withUnsafeBytes { try endMeta(at: offset, rest: $0, final: true, handler: &handler) }
+        }
         switch phase {
-        case .detect:
+        case .detect, .guessSyntax:
             throw DICOMParseError(.truncated, offset: consumed, "file ends before its dataset")
-        case .meta(var parser, _):
+        case .meta(var parser, let end):
             try parser.finish(&metaBuilder)
-            try parser.unconsumedBytes.withUnsafeBytes { try endMeta(at: parser.offset, rest: $0, handler: &handler) }
+            // Cut on an element boundary inside the meta header: its group length says more was to come.
+            if let end, parser.offset < end {
+                throw DICOMParseError(.truncated, offset: parser.offset, tag: .fileMetaInformationGroupLength,
+                                      "file ends \(end - parser.offset) bytes before the end of its meta header")
+            }
+            try parser.unconsumedBytes.withUnsafeBytes { try endMeta(at: parser.offset, rest: $0, final: true, handler: &handler) }
             if case .dataSet(var p, _) = phase { try p.finish(&handler) }
         case .dataSet(var parser, _):
             try parser.finish(&handler)
@@ -141,7 +160,10 @@ public struct Part10Parser {
         }
     }
 
-    private mutating func endMeta<H: ParseEventHandler>(at offset: UInt64, rest: UnsafeRawBufferPointer, handler: inout H) throws {
+    /// `final`: the stream ends with `rest`.
+    private mutating func endMeta<H: ParseEventHandler>(
+        at offset: UInt64, rest: UnsafeRawBufferPointer, final: Bool = false, handler: inout H
+    ) throws {
         meta = metaBuilder.dataSet
         let uid = meta.uid(.transferSyntaxUID)
         let syntax: TransferSyntax
@@ -150,8 +172,16 @@ public struct Part10Parser {
                 throw DICOMParseError(.invalidTransferSyntax, offset: offset, tag: .transferSyntaxUID, "unknown transfer syntax \(uid)")
             }
             syntax = ts
+        } else if let fallbackSyntax {
+            syntax = fallbackSyntax
+        } else if rest.count < Self.guessLength && !final {
+            // The guess reads the dataset's first bytes: wait for them, whatever the pieces the stream comes in.
+            consumed = offset
+            head = [UInt8](copying: rest)
+            phase = .guessSyntax(at: offset)
+            return
         } else {
-            syntax = fallbackSyntax ?? Self.guessSyntax(rest)
+            syntax = Self.guessSyntax(rest)
         }
         transferSyntax = syntax
         consumed = offset
@@ -167,10 +197,13 @@ public struct Part10Parser {
         _ = handler
     }
 
+    /// How many of a dataset's first bytes `guessSyntax` reads.
+    static let guessLength = 8
+
     /// A dataset with no meta header: explicit VR if bytes 4–5 spell a VR, big endian if the group reads
     /// small only that way; otherwise implicit VR little endian, the ACR-NEMA default.
     static func guessSyntax(_ b: UnsafeRawBufferPointer) -> TransferSyntax {
-        guard b.count >= 8 else { return .implicitVRLittleEndian }
+        guard b.count >= guessLength else { return .implicitVRLittleEndian }
         let explicit = VR(byte0: b[4], byte1: b[5]) != nil
         let groupLE = UInt16(b[0]) | UInt16(b[1]) << 8
         let groupBE = UInt16(b[0]) << 8 | UInt16(b[1])

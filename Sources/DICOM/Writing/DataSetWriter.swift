@@ -54,7 +54,8 @@ public enum DataSetWriter {
                 try write(item.dataSet, inner, into: &out)
                 if item.hasUndefinedLength { delimiter(.itemDelimitation, length: 0, inner, into: &out) }
             }
-            if seq.hasUndefinedLength { delimiter(.sequenceDelimitation, length: 0, enc, into: &out) }
+            // The delimiter ends the value, which is in the items' encoding (little endian for UN in big endian).
+            if seq.hasUndefinedLength { delimiter(.sequenceDelimitation, length: 0, inner, into: &out) }
         case .fragments(let px):
             try header(e.tag, e.vr == .OW ? .OW : .OB, length: nil, enc, into: &out)
             for fragment in [px.offsetTable] + px.fragments {

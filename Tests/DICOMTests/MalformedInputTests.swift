@@ -372,7 +372,7 @@ struct MalformedInputTests {
         let bytes = Self.longHeader(.pixelData, .OB, length: length) + [1, 2, 3, 4, 5, 6, 7, 8]
         #expect(bytes.count == 20)
         let clock = ContinuousClock()
-        let before = Self.residentBytes()
+        let before = residentMemoryBytes()
         let elapsed = try clock.measure {
             for _ in 0..<100 {
                 let error = try #require(Self.bareError(bytes))
@@ -384,7 +384,7 @@ struct MalformedInputTests {
             }
         }
         #expect(elapsed < .seconds(5), "100 parses of 20 bytes took \(elapsed)")
-        #expect(Self.residentBytes() - before < 256 << 20, "resident memory grew by \(Self.residentBytes() - before) bytes")
+        #expect(residentMemoryBytes() - before < 256 << 20, "resident memory grew by \(residentMemoryBytes() - before) bytes")
     }
 
     @Test func aShortLengthPastTheEndNamesTheTag() throws {
@@ -696,11 +696,5 @@ struct MalformedInputTests {
         // A header-only read of bytes in memory is the same.
         let inMemory = try DICOMFile.read(cut, options: .headerOnly)
         #expect(inMemory.dataSet == header.dataSet)
-    }
-
-    static func residentBytes() -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return 0 }
-        return (line.split(separator: " ").compactMap { Int($0) }.first ?? 0) * 1024
     }
 }

@@ -62,11 +62,3 @@ final class TestServer: Sendable {
         return try await ClientAssociation.withAssociation(host: "127.0.0.1", port: port, request: request) { try await $0.echo() }
     }
 }
-
-/// Resident memory of this process, from /proc.
-func residentMemoryBytes() -> Int {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return 0 }
-    let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
-    return kb * 1024
-}

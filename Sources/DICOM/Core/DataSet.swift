@@ -38,14 +38,15 @@ public struct DataSet: Sendable, Equatable, RandomAccessCollection {
     public mutating func set(_ element: Element) {
         if let last = elements.last, last.tag < element.tag {
             elements.append(element)
-            return
-        }
-        let i = lowerBound(element.tag)
-        if i < elements.count && elements[i].tag == element.tag {
-            elements[i] = element
         } else {
-            elements.insert(element, at: i)
+            let i = lowerBound(element.tag)
+            if i < elements.count && elements[i].tag == element.tag {
+                elements[i] = element
+            } else {
+                elements.insert(element, at: i)
+            }
         }
+        // Also on the in-order append path: a group length (0008,0000) may precede it.
         if element.tag == .specificCharacterSet {
             characterSet = SpecificCharacterSet(String(decoding: element.bytes, as: UTF8.self))
         }

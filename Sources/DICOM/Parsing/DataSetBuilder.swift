@@ -75,8 +75,9 @@ public struct DataSetBuilder: ParseEventHandler {
 
     private mutating func add(_ h: ElementHeader, _ bytes: [UInt8]) {
         if case .fragments(let fh, var px, let saw)? = levels.last {
+            levels.removeLast()  // own the fragment list, so appending does not copy it (many frames)
             if saw { px.fragments.append(bytes) } else { px.offsetTable = bytes }
-            levels[levels.count - 1] = .fragments(fh, px, sawOffsetTable: true)
+            levels.append(.fragments(fh, px, sawOffsetTable: true))
             return
         }
         setInCurrent(Element(tag: h.tag, vr: h.vr, bytes: bytes))

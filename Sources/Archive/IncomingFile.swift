@@ -64,7 +64,8 @@ public final class IncomingFile: @unchecked Sendable {
         }
     }
 
-    static func error(_ op: String, _ path: String, _ code: Int32) -> ArchiveError {
+    /// An error naming the operation and the file; ENOSPC and EDQUOT are out-of-resources.
+    public static func error(_ op: String, _ path: String, _ code: Int32) -> ArchiveError {
         let text = "\(op) \(path.split(separator: "/").last.map(String.init) ?? path): \(String(cString: strerror(code)))"
         return code == ENOSPC || code == EDQUOT ? .outOfResources("disk full (\(text))") : .io(text)
     }

@@ -1,5 +1,11 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/syscall.h>
+#endif
 #include "carcaio.h"
 
 int arca_start_writeback(int fd, int64_t offset, int64_t length) {
@@ -8,5 +14,15 @@ int arca_start_writeback(int fd, int64_t offset, int64_t length) {
 #else
     (void)fd; (void)offset; (void)length;
     return 0;
+#endif
+}
+
+int arca_exchange(const char *a, const char *b) {
+#if defined(__linux__) && defined(SYS_renameat2)
+    return (int)syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, 2 /* RENAME_EXCHANGE */);
+#else
+    (void)a; (void)b;
+    errno = ENOSYS;
+    return -1;
 #endif
 }

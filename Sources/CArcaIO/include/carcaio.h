@@ -6,4 +6,8 @@
 /// SYNC_FILE_RANGE_WRITE); a no-op returning 0 elsewhere. Glibc's Swift module does not export it.
 int arca_start_writeback(int fd, int64_t offset, int64_t length);
 
+/// Swaps two paths atomically (Linux renameat2 with RENAME_EXCHANGE): a study directory is replaced by its
+/// new version in one step. Returns -1 with errno ENOSYS where unsupported.
+int arca_exchange(const char *a, const char *b);
+
 #endif

@@ -1,0 +1,146 @@
+import BLAKE3
+import DICOM
+import Foundation
+import TestSupport
+import Testing
+
+@testable import EDCKV
+
+/// The entry format (§1–§3): keys, prefixes, routing, and DICOM → eDCKV → DICOM without loss.
+@Suite struct FormatTests {
+    /// What must survive: every element's tag and value at every depth (group lengths and trailing padding
+    /// are not stored by design; sequence length encodings are not values).
+    static func lines(_ ds: DataSet) -> [String] {
+        Canonical.valueLines(strip(ds))
+    }
+
+    static func strip(_ ds: DataSet) -> DataSet {
+        var out = DataSet()
+        for e in ds where !e.tag.isGroupLength && e.tag != .dataSetTrailingPadding {
+            var e = e
+            if case .sequence(var s) = e.value, e.vr != .UN {
+                s.items = s.items.map { SequenceItem(dataSet: strip($0.dataSet)) }
+                s.hasUndefinedLength = true
+                e.value = .sequence(s)
+            }
+            out.set(e)
+        }
+        return out
+    }
+
+    @Test func everyCorpusFileRoundTrips() throws {
+        guard let corpus = try Corpus.load() else { return }
+        var checked = 0
+        for url in corpus.files {
+            let original = try DICOMFile.read(path: url.path)
+            guard original.dataSet.uid(.studyInstanceUID) != nil, original.dataSet.uid(.sopInstanceUID) != nil else { continue }
+            let encoded = try InstanceEncoder().encode(original)
+            for (c, entries) in encoded.entries {
+                // Keys ascend within each category, and encode back to the same bytes.
+                let bytes = try EntryCodec.encode(entries, footer: true)
+                let decoded = try EntryCodec.decode(bytes)
+                #expect(decoded.entries == entries, "\(url.lastPathComponent) \(c)")
+                #expect(decoded.footer == entries.last?.prefix)
+            }
+            let all = encoded.entries.values.flatMap { $0 }
+            let back = try InstanceDecoder().decode(all)
+            #expect(Self.lines(back.dataSet) == Self.lines(original.dataSet), "\(url.lastPathComponent)")
+            var meta = original.meta
+            meta.remove(.fileMetaInformationGroupLength)
+            var backMeta = back.meta
+            backMeta.remove(.fileMetaInformationGroupLength)
+            if original.hasMeta { #expect(backMeta == meta, "\(url.lastPathComponent)") }
+            // The rebuilt file parses back to the same dataset.
+            let reread = try DICOMFile.read(try back.serialized())
+            #expect(Self.lines(reread.dataSet) == Self.lines(original.dataSet), "\(url.lastPathComponent) reread")
+            checked += 1
+        }
+        #expect(checked >= 10)
+    }
+
+    @Test func routingFollowsTheRootTag() throws {
+        var ds = SampleImage.secondaryCapture(rows: 4, columns: 4).dataSet
+        ds.setString("Corrected^Name", for: .patientName, vr: .PN)
+        ds.set(Element(tag: Tag(0x0029, 0x0010), vr: .LO, bytes: Array("ARCA ".utf8)))
+        ds.set(Element(tag: Tag(0x0011, 0x1001), vr: .UN, bytes: [1, 2]))
+        ds.setItems([], for: Tag(0x0008, 0x1140))
+        let file = DICOMFile(meta: FileMeta.make(sopClassUID: ds.uid(.sopClassUID)!, sopInstanceUID: ds.uid(.sopInstanceUID)!,
+                                                 transferSyntax: .explicitVRLittleEndian, sourceAETitle: "SCU"),
+                             dataSet: ds, transferSyntax: .explicitVRLittleEndian)
+        let enc = try InstanceEncoder().encode(file)
+        func tags(_ c: Category) -> Set<UInt32> { Set((enc.entries[c] ?? []).map { $0.rootTag.rawValue }) }
+        #expect(tags(.study).contains(Tag.patientName.rawValue))
+        #expect(tags(.study).contains(Tag.studyInstanceUID.rawValue))
+        #expect(tags(.series).contains(Tag.seriesInstanceUID.rawValue))
+        #expect(tags(.series).contains(Tag.modality.rawValue))
+        #expect(tags(.privateData) == [0x0029_0010, 0x0011_1001])
+        #expect(tags(.instance).contains(Tag.sopInstanceUID.rawValue))
+        #expect(tags(.instance).contains(Tag.sourceApplicationEntityTitle.rawValue))
+        #expect(!tags(.instance).contains(Tag.transferSyntaxUID.rawValue))
+        #expect(tags(.nativePixels) == [0x0002_0010, 0x0028_0002, 0x0028_0004, 0x0028_0010, 0x0028_0011, 0x0028_0100,
+                                        0x0028_0101, 0x0028_0102, 0x0028_0103, 0x7FE0_0010])
+        #expect(enc.entries[.compressedPixels] == nil)
+        // The empty sequence is kept as its own entry, VR SQ, no value.
+        let empty = try #require(enc.entries[.instance]?.first { $0.tag == Tag(0x0008, 0x1140) })
+        #expect(empty.vr == .SQ && empty.value.isEmpty && empty.depth == 0)
+        // Prefixes: the category byte, then series and instance number + 0x8000, big-endian.
+        let sop = try #require(enc.entries[.instance]?.first { $0.tag == .sopInstanceUID })
+        let series = ds.int(.seriesNumber).flatMap(Prefix.stored) ?? Prefix.firstArtificial
+        #expect(sop.key[0] == 3 && UInt16(sop.key[1]) << 8 | UInt16(sop.key[2]) == series)
+        #expect(sop.key[8..<12] == [0x00, 0x08, 0x00, 0x18][...] && sop.key[12..<14] == [0x55, 0x49][...])
+    }
+
+    @Test func keysFollowTheSpecification() {
+        let p = Prefix(category: .compressedPixels, series: Prefix.stored(2)!, instance: Prefix.stored(-1)!, frame: 3)
+        #expect(p.bytes == [5, 0x80, 0x02, 0, 0x7F, 0xFF, 0, 3])
+        #expect(Prefix(bytes: p.bytes) == p)
+        #expect(Prefix(hex: Substring(p.hex)) == p)
+        #expect(Prefix.stored(40000) == nil && Prefix.stored(-40000) == nil)
+        // Fields a category does not have are zero, and a reader refuses anything else.
+        #expect(Prefix(category: .study, series: 5, instance: 6, frame: 7).bytes == [0, 0, 0, 0, 0, 0, 0, 0])
+        #expect(Prefix(bytes: [0, 0, 1, 0, 0, 0, 0, 0]) == nil)
+        #expect(Prefix(bytes: [9, 0, 0, 0, 0, 0, 0, 0]) == nil)
+        let k = KeyBuilder(prefix: Prefix(category: .instance, series: 0x8001, instance: 0x8002))
+        let nested = try! k.entering(Tag(0x0008, 0x1115), item: 2).key(Tag(0x0010, 0x0010), .PN, repertoire: 24)
+        #expect(nested == [3, 0x80, 0x01, 0, 0x80, 0x02, 0, 0, 0x00, 0x08, 0x11, 0x15, 0, 0, 0, 2, 0x00, 0x10, 0x00, 0x10, 0x50, 0x4E, 24, 0])
+    }
+
+    @Test func repertoireIndexes() {
+        #expect(Repertoire.index(for: .PN, in: .default) == 0)
+        #expect(Repertoire.index(for: .PN, in: SpecificCharacterSet("ISO_IR 100")) == 1)
+        #expect(Repertoire.index(for: .LO, in: SpecificCharacterSet("ISO_IR 192")) == 8)
+        #expect(Repertoire.index(for: .PN, in: SpecificCharacterSet("\\ISO 2022 IR 87")) == 24)
+        #expect(Repertoire.index(for: .SH, in: SpecificCharacterSet("ISO 2022 IR 6\\ISO 2022 IR 149")) == 30)
+        #expect(Repertoire.index(for: .CS, in: SpecificCharacterSet("ISO_IR 100")) == 0)
+        #expect(Repertoire.index(for: .UR, in: .default) == 8)
+    }
+
+    @Test func hostileEntryBytesAreRefused() {
+        // Truncations at every point of a valid file, a huge value length, a bad key length, a bad prefix.
+        let entries = [Entry(key: KeyBuilder(prefix: Prefix(category: .study)).key(.patientName, .PN, repertoire: 0), value: Array("DOE^J ".utf8))]
+        let bytes = try! EntryCodec.encode(entries, footer: true)
+        for cut in 1..<(bytes.count - EntryCodec.footerSize) {
+            #expect(throws: EDCKVError.self) { try EntryCodec.decode(Array(bytes[0..<cut])) }
+        }
+        var huge = bytes
+        huge[17...20] = [0xF0, 0xFF, 0xFF, 0xFF][...]
+        #expect(throws: EDCKVError.self) { try EntryCodec.decode(huge) }
+        var badKL = bytes
+        badKL[0] = 17
+        #expect(throws: EDCKVError.self) { try EntryCodec.decode(badKL) }
+        var badPrefix = bytes
+        badPrefix[1] = 9
+        #expect(throws: EDCKVError.self) { try EntryCodec.decode(badPrefix) }
+        #expect(throws: EDCKVError.self) { try EntryCodec.encode(entries + entries, footer: false) }
+    }
+
+    @Test func framesFollowTheOffsetTable() {
+        let f: [[UInt8]] = [[1, 2], [3, 4], [5, 6, 7, 8]]
+        // Three fragments, two frames: frame 2 starts at the third fragment (offset 10 + 10 = 20).
+        let bot: [UInt8] = [0, 0, 0, 0, 20, 0, 0, 0]
+        #expect(InstanceEncoder.framesOf(EncapsulatedPixelData(offsetTable: bot, fragments: f), frames: 2) == [[[1, 2], [3, 4]], [[5, 6, 7, 8]]])
+        #expect(InstanceEncoder.framesOf(EncapsulatedPixelData(fragments: f), frames: 3) == [[[1, 2]], [[3, 4]], [[5, 6, 7, 8]]])
+        #expect(InstanceEncoder.framesOf(EncapsulatedPixelData(fragments: f), frames: 1) == [f])
+        #expect(InstanceEncoder.framesOf(EncapsulatedPixelData(fragments: f), frames: 2) == [f])
+    }
+}

@@ -28,7 +28,7 @@ let package = Package(
         // BLAKE3 hashing (file hashes of the archive, names of eDCKV files).
         .target(name: "BLAKE3"),
         // The eDCKV key-value study store.
-        .target(name: "EDCKV", dependencies: ["DICOM", "BLAKE3"]),
+        .target(name: "EDCKV", dependencies: ["DICOM", "BLAKE3", "CArcaIO", "Archive"]),
         // DICOM Upper Layer (PS3.8) and DIMSE (PS3.7) over SwiftNIO.
         .target(
             name: "DICOMNetwork",
@@ -57,7 +57,7 @@ let package = Package(
         .target(
             name: "ArcaServer",
             dependencies: [
-                "DICOM", "DICOMNetwork", "Archive", "BLAKE3",
+                "DICOM", "DICOMNetwork", "Archive", "BLAKE3", "EDCKV",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -72,6 +72,7 @@ let package = Package(
                 "DICOMNetwork",
                 "Archive",
                 "ArcaServer",
+                "EDCKV",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -83,7 +84,7 @@ let package = Package(
         .testTarget(
             name: "InteropTests",
             dependencies: [
-                "DICOM", "DICOMNetwork", "Archive", "ArcaServer", "TestSupport",
+                "DICOM", "DICOMNetwork", "Archive", "ArcaServer", "EDCKV", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,5 +1,6 @@
 import Archive
 import DICOMNetwork
+import EDCKV
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -54,30 +55,68 @@ public struct ArcaApplication: Sendable {
     }
 
     public func makeServer() throws -> DICOMServer {
-        try makeServer(index: openIndex())
+        try makeServer(index: openIndex(), dckv: makeDCKVStore())
     }
 
-    public func makeServer(index: (any InstanceIndex)?) throws -> DICOMServer {
+    public func makeServer(index: (any InstanceIndex)?, dckv: DCKVStore? = nil) throws -> DICOMServer {
         let archive = try FileArchive(configuration: settings.archiveConfiguration, index: index)
         let hooks = HookRunner(configuration: .init(
             execOnStore: settings.execOnStore, execOnStudyStable: settings.execOnStudyStable,
             stableAfterSeconds: settings.stableAfterSeconds, maxConcurrent: settings.hookConcurrency,
             timeoutSeconds: settings.hookTimeoutSeconds), hooks: postStoreHooks, logger: logger)
-        let storage = ArchiveStorageService(archive: archive, validation: settings.validation, checks: preStoreChecks,
-                                            hooks: hooks, logger: logger)
+        let storage = ArchiveStorageService(archive: archive, dckv: dckv, writesFiles: settings.store.files,
+                                            validation: settings.validation, checks: preStoreChecks, hooks: hooks, logger: logger)
         return DICOMServer(configuration: settings.scpConfiguration, storage: storage, logger: logger)
+    }
+
+    /// The merge loop of the eDCKV store (runs passes while this process holds the archive's merge lock).
+    public func makeMerger(_ store: DCKVStore) -> MergerService {
+        MergerService(store: store, interval: settings.mergeIntervalSeconds, logger: logger)
+    }
+
+    /// The eDCKV store when `store` names it (one spool per process; opening it twice in one process is harmless).
+    public func makeDCKVStore() throws -> DCKVStore? {
+        guard settings.store.dckv else { return nil }
+        return try DCKVStore(archiveRoot: settings.archive, policy: settings.duplicate)
     }
 
     /// Serves until a shutdown signal; returns after running associations have finished (or the grace period ended).
     public func run() async throws {
         let index = try openIndex()
-        let server = try makeServer(index: index)
+        let dckv = try makeDCKVStore()
+        let server = try makeServer(index: index, dckv: dckv)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server)]
+        if let dckv {
+            services.append(.init(service: makeMerger(dckv), successTerminationBehavior: .ignore))
+        }
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: server)],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()
         // Every association has ended, so every acknowledged row is committed: a clean stop.
         try index.endSession()
+    }
+}
+
+/// Runs eDCKV merge passes inside `arca serve` whenever this process holds the archive's merge lock.
+public struct MergerService: Service {
+    let store: DCKVStore
+    let interval: Double
+    let logger: Logger
+
+    public func run() async throws {
+        let logger = self.logger
+        await cancelWhenGracefulShutdown {
+            await store.runMerger(interval: .milliseconds(Int64(max(0.05, interval) * 1000))) { result in
+                switch result {
+                case .success(let r) where r.merged + r.duplicatesDropped > 0:
+                    let dropped = r.duplicatesDropped > 0 ? ", \(r.duplicatesDropped) duplicate(s) dropped" : ""
+                    logger.info("[MERGE] \(r.merged) instance(s) into \(r.studies) stud\(r.studies == 1 ? "y" : "ies")\(dropped)")
+                case .success: break
+                case .failure(let error): logger.error("[MERGE] pass failed: \(error)")
+                }
+            }
+        }
     }
 }

@@ -2,6 +2,7 @@ import Archive
 import BLAKE3
 import DICOM
 import DICOMNetwork
+import EDCKV
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -16,11 +17,17 @@ public final class ArchiveStorageService: StorageService {
     let checks: [any PreStoreCheck]
     let logger: Logger
     let hooks: HookRunner?
+    /// The eDCKV store each instance is also (or only) spooled into.
+    let dckv: DCKVStore?
+    /// Whether instances become Part-10 files in the archive (false: eDCKV only).
+    let writesFiles: Bool
     private let stored = NIOLockedValueBox(0)
 
-    public init(archive: FileArchive, validation: ValidationRules = .default, checks: [any PreStoreCheck] = [],
-                hooks: HookRunner? = nil, logger: Logger) {
+    public init(archive: FileArchive, dckv: DCKVStore? = nil, writesFiles: Bool = true, validation: ValidationRules = .default,
+                checks: [any PreStoreCheck] = [], hooks: HookRunner? = nil, logger: Logger) {
         self.archive = archive
+        self.dckv = dckv
+        self.writesFiles = writesFiles || dckv == nil
         self.checks = [validation] + checks
         self.hooks = hooks
         self.logger = logger
@@ -106,10 +113,23 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
         }
         do {
             let writer = self.writer
-            let result = try await service.archive.commit(
-                file, attributes: attributes, transferSyntaxUID: request.transferSyntax.uid,
-                callingAETitle: request.callingAETitle, receivedAt: Timestamp.now()) { place in
-                try await writer.seal(then: place)
+            let dckv = service.dckv
+            let incomingPath = file.path
+            let result: FileArchive.CommitResult
+            if service.writesFiles {
+                result = try await service.archive.commit(
+                    file, attributes: attributes, transferSyntaxUID: request.transferSyntax.uid,
+                    callingAETitle: request.callingAETitle, receivedAt: Timestamp.now()) { place in
+                    // eDCKV too: spooled (durably) before the file is renamed into place and indexed.
+                    try await writer.seal(then: {
+                        if let dckv { _ = try dckv.store(partTenFileAt: incomingPath) }
+                        try place()
+                    })
+                }
+            } else if let dckv {
+                result = try await storeInDCKV(dckv, attributes)
+            } else {
+                throw ArchiveError.io("no store configured")
             }
             if case .ignored = result { await writer.discard() }
             log(attributes, result)
@@ -121,6 +141,39 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
         } catch {
             return await refuse(.io("\(error)"))
         }
+    }
+
+    /// eDCKV only: the duplicate policy from the index, the instance spooled durably, then its row committed.
+    private func storeInDCKV(_ dckv: DCKVStore, _ attributes: InstanceAttributes) async throws -> FileArchive.CommitResult {
+        let index = service.archive.index
+        let sop = attributes.sopInstanceUID
+        let existing: String?
+        do { existing = try await index?.filePath(ofInstance: sop) } catch {
+            throw ArchiveError.outOfResources("index unavailable: \(error)")
+        }
+        if let existing {
+            switch service.archive.configuration.duplicatePolicy {
+            case .reject: throw ArchiveError.duplicate("SOP Instance \(sop) already archived")
+            case .ignore: return .ignored(path: existing)
+            case .replace: break
+            }
+        }
+        let incomingPath = file.path
+        let (location, hash) = try await writer.drain {
+            do { return try dckv.store(partTenFileAt: incomingPath) } catch let e as EDCKVError {
+                throw ArchiveError.unreadable("eDCKV: \(e)")
+            }
+        }
+        await writer.discard()
+        if let index {
+            let record = InstanceRecord(attributes: attributes, filePath: location, fileSize: file.size, fileHash: hash,
+                                        transferSyntaxUID: request.transferSyntax.uid, receivedAt: Timestamp.now(),
+                                        callingAETitle: request.callingAETitle)
+            // The instance is durable in the spool: without its row it would still be merged, and a resend is
+            // decided by the merger's duplicate rule. The sender hears of the failure either way.
+            do { try await index.record(record) } catch { throw ArchiveError.outOfResources("index unavailable: \(error)") }
+        }
+        return existing == nil ? .stored(path: location) : .replaced(path: location)
     }
 
     private func refuse(_ error: ArchiveError) async -> StoreOutcome {
@@ -197,6 +250,15 @@ final class IncomingWriter: @unchecked Sendable {
             try self.file.seal()
             try place()
             return BLAKE3.hex(self.hasher.finalize())
+        }
+    }
+
+    /// After the queued writes, without fdatasync (the bytes go elsewhere durably): `body`, and the BLAKE3 hex
+    /// of the bytes received.
+    func drain<T: Sendable>(then body: @escaping @Sendable () throws -> T) async throws -> (T, String) {
+        try await onQueue {
+            let value = try body()
+            return (value, BLAKE3.hex(self.hasher.finalize()))
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Archive
 import DICOM
 import DICOMNetwork
@@ -13,6 +14,10 @@ public struct ServerSettings: Sendable, Codable, Equatable {
     public var duplicate: DuplicatePolicy = .reject
     public var createDirectories: Bool = true
     public var fileExtension: String = ".dcm"
+    /// Where received instances go: Part-10 files, the eDCKV store, or both (`files,dckv`).
+    public var store: StoreTargets = .files
+    /// Seconds between eDCKV merge passes (in the process holding the archive's merge lock).
+    public var mergeIntervalSeconds: Double = 2
     /// Maximum PDU length advertised. 128 KiB: larger gains nothing measurable on loopback, and DCMTK and
     /// Orthanc cap theirs there (see docs/ARCHITECTURE.md for the measurement).
     public var maxPDU: UInt32 = 131_072
@@ -53,6 +58,8 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         try read(.duplicate, &duplicate)
         try read(.createDirectories, &createDirectories)
         try read(.fileExtension, &fileExtension)
+        try read(.store, &store)
+        try read(.mergeIntervalSeconds, &mergeIntervalSeconds)
         try read(.maxPDU, &maxPDU)
         try read(.maxAssociations, &maxAssociations)
         try read(.maxObjectSize, &maxObjectSize)
@@ -82,6 +89,8 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         case aeTitle = "ae_title"
         case createDirectories = "create_directories"
         case fileExtension = "file_extension"
+        case store
+        case mergeIntervalSeconds = "merge_interval"
         case maxPDU = "max_pdu"
         case maxAssociations = "max_associations"
         case maxObjectSize = "max_object_size"
@@ -125,5 +134,50 @@ public struct ServerSettings: Sendable, Codable, Equatable {
     public var archiveConfiguration: FileArchive.Configuration {
         FileArchive.Configuration(root: archive, naming: naming, duplicatePolicy: duplicate,
                                   createDirectories: createDirectories, fileExtension: fileExtension)
+    }
+}
+
+/// The stores `arca serve` writes each instance into: `files`, `dckv` or `files,dckv`.
+public struct StoreTargets: Sendable, Equatable, Codable, CustomStringConvertible {
+    public var files: Bool
+    public var dckv: Bool
+
+    public static let files = StoreTargets(files: true, dckv: false)
+    public static let dckv = StoreTargets(files: false, dckv: true)
+
+    public init(files: Bool, dckv: Bool) {
+        self.files = files
+        self.dckv = dckv
+    }
+
+    /// "files", "dckv", "files,dckv" (either order).
+    public init?(_ text: String) {
+        var f = false, d = false
+        for part in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            switch part {
+            case "files": f = true
+            case "dckv": d = true
+            default: return nil
+            }
+        }
+        guard f || d else { return nil }
+        self.init(files: f, dckv: d)
+    }
+
+    public var description: String { [files ? "files" : nil, dckv ? "dckv" : nil].compactMap { $0 }.joined(separator: ",") }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        let text: String
+        if let list = try? c.decode([String].self) { text = list.joined(separator: ",") } else { text = try c.decode(String.self) }
+        guard let t = StoreTargets(text) else {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "store: expected files, dckv or files,dckv; got \(text)")
+        }
+        self = t
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
     }
 }

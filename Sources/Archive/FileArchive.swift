@@ -36,6 +36,10 @@ public final class FileArchive: Sendable {
     private let inFlight = NIOLockedValueBox<Set<String>>([])
 
     public static let incomingFolder = ".incoming"
+    /// The eDCKV store's root inside the archive; index rows of its instances start with this folder.
+    public static let edckvFolder = "dckv"
+
+    public static func isEDCKVLocation(_ relativePath: String) -> Bool { relativePath.hasPrefix(edckvFolder + "/") }
 
     public init(configuration: Configuration, index: (any InstanceIndex)?, threadPool: NIOThreadPool = .singleton) throws {
         self.configuration = configuration

@@ -44,7 +44,7 @@ public final class EntryFileReader {
                 footer = p
                 position += EntryCodec.footerSize
             case .needMore:
-                if position == buffer.count, atEnd { return nil }
+                if position == buffer.count, atEnd || base + position == fileSize { return nil }
                 let need = buffer.withUnsafeBytes { scanner.needed(UnsafeRawBufferPointer(rebasing: $0[position...]), at: 0) }
                 guard need <= fileSize - (base + position) else {
                     throw EDCKVError("\(path): entry at offset \(base + position) runs past the end of the file")

@@ -15,6 +15,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Archive folder (default ./dicom_archive).") var archive: String?
     @Option(help: "File naming: uid_hierarchical, date_hierarchical or flat.") var naming: NamingScheme?
     @Option(help: "Duplicate SOP instances: reject, replace or ignore.") var duplicate: DuplicatePolicy?
+    @Option(help: "Where instances go: files, dckv (the eDCKV study store) or files,dckv.") var store: StoreTargets?
     @Option(name: .customLong("max-pdu"), help: "Maximum PDU length advertised (bytes).") var maxPDU: UInt32?
     @Option(name: .customLong("max-associations"), help: "Concurrent associations accepted.") var maxAssociations: Int?
     @Option(name: .customLong("max-object-size"), help: "Largest dataset accepted (bytes).") var maxObjectSize: UInt64?
@@ -40,6 +41,7 @@ struct Serve: AsyncParsableCommand {
         if let archive { s.archive = archive }
         if let naming { s.naming = naming }
         if let duplicate { s.duplicate = duplicate }
+        if let store { s.store = store }
         if let maxPDU { s.maxPDU = maxPDU }
         if let maxAssociations { s.maxAssociations = maxAssociations }
         if let maxObjectSize { s.maxObjectSize = maxObjectSize }
@@ -73,3 +75,6 @@ struct Serve: AsyncParsableCommand {
 
 extension NamingScheme: ExpressibleByArgument {}
 extension DuplicatePolicy: ExpressibleByArgument {}
+extension StoreTargets: ExpressibleByArgument {
+    public init?(argument: String) { self.init(argument) }
+}

@@ -134,6 +134,27 @@ import Testing
         #expect(throws: EDCKVError.self) { try EntryCodec.encode(entries + entries, footer: false) }
     }
 
+    @Test func fileReaderStreamsEntriesToTheEnd() throws {
+        let dir = try ExternalTool.temporaryDirectory("arca-entries")
+        let big = [UInt8](repeating: 7, count: 3 << 20)
+        let keys = KeyBuilder(prefix: Prefix(category: .nativePixels, series: 0x8001, instance: 0x8001))
+        let entries = [Entry(key: keys.key(Tag(0x0028, 0x0010), .US, repertoire: 0), value: [0, 2]),
+                       Entry(key: keys.key(.pixelData, .OW, repertoire: 0), value: big)]
+        for footer in [false, true] {
+            let bytes = try EntryCodec.encode(entries, footer: footer)
+            let path = dir.path + "/f\(footer)"
+            try FileWriter.write(bytes, to: path)
+            let read = try EntryFileReader.readAll(path: path)
+            #expect(read.entries == entries)
+            #expect(read.footer == (footer ? entries.last?.prefix : nil))
+            // Truncated anywhere inside an entry: an error naming the file, never a partial entry.
+            for cut in [1, 20, 40, bytes.count - (footer ? EntryCodec.footerSize : 0) - 1] {
+                try FileWriter.write(Array(bytes[0..<cut]), to: path)
+                #expect(throws: EDCKVError.self) { try EntryFileReader.readAll(path: path) }
+            }
+        }
+    }
+
     @Test func framesFollowTheOffsetTable() {
         let f: [[UInt8]] = [[1, 2], [3, 4], [5, 6, 7, 8]]
         // Three fragments, two frames: frame 2 starts at the third fragment (offset 10 + 10 = 20).

@@ -22,9 +22,18 @@ final class TestServer: Sendable {
         settings.shutdownGraceSeconds = 2
         configure(&settings)
         let logger = Logger(label: "arca-test") { _ in SwiftLogNoOpLogHandler() }
-        let server = try ArcaApplication(settings: settings, logger: logger, preStoreChecks: preStoreChecks,
-                                         postStoreHooks: postStoreHooks).makeServer()
-        let task = Task { try await server.run() }
+        let app = ArcaApplication(settings: settings, logger: logger, preStoreChecks: preStoreChecks, postStoreHooks: postStoreHooks)
+        let dckv = try app.makeDCKVStore()
+        let server = try app.makeServer(index: try app.openIndex(), dckv: dckv)
+        let merger = dckv.map(app.makeMerger)
+        let task = Task {
+            // The eDCKV merger runs beside the SCP, as `arca serve` runs it, until the server stops.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                if let merger { group.addTask { try await merger.run() } }
+                try await server.run()
+                group.cancelAll()
+            }
+        }
         let port = try await server.waitUntilListening()
         return TestServer(archive: archive, port: port, server: server, task: task)
     }

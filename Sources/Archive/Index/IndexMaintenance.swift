@@ -23,6 +23,8 @@ public enum IndexMaintenance {
                 continue
             }
             if !rel.contains("/") && name.hasPrefix(SQLiteIndex.fileName) { continue }
+            // The eDCKV store keeps its own files (its tools verify them); its rows are not file rows.
+            if rel == FileArchive.edckvFolder { walker.skipDescendants(); continue }
             if (walker.fileAttributes?[.type] as? FileAttributeType) == .typeRegular { out.append(rel) }
         }
         return out.sorted()
@@ -145,7 +147,7 @@ public enum IndexMaintenance {
     public static func reconcile(root: String, index: SQLiteIndex) throws -> ReconcileReport {
         var report = ReconcileReport()
         let files = Set(archivedFiles(root: root))
-        let rows = try index.allInstances()
+        let rows = try index.allInstances().filter { !FileArchive.isEDCKVLocation($0.filePath) }
         let indexed = Set(rows.map(\.filePath))
         for row in rows where !files.contains(row.filePath) {
             try index.removeNow(instance: row.sopInstanceUID)
@@ -184,7 +186,7 @@ public enum IndexMaintenance {
                              progress: (Int, Int) -> Void = { _, _ in }) throws -> CheckReport {
         var report = CheckReport()
         let files = Set(archivedFiles(root: root))
-        let rows = try index.allInstances()
+        let rows = try index.allInstances().filter { !FileArchive.isEDCKVLocation($0.filePath) }
         let indexed = Set(rows.map(\.filePath))
         report.filesWithoutRows = files.subtracting(indexed).sorted()
         for (i, row) in rows.enumerated() {

@@ -1,0 +1,65 @@
+import Archive
+import DICOM
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The eDCKV store of an archive, as `arca serve --store dckv` uses it: `<archive>/dckv/`, this process's
+/// spool for received instances, and a merger that runs here whenever this process holds the archive's
+/// merge lock (§5).
+public final class DCKVStore: Sendable {
+    public static let folder = FileArchive.edckvFolder
+    public let root: String
+    public let spool: Spool
+    public let merger: Merger
+
+    public init(archiveRoot: String, policy: DuplicatePolicy) throws {
+        root = archiveRoot + "/" + Self.folder
+        spool = try Spool(root: root)
+        merger = Merger(root: root, policy: policy)
+    }
+
+    /// Spools the Part-10 file at `path` durably; returns its index location, relative to the archive root:
+    /// `dckv/<StudyDate>/<b64uid(study)>/<b64uid(SOP)>` (the study folder the merger keeps it in).
+    public func store(partTenFileAt path: String) throws -> String {
+        let file = try DICOMFile.read(path: path)
+        let stored = try spool.store(file)
+        return Self.folder + "/" + stored.studyPath + "/" + (try B64UID.encode(stored.sopInstanceUID))
+    }
+
+    /// Merge passes every `interval` while this process holds the lock (trying to take it between passes),
+    /// until the task is cancelled. Passes run on their own thread: they block on file I/O.
+    public func runMerger(interval: Duration, onPass: @escaping @Sendable (Result<Merger.Report, Error>) -> Void) async {
+        let queue = DispatchQueue(label: "arca.dckv.merger")
+        let holder = LockHolder()
+        while !Task.isCancelled {
+            let merger = self.merger
+            let result: Result<Merger.Report, Error>? = await withCheckedContinuation { continuation in
+                queue.async {
+                    do {
+                        guard let lock = try holder.lock(merger.layout) else { continuation.resume(returning: nil); return }
+                        continuation.resume(returning: .success(try merger.mergeOnce(lock)))
+                    } catch {
+                        continuation.resume(returning: .failure(error))
+                    }
+                }
+            }
+            if let result { onPass(result) }
+            try? await Task.sleep(for: interval)
+        }
+        queue.sync { holder.release() }
+    }
+
+    /// The lock, kept between passes once taken. Used only on the merger's queue.
+    private final class LockHolder: @unchecked Sendable {
+        private var held: MergeLock?
+        func lock(_ layout: StudyLayout) throws -> MergeLock? {
+            if held == nil { held = try MergeLock.tryAcquire(layout) }
+            return held
+        }
+        func release() { held = nil }
+    }
+}

@@ -1,0 +1,327 @@
+import Archive
+import BLAKE3
+import CArcaIO
+import DICOM
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The upper layer (§5): the single writer of study directories. Each pass takes the visible spooled
+/// instances, merges them into their studies' composite files (duplicate policy per SOP Instance UID, unique
+/// series/instance prefixes) and removes them from the spool.
+///
+/// A study changes in one step: its new files are written and fsynced in a hidden sibling folder, which is
+/// then exchanged with the study folder (`renameat2(RENAME_EXCHANGE)`); readers see the old set or the new
+/// one. Merged spool folders are first renamed hidden, then removed. Killed at any point, the next pass
+/// finds either the old study and the spooled instances (and redoes the merge) or the new study and spooled
+/// instances it already holds (which the duplicate rules then drop or rewrite identically): nothing is lost,
+/// nothing is stored twice.
+public final class Merger: Sendable {
+    public let layout: StudyLayout
+    public let policy: DuplicatePolicy
+
+    public init(root: String, policy: DuplicatePolicy = .reject) {
+        layout = StudyLayout(root: root)
+        self.policy = policy
+    }
+
+    public struct Report: Sendable, Equatable {
+        public var studies = 0
+        public var merged = 0
+        public var duplicatesDropped = 0
+        public var replaced = 0
+    }
+
+    /// One pass over the spool. The caller holds the `MergeLock`.
+    public func mergeOnce(_ lock: MergeLock) throws -> Report {
+        _ = lock
+        removeLeftovers()
+        var report = Report()
+        let pending = scanSpool()
+        for (studyPath, instances) in pending.sorted(by: { $0.key < $1.key }) {
+            let r = try merge(studyPath: studyPath, instances)
+            report.studies += 1
+            report.merged += r.merged
+            report.duplicatesDropped += r.duplicatesDropped
+            report.replaced += r.replaced
+        }
+        return report
+    }
+
+    // MARK: - Spool scan
+
+    struct Spooled {
+        var path: String
+        var mtime: Int
+        var files: [(category: Category, prefix: Prefix, path: String)]
+    }
+
+    /// Visible spooled instances by study path (`<date>/<b64study>`), in receipt order.
+    func scanSpool() -> [String: [Spooled]] {
+        var out: [String: [Spooled]] = [:]
+        let spool = layout.spoolRoot
+        for pid in FS.list(spool) where !pid.hasPrefix(".") && FS.isDirectory(spool + "/" + pid) {
+            let pidDir = spool + "/" + pid
+            for date in FS.list(pidDir) where !date.hasPrefix(".") && FS.isDirectory(pidDir + "/" + date) {
+                for study in FS.list(pidDir + "/" + date) where !study.hasPrefix(".") {
+                    let studyDir = pidDir + "/" + date + "/" + study
+                    for name in FS.list(studyDir) where !name.hasPrefix(".") {
+                        let dir = studyDir + "/" + name
+                        var st = stat()
+                        guard lstat(dir, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { continue }
+                        var files: [(Category, Prefix, String)] = []
+                        for f in FS.list(dir) {
+                            let parts = f.split(separator: ".")
+                            guard parts.count == 2, let p = Prefix(hex: parts[0]) else { continue }
+                            files.append((p.category, p, dir + "/" + f))
+                        }
+                        let mtime = Int(st.st_mtim.tv_sec) * 1_000_000_000 + Int(st.st_mtim.tv_nsec)
+                        out[date + "/" + study, default: []].append(Spooled(path: dir, mtime: mtime, files: files))
+                    }
+                }
+            }
+        }
+        for k in out.keys { out[k]?.sort { ($0.mtime, $0.path) < ($1.mtime, $1.path) } }
+        return out
+    }
+
+    /// Hidden folders a killed merger left: half-built studies, old studies swapped out, spool folders
+    /// already merged; and the unfinished instances of receivers that died.
+    func removeLeftovers() {
+        for date in FS.list(layout.root) where date != StudyLayout.spoolFolder && FS.isDirectory(layout.root + "/" + date) {
+            for name in FS.list(layout.root + "/" + date) where name.hasPrefix(".") {
+                FS.removeTree(layout.root + "/" + date + "/" + name)
+            }
+        }
+        let spool = layout.spoolRoot
+        for pid in FS.list(spool) where FS.isDirectory(spool + "/" + pid) {
+            let alive = Int32(pid).map { kill($0, 0) == 0 || errno != ESRCH } ?? false
+            for date in FS.list(spool + "/" + pid) {
+                for study in FS.list(spool + "/" + pid + "/" + date) {
+                    let dir = spool + "/" + pid + "/" + date + "/" + study
+                    for name in FS.list(dir) where name.hasPrefix(".merged-") || (!alive && name.hasPrefix(".")) {
+                        FS.removeTree(dir + "/" + name)
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: - Merging one study
+
+    struct NewInstance {
+        var slot: StudyMap.InstanceSlot
+        var sop: String
+        /// Category → entries under the assigned prefixes (n and c read when written).
+        var entries: [Category: [Entry]]
+        var spooled: Spooled
+    }
+
+    func merge(studyPath: String, _ spooled: [Spooled]) throws -> Report {
+        var report = Report()
+        let studyDir = layout.root + "/" + studyPath
+        let old: CompositeFiles? = Directory.exists(studyDir) ? try CompositeFiles(directory: studyDir) : nil
+        var map = StudyMap()
+        var studyEntries = try old?.entries(.study) ?? []
+        var seriesEntries = try old?.entries(.series) ?? []
+        var instanceEntries = try old?.entries(.instance) ?? []
+        var privateEntries = try old?.entries(.privateData) ?? []
+        for e in seriesEntries where e.depth == 0 && e.tag == .seriesInstanceUID {
+            if let p = e.prefix { map.add(series: StudyMap.uid(e), p.series) }
+        }
+        for e in instanceEntries where e.depth == 0 && e.tag == .sopInstanceUID {
+            if let p = e.prefix { map.add(sop: StudyMap.uid(e), .init(series: p.series, instance: p.instance)) }
+        }
+        var removed = Set<StudyMap.InstanceSlot>()
+        var fresh: [NewInstance] = []
+        var consumed: [Spooled] = []
+
+        for s in spooled {
+            consumed.append(s)
+            var byCategory: [Category: [Entry]] = [:]
+            for f in s.files where f.category != .nativePixels && f.category != .compressedPixels {
+                byCategory[f.category] = try EntryFileReader.readAll(path: f.path).entries
+            }
+            guard let sopEntry = byCategory[.instance]?.first(where: { $0.depth == 0 && $0.tag == .sopInstanceUID }),
+                  let provisional = sopEntry.prefix else {
+                throw EDCKVError("\(s.path): no SOP Instance UID in its i file")
+            }
+            let sop = StudyMap.uid(sopEntry)
+            let seriesUID = (byCategory[.series]?.first { $0.depth == 0 && $0.tag == .seriesInstanceUID }).map(StudyMap.uid) ?? ""
+            if let existing = map.instanceBySOP[sop] {
+                switch policy {
+                case .reject, .ignore:
+                    report.duplicatesDropped += 1
+                    continue
+                case .replace:
+                    map.remove(sop: sop)
+                    if let i = fresh.firstIndex(where: { $0.sop == sop }) { fresh.remove(at: i) } else { removed.insert(existing) }
+                    report.replaced += 1
+                }
+            }
+            let series = try map.assignSeries(seriesUID, wanted: provisional.series)
+            let slot = try map.assignInstance(sop, series: series, wanted: provisional.instance)
+            // Study and series copies: the first instance gives them; an instance that differs keeps its own
+            // values in its i entries (§2).
+            var own = byCategory[.instance] ?? []
+            let studyCopy = byCategory[.study] ?? []
+            if studyEntries.isEmpty {
+                studyEntries = studyCopy
+            } else {
+                own += Self.differing(studyCopy, from: studyEntries)
+            }
+            let seriesCopy = byCategory[.series] ?? []
+            let current = seriesEntries.filter { $0.prefix?.series == series }
+            if current.isEmpty {
+                seriesEntries += seriesCopy.map { Self.moved($0, Prefix(category: .series, series: series)) }
+            } else {
+                own += Self.differing(seriesCopy, from: current)
+            }
+            var entries: [Category: [Entry]] = [:]
+            let instancePrefix = Prefix(category: .instance, series: slot.series, instance: slot.instance)
+            entries[.instance] = own.map { Self.moved($0, instancePrefix) }.sorted { $0.key.lexicographicallyPrecedes($1.key) }
+            entries[.privateData] = (byCategory[.privateData] ?? []).map { Self.moved($0, instancePrefix.with(category: .privateData)) }
+            fresh.append(NewInstance(slot: slot, sop: sop, entries: entries, spooled: s))
+            report.merged += 1
+        }
+
+        // The new composite contents of the small categories.
+        func keep(_ e: Entry) -> Bool {
+            guard let p = e.prefix else { return false }
+            return !removed.contains(.init(series: p.series, instance: p.instance))
+        }
+        instanceEntries = instanceEntries.filter(keep) + fresh.flatMap { $0.entries[.instance] ?? [] }
+        privateEntries = privateEntries.filter(keep) + fresh.flatMap { $0.entries[.privateData] ?? [] }
+        // Series left without any instance lose their copy.
+        let liveSeries = Set(map.instanceBySOP.values.map(\.series))
+        seriesEntries = seriesEntries.filter { $0.prefix.map { liveSeries.contains($0.series) } ?? false }
+        seriesEntries.sort { $0.key.lexicographicallyPrecedes($1.key) }
+        instanceEntries.sort { $0.key.lexicographicallyPrecedes($1.key) }
+        privateEntries.sort { $0.key.lexicographicallyPrecedes($1.key) }
+        if map.instanceBySOP.isEmpty { studyEntries = [] }
+
+        if report.merged > 0 || removed.count > 0 {
+            let staging = layout.root + "/" + FS.parent(studyPath) + "/." + (studyPath.split(separator: "/").last.map(String.init) ?? "study") + ".merge-\(getpid())"
+            FS.removeTree(staging)
+            try FS.createDurably(staging)
+            var writer = CompositeWriter(directory: staging)
+            try writer.write(.study, studyEntries)
+            try writer.write(.series, seriesEntries)
+            try writer.write(.privateData, privateEntries)
+            try writer.write(.instance, instanceEntries)
+            for c in [Category.nativePixels, .compressedPixels] {
+                try writer.stream(c, old: old?.reader(c), keep: keep, fresh: fresh.compactMap { n in
+                    n.spooled.files.first { $0.category == c }.map { (path: $0.path, slot: n.slot) }
+                })
+            }
+            try Directory.sync(staging)
+            try install(staging, as: studyDir)
+        }
+        // Spooled instances are gone only once the study holds them: hidden first (one step), then removed.
+        for s in consumed {
+            let hidden = FS.parent(s.path) + "/.merged-" + (s.path.split(separator: "/").last.map(String.init) ?? "")
+            if rename(s.path, hidden) == 0 { FS.removeTree(hidden) }
+            try? Directory.sync(FS.parent(s.path))
+        }
+        return report
+    }
+
+    /// Swaps the staged folder in: exchange with the old study (then drop it), or a plain rename for a new one.
+    private func install(_ staging: String, as studyDir: String) throws {
+        let parent = FS.parent(studyDir)
+        if Directory.exists(studyDir) {
+            guard arca_exchange(staging, studyDir) == 0 else { throw IncomingFile.error("exchange", studyDir, errno) }
+            try Directory.sync(parent)
+            FS.removeTree(staging)
+        } else {
+            try Directory.rename(staging, studyDir)
+            try Directory.sync(parent)
+        }
+    }
+
+    /// The entries of `copy` whose root element differs from (or is missing in) `shared`.
+    static func differing(_ copy: [Entry], from shared: [Entry]) -> [Entry] {
+        func grouped(_ list: [Entry]) -> [UInt32: [ArraySlice<UInt8>]] {
+            var g: [UInt32: [ArraySlice<UInt8>]] = [:]
+            for e in list { g[e.rootTag.rawValue, default: []].append(e.path8 + ArraySlice(e.value)) }
+            return g
+        }
+        let a = grouped(copy), b = grouped(shared)
+        return copy.filter { e in a[e.rootTag.rawValue] != b[e.rootTag.rawValue] }
+    }
+
+    static func moved(_ e: Entry, _ p: Prefix) -> Entry {
+        var e = e
+        var prefix = p
+        if p.category == .compressedPixels, let old = e.prefix { prefix.frame = old.frame }
+        e.setPrefix(prefix)
+        return e
+    }
+}
+
+/// Writes composite files into a staging folder: entries, footer, BLAKE3 name, fsync.
+struct CompositeWriter {
+    let directory: String
+
+    init(directory: String) { self.directory = directory }
+
+    mutating func write(_ c: Category, _ entries: [Entry]) throws {
+        guard !entries.isEmpty else { return }
+        let bytes = try EntryCodec.encode(entries, footer: true)
+        try FS.writeDurably(bytes, to: directory + "/" + StudyLayout.compositeName(c, hash: BLAKE3.hex(BLAKE3.hash(bytes))))
+    }
+
+    /// The pixel categories, streamed: the old file's entries that stay, merged in prefix order with the new
+    /// instances' (read one instance at a time), written and hashed in pieces.
+    mutating func stream(_ c: Category, old: EntryFileReader?, keep: (Entry) -> Bool,
+                         fresh: [(path: String, slot: StudyMap.InstanceSlot)]) throws {
+        let tmp = directory + "/.tmp-" + c.letter
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw IncomingFile.error("create", tmp, errno) }
+        var closed = false
+        defer { if !closed { close(fd) } }
+        var hasher = BLAKE3()
+        var buffer: [UInt8] = []
+        var last: [UInt8]? = nil
+        func emit(_ e: Entry) throws {
+            if let l = last, !l.lexicographicallyPrecedes(e.key) { throw EDCKVError("\(c.letter): keys not ascending at \(EntryCodec.hex(e.key))") }
+            last = e.key
+            e.encode(into: &buffer)
+            if buffer.count >= 1 << 20 { try flush() }
+        }
+        func flush() throws {
+            hasher.update(buffer)
+            try FileWriter.writeAll(fd, buffer, path: tmp)
+            buffer.removeAll(keepingCapacity: true)
+        }
+        var pending = try old?.next()
+        while pending.map({ !keep($0) }) ?? false { pending = try old?.next() }
+        for n in fresh.sorted(by: { $0.slot < $1.slot }) {
+            let prefix = Prefix(category: c, series: n.slot.series, instance: n.slot.instance)
+            let entries = try EntryFileReader.readAll(path: n.path).entries.map { Merger.moved($0, prefix) }
+            guard let first = entries.first else { continue }
+            while let e = pending, e.key.lexicographicallyPrecedes(first.key) {
+                try emit(e)
+                repeat { pending = try old?.next() } while pending.map({ !keep($0) }) ?? false
+            }
+            for e in entries { try emit(e) }
+        }
+        while let e = pending {
+            try emit(e)
+            repeat { pending = try old?.next() } while pending.map({ !keep($0) }) ?? false
+        }
+        guard let lastKey = last else {
+            close(fd); closed = true
+            unlink(tmp)
+            return
+        }
+        buffer.append(0)
+        buffer.append(contentsOf: lastKey[0..<Prefix.size])
+        try flush()
+        guard fsync(fd) == 0 else { throw IncomingFile.error("fsync", tmp, errno) }
+        close(fd); closed = true
+        try Directory.rename(tmp, directory + "/" + StudyLayout.compositeName(c, hash: BLAKE3.hex(hasher.finalize())))
+    }
+}

@@ -1,0 +1,114 @@
+import Archive
+import ArcaServer
+import DICOM
+import EDCKV
+import Foundation
+import Testing
+import TestSupport
+
+/// The eDCKV store end to end: DCMTK storescu sends a varied corpus into `--store dckv`, the server's merger
+/// folds the spool into study files, and every exported instance has every element of the one sent.
+@Suite(.serialized) struct EDCKVInteropTests {
+    /// The corpus plus what it lacks: an instance without InstanceNumber, and a second instance of a series
+    /// (so instances share a series copy) — all in one study, with series that share a SeriesNumber.
+    static func sendSet(_ corpus: Corpus) throws -> (dir: URL, plain: [URL], encapsulated: [(URL, String)]) {
+        let dir = try ExternalTool.temporaryDirectory("arca-dckv-send")
+        var plain: [URL] = []
+        for name in DCMTKStoreSCUTests.uncompressed + ["no-meta-explicit", "no-meta-implicit"] {
+            for url in corpus.files(name + ".dcm") {
+                let to = dir.appendingPathComponent(url.lastPathComponent)
+                try FileManager.default.copyItem(at: url, to: to)
+                plain.append(to)
+            }
+        }
+        let base = try DICOMFile.read(path: try #require(corpus.files("explicit-le.dcm").first).path)
+        for (i, keepNumber) in [(1, false), (2, true)] {
+            var ds = base.dataSet
+            let sop = UIDGenerator.make()
+            ds.setString(sop, for: .sopInstanceUID, vr: .UI)
+            if keepNumber { ds.setString("\(900 + i)", for: .instanceNumber, vr: .IS) } else { ds.remove(.instanceNumber) }
+            // A corrected patient name on one instance: kept as that instance's own value.
+            if i == 2 { ds.setString("Doe^Johnny", for: .patientName, vr: .PN) }
+            var meta = base.meta
+            meta.setString(sop, for: .mediaStorageSOPInstanceUID, vr: .UI)
+            let url = dir.appendingPathComponent("extra-\(i).dcm")
+            try FileWriter.write(try DICOMFile(meta: meta, dataSet: ds, transferSyntax: base.transferSyntax).serialized(), to: url.path)
+            plain.append(url)
+        }
+        var encapsulated: [(URL, String)] = []
+        for (name, option) in [("jpeg-1frame", "-xy"), ("jpeg-multiframe", "-xy"), ("j2k-multiframe", "-xv"), ("rle", "-xr")] {
+            for url in corpus.files(name + ".dcm") {
+                let to = dir.appendingPathComponent(url.lastPathComponent)
+                try FileManager.default.copyItem(at: url, to: to)
+                encapsulated.append((to, option))
+            }
+        }
+        return (dir, plain, encapsulated)
+    }
+
+    /// Waits until the spool holds no instance folder and no study is being rebuilt.
+    static func waitForMerge(_ root: String, seconds: Double = 60) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            let spool = root + "/" + StudyLayout.spoolFolder
+            let pending = (FileManager.default.enumerator(atPath: spool)?.allObjects as? [String] ?? [])
+                .filter { $0.split(separator: "/").count == 4 }
+            if pending.isEmpty { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Issue.record("the spool of \(root) was not merged within \(seconds) s")
+    }
+
+    /// Study directories under an eDCKV root.
+    static func studies(_ root: String) throws -> [String] {
+        var out: [String] = []
+        for date in try FileManager.default.contentsOfDirectory(atPath: root).sorted() where date != StudyLayout.spoolFolder {
+            for s in try FileManager.default.contentsOfDirectory(atPath: root + "/" + date).sorted() where !s.hasPrefix(".") {
+                out.append(root + "/" + date + "/" + s)
+            }
+        }
+        return out
+    }
+
+    @Test func corpusThroughStorescuIntoDCKVExportsEqual() async throws {
+        guard let corpus = try Corpus.load(), let storescu = try DCMTKStoreSCUTests.dcmtk("storescu"),
+              try ExternalTool.require(ExternalTool.exists("/usr/bin/b3sum"), "b3sum") else { return }
+        let (dir, plain, encapsulated) = try Self.sendSet(corpus)
+        let server = try await TestServer.start { $0.store = .dckv; $0.mergeIntervalSeconds = 0.2 }
+        defer { Task { await server.stop() } }
+        let port = String(server.port)
+        let r = try await ExternalTool.runAsync(storescu, ["-aec", "STORE_SCP", "-nh", "127.0.0.1", port] + plain.map(\.path))
+        #expect(r.status == 0 && !r.stderr.contains("E: "), "\(r.stderr)")
+        for (url, option) in encapsulated {
+            let e = try await ExternalTool.runAsync(storescu, ["-aec", "STORE_SCP", "-nh", option, "127.0.0.1", port, url.path])
+            #expect(e.status == 0 && !e.stderr.contains("E: "), "\(url.lastPathComponent): \(e.stderr)")
+        }
+        let root = server.archive.path + "/" + DCKVStore.folder
+        try await Self.waitForMerge(root)
+        // No Part-10 file was written: eDCKV only.
+        #expect(server.archivedFiles().isEmpty)
+
+        let out = try ExternalTool.temporaryDirectory("arca-dckv-export")
+        var exported = 0
+        for study in try Self.studies(root) {
+            exported += try StudyExporter(studyDirectory: study).export(to: out.path)
+            // Every composite file is named by the b3sum of its bytes.
+            for name in try FileManager.default.contentsOfDirectory(atPath: study) {
+                let b3 = try ExternalTool.run("/usr/bin/b3sum", ["--no-names", study + "/" + name])
+                #expect(String(name.dropFirst(2)) == b3.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "\(name)")
+            }
+        }
+        #expect(exported == plain.count + encapsulated.count)
+        let cmp = try ExternalTool.run("python3", [ExternalTool.repositoryRoot.appendingPathComponent("scripts/interop/compare-datasets.py").path,
+                                                    dir.path, out.path])
+        #expect(cmp.status == 0, "\(cmp.stdout)\(cmp.stderr)")
+        let verify = Verifier().verify(root)
+        #expect(verify.findings.isEmpty, "\(verify.findings)")
+        #expect(verify.instances == plain.count + encapsulated.count)
+
+        // The index knows where each instance lives.
+        let index = try SQLiteIndex(archive: server.archive.path)
+        let rows = try index.allInstances()
+        #expect(rows.count == exported && rows.allSatisfy { FileArchive.isEDCKVLocation($0.filePath) })
+    }
+}

@@ -86,7 +86,7 @@ public struct ArcaApplication: Sendable {
         let dckv = try makeDCKVStore()
         let server = try makeServer(index: index, dckv: dckv)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server)]
-        if let dckv {
+        if let dckv, settings.mergeIntervalSeconds > 0 {
             services.append(.init(service: makeMerger(dckv), successTerminationBehavior: .ignore))
         }
         let group = ServiceGroup(configuration: .init(

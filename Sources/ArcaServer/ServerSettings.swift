@@ -16,7 +16,8 @@ public struct ServerSettings: Sendable, Codable, Equatable {
     public var fileExtension: String = ".dcm"
     /// Where received instances go: Part-10 files, the eDCKV store, or both (`files,dckv`).
     public var store: StoreTargets = .files
-    /// Seconds between eDCKV merge passes (in the process holding the archive's merge lock).
+    /// Seconds between eDCKV merge passes (in the process holding the archive's merge lock); 0: this process
+    /// never merges (another process or `arca dckv merge` does).
     public var mergeIntervalSeconds: Double = 2
     /// Maximum PDU length advertised. 128 KiB: larger gains nothing measurable on loopback, and DCMTK and
     /// Orthanc cap theirs there (see docs/ARCHITECTURE.md for the measurement).

@@ -21,10 +21,14 @@ import Darwin
 public final class Merger: Sendable {
     public let layout: StudyLayout
     public let policy: DuplicatePolicy
+    /// Instances merged per study rewrite: progress is committed in steps, and the small categories of one
+    /// step are what a pass holds in memory.
+    public let batchSize: Int
 
-    public init(root: String, policy: DuplicatePolicy = .reject) {
+    public init(root: String, policy: DuplicatePolicy = .reject, batchSize: Int = 200) {
         layout = StudyLayout(root: root)
         self.policy = policy
+        self.batchSize = max(1, batchSize)
     }
 
     public struct Report: Sendable, Equatable {
@@ -41,11 +45,13 @@ public final class Merger: Sendable {
         var report = Report()
         let pending = scanSpool()
         for (studyPath, instances) in pending.sorted(by: { $0.key < $1.key }) {
-            let r = try merge(studyPath: studyPath, instances)
+            for start in stride(from: 0, to: instances.count, by: batchSize) {
+                let r = try merge(studyPath: studyPath, Array(instances[start..<min(start + batchSize, instances.count)]))
+                report.merged += r.merged
+                report.duplicatesDropped += r.duplicatesDropped
+                report.replaced += r.replaced
+            }
             report.studies += 1
-            report.merged += r.merged
-            report.duplicatesDropped += r.duplicatesDropped
-            report.replaced += r.replaced
         }
         return report
     }
@@ -88,8 +94,8 @@ public final class Merger: Sendable {
     }
 
     /// Hidden folders a killed merger left: half-built studies, old studies swapped out, spool folders
-    /// already merged; and the unfinished instances of receivers that died.
-    func removeLeftovers() {
+    /// already merged; and the unfinished instances of receivers that died. Every pass starts with this.
+    public func removeLeftovers() {
         for date in FS.list(layout.root) where date != StudyLayout.spoolFolder && FS.isDirectory(layout.root + "/" + date) {
             for name in FS.list(layout.root + "/" + date) where name.hasPrefix(".") {
                 FS.removeTree(layout.root + "/" + date + "/" + name)
@@ -219,12 +225,16 @@ public final class Merger: Sendable {
             try Directory.sync(staging)
             try install(staging, as: studyDir)
         }
-        // Spooled instances are gone only once the study holds them: hidden first (one step), then removed.
+        // Spooled instances go only once the study holds them: each renamed hidden in one step (a merger killed
+        // while removing files never leaves a visible half instance), then removed. Should a rename be lost
+        // in a crash, the instance is merged again and the duplicate rule drops it (or rewrites it identically).
+        var hidden: [String] = []
         for s in consumed {
-            let hidden = FS.parent(s.path) + "/.merged-" + (s.path.split(separator: "/").last.map(String.init) ?? "")
-            if rename(s.path, hidden) == 0 { FS.removeTree(hidden) }
-            try? Directory.sync(FS.parent(s.path))
+            let h = FS.parent(s.path) + "/.merged-" + (s.path.split(separator: "/").last.map(String.init) ?? "")
+            if rename(s.path, h) == 0 { hidden.append(h) }
         }
+        for folder in Set(consumed.map { FS.parent($0.path) }) { try? Directory.sync(folder) }
+        for h in hidden { FS.removeTree(h) }
         return report
     }
 

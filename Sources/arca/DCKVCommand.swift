@@ -7,7 +7,17 @@ import Foundation
 struct DCKV: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dckv", abstract: "Work with the eDCKV study store (docs/EDCKV-FORMAT.md).",
-        subcommands: [DumpFile.self, Export.self, Verify.self, Merge.self])
+        subcommands: [DumpFile.self, List.self, Export.self, Verify.self, Merge.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the SOP Instance UID of every instance: merged (\"study\") and still spooled (\"spool\").")
+        @Argument(help: "An eDCKV root (<archive>/dckv) or one study directory.") var directory: String
+
+        func run() throws {
+            for item in try Inventory.list(directory) { print("\(item.place)\t\(item.sopInstanceUID)\t\(item.path)") }
+        }
+    }
 
     struct DumpFile: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "dump", abstract: "Print each entry of an eDCKV file and its footer.")
@@ -62,6 +72,8 @@ struct DCKV: ParsableCommand {
         @Option(help: "Duplicate SOP instances: reject, replace or ignore.") var duplicate: DuplicatePolicy = .reject
         @Flag(help: "Keep merging as instances arrive (until killed).") var watch = false
         @Option(help: "Seconds between passes with --watch.") var interval = 1.0
+        @Flag(name: .customLong("recover-only"), help: "Only remove what an interrupted merge or receiver left, then exit.")
+        var recoverOnly = false
 
         func run() throws {
             let root = archive + "/" + DCKVStore.folder
@@ -73,6 +85,11 @@ struct DCKV: ParsableCommand {
                 lock = try MergeLock.tryAcquire(merger.layout)
             }
             guard let lock else { return }
+            if recoverOnly {
+                merger.removeLeftovers()
+                print("Removed the leftovers of interrupted merges and receivers")
+                return
+            }
             repeat {
                 let r = try merger.mergeOnce(lock)
                 if r.merged + r.duplicatesDropped > 0 || !watch {

@@ -16,6 +16,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "File naming: uid_hierarchical, date_hierarchical or flat.") var naming: NamingScheme?
     @Option(help: "Duplicate SOP instances: reject, replace or ignore.") var duplicate: DuplicatePolicy?
     @Option(help: "Where instances go: files, dckv (the eDCKV study store) or files,dckv.") var store: StoreTargets?
+    @Option(name: .customLong("merge-interval"), help: "Seconds between eDCKV merge passes; 0: never merge in this process.")
+    var mergeInterval: Double?
     @Option(name: .customLong("max-pdu"), help: "Maximum PDU length advertised (bytes).") var maxPDU: UInt32?
     @Option(name: .customLong("max-associations"), help: "Concurrent associations accepted.") var maxAssociations: Int?
     @Option(name: .customLong("max-object-size"), help: "Largest dataset accepted (bytes).") var maxObjectSize: UInt64?
@@ -42,6 +44,7 @@ struct Serve: AsyncParsableCommand {
         if let naming { s.naming = naming }
         if let duplicate { s.duplicate = duplicate }
         if let store { s.store = store }
+        if let mergeInterval { s.mergeIntervalSeconds = mergeInterval }
         if let maxPDU { s.maxPDU = maxPDU }
         if let maxAssociations { s.maxAssociations = maxAssociations }
         if let maxObjectSize { s.maxObjectSize = maxObjectSize }

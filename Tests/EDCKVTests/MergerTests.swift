@@ -1,0 +1,157 @@
+import Archive
+import DICOM
+import Foundation
+import TestSupport
+import Testing
+
+@testable import EDCKV
+
+/// The merger on spools written in-process: copies of study and series attributes, prefixes, duplicate
+/// policies, and a merge repeated after a crash.
+@Suite struct MergerTests {
+    static let study = "1.2.826.0.1.3680043.10.1432.88.1"
+
+    /// An instance of the test study: series `series` (SeriesNumber `seriesNumber`), instance `n`.
+    static func instance(series: Int, seriesNumber: Int? = 1, n: Int, instanceNumber: Int?, name: String = "DOE^JOHN",
+                         comment: String = "") -> DICOMFile {
+        var file = SampleImage.secondaryCapture(rows: 4, columns: 4)
+        var ds = file.dataSet
+        ds.setString(study, for: .studyInstanceUID, vr: .UI)
+        ds.setString("\(study).\(series)", for: .seriesInstanceUID, vr: .UI)
+        let sop = "\(study).\(series).\(n)"
+        ds.setString(sop, for: .sopInstanceUID, vr: .UI)
+        if let seriesNumber { ds.setString("\(seriesNumber)", for: .seriesNumber, vr: .IS) } else { ds.remove(.seriesNumber) }
+        if let instanceNumber { ds.setString("\(instanceNumber)", for: .instanceNumber, vr: .IS) } else { ds.remove(.instanceNumber) }
+        ds.setString(name, for: .patientName, vr: .PN)
+        if !comment.isEmpty { ds.setString(comment, for: Tag(0x0020, 0x4000), vr: .LT) }
+        file.dataSet = ds
+        file.meta.setString(sop, for: .mediaStorageSOPInstanceUID, vr: .UI)
+        return file
+    }
+
+    struct Store {
+        let root: String
+        let spool: Spool
+        init() throws {
+            root = try ExternalTool.temporaryDirectory("arca-dckv").path
+            spool = try Spool(root: root)
+        }
+        func merge(_ policy: DuplicatePolicy = .reject) throws -> Merger.Report {
+            let merger = Merger(root: root, policy: policy)
+            let lock = try #require(try MergeLock.tryAcquire(merger.layout))
+            return try merger.mergeOnce(lock)
+        }
+        var studyDirectory: String { root + "/20260101/" + ((try? B64UID.encode(MergerTests.study)) ?? "") }
+        func exported() throws -> [String: DICOMFile] {
+            var out: [String: DICOMFile] = [:]
+            try StudyExporter(studyDirectory: studyDirectory).forEachInstance { out[$0] = $1 }
+            return out
+        }
+    }
+
+    @Test func instancesShareTheStudyAndSeriesCopies() throws {
+        let store = try Store()
+        let files = [Self.instance(series: 1, n: 1, instanceNumber: 1), Self.instance(series: 1, n: 2, instanceNumber: 2),
+                     Self.instance(series: 2, n: 1, instanceNumber: 1, name: "DOE^JOHNNY")]
+        for f in files { _ = try store.spool.store(f) }
+        let report = try store.merge()
+        #expect(report.merged == 3 && report.studies == 1)
+        let composite = try CompositeFiles(directory: store.studyDirectory)
+        #expect(Set(composite.names.keys) == [.study, .series, .instance, .nativePixels])
+        // One study copy, one series copy per series.
+        #expect(try composite.entries(.study).filter { $0.tag == .studyInstanceUID }.count == 1)
+        #expect(try composite.entries(.series).filter { $0.tag == .seriesInstanceUID }.count == 2)
+        // The instance whose patient name differs keeps its own in its i entries, and gets it back.
+        let back = try store.exported()
+        #expect(back.count == 3)
+        for f in files {
+            let sop = try #require(f.dataSet.uid(.sopInstanceUID))
+            let got = try #require(back[sop])
+            #expect(FormatTests.lines(got.dataSet) == FormatTests.lines(f.dataSet), "\(sop)")
+        }
+        #expect(Verifier().verify(store.root).findings.isEmpty)
+    }
+
+    @Test func prefixesAreUniqueWhenNumbersCollideOrAreMissing() throws {
+        let store = try Store()
+        // Two series with SeriesNumber 5; two instances with InstanceNumber 7 in one series; one without.
+        for f in [Self.instance(series: 1, seriesNumber: 5, n: 1, instanceNumber: 7),
+                  Self.instance(series: 1, seriesNumber: 5, n: 2, instanceNumber: 7),
+                  Self.instance(series: 1, seriesNumber: 5, n: 3, instanceNumber: nil),
+                  Self.instance(series: 2, seriesNumber: 5, n: 1, instanceNumber: 7),
+                  Self.instance(series: 3, seriesNumber: nil, n: 1, instanceNumber: 1)] {
+            _ = try store.spool.store(f)
+        }
+        #expect(try store.merge().merged == 5)
+        let entries = try CompositeFiles(directory: store.studyDirectory).entries(.instance).filter { $0.tag == .sopInstanceUID }
+        let slots = entries.compactMap(\.prefix).map { [$0.series, $0.instance] }
+        #expect(Set(slots).count == 5)
+        let series = Set(try CompositeFiles(directory: store.studyDirectory).entries(.series).filter { $0.tag == .seriesInstanceUID }.compactMap(\.prefix?.series))
+        #expect(series.count == 3 && series.contains(Prefix.stored(5)!))
+        // Artificial numbers sit below every real non-negative one.
+        #expect(series.filter { $0 < 0x8000 }.allSatisfy { $0 >= Prefix.firstArtificial })
+        #expect(Verifier().verify(store.root).findings.isEmpty)
+        #expect(try store.exported().count == 5)
+    }
+
+    @Test(arguments: [DuplicatePolicy.reject, .ignore, .replace])
+    func duplicatePolicyAppliesPerSOPInstance(policy: DuplicatePolicy) throws {
+        let store = try Store()
+        _ = try store.spool.store(Self.instance(series: 1, n: 1, instanceNumber: 1, comment: "first"))
+        #expect(try store.merge(policy).merged == 1)
+        _ = try store.spool.store(Self.instance(series: 1, n: 1, instanceNumber: 1, comment: "second"))
+        let r = try store.merge(policy)
+        let back = try store.exported()
+        #expect(back.count == 1)
+        let comment = back.values.first?.dataSet.string(Tag(0x0020, 0x4000))
+        switch policy {
+        case .reject, .ignore:
+            #expect(r.duplicatesDropped == 1 && comment == "first")
+        case .replace:
+            #expect(r.replaced == 1 && comment == "second")
+        }
+        #expect(Verifier().verify(store.root).findings.isEmpty)
+        #expect(Merger(root: store.root).scanSpool().isEmpty)
+    }
+
+    @Test func aMergeRepeatedAfterACrashStoresNothingTwice() throws {
+        let store = try Store()
+        var kept: [(String, String)] = []
+        for n in 1...4 {
+            let s = try store.spool.store(Self.instance(series: 1, n: n, instanceNumber: n))
+            let copy = store.root + "/copy-\(n)"
+            try FileManager.default.copyItem(atPath: store.root + "/" + s.path, toPath: copy)
+            kept.append((copy, store.root + "/" + s.path))
+        }
+        #expect(try store.merge(.replace).merged == 4)
+        // As if the merger died after swapping the study in, before removing the spool: the same instances again.
+        for (copy, original) in kept { try FileManager.default.moveItem(atPath: copy, toPath: original) }
+        let again = try store.merge(.replace)
+        #expect(again.replaced == 4)
+        #expect(try Inventory.list(store.root).count == 4)
+        #expect(try store.exported().count == 4)
+        #expect(Verifier().verify(store.root).findings.isEmpty)
+    }
+
+    @Test func onlyOneMergerHoldsTheLock() throws {
+        let store = try Store()
+        let layout = StudyLayout(root: store.root)
+        let first = try MergeLock.tryAcquire(layout)
+        #expect(first != nil)
+        #expect(try MergeLock.tryAcquire(layout) == nil)
+        _ = first
+    }
+
+    @Test func verifyFindsARenamedOrDamagedFile() throws {
+        let store = try Store()
+        _ = try store.spool.store(Self.instance(series: 1, n: 1, instanceNumber: 1))
+        _ = try store.merge()
+        let composite = try CompositeFiles(directory: store.studyDirectory)
+        let path = try #require(composite.path(.instance))
+        var bytes = try FileReader.readAll(path: path)
+        bytes[bytes.count - EntryCodec.footerSize - 1] ^= 0xFF  // the last value byte
+        try FileWriter.write(bytes, to: path)
+        let r = Verifier().verify(store.root)
+        #expect(r.findings.contains { $0.problem.contains("BLAKE3") }, "\(r.findings)")
+    }
+}

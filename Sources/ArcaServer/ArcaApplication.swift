@@ -71,7 +71,7 @@ public struct ArcaApplication: Sendable {
 
     /// The merge loop of the eDCKV store (runs passes while this process holds the archive's merge lock).
     public func makeMerger(_ store: DCKVStore) -> MergerService {
-        MergerService(store: store, interval: settings.mergeIntervalSeconds, logger: logger)
+        MergerService(store: store, interval: settings.mergeIntervalSeconds, quietSeconds: settings.mergeAfterSeconds, logger: logger)
     }
 
     /// The eDCKV store when `store` names it (one spool per process; opening it twice in one process is harmless).
@@ -103,12 +103,13 @@ public struct ArcaApplication: Sendable {
 public struct MergerService: Service {
     let store: DCKVStore
     let interval: Double
+    let quietSeconds: Double
     let logger: Logger
 
     public func run() async throws {
         let logger = self.logger
         await cancelWhenGracefulShutdown {
-            await store.runMerger(interval: .milliseconds(Int64(max(0.05, interval) * 1000))) { result in
+            await store.runMerger(interval: .milliseconds(Int64(max(0.05, interval) * 1000)), quietSeconds: quietSeconds) { result in
                 switch result {
                 case .success(let r) where r.merged + r.duplicatesDropped > 0:
                     let dropped = r.duplicatesDropped > 0 ? ", \(r.duplicatesDropped) duplicate(s) dropped" : ""

@@ -44,7 +44,8 @@ public final class ArchiveStorageService: StorageService {
             sopClassUID: request.sopClassUID, sopInstanceUID: request.sopInstanceUID,
             transferSyntax: request.transferSyntax, sourceAETitle: request.callingAETitle))
         let incomingDirectory = archive.incomingDirectory
-        let file = try IncomingFile(directory: incomingDirectory)
+        // eDCKV only: the file is read back and dropped, so its pages need never reach the disk.
+        let file = try IncomingFile(directory: incomingDirectory, eagerWriteback: writesFiles)
         let sink = ArchiveSink(service: self, request: request, file: file)
         do { try await sink.start(preambleAndMeta: [UInt8](repeating: 0, count: 128) + Array("DICM".utf8) + header) } catch {
             file.discard()

@@ -19,6 +19,8 @@ public struct ServerSettings: Sendable, Codable, Equatable {
     /// Seconds between eDCKV merge passes (in the process holding the archive's merge lock); 0: this process
     /// never merges (another process or `arca dckv merge` does).
     public var mergeIntervalSeconds: Double = 2
+    /// Seconds a study must receive nothing before its spooled instances are merged.
+    public var mergeAfterSeconds: Double = 3
     /// Maximum PDU length advertised. 128 KiB: larger gains nothing measurable on loopback, and DCMTK and
     /// Orthanc cap theirs there (see docs/ARCHITECTURE.md for the measurement).
     public var maxPDU: UInt32 = 131_072
@@ -61,6 +63,7 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         try read(.fileExtension, &fileExtension)
         try read(.store, &store)
         try read(.mergeIntervalSeconds, &mergeIntervalSeconds)
+        try read(.mergeAfterSeconds, &mergeAfterSeconds)
         try read(.maxPDU, &maxPDU)
         try read(.maxAssociations, &maxAssociations)
         try read(.maxObjectSize, &maxObjectSize)
@@ -92,6 +95,7 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         case fileExtension = "file_extension"
         case store
         case mergeIntervalSeconds = "merge_interval"
+        case mergeAfterSeconds = "merge_after"
         case maxPDU = "max_pdu"
         case maxAssociations = "max_associations"
         case maxObjectSize = "max_object_size"

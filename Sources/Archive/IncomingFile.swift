@@ -13,8 +13,11 @@ public final class IncomingFile: @unchecked Sendable {
     public let path: String
     private var fd: Int32
     public private(set) var size: UInt64 = 0
+    /// Start writeback as bytes arrive (a file that will be kept); off for a file read back and dropped.
+    private let eagerWriteback: Bool
 
-    public init(directory: String) throws {
+    public init(directory: String, eagerWriteback: Bool = true) throws {
+        self.eagerWriteback = eagerWriteback
         var rng = SystemRandomNumberGenerator()
         path = directory + "/.part-\(getpid())-\(String(rng.next() as UInt64, radix: 36))"
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
@@ -28,7 +31,7 @@ public final class IncomingFile: @unchecked Sendable {
     public func append(_ bytes: UnsafeRawBufferPointer) throws {
         do { try FileWriter.writeAll(fd, bytes, path: path) } catch let e as FileError { throw Self.error("write", path, e.errno) }
         // Start writing these pages back now, while the rest arrives, so the final fdatasync has little left to do.
-        _ = arca_start_writeback(fd, Int64(clamping: size), Int64(bytes.count))
+        if eagerWriteback { _ = arca_start_writeback(fd, Int64(clamping: size), Int64(bytes.count)) }
         size += UInt64(bytes.count)
     }
 

@@ -30,9 +30,9 @@ public final class DCKVStore: Sendable {
         return Self.folder + "/" + stored.studyPath + "/" + (try B64UID.encode(stored.sopInstanceUID))
     }
 
-    /// Merge passes every `interval` while this process holds the lock (trying to take it between passes),
+    /// Merge passes every `interval` (studies quiet for `quietSeconds`) while this process holds the lock (trying to take it between passes),
     /// until the task is cancelled. Passes run on their own thread: they block on file I/O.
-    public func runMerger(interval: Duration, onPass: @escaping @Sendable (Result<Merger.Report, Error>) -> Void) async {
+    public func runMerger(interval: Duration, quietSeconds: Double = 0, onPass: @escaping @Sendable (Result<Merger.Report, Error>) -> Void) async {
         let queue = DispatchQueue(label: "arca.dckv.merger")
         let holder = LockHolder()
         while !Task.isCancelled {
@@ -41,7 +41,7 @@ public final class DCKVStore: Sendable {
                 queue.async {
                     do {
                         guard let lock = try holder.lock(merger.layout) else { continuation.resume(returning: nil); return }
-                        continuation.resume(returning: .success(try merger.mergeOnce(lock)))
+                        continuation.resume(returning: .success(try merger.mergeOnce(lock, quietSeconds: quietSeconds)))
                     } catch {
                         continuation.resume(returning: .failure(error))
                     }

@@ -36,15 +36,26 @@ public final class Merger: Sendable {
         public var merged = 0
         public var duplicatesDropped = 0
         public var replaced = 0
+        /// Spooled instances of studies still receiving, left for a later pass.
+        public var waiting = 0
     }
 
-    /// One pass over the spool. The caller holds the `MergeLock`.
-    public func mergeOnce(_ lock: MergeLock) throws -> Report {
+    /// One pass over the spool. The caller holds the `MergeLock`. `quietSeconds`: a study whose newest
+    /// spooled instance is younger waits for a later pass (while a study arrives, merging it again and again
+    /// would rewrite its pixel file each time).
+    public func mergeOnce(_ lock: MergeLock, quietSeconds: Double = 0) throws -> Report {
         _ = lock
         removeLeftovers()
         var report = Report()
         let pending = scanSpool()
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let cutoff = (Int(now.tv_sec) * 1_000_000_000 + Int(now.tv_nsec)) - Int(quietSeconds * 1e9)
         for (studyPath, instances) in pending.sorted(by: { $0.key < $1.key }) {
+            if quietSeconds > 0, let newest = instances.map(\.mtime).max(), newest > cutoff {
+                report.waiting += instances.count
+                continue
+            }
             for start in stride(from: 0, to: instances.count, by: batchSize) {
                 let r = try merge(studyPath: studyPath, Array(instances[start..<min(start + batchSize, instances.count)]))
                 report.merged += r.merged

@@ -49,15 +49,17 @@ public final class Spool: Sendable {
         FS.removeTree(hidden)
         guard mkdir(hidden, 0o755) == 0 else { throw IncomingFile.error("mkdir", hidden, errno) }
         do {
-            var written: [String] = []
+            // Every file written first, then each fsynced: the first fsync commits the journal for all of
+            // them (their data with it), so the others cost little.
+            var written: [Int32] = []
+            defer { for fd in written { close(fd) } }
             for category in Category.allCases {
                 guard let entries = encoded.entries[category], let first = entries.first, let prefix = first.prefix else { continue }
                 let bytes = try EntryCodec.encode(entries, footer: false)
                 let name = prefix.with(category: category).hex + "." + BLAKE3.hex(BLAKE3.hash(bytes))
-                let path = hidden + "/" + name
-                try FS.writeDurably(bytes, to: path)
-                written.append(path)
+                written.append(try FS.write(bytes, to: hidden + "/" + name))
             }
+            for fd in written where fsync(fd) != 0 { throw IncomingFile.error("fsync", hidden, errno) }
             try Directory.sync(hidden)
             if Directory.exists(visible) {
                 // The same instance again, not merged yet: the newer copy takes its place atomically.

@@ -18,6 +18,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Where instances go: files, dckv (the eDCKV study store) or files,dckv.") var store: StoreTargets?
     @Option(name: .customLong("merge-interval"), help: "Seconds between eDCKV merge passes; 0: never merge in this process.")
     var mergeInterval: Double?
+    @Option(name: .customLong("merge-after"), help: "Seconds a study must receive nothing before it is merged (default 3).")
+    var mergeAfter: Double?
     @Option(name: .customLong("max-pdu"), help: "Maximum PDU length advertised (bytes).") var maxPDU: UInt32?
     @Option(name: .customLong("max-associations"), help: "Concurrent associations accepted.") var maxAssociations: Int?
     @Option(name: .customLong("max-object-size"), help: "Largest dataset accepted (bytes).") var maxObjectSize: UInt64?
@@ -45,6 +47,7 @@ struct Serve: AsyncParsableCommand {
         if let duplicate { s.duplicate = duplicate }
         if let store { s.store = store }
         if let mergeInterval { s.mergeIntervalSeconds = mergeInterval }
+        if let mergeAfter { s.mergeAfterSeconds = mergeAfter }
         if let maxPDU { s.maxPDU = maxPDU }
         if let maxAssociations { s.maxAssociations = maxAssociations }
         if let maxObjectSize { s.maxObjectSize = maxObjectSize }

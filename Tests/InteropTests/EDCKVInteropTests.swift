@@ -74,7 +74,7 @@ import TestSupport
         guard let corpus = try Corpus.load(), let storescu = try DCMTKStoreSCUTests.dcmtk("storescu"),
               try ExternalTool.require(ExternalTool.exists("/usr/bin/b3sum"), "b3sum") else { return }
         let (dir, plain, encapsulated) = try Self.sendSet(corpus)
-        let server = try await TestServer.start { $0.store = .dckv; $0.mergeIntervalSeconds = 0.2 }
+        let server = try await TestServer.start { $0.store = .dckv; $0.mergeIntervalSeconds = 0.2; $0.mergeAfterSeconds = 0 }
         defer { Task { await server.stop() } }
         let port = String(server.port)
         let r = try await ExternalTool.runAsync(storescu, ["-aec", "STORE_SCP", "-nh", "127.0.0.1", port] + plain.map(\.path))

@@ -112,6 +112,25 @@ import TestSupport
         #expect(rows.count == exported && rows.allSatisfy { FileArchive.isEDCKVLocation($0.filePath) })
     }
 
+    /// `files,dckv`: each instance becomes a Part-10 file (indexed by its path) and is merged into its study.
+    @Test func filesAndDCKVTogether() async throws {
+        guard let corpus = try Corpus.load(), let storescu = try DCMTKStoreSCUTests.dcmtk("storescu") else { return }
+        let files = corpus.files("explicit-le.dcm", "utf8.dcm", "cyrillic.dcm")
+        let server = try await TestServer.start { $0.store = StoreTargets(files: true, dckv: true); $0.mergeIntervalSeconds = 0.2; $0.mergeAfterSeconds = 0 }
+        defer { Task { await server.stop() } }
+        let r = try await ExternalTool.runAsync(storescu, ["-aec", "STORE_SCP", "-nh", "127.0.0.1", String(server.port)] + files.map(\.path))
+        #expect(r.status == 0 && !r.stderr.contains("E: "), "\(r.stderr)")
+        let root = server.archive.path + "/" + DCKVStore.folder
+        try await Self.waitForMerge(root)
+        #expect(server.archivedFiles().count == files.count)
+        #expect(Verifier().verify(root).instances == files.count)
+        let rows = try SQLiteIndex(archive: server.archive.path).allInstances()
+        #expect(rows.count == files.count && rows.allSatisfy { !FileArchive.isEDCKVLocation($0.filePath) })
+        // The index check looks at the files only; the eDCKV store has its own verify.
+        let check = try IndexMaintenance.check(root: server.archive.path, index: try SQLiteIndex(archive: server.archive.path))
+        #expect(check.isClean, "\(check)")
+    }
+
     /// `scripts/dckv-test`, run on the built `arca`: several processes, SIGKILL, restarts.
     static func script(_ arguments: [String]) async throws -> ExternalTool.Result? {
         guard try ExternalTool.require(ExternalTool.exists("/usr/bin/storescu"), "DCMTK"),

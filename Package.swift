@@ -1,6 +1,21 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+// BLAKE3's wide kernels (x86_64 Linux): in release builds BLAKE3AVX2 is compiled for x86-64-v3 (AVX2) and
+// BLAKE3AVX512 for x86-64-v4 (swiftc knows these levels only as CPUs: haswell, skylake-avx512); BLAKE3 calls
+// them only after a CPUID check (CBLAKE3CPU). Debug builds compile them for the baseline: unoptimized code
+// keeps standard-library helpers out of line, and the linker would merge those with the portable code's.
+// Elsewhere they compile to nothing and BLAKE3 uses its portable code.
+#if arch(x86_64)
+let blake3Wide: [SwiftSetting] = [.define("BLAKE3_WIDE_KERNELS", .when(platforms: [.linux]))]
+func blake3Kernel(cpu: String) -> [SwiftSetting] {
+    blake3Wide + [.unsafeFlags(["-target-cpu", cpu], .when(platforms: [.linux], configuration: .release))]
+}
+#else
+let blake3Wide: [SwiftSetting] = []
+func blake3Kernel(cpu: String) -> [SwiftSetting] { [] }
+#endif
+
 let package = Package(
     name: "Arca",
     platforms: [.macOS(.v14)],
@@ -26,7 +41,12 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "DICOM", dependencies: ["CZlib"]),
         // BLAKE3 hashing (file hashes of the archive, names of eDCKV files).
-        .target(name: "BLAKE3"),
+        .target(name: "BLAKE3", dependencies: ["BLAKE3AVX2", "BLAKE3AVX512", "CBLAKE3CPU"], swiftSettings: blake3Wide),
+        .target(name: "BLAKE3AVX2", swiftSettings: blake3Kernel(cpu: "haswell")),
+        .target(name: "BLAKE3AVX512", swiftSettings: blake3Kernel(cpu: "skylake-avx512")),
+        .target(name: "CBLAKE3CPU"),
+        // Times BLAKE3 on a file (scripts/bench-blake3 runs it beside b3sum).
+        .executableTarget(name: "b3bench", dependencies: ["BLAKE3", "CBLAKE3CPU"]),
         // The eDCKV key-value study store.
         .target(name: "EDCKV", dependencies: ["DICOM", "BLAKE3", "CArcaIO", "Archive"]),
         // DICOM Upper Layer (PS3.8) and DIMSE (PS3.7) over SwiftNIO.

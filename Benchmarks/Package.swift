@@ -31,5 +31,14 @@ let package = Package(
             path: "Benchmarks/IndexRate",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "BLAKE3Hashing",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "BLAKE3", package: "Arca"),
+            ],
+            path: "Benchmarks/BLAKE3Hashing",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )

@@ -8,17 +8,17 @@ import Musl
 import Darwin
 #endif
 
-/// Lanes used to hash whole chunks (and parent nodes) in parallel. With the default x86-64 baseline
-/// (SSE2, 16 vector registers) 4 lanes are fastest; when the module is compiled for AVX2
-/// (e.g. `-target-cpu haswell`), define BLAKE3_8_LANES to hash 8 chunks at once.
-#if BLAKE3_8_LANES
-typealias WideLanes = SIMD8<UInt32>
-#else
+/// Lanes the portable code uses to hash whole chunks (and parent nodes) in parallel: with the x86-64 baseline
+/// (SSE2, 16 vector registers) 4 lanes are fastest. Wider kernels, chosen at run time, are in Kernel.swift.
 typealias WideLanes = SIMD4<UInt32>
+
+#if arch(x86_64) && BLAKE3_WIDE_KERNELS
+import BLAKE3AVX2
+import BLAKE3AVX512
 #endif
 
 /// Largest number of chunks hashed as one subtree by the parallel path (a power of two).
-private let maxSubtreeChunks = 64
+private let maxSubtreeChunks = 256
 
 /// An incremental BLAKE3 hasher (default hash mode). A value type: copying it forks the state.
 public struct BLAKE3: Sendable {
@@ -33,8 +33,18 @@ public struct BLAKE3: Sendable {
     private var chunkCounter: UInt64 = 0
     /// Chaining values of complete subtrees, largest first: one per set bit of `chunkCounter`.
     private var stack: [SIMD8<UInt32>] = []
+    /// The code that hashes whole chunks (see `Kernel`).
+    let kernel: Kernel
 
-    public init() {}
+    public init() {
+        kernel = Kernel.preferred
+    }
+
+    /// A hasher that uses `kernel` (tests run every supported one); the CPU must support it.
+    init(kernel: Kernel) {
+        precondition(Kernel.supported.contains(kernel), "BLAKE3: this CPU cannot run the \(kernel) kernel")
+        self.kernel = kernel
+    }
 
     private var chunkLength: Int { blocksCompressed * blake3BlockLength + blockFill }
 
@@ -61,7 +71,7 @@ public struct BLAKE3: Sendable {
                     if alignment < UInt64(n) { n = Int(alignment) }
                 }
                 if n >= 2 {
-                    let cv = Self.hashSubtree(p, chunks: n, counter: chunkCounter)
+                    let cv = Self.hashSubtree(p, chunks: n, counter: chunkCounter, kernel: kernel)
                     pushSubtree(cv, chunks: n)
                     p += n * blake3ChunkLength
                     remaining -= n * blake3ChunkLength
@@ -146,10 +156,24 @@ public struct BLAKE3: Sendable {
         }
     }
 
-    /// Hashes `chunks` (a power of two ≥ 2) whole chunks as one subtree; returns its chaining value.
-    private static func hashSubtree(_ input: UnsafeRawPointer, chunks: Int, counter: UInt64) -> SIMD8<UInt32> {
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 8 * chunks) { scratch in
+    /// Hashes `chunks` (a power of two ≥ 2, at most `maxSubtreeChunks`) whole chunks as one subtree, the first
+    /// chunk's counter being `counter` (a multiple of `chunks`); returns its chaining value.
+    static func hashSubtree(_ input: UnsafeRawPointer, chunks: Int, counter: UInt64,
+                            kernel: Kernel) -> SIMD8<UInt32> {
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 8 * chunks + 8) { scratch in
             guard let cvs = scratch.baseAddress else { return blake3IV }
+            #if arch(x86_64) && BLAKE3_WIDE_KERNELS
+            // The widest kernel that the CPU has and the subtree fills (an AVX-512 CPU has AVX2 too).
+            let out = cvs + 8 * chunks
+            if kernel >= .avx512 && chunks >= Kernel.avx512.minimumChunks {
+                blake3AVX512Subtree(input, chunks: chunks, counter: counter, scratch: cvs, cv: out)
+                return SIMD8(out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7])
+            }
+            if kernel >= .avx2 && chunks >= Kernel.avx2.minimumChunks {
+                blake3AVX2Subtree(input, chunks: chunks, counter: counter, scratch: cvs, cv: out)
+                return SIMD8(out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7])
+            }
+            #endif
             let lanes = WideLanes.laneCount
             var i = 0
             while i < chunks {

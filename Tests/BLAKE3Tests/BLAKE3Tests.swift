@@ -4,12 +4,12 @@ import Testing
 import BLAKE3
 
 /// The official BLAKE3 test-vector inputs: byte `i` is `i % 251`.
-private func vectorInput(_ length: Int) -> [UInt8] {
+func vectorInput(_ length: Int) -> [UInt8] {
     (0..<length).map { UInt8($0 % 251) }
 }
 
 /// `b3sum -l 131` of `vectorInput(n)` (b3sum 1.2.0); the first 64 hex digits are the 32-byte hash.
-private let officialVectors: [(length: Int, xof131: String)] = [
+let officialVectors: [(length: Int, xof131: String)] = [
         (0, "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262e00f03e7b69af26b7faaf09fcd333050338ddfe085b8cc869ca98b206c08243a26f5487789e8f660afe6c99ef9e0c52b92e7393024a80459cf91f476f9ffdbda7001c22e159b402631f277ca96f2defdf1078282314e763699a31c5363165421cce14d"),
         (1, "2d3adedff11b61f14c886e35afa036736dcd87a74d27b5c1510225d0f592e213c3a6cb8bf623e20cdb535f8d1a5ffb86342d9c0b64aca3bce1d31f60adfa137b358ad4d79f97b47c3d5e79f179df87a3b9776ef8325f8329886ba42f07fb138bb502f4081cbcec3195c5871e6c23e2cc97d3c69a613eba131e5f1351f3f1da786545e5"),
         (1023, "10108970eeda3eb932baac1428c7a2163b0e924c9a9e25b35bba72b28f70bd11a182d27a591b05592b15607500e1e8dd56bc6c7fc063715b7a1d737df5bad3339c56778957d870eb9717b57ea3d9fb68d1b55127bba6a906a4a24bbd5acb2d123a37b28f9e9a81bbaae360d58f85e5fc9d75f7c370a0cc09b6522d9c8d822f2f28f485"),

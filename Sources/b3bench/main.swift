@@ -1,0 +1,103 @@
+// b3bench FILE [-n RUNS] [--memory] [--kernel NAME]     b3bench --kernels
+// Hashes FILE with Arca's BLAKE3 (BLAKE3.hashFile, as the archive does), prints the digest as b3sum does
+// (`HEX  FILE`) and, on standard error, the best time of RUNS runs in MB/s (1 MB = 10^6 bytes).
+// --memory reads the file into memory first and times BLAKE3.hash of the buffer instead.
+// --kernel NAME sets ARCA_BLAKE3_KERNEL (portable, avx2, avx512) to time one kernel: the hasher never
+// picks one that the CPU lacks, whatever is asked. --kernels prints the kernels this CPU can run.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import BLAKE3
+import CBLAKE3CPU
+
+func printError(_ message: String) {
+    var line = message + "\n"
+    line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+}
+
+func fail(_ message: String) -> Never {
+    printError("b3bench: \(message)")
+    exit(2)
+}
+
+func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+let usage = "usage: b3bench FILE [-n RUNS] [--memory] [--kernel portable|avx2|avx512] | b3bench --kernels"
+var path: String?
+var runs = 1
+var inMemory = false
+var arguments = CommandLine.arguments.dropFirst()
+while let argument = arguments.popFirst() {
+    switch argument {
+    case "-n":
+        guard let value = arguments.popFirst().flatMap({ Int($0) }), value > 0 else { fail("-n needs a positive count") }
+        runs = value
+    case "--memory": inMemory = true
+    case "--kernel":
+        guard let name = arguments.popFirst() else { fail("--kernel needs a name") }
+        setenv("ARCA_BLAKE3_KERNEL", name, 1)
+    case "--kernels":
+        // The same CPUID check as BLAKE3's kernel choice (which is internal to the module).
+        var kernels = ["portable"]
+        #if arch(x86_64) && os(Linux)
+        let features = arca_blake3_cpu_features()
+        if features & Int32(ARCA_BLAKE3_X86_64_V3) != 0 { kernels.append("avx2") }
+        if features & Int32(ARCA_BLAKE3_X86_64_V4) != 0 { kernels.append("avx512") }
+        #endif
+        print(kernels.joined(separator: " "))
+        exit(0)
+    case "-h", "--help":
+        print(usage)
+        exit(0)
+    default:
+        if path != nil { fail("unexpected argument \(argument)") }
+        path = argument
+    }
+}
+guard let path else { fail(usage) }
+
+var size = 0
+var stats = stat()
+if stat(path, &stats) != 0 { fail("cannot stat \(path)") }
+size = Int(stats.st_size)
+
+var contents: UnsafeMutableRawBufferPointer?
+if inMemory {
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(size, 1), alignment: 64)
+    let fd = open(path, O_RDONLY)
+    if fd < 0 { fail("cannot open \(path)") }
+    var filled = 0
+    while filled < size {
+        let n = read(fd, buffer.baseAddress! + filled, size - filled)
+        if n <= 0 { fail("cannot read \(path)") }
+        filled += n
+    }
+    close(fd)
+    contents = buffer
+}
+
+var best = Double.infinity
+var digest: [UInt8] = []
+for _ in 0..<runs {
+    let start = now()
+    if let contents {
+        digest = BLAKE3.hash(UnsafeRawBufferPointer(rebasing: contents[0..<size]))
+    } else {
+        do { digest = try BLAKE3.hashFile(atPath: path) } catch { fail("\(error)") }
+    }
+    best = min(best, now() - start)
+}
+print("\(BLAKE3.hex(digest))  \(path)")
+let mbps = Double(size) / best / 1e6
+let kernel = getenv("ARCA_BLAKE3_KERNEL").map { String(cString: $0) } ?? "auto"
+printError("b3bench: \(size) bytes, kernel \(kernel), \(inMemory ? "in memory" : "hashFile"), best of \(runs): "
+      + "\(Int((best * 1000).rounded())) ms, \(Int(mbps.rounded())) MB/s")

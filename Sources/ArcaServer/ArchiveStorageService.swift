@@ -44,8 +44,8 @@ public final class ArchiveStorageService: StorageService {
             sopClassUID: request.sopClassUID, sopInstanceUID: request.sopInstanceUID,
             transferSyntax: request.transferSyntax, sourceAETitle: request.callingAETitle))
         let incomingDirectory = archive.incomingDirectory
-        // eDCKV only: the file is read back and dropped, so its pages need never reach the disk.
-        let file = try IncomingFile(directory: incomingDirectory, eagerWriteback: writesFiles)
+        // eDCKV only: the bytes are read back and dropped, so up to 16 MB of them stay in memory.
+        let file = try IncomingFile(directory: incomingDirectory, memoryLimit: writesFiles ? nil : Self.dckvMemoryLimit)
         let sink = ArchiveSink(service: self, request: request, file: file)
         do { try await sink.start(preambleAndMeta: [UInt8](repeating: 0, count: 128) + Array("DICM".utf8) + header) } catch {
             file.discard()
@@ -53,6 +53,9 @@ public final class ArchiveStorageService: StorageService {
         }
         return sink
     }
+
+    /// Bytes of one instance an eDCKV-only store keeps in memory before using a file.
+    static let dckvMemoryLimit = 16 << 20
 
     func nextStoredNumber() -> Int { stored.withLockedValue { $0 += 1; return $0 } }
 }
@@ -159,9 +162,12 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
             case .replace: break
             }
         }
-        let incomingPath = file.path
+        let file = self.file
         let (location, hash) = try await writer.drain {
-            do { return try dckv.store(partTenFileAt: incomingPath) } catch let e as EDCKVError {
+            do {
+                if let bytes = file.bytesInMemory { return try dckv.store(partTenBytes: bytes) }
+                return try dckv.store(partTenFileAt: file.path)
+            } catch let e as EDCKVError {
                 throw ArchiveError.unreadable("eDCKV: \(e)")
             }
         }

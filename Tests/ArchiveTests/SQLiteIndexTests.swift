@@ -34,6 +34,16 @@ import TestSupport
         try index.canonicalDump().filter { $0.hasPrefix(sql) }
     }
 
+    /// An acknowledged row must survive a power loss: the committing connection fsyncs the WAL at every
+    /// commit (GRDB would otherwise leave it at NORMAL in WAL mode).
+    @Test func commitsAreSynchronousFull() throws {
+        let (index, dir) = try Self.index()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(try index.writerSynchronousLevel() == 2)
+        let normal = try SQLiteIndex(path: dir.path + "/normal.db", synchronous: .normal)
+        #expect(try normal.writerSynchronousLevel() == 1)
+    }
+
     @Test func countsFollowRecordReplaceAndRemove() async throws {
         let (index, dir) = try Self.index()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -37,7 +37,15 @@ public final class SQLiteIndex: InstanceIndex, Sendable {
         }
         configuration.busyMode = .timeout(10)
         pool = try DatabasePool(path: path, configuration: configuration)
+        // GRDB switches a pool's connections to `synchronous = NORMAL` when it turns WAL on, after
+        // `prepareDatabase`: set it again on the writer, the one connection that commits.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)") }
         try IndexSchema.migrator.migrate(pool)
+    }
+
+    /// The `synchronous` level the committing connection runs with (SQLite's numbers: 1 NORMAL, 2 FULL).
+    public func writerSynchronousLevel() throws -> Int {
+        try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     /// Opens `<archive>/index.db`.

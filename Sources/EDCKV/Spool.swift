@@ -49,17 +49,20 @@ public final class Spool: Sendable {
         FS.removeTree(hidden)
         guard mkdir(hidden, 0o755) == 0 else { throw IncomingFile.error("mkdir", hidden, errno) }
         do {
-            // Every file written first, then each fsynced: the first fsync commits the journal for all of
-            // them (their data with it), so the others cost little.
-            var written: [Int32] = []
-            defer { for fd in written { close(fd) } }
+            // Every file written and its writeback started first (ext4 allocates their blocks then), the
+            // largest fsynced first: its journal commit carries the others' data and names, so their own
+            // fsyncs find little left to do (measured: about half the time of writing and fsyncing in turn).
+            var written: [(fd: Int32, size: Int)] = []
+            defer { for f in written { close(f.fd) } }
             for category in Category.allCases {
                 guard let entries = encoded.entries[category], let first = entries.first, let prefix = first.prefix else { continue }
                 let bytes = try EntryCodec.encode(entries, footer: false)
                 let name = prefix.with(category: category).hex + "." + BLAKE3.hex(BLAKE3.hash(bytes))
-                written.append(try FS.write(bytes, to: hidden + "/" + name))
+                let fd = try FS.write(bytes, to: hidden + "/" + name)
+                written.append((fd, bytes.count))
+                _ = arca_start_writeback(fd, 0, Int64(bytes.count))
             }
-            for fd in written where fsync(fd) != 0 { throw IncomingFile.error("fsync", hidden, errno) }
+            for f in written.sorted(by: { $0.size > $1.size }) where fsync(f.fd) != 0 { throw IncomingFile.error("fsync", hidden, errno) }
             try Directory.sync(hidden)
             if Directory.exists(visible) {
                 // The same instance again, not merged yet: the newer copy takes its place atomically.

@@ -44,6 +44,7 @@ public final class IncomingFile: @unchecked Sendable {
     public func append(_ bytes: UnsafeRawBufferPointer) throws {
         if let limit = memoryLimit, !created {
             if memory.count + bytes.count <= limit {
+                if memory.isEmpty { memory.reserveCapacity(min(limit, 1 << 20)) }
                 memory.append(copying: bytes)
                 size += UInt64(bytes.count)
                 return

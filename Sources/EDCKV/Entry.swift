@@ -53,11 +53,16 @@ public struct Entry: Sendable, Equatable {
     public var encodedSize: Int { 1 + key.count + 4 + value.count }
 
     public func encode(into out: inout [UInt8]) {
+        encodeHeader(into: &out)
+        out.append(contentsOf: value)
+    }
+
+    /// KL, key and VL: everything but the value.
+    func encodeHeader(into out: inout [UInt8]) {
         out.append(UInt8(key.count))
         out.append(contentsOf: key)
-        let n = UInt32(value.count)
+        let n = UInt32(truncatingIfNeeded: value.count)
         out.append(UInt8(n & 0xFF)); out.append(UInt8((n >> 8) & 0xFF)); out.append(UInt8((n >> 16) & 0xFF)); out.append(UInt8(n >> 24))
-        out.append(contentsOf: value)
     }
 }
 

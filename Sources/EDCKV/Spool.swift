@@ -56,11 +56,10 @@ public final class Spool: Sendable {
             defer { for f in written { close(f.fd) } }
             for category in Category.allCases {
                 guard let entries = encoded.entries[category], let first = entries.first, let prefix = first.prefix else { continue }
-                let bytes = try EntryCodec.encode(entries, footer: false)
-                let name = prefix.with(category: category).hex + "." + BLAKE3.hex(BLAKE3.hash(bytes))
-                let fd = try FS.write(bytes, to: hidden + "/" + name)
-                written.append((fd, bytes.count))
-                _ = arca_start_writeback(fd, 0, Int64(bytes.count))
+                let name = prefix.with(category: category).hex + "." + BLAKE3.hex(try EntryCodec.hash(entries))
+                let (fd, size) = try EntryCodec.write(entries, to: hidden + "/" + name)
+                written.append((fd, size))
+                _ = arca_start_writeback(fd, 0, Int64(size))
             }
             for f in written.sorted(by: { $0.size > $1.size }) where fsync(f.fd) != 0 { throw IncomingFile.error("fsync", hidden, errno) }
             try Directory.sync(hidden)

@@ -75,17 +75,6 @@ enum FS {
         }
     }
 
-    /// Writes a new file and returns it open (the caller fsyncs and closes it).
-    static func write(_ bytes: [UInt8], to path: String) throws -> Int32 {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw IncomingFile.error("create", path, errno) }
-        do { try FileWriter.writeAll(fd, bytes, path: path) } catch let e as FileError {
-            close(fd)
-            throw IncomingFile.error("write", path, e.errno)
-        }
-        return fd
-    }
-
     /// Writes a new file and fsyncs it (not its folder).
     static func writeDurably(_ bytes: [UInt8], to path: String) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)

@@ -25,17 +25,16 @@ public final class DCKVStore: Sendable {
     /// Spools the Part-10 file at `path` durably; returns its index location, relative to the archive root:
     /// `dckv/<StudyDate>/<b64uid(study)>/<b64uid(SOP)>` (the study folder the merger keeps it in).
     public func store(partTenFileAt path: String) throws -> String {
-        try store(try DICOMFile.read(path: path))
+        location(try spool.store(partTenFileAt: path))
     }
 
     /// The same for a Part-10 file held in memory.
     public func store(partTenBytes bytes: [UInt8]) throws -> String {
-        try store(try DICOMFile.read(bytes))
+        location(try spool.store(partTenBytes: bytes))
     }
 
-    private func store(_ file: DICOMFile) throws -> String {
-        let stored = try spool.store(file)
-        return Self.folder + "/" + stored.studyPath + "/" + (try B64UID.encode(stored.sopInstanceUID))
+    private func location(_ stored: Spool.Stored) -> String {
+        Self.folder + "/" + stored.path.split(separator: "/").dropFirst(2).joined(separator: "/")
     }
 
     /// Merge passes every `interval` (studies quiet for `quietSeconds`) while this process holds the lock (trying to take it between passes),

@@ -1,11 +1,4 @@
-import Archive
-import BLAKE3
 import DICOM
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Reading and writing entry files: the spool's per-instance files (entries only) and the study's composite
 /// files (entries then the footer: a zero byte and the last entry's prefix, §4).
@@ -27,61 +20,6 @@ public enum EntryCodec {
         }
         if footer, let last = entries.last { out.append(0); out.append(contentsOf: last.key[0..<Prefix.size]) }
         return out
-    }
-
-    /// The BLAKE3 of the entries as a spool file holds them (no footer), without building the file's bytes.
-    public static func hash(_ entries: [Entry]) throws -> [UInt8] {
-        var hasher = BLAKE3()
-        try forEachPiece(entries) { hasher.update($0) }
-        return hasher.finalize()
-    }
-
-    /// Writes the entries (no footer) into a new file through a 64 KB buffer, large values straight from
-    /// their arrays; returns the open descriptor (the caller fsyncs and closes it) and the size.
-    public static func write(_ entries: [Entry], to path: String) throws -> (fd: Int32, size: Int) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw IncomingFile.error("create", path, errno) }
-        var size = 0
-        do {
-            try forEachPiece(entries) { piece in
-                try FileWriter.writeAll(fd, piece, path: path)
-                size += piece.count
-            }
-        } catch let e as FileError {
-            close(fd)
-            throw IncomingFile.error("write", path, e.errno)
-        } catch {
-            close(fd)
-            throw error
-        }
-        return (fd, size)
-    }
-
-    /// The file's bytes in pieces: small entries gathered in a buffer of at most 0xFFFF bytes, a value larger
-    /// than that passed on by itself. Keys are checked to ascend.
-    static func forEachPiece(_ entries: [Entry], _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(0xFFFF)
-        var previous: [UInt8]? = nil
-        func flush() throws {
-            if !buffer.isEmpty { try buffer.withUnsafeBytes(body) }
-            buffer.removeAll(keepingCapacity: true)
-        }
-        for e in entries {
-            try check(e)
-            if let previous, !previous.lexicographicallyPrecedes(e.key) { throw EDCKVError("keys not ascending at \(hex(e.key))") }
-            previous = e.key
-            if e.value.count < 0xFFFF - 256 {
-                if buffer.count + e.encodedSize > 0xFFFF { try flush() }
-                e.encode(into: &buffer)
-            } else {
-                if buffer.count + 1 + e.key.count + 4 > 0xFFFF { try flush() }
-                e.encodeHeader(into: &buffer)
-                try flush()
-                try e.value.withUnsafeBytes(body)
-            }
-        }
-        try flush()
     }
 
     static func check(_ e: Entry) throws {

@@ -1,6 +1,4 @@
 import Archive
-import BLAKE3
-import CArcaIO
 import DICOM
 #if canImport(Glibc)
 import Glibc
@@ -11,12 +9,13 @@ import Darwin
 /// A receiving process's spool (§5): `<root>/spool/<pid>/<StudyDate>/<b64uid(study)>/<b64uid(SOP)>/`, one
 /// file per category named `<prefix hex>.<blake3 hex>`. An instance is written into a hidden `.`-folder,
 /// fsynced file by file and folder, then renamed to its visible name in one step: the merger sees a whole
-/// instance or nothing, and `store` returns only once the instance is durable and visible.
+/// instance or nothing, and `store` returns only once the instance is durable and visible. Instances are
+/// encoded as they are read (`StreamingEncoder`), so their size does not bound by memory.
 public final class Spool: Sendable {
     public let layout: StudyLayout
     public let directory: String
     /// `spool/<pid>`, relative to the root.
-    private let relativeDirectory: String
+    let relativeDirectory: String
 
     public init(root: String, pid: Int32 = getpid()) throws {
         layout = StudyLayout(root: root)
@@ -34,49 +33,51 @@ public final class Spool: Sendable {
         public var path: String
     }
 
-    /// Encodes and spools one instance durably.
-    public func store(_ file: DICOMFile) throws -> Stored {
-        try store(InstanceEncoder().encode(file))
+    /// Spools a Part-10 file (or a bare dataset) held in memory.
+    public func store(partTenBytes bytes: [UInt8]) throws -> Stored {
+        try store { parser, encoder in
+            try parser.feed(bytes, to: &encoder)
+        }
     }
 
-    public func store(_ encoded: InstanceEncoder.Encoded) throws -> Stored {
-        let studyPath = try StudyLayout.studyPath(studyInstanceUID: encoded.studyInstanceUID, studyDate: encoded.studyDate)
-        let sop = try B64UID.encode(encoded.sopInstanceUID)
-        let folder = directory + "/" + studyPath
-        try FS.createDurably(folder)
-        let hidden = folder + "/." + sop
-        let visible = folder + "/" + sop
-        FS.removeTree(hidden)
-        guard mkdir(hidden, 0o755) == 0 else { throw IncomingFile.error("mkdir", hidden, errno) }
+    /// Spools a Part-10 file read in 1 MB pieces.
+    public func store(partTenFileAt path: String) throws -> Stored {
+        try store { parser, encoder in
+            let reader = try FileReader(path: path)
+            try reader.forEachChunk(size: 1 << 20) { chunk in
+                try parser.feed(chunk, to: &encoder)
+                return true
+            }
+        }
+    }
+
+    /// Spools a file already parsed.
+    public func store(_ file: DICOMFile) throws -> Stored {
+        let writer = SpoolInstanceWriter(spool: self)
         do {
-            // Every file written and its writeback started first (ext4 allocates their blocks then), the
-            // largest fsynced first: its journal commit carries the others' data and names, so their own
-            // fsyncs find little left to do (measured: about half the time of writing and fsyncing in turn).
-            var written: [(fd: Int32, size: Int)] = []
-            defer { for f in written { close(f.fd) } }
-            for category in Category.allCases {
-                guard let entries = encoded.entries[category], let first = entries.first, let prefix = first.prefix else { continue }
-                let name = prefix.with(category: category).hex + "." + BLAKE3.hex(try EntryCodec.hash(entries))
-                let (fd, size) = try EntryCodec.write(entries, to: hidden + "/" + name)
-                written.append((fd, size))
-                _ = arca_start_writeback(fd, 0, Int64(size))
-            }
-            for f in written.sorted(by: { $0.size > $1.size }) where fsync(f.fd) != 0 { throw IncomingFile.error("fsync", hidden, errno) }
-            try Directory.sync(hidden)
-            if Directory.exists(visible) {
-                // The same instance again, not merged yet: the newer copy takes its place atomically.
-                guard arca_exchange(hidden, visible) == 0 else { throw IncomingFile.error("exchange", visible, errno) }
-                FS.removeTree(hidden)
-            } else {
-                try Directory.rename(hidden, visible)
-            }
-            try Directory.sync(folder)
+            var encoder = StreamingEncoder(output: writer, syntax: file.transferSyntax)
+            try InstanceEncoder.feed(file, to: &encoder)
+            _ = try encoder.finish()
+            return try writer.finish()
         } catch {
-            FS.removeTree(hidden)
+            writer.discard()
             throw error
         }
-        return Stored(studyPath: studyPath, sopInstanceUID: encoded.sopInstanceUID,
-                      path: relativeDirectory + "/" + studyPath + "/" + sop)
+    }
+
+    private func store(_ feed: (inout Part10Parser, inout StreamingEncoder<SpoolInstanceWriter>) throws -> Void) throws -> Stored {
+        let writer = SpoolInstanceWriter(spool: self)
+        do {
+            var parser = Part10Parser()
+            var encoder = StreamingEncoder(output: writer)
+            try feed(&parser, &encoder)
+            try parser.finish(&encoder)
+            _ = try encoder.finish()
+            return try writer.finish()
+        } catch {
+            writer.discard()
+            throw error
+        }
     }
 
     static func removeHidden(in directory: String) {

@@ -155,13 +155,31 @@ import Testing
         }
     }
 
-    @Test func framesFollowTheOffsetTable() {
+    /// The frames of an encapsulated instance as the encoder stores them: fragment lists by frame number.
+    static func frames(_ fragments: [[UInt8]], offsetTable: [UInt8] = [], numberOfFrames: Int) throws -> [UInt16: [[UInt8]]] {
+        var ds = SampleImage.secondaryCapture(rows: 2, columns: 2).dataSet
+        ds.setString("\(numberOfFrames)", for: Tag(0x0028, 0x0008), vr: .IS)
+        ds.set(Element(tag: .pixelData, vr: .OB, value: .fragments(EncapsulatedPixelData(offsetTable: offsetTable, fragments: fragments))))
+        let file = DICOMFile(meta: FileMeta.make(sopClassUID: ds.uid(.sopClassUID)!, sopInstanceUID: ds.uid(.sopInstanceUID)!,
+                                                 transferSyntax: .jpegBaseline, sourceAETitle: nil),
+                             dataSet: ds, transferSyntax: .jpegBaseline)
+        let c = try InstanceEncoder().encode(file).entries[.compressedPixels] ?? []
+        var out: [UInt16: [[UInt8]]] = [:]
+        for e in c where e.tag == .pixelData { out[e.prefix?.frame ?? 9999] = try InstanceEncoder.fragments(e.value) }
+        // The rebuilt pixel data is the original, fragment for fragment.
+        let back = try InstanceDecoder().decode(try InstanceEncoder().encode(file).entries.values.flatMap { $0 })
+        #expect(back.dataSet[.pixelData] == ds[.pixelData])
+        return out
+    }
+
+    @Test func framesFollowTheOffsetTable() throws {
         let f: [[UInt8]] = [[1, 2], [3, 4], [5, 6, 7, 8]]
         // Three fragments, two frames: frame 2 starts at the third fragment (offset 10 + 10 = 20).
         let bot: [UInt8] = [0, 0, 0, 0, 20, 0, 0, 0]
-        #expect(InstanceEncoder.framesOf(EncapsulatedPixelData(offsetTable: bot, fragments: f), frames: 2) == [[[1, 2], [3, 4]], [[5, 6, 7, 8]]])
-        #expect(InstanceEncoder.framesOf(EncapsulatedPixelData(fragments: f), frames: 3) == [[[1, 2]], [[3, 4]], [[5, 6, 7, 8]]])
-        #expect(InstanceEncoder.framesOf(EncapsulatedPixelData(fragments: f), frames: 1) == [f])
-        #expect(InstanceEncoder.framesOf(EncapsulatedPixelData(fragments: f), frames: 2) == [f])
+        #expect(try Self.frames(f, offsetTable: bot, numberOfFrames: 2) == [0: [bot], 1: [[1, 2], [3, 4]], 2: [[5, 6, 7, 8]]])
+        // No offset table: one fragment a frame, the last frame taking any extra.
+        #expect(try Self.frames(f, numberOfFrames: 3) == [0: [[]], 1: [[1, 2]], 2: [[3, 4]], 3: [[5, 6, 7, 8]]])
+        #expect(try Self.frames(f, numberOfFrames: 1) == [0: [[]], 1: f])
+        #expect(try Self.frames(f, numberOfFrames: 2) == [0: [[]], 1: [[1, 2]], 2: [[3, 4], [5, 6, 7, 8]]])
     }
 }

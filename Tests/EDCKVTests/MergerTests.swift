@@ -1,6 +1,9 @@
 import Archive
 import DICOM
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import TestSupport
 import Testing
 
@@ -131,6 +134,36 @@ import Testing
         #expect(try Inventory.list(store.root).count == 4)
         #expect(try store.exported().count == 4)
         #expect(Verifier().verify(store.root).findings.isEmpty)
+    }
+
+    /// A 64 MB multi-frame object is spooled from its file with bounded memory: values stream through.
+    @Test func aLargeObjectIsSpooledWithBoundedMemory() throws {
+        let store = try Store()
+        var file = Self.instance(series: 1, n: 1, instanceNumber: 1)
+        file.dataSet.remove(.pixelData)
+        file.dataSet.setString("256", for: Tag(0x0028, 0x0008), vr: .IS)
+        let path = store.root + "/large.dcm"
+        let frameBytes = 256 * 1024
+        let length = 256 * frameBytes
+        var head = try file.serialized()
+        head += [0xE0, 0x7F, 0x10, 0x00, 0x4F, 0x57, 0, 0]  // (7FE0,0010) OW, 32-bit length
+        head += [UInt8(length & 0xFF), UInt8((length >> 8) & 0xFF), UInt8((length >> 16) & 0xFF), UInt8(length >> 24)]
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        try FileWriter.writeAll(fd, head, path: path)
+        let frame = [UInt8](repeating: 0x5A, count: frameBytes)
+        for _ in 0..<256 { try FileWriter.writeAll(fd, frame, path: path) }
+        close(fd)
+
+        resetPeakResidentMemory()
+        let before = residentMemoryBytes()
+        let stored = try store.spool.store(partTenFileAt: path)
+        let peak = peakResidentMemoryBytes() - before
+        #expect(peak < 24 << 20, "peak grew by \(peak >> 20) MB while spooling a \(length >> 20) MB object")
+        // Every byte arrived: the n file holds the pixel value whole.
+        let names = try FileManager.default.contentsOfDirectory(atPath: store.root + "/" + stored.path)
+        let n = try #require(names.first { $0.hasPrefix("04") })
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: store.root + "/" + stored.path + "/" + n)[.size] as? Int)
+        #expect(size > length)
     }
 
     @Test func onlyOneMergerHoldsTheLock() throws {

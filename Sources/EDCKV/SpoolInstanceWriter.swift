@@ -1,0 +1,140 @@
+import Archive
+import BLAKE3
+import CArcaIO
+import DICOM
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One instance on its way into a spool (§5), as the encoder streams it: per category a file in the hidden
+/// instance folder, filled through a 0xFFFF-byte buffer (a large value goes straight through) and hashed on
+/// the way. `finish` names each file `<prefix hex>.<blake3 hex>`, makes everything durable and renames the
+/// folder visible in one step; `discard` removes it.
+public final class SpoolInstanceWriter: EntryOutput {
+    private let spool: Spool
+    private var identity: InstanceIdentity?
+    private var folder = ""
+    private var hidden = ""
+    private var files: [Category: CategoryFile] = [:]
+
+    final class CategoryFile {
+        let path: String
+        let fd: Int32
+        var buffer: [UInt8] = []
+        var hasher = BLAKE3()
+        var size = 0
+        var lastKey: [UInt8]?
+
+        init(path: String) throws {
+            self.path = path
+            fd = createFile(path)
+            guard fd >= 0 else { throw IncomingFile.error("create", path, errno) }
+            buffer.reserveCapacity(0xFFFF)
+        }
+
+        deinit { close(fd) }
+
+        func put(_ bytes: UnsafeRawBufferPointer) throws {
+            if buffer.count + bytes.count > 0xFFFF { try flush() }
+            if bytes.count >= 0xFFFF {
+                try write(bytes)
+            } else {
+                buffer.append(copying: bytes)
+            }
+        }
+
+        func flush() throws {
+            guard !buffer.isEmpty else { return }
+            try buffer.withUnsafeBytes { try write($0) }
+            buffer.removeAll(keepingCapacity: true)
+        }
+
+        private func write(_ bytes: UnsafeRawBufferPointer) throws {
+            hasher.update(bytes)
+            do { try FileWriter.writeAll(fd, bytes, path: path) } catch let e as FileError { throw IncomingFile.error("write", path, e.errno) }
+            size += bytes.count
+        }
+    }
+
+    init(spool: Spool) { self.spool = spool }
+
+    public func open(_ identity: InstanceIdentity) throws {
+        self.identity = identity
+        let studyPath = try StudyLayout.studyPath(studyInstanceUID: identity.studyInstanceUID, studyDate: identity.studyDate)
+        folder = spool.directory + "/" + studyPath
+        try FS.createDurably(folder)
+        hidden = folder + "/." + (try B64UID.encode(identity.sopInstanceUID))
+        FS.removeTree(hidden)
+        guard mkdir(hidden, 0o755) == 0 else { throw IncomingFile.error("mkdir", hidden, errno) }
+    }
+
+    public func begin(_ c: Category, key: [UInt8], length: Int) throws {
+        let file = try self.file(c)
+        if let last = file.lastKey, !last.lexicographicallyPrecedes(key) {
+            throw EDCKVError("category \(c): keys not ascending at \(EntryCodec.hex(key)) (elements out of order?)")
+        }
+        file.lastKey = key
+        var header: [UInt8] = [UInt8(key.count)]
+        header += key
+        let n = UInt32(truncatingIfNeeded: length)
+        header += [UInt8(n & 0xFF), UInt8((n >> 8) & 0xFF), UInt8((n >> 16) & 0xFF), UInt8(n >> 24)]
+        try header.withUnsafeBytes { try file.put($0) }
+    }
+
+    public func append(_ c: Category, _ bytes: UnsafeRawBufferPointer) throws {
+        try file(c).put(bytes)
+    }
+
+    private func file(_ c: Category) throws -> CategoryFile {
+        if let f = files[c] { return f }
+        guard !hidden.isEmpty else { throw EDCKVError("entry before the instance's identity") }
+        let f = try CategoryFile(path: hidden + "/.tmp-" + c.letter)
+        files[c] = f
+        return f
+    }
+
+    /// Names, fsyncs and publishes the instance: the writeback of every file started first, the largest
+    /// fsynced first (its journal commit carries the others), then the folder, renamed visible, its parent.
+    public func finish() throws -> Spool.Stored {
+        guard let identity else { throw EDCKVError("no instance was encoded") }
+        do {
+            for (c, f) in files {
+                try f.flush()
+                let name = identity.prefix(c).hex + "." + BLAKE3.hex(f.hasher.finalize())
+                try Directory.rename(f.path, hidden + "/" + name)
+                _ = arca_start_writeback(f.fd, 0, Int64(f.size))
+            }
+            for f in files.values.sorted(by: { $0.size > $1.size }) where fsync(f.fd) != 0 {
+                throw IncomingFile.error("fsync", f.path, errno)
+            }
+            files = [:]
+            try Directory.sync(hidden)
+            let sop = try B64UID.encode(identity.sopInstanceUID)
+            let visible = folder + "/" + sop
+            if Directory.exists(visible) {
+                // The same instance again, not merged yet: the newer copy takes its place atomically.
+                guard arca_exchange(hidden, visible) == 0 else { throw IncomingFile.error("exchange", visible, errno) }
+                FS.removeTree(hidden)
+            } else {
+                try Directory.rename(hidden, visible)
+            }
+            try Directory.sync(folder)
+            let studyPath = try StudyLayout.studyPath(studyInstanceUID: identity.studyInstanceUID, studyDate: identity.studyDate)
+            return Spool.Stored(studyPath: studyPath, sopInstanceUID: identity.sopInstanceUID,
+                                path: spool.relativeDirectory + "/" + studyPath + "/" + sop)
+        } catch {
+            discard()
+            throw error
+        }
+    }
+
+    /// Drops what was written (a refusal, an error).
+    public func discard() {
+        files = [:]
+        if !hidden.isEmpty { FS.removeTree(hidden) }
+    }
+}
+
+private func createFile(_ path: String) -> Int32 { open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }

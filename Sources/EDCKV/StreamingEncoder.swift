@@ -1,0 +1,337 @@
+import DICOM
+
+/// DICOM → eDCKV as the parser reads (§1–§3): a `ParseEventHandler` that routes every element of one
+/// instance to its category and hands its entries to an `EntryOutput` in key order, long values in pieces,
+/// so an instance of any size is encoded with bounded memory. Everything a lossless reconstruction needs is
+/// kept: empty sequences and items, file meta elements, the fragmentation of compressed pixel data. Group
+/// lengths and trailing padding are not stored.
+///
+/// The prefixes need SeriesNumber and InstanceNumber, which come after the patient and study attributes:
+/// entries wait in memory until the parser is past (0020,0013), then everything streams.
+public struct StreamingEncoder<Output: EntryOutput>: ParseEventHandler {
+    public private(set) var output: Output
+    private var syntax: TransferSyntax
+    private var identity: InstanceIdentity?
+    /// Entries before the identity is known: category, frame, key without prefix, value.
+    private var pending: [(category: Category, frame: UInt16, suffix: [UInt8], value: [UInt8])] = []
+
+    // What the identity is made of, as root elements go by.
+    private var study = "", series = "", sop = "", studyDate = ""
+    private var seriesNumber: Int?, instanceNumber: Int?, numberOfFrames = 1
+
+    private enum Level {
+        case sequence(tag: Tag, items: UInt32)
+        /// `path`: the SQITs down to this item.
+        case item(path: [UInt8], charset: SpecificCharacterSet, hasChildren: Bool)
+    }
+    private var levels: [Level] = []
+    private var rootCharset = SpecificCharacterSet.default
+    /// The root element the current events belong to, and its category.
+    private var rootCategory = Category.instance
+    /// A long value in progress: its category and frame (nil: skipped).
+    private var longValue: (category: Category, frame: UInt16)??
+    /// A subtree kept whole (a UN of undefined length, fragments inside a sequence): its builder and depth.
+    private var capture: (builder: DataSetBuilder, depth: Int, path: [UInt8], vr: VR)?
+    private var frames: FrameGrouper?
+
+    public init(output: Output, syntax: TransferSyntax = .explicitVRLittleEndian) {
+        self.output = output
+        self.syntax = syntax
+    }
+
+    public mutating func didReadFileMeta(_ meta: DataSet, transferSyntax: TransferSyntax) throws {
+        syntax = transferSyntax
+        for e in meta.elements where !e.tag.isGroupLength {
+            if e.tag == .mediaStorageSOPInstanceUID, sop.isEmpty { sop = UIDString.trim(String(decoding: e.bytes, as: UTF8.self)) }
+            let c = Category.route(e.tag, vr: e.vr, encapsulated: syntax.isEncapsulated)
+            try emit(c, suffix: atrc(e.tag, e.vr, path: []), value: e.bytes)
+        }
+    }
+
+    /// After the last event: the identity, if nothing past (0020,0013) came.
+    public mutating func finish() throws -> InstanceIdentity {
+        if levels.count > 0 || capture != nil || frames != nil { throw EDCKVError("dataset ended inside a sequence or pixel data") }
+        try resolve()
+        guard let identity else { throw EDCKVError("no identity") }
+        return identity
+    }
+
+    public mutating func handle(_ event: ParseEvent) throws {
+        if var cap = capture {
+            capture = nil
+            try cap.builder.handle(event)
+            switch event {
+            case .sequenceStart, .fragmentsStart: cap.depth += 1
+            case .sequenceEnd, .fragmentsEnd: cap.depth -= 1
+            default: break
+            }
+            if cap.depth > 0 { capture = cap; return }
+            guard let e = cap.builder.dataSet.elements.first else { return }
+            let value: [UInt8]
+            switch e.value {
+            case .fragments(let px): value = InstanceEncoder.items([px.offsetTable] + px.fragments)
+            default: value = Array(try DataSetWriter.encode(DataSet(elements: [e]), syntax: .implicitVRLittleEndian).dropFirst(8))
+            }
+            var suffix = cap.path
+            Entry.appendBE32(e.tag.rawValue, to: &suffix)
+            suffix += [cap.vr.byte0, cap.vr.byte1, 0, 0]
+            try emit(rootCategory, suffix: suffix, value: value)
+            return
+        }
+        switch event {
+        case .element(let h, let bytes):
+            if var f = frames { frames = nil; try f.fragment(h.length, bytes, into: &self); frames = f; return }
+            try element(h, bytes)
+        case .valueStart(let h):
+            if frames != nil { try frames?.startLong(h.length); return }
+            try startLong(h)
+        case .valueChunk(let chunk):
+            if frames != nil { frames?.chunk(chunk); return }
+            guard case .some(.some(let target)) = longValue else { return }
+            if identity == nil {
+                pending[pending.count - 1].value.append(copying: chunk)
+            } else {
+                try output.append(target.category, chunk)
+            }
+        case .valueEnd:
+            if var f = frames { frames = nil; try f.endLong(into: &self); frames = f; return }
+            longValue = nil
+        case .valueSkipped:
+            throw EDCKVError("a value was skipped: the eDCKV encoder needs every value")
+        case .sequenceStart(let h):
+            try rootStart(h.tag, h.vr)
+            if h.vr == .UN {
+                try startCapture(event, h.tag)
+                return
+            }
+            try markChild()
+            levels.append(.sequence(tag: h.tag, items: 0))
+        case .itemStart:
+            guard case .sequence(let tag, let n)? = levels.last else { throw EDCKVError("item outside a sequence") }
+            levels[levels.count - 1] = .sequence(tag: tag, items: n + 1)
+            guard currentPath.count / 8 < Entry.maxDepth else { throw EDCKVError("\(tag): sequences nested deeper than \(Entry.maxDepth) levels") }
+            var path = currentPath
+            Entry.appendBE32(tag.rawValue, to: &path)
+            Entry.appendBE32(n + 1, to: &path)
+            levels.append(.item(path: path, charset: currentCharset, hasChildren: false))
+        case .itemEnd:
+            guard case .item(let path, _, let hasChildren)? = levels.popLast() else { throw EDCKVError("item end outside an item") }
+            if !hasChildren { try emit(rootCategory, suffix: path + Entry.emptyItemATRC, value: []) }
+        case .sequenceEnd:
+            guard case .sequence(let tag, let n)? = levels.popLast() else { throw EDCKVError("sequence end outside a sequence") }
+            if n == 0 { try emit(rootCategory, suffix: atrc(tag, .SQ, path: currentPath), value: []) }
+        case .fragmentsStart(let h):
+            try rootStart(h.tag, h.vr)
+            if !levels.isEmpty {
+                try startCapture(event, h.tag)
+                return
+            }
+            let c: Category = .compressedPixels
+            rootCategory = c
+            frames = FrameGrouper(frames: numberOfFrames, suffix: atrc(h.tag, h.vr == .OW ? .OW : .OB, path: []))
+        case .fragmentsEnd:
+            guard var f = frames else { throw EDCKVError("fragments end outside pixel data") }
+            frames = nil
+            try f.finish(into: &self)
+        case .stopped:
+            break
+        }
+    }
+
+    // MARK: - Elements
+
+    private var currentPath: [UInt8] {
+        for level in levels.reversed() { if case .item(let path, _, _) = level { return path } }
+        return []
+    }
+
+    private var currentCharset: SpecificCharacterSet {
+        for level in levels.reversed() { if case .item(_, let cs, _) = level { return cs } }
+        return rootCharset
+    }
+
+    private func atrc(_ tag: Tag, _ vr: VR, path: [UInt8], charset: SpecificCharacterSet? = nil) -> [UInt8] {
+        var k = path
+        Entry.appendBE32(tag.rawValue, to: &k)
+        k.append(vr.byte0); k.append(vr.byte1)
+        let r = Repertoire.index(for: vr, in: charset ?? currentCharset)
+        k.append(UInt8(r & 0xFF)); k.append(UInt8(r >> 8))
+        return k
+    }
+
+    /// A root-level event: its category, and the identity once past (0020,0013).
+    private mutating func rootStart(_ tag: Tag, _ vr: VR) throws {
+        guard levels.isEmpty else { return }
+        if tag.rawValue > 0x0020_0013 { try resolve() }
+        rootCategory = Category.route(tag, vr: vr, encapsulated: syntax.isEncapsulated)
+    }
+
+    private mutating func markChild() throws {
+        if case .item(let path, let cs, false)? = levels.last { levels[levels.count - 1] = .item(path: path, charset: cs, hasChildren: true) }
+    }
+
+    private mutating func element(_ h: ElementHeader, _ bytes: [UInt8]) throws {
+        try rootStart(h.tag, h.vr)
+        if h.tag.isGroupLength || h.tag == .dataSetTrailingPadding { return }
+        try markChild()
+        if levels.isEmpty { note(h.tag, bytes) }
+        if h.tag == .specificCharacterSet {
+            let cs = SpecificCharacterSet(String(decoding: bytes, as: UTF8.self))
+            if case .item(let path, _, let has)? = levels.last { levels[levels.count - 1] = .item(path: path, charset: cs, hasChildren: has) } else { rootCharset = cs }
+        }
+        try emit(rootCategory, suffix: atrc(h.tag, h.vr, path: currentPath), value: bytes)
+    }
+
+    private mutating func startLong(_ h: ElementHeader) throws {
+        try rootStart(h.tag, h.vr)
+        if h.tag.isGroupLength || h.tag == .dataSetTrailingPadding { longValue = .some(nil); return }
+        try markChild()
+        longValue = .some((rootCategory, 0))
+        try begin(rootCategory, frame: 0, suffix: atrc(h.tag, h.vr, path: currentPath), length: Int(h.length))
+    }
+
+    /// A UN sequence or nested fragments: kept whole (bounded by its own size) and stored as one value.
+    private mutating func startCapture(_ event: ParseEvent, _ tag: Tag) throws {
+        try markChild()
+        var builder = DataSetBuilder()
+        try builder.handle(event)
+        var vr = VR.UN
+        if case .fragmentsStart(let h) = event { vr = h.vr == .OW ? .OW : .OB }
+        capture = (builder, 1, currentPath, vr)
+    }
+
+    /// Root values the identity and the frame count come from.
+    private mutating func note(_ tag: Tag, _ bytes: [UInt8]) {
+        func text() -> String {
+            let trimmed = bytes.drop { $0 == 0x20 || $0 == 0 }.reversed().drop { $0 == 0x20 || $0 == 0 }.reversed()
+            return String(decoding: Array(trimmed), as: UTF8.self)
+        }
+        switch tag {
+        case .studyInstanceUID: study = UIDString.trim(text())
+        case .seriesInstanceUID: series = UIDString.trim(text())
+        case .sopInstanceUID: sop = UIDString.trim(text())
+        case .studyDate: studyDate = text()
+        case .seriesNumber: seriesNumber = Self.firstInteger(text())
+        case .instanceNumber: instanceNumber = Self.firstInteger(text())
+        case Tag(0x0028, 0x0008): numberOfFrames = max(1, Self.firstInteger(text()) ?? 1)
+        default: break
+        }
+    }
+
+    /// The first value of an IS, spaces around it allowed.
+    static func firstInteger(_ text: String) -> Int? {
+        Int(String((text.split(separator: "\\", omittingEmptySubsequences: false).first ?? "").filter { $0 != " " }))
+    }
+
+    // MARK: - Output
+
+    /// The identity is known: open the output and let the waiting entries through.
+    private mutating func resolve() throws {
+        guard identity == nil else { return }
+        guard !study.isEmpty else { throw EDCKVError("no Study Instance UID") }
+        guard !sop.isEmpty else { throw EDCKVError("no SOP Instance UID") }
+        let id = InstanceIdentity(studyInstanceUID: study, seriesInstanceUID: series, sopInstanceUID: sop, studyDate: studyDate,
+                                  series: seriesNumber.flatMap(Prefix.stored) ?? Prefix.firstArtificial,
+                                  instance: instanceNumber.flatMap(Prefix.stored) ?? Prefix.firstArtificial)
+        try output.open(id)
+        identity = id
+        // Meta elements and the study's first attributes came in stream order, category by category.
+        let waiting = pending
+        pending = []
+        for p in waiting {
+            try output.begin(p.category, key: id.prefix(p.category, frame: p.frame).bytes + p.suffix, length: p.value.count)
+            try p.value.withUnsafeBytes { try output.append(p.category, $0) }
+        }
+    }
+
+    mutating func emit(_ c: Category, frame: UInt16 = 0, suffix: [UInt8], value: [UInt8]) throws {
+        try begin(c, frame: frame, suffix: suffix, length: value.count)
+        if identity != nil { try value.withUnsafeBytes { try output.append(c, $0) } } else { pending[pending.count - 1].value = value }
+    }
+
+    private mutating func begin(_ c: Category, frame: UInt16, suffix: [UInt8], length: Int) throws {
+        guard length <= Int(UInt32.max) else { throw EDCKVError("value too long for an entry") }
+        if let id = identity {
+            try output.begin(c, key: id.prefix(c, frame: frame).bytes + suffix, length: length)
+        } else {
+            pending.append((c, frame, suffix, []))
+        }
+    }
+
+    mutating func appendToCurrent(_ c: Category, _ bytes: UnsafeRawBufferPointer) throws {
+        if identity == nil { pending[pending.count - 1].value.append(copying: bytes) } else { try output.append(c, bytes) }
+    }
+}
+
+/// Fragments of root pixel data to frame entries (§2): the offset table under frame 0; then, by the offset
+/// table when it has one offset per frame, else one fragment a frame with the last frame taking any extra.
+/// Either way the original fragmentation is rebuilt. A frame is held until it is complete.
+struct FrameGrouper {
+    let frames: Int
+    let suffix: [UInt8]
+    private var offsets: [UInt64]? = nil
+    private var sawTable = false
+    private var index = 0
+    private var position: UInt64 = 0
+    private var currentFrame: UInt16 = 0
+    private var buffer: [UInt8] = []
+    private var long: (length: UInt32, bytes: [UInt8])?
+
+    init(frames: Int, suffix: [UInt8]) {
+        self.frames = min(max(1, frames), 0xFFFF)
+        self.suffix = suffix
+    }
+
+    mutating func fragment<O>(_ length: UInt32, _ bytes: [UInt8], into encoder: inout StreamingEncoder<O>) throws {
+        if !sawTable {
+            sawTable = true
+            if bytes.count == frames * 4, frames > 1 {
+                let o = stride(from: 0, to: bytes.count, by: 4).map { i in
+                    UInt64(bytes[i]) | UInt64(bytes[i + 1]) << 8 | UInt64(bytes[i + 2]) << 16 | UInt64(bytes[i + 3]) << 24
+                }
+                if o.first == 0, zip(o, o.dropFirst()).allSatisfy({ $0 < $1 }) { offsets = o }
+            }
+            try encoder.emit(.compressedPixels, frame: 0, suffix: suffix, value: InstanceEncoder.items([bytes]))
+            return
+        }
+        index += 1
+        var frame: Int
+        if let offsets {
+            frame = offsets.lastIndex { $0 <= position }.map { $0 + 1 } ?? 1
+        } else {
+            frame = min(index, frames)
+        }
+        frame = min(frame, 0xFFFF)
+        if UInt16(frame) != currentFrame {
+            try flush(into: &encoder)
+            currentFrame = UInt16(frame)
+        }
+        buffer += InstanceEncoder.items([bytes])
+        position += 8 + UInt64(bytes.count)
+    }
+
+    mutating func startLong(_ length: UInt32) throws {
+        var b: [UInt8] = []
+        b.reserveCapacity(min(Int(length), 1 << 20))
+        long = (length, b)
+    }
+
+    mutating func chunk(_ chunk: UnsafeRawBufferPointer) { long?.bytes.append(copying: chunk) }
+
+    mutating func endLong<O>(into encoder: inout StreamingEncoder<O>) throws {
+        guard let l = long else { return }
+        long = nil
+        try fragment(l.length, l.bytes, into: &encoder)
+    }
+
+    mutating func finish<O>(into encoder: inout StreamingEncoder<O>) throws {
+        if !sawTable { try encoder.emit(.compressedPixels, frame: 0, suffix: suffix, value: []) ; return }
+        try flush(into: &encoder)
+    }
+
+    private mutating func flush<O>(into encoder: inout StreamingEncoder<O>) throws {
+        guard currentFrame > 0 else { return }
+        try encoder.emit(.compressedPixels, frame: currentFrame, suffix: suffix, value: buffer)
+        buffer = []
+    }
+}

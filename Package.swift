@@ -48,7 +48,9 @@ let package = Package(
         // Times BLAKE3 on a file (scripts/bench-blake3 runs it beside b3sum).
         .executableTarget(name: "b3bench", dependencies: ["BLAKE3", "CBLAKE3CPU"]),
         // The eDCKV key-value study store.
-        .target(name: "EDCKV", dependencies: ["DICOM", "BLAKE3", "CArcaIO", "Archive"]),
+        .target(name: "EDCKV", dependencies: [
+            "DICOM", "BLAKE3", "CArcaIO", "Archive", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
         // DICOM Upper Layer (PS3.8) and DIMSE (PS3.7) over SwiftNIO.
         .target(
             name: "DICOMNetwork",

@@ -2,6 +2,8 @@ import Archive
 import BLAKE3
 import CArcaIO
 import DICOM
+import Dispatch
+import NIOConcurrencyHelpers
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -106,11 +108,18 @@ public final class SpoolInstanceWriter: EntryOutput {
                 try Directory.rename(f.path, hidden + "/" + name)
                 _ = arca_start_writeback(f.fd, 0, Int64(f.size))
             }
-            for f in files.values.sorted(by: { $0.size > $1.size }) where fsync(f.fd) != 0 {
-                throw IncomingFile.error("fsync", f.path, errno)
+            // The files and their folder fsynced at once, from several threads: the file system commits them
+            // together (one journal commit instead of one each).
+            let dirFD = openDirectory(hidden)
+            guard dirFD >= 0 else { throw IncomingFile.error("open", hidden, errno) }
+            defer { close(dirFD) }
+            let fds = files.values.map(\.fd) + [dirFD]
+            let failures = NIOLockedValueBox<[Int32]>([])
+            DispatchQueue.concurrentPerform(iterations: fds.count) { i in
+                if fsync(fds[i]) != 0 { let e = errno; failures.withLockedValue { $0.append(e) } }
             }
+            if let e = failures.withLockedValue({ $0.first }) { throw IncomingFile.error("fsync", hidden, e) }
             files = [:]
-            try Directory.sync(hidden)
             let sop = try B64UID.encode(identity.sopInstanceUID)
             let visible = folder + "/" + sop
             if Directory.exists(visible) {
@@ -138,3 +147,4 @@ public final class SpoolInstanceWriter: EntryOutput {
 }
 
 private func createFile(_ path: String) -> Int32 { open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
+private func openDirectory(_ path: String) -> Int32 { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }

@@ -45,17 +45,16 @@ public final class ArchiveStorageService: StorageService {
             transferSyntax: request.transferSyntax, sourceAETitle: request.callingAETitle))
         let incomingDirectory = archive.incomingDirectory
         // eDCKV only: the bytes are read back and dropped, so up to 16 MB of them stay in memory.
-        let file = try IncomingFile(directory: incomingDirectory, memoryLimit: writesFiles ? nil : Self.dckvMemoryLimit)
-        let sink = ArchiveSink(service: self, request: request, file: file)
+        // eDCKV only: the bytes go straight into the spool, encoded as they arrive; otherwise into a file.
+        let target: any IncomingTarget
+        if !writesFiles, let dckv { target = dckv.stream() } else { target = try IncomingFile(directory: incomingDirectory) }
+        let sink = ArchiveSink(service: self, request: request, target: target)
         do { try await sink.start(preambleAndMeta: [UInt8](repeating: 0, count: 128) + Array("DICM".utf8) + header) } catch {
-            file.discard()
+            target.discard()
             throw error
         }
         return sink
     }
-
-    /// Bytes of one instance an eDCKV-only store keeps in memory before using a file.
-    static let dckvMemoryLimit = 16 << 20
 
     func nextStoredNumber() -> Int { stored.withLockedValue { $0 += 1; return $0 } }
 }
@@ -67,7 +66,9 @@ public final class ArchiveStorageService: StorageService {
 final class ArchiveSink: InstanceSink, @unchecked Sendable {
     private let service: ArchiveStorageService
     private let request: StoreRequest
-    private let file: IncomingFile
+    /// The incoming file (files store), or the spool stream (eDCKV only).
+    private let target: any IncomingTarget
+    private var file: IncomingFile? { target as? IncomingFile }
     private let writer: IncomingWriter
     private var parser: Part10Parser
     private var header = DataSetBuilder()
@@ -75,11 +76,11 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
     private var writeError: ArchiveError?
     private var done = false
 
-    init(service: ArchiveStorageService, request: StoreRequest, file: IncomingFile) {
+    init(service: ArchiveStorageService, request: StoreRequest, target: any IncomingTarget) {
         self.service = service
         self.request = request
-        self.file = file
-        self.writer = IncomingWriter(file: file)
+        self.target = target
+        self.writer = IncomingWriter(target: target)
         // Routing and indexing need only the attributes before the pixel data.
         parser = Part10Parser(options: .headerOnly, fallbackSyntax: request.transferSyntax)
     }
@@ -118,9 +119,9 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
         do {
             let writer = self.writer
             let dckv = service.dckv
-            let incomingPath = file.path
             let result: FileArchive.CommitResult
-            if service.writesFiles {
+            if service.writesFiles, let file {
+                let incomingPath = file.path
                 result = try await service.archive.commit(
                     file, attributes: attributes, transferSyntaxUID: request.transferSyntax.uid,
                     callingAETitle: request.callingAETitle, receivedAt: Timestamp.now()) { place in
@@ -162,18 +163,17 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
             case .replace: break
             }
         }
-        let file = self.file
+        guard let stream = target as? SpoolStream else { throw ArchiveError.io("no spool stream") }
         let (location, hash) = try await writer.drain {
             do {
-                if let bytes = file.bytesInMemory { return try dckv.store(partTenBytes: bytes) }
-                return try dckv.store(partTenFileAt: file.path)
+                return dckv.location(try stream.finish())
             } catch let e as EDCKVError {
                 throw ArchiveError.unreadable("eDCKV: \(e)")
             }
         }
         await writer.discard()
         if let index {
-            let record = InstanceRecord(attributes: attributes, filePath: location, fileSize: file.size, fileHash: hash,
+            let record = InstanceRecord(attributes: attributes, filePath: location, fileSize: await writer.receivedBytes, fileHash: hash,
                                         transferSyntaxUID: request.transferSyntax.uid, receivedAt: Timestamp.now(),
                                         callingAETitle: request.callingAETitle)
             // The instance is durable in the spool: without its row it would still be merged, and a resend is
@@ -220,13 +220,20 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
 /// queue, after every write: one thread hop per instance for the whole durable step.
 final class IncomingWriter: @unchecked Sendable {
     private let queue = DispatchQueue(label: "arca.incoming")
-    private let file: IncomingFile
+    private let target: any IncomingTarget
     private let state = NIOLockedValueBox<(pending: Int, error: ArchiveError?)>((0, nil))
+    /// Bytes appended so far (touched only on `queue`).
+    private var received: UInt64 = 0
     /// Touched only on `queue`.
     private var hasher = BLAKE3()
     private static let limit = 8 << 20
 
-    init(file: IncomingFile) { self.file = file }
+    init(target: any IncomingTarget) { self.target = target }
+
+    /// Every byte appended, once the queued appends are done.
+    var receivedBytes: UInt64 {
+        get async { (try? await onQueue { self.received }) ?? 0 }
+    }
 
     func append(_ bytes: ByteBuffer) async throws {
         let count = bytes.readableBytes
@@ -239,7 +246,12 @@ final class IncomingWriter: @unchecked Sendable {
             var failure: ArchiveError?
             if self.state.withLockedValue({ $0.error }) == nil {
                 bytes.withUnsafeReadableBytes { raw in
-                    do { try self.file.append(raw) } catch let e as ArchiveError { failure = e } catch { failure = .io("\(error)") }
+                    do { try self.target.append(raw) } catch let e as ArchiveError { failure = e } catch let e as EDCKVError {
+                        failure = .unreadable("eDCKV: \(e)")
+                    } catch let e as DICOMParseError {
+                        failure = .unreadable("\(e)")
+                    } catch { failure = .io("\(error)") }
+                    self.received += UInt64(raw.count)
                     self.hasher.update(raw)
                 }
             }
@@ -254,7 +266,8 @@ final class IncomingWriter: @unchecked Sendable {
     /// After the queued writes: fdatasync, `place` (rename into the archive), and the file's BLAKE3 hex.
     func seal(then place: @escaping @Sendable () throws -> Void) async throws -> String {
         try await onQueue {
-            try self.file.seal()
+            guard let file = self.target as? IncomingFile else { throw ArchiveError.io("not a file") }
+            try file.seal()
             try place()
             return BLAKE3.hex(self.hasher.finalize())
         }
@@ -273,7 +286,7 @@ final class IncomingWriter: @unchecked Sendable {
     func discard() async {
         await withCheckedContinuation { continuation in
             queue.async {
-                self.file.discard()
+                self.target.discard()
                 continuation.resume()
             }
         }
@@ -297,3 +310,12 @@ enum Timestamp {
         Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
     }
 }
+
+/// Where an incoming instance's bytes go while they arrive: a file in `.incoming/`, or the eDCKV spool.
+protocol IncomingTarget: AnyObject, Sendable {
+    func append(_ bytes: UnsafeRawBufferPointer) throws
+    func discard()
+}
+
+extension IncomingFile: IncomingTarget {}
+extension SpoolStream: IncomingTarget {}

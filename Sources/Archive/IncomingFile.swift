@@ -9,55 +9,26 @@ import Darwin
 /// A file being received: a hidden temporary file in the archive's `.incoming/` folder (same file system,
 /// so the final rename is atomic), appended to and fsynced before it is renamed into place. Nothing under
 /// `.incoming/` is ever listed, indexed or rebuilt from. Not thread-safe: one writer at a time.
-///
-/// With a memory limit (bytes that are read back and stored elsewhere, as the eDCKV store does) the bytes
-/// stay in memory until they pass the limit, and only then go to the file: small objects never create and
-/// delete a file (on ext4 a stream of deleted inodes makes every later create slow).
 public final class IncomingFile: @unchecked Sendable {
     public let path: String
-    private var fd: Int32 = -1
+    private var fd: Int32
     public private(set) var size: UInt64 = 0
-    private let memoryLimit: Int?
-    private var memory: [UInt8] = []
-    private var created = false
 
-    public init(directory: String, memoryLimit: Int? = nil) throws {
-        self.memoryLimit = memoryLimit
+    public init(directory: String) throws {
         var rng = SystemRandomNumberGenerator()
         path = directory + "/.part-\(getpid())-\(String(rng.next() as UInt64, radix: 36))"
-        if memoryLimit == nil { try create() }
-    }
-
-    private func create() throws {
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw IncomingFile.error("create", path, errno) }
-        created = true
     }
-
-    /// The bytes received, while they are all in memory (nil once they went to the file).
-    public var bytesInMemory: [UInt8]? { created ? nil : memory }
 
     deinit {
         if fd >= 0 { close(fd) }
     }
 
     public func append(_ bytes: UnsafeRawBufferPointer) throws {
-        if let limit = memoryLimit, !created {
-            if memory.count + bytes.count <= limit {
-                if memory.isEmpty { memory.reserveCapacity(min(limit, 1 << 20)) }
-                memory.append(copying: bytes)
-                size += UInt64(bytes.count)
-                return
-            }
-            try create()
-            let held = memory
-            memory = []
-            do { try FileWriter.writeAll(fd, held, path: path) } catch let e as FileError { throw Self.error("write", path, e.errno) }
-        }
         do { try FileWriter.writeAll(fd, bytes, path: path) } catch let e as FileError { throw Self.error("write", path, e.errno) }
-        // Start writing these pages back now, while the rest arrives, so the final fdatasync has little left to
-        // do (not for bytes that are only read back).
-        if memoryLimit == nil { _ = arca_start_writeback(fd, Int64(clamping: size), Int64(bytes.count)) }
+        // Start writing these pages back now, while the rest arrives, so the final fdatasync has little left to do.
+        _ = arca_start_writeback(fd, Int64(clamping: size), Int64(bytes.count))
         size += UInt64(bytes.count)
     }
 
@@ -67,11 +38,6 @@ public final class IncomingFile: @unchecked Sendable {
 
     /// fdatasync and close: after this the bytes (and the size) survive a crash.
     public func seal() throws {
-        if !created {
-            try create()
-            do { try FileWriter.writeAll(fd, memory, path: path) } catch let e as FileError { throw Self.error("write", path, e.errno) }
-            memory = []
-        }
         guard fdatasync(fd) == 0 else { throw Self.error("fdatasync", path, errno) }
         close(fd)
         fd = -1
@@ -80,8 +46,7 @@ public final class IncomingFile: @unchecked Sendable {
     /// Removes the temporary file (after a failure or a refusal).
     public func discard() {
         if fd >= 0 { close(fd); fd = -1 }
-        memory = []
-        if created { unlink(path) }
+        unlink(path)
     }
 
     /// Removes temporary files left by processes that died mid-receive (a crash, SIGKILL): their names carry

@@ -28,12 +28,11 @@ public final class DCKVStore: Sendable {
         location(try spool.store(partTenFileAt: path))
     }
 
-    /// The same for a Part-10 file held in memory.
-    public func store(partTenBytes bytes: [UInt8]) throws -> String {
-        location(try spool.store(partTenBytes: bytes))
-    }
+    /// An instance to spool as its bytes arrive.
+    public func stream() -> SpoolStream { SpoolStream(spool: spool) }
 
-    private func location(_ stored: Spool.Stored) -> String {
+    /// The index location of a spooled instance: `dckv/<StudyDate>/<b64uid(study)>/<b64uid(SOP)>`.
+    public func location(_ stored: Spool.Stored) -> String {
         Self.folder + "/" + stored.path.split(separator: "/").dropFirst(2).joined(separator: "/")
     }
 

@@ -33,13 +33,6 @@ public final class Spool: Sendable {
         public var path: String
     }
 
-    /// Spools a Part-10 file (or a bare dataset) held in memory.
-    public func store(partTenBytes bytes: [UInt8]) throws -> Stored {
-        try store { parser, encoder in
-            try parser.feed(bytes, to: &encoder)
-        }
-    }
-
     /// Spools a Part-10 file read in 1 MB pieces.
     public func store(partTenFileAt path: String) throws -> Stored {
         try store { parser, encoder in
@@ -88,4 +81,31 @@ public final class Spool: Sendable {
             }
         }
     }
+}
+
+/// An instance spooled as its bytes arrive (a C-STORE's Part-10 header, then the dataset fragments): parsed
+/// and encoded piece by piece, so when the last piece is in only the flush and the fsyncs remain. One
+/// caller at a time.
+public final class SpoolStream: @unchecked Sendable {
+    private var parser = Part10Parser()
+    private var encoder: StreamingEncoder<SpoolInstanceWriter>
+    private let writer: SpoolInstanceWriter
+
+    public init(spool: Spool) {
+        writer = SpoolInstanceWriter(spool: spool)
+        encoder = StreamingEncoder(output: writer)
+    }
+
+    public func append(_ bytes: UnsafeRawBufferPointer) throws {
+        try parser.feed(bytes, to: &encoder)
+    }
+
+    /// The instance made durable and visible in the spool.
+    public func finish() throws -> Spool.Stored {
+        try parser.finish(&encoder)
+        _ = try encoder.finish()
+        return try writer.finish()
+    }
+
+    public func discard() { writer.discard() }
 }

@@ -44,6 +44,24 @@ import TestSupport
         #expect(try normal.writerSynchronousLevel() == 1)
     }
 
+    /// Several servers opening one new archive at once all get a migrated index (their migrations used to
+    /// race: "table schema_version already exists").
+    @Test func concurrentOpensOfANewIndexAllSucceed() throws {
+        let dir = try ExternalTool.temporaryDirectory("arca-index")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for round in 0..<5 {
+            let path = dir.path + "/index-\(round).db"
+            let failures = NSLock()
+            nonisolated(unsafe) var errors: [String] = []
+            DispatchQueue.concurrentPerform(iterations: 4) { _ in
+                do { _ = try SQLiteIndex(path: path) } catch {
+                    failures.lock(); errors.append("\(error)"); failures.unlock()
+                }
+            }
+            #expect(errors.isEmpty, "\(errors)")
+        }
+    }
+
     @Test func countsFollowRecordReplaceAndRemove() async throws {
         let (index, dir) = try Self.index()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -109,7 +109,7 @@ public enum IndexMaintenance {
         if isOpenElsewhere(databasePath: final) {
             throw ArchiveError.io("\(final) is open in another process (a running arca serve?): stop it before rebuilding")
         }
-        for suffix in ["", "-wal", "-shm"] { try Directory.remove(temp + suffix) }
+        for suffix in ["", "-wal", "-shm", "-lock"] { try Directory.remove(temp + suffix) }
         let report: RebuildReport
         do {
             let index = try SQLiteIndex(path: temp)
@@ -128,7 +128,7 @@ public enum IndexMaintenance {
         }
         for suffix in ["-wal", "-shm"] { try Directory.remove(final + suffix) }
         try Directory.rename(temp, final)
-        for suffix in ["-wal", "-shm"] { try Directory.remove(temp + suffix) }
+        for suffix in ["-wal", "-shm", "-lock"] { try Directory.remove(temp + suffix) }
         try Directory.sync(root)
         return report
     }

@@ -1,4 +1,9 @@
 import GRDB
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NIOConcurrencyHelpers
 
 /// The archive's index in SQLite (`<archive>/index.db`, WAL, synchronous FULL: a commit is durable when it
@@ -36,6 +41,13 @@ public final class SQLiteIndex: InstanceIndex, Sendable {
             try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
         }
         configuration.busyMode = .timeout(10)
+        // Several servers may open a new archive at once: switching it to WAL is not retried when busy, and
+        // GRDB's migrator reads what is applied before its transaction, so two could both create the tables.
+        // An flock on `index.db-lock` makes them open one after the other. (Not on index.db itself: closing
+        // any descriptor of it would drop this process's SQLite locks.)
+        let lockFD = open(path + "-lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        defer { if lockFD >= 0 { flock(lockFD, LOCK_UN); close(lockFD) } }
+        if lockFD >= 0 { flock(lockFD, LOCK_EX) }
         pool = try DatabasePool(path: path, configuration: configuration)
         // GRDB switches a pool's connections to `synchronous = NORMAL` when it turns WAL on, after
         // `prepareDatabase`: set it again on the writer, the one connection that commits.

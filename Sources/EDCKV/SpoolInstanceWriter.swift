@@ -21,33 +21,47 @@ public final class SpoolInstanceWriter: EntryOutput {
     private var hidden = ""
     private var files: [Category: CategoryFile] = [:]
 
+    /// One category's bytes: in memory while small (the file is then created under its final name), else
+    /// in a temporary file filled through a 0xFFFF-byte buffer and renamed at the end.
     final class CategoryFile {
-        let path: String
-        let fd: Int32
-        var buffer: [UInt8] = []
+        let directory: String
+        let category: Category
+        private(set) var fd: Int32 = -1
+        private var tempPath: String { directory + "/.tmp-" + category.letter }
+        private var buffer: [UInt8] = []
+        private var spilled = false
         var hasher = BLAKE3()
-        var size = 0
+        private(set) var size = 0
         var lastKey: [UInt8]?
+        static let memoryLimit = 4 << 20
 
-        init(path: String) throws {
-            self.path = path
-            fd = createFile(path)
-            guard fd >= 0 else { throw IncomingFile.error("create", path, errno) }
-            buffer.reserveCapacity(0xFFFF)
+        init(directory: String, category: Category) {
+            self.directory = directory
+            self.category = category
         }
 
-        deinit { close(fd) }
+        deinit { if fd >= 0 { close(fd) } }
 
         func put(_ bytes: UnsafeRawBufferPointer) throws {
-            if buffer.count + bytes.count > 0xFFFF { try flush() }
-            if bytes.count >= 0xFFFF {
-                try write(bytes)
-            } else {
-                buffer.append(copying: bytes)
+            size += bytes.count
+            if !spilled {
+                if buffer.count + bytes.count <= Self.memoryLimit {
+                    buffer.append(copying: bytes)
+                    return
+                }
+                fd = createFile(tempPath)
+                guard fd >= 0 else { throw IncomingFile.error("create", tempPath, errno) }
+                spilled = true
+                let held = buffer
+                buffer = []
+                buffer.reserveCapacity(0xFFFF)
+                try held.withUnsafeBytes { try write($0) }
             }
+            if buffer.count + bytes.count > 0xFFFF { try flush() }
+            if bytes.count >= 0xFFFF { try write(bytes) } else { buffer.append(copying: bytes) }
         }
 
-        func flush() throws {
+        private func flush() throws {
             guard !buffer.isEmpty else { return }
             try buffer.withUnsafeBytes { try write($0) }
             buffer.removeAll(keepingCapacity: true)
@@ -55,8 +69,23 @@ public final class SpoolInstanceWriter: EntryOutput {
 
         private func write(_ bytes: UnsafeRawBufferPointer) throws {
             hasher.update(bytes)
-            do { try FileWriter.writeAll(fd, bytes, path: path) } catch let e as FileError { throw IncomingFile.error("write", path, e.errno) }
-            size += bytes.count
+            do { try FileWriter.writeAll(fd, bytes, path: tempPath) } catch let e as FileError { throw IncomingFile.error("write", tempPath, e.errno) }
+        }
+
+        /// The file under its name `<prefix hex>.<blake3 hex>`, written (not yet fsynced).
+        func complete(prefix: Prefix) throws {
+            if spilled {
+                try flush()
+                try Directory.rename(tempPath, directory + "/" + prefix.hex + "." + BLAKE3.hex(hasher.finalize()))
+            } else {
+                hasher.update(buffer)
+                let path = directory + "/" + prefix.hex + "." + BLAKE3.hex(hasher.finalize())
+                fd = createFile(path)
+                guard fd >= 0 else { throw IncomingFile.error("create", path, errno) }
+                do { try FileWriter.writeAll(fd, buffer, path: path) } catch let e as FileError { throw IncomingFile.error("write", path, e.errno) }
+                buffer = []
+            }
+            _ = arca_start_writeback(fd, 0, Int64(size))
         }
     }
 
@@ -66,7 +95,7 @@ public final class SpoolInstanceWriter: EntryOutput {
         self.identity = identity
         let studyPath = try StudyLayout.studyPath(studyInstanceUID: identity.studyInstanceUID, studyDate: identity.studyDate)
         folder = spool.directory + "/" + studyPath
-        try FS.createDurably(folder)
+        if !FS.isDirectory(folder) { try FS.createDurably(folder) }
         hidden = folder + "/." + (try B64UID.encode(identity.sopInstanceUID))
         FS.removeTree(hidden)
         guard mkdir(hidden, 0o755) == 0 else { throw IncomingFile.error("mkdir", hidden, errno) }
@@ -92,22 +121,17 @@ public final class SpoolInstanceWriter: EntryOutput {
     private func file(_ c: Category) throws -> CategoryFile {
         if let f = files[c] { return f }
         guard !hidden.isEmpty else { throw EDCKVError("entry before the instance's identity") }
-        let f = try CategoryFile(path: hidden + "/.tmp-" + c.letter)
+        let f = CategoryFile(directory: hidden, category: c)
         files[c] = f
         return f
     }
 
-    /// Names, fsyncs and publishes the instance: the writeback of every file started first, the largest
-    /// fsynced first (its journal commit carries the others), then the folder, renamed visible, its parent.
+    /// Names, fsyncs and publishes the instance: every file completed under its name (writeback started),
+    /// the files and the folder fsynced together, the folder renamed visible, its parent fsynced.
     public func finish() throws -> Spool.Stored {
         guard let identity else { throw EDCKVError("no instance was encoded") }
         do {
-            for (c, f) in files {
-                try f.flush()
-                let name = identity.prefix(c).hex + "." + BLAKE3.hex(f.hasher.finalize())
-                try Directory.rename(f.path, hidden + "/" + name)
-                _ = arca_start_writeback(f.fd, 0, Int64(f.size))
-            }
+            for (c, f) in files { try f.complete(prefix: identity.prefix(c)) }
             // The files and their folder fsynced at once, from several threads: the file system commits them
             // together (one journal commit instead of one each).
             let dirFD = openDirectory(hidden)

@@ -131,6 +131,33 @@ import TestSupport
         #expect(check.isClean, "\(check)")
     }
 
+    /// Refusals leave nothing in the spool: a duplicate under `reject` (0x0111) and a validation failure
+    /// (no Patient ID: 0xC001); the hidden folder of a refused instance is gone.
+    @Test func refusedInstancesLeaveNothingInTheSpool() async throws {
+        let first = try ArchiveInteropTests.sample(sop: "1.2.3.77.1")
+        var noID = try DICOMFile.read(path: try ArchiveInteropTests.sample(sop: "1.2.3.77.2").path)
+        noID.dataSet.setString("", for: .patientID, vr: .LO)
+        noID.dataSet.setString("1.2.3.77.2", for: .sopInstanceUID, vr: .UI)
+        noID.meta.setString("1.2.3.77.2", for: .mediaStorageSOPInstanceUID, vr: .UI)
+        let noIDURL = try ExternalTool.temporaryDirectory("arca-dckv-refused").appendingPathComponent("noid.dcm")
+        try FileWriter.write(try noID.serialized(), to: noIDURL.path)
+        let server = try await TestServer.start { $0.store = .dckv; $0.mergeIntervalSeconds = 0 }
+        defer { Task { await server.stop() } }
+        guard let ok = try await ArchiveInteropTests.storescu(server, [first]) else { return }
+        #expect(ok.stderr.contains("(Success)"), "\(ok.stderr)")
+        let again = try await ArchiveInteropTests.storescu(server, [first])
+        #expect(again?.stderr.contains("0x111") == true, "\(again?.stderr ?? "")")
+        // DCMTK names every 0xCxxx "CannotUnderstand"; its debug dump shows the status itself.
+        let refused = try await ArchiveInteropTests.storescu(server, [noIDURL], ["-d"])
+        #expect(refused?.stderr.contains("0xc001") == true || refused?.stderr.contains("0xC001") == true, "\(refused?.stderr ?? "")")
+        let root = server.archive.path + "/" + DCKVStore.folder
+        let items = try Inventory.list(root)
+        #expect(items.map(\.sopInstanceUID) == ["1.2.3.77.1"] && items.allSatisfy { $0.place == .spool })
+        let hidden = (FileManager.default.enumerator(atPath: root + "/" + StudyLayout.spoolFolder)?.allObjects as? [String] ?? [])
+            .filter { $0.split(separator: "/").last?.hasPrefix(".") == true && !$0.hasSuffix(".merge.lock") }
+        #expect(hidden.isEmpty, "\(hidden)")
+    }
+
     /// `scripts/dckv-test`, run on the built `arca`: several processes, SIGKILL, restarts.
     static func script(_ arguments: [String]) async throws -> ExternalTool.Result? {
         guard try ExternalTool.require(ExternalTool.exists("/usr/bin/storescu"), "DCMTK"),

@@ -164,7 +164,7 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
             }
         }
         guard let stream = target as? SpoolStream else { throw ArchiveError.io("no spool stream") }
-        let (location, hash) = try await writer.drain {
+        let (location, hash, size) = try await writer.drain {
             do {
                 return dckv.location(try stream.finish())
             } catch let e as EDCKVError {
@@ -173,7 +173,7 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
         }
         await writer.discard()
         if let index {
-            let record = InstanceRecord(attributes: attributes, filePath: location, fileSize: await writer.receivedBytes, fileHash: hash,
+            let record = InstanceRecord(attributes: attributes, filePath: location, fileSize: size, fileHash: hash,
                                         transferSyntaxUID: request.transferSyntax.uid, receivedAt: Timestamp.now(),
                                         callingAETitle: request.callingAETitle)
             // The instance is durable in the spool: without its row it would still be merged, and a resend is
@@ -230,10 +230,6 @@ final class IncomingWriter: @unchecked Sendable {
 
     init(target: any IncomingTarget) { self.target = target }
 
-    /// Every byte appended, once the queued appends are done.
-    var receivedBytes: UInt64 {
-        get async { (try? await onQueue { self.received }) ?? 0 }
-    }
 
     func append(_ bytes: ByteBuffer) async throws {
         let count = bytes.readableBytes
@@ -273,12 +269,12 @@ final class IncomingWriter: @unchecked Sendable {
         }
     }
 
-    /// After the queued writes, without fdatasync (the bytes go elsewhere durably): `body`, and the BLAKE3 hex
-    /// of the bytes received.
-    func drain<T: Sendable>(then body: @escaping @Sendable () throws -> T) async throws -> (T, String) {
+    /// After the queued writes, without fdatasync (the bytes go elsewhere durably): `body`, the BLAKE3 hex
+    /// of the bytes received and their count.
+    func drain<T: Sendable>(then body: @escaping @Sendable () throws -> T) async throws -> (T, hash: String, size: UInt64) {
         try await onQueue {
             let value = try body()
-            return (value, BLAKE3.hex(self.hasher.finalize()))
+            return (value, BLAKE3.hex(self.hasher.finalize()), self.received)
         }
     }
 

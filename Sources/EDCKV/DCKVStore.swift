@@ -33,7 +33,7 @@ public final class DCKVStore: Sendable {
 
     /// The index location of a spooled instance: `dckv/<StudyDate>/<b64uid(study)>/<b64uid(SOP)>`.
     public func location(_ stored: Spool.Stored) -> String {
-        Self.folder + "/" + stored.path.split(separator: "/").dropFirst(2).joined(separator: "/")
+        Self.folder + "/" + stored.location
     }
 
     /// Merge passes every `interval` (studies quiet for `quietSeconds`) while this process holds the lock (trying to take it between passes),

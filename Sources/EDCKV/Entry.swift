@@ -58,10 +58,12 @@ public struct Entry: Sendable, Equatable {
     }
 
     /// KL, key and VL: everything but the value.
-    func encodeHeader(into out: inout [UInt8]) {
+    func encodeHeader(into out: inout [UInt8]) { Self.encodeHeader(key: key, valueLength: value.count, into: &out) }
+
+    static func encodeHeader(key: [UInt8], valueLength: Int, into out: inout [UInt8]) {
         out.append(UInt8(key.count))
         out.append(contentsOf: key)
-        let n = UInt32(truncatingIfNeeded: value.count)
+        let n = UInt32(truncatingIfNeeded: valueLength)
         out.append(UInt8(n & 0xFF)); out.append(UInt8((n >> 8) & 0xFF)); out.append(UInt8((n >> 16) & 0xFF)); out.append(UInt8(n >> 24))
     }
 }

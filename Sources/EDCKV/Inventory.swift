@@ -13,7 +13,7 @@ public enum Inventory {
         var out: [Item] = []
         let names = FS.list(path)
         if !names.isEmpty, names.allSatisfy({ $0.hasPrefix(".") || ($0.count == 66 && $0.dropFirst().first == ".") }) {
-            for e in try CompositeFiles(directory: path).entries(.instance) where e.depth == 0 && e.tag.rawValue == 0x0008_0018 {
+            for e in try CompositeFiles(directory: path).entries(.instance) where e.depth == 0 && e.tag == .sopInstanceUID {
                 out.append(Item(place: .study, sopInstanceUID: StudyMap.uid(e), path: path))
             }
             return out
@@ -24,7 +24,7 @@ public enum Inventory {
                     guard let i = s.files.first(where: { $0.category == .instance }) else { continue }
                     // A spooled instance may be merged (and removed) while we look: then it is in its study.
                     guard let read = try? EntryFileReader.readAll(path: i.path) else { continue }
-                    if let e = read.entries.first(where: { $0.depth == 0 && $0.tag.rawValue == 0x0008_0018 }) {
+                    if let e = read.entries.first(where: { $0.depth == 0 && $0.tag == .sopInstanceUID }) {
                         out.append(Item(place: .spool, sopInstanceUID: StudyMap.uid(e), path: s.path))
                     }
                 }

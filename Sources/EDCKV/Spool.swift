@@ -28,9 +28,13 @@ public final class Spool: Sendable {
 
     /// Where one spooled instance lives, relative to the root.
     public struct Stored: Sendable, Equatable {
+        /// `<StudyDate>/<b64uid(study)>`.
         public var studyPath: String
         public var sopInstanceUID: String
+        /// `spool/<pid>/<studyPath>/<b64uid(SOP)>`.
         public var path: String
+        /// `<studyPath>/<b64uid(SOP)>`: where the instance lives once merged, as the index records it.
+        public var location: String
     }
 
     /// Spools a Part-10 file read in 1 MB pieces.

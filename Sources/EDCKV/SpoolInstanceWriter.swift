@@ -107,10 +107,8 @@ public final class SpoolInstanceWriter: EntryOutput {
             throw EDCKVError("category \(c): keys not ascending at \(EntryCodec.hex(key)) (elements out of order?)")
         }
         file.lastKey = key
-        var header: [UInt8] = [UInt8(key.count)]
-        header += key
-        let n = UInt32(truncatingIfNeeded: length)
-        header += [UInt8(n & 0xFF), UInt8((n >> 8) & 0xFF), UInt8((n >> 16) & 0xFF), UInt8(n >> 24)]
+        var header: [UInt8] = []
+        Entry.encodeHeader(key: key, valueLength: length, into: &header)
         try header.withUnsafeBytes { try file.put($0) }
     }
 
@@ -156,7 +154,7 @@ public final class SpoolInstanceWriter: EntryOutput {
             try Directory.sync(folder)
             let studyPath = try StudyLayout.studyPath(studyInstanceUID: identity.studyInstanceUID, studyDate: identity.studyDate)
             return Spool.Stored(studyPath: studyPath, sopInstanceUID: identity.sopInstanceUID,
-                                path: spool.relativeDirectory + "/" + studyPath + "/" + sop)
+                                path: spool.relativeDirectory + "/" + studyPath + "/" + sop, location: studyPath + "/" + sop)
         } catch {
             discard()
             throw error

@@ -14,6 +14,10 @@ public struct StreamingEncoder<Output: EntryOutput>: ParseEventHandler {
     private var identity: InstanceIdentity?
     /// Entries before the identity is known: category, frame, key without prefix, value.
     private var pending: [(category: Category, frame: UInt16, suffix: [UInt8], value: [UInt8])] = []
+    /// Bytes held while waiting for the identity, or in a subtree kept whole: never more than `memoryBudget`,
+    /// whatever the lengths in the input say.
+    private var heldBytes = 0
+    static var memoryBudget: Int { 64 << 20 }
 
     // What the identity is made of, as root elements go by.
     private var study = "", series = "", sop = "", studyDate = ""
@@ -56,9 +60,22 @@ public struct StreamingEncoder<Output: EntryOutput>: ParseEventHandler {
         return identity
     }
 
+    /// Counts bytes that stay in memory; past the budget the instance is refused rather than held.
+    private mutating func hold(_ count: Int, _ what: String) throws {
+        heldBytes += count
+        guard heldBytes <= Self.memoryBudget else {
+            throw EDCKVError("more than \(Self.memoryBudget >> 20) MB \(what): refused rather than held in memory")
+        }
+    }
+
     public mutating func handle(_ event: ParseEvent) throws {
         if var cap = capture {
             capture = nil
+            switch event {
+            case .element(_, let bytes): try hold(bytes.count, "in one UN sequence or nested pixel data")
+            case .valueChunk(let chunk): try hold(chunk.count, "in one UN sequence or nested pixel data")
+            default: break
+            }
             try cap.builder.handle(event)
             switch event {
             case .sequenceStart, .fragmentsStart: cap.depth += 1
@@ -66,6 +83,7 @@ public struct StreamingEncoder<Output: EntryOutput>: ParseEventHandler {
             default: break
             }
             if cap.depth > 0 { capture = cap; return }
+            if identity != nil { heldBytes = 0 }
             guard let e = cap.builder.dataSet.elements.first else { return }
             let value: [UInt8]
             switch e.value {
@@ -89,6 +107,7 @@ public struct StreamingEncoder<Output: EntryOutput>: ParseEventHandler {
             if frames != nil { frames?.chunk(chunk); return }
             guard case .some(.some(let target)) = longValue else { return }
             if identity == nil {
+                try hold(chunk.count, "before (0020,0013)")
                 pending[pending.count - 1].value.append(copying: chunk)
             } else {
                 try output.append(target.category, chunk)
@@ -238,6 +257,7 @@ public struct StreamingEncoder<Output: EntryOutput>: ParseEventHandler {
         // Meta elements and the study's first attributes came in stream order, category by category.
         let waiting = pending
         pending = []
+        heldBytes = 0
         for p in waiting {
             try output.begin(p.category, key: id.prefix(p.category, frame: p.frame).bytes + p.suffix, length: p.value.count)
             try p.value.withUnsafeBytes { try output.append(p.category, $0) }
@@ -246,7 +266,12 @@ public struct StreamingEncoder<Output: EntryOutput>: ParseEventHandler {
 
     mutating func emit(_ c: Category, frame: UInt16 = 0, suffix: [UInt8], value: [UInt8]) throws {
         try begin(c, frame: frame, suffix: suffix, length: value.count)
-        if identity != nil { try value.withUnsafeBytes { try output.append(c, $0) } } else { pending[pending.count - 1].value = value }
+        if identity != nil {
+            try value.withUnsafeBytes { try output.append(c, $0) }
+        } else {
+            try hold(value.count, "before (0020,0013)")
+            pending[pending.count - 1].value = value
+        }
     }
 
     private mutating func begin(_ c: Category, frame: UInt16, suffix: [UInt8], length: Int) throws {
@@ -258,9 +283,6 @@ public struct StreamingEncoder<Output: EntryOutput>: ParseEventHandler {
         }
     }
 
-    mutating func appendToCurrent(_ c: Category, _ bytes: UnsafeRawBufferPointer) throws {
-        if identity == nil { pending[pending.count - 1].value.append(copying: bytes) } else { try output.append(c, bytes) }
-    }
 }
 
 /// Fragments of root pixel data to frame entries (§2): the offset table under frame 0; then, by the offset

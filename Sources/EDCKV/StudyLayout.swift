@@ -84,13 +84,6 @@ enum FS {
         guard fsync(fd) == 0 else { throw IncomingFile.error("fsync", path, errno) }
     }
 
-    static func fsyncFile(_ path: String) throws {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw IncomingFile.error("open", path, errno) }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw IncomingFile.error("fsync", path, errno) }
-    }
-
     static func parent(_ path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return String(path[..<slash])

@@ -172,6 +172,16 @@ import Testing
         return out
     }
 
+    /// What must wait for SeriesNumber and InstanceNumber is bounded: a huge value before (0020,0013) is
+    /// refused with a message, never held whole.
+    @Test func aHugeValueBeforeTheNumbersIsRefused() throws {
+        var file = SampleImage.secondaryCapture(rows: 2, columns: 2)
+        file.dataSet.set(Element(tag: Tag(0x0009, 0x0010), vr: .LO, bytes: Array("ARCA ".utf8)))
+        file.dataSet.set(Element(tag: Tag(0x0009, 0x1001), vr: .OB,
+                                 bytes: [UInt8](repeating: 1, count: StreamingEncoder<MemoryEntryOutput>.memoryBudget + 2)))
+        #expect { try InstanceEncoder().encode(file) } throws: { ($0 as? EDCKVError)?.message.contains("refused rather than held") == true }
+    }
+
     @Test func framesFollowTheOffsetTable() throws {
         let f: [[UInt8]] = [[1, 2], [3, 4], [5, 6, 7, 8]]
         // Three fragments, two frames: frame 2 starts at the third fragment (offset 10 + 10 = 20).

@@ -154,6 +154,7 @@ import Testing
         for _ in 0..<256 { try FileWriter.writeAll(fd, frame, path: path) }
         close(fd)
 
+        // The peak is the process's: scripts/test runs suites one at a time, as this measurement needs.
         resetPeakResidentMemory()
         let before = residentMemoryBytes()
         let stored = try store.spool.store(partTenFileAt: path)

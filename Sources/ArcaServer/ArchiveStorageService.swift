@@ -44,10 +44,9 @@ public final class ArchiveStorageService: StorageService {
             sopClassUID: request.sopClassUID, sopInstanceUID: request.sopInstanceUID,
             transferSyntax: request.transferSyntax, sourceAETitle: request.callingAETitle))
         let incomingDirectory = archive.incomingDirectory
-        // eDCKV only: the bytes are read back and dropped, so up to 16 MB of them stay in memory.
         // eDCKV only: the bytes go straight into the spool, encoded as they arrive; otherwise into a file.
         let target: any IncomingTarget
-        if !writesFiles, let dckv { target = dckv.stream() } else { target = try IncomingFile(directory: incomingDirectory) }
+        if !writesFiles, let dckv { target = dckv.stream() } else { target = try IncomingFile(directory: incomingDirectory, buffers: archive.writeBuffers) }
         let sink = ArchiveSink(service: self, request: request, target: target)
         do { try await sink.start(preambleAndMeta: [UInt8](repeating: 0, count: 128) + Array("DICM".utf8) + header) } catch {
             target.discard()
@@ -61,8 +60,9 @@ public final class ArchiveStorageService: StorageService {
 
 /// One instance on its way into the archive. The SCP calls a sink from one association task, one call at a
 /// time (the `InstanceSink` contract), which is what makes the unchecked state safe. Fragments are written
-/// (writeback started at once) and hashed on two side queues, so disk work and hashing overlap the network
-/// transfer and each other; after the last fragment only the fdatasync, rename and index commit wait.
+/// (O_DIRECT, whenever the queue runs dry) and hashed on two side queues, so disk work and hashing overlap the
+/// network transfer and each other; after the last fragment, one trip to the writer's queue runs the
+/// duplicate check, the fdatasync, the rename and the index commit.
 final class ArchiveSink: InstanceSink, @unchecked Sendable {
     private let service: ArchiveStorageService
     private let request: StoreRequest
@@ -124,12 +124,15 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
                 let incomingPath = file.path
                 result = try await service.archive.commit(
                     file, attributes: attributes, transferSyntaxUID: request.transferSyntax.uid,
-                    callingAETitle: request.callingAETitle, receivedAt: Timestamp.now()) { place in
-                    // eDCKV too: spooled (durably) before the file is renamed into place and indexed.
-                    try await writer.seal(then: {
-                        if let dckv { _ = try dckv.store(partTenFileAt: incomingPath) }
-                        try place()
-                    })
+                    callingAETitle: request.callingAETitle, receivedAt: Timestamp.now()) { body in
+                    try await writer.onQueue {
+                        return try body {
+                            let hash = try writer.seal()
+                            // eDCKV too: spooled (durably) before the file is renamed into place and indexed.
+                            if let dckv { _ = try dckv.store(partTenFileAt: incomingPath) }
+                            return hash
+                        }
+                    }
                 }
             } else if let dckv {
                 result = try await storeInDCKV(dckv, attributes)
@@ -148,39 +151,40 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
         }
     }
 
-    /// eDCKV only: the duplicate policy from the index, the instance spooled durably, then its row committed.
+    /// eDCKV only, in one trip to the writer's queue: the duplicate policy from the index, the instance
+    /// spooled durably, then its row committed.
     private func storeInDCKV(_ dckv: DCKVStore, _ attributes: InstanceAttributes) async throws -> FileArchive.CommitResult {
-        let index = service.archive.index
-        let sop = attributes.sopInstanceUID
-        let existing: String?
-        do { existing = try await index?.filePath(ofInstance: sop) } catch {
-            throw ArchiveError.outOfResources("index unavailable: \(error)")
-        }
-        if let existing {
-            switch service.archive.configuration.duplicatePolicy {
-            case .reject: throw ArchiveError.duplicate("SOP Instance \(sop) already archived")
-            case .ignore: return .ignored(path: existing)
-            case .replace: break
-            }
-        }
         guard let stream = target as? SpoolStream else { throw ArchiveError.io("no spool stream") }
-        let (location, hash, size) = try await writer.drain {
-            do {
-                return dckv.location(try stream.finish())
-            } catch let e as EDCKVError {
+        let index = service.archive.index
+        let policy = service.archive.configuration.duplicatePolicy
+        let request = self.request
+        return try await writer.drain { hash, size in
+            let sop = attributes.sopInstanceUID
+            let existing: String?
+            do { existing = try index?.filePathNow(ofInstance: sop) } catch {
+                throw ArchiveError.outOfResources("index unavailable: \(error)")
+            }
+            if let existing {
+                switch policy {
+                case .reject: throw ArchiveError.duplicate("SOP Instance \(sop) already archived")
+                case .ignore: return .ignored(path: existing)
+                case .replace: break
+                }
+            }
+            let location: String
+            do { location = dckv.location(try stream.finish()) } catch let e as EDCKVError {
                 throw ArchiveError.unreadable("eDCKV: \(e)")
             }
+            if let index {
+                let record = InstanceRecord(attributes: attributes, filePath: location, fileSize: size, fileHash: hash,
+                                            transferSyntaxUID: request.transferSyntax.uid, receivedAt: Timestamp.now(),
+                                            callingAETitle: request.callingAETitle)
+                // The instance is durable in the spool: without its row it would still be merged, and a resend is
+                // decided by the merger's duplicate rule. The sender hears of the failure either way.
+                do { try index.recordNow(record) } catch { throw ArchiveError.outOfResources("index unavailable: \(error)") }
+            }
+            return existing == nil ? .stored(path: location) : .replaced(path: location)
         }
-        await writer.discard()
-        if let index {
-            let record = InstanceRecord(attributes: attributes, filePath: location, fileSize: size, fileHash: hash,
-                                        transferSyntaxUID: request.transferSyntax.uid, receivedAt: Timestamp.now(),
-                                        callingAETitle: request.callingAETitle)
-            // The instance is durable in the spool: without its row it would still be merged, and a resend is
-            // decided by the merger's duplicate rule. The sender hears of the failure either way.
-            do { try await index.record(record) } catch { throw ArchiveError.outOfResources("index unavailable: \(error)") }
-        }
-        return existing == nil ? .stored(path: location) : .replaced(path: location)
     }
 
     private func refuse(_ error: ArchiveError) async -> StoreOutcome {
@@ -217,14 +221,17 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
 /// Writes and hashes an incoming file on its own serial queue, off the association's task, so disk work and
 /// hashing overlap the network transfer. At most `limit` bytes wait in the queue: past that, `append` waits,
 /// which stops reading the socket (back-pressure) while the disk is behind. The final seal runs on the same
-/// queue, after every write: one thread hop per instance for the whole durable step.
+/// queue, after every write: one thread hop per instance for the whole durable step. Hashing runs on a second
+/// queue beside it.
 final class IncomingWriter: @unchecked Sendable {
     private let queue = DispatchQueue(label: "arca.incoming")
+    /// Hashing runs beside the writes, on the other core: it is the longest CPU step per byte.
+    private let hashQueue = DispatchQueue(label: "arca.incoming.hash")
     private let target: any IncomingTarget
     private let state = NIOLockedValueBox<(pending: Int, error: ArchiveError?)>((0, nil))
     /// Bytes appended so far (touched only on `queue`).
     private var received: UInt64 = 0
-    /// Touched only on `queue`.
+    /// Touched only on `hashQueue`.
     private var hasher = BLAKE3()
     private static let limit = 8 << 20
 
@@ -238,6 +245,7 @@ final class IncomingWriter: @unchecked Sendable {
             return (s.pending, s.error)
         }
         if let error { throw error }
+        hashQueue.async { bytes.withUnsafeReadableBytes { self.hasher.update($0) } }
         queue.async {
             var failure: ArchiveError?
             if self.state.withLockedValue({ $0.error }) == nil {
@@ -248,34 +256,38 @@ final class IncomingWriter: @unchecked Sendable {
                         failure = .unreadable("\(e)")
                     } catch { failure = .io("\(error)") }
                     self.received += UInt64(raw.count)
-                    self.hasher.update(raw)
                 }
             }
-            self.state.withLockedValue { s in
+            let idle = self.state.withLockedValue { s -> Bool in
                 s.pending -= count
                 if let failure, s.error == nil { s.error = failure }
+                return s.pending == 0 && s.error == nil
+            }
+            if idle {
+                do { try self.target.idle() } catch let e as ArchiveError {
+                    self.state.withLockedValue { s in if s.error == nil { s.error = e } }
+                } catch {
+                    self.state.withLockedValue { s in if s.error == nil { s.error = .io("\(error)") } }
+                }
             }
         }
-        if pending > Self.limit { try await onQueue {} }
-    }
-
-    /// After the queued writes: fdatasync, `place` (rename into the archive), and the file's BLAKE3 hex.
-    func seal(then place: @escaping @Sendable () throws -> Void) async throws -> String {
-        try await onQueue {
-            guard let file = self.target as? IncomingFile else { throw ArchiveError.io("not a file") }
-            try file.seal()
-            try place()
-            return BLAKE3.hex(self.hasher.finalize())
+        if pending > Self.limit {
+            try await onQueue {}
+            await withCheckedContinuation { continuation in hashQueue.async { continuation.resume() } }
         }
     }
 
-    /// After the queued writes, without fdatasync (the bytes go elsewhere durably): `body`, the BLAKE3 hex
+    /// On the queue: fdatasync of the incoming file, and the BLAKE3 hex of its bytes.
+    func seal() throws -> String {
+        guard let file = target as? IncomingFile else { throw ArchiveError.io("not a file") }
+        try file.seal()
+        return hashHex()
+    }
+
+    /// After the queued writes, without fdatasync (the bytes go elsewhere durably): `body` with the BLAKE3 hex
     /// of the bytes received and their count.
-    func drain<T: Sendable>(then body: @escaping @Sendable () throws -> T) async throws -> (T, hash: String, size: UInt64) {
-        try await onQueue {
-            let value = try body()
-            return (value, BLAKE3.hex(self.hasher.finalize()), self.received)
-        }
+    func drain<T: Sendable>(_ body: @escaping @Sendable (_ hash: String, _ size: UInt64) throws -> T) async throws -> T {
+        try await onQueue { try body(self.hashHex(), self.received) }
     }
 
     /// Drops the file once the queued writes are done (also after a write error).
@@ -288,7 +300,13 @@ final class IncomingWriter: @unchecked Sendable {
         }
     }
 
-    private func onQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    /// The BLAKE3 hex of every byte appended (waits for the hashing to catch up).
+    private func hashHex() -> String {
+        hashQueue.sync { BLAKE3.hex(hasher.finalize()) }
+    }
+
+    /// Runs `body` on the queue, after the queued writes (unless one failed).
+    func onQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             queue.async {
                 if let error = self.state.withLockedValue({ $0.error }) {
@@ -310,6 +328,8 @@ enum Timestamp {
 /// Where an incoming instance's bytes go while they arrive: a file in `.incoming/`, or the eDCKV spool.
 protocol IncomingTarget: AnyObject, Sendable {
     func append(_ bytes: UnsafeRawBufferPointer) throws
+    /// Nothing more is queued for now (a moment to start slow work on what has arrived).
+    func idle() throws
     func discard()
 }
 

@@ -31,7 +31,8 @@ public final class FileArchive: Sendable {
 
     public let configuration: Configuration
     public let index: (any InstanceIndex)?
-    private let threadPool: NIOThreadPool
+    /// Staging buffers of the incoming files' direct writes.
+    public let writeBuffers = AlignedBufferPool()
     /// SOP Instance UIDs being committed right now, so two senders of one instance are decided one at a time.
     private let inFlight = NIOLockedValueBox<Set<String>>([])
 
@@ -41,25 +42,20 @@ public final class FileArchive: Sendable {
 
     public static func isEDCKVLocation(_ relativePath: String) -> Bool { relativePath.hasPrefix(edckvFolder + "/") }
 
-    public init(configuration: Configuration, index: (any InstanceIndex)?, threadPool: NIOThreadPool = .singleton) throws {
+    public init(configuration: Configuration, index: (any InstanceIndex)?) throws {
         self.configuration = configuration
         self.index = index
-        self.threadPool = threadPool
         try Directory.create(configuration.root + "/" + Self.incomingFolder)
         IncomingFile.removeAbandoned(in: configuration.root + "/" + Self.incomingFolder)
     }
 
     public var incomingDirectory: String { configuration.root + "/" + Self.incomingFolder }
 
-    /// Runs blocking file work off the event loops and the cooperative pool.
-    public func io<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await threadPool.runIfActive(body)
-    }
-
-    /// The durable step of a commit, run by the writer of the file on its own I/O thread (one trip): finish the
-    /// queued writes, seal the file (fdatasync), run `place` (folder, rename, folder fsync), and return the
-    /// BLAKE3 hex of the file's bytes.
-    public typealias DurableStep = @Sendable (_ place: @escaping @Sendable () throws -> Void) async throws -> String
+    /// How the writer of an incoming file runs the durable part of a commit: on its own I/O thread, after its
+    /// queued writes, it calls `body` with a `seal` that fdatasyncs the file and answers its BLAKE3 hex. The
+    /// duplicate check, the seal, the placement and the index row thus cost one trip to that thread.
+    public typealias DurableStep = @Sendable (_ body: @escaping @Sendable (_ seal: () throws -> String) throws -> CommitResult)
+        async throws -> CommitResult
 
     /// Moves an incoming file into place under the duplicate policy, durably, and indexes it. When it throws or
     /// answers `.ignored`, the incoming file is left for its writer to discard.
@@ -70,12 +66,22 @@ public final class FileArchive: Sendable {
         // One commit per SOP Instance UID at a time; a second concurrent sender waits its turn.
         while !claim(sop) { try await Task.sleep(nanoseconds: 1_000_000) }
         defer { unclaim(sop) }
+        return try await durably { seal in
+            try self.commitNow(file, relative: relative, attributes: attributes, transferSyntaxUID: transferSyntaxUID,
+                               callingAETitle: callingAETitle, receivedAt: receivedAt, seal: seal)
+        }
+    }
 
+    /// The durable part of `commit`, blocking, on the file writer's thread: duplicate policy, fdatasync, folder,
+    /// rename, folder fsync, index row, and the replaced file's removal.
+    private func commitNow(_ file: IncomingFile, relative: String, attributes: InstanceAttributes, transferSyntaxUID: String,
+                           callingAETitle: String, receivedAt: String, seal: () throws -> String) throws -> CommitResult {
         let root = configuration.root
         let target = root + "/" + relative
+        let sop = attributes.sopInstanceUID
         let existing: String?
         if let index {
-            do { existing = try await index.filePath(ofInstance: sop) } catch {
+            do { existing = try index.filePathNow(ofInstance: sop) } catch {
                 throw ArchiveError.outOfResources("index unavailable: \(error)")
             }
         } else {
@@ -83,36 +89,32 @@ public final class FileArchive: Sendable {
         }
         if let existing {
             switch configuration.duplicatePolicy {
-            case .reject:
-                throw ArchiveError.duplicate("SOP Instance \(sop) already archived")
-            case .ignore:
-                return .ignored(path: existing)
-            case .replace:
-                break
+            case .reject: throw ArchiveError.duplicate("SOP Instance \(sop) already archived")
+            case .ignore: return .ignored(path: existing)
+            case .replace: break
             }
         }
-        let createDirectories = configuration.createDirectories
-        let incomingPath = file.path
-        let fileHash = try await durably {
-            let folder = String(target[..<(target.lastIndex(of: "/") ?? target.endIndex)])
-            if !Directory.exists(folder) {
-                guard createDirectories else { throw ArchiveError.io("folder \(relative) does not exist and create_directories is off") }
-                try Directory.create(folder)
+        let fileHash = try seal()
+        let folder = String(target[..<(target.lastIndex(of: "/") ?? target.endIndex)])
+        if !Directory.exists(folder) {
+            guard configuration.createDirectories else {
+                throw ArchiveError.io("folder \(relative) does not exist and create_directories is off")
             }
-            try Directory.rename(incomingPath, target)
-            try Directory.sync(folder)
+            try Directory.create(folder)
         }
+        try Directory.rename(file.path, target)
+        try Directory.sync(folder)
         if let index {
             let record = InstanceRecord(attributes: attributes, filePath: relative, fileSize: file.size, fileHash: fileHash,
                                         transferSyntaxUID: transferSyntaxUID, receivedAt: receivedAt, callingAETitle: callingAETitle)
-            do { try await index.record(record) } catch {
+            do { try index.recordNow(record) } catch {
                 // Never leave a file the index does not know: take it back out (a replaced file is gone either way).
-                if existing == nil { _ = try? await io { try Directory.remove(target) } }
+                if existing == nil { try? Directory.remove(target) }
                 throw ArchiveError.outOfResources("index unavailable: \(error)")
             }
         }
         if let existing, existing != relative {
-            _ = try? await io { try Directory.remove(root + "/" + existing) }
+            try? Directory.remove(root + "/" + existing)
         }
         return existing == nil ? .stored(path: relative) : .replaced(path: relative)
     }

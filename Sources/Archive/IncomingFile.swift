@@ -7,45 +7,41 @@ import Darwin
 #endif
 
 /// A file being received: a hidden temporary file in the archive's `.incoming/` folder (same file system,
-/// so the final rename is atomic), appended to and fsynced before it is renamed into place. Nothing under
-/// `.incoming/` is ever listed, indexed or rebuilt from. Not thread-safe: one writer at a time.
+/// so the final rename is atomic), appended to (with O_DIRECT when `buffers` is given) and fsynced before it
+/// is renamed into place. Nothing under `.incoming/` is ever listed, indexed or rebuilt from. Not
+/// thread-safe: one writer at a time.
 public final class IncomingFile: @unchecked Sendable {
     public let path: String
-    private var fd: Int32
-    public private(set) var size: UInt64 = 0
+    private var file: DirectFile
+    public var size: UInt64 { file.size }
 
-    public init(directory: String) throws {
+    public init(directory: String, buffers: AlignedBufferPool? = nil) throws {
         var rng = SystemRandomNumberGenerator()
         path = directory + "/.part-\(getpid())-\(String(rng.next() as UInt64, radix: 36))"
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw IncomingFile.error("create", path, errno) }
-    }
-
-    deinit {
-        if fd >= 0 { close(fd) }
+        file = try DirectFile(creating: path, pool: buffers)
     }
 
     public func append(_ bytes: UnsafeRawBufferPointer) throws {
-        do { try FileWriter.writeAll(fd, bytes, path: path) } catch let e as FileError { throw Self.error("write", path, e.errno) }
-        // Start writing these pages back now, while the rest arrives, so the final fdatasync has little left to do.
-        _ = arca_start_writeback(fd, Int64(clamping: size), Int64(bytes.count))
-        size += UInt64(bytes.count)
+        try file.append(bytes)
     }
 
     public func append(_ bytes: [UInt8]) throws {
         try bytes.withUnsafeBytes { try append($0) }
     }
 
-    /// fdatasync and close: after this the bytes (and the size) survive a crash.
+    /// Nothing more waits to be appended for now: hands what is staged to the device.
+    public func idle() throws {
+        try file.writeStaged(minimum: 64 << 10)
+    }
+
+    /// Writes what is staged, fdatasync and close: after this the bytes (and the size) survive a crash.
     public func seal() throws {
-        guard fdatasync(fd) == 0 else { throw Self.error("fdatasync", path, errno) }
-        close(fd)
-        fd = -1
+        try file.seal()
     }
 
     /// Removes the temporary file (after a failure or a refusal).
     public func discard() {
-        if fd >= 0 { close(fd); fd = -1 }
+        file.close()
         unlink(path)
     }
 

@@ -30,4 +30,9 @@ public protocol InstanceIndex: Sendable {
     /// Inserts the instance, or replaces the row of the same SOP Instance UID.
     func record(_ record: InstanceRecord) async throws
     func remove(instance sopInstanceUID: String) async throws
+
+    /// Blocking forms, for the archive's I/O threads (never an event loop or the cooperative pool): a commit
+    /// runs its duplicate check, the file's placement and its row in one trip to the file's writer thread.
+    func filePathNow(ofInstance sopInstanceUID: String) throws -> String?
+    func recordNow(_ record: InstanceRecord) throws
 }

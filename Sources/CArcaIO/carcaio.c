@@ -26,3 +26,24 @@ int arca_exchange(const char *a, const char *b) {
     return -1;
 #endif
 }
+
+int arca_create_direct(const char *path, int mode) {
+#ifdef O_DIRECT
+    return open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_DIRECT, mode);
+#else
+    (void)path; (void)mode;
+    errno = EINVAL;
+    return -1;
+#endif
+}
+
+int arca_set_direct(int fd, int on) {
+#ifdef O_DIRECT
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0) return -1;
+    return fcntl(fd, F_SETFL, on ? (flags | O_DIRECT) : (flags & ~O_DIRECT));
+#else
+    (void)fd; (void)on;
+    return 0;
+#endif
+}

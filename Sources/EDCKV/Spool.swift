@@ -14,6 +14,8 @@ import Darwin
 public final class Spool: Sendable {
     public let layout: StudyLayout
     public let directory: String
+    /// Staging buffers of the large categories' direct writes.
+    let writeBuffers = AlignedBufferPool()
     /// `spool/<pid>`, relative to the root.
     let relativeDirectory: String
 
@@ -110,6 +112,9 @@ public final class SpoolStream: @unchecked Sendable {
         _ = try encoder.finish()
         return try writer.finish()
     }
+
+    /// Nothing more is queued for now: what arrived of large categories goes to the device.
+    public func idle() throws { try writer.idle() }
 
     public func discard() { writer.discard() }
 }

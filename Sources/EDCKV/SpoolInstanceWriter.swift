@@ -11,8 +11,7 @@ import Darwin
 #endif
 
 /// One instance on its way into a spool (§5), as the encoder streams it: per category a file in the hidden
-/// instance folder, filled through a 0xFFFF-byte buffer (a large value goes straight through) and hashed on
-/// the way. `finish` names each file `<prefix hex>.<blake3 hex>`, makes everything durable and renames the
+/// instance folder, hashed on the way. `finish` names each file `<prefix hex>.<blake3 hex>`, makes everything durable and renames the
 /// folder visible in one step; `discard` removes it.
 public final class SpoolInstanceWriter: EntryOutput {
     private let spool: Spool
@@ -21,71 +20,65 @@ public final class SpoolInstanceWriter: EntryOutput {
     private var hidden = ""
     private var files: [Category: CategoryFile] = [:]
 
-    /// One category's bytes: in memory while small (the file is then created under its final name), else
-    /// in a temporary file filled through a 0xFFFF-byte buffer and renamed at the end.
+    /// One category's bytes, hashed as they come: in memory while small (the file is then created under its
+    /// final name), else in a temporary file written as they arrive (O_DIRECT, like an incoming Part-10 file)
+    /// and renamed to its hash name at the end.
     final class CategoryFile {
         let directory: String
         let category: Category
+        private let buffers: AlignedBufferPool
+        private var buffer: [UInt8] = []
+        private var spill: DirectFile?
         private(set) var fd: Int32 = -1
         private var tempPath: String { directory + "/.tmp-" + category.letter }
-        private var buffer: [UInt8] = []
-        private var spilled = false
-        var hasher = BLAKE3()
-        private(set) var size = 0
+        private var hasher = BLAKE3()
         var lastKey: [UInt8]?
-        static let memoryLimit = 4 << 20
+        /// Larger categories (pixel data, in practice) go to disk while the rest of the instance arrives.
+        static let memoryLimit = 256 << 10
 
-        init(directory: String, category: Category) {
+        init(directory: String, category: Category, buffers: AlignedBufferPool) {
             self.directory = directory
             self.category = category
+            self.buffers = buffers
         }
 
         deinit { if fd >= 0 { close(fd) } }
 
         func put(_ bytes: UnsafeRawBufferPointer) throws {
-            size += bytes.count
-            if !spilled {
+            hasher.update(bytes)
+            if spill == nil {
                 if buffer.count + bytes.count <= Self.memoryLimit {
                     buffer.append(copying: bytes)
                     return
                 }
-                fd = createFile(tempPath)
-                guard fd >= 0 else { throw IncomingFile.error("create", tempPath, errno) }
-                spilled = true
+                spill = try DirectFile(creating: tempPath, pool: buffers)
                 let held = buffer
                 buffer = []
-                buffer.reserveCapacity(0xFFFF)
-                try held.withUnsafeBytes { try write($0) }
+                try held.withUnsafeBytes { try spill?.append($0) }
             }
-            if buffer.count + bytes.count > 0xFFFF { try flush() }
-            if bytes.count >= 0xFFFF { try write(bytes) } else { buffer.append(copying: bytes) }
+            try spill?.append(bytes)
         }
 
-        private func flush() throws {
-            guard !buffer.isEmpty else { return }
-            try buffer.withUnsafeBytes { try write($0) }
-            buffer.removeAll(keepingCapacity: true)
-        }
-
-        private func write(_ bytes: UnsafeRawBufferPointer) throws {
-            hasher.update(bytes)
-            do { try FileWriter.writeAll(fd, bytes, path: tempPath) } catch let e as FileError { throw IncomingFile.error("write", tempPath, e.errno) }
+        /// Nothing more is queued for now: the spilled bytes so far go to the device.
+        func idle() throws {
+            try spill?.writeStaged(minimum: 64 << 10)
         }
 
         /// The file under its name `<prefix hex>.<blake3 hex>`, written (not yet fsynced).
         func complete(prefix: Prefix) throws {
-            if spilled {
-                try flush()
-                try Directory.rename(tempPath, directory + "/" + prefix.hex + "." + BLAKE3.hex(hasher.finalize()))
+            let path = directory + "/" + prefix.hex + "." + BLAKE3.hex(hasher.finalize())
+            if spill != nil {
+                try spill?.writeAll()
+                fd = spill?.takeDescriptor() ?? -1
+                spill = nil
+                try Directory.rename(tempPath, path)
             } else {
-                hasher.update(buffer)
-                let path = directory + "/" + prefix.hex + "." + BLAKE3.hex(hasher.finalize())
                 fd = createFile(path)
                 guard fd >= 0 else { throw IncomingFile.error("create", path, errno) }
                 do { try FileWriter.writeAll(fd, buffer, path: path) } catch let e as FileError { throw IncomingFile.error("write", path, e.errno) }
+                _ = arca_start_writeback(fd, 0, Int64(buffer.count))
                 buffer = []
             }
-            _ = arca_start_writeback(fd, 0, Int64(size))
         }
     }
 
@@ -119,9 +112,14 @@ public final class SpoolInstanceWriter: EntryOutput {
     private func file(_ c: Category) throws -> CategoryFile {
         if let f = files[c] { return f }
         guard !hidden.isEmpty else { throw EDCKVError("entry before the instance's identity") }
-        let f = CategoryFile(directory: hidden, category: c)
+        let f = CategoryFile(directory: hidden, category: c, buffers: spool.writeBuffers)
         files[c] = f
         return f
+    }
+
+    /// Nothing more is queued for now: large categories' bytes so far go to the device.
+    public func idle() throws {
+        for f in files.values { try f.idle() }
     }
 
     /// Names, fsyncs and publishes the instance: every file completed under its name (writeback started),

@@ -108,6 +108,30 @@ import TestSupport
         #expect(try index.canonicalDump().contains { $0.hasPrefix("study ") && $0.contains("number_of_instances:200") && $0.contains("number_of_series:5") })
     }
 
+    /// The blocking form used by the archive's I/O threads: callers on many threads at once each return once
+    /// their row is committed, sharing transactions.
+    @Test func blockingRecordsFromManyThreadsAllLandAndShareTransactions() throws {
+        let (index, dir) = try Self.index()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let failures = NSLock()
+        nonisolated(unsafe) var errors: [String] = []
+        DispatchQueue.concurrentPerform(iterations: 8) { thread in
+            for i in 0..<25 {
+                let sop = "1.5.9.\(thread).\(i)"
+                do {
+                    try index.recordNow(Self.record(Self.attributes(series: "1.5.\(thread)", sop: sop)))
+                    // Committed on return: visible to a reader at once.
+                    if try index.filePathNow(ofInstance: sop) == nil { throw CocoaError(.fileNoSuchFile) }
+                } catch {
+                    failures.lock(); errors.append("\(sop): \(error)"); failures.unlock()
+                }
+            }
+        }
+        #expect(errors.isEmpty, "\(errors)")
+        #expect(try index.allInstances().count == 200)
+        #expect(try index.canonicalDump().contains { $0.hasPrefix("study ") && $0.contains("number_of_instances:200") && $0.contains("number_of_series:8") })
+    }
+
     @Test func rebuildGivesTheSameRowsAndCheckFindsProblems() async throws {
         let dir = try ExternalTool.temporaryDirectory("arca-rebuild")
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -1,22 +1,22 @@
+import Foundation
 import GRDB
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import NIOConcurrencyHelpers
 
 /// The archive's index in SQLite (`<archive>/index.db`, WAL, synchronous FULL: a commit is durable when it
-/// returns). One writer batches the records that arrive while a transaction runs into the next one (group
-/// commit), so concurrent associations share fsyncs; each caller returns once its own row is committed.
+/// returns). Records that arrive while a transaction runs go into the next one (group commit), so concurrent
+/// associations share fsyncs; each caller returns once its own row is committed.
 public final class SQLiteIndex: InstanceIndex, Sendable {
     public static let fileName = "index.db"
 
     public let path: String
     let pool: DatabasePool
-    private let queue = NIOLockedValueBox(GroupCommitQueue())
+    private let group = GroupCommit()
     /// Transactions committed by the group writer (for tests and benchmarks).
-    public var transactionCount: Int { queue.withLockedValue { $0.transactions } }
+    public var transactionCount: Int { group.transactions }
 
     /// Most records one group-commit transaction takes; a longer queue is committed in several.
     static let maxBatch = 1000
@@ -73,13 +73,23 @@ public final class SQLiteIndex: InstanceIndex, Sendable {
 
     public func record(_ record: InstanceRecord) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-            let startFlush = queue.withLockedValue { q -> Bool in
-                q.pending.append((record, continuation))
-                guard !q.flushing else { return false }
-                q.flushing = true
-                return true
+            DispatchQueue.global().async { continuation.resume(with: Result { try self.recordNow(record) }) }
+        }
+    }
+
+    /// `record` for the archive's I/O threads: blocks until the row is committed, in this caller's transaction
+    /// or in the one another caller runs for everything pending.
+    public func recordNow(_ record: InstanceRecord) throws {
+        try group.commit(record, batchLimit: Self.maxBatch) { batch in
+            do {
+                try pool.write { db in
+                    for r in batch { try IndexStatements.record(r, in: db) }
+                }
+                return batch.map { _ in .success(()) }
+            } catch {
+                // One bad row must not fail the others: each alone.
+                return batch.map { r in Result { try pool.write { db in try IndexStatements.record(r, in: db) } } }
             }
-            if startFlush { Task { await self.flush() } }
         }
     }
 
@@ -103,37 +113,6 @@ public final class SQLiteIndex: InstanceIndex, Sendable {
     public func recordBatch(_ records: [InstanceRecord]) throws {
         try pool.write { db in
             for r in records { try IndexStatements.record(r, in: db) }
-        }
-    }
-
-    /// Commits whatever is pending, batch after batch, until nothing is.
-    private func flush() async {
-        while true {
-            let batch = queue.withLockedValue { q -> [(InstanceRecord, CheckedContinuation<Void, Error>)] in
-                let b = Array(q.pending.prefix(Self.maxBatch))
-                q.pending.removeFirst(b.count)
-                if b.isEmpty { q.flushing = false }
-                return b
-            }
-            if batch.isEmpty { return }
-            do {
-                try await pool.write { db in
-                    for (r, _) in batch { try IndexStatements.record(r, in: db) }
-                }
-                queue.withLockedValue { $0.transactions += 1 }
-                for (_, c) in batch { c.resume() }
-            } catch {
-                // One bad row must not fail the others: retry each alone.
-                for (r, c) in batch {
-                    do {
-                        try await pool.write { db in try IndexStatements.record(r, in: db) }
-                        queue.withLockedValue { $0.transactions += 1 }
-                        c.resume()
-                    } catch {
-                        c.resume(throwing: error)
-                    }
-                }
-            }
         }
     }
 
@@ -187,8 +166,51 @@ public final class SQLiteIndex: InstanceIndex, Sendable {
     }
 }
 
-struct GroupCommitQueue {
-    var pending: [(InstanceRecord, CheckedContinuation<Void, Error>)] = []
-    var flushing = false
-    var transactions = 0
+/// Group commit for blocking callers. Each caller queues its record; whoever finds no transaction running
+/// becomes the leader and commits everything queued (up to a limit), then wakes the others. A follower whose
+/// record was taken waits for its result; one whose record was not leads the next transaction.
+final class GroupCommit: @unchecked Sendable {
+    private final class Ticket {
+        let record: InstanceRecord
+        var result: Result<Void, Error>?
+        init(_ record: InstanceRecord) { self.record = record }
+    }
+
+    private let condition = NSCondition()
+    private var pending: [Ticket] = []
+    private var running = false
+    private var committed = 0
+
+    var transactions: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return committed
+    }
+
+    /// `write` commits a batch and answers each record's result, in order.
+    func commit(_ record: InstanceRecord, batchLimit: Int,
+                write: ([InstanceRecord]) -> [Result<Void, Error>]) throws {
+        let ticket = Ticket(record)
+        condition.lock()
+        pending.append(ticket)
+        while ticket.result == nil {
+            if running {
+                condition.wait()
+                continue
+            }
+            running = true
+            let batch = Array(pending.prefix(batchLimit))
+            pending.removeFirst(batch.count)
+            condition.unlock()
+            let results = write(batch.map(\.record))
+            condition.lock()
+            for (t, r) in zip(batch, results) { t.result = r }
+            committed += 1
+            running = false
+            condition.broadcast()
+        }
+        let result = ticket.result
+        condition.unlock()
+        try result?.get()
+    }
 }

@@ -10,4 +10,11 @@ int arca_start_writeback(int fd, int64_t offset, int64_t length);
 /// new version in one step. Returns -1 with errno ENOSYS where unsupported.
 int arca_exchange(const char *a, const char *b);
 
+/// Creates `path` exclusively for writing with O_DIRECT (the bytes go from the caller's aligned buffer to the
+/// device, skipping the page cache). Returns -1 with errno EINVAL where the file system refuses O_DIRECT.
+int arca_create_direct(const char *path, int mode);
+
+/// Turns O_DIRECT on (1) or off (0) for an open descriptor: an unaligned tail is written through the cache.
+int arca_set_direct(int fd, int on);
+
 #endif

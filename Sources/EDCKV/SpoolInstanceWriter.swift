@@ -20,9 +20,9 @@ public final class SpoolInstanceWriter: EntryOutput {
     private var hidden = ""
     private var files: [Category: CategoryFile] = [:]
 
-    /// One category's bytes, hashed as they come: in memory while small (the file is then created under its
-    /// final name), else in a temporary file written as they arrive (O_DIRECT, like an incoming Part-10 file)
-    /// and renamed to its hash name at the end.
+    /// One category's bytes: in memory while small (hashed at the end, the file then created under its final
+    /// name), else in a temporary file written as they arrive (O_DIRECT, like an incoming Part-10 file, and
+    /// hashed by its background writer on the way) and renamed to its hash name at the end.
     final class CategoryFile {
         let directory: String
         let category: Category
@@ -31,7 +31,7 @@ public final class SpoolInstanceWriter: EntryOutput {
         private var spill: DirectFile?
         private(set) var fd: Int32 = -1
         private var tempPath: String { directory + "/.tmp-" + category.letter }
-        private var hasher = BLAKE3()
+        private let hasher = HasherBox()
         var lastKey: [UInt8]?
         /// Larger categories (pixel data, in practice) go to disk while the rest of the instance arrives.
         static let memoryLimit = 256 << 10
@@ -45,18 +45,28 @@ public final class SpoolInstanceWriter: EntryOutput {
         deinit { if fd >= 0 { close(fd) } }
 
         func put(_ bytes: UnsafeRawBufferPointer) throws {
-            hasher.update(bytes)
             if spill == nil {
                 if buffer.count + bytes.count <= Self.memoryLimit {
                     buffer.append(copying: bytes)
                     return
                 }
-                spill = try DirectFile(creating: tempPath, pool: buffers)
-                let held = buffer
-                buffer = []
-                try held.withUnsafeBytes { try spill?.append($0) }
+                try startSpill()
             }
             try spill?.append(bytes)
+        }
+
+        /// `count` more bytes are coming (an entry and its value): spilled now if they would not fit in memory,
+        /// rather than gathered in memory first and copied over.
+        func expect(_ count: Int) throws {
+            if spill == nil && buffer.count + count > Self.memoryLimit { try startSpill() }
+        }
+
+        private func startSpill() throws {
+            let hasher = self.hasher
+            spill = try DirectFile(creating: tempPath, pool: buffers) { hasher.update($0) }
+            let held = buffer
+            buffer = []
+            try held.withUnsafeBytes { try spill?.append($0) }
         }
 
         /// Nothing more is queued for now: the spilled bytes so far go to the device.
@@ -66,13 +76,14 @@ public final class SpoolInstanceWriter: EntryOutput {
 
         /// The file under its name `<prefix hex>.<blake3 hex>`, written (not yet fsynced).
         func complete(prefix: Prefix) throws {
-            let path = directory + "/" + prefix.hex + "." + BLAKE3.hex(hasher.finalize())
             if spill != nil {
                 try spill?.writeAll()
                 fd = spill?.takeDescriptor() ?? -1
                 spill = nil
-                try Directory.rename(tempPath, path)
+                try Directory.rename(tempPath, directory + "/" + prefix.hex + "." + hasher.hex())
             } else {
+                hasher.update(buffer)
+                let path = directory + "/" + prefix.hex + "." + hasher.hex()
                 fd = createFile(path)
                 guard fd >= 0 else { throw IncomingFile.error("create", path, errno) }
                 do { try FileWriter.writeAll(fd, buffer, path: path) } catch let e as FileError { throw IncomingFile.error("write", path, e.errno) }
@@ -102,6 +113,7 @@ public final class SpoolInstanceWriter: EntryOutput {
         file.lastKey = key
         var header: [UInt8] = []
         Entry.encodeHeader(key: key, valueLength: length, into: &header)
+        try file.expect(header.count + length)
         try header.withUnsafeBytes { try file.put($0) }
     }
 
@@ -164,6 +176,15 @@ public final class SpoolInstanceWriter: EntryOutput {
         files = [:]
         if !hidden.isEmpty { FS.removeTree(hidden) }
     }
+}
+
+/// A category's BLAKE3 state, updated in file order by whichever thread writes the bytes (the appender, or
+/// the spill file's background writer: `DirectFile.writeAll` orders the two).
+final class HasherBox: @unchecked Sendable {
+    private var hasher = BLAKE3()
+    func update(_ bytes: UnsafeRawBufferPointer) { hasher.update(bytes) }
+    func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { hasher.update($0) } }
+    func hex() -> String { BLAKE3.hex(hasher.finalize()) }
 }
 
 private func createFile(_ path: String) -> Int32 { open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }

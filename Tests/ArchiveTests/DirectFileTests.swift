@@ -55,6 +55,25 @@ import TestSupport
         }
     }
 
+    /// The observer (the eDCKV spool's hash) sees every byte once, in file order, whichever thread writes it.
+    @Test func observerSeesEveryByteInOrder() throws {
+        let dir = try ExternalTool.temporaryDirectory("arca-direct")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let expected = Self.bytes(2_345_679, seed: 11)
+        let seen = ObservedBytes()
+        var file = try DirectFile(creating: dir.path + "/observed", pool: AlignedBufferPool(bufferSize: 64 << 10)) { seen.append($0) }
+        var offset = 0
+        while offset < expected.count {
+            let n = min(100_003, expected.count - offset)
+            try expected[offset..<(offset + n)].withUnsafeBytes { try file.append($0) }
+            offset += n
+            try file.writeStaged(minimum: 4096)
+        }
+        try file.seal()
+        #expect(seen.bytes == expected)
+        #expect(try [UInt8](Data(contentsOf: dir.appendingPathComponent("observed"))) == expected)
+    }
+
     /// A discarded file leaves nothing behind, and its buffer goes back to the pool for the next file.
     @Test func discardRemovesTheFile() throws {
         let dir = try ExternalTool.temporaryDirectory("arca-direct")
@@ -67,4 +86,12 @@ import TestSupport
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
     }
+}
+
+/// Bytes gathered from another thread.
+final class ObservedBytes: @unchecked Sendable {
+    private let lock = NSLock()
+    private var storage: [UInt8] = []
+    func append(_ bytes: UnsafeRawBufferPointer) { lock.lock(); storage.append(contentsOf: bytes); lock.unlock() }
+    var bytes: [UInt8] { lock.lock(); defer { lock.unlock() }; return storage }
 }

@@ -22,8 +22,9 @@ public final class SpoolInstanceWriter: EntryOutput {
 
     /// One category's bytes: in memory while small (hashed at the end, the file then created under its final
     /// name), else in a temporary file written as they arrive (O_DIRECT, like an incoming Part-10 file, and
-    /// hashed by its background writer on the way) and renamed to its hash name at the end.
-    final class CategoryFile {
+    /// hashed by its background writer on the way) and renamed to its hash name at the end. Used by one
+    /// thread at a time (the encoder's, then one of `finish`'s).
+    final class CategoryFile: @unchecked Sendable {
         let directory: String
         let category: Category
         private let buffers: AlignedBufferPool
@@ -139,18 +140,34 @@ public final class SpoolInstanceWriter: EntryOutput {
     public func finish() throws -> Spool.Stored {
         guard let identity else { throw EDCKVError("no instance was encoded") }
         do {
-            for (c, f) in files { try f.complete(prefix: identity.prefix(c)) }
-            // The files and their folder fsynced at once, from several threads: the file system commits them
-            // together (one journal commit instead of one each).
+            // Each file completed (a spilled one waits for its background writes) and fsynced on a thread of
+            // its own, and the folder fsynced once every file has its name: the device gets all of them at once.
+            let all = files.map { (category: $0.key, file: $0.value) }
+            let hidden = self.hidden
             let dirFD = openDirectory(hidden)
             guard dirFD >= 0 else { throw IncomingFile.error("open", hidden, errno) }
             defer { close(dirFD) }
-            let fds = files.values.map(\.fd) + [dirFD]
-            let failures = NIOLockedValueBox<[Int32]>([])
-            DispatchQueue.concurrentPerform(iterations: fds.count) { i in
-                if fsync(fds[i]) != 0 { let e = errno; failures.withLockedValue { $0.append(e) } }
+            let failures = NIOLockedValueBox<[Error]>([])
+            let named = DispatchGroup()
+            for _ in all { named.enter() }
+            DispatchQueue.concurrentPerform(iterations: all.count + 1) { i in
+                guard i < all.count else {
+                    // Iterations start in order, so every file's iteration is running by now.
+                    named.wait()
+                    if fsync(dirFD) != 0 { let e = errno; failures.withLockedValue { $0.append(IncomingFile.error("fsync", hidden, e)) } }
+                    return
+                }
+                let (category, file) = all[i]
+                do {
+                    defer { named.leave() }
+                    try file.complete(prefix: identity.prefix(category))
+                } catch {
+                    failures.withLockedValue { $0.append(error) }
+                    return
+                }
+                if fsync(file.fd) != 0 { let e = errno; failures.withLockedValue { $0.append(IncomingFile.error("fsync", hidden, e)) } }
             }
-            if let e = failures.withLockedValue({ $0.first }) { throw IncomingFile.error("fsync", hidden, e) }
+            if let first = failures.withLockedValue({ $0.first }) { throw first }
             files = [:]
             let sop = try B64UID.encode(identity.sopInstanceUID)
             let visible = folder + "/" + sop

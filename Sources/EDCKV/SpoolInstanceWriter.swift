@@ -11,8 +11,8 @@ import Darwin
 #endif
 
 /// One instance on its way into a spool (§5), as the encoder streams it: per category a file in the hidden
-/// instance folder, hashed on the way. `finish` names each file `<prefix hex>.<blake3 hex>`, makes everything durable and renames the
-/// folder visible in one step; `discard` removes it.
+/// instance folder, hashed on the way. `finish` names each file `<prefix hex>.<blake3 hex>`, makes everything
+/// durable and renames the folder visible in one step; `discard` removes it.
 public final class SpoolInstanceWriter: EntryOutput {
     private let spool: Spool
     private var identity: InstanceIdentity?

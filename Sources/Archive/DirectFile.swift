@@ -1,4 +1,5 @@
 import CArcaIO
+import DICOM
 import Dispatch
 import NIOConcurrencyHelpers
 #if canImport(Glibc)
@@ -180,15 +181,8 @@ public struct DirectFile: ~Copyable {
     /// At an explicit offset: the background writes (pwrite) do not move the file position.
     private func writeThroughCache(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws {
         observer?(bytes)
-        guard let base = bytes.baseAddress else { return }
-        var done = 0
-        while done < bytes.count {
-            let n = pwrite(fd, base + done, bytes.count - done, off_t(offset) + off_t(done))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw IncomingFile.error("write", path, errno)
-            }
-            done += n
+        do { try FileWriter.writeAll(fd, bytes, at: offset, path: path) } catch let e as FileError {
+            throw IncomingFile.error("write", path, e.errno)
         }
     }
 }
@@ -216,23 +210,19 @@ final class BackgroundWrites: @unchecked Sendable {
                 self.pool.give(box.pointer)
                 self.slots.signal()
             }
-            self.observer?(UnsafeRawBufferPointer(start: box.pointer, count: count))
+            let bytes = UnsafeRawBufferPointer(start: box.pointer, count: count)
+            self.observer?(bytes)
             guard self.failure == nil else { return }
-            var done = 0
-            var direct = true
-            while done < count {
-                let n = pwrite(fd, box.pointer + done, count - done, off_t(offset) + off_t(done))
-                if n < 0 {
-                    if errno == EINTR { continue }
+            do {
+                do { try FileWriter.writeAll(fd, bytes, at: offset, path: path) } catch let e as FileError where e.errno == EINVAL {
                     // A file system that opens with O_DIRECT but refuses its writes: through the cache, then.
-                    if errno == EINVAL && direct && arca_set_direct(fd, 0) == 0 {
-                        direct = false
-                        continue
-                    }
-                    self.failure = IncomingFile.error("write", path, errno)
-                    return
+                    guard arca_set_direct(fd, 0) == 0 else { throw e }
+                    try FileWriter.writeAll(fd, bytes, at: offset, path: path)
                 }
-                done += n
+            } catch let e as FileError {
+                self.failure = IncomingFile.error("write", path, e.errno)
+            } catch {
+                self.failure = .io("\(error)")
             }
         }
     }

@@ -75,14 +75,7 @@ import Testing
         }
         for pieceSize in [1000, 4096, 8 * 1024 + 3, 65 * 1024 + 1, 200 * 1024] {
             var hasher = BLAKE3(kernel: kernel)
-            var offset = 0
-            input.withUnsafeBytes { bytes in
-                while offset < bytes.count {
-                    let end = min(offset + pieceSize, bytes.count)
-                    hasher.update(UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
-                    offset = end
-                }
-            }
+            hasher.update(input, inPiecesOf: pieceSize)
             var portable = BLAKE3(kernel: .portable)
             portable.update(input)
             #expect(hasher.finalize() == portable.finalize(), "\(kernel), pieces of \(pieceSize)")

@@ -75,11 +75,23 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
+        // The archive's DIMSE services beyond storage: C-FIND, C-MOVE, C-GET, storage commitment, over the
+        // query engine of `Archive`.
+        .target(
+            name: "ArchiveServices",
+            dependencies: [
+                "DICOM", "DICOMNetwork", "Archive", "BLAKE3",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Wiring: configuration, the storage service behind the SCP, logging, lifecycle.
         .target(
             name: "ArcaServer",
             dependencies: [
-                "DICOM", "DICOMNetwork", "Archive", "BLAKE3", "EDCKV",
+                "DICOM", "DICOMNetwork", "Archive", "ArchiveServices", "BLAKE3", "EDCKV",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -93,6 +105,7 @@ let package = Package(
                 "DICOM",
                 "DICOMNetwork",
                 "Archive",
+                "ArchiveServices",
                 "ArcaServer",
                 "EDCKV",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

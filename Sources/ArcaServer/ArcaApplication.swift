@@ -1,4 +1,5 @@
 import Archive
+import ArchiveServices
 import DICOMNetwork
 import EDCKV
 import Foundation
@@ -66,7 +67,28 @@ public struct ArcaApplication: Sendable {
             timeoutSeconds: settings.hookTimeoutSeconds), hooks: postStoreHooks, logger: logger)
         let storage = ArchiveStorageService(archive: archive, dckv: dckv, writesFiles: settings.store.files,
                                             validation: settings.validation, checks: preStoreChecks, hooks: hooks, logger: logger)
-        return DICOMServer(configuration: settings.scpConfiguration, storage: storage, logger: logger)
+        var services: [any DIMSEService] = [
+            VerificationService(),
+            StorageSCPService(storage: storage, acceptsSOPClass: settings.acceptsStorageSOPClass),
+        ]
+        if let queryable = index as? any IndexQuerying {
+            services += queryRetrieveServices(queryable)
+        }
+        return DICOMServer(configuration: settings.scpConfiguration, services: DIMSEServiceRegistry(services), logger: logger)
+
+    }
+
+    /// C-FIND, C-MOVE, C-GET and storage commitment over the archive's query engine.
+    func queryRetrieveServices(_ index: any IndexQuerying) -> [any DIMSEService] {
+        let source = ArchiveInstanceSource(root: settings.archive, edckv: DCKVInstanceSource(archiveRoot: settings.archive))
+        let engine = QueryEngine(index: index, source: source, maxResults: settings.maxQueryResults, retrieveAETitle: settings.aeTitle)
+        let remotes = RemoteAETable(settings.remotes)
+        return [
+            FindService(engine: engine, foldsPersonNames: settings.personNameMatching == .insensitive, logger: logger),
+            MoveService(engine: engine, remotes: remotes, parallelAssociations: settings.moveAssociations, logger: logger),
+            GetService(engine: engine, acceptsStorageSOPClass: settings.acceptsStorageSOPClass, logger: logger),
+            StorageCommitmentService(engine: engine, remotes: remotes, aeTitle: settings.aeTitle, logger: logger),
+        ]
     }
 
     /// The merge loop of the eDCKV store (runs passes while this process holds the archive's merge lock).

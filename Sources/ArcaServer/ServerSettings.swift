@@ -1,5 +1,6 @@
 import Foundation
 import Archive
+import ArchiveServices
 import DICOM
 import DICOMNetwork
 import NIOCore
@@ -43,6 +44,15 @@ public struct ServerSettings: Sendable, Codable, Equatable {
     public var hookConcurrency: Int = 4
     public var shutdownGraceSeconds: Int = 30
     public var logLevel: String = "info"
+    /// Peers by AE title: C-MOVE destinations, storage commitment requestors reported to on a new association.
+    public var remotes: [RemoteAE] = []
+    /// At most this many C-FIND matches; a query matching more gets the first ones, then 0xA700 saying so.
+    public var maxQueryResults: Int = 10_000
+    /// `insensitive` (default): person names match regardless of case and accents; `literal`: exactly, unless
+    /// the requestor negotiated fuzzy semantic matching.
+    public var personNameMatching: PersonNameMatching = .insensitive
+    /// Associations a C-MOVE opens to its destination at once.
+    public var moveAssociations: Int = 1
 
     public init() {}
 
@@ -80,6 +90,17 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         try read(.hookConcurrency, &hookConcurrency)
         try read(.shutdownGraceSeconds, &shutdownGraceSeconds)
         try read(.logLevel, &logLevel)
+        try read(.maxQueryResults, &maxQueryResults)
+        try read(.personNameMatching, &personNameMatching)
+        try read(.moveAssociations, &moveAssociations)
+        if let list = try c.decodeIfPresent([String].self, forKey: .remotes) {
+            remotes = try list.map { text in
+                guard let r = RemoteAE(text) else {
+                    throw DecodingError.dataCorruptedError(forKey: .remotes, in: c, debugDescription: "remote \(text): expected AE=host:port")
+                }
+                return r
+            }
+        }
         guard (1...65535).contains(port) || port == 0 else {
             throw DecodingError.dataCorruptedError(forKey: .port, in: c, debugDescription: "port \(port) out of range")
         }
@@ -111,23 +132,67 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         case hookConcurrency = "hook_concurrency"
         case shutdownGraceSeconds = "shutdown_grace"
         case logLevel = "log_level"
+        case remotes
+        case maxQueryResults = "max_query_results"
+        case personNameMatching = "person_name_matching"
+        case moveAssociations = "move_associations"
     }
 
-    /// The SCP's negotiation policy: Verification and every storage SOP class (and, when asked, any other
-    /// UID that is not a known non-storage class).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(port, forKey: .port)
+        try c.encode(host, forKey: .host)
+        try c.encode(aeTitle, forKey: .aeTitle)
+        try c.encode(archive, forKey: .archive)
+        try c.encode(naming, forKey: .naming)
+        try c.encode(duplicate, forKey: .duplicate)
+        try c.encode(createDirectories, forKey: .createDirectories)
+        try c.encode(fileExtension, forKey: .fileExtension)
+        try c.encode(store, forKey: .store)
+        try c.encode(mergeIntervalSeconds, forKey: .mergeIntervalSeconds)
+        try c.encode(mergeAfterSeconds, forKey: .mergeAfterSeconds)
+        try c.encode(maxPDU, forKey: .maxPDU)
+        try c.encode(maxAssociations, forKey: .maxAssociations)
+        try c.encode(maxObjectSize, forKey: .maxObjectSize)
+        try c.encode(idleTimeoutSeconds, forKey: .idleTimeoutSeconds)
+        try c.encode(artimTimeoutSeconds, forKey: .artimTimeoutSeconds)
+        try c.encode(strictCalledAETitle, forKey: .strictCalledAETitle)
+        try c.encode(allowedCallingAETitles, forKey: .allowedCallingAETitles)
+        try c.encode(acceptUnknownSOPClasses, forKey: .acceptUnknownSOPClasses)
+        try c.encode(validation, forKey: .validation)
+        try c.encodeIfPresent(execOnStore, forKey: .execOnStore)
+        try c.encodeIfPresent(execOnStudyStable, forKey: .execOnStudyStable)
+        try c.encode(stableAfterSeconds, forKey: .stableAfterSeconds)
+        try c.encode(hookTimeoutSeconds, forKey: .hookTimeoutSeconds)
+        try c.encode(hookConcurrency, forKey: .hookConcurrency)
+        try c.encode(shutdownGraceSeconds, forKey: .shutdownGraceSeconds)
+        try c.encode(logLevel, forKey: .logLevel)
+        try c.encode(remotes.map(\.description), forKey: .remotes)
+        try c.encode(maxQueryResults, forKey: .maxQueryResults)
+        try c.encode(personNameMatching, forKey: .personNameMatching)
+        try c.encode(moveAssociations, forKey: .moveAssociations)
+    }
+
+    /// The SCP's association-wide negotiation policy. What each SOP class gets is derived from the registered
+    /// services by `DICOMServer`.
     public var associationPolicy: AssociationPolicy {
-        let acceptUnknown = acceptUnknownSOPClasses
-        return AssociationPolicy(
+        AssociationPolicy(
             aeTitle: aeTitle,
             strictCalledAETitle: strictCalledAETitle,
             allowedCallingAETitles: allowedCallingAETitles.isEmpty ? nil : Set(allowedCallingAETitles),
-            acceptedAbstractSyntaxes: { uid in
-                if uid == UpperLayerUID.verificationSOPClass || UIDRegistry.isStorageSOPClass(uid) { return true }
-                return acceptUnknown && UIDString.isValid(uid) && UIDRegistry.entry(for: uid) == nil
-            },
+            abstractSyntaxes: { _ in nil },
             maxPDULength: maxPDU,
             maxAssociations: maxAssociations,
             asyncOperationsWindow: AsyncOperationsWindow(maxInvoked: 16, maxPerformed: 1))
+    }
+
+    /// The SOP classes the storage service accepts: every storage SOP class of the dictionary (and, when
+    /// asked, any other valid UID that is not a known non-storage class).
+    public var acceptsStorageSOPClass: @Sendable (String) -> Bool {
+        let acceptUnknown = acceptUnknownSOPClasses
+        return { uid in
+            UIDRegistry.isStorageSOPClass(uid) || (acceptUnknown && UIDString.isValid(uid) && UIDRegistry.entry(for: uid) == nil)
+        }
     }
 
     public var scpConfiguration: SCPConfiguration {
@@ -185,4 +250,9 @@ public struct StoreTargets: Sendable, Equatable, Codable, CustomStringConvertibl
         var c = encoder.singleValueContainer()
         try c.encode(description)
     }
+}
+
+/// How C-FIND matches person names when the requestor did not negotiate fuzzy semantic matching.
+public enum PersonNameMatching: String, Sendable, Codable, CaseIterable {
+    case insensitive, literal
 }

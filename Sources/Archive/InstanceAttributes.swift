@@ -22,6 +22,13 @@ public struct InstanceAttributes: Sendable, Equatable {
     public var sopClassUID: String
     public var sopInstanceUID: String
     public var instanceNumber: Int?
+    public var seriesDate: String
+    public var seriesTime: String
+    /// Image Pixel module values QIDO-RS returns at instance level (nil when absent).
+    public var rows: Int?
+    public var columns: Int?
+    public var bitsAllocated: Int?
+    public var numberOfFrames: Int?
 
     /// Reads them from a dataset (names decoded from their character set).
     public init(_ ds: DataSet) {
@@ -45,5 +52,11 @@ public struct InstanceAttributes: Sendable, Equatable {
         sopClassUID = ds.uid(.sopClassUID) ?? ""
         sopInstanceUID = ds.uid(.sopInstanceUID) ?? ""
         instanceNumber = ds.int(.instanceNumber)
+        seriesDate = ds.string(.seriesDate) ?? ""
+        seriesTime = ds.string(.seriesTime) ?? ""
+        rows = ds.int(.rows)
+        columns = ds.int(.columns)
+        bitsAllocated = ds.int(.bitsAllocated)
+        numberOfFrames = ds.int(.numberOfFrames)
     }
 }

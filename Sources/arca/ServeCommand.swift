@@ -1,11 +1,12 @@
 import Archive
+import ArchiveServices
 import ArcaServer
 import ArgumentParser
 import Logging
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the storage server (C-ECHO, C-STORE) on the archive.")
+        abstract: "Run the archive server: C-ECHO, C-STORE, C-FIND, C-MOVE, C-GET, storage commitment.")
 
     @Argument(help: "TCP port (default 11112).")
     var port: Int?
@@ -35,6 +36,14 @@ struct Serve: AsyncParsableCommand {
     var execOnStudyStable: String?
     @Option(name: .customLong("stable-after"), help: "Seconds without a new instance before a study counts as complete (default 60).")
     var stableAfter: Int?
+    @Option(name: .customLong("remote"), help: "A peer AE: AE=host:port (C-MOVE destination, storage commitment requestor; repeatable).")
+    var remote: [String] = []
+    @Option(name: .customLong("max-query-results"), help: "C-FIND answers at most this many matches, then 0xA700 (default 10000).")
+    var maxQueryResults: Int?
+    @Option(name: .customLong("person-name-matching"), help: "insensitive (case and accents, default) or literal.")
+    var personNameMatching: PersonNameMatching?
+    @Option(name: .customLong("move-associations"), help: "Associations a C-MOVE opens to its destination at once (default 1).")
+    var moveAssociations: Int?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.") var logLevel: String?
     @Flag(name: .customLong("print-config"), help: "Print the resulting configuration and exit.") var printConfig = false
 
@@ -59,6 +68,14 @@ struct Serve: AsyncParsableCommand {
         if let execOnStudyStable { s.execOnStudyStable = execOnStudyStable }
         if let stableAfter { s.stableAfterSeconds = stableAfter }
         if let logLevel { s.logLevel = logLevel }
+        for text in remote {
+            guard let r = RemoteAE(text) else { throw SettingsError("--remote \(text): expected AE=host:port") }
+            s.remotes.removeAll { $0.aeTitle == r.aeTitle }
+            s.remotes.append(r)
+        }
+        if let maxQueryResults { s.maxQueryResults = max(1, maxQueryResults) }
+        if let personNameMatching { s.personNameMatching = personNameMatching }
+        if let moveAssociations { s.moveAssociations = max(1, moveAssociations) }
         return s
     }
 
@@ -84,3 +101,4 @@ extension DuplicatePolicy: ExpressibleByArgument {}
 extension StoreTargets: ExpressibleByArgument {
     public init?(argument: String) { self.init(argument) }
 }
+extension PersonNameMatching: ExpressibleByArgument {}

@@ -20,6 +20,13 @@ private func storePolicy(_ configure: (inout AssociationPolicy) -> Void = { _ in
     return policy
 }
 
+/// The store policy with a different answer for each of its SOP classes.
+private func storePolicy(support configure: (inout AbstractSyntaxSupport) -> Void) -> AssociationPolicy {
+    var support = AbstractSyntaxSupport(transferSyntaxes: .storage, acceptsRequestorSCP: true)
+    configure(&support)
+    return AssociationPolicy(aeTitle: "STORE_SCP", acceptedAbstractSyntaxes: [verification, ctImage], support: support)
+}
+
 private func request(
     called: String = "STORE_SCP", calling: String = "MODALITY",
     contexts: [PresentationContextProposal] = [PresentationContextProposal(id: 1, abstractSyntax: verification, transferSyntaxes: [implicitLE])],
@@ -134,11 +141,11 @@ private func resultFor(
     @Test func noAcceptableTransferSyntax() {
         #expect(resultFor(["1.2.3.4.5"])?.result == .transferSyntaxesNotSupported)  // private TS refused by default
         #expect(resultFor([])?.result == .transferSyntaxesNotSupported)
-        let noEncapsulated = storePolicy { $0.acceptsAnyEncapsulated = false }
+        let noEncapsulated = storePolicy(support: { $0.transferSyntaxes.acceptsEncapsulated = false })
         #expect(resultFor([jpegBaseline], policy: noEncapsulated)?.result == .transferSyntaxesNotSupported)
         #expect(resultFor([jpegBaseline], policy: noEncapsulated)?.result.rawValue == 4)
         // A native syntax left out of the preference list is not taken as "encapsulated".
-        let implicitOnly = storePolicy { $0.transferSyntaxPreference = [implicitLE] }
+        let implicitOnly = storePolicy(support: { $0.transferSyntaxes.preference = [implicitLE] })
         #expect(resultFor([explicitLE, explicitBE], policy: implicitOnly)?.result == .transferSyntaxesNotSupported)
     }
 
@@ -152,10 +159,10 @@ private func resultFor(
         #expect(resultFor([jpeg2000, jpegBaseline])?.transferSyntax == jpeg2000)
         #expect(resultFor(["1.2.3.4.5", jpegBaseline])?.transferSyntax == jpegBaseline)
         // An injected predicate decides which encapsulated syntaxes are known.
-        let onlyJPEG = storePolicy { $0.isKnownTransferSyntax = { $0 == jpegBaseline } }
+        let onlyJPEG = storePolicy(support: { $0.transferSyntaxes.isKnownTransferSyntax = { $0 == jpegBaseline } })
         #expect(resultFor([jpeg2000, jpegBaseline], policy: onlyJPEG)?.transferSyntax == jpegBaseline)
         // A custom preference order.
-        let implicitFirst = storePolicy { $0.transferSyntaxPreference = [implicitLE, explicitLE] }
+        let implicitFirst = storePolicy(support: { $0.transferSyntaxes.preference = [implicitLE, explicitLE] })
         #expect(resultFor([explicitLE, implicitLE], policy: implicitFirst)?.transferSyntax == implicitLE)
     }
 
@@ -203,7 +210,7 @@ private func resultFor(
         #expect(ac2.userInformation.roleSelections == [RoleSelection(sopClassUID: ctImage, scuRole: true, scpRole: true)])
 
         // A policy that refuses to act as SCU towards the requestor.
-        let noSCP = storePolicy { $0.acceptsRequestorSCPRole = { _ in false } }
+        let noSCP = storePolicy(support: { $0.acceptsRequestorSCP = false })
         guard let (ac3, association3) = accepted(negotiate(both, policy: noSCP, activeAssociations: 0)) else { return }
         #expect(ac3.userInformation.roleSelections == [RoleSelection(sopClassUID: ctImage, scuRole: true, scpRole: false)])
         #expect(association3.acceptedContexts[1]?.requestorIsSCP == false)

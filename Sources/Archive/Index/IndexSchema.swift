@@ -3,7 +3,7 @@ import GRDB
 /// The index's tables, as migrations. `schema_version` records each applied version so `sqlite3` users (and
 /// later versions of Arca) can see what they hold.
 enum IndexSchema {
-    static let currentVersion = 2
+    static let currentVersion = 3
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -68,6 +68,39 @@ enum IndexSchema {
                 CREATE TABLE server_state (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL);
                 INSERT INTO schema_version (version) VALUES (2);
                 """)
+        }
+        migrator.registerMigration("v3") { db in
+            // Query/retrieve: folded person names (matched insensitive to case and accents, indexed for prefix
+            // searches), the columns C-FIND and QIDO-RS return or match on, and indexes for the common searches.
+            // Columns added here are NULL for rows written before: NULL means "not indexed, read the instance".
+            try db.execute(sql: """
+                ALTER TABLE patients ADD COLUMN name_folded TEXT NOT NULL DEFAULT '';
+                ALTER TABLE studies ADD COLUMN referring_physician_folded TEXT NOT NULL DEFAULT '';
+                ALTER TABLE studies ADD COLUMN sop_classes_in_study TEXT NOT NULL DEFAULT '';
+                ALTER TABLE series ADD COLUMN series_date TEXT;
+                ALTER TABLE series ADD COLUMN series_time TEXT;
+                ALTER TABLE instances ADD COLUMN rows INTEGER;
+                ALTER TABLE instances ADD COLUMN columns INTEGER;
+                ALTER TABLE instances ADD COLUMN bits_allocated INTEGER;
+                ALTER TABLE instances ADD COLUMN number_of_frames INTEGER;
+                CREATE INDEX patients_name_folded ON patients(name_folded);
+                CREATE INDEX studies_date ON studies(study_date, study_time);
+                CREATE INDEX studies_accession ON studies(accession_number);
+                CREATE INDEX studies_referring_folded ON studies(referring_physician_folded);
+                CREATE INDEX series_modality ON series(modality);
+                """)
+            for row in try Row.fetchAll(db, sql: "SELECT pk, name FROM patients") {
+                try db.execute(sql: "UPDATE patients SET name_folded = ? WHERE pk = ?",
+                               arguments: [TextFolding.fold(row["name"]), row["pk"] as Int64])
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT pk, referring_physician FROM studies") {
+                try db.execute(sql: "UPDATE studies SET referring_physician_folded = ? WHERE pk = ?",
+                               arguments: [TextFolding.fold(row["referring_physician"]), row["pk"] as Int64])
+            }
+            for pk in try Int64.fetchAll(db, sql: "SELECT pk FROM studies") {
+                try IndexStatements.refreshSOPClasses(study: pk, db)
+            }
+            try db.execute(sql: "INSERT INTO schema_version (version) VALUES (3)")
         }
         return migrator
     }

@@ -17,12 +17,15 @@ enum IndexStatements {
                                            arguments: [a.sopInstanceUID])
         let values: StatementArguments = [
             series, a.sopClassUID, a.instanceNumber, r.transferSyntaxUID, r.filePath, Int64(clamping: r.fileSize),
-            r.fileHash, r.receivedAt, r.callingAETitle, a.sopInstanceUID,
+            r.fileHash, r.receivedAt, r.callingAETitle, a.rows, a.columns, a.bitsAllocated, a.numberOfFrames, a.sopInstanceUID,
         ]
+        let oldSOPClass = try String.fetchOne(db.cachedStatement(sql: "SELECT sop_class_uid FROM instances WHERE sop_uid = ?"),
+                                              arguments: [a.sopInstanceUID])
         if let oldSeries {
             try db.cachedStatement(sql: """
                 UPDATE instances SET series_pk = ?, sop_class_uid = ?, instance_number = ?, transfer_syntax = ?, file_path = ?,
-                    file_size = ?, file_hash = ?, received_at = ?, calling_ae = ? WHERE sop_uid = ?
+                    file_size = ?, file_hash = ?, received_at = ?, calling_ae = ?, rows = ?, columns = ?, bits_allocated = ?,
+                    number_of_frames = ? WHERE sop_uid = ?
                 """).execute(arguments: values)
             if oldSeries != series {
                 try adjust(series: oldSeries, by: -1, db)
@@ -32,20 +35,32 @@ enum IndexStatements {
         } else {
             try db.cachedStatement(sql: """
                 INSERT INTO instances (series_pk, sop_class_uid, instance_number, transfer_syntax, file_path, file_size,
-                    file_hash, received_at, calling_ae, sop_uid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    file_hash, received_at, calling_ae, rows, columns, bits_allocated, number_of_frames, sop_uid)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """).execute(arguments: values)
             try adjust(series: series, by: 1, db)
         }
         if refreshModalities { try Self.refreshModalities(study: study, db) }
+        if let oldSeries, oldSeries != series || oldSOPClass != a.sopClassUID {
+            // The instance moved or changed class: the lists of the studies involved are recomputed.
+            try refreshSOPClasses(study: study, db)
+            if let oldStudy = try Int64.fetchOne(db, sql: "SELECT study_pk FROM series WHERE pk = ?", arguments: [oldSeries]), oldStudy != study {
+                try refreshSOPClasses(study: oldStudy, db)
+            }
+        } else {
+            try addSOPClass(a.sopClassUID, study: study, db)
+        }
     }
 
     /// Removes an instance's row; its series, study and patient lose it from their counts (and go when empty).
     static func remove(_ sopInstanceUID: String, in db: Database) throws {
         guard let seriesPK = try Int64.fetchOne(db, sql: "SELECT series_pk FROM instances WHERE sop_uid = ?", arguments: [sopInstanceUID])
         else { return }
+        let studyPK = try Int64.fetchOne(db, sql: "SELECT study_pk FROM series WHERE pk = ?", arguments: [seriesPK])
         try db.execute(sql: "DELETE FROM instances WHERE sop_uid = ?", arguments: [sopInstanceUID])
         try adjust(series: seriesPK, by: -1, db)
         try pruneSeries(seriesPK, db)
+        if let studyPK { try refreshSOPClasses(study: studyPK, db) }
     }
 
     /// Deletes a series without instances; its study loses it (and goes when it has no series left).
@@ -82,14 +97,14 @@ enum IndexStatements {
                                        arguments: [a.patientID, a.issuerOfPatientID]) {
             try db.cachedStatement(sql: """
                 UPDATE patients SET name = COALESCE(NULLIF(?1, ''), name), birth_date = COALESCE(NULLIF(?2, ''), birth_date),
-                    sex = COALESCE(NULLIF(?3, ''), sex)
+                    sex = COALESCE(NULLIF(?3, ''), sex), name_folded = COALESCE(NULLIF(?5, ''), name_folded)
                 WHERE pk = ?4 AND (name IS NOT COALESCE(NULLIF(?1, ''), name) OR birth_date IS NOT COALESCE(NULLIF(?2, ''), birth_date)
                     OR sex IS NOT COALESCE(NULLIF(?3, ''), sex))
-                """).execute(arguments: [a.patientName, a.patientBirthDate, a.patientSex, pk])
+                """).execute(arguments: [a.patientName, a.patientBirthDate, a.patientSex, pk, TextFolding.fold(a.patientName)])
             return pk
         }
-        try db.cachedStatement(sql: "INSERT INTO patients (patient_id, issuer_of_patient_id, name, birth_date, sex) VALUES (?, ?, ?, ?, ?)")
-            .execute(arguments: [a.patientID, a.issuerOfPatientID, a.patientName, a.patientBirthDate, a.patientSex])
+        try db.cachedStatement(sql: "INSERT INTO patients (patient_id, issuer_of_patient_id, name, birth_date, sex, name_folded) VALUES (?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [a.patientID, a.issuerOfPatientID, a.patientName, a.patientBirthDate, a.patientSex, TextFolding.fold(a.patientName)])
         return db.lastInsertedRowID
     }
 
@@ -106,12 +121,13 @@ enum IndexStatements {
                 UPDATE studies SET patient_pk = ?1, study_date = COALESCE(NULLIF(?2, ''), study_date),
                     study_time = COALESCE(NULLIF(?3, ''), study_time), accession_number = COALESCE(NULLIF(?4, ''), accession_number),
                     description = COALESCE(NULLIF(?5, ''), description), referring_physician = COALESCE(NULLIF(?6, ''), referring_physician),
-                    study_id = COALESCE(NULLIF(?7, ''), study_id)
+                    study_id = COALESCE(NULLIF(?7, ''), study_id),
+                    referring_physician_folded = COALESCE(NULLIF(?9, ''), referring_physician_folded)
                 WHERE pk = ?8 AND (patient_pk IS NOT ?1 OR study_date IS NOT COALESCE(NULLIF(?2, ''), study_date)
                     OR study_time IS NOT COALESCE(NULLIF(?3, ''), study_time) OR accession_number IS NOT COALESCE(NULLIF(?4, ''), accession_number)
                     OR description IS NOT COALESCE(NULLIF(?5, ''), description)
                     OR referring_physician IS NOT COALESCE(NULLIF(?6, ''), referring_physician) OR study_id IS NOT COALESCE(NULLIF(?7, ''), study_id))
-                """).execute(arguments: fields + [pk])
+                """).execute(arguments: fields + [pk, TextFolding.fold(a.referringPhysicianName)])
             if oldPatient != patient {
                 try db.execute(sql: "UPDATE patients SET number_of_studies = number_of_studies - 1 WHERE pk = ?", arguments: [oldPatient])
                 try db.execute(sql: "UPDATE patients SET number_of_studies = number_of_studies + 1 WHERE pk = ?", arguments: [patient])
@@ -120,9 +136,10 @@ enum IndexStatements {
             return pk
         }
         try db.cachedStatement(sql: """
-            INSERT INTO studies (patient_pk, study_date, study_time, accession_number, description, referring_physician, study_id, study_uid)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: fields + [a.studyInstanceUID])
+            INSERT INTO studies (patient_pk, study_date, study_time, accession_number, description, referring_physician, study_id, study_uid,
+                referring_physician_folded)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: fields + [a.studyInstanceUID, TextFolding.fold(a.referringPhysicianName)])
         let pk = db.lastInsertedRowID
         try db.cachedStatement(sql: "UPDATE patients SET number_of_studies = number_of_studies + 1 WHERE pk = ?").execute(arguments: [patient])
         return pk
@@ -131,7 +148,7 @@ enum IndexStatements {
     /// The series' pk, and whether the study's Modalities in Study may have changed. A new series counts for its
     /// study; a series that moved to another study takes its instances along, and the old study goes when empty.
     private static func upsertSeries(_ a: InstanceAttributes, study: Int64, _ db: Database) throws -> (Int64, Bool) {
-        let fields: StatementArguments = [study, a.modality, a.seriesNumber, a.seriesDescription, a.bodyPartExamined]
+        let fields: StatementArguments = [study, a.modality, a.seriesNumber, a.seriesDescription, a.bodyPartExamined, a.seriesDate, a.seriesTime]
         if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT pk, study_pk, modality, number_of_instances FROM series WHERE series_uid = ?"),
                                       arguments: [a.seriesInstanceUID]) {
             let pk: Int64 = row["pk"]
@@ -140,10 +157,12 @@ enum IndexStatements {
             let instances: Int64 = row["number_of_instances"]
             try db.cachedStatement(sql: """
                 UPDATE series SET study_pk = ?1, modality = COALESCE(NULLIF(?2, ''), modality), series_number = COALESCE(?3, series_number),
-                    description = COALESCE(NULLIF(?4, ''), description), body_part = COALESCE(NULLIF(?5, ''), body_part)
-                WHERE pk = ?6 AND (study_pk IS NOT ?1 OR modality IS NOT COALESCE(NULLIF(?2, ''), modality)
+                    description = COALESCE(NULLIF(?4, ''), description), body_part = COALESCE(NULLIF(?5, ''), body_part),
+                    series_date = COALESCE(NULLIF(?6, ''), series_date, ''), series_time = COALESCE(NULLIF(?7, ''), series_time, '')
+                WHERE pk = ?8 AND (study_pk IS NOT ?1 OR modality IS NOT COALESCE(NULLIF(?2, ''), modality)
                     OR series_number IS NOT COALESCE(?3, series_number) OR description IS NOT COALESCE(NULLIF(?4, ''), description)
-                    OR body_part IS NOT COALESCE(NULLIF(?5, ''), body_part))
+                    OR body_part IS NOT COALESCE(NULLIF(?5, ''), body_part) OR series_date IS NOT COALESCE(NULLIF(?6, ''), series_date, '')
+                    OR series_time IS NOT COALESCE(NULLIF(?7, ''), series_time, ''))
                 """).execute(arguments: fields + [pk])
             if oldStudy != study {
                 try db.execute(sql: """
@@ -159,7 +178,8 @@ enum IndexStatements {
             return (pk, !a.modality.isEmpty && a.modality != oldModality)
         }
         try db.cachedStatement(sql: """
-            INSERT INTO series (study_pk, modality, series_number, description, body_part, series_uid) VALUES (?, ?, ?, ?, ?, ?)
+            INSERT INTO series (study_pk, modality, series_number, description, body_part, series_date, series_time, series_uid)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: fields + [a.seriesInstanceUID])
         let pk = db.lastInsertedRowID
         try db.cachedStatement(sql: "UPDATE studies SET number_of_series = number_of_series + 1 WHERE pk = ?").execute(arguments: [study])
@@ -171,6 +191,26 @@ enum IndexStatements {
         try db.cachedStatement(sql: """
             UPDATE studies SET number_of_instances = number_of_instances + ? WHERE pk = (SELECT study_pk FROM series WHERE pk = ?)
             """).execute(arguments: [delta, series])
+    }
+
+    /// SOP Classes in Study: the distinct SOP classes of its instances, sorted, backslash-separated.
+    static func refreshSOPClasses(study: Int64, _ db: Database) throws {
+        let classes = try String.fetchAll(db, sql: """
+            SELECT DISTINCT i.sop_class_uid FROM instances i JOIN series se ON se.pk = i.series_pk
+            WHERE se.study_pk = ? AND i.sop_class_uid != '' ORDER BY i.sop_class_uid
+            """, arguments: [study])
+        try db.execute(sql: "UPDATE studies SET sop_classes_in_study = ? WHERE pk = ?", arguments: [classes.joined(separator: "\\"), study])
+    }
+
+    /// A new instance's class joins its study's list unless already there (no scan: the list is short).
+    private static func addSOPClass(_ uid: String, study: Int64, _ db: Database) throws {
+        guard !uid.isEmpty, let current = try String.fetchOne(db.cachedStatement(sql: "SELECT sop_classes_in_study FROM studies WHERE pk = ?"),
+                                                            arguments: [study]) else { return }
+        var classes = current.isEmpty ? [] : current.split(separator: "\\").map(String.init)
+        guard !classes.contains(uid) else { return }
+        classes.append(uid)
+        classes.sort()
+        try db.cachedStatement(sql: "UPDATE studies SET sop_classes_in_study = ? WHERE pk = ?").execute(arguments: [classes.joined(separator: "\\"), study])
     }
 
     /// Modalities in Study: the distinct modalities of its series, sorted, backslash-separated as DICOM lists them.

@@ -9,7 +9,7 @@ import Darwin
 /// The archive's index in SQLite (`<archive>/index.db`, WAL, synchronous FULL: a commit is durable when it
 /// returns). Records that arrive while a transaction runs go into the next one (group commit), so concurrent
 /// associations share fsyncs; each caller returns once its own row is committed.
-public final class SQLiteIndex: InstanceIndex, Sendable {
+public final class SQLiteIndex: InstanceIndex, IndexQuerying, Sendable {
     public static let fileName = "index.db"
 
     public let path: String
@@ -116,6 +116,21 @@ public final class SQLiteIndex: InstanceIndex, Sendable {
         }
     }
 
+    // MARK: Queries
+
+    public var dialect: any SQLDialect { SQLiteDialect() }
+
+    public func forEachRow(_ sql: String, _ arguments: [IndexValue], _ body: ([IndexValue]) throws -> Bool) throws {
+        try pool.read { db in
+            let statement = try db.cachedStatement(sql: sql)
+            let cursor = try Row.fetchCursor(statement, arguments: StatementArguments(arguments.map(\.databaseValue)))
+            while let row = try cursor.next() {
+                let values: [IndexValue] = row.databaseValues.map(IndexValue.init)
+                if try !body(values) { break }
+            }
+        }
+    }
+
     /// Marks the index in use by a server; answers whether the previous server stopped cleanly (true for a
     /// new index). After an unclean stop, reconcile it with the files (`IndexMaintenance.reconcile`).
     public func beginSession() throws -> Bool {
@@ -212,5 +227,26 @@ final class GroupCommit: @unchecked Sendable {
         let result = ticket.result
         condition.unlock()
         try result?.get()
+    }
+}
+
+extension IndexValue {
+    var databaseValue: DatabaseValue {
+        switch self {
+        case .null: return .null
+        case .integer(let i): return i.databaseValue
+        case .text(let s): return s.databaseValue
+        case .real(let d): return d.databaseValue
+        }
+    }
+
+    init(_ value: DatabaseValue) {
+        switch value.storage {
+        case .null: self = .null
+        case .int64(let i): self = .integer(i)
+        case .double(let d): self = .real(d)
+        case .string(let s): self = .text(s)
+        case .blob(let b): self = .text(String(decoding: b, as: UTF8.self))
+        }
     }
 }

@@ -2,28 +2,31 @@ import DICOM
 import Logging
 import NIOCore
 
-/// One association on the SCP side, from A-ASSOCIATE-RQ to release or abort: negotiation, DIMSE message
-/// assembly from PDVs, C-ECHO, and C-STORE streamed into the storage service as fragments arrive.
+/// One association on the SCP side, from A-ASSOCIATE-RQ to release or abort: negotiation from the service
+/// registry, DIMSE messages assembled from PDVs, each request handed to the service that performs it.
+///
+/// The session keeps reading while operations run. A streamed request (C-STORE) is fed to its sink by the
+/// reading loop itself, so the socket's back-pressure follows the disk; a collected request (C-FIND, C-MOVE,
+/// C-GET, N-ACTION…) runs in a task of its own, so a C-CANCEL, or the responses to a C-GET's sub-operations,
+/// still reach it.
 struct AssociationSession {
     let channel: NIOAsyncChannel<PDU, PDU>
     let configuration: SCPConfiguration
-    let storage: any StorageService
+    let services: DIMSEServiceRegistry
     let registry: AssociationRegistry
     let logger: Logger
 
-    /// The message being received.
+    /// The dataset being received, and what it is for.
     private enum Incoming {
-        case idle
-        case command(contextID: UInt8, bytes: ByteBuffer)
-        case dataSet(Transfer)
-    }
-
-    private struct Transfer {
-        let contextID: UInt8
-        let command: CommandSet
-        let sink: (any InstanceSink)?
-        let refusal: StoreOutcome?
-        var received: UInt64 = 0
+        case none
+        /// Streaming into a storage sink (or read and dropped when the request was refused: `sink` nil).
+        case streamed(command: CommandSet, contextID: UInt8, sink: (any InstanceSink)?, refusal: StoreOutcome?)
+        /// Collected for a service that runs once it is complete.
+        case collected(DIMSERequest, service: any CollectingDIMSEService, bytes: ByteBuffer)
+        /// Read and dropped; then `status` answers the request (a dataset too large, an unknown operation…).
+        case refused(command: CommandSet, contextID: UInt8, outcome: StoreOutcome)
+        /// The dataset of a response from the requestor (nothing waits for it): read and dropped.
+        case ignored
     }
 
     private struct ProtocolViolation: Error, CustomStringConvertible {
@@ -73,166 +76,262 @@ struct AssociationSession {
             registry.activate(slot)
             try await outbound.write(.associateAC(ac))
             logger.info("[CONNECT] \(association.callingAETitle) -> \(association.calledAETitle) (active: \(registry.active))")
-            try await established(association, &inbound, outbound)
+            let writer = MessageWriter(outbound: outbound, peerMaxPDULength: association.peerMaxPDULength)
+            try await established(association, peer: peer, &inbound, writer)
         }
     }
 
-    private func established(_ association: NegotiatedAssociation,
+    private func established(_ association: NegotiatedAssociation, peer: String,
                              _ inbound: inout NIOAsyncChannelInboundStream<PDU>.AsyncIterator,
-                             _ outbound: NIOAsyncChannelOutboundWriter<PDU>) async throws {
+                             _ writer: MessageWriter) async throws {
         let calling = association.callingAETitle
-        let fragmenter = MessageFragmenter(peerMaxPDULength: association.peerMaxPDULength)
-        var incoming = Incoming.idle
-        func cancelTransfer() async {
-            if case .dataSet(let t) = incoming { await t.sink?.cancel() }
-            incoming = .idle
-        }
-        do {
-            while let pdu = try await inbound.next() {
-                switch pdu {
-                case .dataTF(let data):
-                    for pdv in data.pdvs {
-                        incoming = try await handle(pdv, incoming, association, outbound, fragmenter)
-                    }
-                case .releaseRQ:
-                    await cancelTransfer()
-                    try await outbound.write(.releaseRP)
-                    logger.info("[RELEASE] \(calling) disconnected (active: \(registry.active - 1))")
-                    return
-                case .abort(let abort):
-                    await cancelTransfer()
-                    logger.notice("[ABORT] \(calling) aborted the association (\(abort.reason))")
-                    return
-                case .associateRQ, .associateAC, .associateRJ, .releaseRP:
-                    throw ProtocolViolation("unexpected \(pdu.type) on an established association")
-                }
-            }
-            await cancelTransfer()
-            logger.notice("[ABORT] \(calling) closed the connection without releasing")
-        } catch let violation as ProtocolViolation {
-            await cancelTransfer()
-            logger.warning("[ABORT] \(calling): \(violation.description)")
-            try? await outbound.write(.abort(violation.abort))
-        } catch let error as PDUError {
-            await cancelTransfer()
-            logger.warning("[ABORT] \(calling): \(error)")
-            try? await outbound.write(.abort(error.abort))
-        } catch {
-            await cancelTransfer()
-            logger.error("[ERROR] \(calling): \(error)")
-            try? await outbound.write(.abort(Abort(source: .serviceProvider, reason: .notSpecified)))
-        }
-    }
+        let router = ResponseRouter()
+        let window = association.asyncOperationsWindow ?? .synchronous
+        let operations = OperationTable(window: Int(window.maxInvoked))
+        let messageIDs = MessageIDs()
+        var assembler = MessageAssembler(maxDataSetLength: configuration.maxObjectSize)
+        var incoming = Incoming.none
 
-    /// Advances message assembly by one PDV.
-    private func handle(_ pdv: PDV, _ state: Incoming, _ association: NegotiatedAssociation,
-                        _ outbound: NIOAsyncChannelOutboundWriter<PDU>, _ fragmenter: MessageFragmenter) async throws -> Incoming {
-        guard let context = association.acceptedContexts[pdv.contextID] else {
-            throw ProtocolViolation("PDV on presentation context \(pdv.contextID), which was not accepted", reason: .invalidPDUParameterValue)
+        func abandonIncoming() async {
+            if case .streamed(_, _, let sink?, _) = incoming { await sink.cancel() }
+            incoming = .none
+            assembler.reset()
         }
-        switch state {
-        case .idle where pdv.isCommand, .command where pdv.isCommand:
-            var bytes: ByteBuffer
-            if case .command(let id, let b) = state {
-                guard id == pdv.contextID else { throw ProtocolViolation("command fragments on two presentation contexts") }
-                bytes = b
-            } else {
-                bytes = ByteBuffer()
-            }
-            var fragment = pdv.data
-            guard bytes.readableBytes + fragment.readableBytes <= CommandSet.maxEncodedLength else {
-                throw ProtocolViolation("command set larger than \(CommandSet.maxEncodedLength) bytes", reason: .invalidPDUParameterValue)
-            }
-            bytes.writeBuffer(&fragment)
-            guard pdv.isLast else { return .command(contextID: pdv.contextID, bytes: bytes) }
-            let command: CommandSet
-            do { command = try CommandSet.decode(bytes) } catch {
-                throw ProtocolViolation("\(error)", reason: .invalidPDUParameterValue)
-            }
-            return try await dispatch(command, context, association, outbound, fragmenter)
-        case .dataSet(var transfer) where !pdv.isCommand:
-            guard transfer.contextID == pdv.contextID else {
-                throw ProtocolViolation("dataset fragment on context \(pdv.contextID), command was on \(transfer.contextID)")
-            }
-            transfer.received += UInt64(pdv.data.readableBytes)
-            guard transfer.received <= configuration.maxObjectSize else {
-                throw ProtocolViolation("dataset grows past the maximum object size (\(configuration.maxObjectSize) bytes)",
-                                        reason: .invalidPDUParameterValue)
-            }
-            if let sink = transfer.sink {
-                do { try await sink.write(pdv.data) } catch {
-                    // The sink failed (disk full…): keep reading the dataset, answer with its outcome at the end.
-                    await sink.cancel()
-                    transfer = Transfer(contextID: transfer.contextID, command: transfer.command, sink: nil,
-                                        refusal: StoreOutcome(status: .outOfResources, comment: "\(error)"), received: transfer.received)
-                }
-            }
-            guard pdv.isLast else { return .dataSet(transfer) }
-            let outcome: StoreOutcome
-            if let sink = transfer.sink { outcome = await sink.finish() } else {
-                outcome = transfer.refusal ?? StoreOutcome(status: .storageFailed, comment: "not stored")
-            }
-            try await respond(to: transfer.command, .cStoreRSP, outcome, transfer.contextID, outbound, fragmenter)
-            return .idle
-        default:
-            throw ProtocolViolation(pdv.isCommand ? "command fragment while a dataset was expected" : "dataset fragment without a command")
-        }
-    }
 
-    /// Acts on a complete command: answers C-ECHO, opens a sink for C-STORE, refuses what Arca does not serve.
-    private func dispatch(_ command: CommandSet, _ context: AcceptedPresentationContext, _ association: NegotiatedAssociation,
-                          _ outbound: NIOAsyncChannelOutboundWriter<PDU>, _ fragmenter: MessageFragmenter) async throws -> Incoming {
-        let field = command.commandField ?? CommandField(rawValue: 0)
-        switch field {
-        case .cEchoRQ:
-            logger.debug("[C-ECHO] from \(association.callingAETitle)")
-            try await respond(to: command, .cEchoRSP, .success, context.id, outbound, fragmenter)
-            return .idle
-        case .cStoreRQ:
-            guard command.hasDataSet else {
-                try await respond(to: command, .cStoreRSP, StoreOutcome(status: .cannotUnderstand, comment: "C-STORE-RQ without dataset"),
-                                  context.id, outbound, fragmenter)
-                return .idle
+        await withTaskGroup(of: Void.self) { running in
+            defer {
+                operations.cancelAll()
+                router.close(DIMSEError("the association ended"))
+                running.cancelAll()
             }
-            guard let ts = TransferSyntax(uid: context.transferSyntax) else {
-                throw ProtocolViolation("context \(context.id) has no usable transfer syntax")
-            }
-            let request = StoreRequest(
-                callingAETitle: association.callingAETitle, calledAETitle: association.calledAETitle,
-                sopClassUID: command.affectedSOPClassUID ?? "", sopInstanceUID: command.affectedSOPInstanceUID ?? "",
-                transferSyntax: ts, messageID: command.messageID ?? 0, priority: command.priority,
-                moveOriginatorAETitle: command.moveOriginatorAETitle)
             do {
-                let sink = try await storage.beginStore(request)
-                return .dataSet(Transfer(contextID: context.id, command: command, sink: sink, refusal: nil))
-            } catch let refusal as StoreRefusal {
-                return .dataSet(Transfer(contextID: context.id, command: command, sink: nil, refusal: refusal.outcome))
+                while let pdu = try await inbound.next() {
+                    switch pdu {
+                    case .dataTF(let data):
+                        for pdv in data.pdvs {
+                            guard association.acceptedContexts[pdv.contextID] != nil else {
+                                throw ProtocolViolation("PDV on presentation context \(pdv.contextID), which was not accepted",
+                                                        reason: .invalidPDUParameterValue)
+                            }
+                            let event: MessageAssembler.Event?
+                            do { event = try assembler.feed(pdv) } catch let violation as MessageAssembler.Violation {
+                                throw ProtocolViolation(violation.description, reason: violation.reason)
+                            }
+                            switch event {
+                            case nil:
+                                continue
+                            case .command(let command, let contextID, let expectsDataSet)?:
+                                incoming = try await received(command, contextID: contextID, expectsDataSet: expectsDataSet,
+                                                              association, peer: peer, writer, router, operations, messageIDs, &running)
+                            case .dataSet(let bytes, _, let isLast)?:
+                                incoming = try await dataSetFragment(bytes, isLast: isLast, incoming, association, writer, router,
+                                                                     operations, messageIDs, &running)
+                            }
+                        }
+                    case .releaseRQ:
+                        await abandonIncoming()
+                        // Operations still running answer first; then the release is confirmed.
+                        await running.waitForAll()
+                        try await writer.write(.releaseRP)
+                        logger.info("[RELEASE] \(calling) disconnected (active: \(registry.active - 1))")
+                        return
+                    case .abort(let abort):
+                        await abandonIncoming()
+                        logger.notice("[ABORT] \(calling) aborted the association (\(abort.reason))")
+                        return
+                    case .associateRQ, .associateAC, .associateRJ, .releaseRP:
+                        throw ProtocolViolation("unexpected \(pdu.type) on an established association")
+                    }
+                }
+                await abandonIncoming()
+                logger.notice("[ABORT] \(calling) closed the connection without releasing")
+            } catch let violation as ProtocolViolation {
+                await abandonIncoming()
+                logger.warning("[ABORT] \(calling): \(violation.description)")
+                try? await writer.write(.abort(violation.abort))
+            } catch let error as PDUError {
+                await abandonIncoming()
+                logger.warning("[ABORT] \(calling): \(error)")
+                try? await writer.write(.abort(error.abort))
             } catch {
-                return .dataSet(Transfer(contextID: context.id, command: command, sink: nil,
-                                         refusal: StoreOutcome(status: .outOfResources, comment: "\(error)")))
+                await abandonIncoming()
+                logger.error("[ERROR] \(calling): \(error)")
+                try? await writer.write(.abort(Abort(source: .serviceProvider, reason: .notSpecified)))
             }
-        case .cCancelRQ:
-            return .idle
-        default:
-            guard !field.isResponse else { throw ProtocolViolation("unexpected \(field) from the requestor") }
-            let rsp = CommandField(rawValue: field.rawValue | 0x8000)
-            let outcome = StoreOutcome(status: .unrecognizedOperation, comment: "\(field) is not supported")
-            if command.hasDataSet {
-                return .dataSet(Transfer(contextID: context.id, command: command, sink: nil, refusal: outcome))
-            }
-            try await respond(to: command, rsp, outcome, context.id, outbound, fragmenter)
-            return .idle
         }
     }
 
-    private func respond(to command: CommandSet, _ field: CommandField, _ outcome: StoreOutcome, _ contextID: UInt8,
-                         _ outbound: NIOAsyncChannelOutboundWriter<PDU>, _ fragmenter: MessageFragmenter) async throws {
-        var rspField = field
-        if command.commandField != .cStoreRQ && command.commandField != .cEchoRQ, let f = command.commandField {
-            rspField = CommandField(rawValue: f.rawValue | 0x8000)
+    /// A complete command from the requestor: a response to one of our requests, a C-CANCEL, or a request
+    /// for a service. Returns what its dataset (if any) is for.
+    private func received(_ command: CommandSet, contextID: UInt8, expectsDataSet: Bool, _ association: NegotiatedAssociation,
+                          peer: String, _ writer: MessageWriter, _ router: ResponseRouter, _ operations: OperationTable,
+                          _ messageIDs: MessageIDs, _ running: inout TaskGroup<Void>) async throws -> Incoming {
+        guard let context = association.acceptedContexts[contextID], let field = command.commandField else {
+            throw ProtocolViolation("command on an unknown presentation context")
         }
-        let response = CommandSet.response(to: command, field: rspField, status: outcome.status, comment: outcome.comment)
-        let bytes = ByteBuffer(bytes: try response.encoded())
-        try await outbound.write(contentsOf: fragmenter.pdus(bytes, contextID: contextID, isCommand: true))
+        if field.isResponse {
+            if !router.deliver(command) {
+                logger.warning("[DIMSE] \(association.callingAETitle): unexpected \(field) (message \(command.messageIDBeingRespondedTo ?? 0)) ignored")
+            }
+            return expectsDataSet ? .ignored : .none
+        }
+        if field == .cCancelRQ {
+            let target = command.messageIDBeingRespondedTo ?? 0
+            if operations.cancel(target) { logger.info("[C-CANCEL] \(association.callingAETitle) cancels message \(target)") }
+            return expectsDataSet ? .ignored : .none
+        }
+        let signal = CancellationSignal()
+        guard operations.start(command.messageID ?? 0, signal) else {
+            throw ProtocolViolation("more outstanding operations than the negotiated window (\(operations.window))")
+        }
+        let request = DIMSERequest(command: command, context: context, association: association, peerAddress: peer, cancellation: signal)
+        if let refusal = refusal(of: command, field, on: context) {
+            return try await refuse(command, context.id, refusal, expectsDataSet, writer, operations)
+        }
+        switch services.service(for: field, abstractSyntax: context.abstractSyntax) {
+        case let service as any StreamingDIMSEService:
+            guard expectsDataSet else {
+                return try await refuse(command, context.id, StoreOutcome(status: .cannotUnderstand, comment: "\(field) without a dataset"),
+                                        false, writer, operations)
+            }
+            do {
+                let sink = try await service.beginDataSet(request)
+                return .streamed(command: command, contextID: context.id, sink: sink, refusal: nil)
+            } catch let refusal as StoreRefusal {
+                return .streamed(command: command, contextID: context.id, sink: nil, refusal: refusal.outcome)
+            } catch {
+                return .streamed(command: command, contextID: context.id, sink: nil,
+                                 refusal: StoreOutcome(status: .outOfResources, comment: "\(error)"))
+            }
+        case let service as any CollectingDIMSEService:
+            guard expectsDataSet else {
+                start(request, service, writer, router, operations, messageIDs, &running)
+                return .none
+            }
+            return .collected(request, service: service, bytes: ByteBuffer())
+        default:
+            let outcome = services.performs(field)
+                ? StoreOutcome(status: .sopClassNotSupported, comment: "\(field) is not supported on \(context.abstractSyntax)")
+                : StoreOutcome(status: .unrecognizedOperation, comment: "\(field) is not supported")
+            return try await refuse(command, context.id, outcome, expectsDataSet, writer, operations)
+        }
+    }
+
+    /// Why a request cannot be performed on its context, before any service sees it.
+    private func refusal(of command: CommandSet, _ field: CommandField, on context: AcceptedPresentationContext) -> StoreOutcome? {
+        // An N-EVENT-REPORT comes from the side performing the SOP class (a storage commitment SCP reporting on
+        // an association it opened); every other request from its user.
+        guard context.requestorIsSCU || field == .nEventReportRQ else {
+            return StoreOutcome(status: .sopClassNotSupported,
+                                comment: "the requestor did not negotiate the SCU role on presentation context \(context.id)")
+        }
+        let sopClass = command.affectedSOPClassUID ?? command.dataSet.uid(.requestedSOPClassUID)
+        if let sopClass, sopClass != context.abstractSyntax {
+            return StoreOutcome(status: .sopClassNotSupported,
+                                comment: "SOP Class \(sopClass) sent on the context of \(context.abstractSyntax)")
+        }
+        return nil
+    }
+
+    /// Answers a request with a failure once its dataset (if any) has been read and dropped.
+    private func refuse(_ command: CommandSet, _ contextID: UInt8, _ outcome: StoreOutcome, _ expectsDataSet: Bool,
+                        _ writer: MessageWriter, _ operations: OperationTable) async throws -> Incoming {
+        if expectsDataSet { return .refused(command: command, contextID: contextID, outcome: outcome) }
+        try await respond(to: command, outcome, contextID, writer, operations)
+        return .none
+    }
+
+    /// A dataset fragment of the current message.
+    private func dataSetFragment(_ fragment: ByteBuffer, isLast: Bool, _ incoming: Incoming, _ association: NegotiatedAssociation,
+                                 _ writer: MessageWriter, _ router: ResponseRouter, _ operations: OperationTable,
+                                 _ messageIDs: MessageIDs, _ running: inout TaskGroup<Void>) async throws -> Incoming {
+        switch incoming {
+        case .none:
+            throw ProtocolViolation("dataset fragment without a request")
+        case .ignored:
+            return isLast ? .none : .ignored
+        case .refused(let command, let contextID, let outcome):
+            guard isLast else { return incoming }
+            try await respond(to: command, outcome, contextID, writer, operations)
+            return .none
+        case .streamed(let command, let contextID, var sink, var refusal):
+            if let s = sink {
+                do { try await s.write(fragment) } catch {
+                    // The sink failed (disk full…): keep reading the dataset, answer with its outcome at the end.
+                    await s.cancel()
+                    sink = nil
+                    refusal = StoreOutcome(status: .outOfResources, comment: "\(error)")
+                }
+            }
+            guard isLast else { return .streamed(command: command, contextID: contextID, sink: sink, refusal: refusal) }
+            let outcome: StoreOutcome
+            if let sink { outcome = await sink.finish() } else {
+                outcome = refusal ?? StoreOutcome(status: .storageFailed, comment: "not stored")
+            }
+            try await respond(to: command, outcome, contextID, writer, operations)
+            return .none
+        case .collected(let request, let service, var bytes):
+            if bytes.readableBytes + fragment.readableBytes > service.maxRequestDataSetLength {
+                let outcome = StoreOutcome(status: .outOfResources,
+                                           comment: "request dataset larger than \(service.maxRequestDataSetLength) bytes")
+                return isLast ? try await refuse(request.command, request.context.id, outcome, false, writer, operations)
+                    : .refused(command: request.command, contextID: request.context.id, outcome: outcome)
+            }
+            var piece = fragment
+            bytes.writeBuffer(&piece)
+            guard isLast else { return .collected(request, service: service, bytes: bytes) }
+            let dataSet: DataSet
+            do { dataSet = try Self.decode(bytes, syntax: request.context.transferSyntax) } catch {
+                return try await refuse(request.command, request.context.id,
+                                        StoreOutcome(status: .cannotUnderstand, comment: "unreadable dataset: \(error)"), false, writer, operations)
+            }
+            let complete = DIMSERequest(command: request.command, context: request.context, association: request.association,
+                                        peerAddress: request.peerAddress, dataSet: dataSet, cancellation: request.cancellation)
+            start(complete, service, writer, router, operations, messageIDs, &running)
+            return .none
+        }
+    }
+
+    /// Runs a collected request in its own task; an error that escapes the service becomes a failure response.
+    private func start(_ request: DIMSERequest, _ service: any CollectingDIMSEService, _ writer: MessageWriter,
+                       _ router: ResponseRouter, _ operations: OperationTable, _ messageIDs: MessageIDs,
+                       _ running: inout TaskGroup<Void>) {
+        let responder = DIMSEResponder(request: request.command, context: request.context, association: request.association,
+                                       writer: writer, router: router, messageIDs: messageIDs, operations: operations)
+        let logger = self.logger
+        running.addTask {
+            do {
+                try await service.perform(request, responder)
+            } catch is MessageWriter.BrokenMessage {
+                logger.warning("[DIMSE] \(request.association.callingAETitle): association aborted during a sub-operation")
+            } catch {
+                logger.warning("[DIMSE] \(request.association.callingAETitle): \(request.command.commandField.map { "\($0)" } ?? "request") failed: \(error)")
+            }
+            // A service that ended without a final response (it threw, or forgot) still answers once.
+            if operations.isRunning(request.messageID) {
+                try? await responder.respond(status: .processingFailure, comment: "the operation failed")
+            }
+        }
+    }
+
+    private func respond(to command: CommandSet, _ outcome: StoreOutcome, _ contextID: UInt8, _ writer: MessageWriter,
+                         _ operations: OperationTable) async throws {
+        let field = CommandField(rawValue: (command.commandField?.rawValue ?? 0) | 0x8000)
+        var response = CommandSet.response(to: command, field: field, status: outcome.status, comment: outcome.comment)
+        if response.affectedSOPClassUID == nil, let requested = command.dataSet.uid(.requestedSOPClassUID) {
+            response.setUID(requested, .affectedSOPClassUID)
+        }
+        operations.finished(command.messageID ?? 0)
+        try await writer.send(response, contextID: contextID)
+    }
+
+    /// A collected request dataset, decoded in its context's transfer syntax.
+    static func decode(_ bytes: ByteBuffer, syntax uid: String) throws -> DataSet {
+        guard let syntax = TransferSyntax(uid: uid) else { throw DIMSEError("unknown transfer syntax \(uid)") }
+        var parser = DataSetParser(transferSyntax: syntax, options: ParseOptions(maxDepth: 16))
+        var builder = DataSetBuilder()
+        try bytes.withUnsafeReadableBytes { try parser.feed($0, to: &builder) }
+        try parser.finish(&builder)
+        return builder.dataSet
     }
 }

@@ -14,6 +14,14 @@ public struct CommandField: RawRepresentable, Hashable, Sendable, CustomStringCo
     public static let cEchoRQ = CommandField(rawValue: 0x0030)
     public static let cEchoRSP = CommandField(rawValue: 0x8030)
     public static let cCancelRQ = CommandField(rawValue: 0x0FFF)
+    public static let nEventReportRQ = CommandField(rawValue: 0x0100)
+    public static let nEventReportRSP = CommandField(rawValue: 0x8100)
+    public static let nGetRQ = CommandField(rawValue: 0x0110)
+    public static let nSetRQ = CommandField(rawValue: 0x0120)
+    public static let nActionRQ = CommandField(rawValue: 0x0130)
+    public static let nActionRSP = CommandField(rawValue: 0x8130)
+    public static let nCreateRQ = CommandField(rawValue: 0x0140)
+    public static let nDeleteRQ = CommandField(rawValue: 0x0150)
 
     public var isResponse: Bool { rawValue & 0x8000 != 0 }
 
@@ -30,6 +38,14 @@ public struct CommandField: RawRepresentable, Hashable, Sendable, CustomStringCo
         case .cEchoRQ: return "C-ECHO-RQ"
         case .cEchoRSP: return "C-ECHO-RSP"
         case .cCancelRQ: return "C-CANCEL-RQ"
+        case .nEventReportRQ: return "N-EVENT-REPORT-RQ"
+        case .nEventReportRSP: return "N-EVENT-REPORT-RSP"
+        case .nGetRQ: return "N-GET-RQ"
+        case .nSetRQ: return "N-SET-RQ"
+        case .nActionRQ: return "N-ACTION-RQ"
+        case .nActionRSP: return "N-ACTION-RSP"
+        case .nCreateRQ: return "N-CREATE-RQ"
+        case .nDeleteRQ: return "N-DELETE-RQ"
         default: return "command 0x" + String(rawValue, radix: 16)
         }
     }
@@ -51,6 +67,26 @@ public struct DIMSEStatus: RawRepresentable, Hashable, Sendable, CustomStringCon
     public static let storageFailed = DIMSEStatus(rawValue: 0xC001)
     public static let unrecognizedOperation = DIMSEStatus(rawValue: 0x0211)
     public static let processingFailure = DIMSEStatus(rawValue: 0x0110)
+    /// N-ACTION / storage commitment: the referenced instance is not there.
+    public static let noSuchObjectInstance = DIMSEStatus(rawValue: 0x0112)
+    public static let classInstanceConflict = DIMSEStatus(rawValue: 0x0119)
+    public static let sopClassNotSupported = DIMSEStatus(rawValue: 0x0122)
+    /// C-FIND/C-MOVE/C-GET: more responses follow.
+    public static let pending = DIMSEStatus(rawValue: 0xFF00)
+    /// C-FIND: pending, and one or more optional keys were not supported.
+    public static let pendingWithWarning = DIMSEStatus(rawValue: 0xFF01)
+    /// The operation stopped on the requestor's C-CANCEL.
+    public static let cancel = DIMSEStatus(rawValue: 0xFE00)
+    /// C-MOVE/C-GET: refused, the number of matches could not be determined.
+    public static let unableToCalculateMatches = DIMSEStatus(rawValue: 0xA701)
+    /// C-MOVE/C-GET: refused, no sub-operation could be performed.
+    public static let unableToPerformSubOperations = DIMSEStatus(rawValue: 0xA702)
+    /// C-MOVE: the destination AE title is not known.
+    public static let moveDestinationUnknown = DIMSEStatus(rawValue: 0xA801)
+    /// C-FIND/C-MOVE/C-GET: the identifier does not match the SOP class.
+    public static let identifierDoesNotMatchSOPClass = DIMSEStatus(rawValue: 0xA900)
+    /// C-MOVE/C-GET: every sub-operation done, one or more failed or had warnings.
+    public static let subOperationsCompleteWithFailures = DIMSEStatus(rawValue: 0xB000)
 
     public var isSuccess: Bool { rawValue == 0 }
     /// Warnings: 0001, Bxxx (PS3.7 C.3).
@@ -66,6 +102,16 @@ public struct DIMSEStatus: RawRepresentable, Hashable, Sendable, CustomStringCon
         case .cannotUnderstand: return "Cannot Understand (\(code))"
         case .storageFailed: return "Storage Failed (\(code))"
         case .noSuchSOPClass: return "No Such SOP Class (\(code))"
+        case .pending, .pendingWithWarning: return "Pending (\(code))"
+        case .cancel: return "Cancel (\(code))"
+        case .moveDestinationUnknown: return "Move Destination Unknown (\(code))"
+        case .identifierDoesNotMatchSOPClass: return "Identifier Does Not Match SOP Class (\(code))"
+        case .subOperationsCompleteWithFailures: return "Sub-operations Complete, One or More Failures (\(code))"
+        case .unableToPerformSubOperations: return "Unable to Perform Sub-operations (\(code))"
+        case .noSuchObjectInstance: return "No Such Object Instance (\(code))"
+        case .sopClassNotSupported: return "SOP Class Not Supported (\(code))"
+        case .unrecognizedOperation: return "Unrecognized Operation (\(code))"
+        case .processingFailure: return "Processing Failure (\(code))"
         default: return isWarning ? "Warning (\(code))" : "Status \(code)"
         }
     }

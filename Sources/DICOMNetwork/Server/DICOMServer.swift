@@ -4,22 +4,24 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
-/// The storage SCP: accepts associations on a TCP port and serves each in its own task. Runs as a
-/// ServiceLifecycle service: on graceful shutdown it stops accepting, lets running associations finish
-/// within the grace period, then aborts the rest.
+/// The SCP: accepts associations on a TCP port and serves each in its own task with the registered DIMSE
+/// services; what it negotiates is derived from them. Runs as a ServiceLifecycle service: on graceful
+/// shutdown it stops accepting, lets running associations finish within the grace period, then aborts the rest.
 public final class DICOMServer: Service, Sendable {
     public let configuration: SCPConfiguration
-    private let storage: any StorageService
+    public let services: DIMSEServiceRegistry
     private let logger: Logger
     private let group: any EventLoopGroup
     private let registry = AssociationRegistry()
     private let bound: NIOLockedValueBoxPort
     private let listener = NIOLockedValueBox<(any Channel)?>(nil)
 
-    public init(configuration: SCPConfiguration, storage: any StorageService, logger: Logger,
+    public init(configuration: SCPConfiguration, services: DIMSEServiceRegistry, logger: Logger,
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        var configuration = configuration
+        configuration.policy.abstractSyntaxes = { services.support(for: $0) }
         self.configuration = configuration
-        self.storage = storage
+        self.services = services
         self.logger = logger
         self.group = group
         self.bound = NIOLockedValueBoxPort()
@@ -71,14 +73,14 @@ public final class DICOMServer: Service, Sendable {
             }
         bound.set(server.channel.localAddress?.port)
         listener.withLockedValue { $0 = server.channel }
-        logger.info("Storage SCP \(configuration.policy.aeTitle) listening on port \(server.channel.localAddress?.port ?? configuration.port)")
+        logger.info("DICOM SCP \(configuration.policy.aeTitle) listening on port \(server.channel.localAddress?.port ?? configuration.port)")
 
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { tasks in
                 try await server.executeThenClose { connections in
                     for try await connection in connections {
                         tasks.addTask {
-                            await AssociationSession(channel: connection, configuration: configuration, storage: self.storage,
+                            await AssociationSession(channel: connection, configuration: configuration, services: self.services,
                                                      registry: registry, logger: logger).run()
                         }
                     }
@@ -92,7 +94,7 @@ public final class DICOMServer: Service, Sendable {
                 for channel in registry.openChannels { channel.close(promise: nil) }
             }
         }
-        logger.info("Storage SCP stopped")
+        logger.info("DICOM SCP stopped")
     }
 }
 

@@ -41,8 +41,11 @@ public struct NegotiatedAssociation: Sendable, Hashable {
     public var peerImplementationVersionName: String?
     /// The requestor's user identity, if it sent one (not verified here).
     public var userIdentity: UserIdentityRequest?
-    /// The requestor's SOP class extended negotiation sub-items (not answered).
+    /// The requestor's SOP class extended negotiation sub-items.
     public var extendedNegotiations: [ExtendedNegotiation]
+    /// What was agreed per SOP class: the acceptor's service-class-application-information (ours on the SCP
+    /// side, the peer's on the SCU side). A SOP class absent here negotiated nothing.
+    public var agreedExtendedNegotiations: [String: [UInt8]]
 
     public init(
         callingAETitle: String,
@@ -54,7 +57,8 @@ public struct NegotiatedAssociation: Sendable, Hashable {
         peerImplementationClassUID: String? = nil,
         peerImplementationVersionName: String? = nil,
         userIdentity: UserIdentityRequest? = nil,
-        extendedNegotiations: [ExtendedNegotiation] = []
+        extendedNegotiations: [ExtendedNegotiation] = [],
+        agreedExtendedNegotiations: [String: [UInt8]] = [:]
     ) {
         self.callingAETitle = callingAETitle
         self.calledAETitle = calledAETitle
@@ -66,6 +70,13 @@ public struct NegotiatedAssociation: Sendable, Hashable {
         self.peerImplementationVersionName = peerImplementationVersionName
         self.userIdentity = userIdentity
         self.extendedNegotiations = extendedNegotiations
+        self.agreedExtendedNegotiations = agreedExtendedNegotiations
+    }
+
+    /// The agreed extended negotiation byte `index` (0-based) of a SOP class: 0 when not negotiated.
+    public func extendedNegotiationFlag(_ sopClassUID: String, byte index: Int) -> Bool {
+        guard let info = agreedExtendedNegotiations[sopClassUID], index < info.count else { return false }
+        return info[index] == 1
     }
 
     /// The association as seen by the requestor (our SCU side) once `accept` answered `request`.
@@ -114,7 +125,9 @@ public struct NegotiatedAssociation: Sendable, Hashable {
             peerImplementationClassUID: accept.userInformation.implementationClassUID,
             peerImplementationVersionName: accept.userInformation.implementationVersionName,
             userIdentity: request.userInformation.userIdentityRequest,
-            extendedNegotiations: accept.userInformation.extendedNegotiations
+            extendedNegotiations: request.userInformation.extendedNegotiations,
+            agreedExtendedNegotiations: Dictionary(accept.userInformation.extendedNegotiations.map { ($0.sopClassUID, $0.info) },
+                                                   uniquingKeysWith: { first, _ in first })
         )
     }
 }
@@ -151,17 +164,23 @@ public func negotiate(_ rq: AssociateRequest, policy: AssociationPolicy, activeA
     var accepted: [UInt8: AcceptedPresentationContext] = [:]
     var roleReplies: [RoleSelection] = []
     var repliedRoleClasses = Set<String>()
+    var proposedExtended: [String: [UInt8]] = [:]
+    for item in requestorInfo.extendedNegotiations where proposedExtended[item.sopClassUID] == nil {
+        proposedExtended[item.sopClassUID] = item.info
+    }
+    var agreed: [String: [UInt8]] = [:]
+    var extendedReplies: [ExtendedNegotiation] = []
     for proposal in rq.presentationContexts {
         // Presentation context IDs are odd integers (PS3.8 9.3.2.2).
         guard proposal.id & 1 == 1 else {
             results.append(PresentationContextResult(id: proposal.id, result: .noReason, transferSyntax: ""))
             continue
         }
-        guard policy.acceptedAbstractSyntaxes(proposal.abstractSyntax) else {
+        guard let support = policy.abstractSyntaxes(proposal.abstractSyntax) else {
             results.append(PresentationContextResult(id: proposal.id, result: .abstractSyntaxNotSupported, transferSyntax: ""))
             continue
         }
-        guard let transferSyntax = policy.chooseTransferSyntax(from: proposal.transferSyntaxes) else {
+        guard let transferSyntax = support.transferSyntaxes.choose(from: proposal.transferSyntaxes) else {
             results.append(PresentationContextResult(id: proposal.id, result: .transferSyntaxesNotSupported, transferSyntax: ""))
             continue
         }
@@ -170,14 +189,19 @@ public func negotiate(_ rq: AssociateRequest, policy: AssociationPolicy, activeA
         if let proposed = proposedRoles[proposal.abstractSyntax] {
             let reply = RoleSelection(
                 sopClassUID: proposal.abstractSyntax,
-                scuRole: proposed.scuRole && policy.acceptsRequestorSCURole(proposal.abstractSyntax),
-                scpRole: proposed.scpRole && policy.acceptsRequestorSCPRole(proposal.abstractSyntax)
+                scuRole: proposed.scuRole && support.acceptsRequestorSCU,
+                scpRole: proposed.scpRole && support.acceptsRequestorSCP
             )
             requestorIsSCU = reply.scuRole
             requestorIsSCP = reply.scpRole
             if repliedRoleClasses.insert(proposal.abstractSyntax).inserted {
                 roleReplies.append(reply)
             }
+        }
+        if let proposedInfo = proposedExtended[proposal.abstractSyntax], agreed[proposal.abstractSyntax] == nil,
+           let answer = support.extendedNegotiation?(proposedInfo) {
+            agreed[proposal.abstractSyntax] = answer
+            extendedReplies.append(ExtendedNegotiation(sopClassUID: proposal.abstractSyntax, info: answer))
         }
         results.append(PresentationContextResult(id: proposal.id, result: .acceptance, transferSyntax: transferSyntax))
         accepted[proposal.id] = AcceptedPresentationContext(
@@ -198,9 +222,11 @@ public func negotiate(_ rq: AssociateRequest, policy: AssociationPolicy, activeA
         implementationClassUID: policy.implementationClassUID,
         implementationVersionName: policy.implementationVersionName,
         asyncOperationsWindow: window,
-        roleSelections: roleReplies
+        roleSelections: roleReplies,
+        // SOP class extended negotiation: answered where a service says what it supports (PS3.7 D.3.3.5);
+        // common extended negotiation is not answered (defaults apply).
+        extendedNegotiations: extendedReplies
         // User identity: no 0x59 response (allowed by PS3.7 D.3.3.7 even if one was requested).
-        // SOP class (common) extended negotiation: not answered, defaults apply.
     )
     let ac = AssociateAccept(
         protocolVersion: 1,
@@ -220,7 +246,8 @@ public func negotiate(_ rq: AssociateRequest, policy: AssociationPolicy, activeA
         peerImplementationClassUID: requestorInfo.implementationClassUID,
         peerImplementationVersionName: requestorInfo.implementationVersionName,
         userIdentity: requestorInfo.userIdentityRequest,
-        extendedNegotiations: requestorInfo.extendedNegotiations
+        extendedNegotiations: requestorInfo.extendedNegotiations,
+        agreedExtendedNegotiations: agreed
     )
     return .accept(ac, association)
 }

@@ -1,0 +1,141 @@
+import DICOM
+
+/// Builds one answer dataset: every key of the query at or above its level (a key asked empty comes back
+/// empty when the archive has no value, never omitted), values from the index where it has them and from the
+/// stored instance otherwise; Query/Retrieve Level, Retrieve AE Title and the unique keys always; text in a
+/// character set that can represent it, named in Specific Character Set whenever it is not plain ASCII.
+struct AnswerBuilder {
+    let query: Query
+    let compiled: CompiledQuery
+    let retrieveAETitle: String?
+
+    /// An answer value before encoding: text is kept as Unicode until the character set is chosen.
+    indirect enum Value {
+        case text(String, VR)
+        case element(Element)
+        case items([[(Tag, Value)]])
+        case empty(VR)
+    }
+
+    func answer(_ row: [IndexValue], header loadHeader: () throws -> DataSet?) throws -> DataSet {
+        var values: [(Tag, Value)] = []
+        var seen = Set<Tag>()
+        for key in query.keys where seen.insert(key.tag).inserted {
+            if let attribute = IndexedAttribute.lookup(key.tag), query.model.level(of: attribute.level) > query.level { continue }
+            values.append((key.tag, try value(for: key, row, loadHeader)))
+        }
+        for level in query.model.levels where level <= query.level && !seen.contains(level.uniqueKey) {
+            let key = QueryKey(tag: level.uniqueKey, vr: DataDictionary.vr(for: level.uniqueKey), match: .universal)
+            values.append((key.tag, try value(for: key, row, loadHeader)))
+        }
+        values.append((.queryRetrieveLevel, .text(query.level.description, .CS)))
+        if let retrieveAETitle, !seen.contains(.retrieveAETitle) { values.append((.retrieveAETitle, .text(retrieveAETitle, .AE))) }
+        return Self.encode(values, preferring: query.characterSet)
+    }
+
+    private func value(for key: QueryKey, _ row: [IndexValue], _ loadHeader: () throws -> DataSet?) throws -> Value {
+        if let attribute = IndexedAttribute.lookup(key.tag), let i = compiled.columnIndex(.attribute(key.tag)), i < row.count,
+           !row[i].isNull {
+            return Self.indexed(row[i], attribute)
+        }
+        guard let header = try loadHeader(), let element = header[key.tag] else { return .empty(key.vr) }
+        if case .sequence(let itemKeys) = key.match {
+            let items = InstanceMatcher.matchingItems(itemKeys, of: header.items(key.tag), options: query.options)
+            return .items(items.map { Self.values(of: $0) })
+        }
+        return Self.value(of: element, in: header)
+    }
+
+    /// An index column as an answer value.
+    static func indexed(_ v: IndexValue, _ attribute: IndexedAttribute) -> Value {
+        switch attribute.vr {
+        case .US:
+            guard let n = v.integer, let u = UInt16(exactly: n) else { return .empty(.US) }
+            return .element(Element(tag: attribute.tag, vr: .US, bytes: [UInt8(truncatingIfNeeded: u), UInt8(truncatingIfNeeded: u >> 8)]))
+        default:
+            return .text(v.text ?? "", attribute.vr)
+        }
+    }
+
+    /// A stored element as an answer value (text decoded from the instance's character set).
+    static func value(of e: Element, in ds: DataSet) -> Value {
+        switch e.value {
+        case .sequence(let seq): return .items(seq.items.map { values(of: $0.dataSet) })
+        case .fragments: return .empty(e.vr)
+        case .bytes(let b):
+            guard e.vr.isString else { return .element(e) }
+            return .text(trim(ds.characterSet.decode(b, vr: e.vr), vr: e.vr), e.vr)
+        }
+    }
+
+    /// Padding removed: trailing spaces and NULs always, leading spaces except in the text VRs.
+    static func trim(_ s: String, vr: VR) -> String {
+        var u = Substring(s)
+        while let last = u.last, last == " " || last == "\0" { u.removeLast() }
+        if vr != .LT && vr != .ST && vr != .UT && vr != .UR {
+            while let first = u.first, first == " " { u.removeFirst() }
+        }
+        return String(u)
+    }
+
+    static func values(of item: DataSet) -> [(Tag, Value)] {
+        item.compactMap { e in e.tag == .specificCharacterSet || e.tag.isGroupLength ? nil : (e.tag, value(of: e, in: item)) }
+    }
+
+    // MARK: Encoding
+
+    /// The character set of the answer: none when every text is ASCII; the query's when it can represent
+    /// everything (the client wrote in it); UTF-8 (ISO_IR 192) otherwise.
+    static func encode(_ values: [(Tag, Value)], preferring preferred: SpecificCharacterSet) -> DataSet {
+        var texts: [String] = []
+        collectTexts(values, &texts)
+        var charset = SpecificCharacterSet.default
+        if texts.contains(where: { $0.unicodeScalars.contains { !$0.isASCII } }) {
+            charset = SpecificCharacterSet("ISO_IR 192")
+            if !preferred.terms.isEmpty, texts.allSatisfy({ preferred.encode($0) != nil }) { charset = preferred }
+        }
+        var ds = DataSet(characterSet: charset)
+        if !charset.terms.isEmpty {
+            ds.set(Element(tag: .specificCharacterSet, vr: .CS, bytes: padded(Array(charset.terms.joined(separator: "\\").utf8), .CS)))
+        }
+        fill(&ds, values)
+        return ds
+    }
+
+    private static func collectTexts(_ values: [(Tag, Value)], _ out: inout [String]) {
+        for (_, v) in values {
+            switch v {
+            case .text(let s, _): out.append(s)
+            case .items(let items): for item in items { collectTexts(item, &out) }
+            default: break
+            }
+        }
+    }
+
+    private static func fill(_ ds: inout DataSet, _ values: [(Tag, Value)]) {
+        for (tag, v) in values {
+            switch v {
+            case .text(let s, let vr):
+                let bytes = vr.usesSpecificCharacterSet ? (ds.characterSet.encode(s) ?? Array(s.utf8)) : Array(s.utf8)
+                ds.set(Element(tag: tag, vr: vr, bytes: padded(bytes, vr)))
+            case .element(var e):
+                e.tag = tag
+                ds.set(e)
+            case .empty(let vr):
+                ds.set(vr == .SQ ? Element(tag: tag, vr: .SQ, value: .sequence(SequenceValue()))
+                       : Element(tag: tag, vr: vr, bytes: []))
+            case .items(let items):
+                let encoded: [SequenceItem] = items.map { item in
+                    var inner = DataSet(characterSet: ds.characterSet)
+                    fill(&inner, item)
+                    return SequenceItem(dataSet: inner)
+                }
+                ds.set(Element(tag: tag, vr: .SQ, value: .sequence(SequenceValue(items: encoded))))
+            }
+        }
+    }
+
+    private static func padded(_ bytes: [UInt8], _ vr: VR) -> [UInt8] {
+        bytes.count % 2 == 1 ? bytes + [vr.paddingByte] : bytes
+    }
+}

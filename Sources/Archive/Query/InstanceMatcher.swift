@@ -1,0 +1,117 @@
+import DICOM
+
+/// The matching rules of PS3.4 C.2.2.2 applied to a stored instance's dataset: for the keys the index does not
+/// hold (any attribute, sequences) and rows indexed before a column existed. Same rules as `QueryCompiler`.
+enum InstanceMatcher {
+    static func matches(_ key: QueryKey, in ds: DataSet, options: QueryOptions) -> Bool {
+        switch key.match {
+        case .universal:
+            return true
+        case .sequence(let itemKeys):
+            return !matchingItems(itemKeys, of: ds.items(key.tag), options: options).isEmpty
+        default:
+            return values(key.tag, in: ds).contains { value(key.match, $0, vr: key.vr, options: options) }
+        }
+    }
+
+    /// The items of a sequence that match every item key (only these are returned, PS3.4 C.2.2.2.6).
+    static func matchingItems(_ itemKeys: [QueryKey], of items: [DataSet], options: QueryOptions) -> [DataSet] {
+        items.filter { item in itemKeys.allSatisfy { matches($0, in: item, options: options) } }
+    }
+
+    /// The values of an attribute as text: each value of a multi-valued string, numbers in decimal.
+    static func values(_ tag: Tag, in ds: DataSet) -> [String] {
+        guard let e = ds[tag] else { return [] }
+        if e.vr.isString || e.vr == .UN {
+            return e.vr == .UI ? ds.uid(tag).map { [$0] } ?? [] : ds.strings(tag).filter { !$0.isEmpty }
+        }
+        let ints = ds.ints(tag)
+        if !ints.isEmpty { return ints.map(String.init) }
+        return ds.doubles(tag).map { String($0) }
+    }
+
+    static func value(_ match: ValueMatch, _ stored: String, vr: VR, options: QueryOptions) -> Bool {
+        switch match {
+        case .universal: return true
+        case .anyOf(let ms): return ms.contains { value($0, stored, vr: vr, options: options) }
+        case .sequence: return false
+        case .single(let v):
+            if vr == .PN { return personName(v, stored, isPattern: false, fold: options.foldPersonNames) }
+            if vr.isNumeric, let a = Double(v.trimmingSpaces), let b = Double(stored.trimmingSpaces) { return a == b }
+            return stored == v
+        case .wildcard(let p):
+            if vr == .PN { return personName(p, stored, isPattern: true, fold: options.foldPersonNames) }
+            return Wildcard.matches(Array(stored), Array(p))
+        case .range(let lower, let upper):
+            switch vr {
+            case .TM:
+                let t = TimeBound.lower(stored)
+                let lo = lower.map(TimeBound.lower), hi = upper.map(TimeBound.upper)
+                if let lo, let hi, lo > hi { return t >= lo || t <= hi }
+                return (lo.map { t >= $0 } ?? true) && (hi.map { t <= $0 } ?? true)
+            case .DT:
+                // Compared as digits, the upper bound completed to the end of its precision.
+                let s = Array(stored.prefix { $0 != "+" && $0 != "-" })
+                let lo = lower.map { Array($0.prefix { $0 != "+" && $0 != "-" }) }
+                let hi = upper.map { Array($0.prefix { $0 != "+" && $0 != "-" }) }
+                if let lo, String(s) < String(lo) { return false }
+                if let hi, String(s.prefix(hi.count)) > String(hi) { return false }
+                return true
+            default:
+                let d = stored.filter { $0 != "." }
+                return (lower.map { d >= $0 } ?? true) && (upper.map { d <= $0 } ?? true)
+            }
+        }
+    }
+
+    /// Person name matching as the compiler does it: a value without `=` names the alphabetic group (or any
+    /// group when it holds non-ASCII characters).
+    static func personName(_ query: String, _ stored: String, isPattern: Bool, fold: Bool) -> Bool {
+        let q = fold ? TextFolding.fold(query) : query
+        let s = fold ? TextFolding.fold(stored) : stored
+        func test(_ candidate: String) -> Bool {
+            isPattern ? Wildcard.matches(Array(candidate), Array(q)) : candidate == q
+        }
+        if q.contains("=") { return test(s) }
+        let groups = s.split(separator: "=", omittingEmptySubsequences: false).map(String.init)
+        if test(s) || test(groups.first ?? "") { return true }
+        guard q.unicodeScalars.contains(where: { !$0.isASCII }) else { return false }
+        return groups.dropFirst().contains { test($0) }
+    }
+}
+
+/// DICOM wild cards: `*` any run of characters (including none), `?` exactly one, over the whole value.
+enum Wildcard {
+    static func matches(_ s: [Character], _ p: [Character]) -> Bool {
+        var i = 0, j = 0
+        var star = -1, mark = 0
+        while i < s.count {
+            if j < p.count && (p[j] == "?" || (p[j] != "*" && p[j] == s[i])) {
+                i += 1
+                j += 1
+            } else if j < p.count && p[j] == "*" {
+                star = j
+                mark = i
+                j += 1
+            } else if star >= 0 {
+                j = star + 1
+                mark += 1
+                i = mark
+            } else {
+                return false
+            }
+        }
+        while j < p.count && p[j] == "*" { j += 1 }
+        return j == p.count
+    }
+}
+
+extension VR {
+    /// Numbers, as strings (IS, DS) or binary.
+    var isNumeric: Bool {
+        switch self {
+        case .IS, .DS, .US, .SS, .UL, .SL, .FL, .FD, .SV, .UV: return true
+        default: return false
+        }
+    }
+}

@@ -1,0 +1,116 @@
+import BLAKE3
+import DICOM
+import NIOConcurrencyHelpers
+
+/// Reads stored instances by their index location (a file of the archive, or an eDCKV study): what queries
+/// read the attributes the index lacks from, and what retrieval sends. Blocking: call from an I/O thread.
+public protocol InstanceSource: Sendable {
+    /// The attributes before the pixel data.
+    func header(at location: String) throws -> DataSet
+    /// The instance as stored, to be sent: its transfer syntax and its dataset's bytes in pieces.
+    func open(_ location: String) throws -> any StoredInstanceReader
+    /// Whether the stored bytes are still those recorded (`hash`: the BLAKE3 hex the index holds).
+    func isIntact(_ location: String, hash: String) throws -> Bool
+}
+
+/// A stored instance's dataset, read in order.
+public protocol StoredInstanceReader: AnyObject {
+    var transferSyntax: TransferSyntax { get }
+    /// The file meta information (Source AE Title, SOP class and instance).
+    var meta: DataSet { get }
+    /// The next piece of at most `maxLength` bytes; empty at the end.
+    func readChunk(maxLength: Int) throws -> [UInt8]
+}
+
+/// The archive's Part-10 files, and (through `edckv`) instances kept only in the eDCKV store.
+public struct ArchiveInstanceSource: InstanceSource {
+    public let root: String
+    public let edckv: (any InstanceSource)?
+
+    public init(root: String, edckv: (any InstanceSource)? = nil) {
+        self.root = root
+        self.edckv = edckv
+    }
+
+    public func header(at location: String) throws -> DataSet {
+        if FileArchive.isEDCKVLocation(location) {
+            guard let edckv else { throw ArchiveError.io("\(location): the eDCKV store is not open") }
+            return try edckv.header(at: location)
+        }
+        return try DICOMFile.read(path: try path(location), options: .headerOnly).dataSet
+    }
+
+    public func open(_ location: String) throws -> any StoredInstanceReader {
+        if FileArchive.isEDCKVLocation(location) {
+            guard let edckv else { throw ArchiveError.io("\(location): the eDCKV store is not open") }
+            return try edckv.open(location)
+        }
+        return try PartTenFileReader(path: try path(location))
+    }
+
+    /// A file is hashed again; an eDCKV instance (its bytes re-encoded into the study files) must rebuild.
+    public func isIntact(_ location: String, hash: String) throws -> Bool {
+        if FileArchive.isEDCKVLocation(location) {
+            guard let edckv else { throw ArchiveError.io("\(location): the eDCKV store is not open") }
+            return try edckv.isIntact(location, hash: hash)
+        }
+        return BLAKE3.hex(try BLAKE3.hashFile(atPath: try path(location))) == hash
+    }
+
+    /// The absolute path of a location, refusing anything that would leave the archive.
+    func path(_ location: String) throws -> String {
+        guard !location.hasPrefix("/"), !location.split(separator: "/").contains("..") else {
+            throw ArchiveError.io("\(location): not a location inside the archive")
+        }
+        return root + "/" + location
+    }
+}
+
+/// A Part-10 file's dataset, read from where its meta information ends.
+public final class PartTenFileReader: StoredInstanceReader {
+    public let transferSyntax: TransferSyntax
+    public let meta: DataSet
+    private let reader: FileReader
+
+    public init(path: String) throws {
+        let (meta, syntax, offset) = try DICOMFile.locateDataSet(path: path)
+        self.meta = meta
+        self.transferSyntax = syntax
+        reader = try FileReader(path: path)
+        try reader.seek(to: offset)
+    }
+
+    public func readChunk(maxLength: Int) throws -> [UInt8] { try reader.readChunk(maxLength: maxLength) }
+}
+
+/// Recently read headers by location, so a query answering many rows of one series or study reads the file
+/// once. Bounded by count; the oldest entry goes first.
+final class HeaderCache: Sendable {
+    private struct State {
+        var entries: [String: DataSet] = [:]
+        var order: [String] = []
+    }
+    private let state = NIOLockedValueBox(State())
+    let capacity: Int
+
+    init(capacity: Int = 512) { self.capacity = capacity }
+
+    func header(_ location: String, _ load: () throws -> DataSet) throws -> DataSet {
+        if let hit = state.withLockedValue({ $0.entries[location] }) { return hit }
+        let ds = try load()
+        state.withLockedValue { s in
+            if s.entries.updateValue(ds, forKey: location) == nil { s.order.append(location) }
+            while s.order.count > capacity {
+                s.entries.removeValue(forKey: s.order.removeFirst())
+            }
+        }
+        return ds
+    }
+
+    /// A stored instance changed (replaced, removed): its header is read again next time.
+    func invalidate(_ location: String) {
+        state.withLockedValue { s in
+            if s.entries.removeValue(forKey: location) != nil { s.order.removeAll { $0 == location } }
+        }
+    }
+}

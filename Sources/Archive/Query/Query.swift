@@ -1,0 +1,113 @@
+import DICOM
+
+/// What a query may do beyond the hierarchical baseline: negotiated per association for C-FIND (the SOP class
+/// extended negotiation), fixed for QIDO-RS.
+public struct QueryOptions: Sendable, Equatable {
+    /// Relational queries: keys below the level, no unique keys required above it (PS3.4 C.4.1.2.2.2).
+    public var relational: Bool
+    /// Study Date and Study Time matched together as one date-time range (PS3.4 C.2.2.2.5.2).
+    public var combinedDateTime: Bool
+    /// Person names matched insensitive to case and accents (the default; PS3.4 C.2.2.2.1 allows it for PN).
+    public var foldPersonNames: Bool
+
+    public init(relational: Bool = false, combinedDateTime: Bool = false, foldPersonNames: Bool = true) {
+        self.relational = relational
+        self.combinedDateTime = combinedDateTime
+        self.foldPersonNames = foldPersonNames
+    }
+}
+
+/// A parsed query: the level, every key with its matching type, and the identifier's character set (for the
+/// answers' encoding). C-FIND builds one from its identifier, QIDO-RS from its URL: both then run the same
+/// `QueryEngine`.
+public struct Query: Sendable {
+    public var model: QueryModel
+    public var level: QueryLevel
+    public var keys: [QueryKey]
+    public var options: QueryOptions
+    /// The character set the request was written in.
+    public var characterSet: SpecificCharacterSet
+    /// At most this many matches are returned (nil: the engine's limit); `offset` matches are skipped first.
+    public var limit: Int?
+    public var offset: Int
+
+    public init(model: QueryModel, level: QueryLevel, keys: [QueryKey], options: QueryOptions = QueryOptions(),
+                characterSet: SpecificCharacterSet = .default, limit: Int? = nil, offset: Int = 0) {
+        self.model = model
+        self.level = level
+        self.keys = keys
+        self.options = options
+        self.characterSet = characterSet
+        self.limit = limit
+        self.offset = offset
+    }
+
+    public func key(_ tag: Tag) -> QueryKey? { keys.first { $0.tag == tag } }
+
+    /// Parses a C-FIND / C-MOVE / C-GET identifier (PS3.4 C.4.1.1.3, C.4.2.1.4). Keys below the level are
+    /// refused unless relational queries were negotiated (universal ones are dropped: they ask for nothing);
+    /// without relational queries the unique key of every level above must be given with a single value.
+    public init(identifier ds: DataSet, model: QueryModel, options: QueryOptions = QueryOptions()) throws {
+        guard let levelText = ds.string(.queryRetrieveLevel), !levelText.isEmpty else {
+            throw QueryError.identifierDoesNotMatch("no Query/Retrieve Level (0008,0052)")
+        }
+        guard let level = QueryLevel(levelText), model.levels.contains(level) else {
+            throw QueryError.identifierDoesNotMatch("Query/Retrieve Level \(levelText.prefix(16)) is not one of the \(model == .patientRoot ? "Patient" : "Study") Root levels")
+        }
+        var keys: [QueryKey] = []
+        for element in ds {
+            let tag = element.tag
+            if tag.isGroupLength || tag.group < 0x0008 || tag == .specificCharacterSet || tag == .queryRetrieveLevel { continue }
+            if tag.isDelimiter { continue }
+            let key = try Self.key(element, in: ds)
+            if let attribute = IndexedAttribute.lookup(tag) {
+                let keyLevel = model.level(of: attribute.level)
+                if keyLevel > level {
+                    if key.match.isUniversal { continue }
+                    guard options.relational else {
+                        throw QueryError.identifierDoesNotMatch("\(DataDictionary.entry(for: tag)?.keyword ?? "\(tag)") is below the \(level) level (relational queries were not negotiated)")
+                    }
+                }
+            }
+            keys.append(key)
+        }
+        self.init(model: model, level: level, keys: keys, options: options, characterSet: ds.characterSet)
+        if !options.relational { try checkUniqueKeysAbove() }
+    }
+
+    /// Hierarchical queries: each level above the query level is named by its unique key, a single value.
+    func checkUniqueKeysAbove() throws {
+        for above in model.levels where above < level {
+            let tag = above.uniqueKey
+            let name = DataDictionary.entry(for: tag)?.keyword ?? "\(tag)"
+            guard let key = key(tag) else {
+                throw QueryError.identifierDoesNotMatch("\(level) level needs \(name) \(tag) of the \(above) level")
+            }
+            guard case .single = key.match else {
+                throw QueryError.identifierDoesNotMatch("\(name) \(tag) must be a single value above the \(level) level")
+            }
+        }
+    }
+
+    /// One identifier element as a key.
+    static func key(_ element: Element, in ds: DataSet) throws -> QueryKey {
+        let vr = element.vr == .UN ? DataDictionary.vr(for: element.tag) : element.vr
+        switch element.value {
+        case .sequence(let seq):
+            guard let item = seq.items.first?.dataSet, !item.isEmpty else {
+                return QueryKey(tag: element.tag, vr: .SQ, match: .universal)
+            }
+            var itemKeys: [QueryKey] = []
+            for e in item where !e.tag.isGroupLength && !e.tag.isDelimiter && e.tag != .specificCharacterSet {
+                itemKeys.append(try key(e, in: item))
+            }
+            return QueryKey(tag: element.tag, vr: .SQ, match: itemKeys.allSatisfy { $0.match.isUniversal } ? .universal : .sequence(itemKeys))
+        case .fragments:
+            return QueryKey(tag: element.tag, vr: vr, match: .universal)
+        case .bytes(let bytes):
+            guard vr.isString, !bytes.isEmpty else { return QueryKey(tag: element.tag, vr: vr, match: .universal) }
+            let text = MatchParser.trim(ds.characterSet.decode(bytes, vr: vr))
+            return QueryKey(tag: element.tag, vr: vr, match: try MatchParser.match(text, vr: vr))
+        }
+    }
+}

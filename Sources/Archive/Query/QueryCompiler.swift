@@ -1,0 +1,338 @@
+import DICOM
+
+/// One statement per query: every indexed key becomes a condition before the LIMIT, keys of lower levels
+/// (relational queries) become EXISTS subqueries, and what the index cannot express is listed for a check on
+/// the stored instance.
+struct CompiledQuery: Sendable {
+    /// What each selected column holds.
+    enum Column: Sendable, Equatable {
+        /// The value of an indexed attribute.
+        case attribute(Tag)
+        /// The archive-relative location of one instance of the entity (the stored instance answered from).
+        case representative
+        /// The primary key of the entity at the query level.
+        case key
+    }
+
+    var sql: String
+    var arguments: [IndexValue]
+    var columns: [Column]
+    /// Keys checked on the representative instance: not indexed, or sequences.
+    var instanceKeys: [QueryKey]
+    /// Keys on nullable columns: checked on the instance for rows whose column is NULL.
+    var nullableKeys: [QueryKey]
+    /// Whether the statement already stops at the limit (no instance checks remain to thin it out).
+    var limitInSQL: Bool
+
+    func columnIndex(_ column: Column) -> Int? { columns.firstIndex(of: column) }
+}
+
+enum QueryCompiler {
+    /// The FROM clause of a level: its table and those above it.
+    static func from(_ level: QueryLevel) -> String {
+        switch level {
+        case .patient: return "patients p"
+        case .study: return "studies st JOIN patients p ON p.pk = st.patient_pk"
+        case .series: return "series se JOIN studies st ON st.pk = se.study_pk JOIN patients p ON p.pk = st.patient_pk"
+        case .image:
+            return "instances i JOIN series se ON se.pk = i.series_pk JOIN studies st ON st.pk = se.study_pk JOIN patients p ON p.pk = st.patient_pk"
+        }
+    }
+
+    static func primaryKey(_ level: QueryLevel) -> String {
+        switch level {
+        case .patient: return "p.pk"
+        case .study: return "st.pk"
+        case .series: return "se.pk"
+        case .image: return "i.pk"
+        }
+    }
+
+    /// One instance of the entity: its own file at IMAGE level, any one of its instances above.
+    static func representative(_ level: QueryLevel) -> String {
+        switch level {
+        case .image: return "i.file_path"
+        case .series: return "(SELECT xr.file_path FROM instances xr WHERE xr.series_pk = se.pk LIMIT 1)"
+        case .study:
+            return "(SELECT xr.file_path FROM series yr JOIN instances xr ON xr.series_pk = yr.pk WHERE yr.study_pk = st.pk LIMIT 1)"
+        case .patient:
+            return """
+                (SELECT xr.file_path FROM studies zr JOIN series yr ON yr.study_pk = zr.pk JOIN instances xr ON xr.series_pk = yr.pk \
+                WHERE zr.patient_pk = p.pk LIMIT 1)
+                """
+        }
+    }
+
+    static func compile(_ query: Query, dialect: any SQLDialect, limit: Int) -> CompiledQuery {
+        var sql = SQLBuilder(dialect: dialect)
+        let level = query.level
+        var select: [String] = [primaryKey(level)]
+        var columns: [CompiledQuery.Column] = [.key]
+        var conditions: [String] = []
+        var below: [QueryLevel: [String]] = [:]
+        var instanceKeys: [QueryKey] = []
+        var nullableKeys: [QueryKey] = []
+        var needsInstance = false
+
+        let combined = query.options.combinedDateTime ? combinedStudyDateTime(query, &sql) : nil
+        if let combined { conditions.append(combined) }
+
+        for key in query.keys {
+            guard let attribute = IndexedAttribute.lookup(key.tag) else {
+                // Not in the index: answered from, and matched on, the stored instance.
+                needsInstance = true
+                if !key.match.isUniversal { instanceKeys.append(key) }
+                continue
+            }
+            let keyLevel = query.model.level(of: attribute.level)
+            if keyLevel <= level {
+                select.append(attribute.column)
+                columns.append(.attribute(key.tag))
+                if attribute.nullable { needsInstance = true }
+            }
+            if combined != nil && (key.tag == .studyDate || key.tag == .studyTime) { continue }
+            guard let condition = condition(attribute, key.match, query.options, &sql) else { continue }
+            let guarded = attribute.nullable ? "(\(attribute.column) IS NULL OR \(condition))" : condition
+            if attribute.nullable { nullableKeys.append(key) }
+            if keyLevel <= level { conditions.append(guarded) } else { below[keyLevel, default: []].append(guarded) }
+        }
+        if let exists = lowerLevels(from: level, below) { conditions.append(exists) }
+        // The unique keys of the level and those above are in every answer (PS3.4 C.4.1.1.3.2).
+        for l in query.model.levels where l <= level && !columns.contains(.attribute(l.uniqueKey)) {
+            guard let attribute = IndexedAttribute.lookup(l.uniqueKey) else { continue }
+            select.append(attribute.column)
+            columns.append(.attribute(l.uniqueKey))
+        }
+        if needsInstance {
+            select.append(representative(level))
+            columns.append(.representative)
+        }
+        var text = "SELECT " + select.joined(separator: ", ") + " FROM " + from(level)
+        if !conditions.isEmpty { text += " WHERE " + conditions.joined(separator: " AND ") }
+        let limitInSQL = instanceKeys.isEmpty && nullableKeys.isEmpty
+        if limitInSQL {
+            text += " LIMIT \(sql.bind(.integer(Int64(limit)))) OFFSET \(sql.bind(.integer(Int64(max(0, query.offset)))))"
+        }
+        return CompiledQuery(sql: text, arguments: sql.arguments, columns: columns, instanceKeys: instanceKeys,
+                             nullableKeys: nullableKeys, limitInSQL: limitInSQL)
+    }
+
+    /// Relational keys of the levels below, nested: `EXISTS (series … AND EXISTS (instances …))`.
+    private static func lowerLevels(from level: QueryLevel, _ below: [QueryLevel: [String]]) -> String? {
+        guard !below.isEmpty else { return nil }
+        var inner: String?
+        for l in QueryLevel.allCases.reversed() where l > level {
+            var parts = below[l] ?? []
+            if let inner { parts.append(inner) }
+            guard !parts.isEmpty else { continue }
+            let (table, link): (String, String)
+            switch l {
+            case .study: (table, link) = ("studies st", "st.patient_pk = p.pk")
+            case .series: (table, link) = ("series se", "se.study_pk = st.pk")
+            case .image: (table, link) = ("instances i", "i.series_pk = se.pk")
+            case .patient: continue
+            }
+            inner = "EXISTS (SELECT 1 FROM \(table) WHERE \(link) AND " + parts.joined(separator: " AND ") + ")"
+        }
+        return inner
+    }
+
+    /// The SQL condition of one key on an indexed attribute; nil for universal matching (and for counts,
+    /// which are return keys only).
+    static func condition(_ attribute: IndexedAttribute, _ match: ValueMatch, _ options: QueryOptions, _ sql: inout SQLBuilder) -> String? {
+        if match.isUniversal { return nil }
+        switch attribute.kind {
+        case .count:
+            return nil
+        case .list(let exists, let itemColumn):
+            let item = IndexedAttribute(attribute.tag, attribute.vr, attribute.level, itemColumn, attribute.vr == .UI ? .uid : .text)
+            guard let inner = condition(item, match, options, &sql) else { return nil }
+            return "EXISTS (\(exists)\(inner))"
+        default:
+            return valueCondition(attribute, match, options, &sql)
+        }
+    }
+
+    private static func valueCondition(_ a: IndexedAttribute, _ match: ValueMatch, _ options: QueryOptions, _ sql: inout SQLBuilder) -> String? {
+        switch match {
+        case .universal:
+            return nil
+        case .sequence:
+            return "1 = 0"  // an indexed attribute is never a sequence
+        case .anyOf(let matches):
+            let singles = matches.compactMap { m -> String? in if case .single(let v) = m { return v } else { return nil } }
+            if singles.count == matches.count, a.kind.comparesExactly {
+                return "\(a.column) IN (" + singles.map { sql.bind(.text($0)) }.joined(separator: ", ") + ")"
+            }
+            let parts = matches.compactMap { valueCondition(a, $0, options, &sql) }
+            return parts.isEmpty ? nil : "(" + parts.joined(separator: " OR ") + ")"
+        default:
+            break
+        }
+        switch a.kind {
+        case .personName(let folded):
+            return personName(options.foldPersonNames ? folded : a.column, match, fold: options.foldPersonNames, &sql)
+        case .integer:
+            guard case .single(let v) = match, let n = Int64(v.trimmingSpaces) else { return "1 = 0" }
+            return "\(a.column) = \(sql.bind(.integer(n)))"
+        case .time:
+            return time(a.column, match, &sql)
+        case .date, .uid, .text:
+            switch match {
+            case .single(let v): return "\(a.column) = \(sql.bind(.text(v)))"
+            case .wildcard(let p): return wildcard(a.column, p, &sql)
+            case .range(let lower, let upper):
+                var parts = ["\(a.column) != ''"]
+                if let lower { parts.append("\(a.column) >= \(sql.bind(.text(lower)))") }
+                if let upper { parts.append("\(a.column) <= \(sql.bind(.text(upper)))") }
+                return parts.joined(separator: " AND ")
+            default: return "1 = 0"
+            }
+        case .count, .list:
+            return nil
+        }
+    }
+
+    /// A wild card over a whole value, with the literal prefix before the first `*`/`?` as an index range.
+    static func wildcard(_ column: String, _ pattern: String, _ sql: inout SQLBuilder) -> String {
+        // Arguments bind in the order their placeholders appear: the range first, then the pattern.
+        let prefix = String(pattern.prefix { $0 != "*" && $0 != "?" })
+        let range = prefix.isEmpty ? nil : sql.prefixRange(column, prefix)
+        let match = sql.dialect.wildcard(column, pattern, &sql)
+        return range.map { $0 + " AND " + match } ?? match
+    }
+
+    /// Person names. A value without `=` names one component group: it matches the alphabetic group (the
+    /// start of the stored value) or, when it holds non-ASCII characters (ideographic or phonetic writing),
+    /// any group. With folding, `column` is the folded column and the value is folded too.
+    static func personName(_ column: String, _ match: ValueMatch, fold: Bool, _ sql: inout SQLBuilder) -> String {
+        let raw: String
+        let isPattern: Bool
+        switch match {
+        case .single(let v): (raw, isPattern) = (v, false)
+        case .wildcard(let p): (raw, isPattern) = (p, true)
+        default: return "1 = 0"
+        }
+        let value = fold ? TextFolding.fold(raw) : raw
+        let literal = isPattern ? value : escapeWildcards(value)
+        if value.contains("=") {
+            return isPattern ? wildcard(column, value, &sql) : "\(column) = \(sql.bind(.text(value)))"
+        }
+        // Alphabetic group: the whole value, or the value followed by `=` and the other groups. (Arguments bind
+        // in the order their placeholders appear.)
+        let prefix = String(literal.prefix { $0 != "*" && $0 != "?" })
+        var alphabetic: String
+        if isPattern {
+            let range = prefix.isEmpty ? nil : sql.prefixRange(column, prefix)
+            let either = "(" + sql.dialect.wildcard(column, literal, &sql) + " OR " + sql.dialect.wildcard(column, literal + "=*", &sql) + ")"
+            alphabetic = range.map { $0 + " AND " + either } ?? either
+        } else {
+            let equal = "\(column) = \(sql.bind(.text(value)))"
+            alphabetic = "(" + equal + " OR " + sql.prefixRange(column, value + "=") + ")"
+        }
+        guard value.unicodeScalars.contains(where: { !$0.isASCII }) else { return alphabetic }
+        let first = sql.dialect.wildcard(column, "*=" + literal, &sql)
+        let second = sql.dialect.wildcard(column, "*=" + literal + "=*", &sql)
+        return "((\(alphabetic)) OR \(first) OR \(second))"
+    }
+
+    /// A value made literal inside a DICOM wild card pattern. `*` and `?` cannot be literal in a pattern
+    /// (PS3.4 has no escape), so a single value holding them cannot be matched as a pattern: they become `?`,
+    /// which the exact comparison of the first branch backs up.
+    private static func escapeWildcards(_ v: String) -> String {
+        String(v.map { $0 == "*" || $0 == "?" ? "?" : $0 })
+    }
+
+    /// TM as HHMMSS (missing minutes and seconds read as 00; fractions ignored): ranges inclusive, an upper
+    /// bound completed with 59s (`12` is up to 12:59:59), a range whose lower end is later than its upper
+    /// end crossing midnight.
+    static func time(_ column: String, _ match: ValueMatch, _ sql: inout SQLBuilder) -> String {
+        let normalized = "substr(\(column) || '000000', 1, 6)"
+        switch match {
+        case .single(let v):
+            return "\(column) = \(sql.bind(.text(v)))"
+        case .range(let lower, let upper):
+            let lo = lower.map { TimeBound.lower($0) }
+            let hi = upper.map { TimeBound.upper($0) }
+            if let lo, let hi, lo > hi {
+                return "\(column) != '' AND (\(normalized) >= \(sql.bind(.text(lo))) OR \(normalized) <= \(sql.bind(.text(hi))))"
+            }
+            var parts = ["\(column) != ''"]
+            if let lo { parts.append("\(normalized) >= \(sql.bind(.text(lo)))") }
+            if let hi { parts.append("\(normalized) <= \(sql.bind(.text(hi)))") }
+            return parts.joined(separator: " AND ")
+        default:
+            return "1 = 0"
+        }
+    }
+
+    /// Study Date and Study Time as one range of date-times, when combined matching was negotiated and both
+    /// keys select something.
+    private static func combinedStudyDateTime(_ query: Query, _ sql: inout SQLBuilder) -> String? {
+        guard let date = query.key(.studyDate)?.match, let time = query.key(.studyTime)?.match,
+              !date.isUniversal, !time.isUniversal else { return nil }
+        func ends(_ m: ValueMatch) -> (String?, String?)? {
+            switch m {
+            case .single(let v): return (v, v)
+            case .range(let l, let u): return (l, u)
+            default: return nil
+            }
+        }
+        guard let (dLow, dHigh) = ends(date), let (tLow, tHigh) = ends(time) else { return nil }
+        let t = "substr(st.study_time || '000000', 1, 6)"
+        var parts = ["st.study_date != ''"]
+        if let dLow {
+            if let tLow {
+                let d = sql.bind(.text(dLow))
+                parts.append("(st.study_date > \(d) OR (st.study_date = \(sql.bind(.text(dLow))) AND \(t) >= \(sql.bind(.text(TimeBound.lower(tLow))))))")
+            } else {
+                parts.append("st.study_date >= \(sql.bind(.text(dLow)))")
+            }
+        }
+        if let dHigh {
+            if let tHigh {
+                let d = sql.bind(.text(dHigh))
+                parts.append("(st.study_date < \(d) OR (st.study_date = \(sql.bind(.text(dHigh))) AND \(t) <= \(sql.bind(.text(TimeBound.upper(tHigh))))))")
+            } else {
+                parts.append("st.study_date <= \(sql.bind(.text(dHigh)))")
+            }
+        }
+        return parts.joined(separator: " AND ")
+    }
+}
+
+/// TM range bounds as HHMMSS.
+enum TimeBound {
+    static func digits(_ t: String) -> String {
+        let main = t.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        return main.filter { $0 != ":" }
+    }
+
+    static func lower(_ t: String) -> String {
+        String((digits(t) + "000000").prefix(6))
+    }
+
+    static func upper(_ t: String) -> String {
+        let d = digits(t)
+        switch d.count {
+        case 0: return "235959"
+        case 2: return d + "5959"
+        case 4: return d + "59"
+        default: return String(d.prefix(6))
+        }
+    }
+}
+
+extension IndexedAttribute.Kind {
+    /// Single values of this kind compare as stored strings (so a list of them is an IN list).
+    var comparesExactly: Bool {
+        switch self {
+        case .text, .uid, .date: return true
+        default: return false
+        }
+    }
+}
+
+extension String {
+    var trimmingSpaces: String { MatchParser.trim(self) }
+}

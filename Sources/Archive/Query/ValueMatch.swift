@@ -1,0 +1,155 @@
+import DICOM
+
+/// How one key of a C-FIND identifier or QIDO-RS query selects values (PS3.4 C.2.2.2).
+public indirect enum ValueMatch: Sendable, Equatable {
+    /// Zero length (or a lone `*`): every entity matches, with or without the attribute.
+    case universal
+    /// Single value matching: equal to this value (PN: folded, when names match insensitively).
+    case single(String)
+    /// Wild card matching: `*` any run of characters, `?` one character, the whole value.
+    case wildcard(String)
+    /// Range matching (DA, TM, DT): either end may be open.
+    case range(lower: String?, upper: String?)
+    /// List of UID matching, or multiple value matching: any of these.
+    case anyOf([ValueMatch])
+    /// Sequence matching: some item matches every item key.
+    case sequence([QueryKey])
+
+    public var isUniversal: Bool {
+        if case .universal = self { return true }
+        return false
+    }
+}
+
+/// One key of a query: an attribute, how it is matched, and (always) returned.
+public struct QueryKey: Sendable, Equatable {
+    public var tag: Tag
+    public var vr: VR
+    public var match: ValueMatch
+
+    public init(tag: Tag, vr: VR, match: ValueMatch) {
+        self.tag = tag
+        self.vr = vr
+        self.match = match
+    }
+}
+
+/// Reading a key's matching type from its value, by VR (PS3.4 C.2.2.2.1–C.2.2.2.7).
+enum MatchParser {
+    /// VRs that may carry `*` and `?` as wild cards; elsewhere they are literal characters.
+    static func allowsWildcards(_ vr: VR) -> Bool {
+        switch vr {
+        case .AE, .CS, .LO, .LT, .PN, .SH, .ST, .UC, .UR, .UT: return true
+        default: return false
+        }
+    }
+
+    static let maxListLength = 10_000
+
+    /// The match of a (decoded, trimmed) string value of VR `vr`.
+    static func match(_ value: String, vr: VR) throws -> ValueMatch {
+        if value.isEmpty || value == "*" { return .universal }
+        if vr == .UI {
+            let uids = value.split(separator: "\\", omittingEmptySubsequences: true).map { UIDString.trim(String($0)) }
+            guard uids.count <= maxListLength else { throw QueryError.badIdentifier("a list of \(uids.count) UIDs (at most \(maxListLength))") }
+            return uids.count == 1 ? .single(uids[0]) : .anyOf(uids.map { .single($0) })
+        }
+        if vr.allowsBackslashMultiplicity, value.contains("\\") {
+            let parts = value.split(separator: "\\", omittingEmptySubsequences: false).map { trim(String($0)) }
+            guard parts.count <= maxListLength else { throw QueryError.badIdentifier("\(parts.count) values in one key (at most \(maxListLength))") }
+            // An empty value among others matches nothing by itself; all empty is universal.
+            let nonEmpty = parts.filter { !$0.isEmpty }
+            if nonEmpty.isEmpty { return .universal }
+            return .anyOf(try nonEmpty.map { try one($0, vr: vr) })
+        }
+        return try one(value, vr: vr)
+    }
+
+    private static func one(_ value: String, vr: VR) throws -> ValueMatch {
+        switch vr {
+        case .DA, .TM, .DT:
+            if let range = try range(value, vr: vr) { return range }
+            try checkPartial(value, vr: vr)
+            return .single(value)
+        default:
+            if allowsWildcards(vr), value.contains(where: { $0 == "*" || $0 == "?" }) { return .wildcard(value) }
+            return .single(value)
+        }
+    }
+
+    /// `a-b`, `-b`, `a-`; nil when the value holds no range separator. A DT's UTC offset may itself hold a `-`
+    /// (`…-0500`): the separator is the `-` whose both sides are valid values (or empty).
+    private static func range(_ value: String, vr: VR) throws -> ValueMatch? {
+        let chars = Array(value)
+        var candidates: [Int] = []
+        for (i, c) in chars.enumerated() where c == "-" { candidates.append(i) }
+        guard !candidates.isEmpty else { return nil }
+        for i in candidates {
+            let lower = trim(String(chars[..<i]))
+            let upper = trim(String(chars[(i + 1)...]))
+            if lower.isEmpty && upper.isEmpty { continue }
+            let okLower = lower.isEmpty || isValid(lower, vr: vr)
+            let okUpper = upper.isEmpty || isValid(upper, vr: vr)
+            if okLower && okUpper { return .range(lower: lower.isEmpty ? nil : lower, upper: upper.isEmpty ? nil : upper) }
+        }
+        if vr == .DT, isValid(value, vr: .DT) { return nil }
+        throw QueryError.badIdentifier("malformed \(vr) range \"\(value.prefix(40))\"")
+    }
+
+    private static func checkPartial(_ value: String, vr: VR) throws {
+        guard isValid(value, vr: vr) else { throw QueryError.badIdentifier("malformed \(vr) value \"\(value.prefix(40))\"") }
+    }
+
+    /// DA: YYYYMMDD (or the ACR-NEMA YYYY.MM.DD); TM: HH[MM[SS[.F{1,6}]]] (also with colons); DT: YYYY[MM[DD[HH…]]][&ZZXX].
+    static func isValid(_ value: String, vr: VR) -> Bool {
+        let u = Array(value.utf8)
+        func digits(_ s: ArraySlice<UInt8>) -> Bool { s.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
+        switch vr {
+        case .DA:
+            let d = u.filter { $0 != UInt8(ascii: ".") }
+            return d.count == 8 && digits(d[...])
+        case .TM:
+            let t = u.filter { $0 != UInt8(ascii: ":") }
+            let parts = t.split(separator: UInt8(ascii: "."), maxSplits: 1, omittingEmptySubsequences: false)
+            guard let main = parts.first, [2, 4, 6].contains(main.count), digits(main) else { return false }
+            if parts.count == 2 { return main.count == 6 && (1...6).contains(parts[1].count) && digits(parts[1]) }
+            return true
+        case .DT:
+            var body = u[...]
+            if u.count >= 5, let sign = u.dropLast(4).last, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") {
+                let offset = u.suffix(4)
+                guard digits(offset) else { return false }
+                body = u.dropLast(5)
+            }
+            let parts = body.split(separator: UInt8(ascii: "."), maxSplits: 1, omittingEmptySubsequences: false)
+            guard let main = parts.first, [4, 6, 8, 10, 12, 14].contains(main.count), digits(main) else { return false }
+            if parts.count == 2 { return main.count == 14 && (1...6).contains(parts[1].count) && digits(parts[1]) }
+            return true
+        default:
+            return true
+        }
+    }
+
+    static func trim(_ s: String) -> String {
+        var u = Substring(s)
+        while let f = u.first, f == " " { u.removeFirst() }
+        while let l = u.last, l == " " || l == "\0" { u.removeLast() }
+        return String(u)
+    }
+}
+
+/// Why a query cannot be run, with the status a C-FIND answers (QIDO-RS maps it to 400).
+public enum QueryError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The identifier does not fit the model or level (0xA900).
+    case identifierDoesNotMatch(String)
+    /// A value cannot be understood (0xC000).
+    case badIdentifier(String)
+    /// The index or the archive could not answer (0xA700).
+    case unavailable(String)
+
+    public var description: String {
+        switch self {
+        case .identifierDoesNotMatch(let m), .badIdentifier(let m), .unavailable(let m): return m
+        }
+    }
+}

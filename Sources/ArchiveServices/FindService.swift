@@ -1,0 +1,61 @@
+import Archive
+import DICOM
+import DICOMNetwork
+import Logging
+
+/// C-FIND SCP (PS3.4 C.4.1), Patient Root and Study Root: a thin adapter over the archive's `QueryEngine`.
+/// Each match is a pending response (0xFF00); a C-CANCEL ends it with 0xFE00; a query matching more than the
+/// engine's limit answers the first matches and ends with 0xA700 and an Error Comment that says so (the
+/// standard has no status for "more results"; a final failure is never mistaken for a complete answer).
+public struct FindService: CollectingDIMSEService {
+    public let engine: QueryEngine
+    /// Person names insensitive to case and accents for every query (true), or only when the requestor
+    /// negotiated fuzzy semantic matching (false: literal by default).
+    public let foldsPersonNames: Bool
+    let logger: Logger
+
+    public init(engine: QueryEngine, foldsPersonNames: Bool = true, logger: Logger) {
+        self.engine = engine
+        self.foldsPersonNames = foldsPersonNames
+        self.logger = logger
+    }
+
+    public var commands: Set<CommandField> { [.cFindRQ] }
+
+    public func support(for abstractSyntax: String) -> AbstractSyntaxSupport? {
+        QueryModel.allCases.contains { $0.findSOPClass == abstractSyntax } ? QueryRetrieveSupport.find(foldsPersonNames: foldsPersonNames) : nil
+    }
+
+    public func perform(_ request: DIMSERequest, _ responder: DIMSEResponder) async throws {
+        guard let model = QueryModel(sopClassUID: request.context.abstractSyntax) else {
+            return try await responder.respond(status: .sopClassNotSupported)
+        }
+        guard let identifier = request.dataSet else {
+            return try await responder.respond(status: .identifierDoesNotMatchSOPClass, comment: "C-FIND-RQ without an identifier")
+        }
+        let query: Query
+        do {
+            query = try Query(identifier: identifier, model: model,
+                              options: QueryRetrieveSupport.options(request, foldsPersonNames: foldsPersonNames))
+        } catch let error as QueryError {
+            logger.notice("[C-FIND] \(request.association.callingAETitle): refused: \(error)")
+            return try await responder.respond(status: QueryRetrieveSupport.status(error), comment: error.description)
+        }
+        let result: QueryEngine.Result
+        do { result = try await engine.find(query) } catch let error as QueryError {
+            logger.warning("[C-FIND] \(request.association.callingAETitle): \(error)")
+            return try await responder.respond(status: QueryRetrieveSupport.status(error), comment: error.description)
+        }
+        logger.info("[C-FIND] \(request.association.callingAETitle) \(model.rawValue) root \(query.level): \(result.answers.count)\(result.truncated ? "+" : "") match(es)")
+        for answer in result.answers {
+            if request.isCancelled { return try await responder.respond(status: .cancel) }
+            try await responder.respond(status: .pending, dataSet: answer)
+        }
+        if request.isCancelled { return try await responder.respond(status: .cancel) }
+        if result.truncated {
+            return try await responder.respond(status: .outOfResources,
+                                               comment: "more than \(result.answers.count) matches: narrow the query")
+        }
+        try await responder.respond(status: .success)
+    }
+}

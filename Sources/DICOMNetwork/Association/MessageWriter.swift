@@ -1,0 +1,181 @@
+import DICOM
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// Produces a message's dataset in pieces of at most `maxChunk` bytes, handing each to `emit`: a dataset is
+/// sent as it is read (a stored file, a rebuilt instance), never held whole.
+public typealias DataSetProducer = (_ maxChunk: Int, _ emit: (ByteBuffer) async throws -> Void) async throws -> Void
+
+/// Sends DIMSE messages on one association, a whole message at a time: operations running side by side
+/// (a C-FIND's answers, a C-GET's sub-operations, a C-STORE's response) never interleave their PDVs, which
+/// the receiver's message assembly forbids (PS3.7 6.3.1).
+public final class MessageWriter: Sendable {
+    private let outbound: NIOAsyncChannelOutboundWriter<PDU>
+    public let fragmenter: MessageFragmenter
+    private let lock = AsyncSerialLock()
+
+    public init(outbound: NIOAsyncChannelOutboundWriter<PDU>, peerMaxPDULength: UInt32) {
+        self.outbound = outbound
+        self.fragmenter = MessageFragmenter(peerMaxPDULength: peerMaxPDULength)
+    }
+
+    /// A dataset producer failed after part of its message went out: the association cannot continue.
+    public struct BrokenMessage: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Sends a command and, when given, its dataset already encoded in the context's transfer syntax.
+    public func send(_ command: CommandSet, contextID: UInt8, dataSet: [UInt8]? = nil) async throws {
+        var command = command
+        if dataSet != nil, !command.hasDataSet { command.setUS(0x0000, .commandDataSetType) }
+        let commandBytes = ByteBuffer(bytes: try command.encoded())
+        try await lock.withLock {
+            var pdus = fragmenter.pdus(commandBytes, contextID: contextID, isCommand: true)
+            if let dataSet { pdus += fragmenter.pdus(ByteBuffer(bytes: dataSet), contextID: contextID, isCommand: false) }
+            try await outbound.write(contentsOf: pdus)
+        }
+    }
+
+    /// Sends a command whose dataset is streamed from `producer`. If the producer fails midway, the
+    /// association is aborted (its half-sent message cannot be taken back) and `BrokenMessage` is thrown.
+    public func send(_ command: CommandSet, contextID: UInt8, producer: DataSetProducer) async throws {
+        let commandBytes = ByteBuffer(bytes: try command.encoded())
+        try await lock.withLock {
+            try await outbound.write(contentsOf: fragmenter.pdus(commandBytes, contextID: contextID, isCommand: true))
+            var pending: ByteBuffer?
+            do {
+                // Each chunk goes out as one PDV; the last carries the last-fragment bit, so one is held back.
+                try await producer(fragmenter.maxFragment) { chunk in
+                    if let previous = pending {
+                        try await self.outbound.write(.dataTF(DataTransfer(pdvs: [PDV(contextID: contextID, isCommand: false, isLast: false, data: previous)])))
+                    }
+                    pending = chunk
+                }
+            } catch {
+                try? await outbound.write(.abort(Abort(source: .serviceUser, reason: .notSpecified)))
+                throw BrokenMessage(description: "dataset of \(command.commandField.map { "\($0)" } ?? "a message") failed midway: \(error)")
+            }
+            try await outbound.write(.dataTF(DataTransfer(pdvs: [PDV(contextID: contextID, isCommand: false, isLast: true,
+                                                                     data: pending ?? ByteBuffer())])))
+        }
+    }
+
+    /// A PDU outside any message (A-RELEASE, A-ABORT), after whatever message is being sent.
+    public func write(_ pdu: PDU) async throws {
+        try await lock.withLock { try await outbound.write(pdu) }
+    }
+}
+
+/// A first-come first-served lock for async code: a waiter suspends (it does not block its thread), and the
+/// lock passes straight to the next waiter on unlock.
+final class AsyncSerialLock: Sendable {
+    private struct State {
+        var locked = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+    private let state = NIOLockedValueBox(State())
+
+    func lock() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let acquired = state.withLockedValue { s -> Bool in
+                if !s.locked {
+                    s.locked = true
+                    return true
+                }
+                s.waiters.append(continuation)
+                return false
+            }
+            if acquired { continuation.resume() }
+        }
+    }
+
+    func unlock() {
+        let next = state.withLockedValue { s -> CheckedContinuation<Void, Never>? in
+            guard !s.waiters.isEmpty else {
+                s.locked = false
+                return nil
+            }
+            return s.waiters.removeFirst()
+        }
+        next?.resume()
+    }
+
+    func withLock<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        await lock()
+        defer { unlock() }
+        return try await body()
+    }
+}
+
+/// Message IDs for the requests one side of an association sends (1…65535, wrapping, never 0).
+public final class MessageIDs: Sendable {
+    private let next = NIOLockedValueBox<UInt16>(1)
+    public init() {}
+    public func take() -> UInt16 {
+        next.withLockedValue { n in
+            let id = n
+            n = n == .max ? 1 : n + 1
+            return id
+        }
+    }
+}
+
+/// Responses to the requests we sent on an association (the C-STORE sub-operations of a C-GET, an
+/// N-EVENT-REPORT), matched to their waiters by Message ID Being Responded To. The reading side delivers;
+/// the requesting side waits. A response may arrive before its waiter asks: it is kept until then.
+final class ResponseRouter: Sendable {
+    private struct State {
+        var expected: Set<UInt16> = []
+        var arrived: [UInt16: CommandSet] = [:]
+        var waiters: [UInt16: CheckedContinuation<CommandSet, Error>] = [:]
+        var closed: (any Error)?
+    }
+    private let state = NIOLockedValueBox(State())
+
+    /// Announces a request about to be sent, so its response is kept even if it comes first.
+    func expect(_ messageID: UInt16) {
+        state.withLockedValue { _ = $0.expected.insert(messageID) }
+    }
+
+    /// Waits for the response to an expected request.
+    func response(to messageID: UInt16) async throws -> CommandSet {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<CommandSet, Error>) in
+            let ready = state.withLockedValue { s -> Result<CommandSet, Error>? in
+                if let response = s.arrived.removeValue(forKey: messageID) {
+                    s.expected.remove(messageID)
+                    return .success(response)
+                }
+                if let error = s.closed { return .failure(error) }
+                s.waiters[messageID] = continuation
+                return nil
+            }
+            if let ready { continuation.resume(with: ready) }
+        }
+    }
+
+    /// Hands a received response to its waiter; false when nobody expected it.
+    func deliver(_ response: CommandSet) -> Bool {
+        guard let id = response.messageIDBeingRespondedTo else { return false }
+        let (known, waiter) = state.withLockedValue { s -> (Bool, CheckedContinuation<CommandSet, Error>?) in
+            guard s.expected.contains(id) else { return (false, nil) }
+            if let waiter = s.waiters.removeValue(forKey: id) {
+                s.expected.remove(id)
+                return (true, waiter)
+            }
+            s.arrived[id] = response
+            return (true, nil)
+        }
+        waiter?.resume(returning: response)
+        return known
+    }
+
+    /// The association ended: every waiter, present and future, fails with `error`.
+    func close(_ error: any Error) {
+        let waiters = state.withLockedValue { s -> [CheckedContinuation<CommandSet, Error>] in
+            s.closed = error
+            defer { s.waiters.removeAll() }
+            return Array(s.waiters.values)
+        }
+        for w in waiters { w.resume(throwing: error) }
+    }
+}

@@ -1,0 +1,117 @@
+import ArgumentParser
+import Archive
+import DICOM
+import DICOMNetwork
+import Logging
+
+struct Commit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Ask an archive to commit to keeping files (Storage Commitment, N-ACTION), and print its report.",
+        discussion: """
+            The report is awaited on the same association; with --listen PORT it may also come on an association \
+            the archive opens to us (give the archive our AE title and address).
+            """)
+
+    @Argument(help: "Host of the peer.") var host: String
+    @Argument(help: "Port of the peer.") var port: Int
+    @Argument(help: "Files and folders whose instances to commit.") var paths: [String]
+    @Option(help: "Our (calling) AE title.") var aet = "ARCA_SCU"
+    @Option(help: "The peer's (called) AE title.") var aec = "STORE_SCP"
+    @Option(help: "Also accept the report on an association to this port.") var listen: Int?
+    @Option(help: "Seconds to wait for the report.") var timeout: Double = 60
+
+    func run() async throws {
+        var references: [DataSet] = []
+        for path in Store.collect(paths) {
+            do {
+                let header = try DICOMFile.read(path: path, options: .headerOnly)
+                guard let cls = header.meta.uid(.mediaStorageSOPClassUID) ?? header.dataSet.uid(.sopClassUID),
+                      let inst = header.meta.uid(.mediaStorageSOPInstanceUID) ?? header.dataSet.uid(.sopInstanceUID) else {
+                    printError("skipped \(path): no SOP Class/Instance UID")
+                    continue
+                }
+                var item = DataSet()
+                item.setString(cls, for: .referencedSOPClassUID, vr: .UI)
+                item.setString(inst, for: .referencedSOPInstanceUID, vr: .UI)
+                references.append(item)
+            } catch {
+                printError("skipped \(path): \(error)")
+            }
+        }
+        guard !references.isEmpty else {
+            printError("arca commit: no DICOM files")
+            throw ExitCode.failure
+        }
+        let transaction = UIDGenerator.make()
+        let information: DataSet = {
+            var ds = DataSet()
+            ds.setString(transaction, for: .transactionUID, vr: .UI)
+            ds.setItems(references, for: .referencedSOPSequence)
+            return ds
+        }()
+
+        let receiver = CommitmentReportReceiver()
+        let listener: DICOMServer? = listen.map { listenPort in
+            var policy = AssociationPolicy(aeTitle: aet, abstractSyntaxes: { _ in nil })
+            policy.strictCalledAETitle = false
+            return DICOMServer(configuration: SCPConfiguration(port: listenPort, policy: policy),
+                               services: DIMSEServiceRegistry([VerificationService(), receiver]),
+                               logger: Logger(label: "arca-commit") { _ in SwiftLogNoOpLogHandler() })
+        }
+        let (host, port, timeout, referenceCount) = (self.host, self.port, self.timeout, references.count)
+        let request = AssociateRequest(
+            calledAETitle: aec, callingAETitle: aet,
+            presentationContexts: AssociateRequest.presentationContexts(abstractSyntaxes: [CommitmentReportReceiver.sopClassUID]),
+            maxPDULength: 131_072)
+        let report: (CommandSet, DataSet?)?
+        do {
+            report = try await withThrowingTaskGroup(of: (CommandSet, DataSet?)?.self) { group in
+                if let listener {
+                    group.addTask { try await listener.run(); return nil }
+                    group.addTask { for await r in receiver.reports { return r }; return nil }
+                }
+                group.addTask {
+                    try await ClientAssociation.withAssociation(host: host, port: port, request: request) { association in
+                        let rsp = try await association.action(sopClassUID: CommitmentReportReceiver.sopClassUID,
+                                                               sopInstanceUID: "1.2.840.10008.1.20.1.1", actionTypeID: 1, information: information)
+                        guard rsp.status?.isSuccess == true else {
+                            throw AssociationError("N-ACTION refused: \(rsp.status.map { "\($0)" } ?? "?")\(rsp.errorComment.map { " — \($0)" } ?? "")")
+                        }
+                        print("N-ACTION accepted: transaction \(transaction), \(referenceCount) instance(s)")
+                        // On this association, unless the peer releases it to report on another one.
+                        do { return try await association.nextEventReport() } catch where listener != nil { return nil }
+                    }
+                }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(timeout))
+                    throw AssociationError("no storage commitment report within \(Int(timeout)) s")
+                }
+                while let next = try await group.next() {
+                    if let r = next {
+                        group.cancelAll()
+                        listener?.shutdown()
+                        receiver.finish()
+                        return r
+                    }
+                }
+                return nil
+            }
+        } catch {
+            listener?.shutdown()
+            printError("arca commit: \(host):\(port): \(error)")
+            throw ExitCode.failure
+        }
+        guard let (command, data) = report else {
+            printError("arca commit: no report")
+            throw ExitCode.failure
+        }
+        let committed = data?.items(.referencedSOPSequence) ?? []
+        let failed = data?.items(.failedSOPSequence) ?? []
+        print("Report (event \(command.dataSet.int(.eventTypeID) ?? 0)) for \(data?.uid(.transactionUID) ?? "?"): \(committed.count) committed, \(failed.count) failed")
+        for f in failed {
+            let reason = f.int(.failureReason).map { "0x" + String($0, radix: 16, uppercase: true) } ?? "?"
+            print("FAILED \(f.uid(.referencedSOPInstanceUID) ?? "?"): reason \(reason)")
+        }
+        if !failed.isEmpty { throw ExitCode.failure }
+    }
+}

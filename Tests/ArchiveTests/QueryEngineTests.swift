@@ -1,0 +1,235 @@
+import Archive
+import DICOM
+import Foundation
+import Testing
+import TestSupport
+
+typealias Tag = DICOM.Tag
+
+/// The query engine against an index filled with records, and a stand-in for the stored instances (the
+/// attributes the index does not hold). Each case states a query and the entities it must find.
+@Suite struct QueryEngineTests {
+    /// The stored instances, by location: what the engine reads for keys the index lacks.
+    struct Instances: InstanceSource {
+        let byLocation: [String: DataSet]
+        func header(at location: String) throws -> DataSet {
+            guard let ds = byLocation[location] else { throw ArchiveError.io("\(location): not stored") }
+            return ds
+        }
+        func open(_ location: String) throws -> any StoredInstanceReader { throw ArchiveError.io("not for this test") }
+        func isIntact(_ location: String, hash: String) throws -> Bool { byLocation[location] != nil }
+    }
+
+    struct Fixture {
+        let engine: QueryEngine
+        let directory: URL
+    }
+
+    /// Patients, studies, series and instances with the values the cases look for.
+    static func fixture(maxResults: Int = 1000) throws -> Fixture {
+        let dir = try ExternalTool.temporaryDirectory("arca-query")
+        let index = try SQLiteIndex(archive: dir.path)
+        var headers: [String: DataSet] = [:]
+        var records: [InstanceRecord] = []
+        func add(patient: String, issuer: String = "", name: String, charset: String? = nil, birth: String = "19700101", sex: String = "M",
+                 study: String, date: String, time: String, accession: String, description: String = "", referring: String = "",
+                 series: String, modality: String, number: Int, seriesDate: String = "",
+                 sop: String, sopClass: String = "1.2.840.10008.5.1.4.1.1.2", instanceNumber: Int,
+                 extra: (inout DataSet) -> Void = { _ in }) {
+            var ds = DataSet()
+            if let charset { ds.setString(charset, for: .specificCharacterSet, vr: .CS) }
+            ds.setString(patient, for: .patientID, vr: .LO)
+            if !issuer.isEmpty { ds.setString(issuer, for: .issuerOfPatientID, vr: .LO) }
+            ds.setString(name, for: .patientName, vr: .PN)
+            ds.setString(birth, for: .patientBirthDate, vr: .DA)
+            ds.setString(sex, for: .patientSex, vr: .CS)
+            ds.setString(study, for: .studyInstanceUID, vr: .UI)
+            ds.setString(date, for: .studyDate, vr: .DA)
+            ds.setString(time, for: .studyTime, vr: .TM)
+            ds.setString(accession, for: .accessionNumber, vr: .SH)
+            ds.setString(description, for: .studyDescription, vr: .LO)
+            ds.setString(referring, for: .referringPhysicianName, vr: .PN)
+            ds.setString(series, for: .seriesInstanceUID, vr: .UI)
+            ds.setString(modality, for: .modality, vr: .CS)
+            ds.setString(String(number), for: .seriesNumber, vr: .IS)
+            if !seriesDate.isEmpty { ds.setString(seriesDate, for: .seriesDate, vr: .DA) }
+            ds.setString(sop, for: .sopInstanceUID, vr: .UI)
+            ds.setString(sopClass, for: .sopClassUID, vr: .UI)
+            ds.setString(String(instanceNumber), for: .instanceNumber, vr: .IS)
+            extra(&ds)
+            let location = "\(study)/\(series)/\(sop).dcm"
+            headers[location] = ds
+            records.append(InstanceRecord(attributes: InstanceAttributes(ds), filePath: location, fileSize: 10,
+                                          fileHash: String(repeating: "0", count: 64), transferSyntaxUID: "1.2.840.10008.1.2.1",
+                                          receivedAt: "2026-12-02T00:00:00Z", callingAETitle: "TEST"))
+        }
+        add(patient: "P1", name: "Doe^John", study: "1.1", date: "20240115", time: "083000", accession: "ACC1", description: "CT chest",
+            referring: "House^Gregory", series: "1.1.1", modality: "CT", number: 1, seriesDate: "20240115", sop: "1.1.1.1", instanceNumber: 1) {
+            $0.setString("Main Hospital", for: Tag(0x0008, 0x0080), vr: .LO)
+        }
+        add(patient: "P1", name: "Doe^John", study: "1.1", date: "20240115", time: "083000", accession: "ACC1", description: "CT chest",
+            series: "1.1.1", modality: "CT", number: 1, seriesDate: "20240115", sop: "1.1.1.2", instanceNumber: 2)
+        add(patient: "P1", name: "Doe^John", study: "1.1", date: "20240115", time: "083000", accession: "ACC1", description: "CT chest",
+            series: "1.1.2", modality: "SR", number: 2, sop: "1.1.2.1", sopClass: "1.2.840.10008.5.1.4.1.1.88.22", instanceNumber: 1)
+        add(patient: "P2", name: "Müller^Jürgen", charset: "ISO_IR 100", study: "2.1", date: "20231231", time: "235900", accession: "acc2",
+            series: "2.1.1", modality: "MR", number: 1, sop: "2.1.1.1", sopClass: "1.2.840.10008.5.1.4.1.1.4", instanceNumber: 1) {
+            var code = DataSet()
+            code.setString("XR123", for: Tag(0x0008, 0x0100), vr: .SH)
+            code.setString("LOCAL", for: Tag(0x0008, 0x0102), vr: .SH)
+            var other = DataSet()
+            other.setString("ZZ9", for: Tag(0x0008, 0x0100), vr: .SH)
+            other.setString("LOCAL", for: Tag(0x0008, 0x0102), vr: .SH)
+            $0.setItems([other, code], for: Tag(0x0008, 0x1032))
+        }
+        add(patient: "P2", issuer: "OTHER", name: "Smith^Anna", study: "3.1", date: "20240301", time: "0100", accession: "A3",
+            series: "3.1.1", modality: "US", number: 1, sop: "3.1.1.1", instanceNumber: 1)
+        add(patient: "P4", name: "Yamada^Tarou=山田^太郎=やまだ^たろう", charset: "ISO_IR 192", study: "4.1", date: "20240302", time: "120000",
+            accession: "A4", series: "4.1.1", modality: "CT", number: 7, sop: "4.1.1.1", instanceNumber: 1)
+        add(patient: "P5", name: "MyName[x]^A", study: "5.1", date: "", time: "", accession: "A5%_",
+            series: "5.1.1", modality: "OT", number: 1, sop: "5.1.1.1", instanceNumber: 1)
+        try index.recordBatch(records)
+        return Fixture(engine: QueryEngine(index: index, source: Instances(byLocation: headers), maxResults: maxResults, retrieveAETitle: "ARCA"),
+                       directory: dir)
+    }
+
+    /// The values of `tag` in the answers to an identifier built from `keys`.
+    static func find(_ f: Fixture, model: QueryModel = .studyRoot, _ level: String, _ keys: [(Tag, String)],
+                     options: QueryOptions = QueryOptions(), charset: String? = nil, answering tag: Tag) throws -> [String] {
+        var ds = DataSet(characterSet: charset.map(SpecificCharacterSet.init) ?? .default)
+        if let charset { ds.setString(charset, for: .specificCharacterSet, vr: .CS) }
+        ds.setString(level, for: .queryRetrieveLevel, vr: .CS)
+        for (t, v) in keys { ds.setString(v, for: t) }
+        if ds[tag] == nil { ds.setString("", for: tag) }
+        let result = try f.engine.findNow(try Query(identifier: ds, model: model, options: options))
+        return result.answers.map { $0.string(tag) ?? "<absent>" }.sorted()
+    }
+
+    @Test func personNamesMatchInsensitively() throws {
+        let f = try Self.fixture()
+        defer { try? FileManager.default.removeItem(at: f.directory) }
+        #expect(try Self.find(f, "STUDY", [(.patientName, "doe*")], answering: .studyInstanceUID) == ["1.1"])
+        #expect(try Self.find(f, "STUDY", [(.patientName, "MULLER*")], answering: .studyInstanceUID) == ["2.1"])
+        #expect(try Self.find(f, "STUDY", [(.patientName, "Doe^John")], answering: .studyInstanceUID) == ["1.1"])
+        // Literal: exact case.
+        let literal = QueryOptions(foldPersonNames: false)
+        #expect(try Self.find(f, "STUDY", [(.patientName, "doe*")], options: literal, answering: .studyInstanceUID) == [])
+        #expect(try Self.find(f, "STUDY", [(.patientName, "Doe*")], options: literal, answering: .studyInstanceUID) == ["1.1"])
+        // Other VRs are literal: Accession Number is case-sensitive.
+        #expect(try Self.find(f, "STUDY", [(.accessionNumber, "ACC*")], answering: .studyInstanceUID) == ["1.1"])
+        #expect(try Self.find(f, "STUDY", [(.accessionNumber, "acc*")], answering: .studyInstanceUID) == ["2.1"])
+    }
+
+    @Test func rangesListsAndWildcards() throws {
+        let f = try Self.fixture()
+        defer { try? FileManager.default.removeItem(at: f.directory) }
+        #expect(try Self.find(f, "STUDY", [(.studyDate, "20240101-20240301")], answering: .studyInstanceUID) == ["1.1", "3.1"])
+        #expect(try Self.find(f, "STUDY", [(.studyDate, "-20231231")], answering: .studyInstanceUID) == ["2.1"])
+        #expect(try Self.find(f, "STUDY", [(.studyDate, "20240302-")], answering: .studyInstanceUID) == ["4.1"])
+        #expect(try Self.find(f, "STUDY", [(.studyTime, "0800-0900")], answering: .studyInstanceUID) == ["1.1"])
+        // Across midnight; "0100" is stored as HHMM.
+        #expect(try Self.find(f, "STUDY", [(.studyTime, "2300-0130")], answering: .studyInstanceUID) == ["2.1", "3.1"])
+        #expect(try Self.find(f, "STUDY", [(.studyInstanceUID, "1.1\\3.1\\9.9")], answering: .studyInstanceUID) == ["1.1", "3.1"])
+        #expect(try Self.find(f, "STUDY", [(.patientName, "MyName[x]*")], answering: .studyInstanceUID) == ["5.1"])
+        #expect(try Self.find(f, "STUDY", [(.accessionNumber, "A5%_")], answering: .studyInstanceUID) == ["5.1"])
+        #expect(try Self.find(f, "STUDY", [(.accessionNumber, "A?")], answering: .studyInstanceUID) == ["3.1", "4.1"])
+        // Wild cards are literal on a UI; a lone `*` is universal.
+        #expect(try Self.find(f, "STUDY", [(.studyInstanceUID, "1.*")], answering: .studyInstanceUID) == [])
+        #expect(try Self.find(f, "STUDY", [(.accessionNumber, "*")], answering: .studyInstanceUID).count == 5)
+        // Combined date-time: from 2024-01-15 09:00 on.
+        let combined = QueryOptions(combinedDateTime: true)
+        #expect(try Self.find(f, "STUDY", [(.studyDate, "20240115-"), (.studyTime, "0900-")], options: combined,
+                              answering: .studyInstanceUID) == ["3.1", "4.1"])
+        #expect(try Self.find(f, "STUDY", [(.studyDate, "20240115-"), (.studyTime, "0900-")],
+                              answering: .studyInstanceUID) == ["4.1"])
+        #expect(throws: QueryError.self) { try Self.find(f, "STUDY", [(.studyDate, "2024-01-01")], answering: .studyInstanceUID) }
+    }
+
+    @Test func levelsAndComputedAttributes() throws {
+        let f = try Self.fixture()
+        defer { try? FileManager.default.removeItem(at: f.directory) }
+        #expect(try Self.find(f, "STUDY", [(.studyInstanceUID, "1.1")], answering: .numberOfStudyRelatedInstances) == ["3"])
+        #expect(try Self.find(f, "STUDY", [(.studyInstanceUID, "1.1")], answering: .numberOfStudyRelatedSeries) == ["2"])
+        #expect(try Self.find(f, "STUDY", [(.studyInstanceUID, "1.1")], answering: .modalitiesInStudy) == ["CT\\SR"])
+        #expect(try Self.find(f, "STUDY", [(.modalitiesInStudy, "SR")], answering: .studyInstanceUID) == ["1.1"])
+        #expect(try Self.find(f, "STUDY", [(.modalitiesInStudy, "MR\\US")], answering: .studyInstanceUID) == ["2.1", "3.1"])
+        #expect(try Self.find(f, "STUDY", [(.studyInstanceUID, "1.1")], answering: .sopClassesInStudy)
+                == ["1.2.840.10008.5.1.4.1.1.2\\1.2.840.10008.5.1.4.1.1.88.22"])
+        #expect(try Self.find(f, "SERIES", [(.studyInstanceUID, "1.1")], answering: .seriesInstanceUID) == ["1.1.1", "1.1.2"])
+        #expect(try Self.find(f, "SERIES", [(.studyInstanceUID, "1.1"), (.modality, "CT")], answering: .numberOfSeriesRelatedInstances) == ["2"])
+        #expect(try Self.find(f, "IMAGE", [(.studyInstanceUID, "1.1"), (.seriesInstanceUID, "1.1.1")], answering: .sopInstanceUID)
+                == ["1.1.1.1", "1.1.1.2"])
+        #expect(try Self.find(f, model: .patientRoot, "PATIENT", [(.patientID, "P2")], answering: .issuerOfPatientID) == ["", "OTHER"])
+        #expect(try Self.find(f, model: .patientRoot, "PATIENT", [(.patientID, "P1")], answering: .numberOfPatientRelatedInstances) == ["3"])
+        #expect(try Self.find(f, model: .patientRoot, "STUDY", [(.patientID, "P2"), (.issuerOfPatientID, "OTHER")], answering: .studyInstanceUID) == ["3.1"])
+        // Hierarchical: the unique keys above the level are required, and keys below it refused.
+        #expect(throws: QueryError.self) { try Self.find(f, "SERIES", [(.modality, "CT")], answering: .seriesInstanceUID) }
+        #expect(throws: QueryError.self) { try Self.find(f, model: .patientRoot, "STUDY", [(.studyDate, "20240115")], answering: .studyInstanceUID) }
+        #expect(throws: QueryError.self) { try Self.find(f, "STUDY", [(.modality, "CT")], answering: .studyInstanceUID) }
+        #expect(throws: QueryError.self) { try Self.find(f, model: .patientRoot, "BOGUS", [], answering: .patientID) }
+        // Relational: both allowed.
+        let relational = QueryOptions(relational: true)
+        #expect(try Self.find(f, "SERIES", [(.modality, "CT")], options: relational, answering: .seriesInstanceUID) == ["1.1.1", "4.1.1"])
+        #expect(try Self.find(f, "STUDY", [(.modality, "US")], options: relational, answering: .studyInstanceUID) == ["3.1"])
+        #expect(try Self.find(f, model: .patientRoot, "PATIENT", [(.sopInstanceUID, "2.1.1.1")], options: relational, answering: .patientName)
+                == ["Müller^Jürgen"])
+    }
+
+    @Test func keysTheIndexLacksComeFromTheInstances() throws {
+        let f = try Self.fixture()
+        defer { try? FileManager.default.removeItem(at: f.directory) }
+        let institution = Tag(0x0008, 0x0080)
+        #expect(try Self.find(f, "STUDY", [(.studyInstanceUID, "1.1")], answering: institution) == ["Main Hospital"])
+        #expect(try Self.find(f, "STUDY", [(institution, "Main*")], answering: .studyInstanceUID) == ["1.1"])
+        // An empty value asked for and absent in the archive comes back present and empty.
+        #expect(try Self.find(f, "STUDY", [(.studyInstanceUID, "3.1")], answering: institution) == [""])
+        // Sequence matching: an item with both keys; only matching items returned.
+        var ds = DataSet()
+        ds.setString("STUDY", for: .queryRetrieveLevel, vr: .CS)
+        var item = DataSet()
+        item.setString("XR123", for: Tag(0x0008, 0x0100), vr: .SH)
+        item.setString("", for: Tag(0x0008, 0x0102), vr: .SH)
+        ds.setItems([item], for: Tag(0x0008, 0x1032))
+        ds.setString("", for: .studyInstanceUID, vr: .UI)
+        let result = try f.engine.findNow(try Query(identifier: ds, model: .studyRoot))
+        #expect(result.answers.map { $0.uid(.studyInstanceUID) } == ["2.1"])
+        #expect(result.answers.first?.items(Tag(0x0008, 0x1032)).map { $0.string(Tag(0x0008, 0x0100)) } == ["XR123"])
+    }
+
+    @Test func answersNameTheirCharacterSet() throws {
+        let f = try Self.fixture()
+        defer { try? FileManager.default.removeItem(at: f.directory) }
+        var ds = DataSet(characterSet: SpecificCharacterSet("ISO_IR 192"))
+        ds.setString("ISO_IR 192", for: .specificCharacterSet, vr: .CS)
+        ds.setString("STUDY", for: .queryRetrieveLevel, vr: .CS)
+        ds.setString("山田*", for: .patientName, vr: .PN)
+        let japanese = try f.engine.findNow(try Query(identifier: ds, model: .studyRoot)).answers
+        #expect(japanese.map { $0.uid(.studyInstanceUID) } == ["4.1"])
+        #expect(japanese.first?.string(.specificCharacterSet) == "ISO_IR 192")
+        #expect(japanese.first?.string(.patientName) == "Yamada^Tarou=山田^太郎=やまだ^たろう")
+        // Latin-1 names answer in the query's Latin-1 when it can hold them; ASCII answers name no set.
+        let latin = try Self.find(f, "STUDY", [(.patientName, "M*")], charset: "ISO_IR 100", answering: .specificCharacterSet)
+        #expect(latin == ["<absent>", "ISO_IR 100"])
+        let ascii = try Self.find(f, "STUDY", [(.patientName, "DOE*")], answering: .specificCharacterSet)
+        #expect(ascii == ["<absent>"])
+        let utf8 = try Self.find(f, "STUDY", [(.patientName, "müller*")], charset: "ISO_IR 192", answering: .specificCharacterSet)
+        #expect(utf8 == ["ISO_IR 192"])
+    }
+
+    @Test func truncationIsReported() throws {
+        let f = try Self.fixture(maxResults: 2)
+        defer { try? FileManager.default.removeItem(at: f.directory) }
+        var ds = DataSet()
+        ds.setString("STUDY", for: .queryRetrieveLevel, vr: .CS)
+        ds.setString("", for: .studyInstanceUID, vr: .UI)
+        let result = try f.engine.findNow(try Query(identifier: ds, model: .studyRoot))
+        #expect(result.answers.count == 2)
+        #expect(result.truncated)
+        let retrieve = try f.engine.instancesNow(try Query(identifier: {
+            var r = DataSet()
+            r.setString("STUDY", for: .queryRetrieveLevel, vr: .CS)
+            r.setString("1.1\\2.1", for: .studyInstanceUID, vr: .UI)
+            return r
+        }(), model: .studyRoot))
+        #expect(retrieve.map(\.sopInstanceUID) == ["1.1.1.1", "1.1.1.2", "1.1.2.1", "2.1.1.1"])
+    }
+}

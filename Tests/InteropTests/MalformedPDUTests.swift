@@ -135,7 +135,7 @@ import TestSupport
         defer { Task { await server.stop() } }
         let contexts = [
             PresentationContextProposal(id: 1, abstractSyntax: UpperLayerUID.verificationSOPClass, transferSyntaxes: [UpperLayerUID.implicitVRLittleEndian]),
-            PresentationContextProposal(id: 3, abstractSyntax: "1.2.840.10008.5.1.4.1.2.2.1", transferSyntaxes: [UpperLayerUID.implicitVRLittleEndian]),
+            PresentationContextProposal(id: 3, abstractSyntax: "1.2.840.10008.5.1.4.31", transferSyntaxes: [UpperLayerUID.implicitVRLittleEndian]),
         ]
         let conn = try RawConnection(port: server.port)
         conn.send(try Self.associateRQ(contexts: contexts))

@@ -1,4 +1,5 @@
 import DICOM
+import Foundation
 
 /// The matching rules of PS3.4 C.2.2.2 applied to a stored instance's dataset: for the keys the index does not
 /// hold (any attribute, sequences) and rows indexed before a column existed. Same rules as `QueryCompiler`.
@@ -50,12 +51,10 @@ enum InstanceMatcher {
                 if let lo, let hi, lo > hi { return t >= lo || t <= hi }
                 return (lo.map { t >= $0 } ?? true) && (hi.map { t <= $0 } ?? true)
             case .DT:
-                // Compared as digits, the upper bound completed to the end of its precision.
-                let s = Array(stored.prefix { $0 != "+" && $0 != "-" })
-                let lo = lower.map { Array($0.prefix { $0 != "+" && $0 != "-" }) }
-                let hi = upper.map { Array($0.prefix { $0 != "+" && $0 != "-" }) }
-                if let lo, String(s) < String(lo) { return false }
-                if let hi, String(s.prefix(hi.count)) > String(hi) { return false }
+                // Instants in UTC (a value without offset read as UTC); a bound covers its whole precision.
+                guard let t = DateTimeValue.parse(stored, end: false) else { return false }
+                if let lower, let lo = DateTimeValue.parse(lower, end: false), t < lo { return false }
+                if let upper, let hi = DateTimeValue.parse(upper, end: true), t > hi { return false }
                 return true
             default:
                 let d = stored.filter { $0 != "." }
@@ -77,6 +76,45 @@ enum InstanceMatcher {
         if test(s) || test(groups.first ?? "") { return true }
         guard q.unicodeScalars.contains(where: { !$0.isASCII }) else { return false }
         return groups.dropFirst().contains { test($0) }
+    }
+}
+
+/// A DT value as seconds since 1970 UTC: missing components are the start of their range, or its end for
+/// the upper bound of a range; `&ZZXX` moves it to UTC.
+enum DateTimeValue {
+
+    static func parse(_ text: String, end: Bool) -> Double? {
+        var body = Substring(text.trimmingSpaces)
+        var offsetMinutes = 0
+        if body.count >= 5, let signIndex = body.index(body.endIndex, offsetBy: -5, limitedBy: body.startIndex),
+           body[signIndex] == "+" || body[signIndex] == "-" {
+            let digits = body[body.index(after: signIndex)...]
+            guard digits.count == 4, let hh = Int(digits.prefix(2)), let mm = Int(digits.suffix(2)) else { return nil }
+            offsetMinutes = (hh * 60 + mm) * (body[signIndex] == "-" ? -1 : 1)
+            body = body[..<signIndex]
+        }
+        let parts = body.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        let main = Array(parts.first ?? "")
+        guard [4, 6, 8, 10, 12, 14].contains(main.count), main.allSatisfy(\.isNumber) else { return nil }
+        func field(_ at: Int, _ width: Int, _ low: Int, _ high: Int) -> Int {
+            guard main.count >= at + width, let v = Int(String(main[at..<at + width])) else { return end ? high : low }
+            return v
+        }
+        var fraction = end && main.count < 14 ? 0.999999 : 0
+        if parts.count == 2, let f = Double("0." + parts[1]) { fraction = f }
+        let year = field(0, 4, 1, 9999), month = field(4, 2, 1, 12)
+        var day = field(6, 2, 1, 31)
+        let hour = field(8, 2, 0, 23), minute = field(10, 2, 0, 59), second = field(12, 2, 0, 59)
+        var utc = Calendar(identifier: .gregorian)
+        guard let zone = TimeZone(identifier: "UTC") else { return nil }
+        utc.timeZone = zone
+        if end && main.count < 8, let days = utc.range(of: .day, in: .month, for: utc.date(from: DateComponents(year: year, month: month, day: 1)) ?? Date()) {
+            day = days.count
+        }
+        guard let date = utc.date(from: DateComponents(year: year, month: month, day: day, hour: hour, minute: minute, second: second)) else {
+            return nil
+        }
+        return date.timeIntervalSince1970 + fraction - Double(offsetMinutes * 60)
     }
 }
 

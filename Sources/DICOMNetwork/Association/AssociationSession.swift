@@ -130,7 +130,9 @@ struct AssociationSession {
                         }
                     case .releaseRQ:
                         await abandonIncoming()
-                        // Operations still running answer first; then the release is confirmed.
+                        // Requests of ours can no longer be answered (a storage commitment then reports on a new
+                        // association); operations still running answer first; then the release is confirmed.
+                        router.close(DIMSEError("the requestor released the association"))
                         await running.waitForAll()
                         try await writer.write(.releaseRP)
                         logger.info("[RELEASE] \(calling) disconnected (active: \(registry.active - 1))")

@@ -44,7 +44,7 @@ public struct DIMSEResponder: Sendable {
         var command = command
         let id = messageIDs.take()
         command.setUS(id, .messageID)
-        router.expect(id)
+        try router.expect(id)
         if let producer {
             try await writer.send(command, contextID: contextID, producer: producer)
         } else {
@@ -59,7 +59,7 @@ public struct DIMSEResponder: Sendable {
         let id = messageIDs.take()
         command.setUS(id, .messageID)
         let bytes = try encode(dataSet, contextID: contextID)
-        router.expect(id)
+        try router.expect(id)
         try await writer.send(command, contextID: contextID, dataSet: bytes)
         return try await router.response(to: id)
     }

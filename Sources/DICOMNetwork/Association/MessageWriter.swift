@@ -132,9 +132,13 @@ final class ResponseRouter: Sendable {
     }
     private let state = NIOLockedValueBox(State())
 
-    /// Announces a request about to be sent, so its response is kept even if it comes first.
-    func expect(_ messageID: UInt16) {
-        state.withLockedValue { _ = $0.expected.insert(messageID) }
+    /// Announces a request about to be sent, so its response is kept even if it comes first. Throws once the
+    /// association is ending (released, aborted): the request must not be sent then.
+    func expect(_ messageID: UInt16) throws {
+        try state.withLockedValue { s in
+            if let error = s.closed { throw error }
+            s.expected.insert(messageID)
+        }
     }
 
     /// Waits for the response to an expected request.

@@ -1,0 +1,182 @@
+import ArcaServer
+import ArchiveServices
+import DICOM
+import DICOMNetwork
+import Foundation
+import Testing
+import TestSupport
+
+/// Query/retrieve and storage commitment with real peers: DCMTK findscu/movescu/getscu/storescp/dcmqrscp,
+/// pynetdicom, Orthanc; and Arca's own clients against them.
+@Suite(.serialized) struct QueryRetrieveInteropTests {
+    static let qr = ExternalTool.repositoryRoot.appendingPathComponent("scripts/qr").path
+    static let interop = ExternalTool.repositoryRoot.appendingPathComponent("scripts/interop").path
+
+    static func hasDCMTK() throws -> Bool {
+        try ExternalTool.require(ExternalTool.exists("/usr/bin/findscu") && ExternalTool.exists("/usr/bin/movescu")
+                                 && ExternalTool.exists("/usr/bin/getscu") && ExternalTool.exists("/usr/bin/storescp"), "DCMTK")
+    }
+
+    static func hasPynetdicom() throws -> Bool {
+        try ExternalTool.require(ExternalTool.hasPythonModule("pynetdicom"), "pynetdicom (python3 -m pip install pynetdicom)")
+    }
+
+    /// Stores files into a server with Arca's own SCU.
+    static func store(_ files: [URL], into server: TestServer) async throws {
+        let results = try await StoreSCU(host: "127.0.0.1", port: server.port).send(files.map(\.path))
+        let failed = results.filter { !$0.succeeded }
+        #expect(failed.isEmpty, "\(failed.map { "\($0.path): \($0.error ?? "") \($0.comment ?? "")" })")
+    }
+
+    // MARK: C-FIND against the independent reference
+
+    /// Every query of scripts/qr/queries.json through findscu and through pynetdicom returns exactly the
+    /// entities and values scripts/qr/reference.py computes from the stored files with pydicom.
+    @Test(arguments: ["findscu", "pynetdicom"]) func findMatchesTheReference(via client: String) async throws {
+        guard try Self.hasDCMTK(), try Self.hasPynetdicom() else { return }
+        let corpus = try ExternalTool.temporaryDirectory("qr-corpus")
+        defer { try? FileManager.default.removeItem(at: corpus) }
+        let made = try ExternalTool.run("python3", [Self.qr + "/make-corpus.py", corpus.path])
+        #expect(made.status == 0, "\(made.stderr)")
+        let server = try await TestServer.start { $0.strictCalledAETitle = false }
+        defer { Task { await server.stop() } }
+        let files = try FileManager.default.subpathsOfDirectory(atPath: corpus.path).filter { $0.hasSuffix(".dcm") }
+            .map { corpus.appendingPathComponent($0) }
+        try await Self.store(files, into: server)
+        let check = try await ExternalTool.runAsync("python3", [
+            Self.qr + "/check-find.py", "--host", "127.0.0.1", "--port", String(server.port), "--aec", "ARCA",
+            "--corpus", corpus.path, "--via", client, "--unknown-never-matches",
+        ])
+        #expect(check.status == 0, "\(check.stdout.split(separator: "\n").filter { !$0.hasPrefix("PASS") }.joined(separator: "\n"))\(check.stderr)")
+        #expect(check.stdout.contains(" 0 failed"), "\(check.stdout.suffix(300))")
+    }
+
+    // MARK: C-MOVE and C-GET with DCMTK
+
+    @Test func movescuToStorescpAndGetscu() async throws {
+        guard try Self.hasDCMTK() else { return }
+        let study = try CTStudy.make(count: 6)
+        defer { try? FileManager.default.removeItem(at: study.folder) }
+        let destPort = PynetdicomTests.freePort()
+        let server = try await TestServer.start { $0.remotes = [RemoteAE(aeTitle: "DEST", host: "127.0.0.1", port: destPort)] }
+        defer { Task { await server.stop() } }
+        try await Self.store(study.files, into: server)
+        let stored = try study.dataSets()
+
+        let received = try ExternalTool.temporaryDirectory("storescp")
+        defer { try? FileManager.default.removeItem(at: received) }
+        let scp = try await PynetdicomTests.startPeer("/usr/bin/storescp", ["-aet", "DEST", "-od", received.path, String(destPort)], port: destPort)
+        defer { PynetdicomTests.stop(scp) }
+
+        // Study, then one series, then one instance: every received file equals the stored one.
+        let levels: [(String, [String])] = [
+            ("STUDY", ["StudyInstanceUID=\(study.studyUID)"]),
+            ("SERIES", ["StudyInstanceUID=\(study.studyUID)", "SeriesInstanceUID=\(study.seriesUID)"]),
+            ("IMAGE", ["StudyInstanceUID=\(study.studyUID)", "SeriesInstanceUID=\(study.seriesUID)", "SOPInstanceUID=\(study.firstInstanceUID)"]),
+        ]
+        for (level, keys) in levels {
+            for name in try FileManager.default.contentsOfDirectory(atPath: received.path) { try FileManager.default.removeItem(atPath: received.path + "/" + name) }
+            let move = try await ExternalTool.runAsync("/usr/bin/movescu", ["-S", "-aec", "STORE_SCP", "-aem", "DEST", "-k", "QueryRetrieveLevel=\(level)"]
+                                                       + keys.flatMap { ["-k", $0] } + ["127.0.0.1", String(server.port)])
+            #expect(move.status == 0, "\(move.stderr)")
+            let got = try receivedDataSets(received)
+            #expect(got.count == (level == "IMAGE" ? 1 : stored.count), "\(level): \(got.count)")
+            for (uid, ds) in got { #expect(ds == stored[uid], "\(level) \(uid) differs") }
+
+            let getDir = try ExternalTool.temporaryDirectory("getscu")
+            defer { try? FileManager.default.removeItem(at: getDir) }
+            let get = try await ExternalTool.runAsync("/usr/bin/getscu", ["-S", "-aec", "STORE_SCP", "-od", getDir.path, "-k", "QueryRetrieveLevel=\(level)"]
+                                                      + keys.flatMap { ["-k", $0] } + ["127.0.0.1", String(server.port)])
+            #expect(get.status == 0, "\(get.stderr)")
+            let fetched = try receivedDataSets(getDir)
+            #expect(fetched.count == (level == "IMAGE" ? 1 : stored.count), "\(level) C-GET: \(fetched.count)")
+            for (uid, ds) in fetched { #expect(ds == stored[uid], "C-GET \(level) \(uid) differs") }
+        }
+
+        // An unknown destination: 0xA801.
+        let unknown = try await ExternalTool.runAsync("/usr/bin/movescu", ["-v", "-S", "-aec", "STORE_SCP", "-aem", "NOWHERE", "-k", "QueryRetrieveLevel=STUDY",
+                                                                           "-k", "StudyInstanceUID=\(study.studyUID)", "127.0.0.1", String(server.port)])
+        #expect((unknown.stdout + unknown.stderr).contains("MoveDestinationUnknown") || (unknown.stdout + unknown.stderr).contains("A801")
+                || (unknown.stdout + unknown.stderr).contains("Move Destination Unknown"), "\(unknown.stdout)\(unknown.stderr)")
+        let (final, _) = try await Self.arcaMove(to: server.port, destination: "NOWHERE", study: study.studyUID)
+        #expect(final.status == .moveDestinationUnknown)
+        // Zero matches: success with no sub-operations.
+        let (none, _) = try await Self.arcaMove(to: server.port, destination: "DEST", study: "1.2.3.4.5.6.7")
+        #expect(none.status == .success)
+        #expect(none.dataSet.int(.numberOfCompletedSubOperations) == 0)
+    }
+
+    static func arcaMove(to port: Int, aec: String = "STORE_SCP", destination: String, study: String,
+                         onPending: @escaping (CommandSet) -> Bool = { _ in true }) async throws -> (CommandSet, DataSet?) {
+        var identifier = DataSet()
+        identifier.setString("STUDY", for: .queryRetrieveLevel, vr: .CS)
+        identifier.setString(study, for: .studyInstanceUID, vr: .UI)
+        let sop = QueryModelUID.studyMove
+        let request = AssociateRequest(calledAETitle: aec, callingAETitle: "ARCA_SCU",
+                                       presentationContexts: AssociateRequest.presentationContexts(abstractSyntaxes: [sop]))
+        return try await ClientAssociation.withAssociation(host: "127.0.0.1", port: port, request: request) {
+            try await $0.move(identifier, sopClassUID: sop, destination: destination) { onPending($0) }
+        }
+    }
+
+    /// A C-CANCEL during a move stops it: 0xFE00 with the counts so far, fewer instances sent than selected.
+    @Test func cancelStopsAMove() async throws {
+        guard try Self.hasDCMTK() else { return }
+        let study = try CTStudy.make(count: 30, rows: 256)
+        defer { try? FileManager.default.removeItem(at: study.folder) }
+        let destPort = PynetdicomTests.freePort()
+        let server = try await TestServer.start { $0.remotes = [RemoteAE(aeTitle: "DEST", host: "127.0.0.1", port: destPort)] }
+        defer { Task { await server.stop() } }
+        try await Self.store(study.files, into: server)
+        let received = try ExternalTool.temporaryDirectory("storescp")
+        defer { try? FileManager.default.removeItem(at: received) }
+        let scp = try await PynetdicomTests.startPeer("/usr/bin/storescp", ["-aet", "DEST", "-od", received.path, String(destPort)], port: destPort)
+        defer { PynetdicomTests.stop(scp) }
+        var pendings = 0
+        let (final, _) = try await Self.arcaMove(to: server.port, destination: "DEST", study: study.studyUID) { _ in
+            pendings += 1
+            return pendings < 3
+        }
+        #expect(final.status == .cancel)
+        let completed = final.dataSet.int(.numberOfCompletedSubOperations) ?? -1
+        let remaining = final.dataSet.int(.numberOfRemainingSubOperations) ?? -1
+        #expect(completed >= 3 && completed < 30, "completed \(completed)")
+        #expect(remaining > 0 && completed + remaining + (final.dataSet.int(.numberOfFailedSubOperations) ?? 0) == 30,
+                "remaining \(remaining), completed \(completed)")
+    }
+
+    // MARK: Storage commitment with pynetdicom
+
+    @Test(arguments: ["same", "new"]) func storageCommitmentWithPynetdicom(mode: String) async throws {
+        guard try Self.hasPynetdicom() else { return }
+        let study = try CTStudy.make(count: 4)
+        defer { try? FileManager.default.removeItem(at: study.folder) }
+        let listenPort = PynetdicomTests.freePort()
+        let server = try await TestServer.start {
+            $0.remotes = [RemoteAE(aeTitle: "PYCOMMIT", host: "127.0.0.1", port: listenPort + 1)]
+        }
+        defer { Task { await server.stop() } }
+        try await Self.store(study.files, into: server)
+        let bogus = "1.2.826.0.1.3680043.10.1432.99.1"
+        let r = try await ExternalTool.runAsync("python3", [Self.interop + "/pynetdicom-commit.py", String(server.port), mode]
+                                                + study.files.map(\.path) + ["--bogus", bogus],
+                                                environment: ["PYCOMMIT_LISTEN": String(listenPort + 1)])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        guard let data = r.stdout.split(separator: "\n").last.map({ Data($0.utf8) }),
+              let report = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            Issue.record("no report: \(r.stdout)\(r.stderr)")
+            return
+        }
+        #expect(report["event"] as? Int == 2)
+        #expect(report["transaction_matches"] as? Bool == true)
+        #expect((report["committed"] as? [String])?.count == 4)
+        #expect((report["failed"] as? [String: Int])?[bogus] == 0x0112)
+    }
+}
+
+/// The retrieve SOP class UIDs the tests use.
+enum QueryModelUID {
+    static let studyFind = "1.2.840.10008.5.1.4.1.2.2.1"
+    static let studyMove = "1.2.840.10008.5.1.4.1.2.2.2"
+    static let studyGet = "1.2.840.10008.5.1.4.1.2.2.3"
+}

@@ -1,0 +1,83 @@
+"""pynetdicom-commit.py PORT MODE FILES... [--bogus UID]: pynetdicom as a Storage Commitment SCU against Arca.
+
+Sends one N-ACTION (Transaction UID, Referenced SOP Sequence of the files, plus --bogus UIDs never stored) and
+waits for the N-EVENT-REPORT:
+  same      keeps the association open and takes the report on it;
+  new       releases at once and takes the report on an association Arca opens to our listener
+            (the listener's AE is PYCOMMIT on port $PYCOMMIT_LISTEN, default PORT+1; Arca must know it as
+            --remote PYCOMMIT=127.0.0.1:THAT_PORT).
+Prints one JSON object: event type, committed and failed instances with failure reasons."""
+import json
+import os
+import sys
+import threading
+
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+from pydicom.uid import generate_uid
+from pynetdicom import AE, evt
+from pynetdicom.sop_class import StorageCommitmentPushModel
+
+port, mode = int(sys.argv[1]), sys.argv[2]
+args = sys.argv[3:]
+bogus = []
+if "--bogus" in args:
+    i = args.index("--bogus")
+    bogus = args[i + 1:]
+    args = args[:i]
+
+report = {}
+done = threading.Event()
+
+
+def on_report(event):
+    info = event.event_information
+    report["event"] = int(event.request.EventTypeID)
+    report["transaction"] = str(info.TransactionUID)
+    report["committed"] = [str(i.ReferencedSOPInstanceUID) for i in info.get("ReferencedSOPSequence", [])]
+    report["failed"] = {str(i.ReferencedSOPInstanceUID): int(i.FailureReason) for i in info.get("FailedSOPSequence", [])}
+    done.set()
+    return 0x0000, None
+
+
+handlers = [(evt.EVT_N_EVENT_REPORT, on_report)]
+ae = AE(ae_title="PYCOMMIT")
+ae.add_requested_context(StorageCommitmentPushModel)
+server = None
+if mode == "new":
+    ae.add_supported_context(StorageCommitmentPushModel, scu_role=True, scp_role=True)
+    listen = int(os.environ.get("PYCOMMIT_LISTEN", port + 1))
+    server = ae.start_server(("127.0.0.1", listen), block=False, evt_handlers=handlers)
+
+info = Dataset()
+info.TransactionUID = generate_uid()
+refs = []
+for f in args:
+    ds = dcmread(f, stop_before_pixels=True)
+    item = Dataset()
+    item.ReferencedSOPClassUID = ds.SOPClassUID
+    item.ReferencedSOPInstanceUID = ds.SOPInstanceUID
+    refs.append(item)
+for uid in bogus:
+    item = Dataset()
+    item.ReferencedSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+    item.ReferencedSOPInstanceUID = uid
+    refs.append(item)
+info.ReferencedSOPSequence = refs
+
+assoc = ae.associate("127.0.0.1", port, ae_title="STORE_SCP", evt_handlers=handlers if mode == "same" else [])
+if not assoc.is_established:
+    sys.exit("association failed")
+status, _ = assoc.send_n_action(info, 1, StorageCommitmentPushModel, "1.2.840.10008.1.20.1.1")
+if getattr(status, "Status", None) != 0:
+    sys.exit(f"N-ACTION status {status}")
+if mode == "same":
+    done.wait(30)
+assoc.release()
+if mode == "new":
+    done.wait(30)
+    server.shutdown()
+if not done.is_set():
+    sys.exit("no report within 30 s")
+report["transaction_matches"] = report.get("transaction") == str(info.TransactionUID)
+print(json.dumps(report))

@@ -6,28 +6,10 @@ import TestSupport
 /// Files whose meta header names one uncompressed little-endian syntax while the dataset is written in the
 /// other: read in the syntax the bytes are in, with the mismatch reported, the bytes untouched.
 @Suite struct EncodingMismatchTests {
-    /// A file whose meta header says `declared` and whose dataset is written in `written`, and the dataset
-    /// as a file that says what it is reads back.
-    static func mismatched(declared: TransferSyntax, written: TransferSyntax) throws -> (bytes: [UInt8], expected: DataSet) {
-        var file = SampleImage.secondaryCapture(rows: 8, columns: 8)
-        var item = DataSet()
-        item.setString("T-D0050", for: Tag(0x0008, 0x0100), vr: .SH)
-        file.dataSet.setItems([item, DataSet()], for: Tag(0x0008, 0x1032))
-        file.transferSyntax = written
-        file.meta.setString(written.uid, for: .transferSyntaxUID, vr: .UI)
-        let expected = try DICOMFile.read(try file.serialized()).dataSet
-        file.meta.setString(declared.uid, for: .transferSyntaxUID, vr: .UI)
-        return (try file.serialized(), expected)
-    }
-
-    static let cases: [(declared: TransferSyntax, written: TransferSyntax)] = [
-        (.explicitVRLittleEndian, .implicitVRLittleEndian), (.implicitVRLittleEndian, .explicitVRLittleEndian),
-    ]
-
-    @Test(arguments: 0..<cases.count)
+    @Test(arguments: 0..<MismatchedFile.cases.count)
     func readInTheSyntaxTheBytesAreIn(_ n: Int) throws {
-        let (declared, written) = Self.cases[n]
-        let (bytes, expected) = try Self.mismatched(declared: declared, written: written)
+        let (declared, written) = MismatchedFile.cases[n]
+        let (bytes, expected) = try MismatchedFile.make(declared: declared, written: written)
         let dir = try ExternalTool.temporaryDirectory("arca-mismatch")
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("f.dcm").path
@@ -144,7 +126,7 @@ import TestSupport
     }
 
     @Test func aDumpSaysWhichSyntaxItUsed() throws {
-        let (bytes, _) = try Self.mismatched(declared: .explicitVRLittleEndian, written: .implicitVRLittleEndian)
+        let (bytes, _) = try MismatchedFile.make(declared: .explicitVRLittleEndian, written: .implicitVRLittleEndian)
         let dump = DumpFormatter().format(try DICOMFile.read(bytes))
         #expect(dump.contains("# Used TransferSyntax: Implicit VR Little Endian"), "\(dump)")
         #expect(dump.contains("(0002,0010) UI =ExplicitVRLittleEndian"), "\(dump)")

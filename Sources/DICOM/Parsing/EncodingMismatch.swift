@@ -23,6 +23,11 @@ public struct EncodingMismatch: Sendable, Equatable, CustomStringConvertible {
 
     static func name(_ ts: TransferSyntax) -> String { UIDRegistry.entry(for: ts.uid)?.name ?? ts.uid }
 
+    /// The declared syntaxes a dataset is checked against: the two uncompressed little-endian ones.
+    static func isChecked(_ declared: TransferSyntax) -> Bool {
+        declared == .explicitVRLittleEndian || declared == .implicitVRLittleEndian
+    }
+
     /// How many of the dataset's first bytes `detect` reads: a tag, then a VR and length or a 4-byte length.
     static let bytesNeeded = 8
 
@@ -37,7 +42,7 @@ public struct EncodingMismatch: Sendable, Equatable, CustomStringConvertible {
     ///   low bytes spell a VR is at least 0x4141 (16 705) bytes, which a dataset's first element rarely is,
     ///   and the dictionary check rules out nearly all of those.
     static func detect(declared: TransferSyntax, _ b: UnsafeRawBufferPointer) -> TransferSyntax? {
-        guard b.count >= bytesNeeded else { return nil }
+        guard isChecked(declared), b.count >= bytesNeeded else { return nil }
         let group = UInt16(b[0]) | UInt16(b[1]) << 8
         let element = UInt16(b[2]) | UInt16(b[3]) << 8
         // Items and delimiters carry no VR in any encoding.

@@ -186,7 +186,7 @@ public struct Part10Parser {
         }
         // The guess, and the check of a declared syntax, read the dataset's first bytes: wait for them, whatever
         // the pieces the stream comes in.
-        let readsFirstBytes = declared == nil || uid != nil
+        let readsFirstBytes = declared.map { uid != nil && EncodingMismatch.isChecked($0) } ?? true
         if readsFirstBytes && rest.count < Self.guessLength && !final {
             consumed = offset
             head = [UInt8](copying: rest)

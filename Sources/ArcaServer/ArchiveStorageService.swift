@@ -233,7 +233,10 @@ final class IncomingWriter: @unchecked Sendable {
     private var received: UInt64 = 0
     /// Touched only on `hashQueue`.
     private var hasher = BLAKE3()
-    private static let limit = 8 << 20
+    /// 1 MiB: two of `DirectFile`'s 512 KiB writes. The queued bytes are slices that keep their whole read
+    /// buffers alive; at 8 MiB a 1 GB object peaked at 58–67 MB resident, at 1 MiB (with the server's smaller
+    /// reads) at 41–42 MB, received as fast (2.0–2.6 s) and 500 CT slices ingested as fast (117/s).
+    private static let limit = 1 << 20
 
     init(target: any IncomingTarget) { self.target = target }
 

@@ -23,6 +23,7 @@ struct Index: ParsableCommand {
             let report = try IndexMaintenance.rebuildInPlace(root: archive) { bar.update($0, $1) }
             bar.finish()
             for f in report.failed { printError("skipped \(f.path): \(f.error)") }
+            for w in report.warnings { printError("warning \(w.path): \(w.warning)") }
             print("Indexed \(report.indexed) instance(s) into \(archive)/\(SQLiteIndex.fileName); \(report.failed.count) file(s) skipped")
         }
     }

@@ -38,6 +38,7 @@ struct Store: AsyncParsableCommand {
         progress.finish()
         let seconds = max(Date().timeIntervalSince(start), 1e-6)
         let failed = results.filter { !$0.succeeded }
+        for r in results { if let warning = r.warning { printError("WARNING \(r.path): \(warning)") } }
         let bytes = results.reduce(UInt64(0)) { $0 + $1.bytes }
         for f in failed {
             printError("FAILED \(f.path): \(f.error ?? (f.status.map { "\($0)" } ?? "?"))\(f.comment.map { " — \($0)" } ?? "")")

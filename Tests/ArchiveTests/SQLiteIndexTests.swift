@@ -263,6 +263,28 @@ import TestSupport
         #expect(try SQLiteIndex(archive: root).canonicalDump() == before)
     }
 
+    /// Files whose meta header names the other little-endian syntax than their dataset is in are indexed
+    /// (with the syntax the bytes are in), listed as warnings in the report, and left as they are.
+    @Test func aRebuildIndexesFilesWhoseMetaHeaderNamesTheWrongSyntax() throws {
+        let dir = try ExternalTool.temporaryDirectory("arca-rebuild-mismatch")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let root = dir.path
+        var written: [String: [UInt8]] = [:]
+        for (n, c) in MismatchedFile.cases.enumerated() {
+            let (bytes, _) = try MismatchedFile.make(declared: c.declared, written: c.written, sop: "1.2.3.9.\(n)")
+            let rel = "m\(n).dcm"
+            try FileWriter.write(bytes, to: root + "/" + rel)
+            written[rel] = bytes
+            #expect(try IndexMaintenance.record(root: root, relativePath: rel).transferSyntaxUID == c.written.uid)
+        }
+        let report = try IndexMaintenance.rebuildInPlace(root: root)
+        #expect(report.indexed == 2 && report.failed.isEmpty, "\(report.failed)")
+        #expect(report.warnings.map(\.path).sorted() == ["m0.dcm", "m1.dcm"])
+        #expect(report.warnings.allSatisfy { $0.warning.contains("meta header says") }, "\(report.warnings)")
+        for (rel, bytes) in written { #expect(try FileReader.readAll(path: root + "/" + rel) == bytes) }
+        #expect(try IndexMaintenance.check(root: root, index: SQLiteIndex(archive: root)).isClean)
+    }
+
     @Test func afterAnUncleanStopReconcileIndexesTheFilesWithoutRows() async throws {
         let dir = try ExternalTool.temporaryDirectory("arca-reconcile")
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -188,4 +188,31 @@ import Testing
         let r = Verifier().verify(store.root)
         #expect(r.findings.contains { $0.problem.contains("BLAKE3") }, "\(r.findings)")
     }
+
+    /// A Part-10 file whose meta header names the other little-endian syntax than its dataset is written in
+    /// is spooled from its bytes, merged, and exported as its dataset in a file that agrees with itself.
+    @Test func aFileWhoseMetaHeaderNamesTheWrongSyntaxIsSpooledAndExported() throws {
+        let store = try Store()
+        let dir = try ExternalTool.temporaryDirectory("arca-dckv-mismatch")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var expected: [String: DataSet] = [:]
+        for (n, c) in MismatchedFile.cases.enumerated() {
+            let (bytes, dataSet) = try MismatchedFile.make(declared: c.declared, written: c.written, sop: "1.2.3.9.\(n)")
+            let path = dir.appendingPathComponent("m\(n).dcm").path
+            try FileWriter.write(bytes, to: path)
+            _ = try store.spool.store(partTenFileAt: path)
+            expected["1.2.3.9.\(n)"] = dataSet
+        }
+        #expect(try store.merge().merged == 2)
+        for (sop, dataSet) in expected {
+            let study = try #require(dataSet.uid(.studyInstanceUID))
+            var back: [String: DICOMFile] = [:]
+            try StudyExporter(studyDirectory: store.root + "/20260101/" + B64UID.encode(study)).forEachInstance { back[$0] = $1 }
+            let got = try #require(back[sop])
+            #expect(FormatTests.lines(got.dataSet) == FormatTests.lines(dataSet), "\(sop)")
+            let reread = try DICOMFile.read(try got.serialized())
+            #expect(reread.encodingMismatch == nil && reread.dataSet.string(.patientName) == "DOE^JOHN", "\(sop)")
+        }
+    }
+
 }

@@ -32,6 +32,12 @@ public enum IndexMaintenance {
 
     /// The index record of one archived file, read from its header.
     public static func record(root: String, relativePath: String) throws -> InstanceRecord {
+        try read(root: root, relativePath: relativePath).record
+    }
+
+    /// The record, and what was noticed on the way: a meta header naming another syntax than the dataset's
+    /// (the record holds the syntax the bytes are in: what a sender of the file as it is must announce).
+    static func read(root: String, relativePath: String) throws -> (record: InstanceRecord, mismatch: EncodingMismatch?) {
         let path = root + "/" + relativePath
         let file = try DICOMFile.read(path: path, options: .headerOnly)
         let attributes = InstanceAttributes(file.dataSet)
@@ -41,17 +47,20 @@ public enum IndexMaintenance {
         let info = try FileManager.default.attributesOfItem(atPath: path)
         let size = (info[.size] as? NSNumber)?.uint64Value ?? 0
         let modified = (info[.modificationDate] as? Date) ?? Date(timeIntervalSince1970: 0)
-        return InstanceRecord(
+        let record = InstanceRecord(
             attributes: attributes, filePath: relativePath, fileSize: size,
             fileHash: BLAKE3.hex(try BLAKE3.hashFile(atPath: path)),
             transferSyntaxUID: file.transferSyntax.uid,
             receivedAt: modified.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted)),
             callingAETitle: file.meta.string(.sourceApplicationEntityTitle) ?? "")
+        return (record, file.encodingMismatch)
     }
 
     public struct RebuildReport: Sendable {
         public var indexed = 0
         public var failed: [(path: String, error: String)] = []
+        /// Files indexed with a remark (a meta header naming another syntax than the dataset is in).
+        public var warnings: [(path: String, warning: String)] = []
     }
 
     /// Records every archived file into `index`, in transactions of `batchSize`; `progress(done, total)`. The
@@ -64,15 +73,17 @@ public enum IndexMaintenance {
         progress(0, files.count)
         while start < files.count {
             let chunk = Array(files[start..<min(start + max(1, batchSize), files.count)])
-            let results = NIOLockedValueBox([Result<InstanceRecord, Error>?](repeating: nil, count: chunk.count))
+            let results = NIOLockedValueBox([Result<(record: InstanceRecord, mismatch: EncodingMismatch?), Error>?](repeating: nil, count: chunk.count))
             DispatchQueue.concurrentPerform(iterations: chunk.count) { i in
-                let result = Result { try record(root: root, relativePath: chunk[i]) }
+                let result = Result { try read(root: root, relativePath: chunk[i]) }
                 results.withLockedValue { $0[i] = result }
             }
             var batch: [InstanceRecord] = []
             for (rel, result) in zip(chunk, results.withLockedValue { $0 }) {
                 switch result {
-                case .success(let r)?: batch.append(r)
+                case .success(let r)?:
+                    batch.append(r.record)
+                    if let m = r.mismatch { report.warnings.append((rel, "\(m)")) }
                 case .failure(let error)?: report.failed.append((rel, "\(error)"))
                 case nil: report.failed.append((rel, "not read"))
                 }

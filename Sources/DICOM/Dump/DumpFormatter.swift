@@ -17,6 +17,16 @@ public struct DumpFormatter: Sendable {
         return out
     }
 
+    /// A read that may have stopped early: everything it read (the meta header alone when it stopped before
+    /// the dataset); the caller prints the error after it, as dcmdump does.
+    public func format(_ read: DICOMFile.PartialRead) -> String {
+        if let file = read.file { return format(file) }
+        guard !read.meta.isEmpty else { return "" }
+        var out = "# Dicom-File-Format\n\n# Dicom-Meta-Information-Header\n# Used TransferSyntax: Little Endian Explicit\n"
+        format(read.meta, depth: 0, into: &out)
+        return out
+    }
+
     public func format(_ ds: DataSet, depth: Int, into out: inout String) {
         for e in ds.elements { format(e, in: ds, depth: depth, into: &out) }
     }

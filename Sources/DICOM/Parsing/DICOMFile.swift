@@ -4,13 +4,18 @@ public struct DICOMFile: Sendable, Equatable {
     public var preamble: [UInt8]?
     public var meta: DataSet
     public var dataSet: DataSet
+    /// The syntax the dataset is encoded in (and was read in).
     public var transferSyntax: TransferSyntax
+    /// Set when the meta header named another syntax than the one the dataset's bytes are in.
+    public var encodingMismatch: EncodingMismatch?
 
-    public init(preamble: [UInt8]? = [UInt8](repeating: 0, count: 128), meta: DataSet, dataSet: DataSet, transferSyntax: TransferSyntax) {
+    public init(preamble: [UInt8]? = [UInt8](repeating: 0, count: 128), meta: DataSet, dataSet: DataSet, transferSyntax: TransferSyntax,
+                encodingMismatch: EncodingMismatch? = nil) {
         self.preamble = preamble
         self.meta = meta
         self.dataSet = dataSet
         self.transferSyntax = transferSyntax
+        self.encodingMismatch = encodingMismatch
     }
 
     /// Parses a whole file held in memory.
@@ -26,28 +31,70 @@ public struct DICOMFile: Sendable, Equatable {
     public static func read(path: String, options: ParseOptions = .default) throws -> DICOMFile {
         var parser = Part10Parser(options: options)
         var builder = DataSetBuilder()
+        try read(path: path, options: options, &parser, &builder)
+        return try make(parser, builder)
+    }
+
+    /// What a read got before an error stopped it (a truncated or damaged file), and the error.
+    public struct PartialRead: Sendable {
+        /// The meta header and dataset as far as they were read; nil when the read stopped before the
+        /// dataset's encoding was known.
+        public var file: DICOMFile?
+        /// The meta header's elements read, also when `file` is nil.
+        public var meta: DataSet
+        /// Nil when the whole file was read.
+        public var error: (any Error)?
+    }
+
+    /// Reads what can be read: every element before the point where the file is cut or damaged, as
+    /// dcmdump prints them, then the error that stopped the read.
+    public static func readAsFarAsPossible(path: String, options: ParseOptions = .default) -> PartialRead {
+        var parser = Part10Parser(options: options)
+        var builder = DataSetBuilder()
+        do {
+            try read(path: path, options: options, &parser, &builder)
+            return PartialRead(file: try make(parser, builder), meta: parser.meta, error: nil)
+        } catch {
+            let file = parser.transferSyntax.map {
+                DICOMFile(preamble: parser.preamble, meta: parser.meta, dataSet: builder.dataSetSoFar, transferSyntax: $0,
+                          encodingMismatch: parser.encodingMismatch)
+            }
+            return PartialRead(file: file, meta: parser.metaReadSoFar, error: error)
+        }
+    }
+
+    private static func read(path: String, options: ParseOptions, _ parser: inout Part10Parser, _ builder: inout DataSetBuilder) throws {
         let file = try FileReader(path: path)
         try file.forEachChunk(size: options.stopBefore == nil ? 1 << 20 : 64 * 1024) { chunk in
             try parser.feed(chunk, to: &builder)
             return !parser.isStopped
         }
         try parser.finish(&builder)
-        return try make(parser, builder)
     }
 
     private static func make(_ parser: Part10Parser, _ builder: DataSetBuilder) throws -> DICOMFile {
         guard let ts = parser.transferSyntax else {
             throw DICOMParseError(.notDICOM, offset: 0, "no dataset found")
         }
-        return DICOMFile(preamble: parser.preamble, meta: parser.meta, dataSet: builder.dataSet, transferSyntax: ts)
+        return DICOMFile(preamble: parser.preamble, meta: parser.meta, dataSet: builder.dataSet, transferSyntax: ts,
+                         encodingMismatch: parser.encodingMismatch)
     }
 
     /// Whether the file had a meta header.
     public var hasMeta: Bool { !meta.isEmpty }
 
-    /// Where a file's dataset starts and how it is encoded, reading only the preamble and meta header:
-    /// what a sender needs to stream the dataset bytes as they are.
-    public static func locateDataSet(path: String) throws -> (meta: DataSet, transferSyntax: TransferSyntax, offset: UInt64) {
+    /// Where a file's dataset starts and how it is encoded, reading only the preamble, the meta header and the
+    /// dataset's first element: what a sender needs to stream the dataset bytes as they are.
+    public struct DataSetLocation: Sendable {
+        public var meta: DataSet
+        /// The syntax the dataset's bytes are in (the meta header's unless `encodingMismatch` says otherwise).
+        public var transferSyntax: TransferSyntax
+        /// File offset of the dataset's first byte.
+        public var offset: UInt64
+        public var encodingMismatch: EncodingMismatch?
+    }
+
+    public static func locateDataSet(path: String) throws -> DataSetLocation {
         var parser = Part10Parser(options: ParseOptions(stopBefore: Tag(rawValue: 0)))
         var builder = DataSetBuilder()
         let file = try FileReader(path: path)
@@ -55,9 +102,11 @@ public struct DICOMFile: Sendable, Equatable {
             try parser.feed(chunk, to: &builder)
             return parser.dataSetOffset == nil
         }
+        // A dataset shorter than the bytes the syntax check reads (an empty one) starts at the end of the file.
+        if parser.dataSetOffset == nil { try parser.finish(&builder) }
         guard let ts = parser.transferSyntax, let offset = parser.dataSetOffset else {
             throw DICOMParseError(.notDICOM, offset: 0, "\(path): no dataset found")
         }
-        return (parser.meta, ts, offset)
+        return DataSetLocation(meta: parser.meta, transferSyntax: ts, offset: offset, encodingMismatch: parser.encodingMismatch)
     }
 }

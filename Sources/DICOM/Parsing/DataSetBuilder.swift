@@ -49,21 +49,47 @@ public struct DataSetBuilder: ParseEventHandler {
         case .itemStart(let h):
             levels.append(.item(DataSet(characterSet: currentCharacterSet), undefinedLength: h.hasUndefinedLength))
         case .itemEnd:
-            guard case .item(let ds, let undefined)? = levels.popLast(),
-                  case .sequence(let h, var seq)? = levels.popLast() else { return }
-            seq.items.append(SequenceItem(dataSet: ds, hasUndefinedLength: undefined))
-            levels.append(.sequence(h, seq))
+            endItem()
         case .sequenceEnd:
-            guard case .sequence(let h, let seq)? = levels.popLast() else { return }
-            setInCurrent(Element(tag: h.tag, vr: h.vr == .UN ? .UN : .SQ, value: .sequence(seq)))
+            endSequence()
         case .fragmentsStart(let h):
             levels.append(.fragments(h, EncapsulatedPixelData(), sawOffsetTable: false))
         case .fragmentsEnd:
-            guard case .fragments(let h, let px, _)? = levels.popLast() else { return }
-            setInCurrent(Element(tag: h.tag, vr: h.vr, value: .fragments(px)))
+            endFragments()
         case .stopped:
             break
         }
+    }
+
+    /// The dataset as far as it was read, for a read that failed part-way (a truncated file): the sequences,
+    /// items and pixel fragments still open are closed with what they hold; a value cut short is left out.
+    public var dataSetSoFar: DataSet {
+        var copy = self
+        while let level = copy.levels.last {
+            switch level {
+            case .item: copy.endItem()
+            case .sequence: copy.endSequence()
+            case .fragments: copy.endFragments()
+            }
+        }
+        return copy.dataSet
+    }
+
+    private mutating func endItem() {
+        guard case .item(let ds, let undefined)? = levels.popLast(),
+              case .sequence(let h, var seq)? = levels.popLast() else { return }
+        seq.items.append(SequenceItem(dataSet: ds, hasUndefinedLength: undefined))
+        levels.append(.sequence(h, seq))
+    }
+
+    private mutating func endSequence() {
+        guard case .sequence(let h, let seq)? = levels.popLast() else { return }
+        setInCurrent(Element(tag: h.tag, vr: h.vr == .UN ? .UN : .SQ, value: .sequence(seq)))
+    }
+
+    private mutating func endFragments() {
+        guard case .fragments(let h, let px, _)? = levels.popLast() else { return }
+        setInCurrent(Element(tag: h.tag, vr: h.vr, value: .fragments(px)))
     }
 
     private var currentCharacterSet: SpecificCharacterSet {

@@ -97,7 +97,7 @@ public struct DataSetParser {
                 tag = pending.withUnsafeBytes { Tag(read16($0, 0, enc.bigEndian), read16($0, 2, enc.bigEndian)) }
             }
             throw DICOMParseError(.truncated, offset: offset, tag: tag,
-                                  "stream ends inside an element header or value (\(pending.count) bytes left)")
+                                  "stream ends at offset \(fedOffset), \(pending.count) bytes into the element starting here")
         }
         // Defined-length levels ending exactly here were closed already; anything still open is truncated.
         if let open = stack.last, open.kind != .root {

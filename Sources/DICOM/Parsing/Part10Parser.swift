@@ -5,8 +5,8 @@ public struct Part10Parser {
     enum Phase {
         case detect
         case meta(DataSetParser, end: UInt64?)
-        /// After a meta header without Transfer Syntax UID: collecting (in `head`) the dataset's first bytes,
-        /// which the syntax is guessed from.
+        /// After the meta header: collecting (in `head`) the dataset's first bytes, which the syntax is guessed
+        /// from (no Transfer Syntax UID) or checked against (`EncodingMismatch`).
         case guessSyntax(at: UInt64)
         case dataSet(DataSetParser, Inflater?)
     }
@@ -21,7 +21,10 @@ public struct Part10Parser {
     public let fallbackSyntax: TransferSyntax?
     public private(set) var preamble: [UInt8]?
     public private(set) var meta = DataSet()
+    /// The syntax the dataset is read in: the meta header's, unless its bytes are in another (`encodingMismatch`).
     public private(set) var transferSyntax: TransferSyntax?
+    /// Set when the meta header names one uncompressed little-endian syntax and the dataset is in the other.
+    public private(set) var encodingMismatch: EncodingMismatch?
     /// File offset where the dataset (after preamble and meta header) begins, once known.
     public private(set) var dataSetOffset: UInt64?
     private var phase: Phase = .detect
@@ -32,6 +35,12 @@ public struct Part10Parser {
     public init(options: ParseOptions = .default, fallbackSyntax: TransferSyntax? = nil) {
         self.options = options
         self.fallbackSyntax = fallbackSyntax
+    }
+
+    /// The meta header's elements, also those read before a failure inside it.
+    public var metaReadSoFar: DataSet {
+        if case .meta = phase { return metaBuilder.dataSetSoFar }
+        return meta
     }
 
     public var isStopped: Bool {
@@ -166,22 +175,28 @@ public struct Part10Parser {
     ) throws {
         meta = metaBuilder.dataSet
         let uid = meta.uid(.transferSyntaxUID)
-        let syntax: TransferSyntax
+        var declared: TransferSyntax?
         if let uid {
             guard let ts = TransferSyntax(uid: uid) else {
                 throw DICOMParseError(.invalidTransferSyntax, offset: offset, tag: .transferSyntaxUID, "unknown transfer syntax \(uid)")
             }
-            syntax = ts
+            declared = ts
         } else if let fallbackSyntax {
-            syntax = fallbackSyntax
-        } else if rest.count < Self.guessLength && !final {
-            // The guess reads the dataset's first bytes: wait for them, whatever the pieces the stream comes in.
+            declared = fallbackSyntax
+        }
+        // The guess, and the check of a declared syntax, read the dataset's first bytes: wait for them, whatever
+        // the pieces the stream comes in.
+        let readsFirstBytes = declared.map { uid != nil && EncodingMismatch.isChecked($0) } ?? true
+        if readsFirstBytes && rest.count < Self.guessLength && !final {
             consumed = offset
             head = [UInt8](copying: rest)
             phase = .guessSyntax(at: offset)
             return
-        } else {
-            syntax = Self.guessSyntax(rest)
+        }
+        var syntax = declared ?? Self.guessSyntax(rest)
+        if uid != nil, let detected = EncodingMismatch.detect(declared: syntax, rest) {
+            encodingMismatch = EncodingMismatch(declared: syntax, detected: detected, offset: offset)
+            syntax = detected
         }
         transferSyntax = syntax
         consumed = offset
@@ -197,8 +212,8 @@ public struct Part10Parser {
         _ = handler
     }
 
-    /// How many of a dataset's first bytes `guessSyntax` reads.
-    static let guessLength = 8
+    /// How many of a dataset's first bytes `guessSyntax` and `EncodingMismatch.detect` read.
+    static let guessLength = EncodingMismatch.bytesNeeded
 
     /// A dataset with no meta header: explicit VR if bytes 4–5 spell a VR, big endian if the group reads
     /// small only that way; otherwise implicit VR little endian, the ACR-NEMA default.

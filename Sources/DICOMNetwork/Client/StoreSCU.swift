@@ -12,6 +12,8 @@ public struct StoreSCU: Sendable {
         public var comment: String?
         public var bytes: UInt64
         public var error: String?
+        /// Something the sender noticed and worked around (a meta header naming the wrong syntax).
+        public var warning: String?
         public var succeeded: Bool { status.map { $0.isSuccess || $0.isWarning } ?? false }
     }
 
@@ -34,8 +36,10 @@ public struct StoreSCU: Sendable {
         var path: String
         var sopClassUID: String
         var sopInstanceUID: String
+        /// The syntax the dataset's bytes are in, which is the one proposed and sent.
         var syntax: TransferSyntax
         var offset: UInt64
+        var warning: String?
     }
 
     /// Sends `paths` over one association, calling `progress` after each file.
@@ -44,16 +48,18 @@ public struct StoreSCU: Sendable {
         var prepared: [Prepared] = []
         for path in paths {
             do {
-                let (meta, syntax, offset) = try DICOMFile.locateDataSet(path: path)
-                var sopClass = meta.uid(.mediaStorageSOPClassUID)
-                var sopInstance = meta.uid(.mediaStorageSOPInstanceUID)
+                let location = try DICOMFile.locateDataSet(path: path)
+                var sopClass = location.meta.uid(.mediaStorageSOPClassUID)
+                var sopInstance = location.meta.uid(.mediaStorageSOPInstanceUID)
                 if sopClass == nil || sopInstance == nil {
                     let header = try DICOMFile.read(path: path, options: .headerOnly).dataSet
                     sopClass = sopClass ?? header.uid(.sopClassUID)
                     sopInstance = sopInstance ?? header.uid(.sopInstanceUID)
                 }
                 guard let cls = sopClass, let inst = sopInstance else { throw AssociationError("no SOP Class/Instance UID") }
-                prepared.append(Prepared(path: path, sopClassUID: cls, sopInstanceUID: inst, syntax: syntax, offset: offset))
+                // A dataset in another syntax than its meta header says is sent as it is, in the syntax it is in.
+                prepared.append(Prepared(path: path, sopClassUID: cls, sopInstanceUID: inst, syntax: location.transferSyntax,
+                                         offset: location.offset, warning: location.encodingMismatch.map { "\($0)" }))
             } catch {
                 let r = Result(path: path, status: nil, comment: nil, bytes: 0, error: "\(error)")
                 results.append(r)
@@ -99,7 +105,8 @@ public struct StoreSCU: Sendable {
 
     private func send(_ p: Prepared, over association: ClientAssociation) async -> Result {
         guard let ctx = association.context(for: p.sopClassUID, preferring: [p.syntax.uid]) else {
-            return Result(path: p.path, status: nil, comment: nil, bytes: 0, error: "no presentation context accepted for \(p.sopClassUID)")
+            return Result(path: p.path, status: nil, comment: nil, bytes: 0, error: "no presentation context accepted for \(p.sopClassUID)",
+                          warning: p.warning)
         }
         do {
             var total: UInt64 = 0
@@ -132,9 +139,10 @@ public struct StoreSCU: Sendable {
                     } while start < bytes.count
                 }
             }
-            return Result(path: p.path, status: response.status, comment: response.errorComment, bytes: total, error: nil)
+            return Result(path: p.path, status: response.status, comment: response.errorComment, bytes: total, error: nil,
+                          warning: p.warning)
         } catch {
-            return Result(path: p.path, status: nil, comment: nil, bytes: 0, error: "\(error)")
+            return Result(path: p.path, status: nil, comment: nil, bytes: 0, error: "\(error)", warning: p.warning)
         }
     }
 }

@@ -73,11 +73,12 @@ public final class PartTenFileReader: StoredInstanceReader {
     private let reader: FileReader
 
     public init(path: String) throws {
-        let (meta, syntax, offset) = try DICOMFile.locateDataSet(path: path)
-        self.meta = meta
-        self.transferSyntax = syntax
+        // The syntax the bytes are really in (a meta header naming the other little-endian syntax is tolerated).
+        let location = try DICOMFile.locateDataSet(path: path)
+        self.meta = location.meta
+        self.transferSyntax = location.transferSyntax
         reader = try FileReader(path: path)
-        try reader.seek(to: offset)
+        try reader.seek(to: location.offset)
     }
 
     public func readChunk(maxLength: Int) throws -> [UInt8] { try reader.readChunk(maxLength: maxLength) }

@@ -12,7 +12,8 @@ struct OrthancPeer {
 
     static var isInstalled: Bool { ExternalTool.exists("/usr/sbin/Orthanc") && ExternalTool.exists("/usr/bin/curl") }
 
-    /// `modalities`: AE title → port on 127.0.0.1, the peers Orthanc may query, move to and from.
+    /// `modalities`: AE title → port on 127.0.0.1, the peers Orthanc may query, move to and from (each known to
+    /// its REST API by its AE title in lower case).
     static func start(modalities: [String: Int]) async throws -> OrthancPeer {
         let folder = try ExternalTool.temporaryDirectory("orthanc")
         let dicomPort = PynetdicomTests.freePort(), httpPort = PynetdicomTests.freePort()
@@ -47,8 +48,14 @@ struct OrthancPeer {
                                                                    "http://127.0.0.1:\(httpPort)\(path)"]))
     }
 
+    func put(_ path: String, _ body: String) async throws -> Any {
+        try json(try await ExternalTool.runAsync("/usr/bin/curl", ["-sf", "-X", "PUT", "--data-binary", body,
+                                                                   "http://127.0.0.1:\(httpPort)\(path)"]))
+    }
+
     private func json(_ r: ExternalTool.Result) throws -> Any {
         guard r.status == 0 else { throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "curl: \(r.status) \(r.stderr)"]) }
+        if r.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return NSNull() }
         return try JSONSerialization.jsonObject(with: Data(r.stdout.utf8), options: [.fragmentsAllowed])
     }
 

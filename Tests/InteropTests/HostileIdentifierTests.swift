@@ -1,0 +1,89 @@
+import ArcaServer
+import DICOM
+import DICOMNetwork
+import Foundation
+import Testing
+import TestSupport
+
+/// Crafted C-FIND and C-MOVE identifiers: each gets a failure status (or a bounded, correct answer), never a
+/// crash or an unbounded result, and the server keeps serving.
+@Suite(.serialized) struct HostileIdentifierTests {
+    static func find(_ port: Int, _ identifier: DataSet, sopClass: String = QueryModelUID.studyFind) async throws -> (CommandSet, Int) {
+        let request = AssociateRequest(calledAETitle: "STORE_SCP", callingAETitle: "HOSTILE",
+                                       presentationContexts: AssociateRequest.presentationContexts(abstractSyntaxes: [sopClass]))
+        return try await ClientAssociation.withAssociation(host: "127.0.0.1", port: port, request: request) { association in
+            var answers = 0
+            let final = try await association.find(identifier, sopClassUID: sopClass) { _ in
+                answers += 1
+                return true
+            }
+            return (final, answers)
+        }
+    }
+
+    static func identifier(_ level: String?, _ keys: [(DICOM.Tag, String)], charset: String? = nil) -> DataSet {
+        var ds = DataSet()
+        if let charset { ds.set(Element(tag: .specificCharacterSet, vr: .CS, bytes: Array(charset.utf8) + (charset.utf8.count % 2 == 1 ? [0x20] : []))) }
+        if let level { ds.setString(level, for: .queryRetrieveLevel, vr: .CS) }
+        for (tag, value) in keys { ds.setString(value, for: tag) }
+        return ds
+    }
+
+    @Test func craftedIdentifiersGetFailureStatuses() async throws {
+        guard let corpus = try Corpus.load() else { return }
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        try await QueryRetrieveInteropTests.store(corpus.files("explicit-le.dcm", "utf8.dcm"), into: server)
+
+        let cases: [(String, DataSet, (DIMSEStatus) -> Bool)] = [
+            ("no level", Self.identifier(nil, [(.patientName, "")]), { $0 == .identifierDoesNotMatchSOPClass }),
+            ("unknown level", Self.identifier("WARD", [(.patientName, "")]), { $0 == .identifierDoesNotMatchSOPClass }),
+            ("patient level in study root", Self.identifier("PATIENT", [(.patientID, "")]), { $0 == .identifierDoesNotMatchSOPClass }),
+            ("series without its study", Self.identifier("SERIES", [(.modality, "CT")]), { $0 == .identifierDoesNotMatchSOPClass }),
+            ("image key at study level", Self.identifier("STUDY", [(.sopInstanceUID, "1.2.3")]), { $0 == .identifierDoesNotMatchSOPClass }),
+            ("malformed date range", Self.identifier("STUDY", [(.studyDate, "2024-01-01")]), { $0 == .cannotUnderstand }),
+            ("letters as a date", Self.identifier("STUDY", [(.studyDate, "yesterday")]), { $0 == .cannotUnderstand }),
+            ("malformed time", Self.identifier("STUDY", [(.studyTime, "25:99:99.9999999")]), { $0 == .cannotUnderstand }),
+            ("too many UIDs", Self.identifier("STUDY", [(.studyInstanceUID, (0..<10_001).map { "1.2.\($0)" }.joined(separator: "\\"))]),
+             { $0 == .cannotUnderstand }),
+        ]
+        for (name, identifier, expected) in cases {
+            let (final, answers) = try await Self.find(server.port, identifier)
+            #expect(expected(final.status ?? .success), "\(name): \(final.status.map { "\($0)" } ?? "no status") \(final.errorComment ?? "")")
+            #expect(answers == 0, "\(name)")
+        }
+
+        // Large but legal: answered correctly and bounded.
+        let tenThousand = (0..<9_999).map { "1.2.\($0)" } + [try Self.studyUID(corpus)]
+        let (listFinal, listAnswers) = try await Self.find(server.port, Self.identifier("STUDY", [(.studyInstanceUID, tenThousand.joined(separator: "\\"))]))
+        #expect(listFinal.status == .success && listAnswers == 1)
+        let (longFinal, longAnswers) = try await Self.find(server.port, Self.identifier("STUDY", [(.patientName, String(repeating: "A*", count: 32_000))]))
+        #expect(longFinal.status == .success && longAnswers == 0)
+        let (charsetFinal, _) = try await Self.find(server.port, Self.identifier("STUDY", [(.patientName, "*")], charset: "ISO_IR 999"))
+        #expect(charsetFinal.status == .success)
+        // An identifier past the 1 MB a query may take is refused unread.
+        let (bigFinal, _) = try await Self.find(server.port, Self.identifier("STUDY", [(Tag(0x0009, 0x1010), String(repeating: "x", count: 1_100_000))]))
+        #expect(bigFinal.status == .outOfResources)
+        // The wrong SOP class for the context's abstract syntax.
+        #expect(try await server.echo() == .success)
+    }
+
+    static func studyUID(_ corpus: Corpus) throws -> String {
+        try DICOMFile.read(path: corpus.files("explicit-le.dcm")[0].path, options: .headerOnly).dataSet.uid(.studyInstanceUID) ?? ""
+    }
+
+    @Test func craftedMoveIdentifiers() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let request = AssociateRequest(calledAETitle: "STORE_SCP", callingAETitle: "HOSTILE",
+                                       presentationContexts: AssociateRequest.presentationContexts(abstractSyntaxes: [QueryModelUID.studyMove]))
+        for identifier in [Self.identifier("STUDY", []), Self.identifier("IMAGE", [(.sopInstanceUID, "1.2")]), Self.identifier(nil, [])] {
+            let (final, _) = try await ClientAssociation.withAssociation(host: "127.0.0.1", port: server.port, request: request) {
+                try await $0.move(identifier, sopClassUID: QueryModelUID.studyMove, destination: "STORE_SCP")
+            }
+            // Unknown destination is checked first; with a known one the identifier is refused.
+            #expect(final.status.map { !$0.isSuccess && !$0.isPending } ?? false)
+        }
+        #expect(try await server.echo() == .success)
+    }
+}

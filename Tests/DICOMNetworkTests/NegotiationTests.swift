@@ -252,6 +252,22 @@ private func resultFor(
         #expect(association.extendedNegotiations == [ExtendedNegotiation(sopClassUID: ctImage, info: [1])])
     }
 
+    /// A service's extended negotiation answer is sent back and recorded as agreed.
+    @Test func extendedNegotiationIsAnsweredByTheService() {
+        let find = "1.2.840.10008.5.1.4.1.2.2.1"
+        let support = AbstractSyntaxSupport(transferSyntaxes: .uncompressed) { proposed in proposed.map { $0 == 1 && true ? 1 : 0 } }
+        let policy = AssociationPolicy(aeTitle: "STORE_SCP", acceptedAbstractSyntaxes: [find], support: support)
+        let rq = request(contexts: [PresentationContextProposal(id: 1, abstractSyntax: find, transferSyntaxes: [explicitLE, jpegBaseline])]) {
+            $0.userInformation.extendedNegotiations = [ExtendedNegotiation(sopClassUID: find, info: [1, 0, 1])]
+        }
+        guard let (ac, association) = accepted(negotiate(rq, policy: policy, activeAssociations: 0)) else { return }
+        #expect(ac.presentationContexts.first?.transferSyntax == explicitLE)  // query models: uncompressed only
+        #expect(ac.userInformation.extendedNegotiations == [ExtendedNegotiation(sopClassUID: find, info: [1, 0, 1])])
+        #expect(association.extendedNegotiationFlag(find, byte: 0))
+        #expect(!association.extendedNegotiationFlag(find, byte: 1))
+        #expect(!association.extendedNegotiationFlag(find, byte: 7))
+    }
+
     @Test func scuRequestDefaults() {
         let rq = AssociateRequest(
             calledAETitle: "PACS", callingAETitle: "ARCA",

@@ -1,0 +1,81 @@
+import DICOM
+import NIOCore
+import Testing
+
+@testable import DICOMNetwork
+
+/// The message rules both the SCP and the SCU read PDVs with (PS3.7 6.3.1, PS3.8 9.3.5).
+@Suite struct MessageAssemblerTests {
+    static func commandBytes(_ command: CommandSet) throws -> ByteBuffer { ByteBuffer(bytes: try command.encoded()) }
+
+    static func pdv(_ bytes: ByteBuffer, context: UInt8 = 1, command: Bool, last: Bool) -> PDV {
+        PDV(contextID: context, isCommand: command, isLast: last, data: bytes)
+    }
+
+    @Test func commandInFragmentsThenDataSetPieces() throws {
+        var a = MessageAssembler()
+        let store = try Self.commandBytes(CommandSet.storeRequest(messageID: 7, sopClassUID: "1.2.3", sopInstanceUID: "1.2.3.4"))
+        var rest = store
+        let head = rest.readSlice(length: 10) ?? ByteBuffer()
+        #expect(try a.feed(Self.pdv(head, command: true, last: false)) == nil)
+        guard case .command(let command, let context, let expects)? = try a.feed(Self.pdv(rest, command: true, last: true)) else {
+            Issue.record("no command")
+            return
+        }
+        #expect(command.messageID == 7 && context == 1 && expects)
+        #expect(a.isMidMessage)
+        guard case .dataSet(let piece, _, false)? = try a.feed(Self.pdv(ByteBuffer(bytes: [1, 2]), command: false, last: false)) else {
+            Issue.record("no piece")
+            return
+        }
+        #expect(piece.readableBytes == 2)
+        guard case .dataSet(_, _, true)? = try a.feed(Self.pdv(ByteBuffer(bytes: [3]), command: false, last: true)) else {
+            Issue.record("no last piece")
+            return
+        }
+        #expect(!a.isMidMessage)
+    }
+
+    @Test func violations() throws {
+        let echo = try Self.commandBytes(CommandSet.echoRequest(messageID: 1))
+        var a = MessageAssembler()
+        #expect(throws: MessageAssembler.Violation.self) { try a.feed(Self.pdv(ByteBuffer(bytes: [0]), command: false, last: true)) }
+
+        var b = MessageAssembler()
+        _ = try b.feed(Self.pdv(ByteBuffer(bytes: [0, 0]), context: 1, command: true, last: false))
+        #expect(throws: MessageAssembler.Violation.self) { try b.feed(Self.pdv(echo, context: 3, command: true, last: true)) }
+
+        var c = MessageAssembler()
+        let store = try Self.commandBytes(CommandSet.storeRequest(messageID: 2, sopClassUID: "1.2", sopInstanceUID: "1.2.3"))
+        _ = try c.feed(Self.pdv(store, command: true, last: true))
+        #expect(throws: MessageAssembler.Violation.self) { try c.feed(Self.pdv(echo, command: true, last: true)) }
+
+        var d = MessageAssembler(maxDataSetLength: 4)
+        _ = try d.feed(Self.pdv(store, command: true, last: true))
+        _ = try d.feed(Self.pdv(ByteBuffer(bytes: [1, 2, 3]), command: false, last: false))
+        #expect(throws: MessageAssembler.Violation.self) { try d.feed(Self.pdv(ByteBuffer(bytes: [4, 5]), command: false, last: false)) }
+
+        var e = MessageAssembler()
+        let big = ByteBuffer(repeating: 0, count: CommandSet.maxEncodedLength + 1)
+        #expect(throws: MessageAssembler.Violation.self) { try e.feed(Self.pdv(big, command: true, last: false)) }
+        var f = MessageAssembler()
+        #expect(throws: MessageAssembler.Violation.self) { try f.feed(Self.pdv(ByteBuffer(bytes: [1, 2, 3]), command: true, last: true)) }
+    }
+
+    /// The registry answers negotiation from its services; roles add up across services of one SOP class.
+    @Test func registryMergesServices() {
+        struct Getter: CollectingDIMSEService {
+            var commands: Set<CommandField> { [.cGetRQ] }
+            func support(for abstractSyntax: String) -> AbstractSyntaxSupport? {
+                AbstractSyntaxSupport(transferSyntaxes: .uncompressed, acceptsRequestorSCU: false, acceptsRequestorSCP: true)
+            }
+            func perform(_ request: DIMSERequest, _ responder: DIMSEResponder) async throws {}
+        }
+        let registry = DIMSEServiceRegistry([VerificationService(), Getter()])
+        #expect(registry.support(for: UpperLayerUID.verificationSOPClass)?.acceptsRequestorSCP == true)
+        #expect(registry.support(for: UpperLayerUID.verificationSOPClass)?.acceptsRequestorSCU == true)
+        #expect(registry.service(for: .cEchoRQ, abstractSyntax: UpperLayerUID.verificationSOPClass) is VerificationService)
+        #expect(registry.service(for: .cFindRQ, abstractSyntax: UpperLayerUID.verificationSOPClass) == nil)
+        #expect(registry.performs(.cGetRQ) && !registry.performs(.cFindRQ))
+    }
+}

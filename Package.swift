@@ -47,6 +47,10 @@ let package = Package(
         .target(name: "CBLAKE3CPU"),
         // Times BLAKE3 on a file (scripts/bench-blake3 runs it beside b3sum).
         .executableTarget(name: "b3bench", dependencies: ["BLAKE3", "CBLAKE3CPU"]),
+        // Generates a large index and times C-FIND round trips (scripts/bench-qr runs it beside Orthanc).
+        .executableTarget(name: "qrbench", dependencies: [
+            "Archive", "DICOM", "DICOMNetwork", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         // The eDCKV key-value study store.
         .target(name: "EDCKV", dependencies: [
             "DICOM", "BLAKE3", "CArcaIO", "Archive", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "BLAKE3", targets: ["BLAKE3"]),
         .library(name: "EDCKV", targets: ["EDCKV"]),
         .library(name: "Archive", targets: ["Archive"]),
+        .library(name: "Pixels", targets: ["Pixels"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -95,11 +96,27 @@ let package = Package(
                 "Archive",
                 "ArcaServer",
                 "EDCKV",
+                "Pixels",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Pixel data: frames of any instance, decoders and encoders for the transfer syntaxes, rendering to
+        // 8-bit PNG/JPEG. The codec libraries of the field come from Debian through one small shim target each
+        // (error handling that C libraries do with longjmp or callbacks stays in C).
+        .target(
+            name: "Pixels",
+            dependencies: ["DICOM", "CZlib", "CJPEGTurbo", "CCharLS", "COpenJPEG", "COpenJPH"]
+        ),
+        // libjpeg-turbo (libjpeg62-turbo-dev): 8-bit DCT JPEG decode, and JPEG output of rendered images.
+        .target(name: "CJPEGTurbo", linkerSettings: [.linkedLibrary("jpeg")]),
+        // CharLS (libcharls-dev): JPEG-LS.
+        .target(name: "CCharLS", linkerSettings: [.linkedLibrary("charls")]),
+        // OpenJPEG (libopenjp2-7-dev): JPEG 2000, and HTJ2K decode.
+        .target(name: "COpenJPEG", linkerSettings: [.linkedLibrary("openjp2")]),
+        // OpenJPH (libopenjph-dev, C++): HTJ2K.
+        .target(name: "COpenJPH", linkerSettings: [.linkedLibrary("openjph")]),
         // Helpers the tests share: running DCMTK, pydicom and pynetdicom, temporary folders.
         .target(name: "TestSupport", dependencies: ["DICOM"], path: "Tests/TestSupport"),
         .testTarget(name: "DICOMTests", dependencies: ["DICOM", "TestSupport"]),
@@ -113,6 +130,7 @@ let package = Package(
         ),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "DICOM", "TestSupport"]),
         .testTarget(name: "BLAKE3Tests", dependencies: ["BLAKE3"]),
+        .testTarget(name: "PixelsTests", dependencies: ["Pixels", "DICOM", "TestSupport"]),
         .testTarget(name: "EDCKVTests", dependencies: ["EDCKV", "TestSupport"]),
         .testTarget(
             name: "DICOMNetworkTests",

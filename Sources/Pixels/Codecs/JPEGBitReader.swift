@@ -1,0 +1,157 @@
+/// Huffman-coded JPEG scan data (ITU-T T.81 F.2.2.5): bytes are read MSB first, 0xFF00 is a stuffed 0xFF,
+/// and any other 0xFF xx is a marker that ends the data (the reader then feeds zeros, so a truncated or corrupt
+/// scan yields wrong samples and a reported error, never a read past the buffer).
+struct JPEGBitReader {
+    let data: UnsafeBufferPointer<UInt8>
+    var position: Int
+    var bits: UInt64 = 0
+    var count: Int = 0
+    /// A marker was reached (its offset), or the data ran out.
+    var markerAt: Int?
+    /// Zero bytes fed after the data ended: more of them consumed than bits left means the scan was cut.
+    var fakeBytes = 0
+
+    /// Whether decoding read past the scan's data (a truncated or corrupt scan).
+    var overran: Bool { fakeBytes * 8 > count }
+
+    init(_ data: UnsafeBufferPointer<UInt8>, at position: Int) {
+        self.data = data
+        self.position = position
+    }
+
+    @inline(__always)
+    mutating func fill() {
+        while count <= 56 {
+            var byte: UInt64 = 0
+            if markerAt != nil { fakeBytes += 1 }
+            if markerAt == nil {
+                if position < data.count {
+                    let b = data[position]
+                    if b == 0xFF {
+                        let next = position + 1 < data.count ? data[position + 1] : 0xD9
+                        if next == 0x00 {
+                            position += 2
+                            byte = 0xFF
+                        } else if next == 0xFF {
+                            position += 1  // fill bytes before a marker
+                            continue
+                        } else {
+                            markerAt = position
+                            fakeBytes += 1
+                        }
+                    } else {
+                        position += 1
+                        byte = UInt64(b)
+                    }
+                } else {
+                    markerAt = data.count
+                    fakeBytes += 1
+                }
+            }
+            bits |= byte << UInt64(56 - count)
+            count += 8
+        }
+    }
+
+    @inline(__always)
+    mutating func peek(_ n: Int) -> UInt32 {
+        if count < n { fill() }
+        return UInt32(truncatingIfNeeded: bits >> UInt64(64 - n))
+    }
+
+    @inline(__always)
+    mutating func skip(_ n: Int) {
+        bits <<= UInt64(n)
+        count -= n
+    }
+
+    @inline(__always)
+    mutating func read(_ n: Int) -> Int {
+        guard n > 0 else { return 0 }
+        let v = Int(peek(n))
+        skip(n)
+        return v
+    }
+
+    /// T.81 F.2.2.1 EXTEND: `n` received bits as a signed difference.
+    @inline(__always)
+    mutating func receiveExtend(_ n: Int) -> Int {
+        guard n > 0 else { return 0 }
+        let v = read(n)
+        return v < (1 << (n - 1)) ? v - (1 << n) + 1 : v
+    }
+
+    @inline(__always)
+    mutating func decode(_ table: HuffmanTable) throws -> Int {
+        let look = Int(peek(16))
+        let entry = table.fast[look >> (16 - HuffmanTable.fastBits)]
+        if entry != 0 {
+            skip(Int(entry >> 8))
+            return Int(entry & 0xFF)
+        }
+        var length = HuffmanTable.fastBits + 1
+        while length <= 16 {
+            let code = look >> (16 - length)
+            if code <= table.maxCode[length] {
+                skip(length)
+                let index = table.valueOffset[length] + code
+                guard index >= 0, index < table.values.count else { break }
+                return Int(table.values[index])
+            }
+            length += 1
+        }
+        throw PixelError(.corrupt, "JPEG: invalid Huffman code")
+    }
+
+    /// At a restart interval's end: drop the bits left in the byte and the RSTn marker.
+    mutating func restart() throws {
+        guard !overran else { throw PixelError(.truncated, "JPEG: scan data ends before a restart marker") }
+        bits = 0
+        count = 0
+        markerAt = nil
+        fakeBytes = 0
+        // The bits left were padding; the marker follows (after fill bytes, or after a padding byte not yet read).
+        var p = position
+        while p + 1 < data.count && !(data[p] == 0xFF && (0xD0...0xD7).contains(data[p + 1])) {
+            guard p - position < 8 else { break }
+            p += 1
+        }
+        guard p + 1 < data.count, data[p] == 0xFF, (0xD0...0xD7).contains(data[p + 1]) else {
+            throw PixelError(.corrupt, "JPEG: restart marker missing at offset \(position)")
+        }
+        position = p + 2
+    }
+}
+
+/// A Huffman table from DHT's BITS and HUFFVAL (T.81 C), with a 9-bit lookup for the common short codes.
+struct HuffmanTable {
+    static let fastBits = 9
+    /// (length << 8 | value) for codes of up to `fastBits` bits, indexed by the next `fastBits` bits; 0 = longer.
+    var fast = [UInt16](repeating: 0, count: 1 << fastBits)
+    var maxCode = [Int](repeating: -1, count: 18)
+    var valueOffset = [Int](repeating: 0, count: 18)
+    var values: [UInt8]
+
+    init(counts: [Int], values: [UInt8]) throws {
+        self.values = values
+        var code = 0, k = 0
+        for length in 1...16 {
+            let n = counts[length - 1]
+            valueOffset[length] = k - code
+            for _ in 0..<n {
+                guard k < values.count else { throw PixelError(.corrupt, "JPEG: Huffman table has fewer values than codes") }
+                if length <= Self.fastBits {
+                    let shift = Self.fastBits - length
+                    for fill in 0..<(1 << shift) {
+                        fast[(code << shift) | fill] = UInt16(length << 8) | UInt16(values[k])
+                    }
+                }
+                code += 1
+                k += 1
+            }
+            maxCode[length] = n > 0 ? code - 1 : -1
+            guard code <= (1 << length) else { throw PixelError(.corrupt, "JPEG: Huffman table is over-subscribed") }
+            code <<= 1
+        }
+    }
+}

@@ -1,0 +1,37 @@
+/// Encodes decoded frames into the lossless syntaxes Arca writes: RLE (Arca's own), JPEG-LS (CharLS) and
+/// JPEG 2000 reversible (OpenJPEG).
+public enum FrameEncoder {
+    /// One frame's codestream (an encapsulated fragment's content) in `syntax`.
+    public static func encode(_ frame: DecodedFrame, to syntax: PixelSyntax) throws -> [UInt8] {
+        guard frame.format.bitsAllocated > 1 || syntax.codec == .native else {
+            throw PixelError(.unsupported, "1-bit images are kept uncompressed")
+        }
+        switch syntax.codec {
+        case .rle: return try RLECodec.encode(frame)
+        case .jpegLS where syntax.isLossless: return try JPEGLSCodec.encode(frame.normalized())
+        case .jpeg2000 where syntax.isLossless: return try JPEG2000Codec.encode(frame.normalized())
+        default:
+            throw PixelError(.unsupported, "Arca encodes \(syntax.name) only as a decoder; write RLE, JPEG-LS lossless, JPEG 2000 lossless or an uncompressed syntax")
+        }
+    }
+
+    /// The pixel format an encoded frame declares: what the header must say once frames are in `syntax`.
+    static func outputFormat(_ decoded: PixelFormat, syntax: PixelSyntax) -> PixelFormat {
+        var f = decoded
+        f.planarConfiguration = 0
+        switch syntax.codec {
+        case .jpegLS, .jpeg2000: f.highBit = f.bitsStored - 1
+        default: break
+        }
+        return f
+    }
+
+    /// Syntaxes `encode` writes.
+    public static func canEncode(_ syntax: PixelSyntax) -> Bool {
+        switch syntax.codec {
+        case .native, .rle: return true
+        case .jpegLS, .jpeg2000: return syntax.isLossless
+        default: return false
+        }
+    }
+}

@@ -40,6 +40,12 @@ std::once_flag configured;
 
 void configure() {
     std::call_once(configured, [] {
+        // Where a build still uses its default handlers: their printing goes nowhere (a null stream crashes them).
+        if (FILE *null = fopen("/dev/null", "w")) {
+            ojph::set_error_stream(null);
+            ojph::set_warning_stream(null);
+            ojph::set_info_stream(null);
+        }
         ojph::configure_error(&throwing_error);
         ojph::configure_warning(&quiet_warning);
         ojph::configure_info(&quiet_info);

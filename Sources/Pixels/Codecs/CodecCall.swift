@@ -22,6 +22,14 @@ extension PixelFormat {
         f.highBit = f.bitsStored - 1
         return f
     }
+
+    /// The same, for a codestream of `precision` bits: one that codes whole stored words (a High Bit above
+    /// Bits Stored - 1, coded as is by some encoders) keeps the file's High Bit.
+    func codecOutput(precision: Int) -> PixelFormat {
+        var f = codecOutput
+        if precision > bitsStored && precision >= highBit + 1 { f.highBit = highBit }
+        return f
+    }
 }
 
 /// Checks a codestream's own header against the DICOM attributes before anything is allocated for it.

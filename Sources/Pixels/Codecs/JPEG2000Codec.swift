@@ -21,11 +21,17 @@ enum JPEG2000Codec {
         guard precision >= 1, precision <= 8 * out.bytesPerSample else {
             throw PixelError(.corrupt, "JPEG 2000 samples of \(precision) bits in \(f.bitsAllocated)-bit storage")
         }
+        out.highBit = f.codecOutput(precision: precision).highBit
         return DecodedFrame(format: out, bytes: bytes)
     }
 
     static func decodeHT(_ data: [UInt8], format f: PixelFormat) throws -> DecodedFrame {
-        var out = f.codecOutput
+        var info = arca_htj2k_info()
+        try codecCall("HTJ2K") { err, len in data.withUnsafeBufferPointer { arca_htj2k_read_header($0.baseAddress, $0.count, &info, err, len) } }
+        guard info.precision >= 1, Int(info.precision) <= 8 * f.decoded.bytesPerSample else {
+            throw PixelError(.corrupt, "HTJ2K samples of \(info.precision) bits in \(f.bitsAllocated)-bit storage")
+        }
+        var out = f.codecOutput(precision: Int(info.precision))
         if f.photometric == .ybrRCT || f.photometric == .ybrICT { out.photometric = .rgb }
         var bytes = [UInt8](repeating: 0, count: out.decodedFrameLength)
         try codecCall("HTJ2K") { err, len in

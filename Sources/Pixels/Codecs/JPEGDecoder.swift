@@ -52,7 +52,7 @@ enum JPEGDecoder {
     /// Planes to a decoded frame: upsampled, colour-converted for YCbCr DCT, in the storage width.
     static func output(_ frame: FrameHeader, format f: PixelFormat) throws -> DecodedFrame {
         try checkDimensions("JPEG", width: frame.width, height: frame.height, components: frame.components.count, format: f)
-        var out = f.codecOutput
+        var out = f.codecOutput(precision: frame.precision)
         guard frame.precision <= 8 * out.bytesPerSample else {
             throw PixelError(.corrupt, "JPEG of \(frame.precision) bits in \(f.bitsAllocated)-bit storage")
         }
@@ -64,7 +64,7 @@ enum JPEGDecoder {
         let maxValue = Int32((1 << frame.precision) - 1)
         let hMax = frame.hMax, vMax = frame.vMax
         let signShift = Int32(32 - f.bitsStored)
-        let signed = f.isSigned && frame.isLossless
+        let signed = f.isSigned && frame.isLossless && out.highBit == f.bitsStored - 1
         bytes.withUnsafeMutableBytes { raw in
             for (c, comp) in frame.components.enumerated() {
                 comp.plane.withUnsafeBufferPointer { plane in

@@ -10,7 +10,7 @@ enum JPEGLSCodec {
         guard (2...16).contains(bits), (bits > 8 ? 2 : 1) == f.bytesPerSample else {
             throw PixelError(.corrupt, "JPEG-LS stream of \(bits) bits in \(f.bitsAllocated)-bit storage")
         }
-        var out = f.codecOutput
+        var out = f.codecOutput(precision: bits)
         if f.photometric == .ybrFull422 { out.photometric = .ybrFull }
         var bytes = [UInt8](repeating: 0, count: out.decodedFrameLength)
         try codecCall("JPEG-LS") { err, len in

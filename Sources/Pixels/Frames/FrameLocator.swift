@@ -51,7 +51,9 @@ extension FrameReader {
         }
         // A file cut short keeps the frames it still holds; asking for a missing one is an error then.
         let available = file.size - min(file.size, valueStart)
-        let swapWidth = be ? (vr == .OW ? 2 : vr.swapWidth) : 1
+        // Big endian words are swapped at the sample's width (as pydicom and DCMTK read 32-bit samples),
+        // 8-bit samples only when the VR says OW.
+        let swapWidth = be ? (format.bitsAllocated >= 16 ? format.bitsAllocated / 8 : (vr == .OW ? 2 : 1)) : 1
         return .native(offset: valueStart, length: min(UInt64(length), available), swapWidth: swapWidth)
     }
 

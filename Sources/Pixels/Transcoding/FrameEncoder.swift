@@ -7,7 +7,8 @@ public enum FrameEncoder {
             throw PixelError(.unsupported, "1-bit images are kept uncompressed")
         }
         switch syntax.codec {
-        case .rle: return try RLECodec.encode(frame)
+        // Stored bits go in the low bits (High Bit = Bits Stored - 1): GDCM misreads RLE of a higher High Bit.
+        case .rle: return try RLECodec.encode(frame.normalized())
         case .jpegLS where syntax.isLossless: return try JPEGLSCodec.encode(frame.normalized())
         case .jpeg2000 where syntax.isLossless: return try JPEG2000Codec.encode(frame.normalized())
         default:
@@ -19,10 +20,7 @@ public enum FrameEncoder {
     static func outputFormat(_ decoded: PixelFormat, syntax: PixelSyntax) -> PixelFormat {
         var f = decoded
         f.planarConfiguration = 0
-        switch syntax.codec {
-        case .jpegLS, .jpeg2000: f.highBit = f.bitsStored - 1
-        default: break
-        }
+        if syntax.codec != .native { f.highBit = f.bitsStored - 1 }
         return f
     }
 

@@ -99,7 +99,7 @@ public enum Transcoder {
                 if out.bitsAllocated == 1 {
                     bytes = packer.append(bytes, bits: out.nativeFrameBits, last: i == frames - 1)
                 } else if ts.isBigEndian && out.bitsAllocated > 8 {
-                    FrameReader.swap(&bytes, width: 2)
+                    FrameReader.swap(&bytes, width: out.bitsAllocated / 8)
                 }
                 try emit(bytes)
             }

@@ -2,6 +2,7 @@
 // throws (with the message), catches everything at this boundary and returns a code to Swift.
 #include "copenjph.h"
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <cstdarg>
 #include <mutex>
@@ -148,3 +149,64 @@ extern "C" int arca_htj2k_decode(const uint8_t *data, size_t length, uint32_t wi
     }
     return -1;
 }
+
+extern "C" int arca_htj2k_encode(const uint8_t *pixels, uint32_t width, uint32_t height, uint32_t components,
+                                 int precision, int is_signed, int bytes_per_sample, uint8_t **out, size_t *outlen,
+                                 char *err, size_t errlen) {
+    configure();
+    *out = nullptr;
+    *outlen = 0;
+    try {
+        ojph::codestream cs;
+        ojph::param_siz siz = cs.access_siz();
+        siz.set_image_extent(ojph::point(width, height));
+        siz.set_num_components(components);
+        for (uint32_t c = 0; c < components; c++) siz.set_component(c, ojph::point(1, 1), (ojph::ui32)precision, is_signed != 0);
+        siz.set_image_offset(ojph::point(0, 0));
+        siz.set_tile_size(ojph::size(width, height));
+        siz.set_tile_offset(ojph::point(0, 0));
+        ojph::param_cod cod = cs.access_cod();
+        uint32_t smallest = width < height ? width : height, levels = 0;
+        while (levels < 5 && (smallest >> (levels + 1)) >= 1) levels++;
+        cod.set_num_decomposition(levels);
+        cod.set_block_dims(64, 64);
+        cod.set_progression_order("RPCL");
+        cod.set_color_transform(false);
+        cod.set_reversible(true);
+        cs.set_planar(false);
+        ojph::mem_outfile file;
+        file.open();
+        cs.write_headers(&file);
+        ojph::ui32 next = 0;
+        ojph::line_buf *line = cs.exchange(nullptr, next);
+        int shift = 32 - precision;
+        for (uint32_t y = 0; y < height; y++) {
+            for (uint32_t c = 0; c < components; c++) {
+                if (!line || next >= components) throw std::runtime_error("encoder asked for an unexpected line");
+                for (uint32_t x = 0; x < width; x++) {
+                    size_t k = ((size_t)y * width + x) * components + next;
+                    uint32_t v = bytes_per_sample == 1 ? pixels[k]
+                               : bytes_per_sample == 2 ? ((const uint16_t *)pixels)[k] : ((const uint32_t *)pixels)[k];
+                    line->i32[x] = is_signed ? (int32_t)(v << shift) >> shift : (int32_t)((v << shift) >> shift);
+                }
+                line = cs.exchange(line, next);
+            }
+        }
+        cs.flush();
+        size_t n = (size_t)file.tell();
+        uint8_t *copy = (uint8_t *)malloc(n ? n : 1);
+        if (!copy) throw std::runtime_error("out of memory");
+        memcpy(copy, file.get_data(), n);
+        cs.close();
+        *out = copy;
+        *outlen = n;
+        return 0;
+    } catch (const std::exception &e) {
+        set_error(err, errlen, e.what());
+    } catch (...) {
+        set_error(err, errlen, "HTJ2K encoding failed");
+    }
+    return -1;
+}
+
+extern "C" void arca_htj2k_free(uint8_t *buffer) { free(buffer); }

@@ -78,3 +78,23 @@ struct TranscodeTests {
         }
     }
 }
+
+/// HTJ2K: Arca writes it with OpenJPH; OpenJPEG (through pydicom and pylibjpeg-openjpeg) is the reference reader.
+@Suite(.serialized)
+struct HTJ2KTests {
+    @Test("native → HTJ2K lossless → native round trips exactly, and OpenJPEG reads the same values")
+    func roundTrip() throws {
+        guard let corpus = try PixelCorpus.load(),
+              try ExternalTool.require(ExternalTool.hasPythonModule("openjpeg"), "pylibjpeg-openjpeg (python3 -m pip install pylibjpeg pylibjpeg-openjpeg)")
+        else { return }
+        let work = try ExternalTool.temporaryDirectory("arca-htj2k")
+        let syntax = try #require(PixelSyntax.named("htj2k-lossless"))
+        for name in ["ct-signed", "ct-12bit", "mr", "mr-multiframe", "sc-rgb", "us-palette", "mr-highbit15"] {
+            let source = try sampleValues(try FrameReader(path: corpus.native(name).path))
+            let out = work.appendingPathComponent("\(name).htj2k.dcm")
+            try Transcoder.transcode(path: corpus.native(name).path, to: syntax, output: out.path)
+            #expect(maxDifference(try sampleValues(try FrameReader(path: out.path)).values, source.values) == 0, "\(name): Arca's decode")
+            #expect(maxDifference(try pydicomValues(out).values, source.values) == 0, "\(name): OpenJPEG's decode")
+        }
+    }
+}

@@ -63,4 +63,23 @@ enum JPEG2000Codec {
         if out.count % 2 == 1 { out.append(0) }  // fragments have even length; a trailing 0 after EOC is ignored
         return out
     }
+
+    /// Lossless HTJ2K codestream (OpenJPH) of a normalized frame.
+    static func encodeHT(_ frame: DecodedFrame) throws -> [UInt8] {
+        let f = frame.format
+        guard f.bitsStored <= 24 else { throw PixelError(.unsupported, "HTJ2K lossless of \(f.bitsStored)-bit samples") }
+        var buffer: UnsafeMutablePointer<UInt8>?
+        var length = 0
+        try codecCall("HTJ2K encoder") { err, len in
+            frame.bytes.withUnsafeBufferPointer {
+                arca_htj2k_encode($0.baseAddress, UInt32(f.columns), UInt32(f.rows), UInt32(f.samplesPerPixel), Int32(f.bitsStored),
+                                  f.isSigned ? 1 : 0, Int32(f.bytesPerSample), &buffer, &length, err, len)
+            }
+        }
+        defer { arca_htj2k_free(buffer) }
+        guard let buffer else { return [] }
+        var out = Array(UnsafeBufferPointer(start: buffer, count: length))
+        if out.count % 2 == 1 { out.append(0) }
+        return out
+    }
 }

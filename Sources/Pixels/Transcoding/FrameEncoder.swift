@@ -1,5 +1,5 @@
-/// Encodes decoded frames into the lossless syntaxes Arca writes: RLE (Arca's own), JPEG-LS (CharLS) and
-/// JPEG 2000 reversible (OpenJPEG).
+/// Encodes decoded frames into the lossless syntaxes Arca writes: RLE (Arca's own), JPEG-LS (CharLS),
+/// JPEG 2000 reversible (OpenJPEG) and HTJ2K reversible (OpenJPH).
 public enum FrameEncoder {
     /// One frame's codestream (an encapsulated fragment's content) in `syntax`.
     public static func encode(_ frame: DecodedFrame, to syntax: PixelSyntax) throws -> [UInt8] {
@@ -11,6 +11,7 @@ public enum FrameEncoder {
         case .rle: return try RLECodec.encode(frame.normalized())
         case .jpegLS where syntax.isLossless: return try JPEGLSCodec.encode(frame.normalized())
         case .jpeg2000 where syntax.isLossless: return try JPEG2000Codec.encode(frame.normalized())
+        case .htj2k where syntax.isLossless: return try JPEG2000Codec.encodeHT(frame.normalized())
         default:
             throw PixelError(.unsupported, "Arca encodes \(syntax.name) only as a decoder; write RLE, JPEG-LS lossless, JPEG 2000 lossless or an uncompressed syntax")
         }
@@ -28,7 +29,7 @@ public enum FrameEncoder {
     public static func canEncode(_ syntax: PixelSyntax) -> Bool {
         switch syntax.codec {
         case .native, .rle: return true
-        case .jpegLS, .jpeg2000: return syntax.isLossless
+        case .jpegLS, .jpeg2000, .htj2k: return syntax.isLossless
         default: return false
         }
     }

@@ -109,6 +109,8 @@ let package = Package(
             name: "Pixels",
             dependencies: ["DICOM", "CZlib", "CJPEGTurbo", "CCharLS", "COpenJPEG", "COpenJPH"]
         ),
+        // Times decoding, thumbnails and PNG output (scripts/bench-pixels runs it beside DCMTK and GDCM).
+        .executableTarget(name: "pixbench", dependencies: ["Pixels"]),
         // libjpeg-turbo (libjpeg62-turbo-dev): 8-bit DCT JPEG decode, and JPEG output of rendered images.
         .target(name: "CJPEGTurbo", linkerSettings: [.linkedLibrary("jpeg")]),
         // CharLS (libcharls-dev): JPEG-LS.

@@ -21,6 +21,16 @@ struct JPEGBitReader {
 
     @inline(__always)
     mutating func fill() {
+        // Fast path: plain bytes (no 0xFF) while the data lasts.
+        while count <= 56 && markerAt == nil && position < data.count && data[position] != 0xFF {
+            bits |= UInt64(data[position]) << UInt64(56 - count)
+            position += 1
+            count += 8
+        }
+        if count <= 56 { fillSlow() }
+    }
+
+    mutating func fillSlow() {
         while count <= 56 {
             var byte: UInt64 = 0
             if markerAt != nil { fakeBytes += 1 }
@@ -153,5 +163,92 @@ struct HuffmanTable {
             guard code <= (1 << length) else { throw PixelError(.corrupt, "JPEG: Huffman table is over-subscribed") }
             code <<= 1
         }
+    }
+}
+
+/// The Huffman tables of one scan copied into raw memory for the sample loop: reading a table out of an
+/// array of structs per sample (a copy and its reference counting) halved lossless decoding speed.
+struct ScanHuffman {
+    let fast: UnsafeMutablePointer<UInt16>
+    let maxCode: UnsafeMutablePointer<Int32>
+    let valueOffset: UnsafeMutablePointer<Int32>
+    let values: UnsafeMutablePointer<UInt8>
+    let count: Int
+
+    init(_ tables: [HuffmanTable]) {
+        count = tables.count
+        fast = .allocate(capacity: max(1, count) << HuffmanTable.fastBits)
+        maxCode = .allocate(capacity: max(1, count) * 18)
+        valueOffset = .allocate(capacity: max(1, count) * 18)
+        values = .allocate(capacity: max(1, count) * 256)
+        values.initialize(repeating: 0, count: max(1, count) * 256)
+        for (k, t) in tables.enumerated() {
+            for i in 0..<(1 << HuffmanTable.fastBits) { fast[(k << HuffmanTable.fastBits) + i] = t.fast[i] }
+            for l in 0..<18 {
+                maxCode[k * 18 + l] = Int32(truncatingIfNeeded: t.maxCode[l])
+                valueOffset[k * 18 + l] = Int32(truncatingIfNeeded: t.valueOffset[l])
+            }
+            for (i, v) in t.values.prefix(256).enumerated() { values[k * 256 + i] = v }
+        }
+    }
+
+    func deallocate() {
+        fast.deallocate()
+        maxCode.deallocate()
+        valueOffset.deallocate()
+        values.deallocate()
+    }
+}
+
+extension JPEGBitReader {
+    @inline(__always)
+    mutating func decode(_ h: ScanHuffman, _ k: Int) throws -> Int {
+        let look = Int(peek(16))
+        let entry = h.fast[(k << HuffmanTable.fastBits) + (look >> (16 - HuffmanTable.fastBits))]
+        if entry != 0 {
+            skip(Int(entry >> 8))
+            return Int(entry & 0xFF)
+        }
+        var length = HuffmanTable.fastBits + 1
+        while length <= 16 {
+            let code = Int32(look >> (16 - length))
+            if code <= h.maxCode[k * 18 + length] {
+                skip(length)
+                let index = Int(h.valueOffset[k * 18 + length] + code)
+                guard index >= 0, index < 256 else { break }
+                return Int(h.values[k * 256 + index])
+            }
+            length += 1
+        }
+        throw PixelError(.corrupt, "JPEG: invalid Huffman code")
+    }
+}
+
+extension JPEGBitReader {
+    /// One lossless difference (T.81 H.1.2.2): a category from the table, then that many bits, extended;
+    /// category 16 is 32768 with no bits. One refill covers both (at most 16 + 16 bits).
+    @inline(__always)
+    mutating func decodeDifference(_ h: ScanHuffman, _ k: Int) throws -> Int {
+        if count < 32 { fill() }
+        let look = Int(truncatingIfNeeded: bits >> 48)
+        let entry = h.fast[(k << HuffmanTable.fastBits) + (look >> (16 - HuffmanTable.fastBits))]
+        var t: Int
+        if entry != 0 {
+            let length = Int(entry >> 8)
+            bits <<= UInt64(length)
+            count -= length
+            t = Int(entry & 0xFF)
+        } else {
+            t = try decode(h, k)
+        }
+        if t == 0 { return 0 }
+        if t >= 16 {
+            guard t == 16 else { throw PixelError(.corrupt, "JPEG: lossless difference category \(t)") }
+            return 32768
+        }
+        let v = Int(truncatingIfNeeded: bits >> UInt64(64 - t))
+        bits <<= UInt64(t)
+        count -= t
+        return v < (1 << (t - 1)) ? v - (1 << t) + 1 : v
     }
 }

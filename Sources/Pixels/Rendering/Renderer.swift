@@ -57,53 +57,82 @@ public enum Renderer {
     static func greyscale(_ frame: DecodedFrame, pipeline: GreyscalePipeline) -> RenderedImage {
         let f = frame.format
         let n = f.rows * f.columns
-        let ex = SampleExtractor(f)
         var out = [UInt8](repeating: 0, count: n)
-        // Stored values of up to 16 bits go through one table built over their whole range.
+        if f.bitsStored > 16 {
+            greyscaleWide(frame, pipeline: pipeline, into: &out)
+            return RenderedImage(width: f.columns, height: f.rows, components: 1, pixels: out)
+        }
+        // Stored values of up to 16 bits go through one table over their whole range, indexed by the masked
+        // word: for signed values flipping the sign bit turns two's complement into the offset from the lowest.
+        let ex = SampleExtractor(f)
         let lowest = f.isSigned ? -(1 << (f.bitsStored - 1)) : 0
-        let highest = f.isSigned ? (1 << (f.bitsStored - 1)) - 1 : (1 << min(f.bitsStored, 30)) - 1
-        var minimum = Int.max, maximum = Int.min
+        let flip: UInt32 = f.isSigned ? ex.signBit : 0
+        let shift = ex.shift, mask = ex.mask
+        var lo = Int(mask), hi = 0
         if pipeline.voi == nil {
-            forEachValue(frame, ex) { v in
-                if v < minimum { minimum = v }
-                if v > maximum { maximum = v }
+            forEachIndex(frame, shift: shift, mask: mask, flip: flip) { i, _ in
+                if i < lo { lo = i }
+                if i > hi { hi = i }
             }
         }
         var fallback = Window(center: 0, width: 1)
-        if pipeline.voi == nil, minimum <= maximum {
+        if pipeline.voi == nil, lo <= hi {
             // The range of the modality values the frame holds (a LUT may not be monotonic: map each value).
-            var lo = Double.infinity, hi = -Double.infinity
+            var mlo = Double.infinity, mhi = -Double.infinity
             if case .table = pipeline.modality {
-                for v in minimum...maximum { let m = pipeline.modalityValue(v); lo = min(lo, m); hi = max(hi, m) }
+                for v in (lo + lowest)...(hi + lowest) { let m = pipeline.modalityValue(v); mlo = min(mlo, m); mhi = max(mhi, m) }
             } else {
-                let a = pipeline.modalityValue(minimum), b = pipeline.modalityValue(maximum)
-                lo = min(a, b)
-                hi = max(a, b)
+                let a = pipeline.modalityValue(lo + lowest), b = pipeline.modalityValue(hi + lowest)
+                mlo = min(a, b)
+                mhi = max(a, b)
             }
-            fallback = GreyscalePipeline.minMaxWindow(lo, hi)
+            fallback = GreyscalePipeline.minMaxWindow(mlo, mhi)
         }
-        if f.bitsStored <= 16 {
-            var table = [UInt8](repeating: 0, count: highest - lowest + 1)
-            for v in lowest...highest { table[v - lowest] = pipeline.grey(pipeline.modalityValue(v), fallback: fallback) }
-            table.withUnsafeBufferPointer { lut in
-                out.withUnsafeMutableBufferPointer { dst in
-                    var i = 0
-                    forEachValue(frame, ex) { v in
-                        dst[i] = lut[v - lowest]
-                        i += 1
-                    }
-                }
-            }
-        } else {
+        var table = [UInt8](repeating: 0, count: Int(mask) + 1)
+        for i in 0...Int(mask) { table[i] = pipeline.grey(pipeline.modalityValue(i + lowest), fallback: fallback) }
+        table.withUnsafeBufferPointer { lut in
             out.withUnsafeMutableBufferPointer { dst in
-                var i = 0
-                forEachValue(frame, ex) { v in
-                    dst[i] = pipeline.grey(pipeline.modalityValue(v), fallback: fallback)
-                    i += 1
-                }
+                forEachIndex(frame, shift: shift, mask: mask, flip: flip) { i, p in dst[p] = lut[i] }
             }
         }
         return RenderedImage(width: f.columns, height: f.rows, components: 1, pixels: out)
+    }
+
+    /// Calls `body` with each sample's table index (stored bits, sign bit flipped) and position.
+    @inline(__always)
+    static func forEachIndex(_ frame: DecodedFrame, shift: UInt32, mask: UInt32, flip: UInt32, _ body: (Int, Int) -> Void) {
+        let n = frame.format.rows * frame.format.columns
+        frame.bytes.withUnsafeBytes { raw in
+            if frame.format.bytesPerSample == 1 {
+                let p = raw.bindMemory(to: UInt8.self)
+                for k in 0..<min(n, p.count) { body(Int(((UInt32(p[k]) >> shift) & mask) ^ flip), k) }
+            } else {
+                let p = raw.bindMemory(to: UInt16.self)
+                for k in 0..<min(n, p.count) { body(Int(((UInt32(UInt16(littleEndian: p[k])) >> shift) & mask) ^ flip), k) }
+            }
+        }
+    }
+
+    /// Samples wider than 16 bits: each value mapped on its own.
+    static func greyscaleWide(_ frame: DecodedFrame, pipeline: GreyscalePipeline, into out: inout [UInt8]) {
+        let ex = SampleExtractor(frame.format)
+        var minimum = Int.max, maximum = Int.min
+        forEachValue(frame, ex) { v in
+            if v < minimum { minimum = v }
+            if v > maximum { maximum = v }
+        }
+        var fallback = Window(center: 0, width: 1)
+        if minimum <= maximum {
+            let a = pipeline.modalityValue(minimum), b = pipeline.modalityValue(maximum)
+            fallback = GreyscalePipeline.minMaxWindow(min(a, b), max(a, b))
+        }
+        out.withUnsafeMutableBufferPointer { dst in
+            var i = 0
+            forEachValue(frame, ex) { v in
+                dst[i] = pipeline.grey(pipeline.modalityValue(v), fallback: fallback)
+                i += 1
+            }
+        }
     }
 
     /// Calls `body` with every sample's value in order.

@@ -50,6 +50,9 @@ enum Resampler {
 
     static func scale(_ image: RenderedImage, width: Int, height: Int) -> RenderedImage {
         if width == image.width && height == image.height { return image }
+        if image.width % width == 0 && image.height % height == 0 && image.width / width == image.height / height {
+            return boxDown(image, factor: image.width / width)
+        }
         let c = image.components
         // Horizontal pass: image.height rows of `width` pixels.
         let hx = taps(source: image.width, destination: width)
@@ -93,5 +96,54 @@ enum Resampler {
             }
         }
         return RenderedImage(width: width, height: height, components: c, pixels: out)
+    }
+
+    /// Shrinking by a whole factor (512 → 256): each output pixel the rounded mean of a factor × factor block.
+    static func boxDown(_ image: RenderedImage, factor k: Int) -> RenderedImage {
+        let c = image.components
+        let w = image.width / k, h = image.height / k
+        let srcStride = image.width * c, dstStride = w * c
+        var out = [UInt8](repeating: 0, count: w * h * c)
+        let area = UInt32(k * k), half = area / 2
+        if k == 2 {
+            // The thumbnail case (512 → 256): four samples a pixel, summed in registers.
+            image.pixels.withUnsafeBufferPointer { src in
+                out.withUnsafeMutableBufferPointer { dst in
+                    for y in 0..<h {
+                        let r0 = 2 * y * srcStride, r1 = r0 + srcStride, o = y * dstStride
+                        for x in 0..<w {
+                            for ch in 0..<c {
+                                let s = 2 * x * c + ch
+                                let sum = UInt16(src[r0 + s]) + UInt16(src[r0 + s + c]) + UInt16(src[r1 + s]) + UInt16(src[r1 + s + c])
+                                dst[o + x * c + ch] = UInt8(truncatingIfNeeded: (sum + 2) >> 2)
+                            }
+                        }
+                    }
+                }
+            }
+            return RenderedImage(width: w, height: h, components: c, pixels: out)
+        }
+        var sums = [UInt32](repeating: 0, count: dstStride)
+        image.pixels.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                sums.withUnsafeMutableBufferPointer { acc in
+                    for y in 0..<h {
+                        for i in 0..<dstStride { acc[i] = half }
+                        for dy in 0..<k {
+                            let row = (y * k + dy) * srcStride
+                            for x in 0..<w {
+                                for dx in 0..<k {
+                                    let s = row + (x * k + dx) * c
+                                    for ch in 0..<c { acc[x * c + ch] += UInt32(src[s + ch]) }
+                                }
+                            }
+                        }
+                        let o = y * dstStride
+                        for i in 0..<dstStride { dst[o + i] = UInt8(truncatingIfNeeded: acc[i] / area) }
+                    }
+                }
+            }
+        }
+        return RenderedImage(width: w, height: h, components: c, pixels: out)
     }
 }

@@ -101,21 +101,25 @@ do {
     case "compress":
         guard files.count >= 3, let syntax = PixelSyntax.named(files[0]) else { fail("compress SYNTAX OUTDIR FILE...") }
         let dir = files[1]
-        var before: UInt64 = 0, after: UInt64 = 0
+        var before: UInt64 = 0, after: UInt64 = 0, encoded: UInt64 = 0, kept = 0
         let t = now()
         for file in files.dropFirst(2) {
             let name = file.split(separator: "/").last.map(String.init) ?? file
             let r = try Transcoder.compressLosslessly(path: file, to: syntax, output: dir + "/" + name)
             before += r.originalBytes
-            after += r.compressedBytes
+            encoded += r.compressedBytes
+            after += r.written ? r.compressedBytes : r.originalBytes  // what stays stored
+            if r.written { kept += 1 }
         }
         let elapsed = now() - t
         print("files \(files.count - 2)")
         print("seconds \(elapsed)")
         print("files_per_s \(Double(files.count - 2) / elapsed)")
         print("bytes_before \(before)")
-        print("bytes_after \(after)")
-        print("ratio \(Double(before) / Double(max(1, after)))")
+        print("bytes_encoded \(encoded)")
+        print("files_compressed \(kept)")
+        print("ratio_encoded \(Double(before) / Double(max(1, encoded)))")
+        print("ratio_stored \(Double(before) / Double(max(1, after)))")
     default:
         fail("unknown mode \(mode)")
     }

@@ -31,6 +31,7 @@ enum JPEGDecoder {
     static func decode(_ data: [UInt8], format f: PixelFormat) throws -> DecodedFrame {
         try data.withUnsafeBufferPointer { buffer in
             var state = State(buffer: buffer)
+            state.expected = f
             try state.run()
             guard let frame = state.frame else { throw PixelError(.corrupt, "JPEG: no frame header") }
             guard state.scans > 0 else { throw PixelError(.corrupt, "JPEG: no scan") }
@@ -142,6 +143,9 @@ enum JPEGDecoder {
         var restartInterval = 0
         var scans = 0
         var stopAtFrame = false
+        /// The frame the attributes describe: a frame header that disagrees is refused before its planes are
+        /// allocated (a header may claim 65535 × 65535).
+        var expected: PixelFormat?
 
         init(buffer: UnsafeBufferPointer<UInt8>) { self.buffer = buffer }
 
@@ -214,6 +218,7 @@ enum JPEGDecoder {
             }
             var header = FrameHeader(sof: sof, precision: precision, height: height, width: width, components: comps)
             if stopAtFrame { frame = header; return }
+            if let f = expected { try checkDimensions("JPEG", width: width, height: height, components: n, format: f) }
             let hMax = header.hMax, vMax = header.vMax
             if header.isLossless {
                 guard comps.allSatisfy({ $0.h == 1 && $0.v == 1 }) || n == 1 else {

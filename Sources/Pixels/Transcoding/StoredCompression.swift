@@ -10,11 +10,15 @@ extension Transcoder {
         public var frames: Int
         public var originalBytes: UInt64
         public var compressedBytes: UInt64
+        /// False when the compressed file was not smaller (noise compresses badly; RLE can grow it): nothing
+        /// was written at `output` and the original should stay as it is.
+        public var written: Bool
     }
 
     /// Compresses a stored instance losslessly into a new file at `output` (RLE, JPEG-LS lossless or JPEG 2000
     /// lossless), then decodes every frame of the new file and compares it with the original's, value for
-    /// value, before the new file takes its name: what `serve --compress` keeps is proven recoverable. Refuses
+    /// value, before the new file takes its name: what `serve --compress` keeps is proven recoverable. A result
+    /// that is not smaller than the original is not written (`written` false). Refuses
     /// a source that is already lossy (its decoded values are not the received bytes), 1-bit images, and
     /// samples the codec cannot hold.
     public static func compressLosslessly(path: String, to target: PixelSyntax, output: String,
@@ -43,8 +47,11 @@ extension Transcoder {
                 throw PixelError(.corrupt, "verification: frame \(i + 1) does not decode to the original's values")
             }
         }
-        guard rename(staged, output) == 0 else { throw PixelError(.io, "rename to \(output): \(String(cString: strerror(errno)))") }
         let original = try FileSource(path: path).size
-        return CompressionResult(frames: result.frames, originalBytes: original, compressedBytes: result.bytesWritten)
+        guard result.bytesWritten < original else {
+            return CompressionResult(frames: result.frames, originalBytes: original, compressedBytes: result.bytesWritten, written: false)
+        }
+        guard rename(staged, output) == 0 else { throw PixelError(.io, "rename to \(output): \(String(cString: strerror(errno)))") }
+        return CompressionResult(frames: result.frames, originalBytes: original, compressedBytes: result.bytesWritten, written: true)
     }
 }

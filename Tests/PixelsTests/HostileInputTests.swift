@@ -91,3 +91,16 @@ struct HostileInputTests {
         #expect(throws: PixelError.self) { try reader.decodeFrame(4) }
     }
 }
+
+/// Which syntax a transfer converts to.
+struct SyntaxChoiceTests {
+    @Test("the stored syntax when accepted, else the peer's first lossless one Arca writes")
+    func target() {
+        let jls = "1.2.840.10008.1.2.4.80", explicit = "1.2.840.10008.1.2.1", implicit = "1.2.840.10008.1.2", baseline = "1.2.840.10008.1.2.4.50"
+        #expect(PixelSyntax.target(stored: jls, accepted: [implicit, jls])?.uid == jls)
+        #expect(PixelSyntax.target(stored: jls, accepted: [baseline, implicit, explicit])?.uid == implicit)
+        #expect(PixelSyntax.target(stored: explicit, accepted: [baseline]) == nil)
+        #expect(PixelSyntax.target(stored: "1.2.840.10008.1.2.4.70", accepted: ["1.2.840.10008.1.2.4.90"])?.keyword == "j2k-lossless")
+        #expect(PixelSyntax.target(stored: "9.9", accepted: [explicit]) == nil)
+    }
+}

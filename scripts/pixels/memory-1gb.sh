@@ -34,4 +34,13 @@ echo "arca render one frame of the native file: max RSS $(peak "$ARCA" render -f
 echo "arca render one frame of the RLE file:    max RSS $(peak "$ARCA" render -f 1500 "$W/big-rle.dcm" "$W/one.png") KB"
 echo "arca transcode native -> RLE (all 2,000): max RSS $(peak "$ARCA" transcode --to rle "$W/big.dcm" "$W/again.dcm") KB"
 echo "arca transcode RLE -> native (all 2,000): max RSS $(peak "$ARCA" transcode --to explicit-little "$W/big-rle.dcm" "$W/again.dcm") KB"
-echo "for scale, arca render of a one-frame 512x512 file: max RSS $(python3 -c "
+python3 - "$W" <<'PY'
+import sys, pydicom
+w = sys.argv[1]
+ds = pydicom.dcmread(f"{w}/big.dcm", stop_before_pixels=True)
+ds.NumberOfFrames = 1
+ds.PixelData = open(f"{w}/big.dcm", "rb").read()[-512 * 512 * 2:]
+ds["PixelData"].VR = "OW"
+ds.save_as(f"{w}/one-frame.dcm", enforce_file_format=True)
+PY
+echo "for scale, arca render of a one-frame 512x512 file: max RSS $(peak "$ARCA" render "$W/one-frame.dcm" "$W/one.png") KB"

@@ -139,6 +139,10 @@ struct HuffmanTable {
     /// (length << 8 | value) for codes of up to `fastBits` bits, indexed by the next `fastBits` bits; 0 = longer.
     var fast = [UInt16](repeating: 0, count: 1 << fastBits)
     var maxCode = [Int](repeating: -1, count: 18)
+    /// Codes of each length (BITS), kept to rebuild derived tables.
+    var counts = [Int](repeating: 0, count: 17)
+
+    func countOf(_ length: Int) -> Int { counts[length] }
     var valueOffset = [Int](repeating: 0, count: 18)
     var values: [UInt8]
 
@@ -147,6 +151,7 @@ struct HuffmanTable {
         var code = 0, k = 0
         for length in 1...16 {
             let n = counts[length - 1]
+            self.counts[length] = n
             valueOffset[length] = k - code
             for _ in 0..<n {
                 guard k < values.count else { throw PixelError(.corrupt, "JPEG: Huffman table has fewer values than codes") }
@@ -169,6 +174,11 @@ struct HuffmanTable {
 /// The Huffman tables of one scan copied into raw memory for the sample loop: reading a table out of an
 /// array of structs per sample (a copy and its reference counting) halved lossless decoding speed.
 struct ScanHuffman {
+    /// Lossless scans: for the next `combinedBits` bits, the whole difference (code and extra bits) when both
+    /// fit: (bits used << 24) | (difference + 65536); 0 when they do not. Most differences of a CT image
+    /// resolve in one lookup this way.
+    static let combinedBits = 14
+    let combined: UnsafeMutablePointer<UInt32>
     let fast: UnsafeMutablePointer<UInt16>
     let maxCode: UnsafeMutablePointer<Int32>
     let valueOffset: UnsafeMutablePointer<Int32>
@@ -182,6 +192,33 @@ struct ScanHuffman {
         valueOffset = .allocate(capacity: max(1, count) * 18)
         values = .allocate(capacity: max(1, count) * 256)
         values.initialize(repeating: 0, count: max(1, count) * 256)
+        let cb = Self.combinedBits
+        combined = .allocate(capacity: max(1, count) << cb)
+        combined.initialize(repeating: 0, count: max(1, count) << cb)
+        for (k, t) in tables.enumerated() {
+            // Walk the canonical codes (T.81 C) again, spreading each code with its extra bits.
+            var code = 0, index = 0
+            for length in 1...16 {
+                let n = index < t.values.count ? t.countOf(length) : 0
+                for _ in 0..<n {
+                    guard index < t.values.count else { break }
+                    let category = Int(t.values[index])
+                    let extra = category == 16 ? 0 : category
+                    if category <= 16, length + extra <= cb {
+                        for v in 0..<(1 << extra) {
+                            let diff: Int
+                            if category == 0 { diff = 0 } else if category == 16 { diff = 32768 } else { diff = v < (1 << (extra - 1)) ? v - (1 << extra) + 1 : v }
+                            let prefix = ((code << extra) | v) << (cb - length - extra)
+                            let entry = UInt32(length + extra) << 24 | UInt32(diff + 65536)
+                            for fill in 0..<(1 << (cb - length - extra)) { combined[(k << cb) + prefix + fill] = entry }
+                        }
+                    }
+                    code += 1
+                    index += 1
+                }
+                code <<= 1
+            }
+        }
         for (k, t) in tables.enumerated() {
             for i in 0..<(1 << HuffmanTable.fastBits) { fast[(k << HuffmanTable.fastBits) + i] = t.fast[i] }
             for l in 0..<18 {
@@ -193,6 +230,7 @@ struct ScanHuffman {
     }
 
     func deallocate() {
+        combined.deallocate()
         fast.deallocate()
         maxCode.deallocate()
         valueOffset.deallocate()
@@ -230,6 +268,13 @@ extension JPEGBitReader {
     @inline(__always)
     mutating func decodeDifference(_ h: ScanHuffman, _ k: Int) throws -> Int {
         if count < 32 { fill() }
+        let whole = h.combined[(k << ScanHuffman.combinedBits) + Int(truncatingIfNeeded: bits >> UInt64(64 - ScanHuffman.combinedBits))]
+        if whole != 0 {
+            let used = Int(whole >> 24)
+            bits <<= UInt64(used)
+            count -= used
+            return Int(whole & 0xFF_FFFF) - 65536
+        }
         let look = Int(truncatingIfNeeded: bits >> 48)
         let entry = h.fast[(k << HuffmanTable.fastBits) + (look >> (16 - HuffmanTable.fastBits))]
         var t: Int

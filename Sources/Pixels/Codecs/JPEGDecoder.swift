@@ -322,6 +322,49 @@ enum JPEGDecoder {
             // closure they went through memory on every bit: a third of the time).
             var r = reader
             defer { reader = r }
+            if n == 1 && restart == 0 {
+                // The common case (one component, no restart interval): one loop per row and predictor, no
+                // per-sample decisions.
+                try samples.withUnsafeMutableBufferPointer { s in
+                    var rd = r  // a local of the closure: kept in registers
+                    defer { r = rd }
+                    s[0] = (initial &+ Int32(truncatingIfNeeded: try rd.decodeDifference(huffman, 0))) & 0xFFFF
+                    for x in 1..<max(1, w) { s[x] = (s[x - 1] &+ Int32(truncatingIfNeeded: try rd.decodeDifference(huffman, 0))) & 0xFFFF }
+                    for y in 1..<max(1, h) {
+                        let row = y * w
+                        s[row] = (s[row - w] &+ Int32(truncatingIfNeeded: try rd.decodeDifference(huffman, 0))) & 0xFFFF
+                        guard w > 1 else { continue }
+                        switch predictor {
+                        case 0, 1:
+                            for i in (row + 1)..<(row + w) { s[i] = (s[i - 1] &+ Int32(truncatingIfNeeded: try rd.decodeDifference(huffman, 0))) & 0xFFFF }
+                        case 2:
+                            for i in (row + 1)..<(row + w) { s[i] = (s[i - w] &+ Int32(truncatingIfNeeded: try rd.decodeDifference(huffman, 0))) & 0xFFFF }
+                        case 3:
+                            for i in (row + 1)..<(row + w) { s[i] = (s[i - w - 1] &+ Int32(truncatingIfNeeded: try rd.decodeDifference(huffman, 0))) & 0xFFFF }
+                        case 4:
+                            for i in (row + 1)..<(row + w) {
+                                let p = s[i - 1] &+ s[i - w] &- s[i - w - 1]
+                                s[i] = (p &+ Int32(truncatingIfNeeded: try rd.decodeDifference(huffman, 0))) & 0xFFFF
+                            }
+                        case 5:
+                            for i in (row + 1)..<(row + w) {
+                                let p = s[i - 1] &+ ((s[i - w] &- s[i - w - 1]) >> 1)
+                                s[i] = (p &+ Int32(truncatingIfNeeded: try rd.decodeDifference(huffman, 0))) & 0xFFFF
+                            }
+                        case 6:
+                            for i in (row + 1)..<(row + w) {
+                                let p = s[i - w] &+ ((s[i - 1] &- s[i - w - 1]) >> 1)
+                                s[i] = (p &+ Int32(truncatingIfNeeded: try rd.decodeDifference(huffman, 0))) & 0xFFFF
+                            }
+                        default:
+                            for i in (row + 1)..<(row + w) {
+                                let p = (s[i - 1] &+ s[i - w]) >> 1
+                                s[i] = (p &+ Int32(truncatingIfNeeded: try rd.decodeDifference(huffman, 0))) & 0xFFFF
+                            }
+                        }
+                    }
+                }
+            } else {
             try samples.withUnsafeMutableBufferPointer { s in
                 var mcuCount = 0
                 var resetRow = 0, resetColumn = 0
@@ -360,6 +403,7 @@ enum JPEGDecoder {
                         }
                     }
                 }
+            }
             }
             if r.overran { throw PixelError(.truncated, "JPEG: scan data ends before the last sample") }
             for (k, m) in members.enumerated() {

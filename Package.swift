@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "BLAKE3", targets: ["BLAKE3"]),
         .library(name: "EDCKV", targets: ["EDCKV"]),
         .library(name: "Archive", targets: ["Archive"]),
+        .library(name: "Pixels", targets: ["Pixels"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -34,6 +35,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // The DICOM data layer: tags, VRs, the dictionary, datasets, the streaming reader and the writer.
@@ -65,6 +70,7 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         // Linux file calls Glibc's module does not export (sync_file_range).
@@ -91,11 +97,23 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // DICOMweb (QIDO-RS, WADO-RS, STOW-RS, WADO-URI), the web page, /metrics and /health on Hummingbird.
+        .target(
+            name: "DICOMweb",
+            dependencies: [
+                "DICOM", "DICOMNetwork", "Archive",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Page")]
+        ),
         // Wiring: configuration, the storage service behind the SCP, logging, lifecycle.
         .target(
             name: "ArcaServer",
             dependencies: [
-                "DICOM", "DICOMNetwork", "Archive", "ArchiveServices", "BLAKE3", "EDCKV",
+                "DICOM", "DICOMNetwork", "Archive", "ArchiveServices", "BLAKE3", "EDCKV", "DICOMweb", "Pixels",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -112,11 +130,31 @@ let package = Package(
                 "ArchiveServices",
                 "ArcaServer",
                 "EDCKV",
+                "Pixels",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // Pixel data: frames of any instance, decoders and encoders for the transfer syntaxes, rendering to
+        // 8-bit PNG/JPEG. The codec libraries of the field come from Debian through one small shim target each
+        // (error handling that C libraries do with longjmp or callbacks stays in C).
+        .target(
+            name: "Pixels",
+            dependencies: ["DICOM", "CZlib", "CJPEGTurbo", "CCharLS", "COpenJPEG", "COpenJPH"]
+        ),
+        // Times decoding, thumbnails and PNG output (scripts/bench-pixels runs it beside DCMTK and GDCM).
+        .executableTarget(name: "pixbench", dependencies: ["Pixels"]),
+        // libjpeg-turbo (libjpeg62-turbo-dev): 8-bit DCT JPEG decode, and JPEG output of rendered images.
+        .target(name: "CJPEGTurbo", linkerSettings: [.linkedLibrary("jpeg")]),
+        // CharLS (libcharls-dev): JPEG-LS.
+        .target(name: "CCharLS", linkerSettings: [.linkedLibrary("charls")]),
+        // OpenJPEG (libopenjp2-7-dev): JPEG 2000, and HTJ2K decode.
+        .target(name: "COpenJPEG", linkerSettings: [.linkedLibrary("openjp2")]),
+        // OpenJPH (libopenjph-dev, C++): HTJ2K.
+        .target(name: "COpenJPH", linkerSettings: [.linkedLibrary("openjph")]),
         // Helpers the tests share: running DCMTK, pydicom and pynetdicom, temporary folders.
         .target(name: "TestSupport", dependencies: ["DICOM"], path: "Tests/TestSupport"),
         .testTarget(name: "DICOMTests", dependencies: ["DICOM", "TestSupport"]),
@@ -130,6 +168,7 @@ let package = Package(
         ),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "DICOM", "TestSupport"]),
         .testTarget(name: "BLAKE3Tests", dependencies: ["BLAKE3"]),
+        .testTarget(name: "PixelsTests", dependencies: ["Pixels", "DICOM", "TestSupport"]),
         .testTarget(name: "EDCKVTests", dependencies: ["EDCKV", "TestSupport"]),
         .testTarget(
             name: "DICOMNetworkTests",

@@ -1,6 +1,10 @@
 import Archive
 import ArchiveServices
 import DICOMNetwork
+import DICOMweb
+#if canImport(Glibc)
+import Glibc
+#endif
 import EDCKV
 import Foundation
 import Logging
@@ -13,13 +17,19 @@ public struct ArcaApplication: Sendable {
     /// Swift hooks for embedding Arca: checks before an instance is committed, notifications after it is acknowledged.
     public let preStoreChecks: [any PreStoreCheck]
     public let postStoreHooks: [any PostStoreHook]
+    /// The Prometheus text of the metrics the process collects (`/metrics`); nil when none are collected.
+    public let metricsText: (@Sendable () -> String)?
+    /// The pixel pipeline: retrieval converting compressed syntaxes, rendered images and frames.
+    let pixelTranscoding: (any PixelTranscoding)? = PixelPipeline()
+    let pixelRendering: (any PixelRendering)? = PixelPipeline()
 
     public init(settings: ServerSettings, logger: Logger, preStoreChecks: [any PreStoreCheck] = [],
-                postStoreHooks: [any PostStoreHook] = []) {
+                postStoreHooks: [any PostStoreHook] = [], metricsText: (@Sendable () -> String)? = nil) {
         self.settings = settings
         self.logger = logger
         self.preStoreChecks = preStoreChecks
         self.postStoreHooks = postStoreHooks
+        self.metricsText = metricsText
     }
 
     /// Opens `<archive>/index.db`. When it is missing but the archive holds files (the seed's recipe: delete
@@ -55,11 +65,16 @@ public struct ArcaApplication: Sendable {
         return index
     }
 
-    public func makeServer() throws -> DICOMServer {
-        try makeServer(index: openIndex(), dckv: makeDCKVStore())
+    /// The archive operations both protocols share: one storage (C-STORE and STOW-RS), one query engine
+    /// (C-FIND and QIDO-RS), one instance reading (C-MOVE, C-GET and WADO-RS).
+    public struct ArchiveOperations: Sendable {
+        public let storage: ArchiveStorageService
+        /// Nil when the index cannot run queries (no index).
+        public let engine: QueryEngine?
+        public let reading: InstanceReading?
     }
 
-    public func makeServer(index: (any InstanceIndex)?, dckv: DCKVStore? = nil) throws -> DICOMServer {
+    public func makeOperations(index: (any InstanceIndex)?, dckv: DCKVStore?) throws -> ArchiveOperations {
         let archive = try FileArchive(configuration: settings.archiveConfiguration, index: index)
         let hooks = HookRunner(configuration: .init(
             execOnStore: settings.execOnStore, execOnStudyStable: settings.execOnStudyStable,
@@ -67,28 +82,52 @@ public struct ArcaApplication: Sendable {
             timeoutSeconds: settings.hookTimeoutSeconds), hooks: postStoreHooks, logger: logger)
         let storage = ArchiveStorageService(archive: archive, dckv: dckv, writesFiles: settings.store.files,
                                             validation: settings.validation, checks: preStoreChecks, hooks: hooks, logger: logger)
-        var services: [any DIMSEService] = [
-            VerificationService(),
-            StorageSCPService(storage: storage, acceptsSOPClass: settings.acceptsStorageSOPClass),
-        ]
-        if let queryable = index as? any IndexQuerying {
-            services += queryRetrieveServices(queryable)
-        }
-        return DICOMServer(configuration: settings.scpConfiguration, services: DIMSEServiceRegistry(services), logger: logger)
-
+        guard let queryable = index as? any IndexQuerying else { return ArchiveOperations(storage: storage, engine: nil, reading: nil) }
+        let source = ArchiveInstanceSource(root: settings.archive, edckv: DCKVInstanceSource(archiveRoot: settings.archive))
+        let engine = QueryEngine(index: queryable, source: source, maxResults: settings.maxQueryResults, retrieveAETitle: settings.aeTitle)
+        return ArchiveOperations(storage: storage, engine: engine, reading: InstanceReading(source: source, transcoder: pixelTranscoding))
     }
 
-    /// C-FIND, C-MOVE, C-GET and storage commitment over the archive's query engine.
-    func queryRetrieveServices(_ index: any IndexQuerying) -> [any DIMSEService] {
-        let source = ArchiveInstanceSource(root: settings.archive, edckv: DCKVInstanceSource(archiveRoot: settings.archive))
-        let engine = QueryEngine(index: index, source: source, maxResults: settings.maxQueryResults, retrieveAETitle: settings.aeTitle)
-        let remotes = RemoteAETable(settings.remotes)
-        return [
-            FindService(engine: engine, foldsPersonNames: settings.personNameMatching == .insensitive, logger: logger),
-            MoveService(engine: engine, remotes: remotes, parallelAssociations: settings.moveAssociations, logger: logger),
-            GetService(engine: engine, acceptsStorageSOPClass: settings.acceptsStorageSOPClass, logger: logger),
-            StorageCommitmentService(engine: engine, remotes: remotes, aeTitle: settings.aeTitle, logger: logger),
+    public func makeServer() throws -> DICOMServer {
+        try makeServer(index: openIndex(), dckv: makeDCKVStore())
+    }
+
+    public func makeServer(index: (any InstanceIndex)?, dckv: DCKVStore? = nil) throws -> DICOMServer {
+        makeServer(try makeOperations(index: index, dckv: dckv))
+    }
+
+    /// The DICOM SCP: verification, storage, and (with an index that answers queries) query/retrieve and
+    /// storage commitment.
+    public func makeServer(_ operations: ArchiveOperations) -> DICOMServer {
+        var services: [any DIMSEService] = [
+            VerificationService(),
+            StorageSCPService(storage: operations.storage, acceptsSOPClass: settings.acceptsStorageSOPClass),
         ]
+        if let engine = operations.engine {
+            let remotes = RemoteAETable(settings.remotes)
+            services += [
+                FindService(engine: engine, foldsPersonNames: settings.personNameMatching == .insensitive, logger: logger),
+                MoveService(engine: engine, remotes: remotes, parallelAssociations: settings.moveAssociations, logger: logger,
+                            transcoder: pixelTranscoding),
+                GetService(engine: engine, acceptsStorageSOPClass: settings.acceptsStorageSOPClass, logger: logger, transcoder: pixelTranscoding),
+                StorageCommitmentService(engine: engine, remotes: remotes, aeTitle: settings.aeTitle, logger: logger),
+            ]
+        }
+        return DICOMServer(configuration: settings.scpConfiguration, services: DIMSEServiceRegistry(services), logger: logger)
+    }
+
+    /// The HTTP server (DICOMweb, the page, /metrics, /health), when `httpPort` is not 0 and the index answers
+    /// queries.
+    public func makeHTTPServer(_ operations: ArchiveOperations, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in })
+        -> (any Service)? {
+        guard settings.httpPort != 0, let engine = operations.engine, let reading = operations.reading else { return nil }
+        let archive = settings.archive
+        let services = DICOMwebServices(
+            engine: engine, reading: reading, storage: operations.storage, pixels: pixelRendering, metrics: metricsText,
+            health: { access(archive, W_OK) == 0 })
+        let configuration = DICOMwebConfiguration(host: settings.httpHost, port: settings.httpPort, aeTitle: settings.aeTitle,
+                                                  maxObjectSize: settings.maxObjectSize)
+        return DICOMwebServer.application(configuration, services, logger: logger, onServerRunning: onServerRunning)
     }
 
     /// The merge loop of the eDCKV store (runs passes while this process holds the archive's merge lock).
@@ -106,8 +145,12 @@ public struct ArcaApplication: Sendable {
     public func run() async throws {
         let index = try openIndex()
         let dckv = try makeDCKVStore()
-        let server = try makeServer(index: index, dckv: dckv)
+        let operations = try makeOperations(index: index, dckv: dckv)
+        let server = makeServer(operations)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server)]
+        if let http = makeHTTPServer(operations, onServerRunning: { [logger] port in logger.info("DICOMweb and the web page on http://\(settings.httpHost):\(port)/") }) {
+            services.append(.init(service: http))
+        }
         if let dckv, settings.mergeIntervalSeconds > 0 {
             services.append(.init(service: makeMerger(dckv), successTerminationBehavior: .ignore))
         }

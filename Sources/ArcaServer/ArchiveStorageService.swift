@@ -1,5 +1,6 @@
 import Archive
 import BLAKE3
+import CoreMetrics
 import DICOM
 import DICOMNetwork
 import EDCKV
@@ -75,6 +76,8 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
     private var parseError: Error?
     private var writeError: ArchiveError?
     private var done = false
+    /// Dataset bytes received (for the metrics).
+    private var received: UInt64 = 0
 
     init(service: ArchiveStorageService, request: StoreRequest, target: any IncomingTarget) {
         self.service = service
@@ -90,6 +93,7 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
     }
 
     func write(_ fragment: ByteBuffer) async throws {
+        received += UInt64(fragment.readableBytes)
         try await writer.append(fragment)
         if parseError == nil && !parser.isStopped {
             fragment.withUnsafeReadableBytes { bytes in
@@ -106,6 +110,18 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
 
     func finish() async -> StoreOutcome {
         done = true
+        let started = ContinuousClock.now
+        let outcome = await commit()
+        count(outcome.status)
+        if outcome.status.isSuccess {
+            Timer(label: "arca_commit_duration_seconds").record(duration: ContinuousClock.now - started)
+            Counter(label: "arca_received_bytes_total").increment(by: Int(clamping: received))
+        }
+        return outcome
+    }
+
+    /// Everything after the last fragment: the parse checked, the rules applied, the durable commit.
+    private func commit() async -> StoreOutcome {
         if parseError == nil {
             do { try parser.finish(&header) } catch { parseError = error }
         }
@@ -185,6 +201,10 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
             }
             return existing == nil ? .stored(path: location) : .replaced(path: location)
         }
+    }
+
+    private func count(_ status: DIMSEStatus) {
+        Counter(label: "arca_instances_total", dimensions: [("status", String(format: "0x%04X", status.rawValue))]).increment()
     }
 
     private func refuse(_ error: ArchiveError) async -> StoreOutcome {

@@ -53,6 +53,10 @@ public struct ServerSettings: Sendable, Codable, Equatable {
     public var personNameMatching: PersonNameMatching = .insensitive
     /// Associations a C-MOVE opens to its destination at once.
     public var moveAssociations: Int = 1
+    /// The HTTP server (DICOMweb, the web page, /metrics, /health); 0 turns it off.
+    public var httpPort: Int = 8080
+    /// Loopback by default: the HTTP API has no authentication yet.
+    public var httpHost: String = "127.0.0.1"
 
     public init() {}
 
@@ -93,6 +97,8 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         try read(.maxQueryResults, &maxQueryResults)
         try read(.personNameMatching, &personNameMatching)
         try read(.moveAssociations, &moveAssociations)
+        try read(.httpPort, &httpPort)
+        try read(.httpHost, &httpHost)
         if let list = try c.decodeIfPresent([String].self, forKey: .remotes) {
             remotes = try list.map { text in
                 guard let r = RemoteAE(text) else {
@@ -136,6 +142,8 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         case maxQueryResults = "max_query_results"
         case personNameMatching = "person_name_matching"
         case moveAssociations = "move_associations"
+        case httpPort = "http_port"
+        case httpHost = "http_host"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -171,6 +179,8 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         try c.encode(maxQueryResults, forKey: .maxQueryResults)
         try c.encode(personNameMatching, forKey: .personNameMatching)
         try c.encode(moveAssociations, forKey: .moveAssociations)
+        try c.encode(httpPort, forKey: .httpPort)
+        try c.encode(httpHost, forKey: .httpHost)
     }
 
     /// The SCP's association-wide negotiation policy. What each SOP class gets is derived from the registered

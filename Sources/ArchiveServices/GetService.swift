@@ -15,10 +15,10 @@ public struct GetService: CollectingDIMSEService {
     let logger: Logger
 
     public init(engine: QueryEngine, acceptsStorageSOPClass: @escaping @Sendable (String) -> Bool, logger: Logger,
-                threadPool: NIOThreadPool = .singleton) {
+                transcoder: (any PixelTranscoding)? = nil, threadPool: NIOThreadPool = .singleton) {
         self.engine = engine
         self.acceptsStorageSOPClass = acceptsStorageSOPClass
-        self.transfer = InstanceTransfer(source: engine.source, threadPool: threadPool)
+        self.transfer = InstanceTransfer(reading: InstanceReading(source: engine.source, transcoder: transcoder, threadPool: threadPool))
         self.logger = logger
     }
 
@@ -49,7 +49,7 @@ public struct GetService: CollectingDIMSEService {
                 return try await responder.respond(status: .cancel, dataSet: progress.failedList) { progress.apply(to: &$0, final: false) }
             }
             var status: DIMSEStatus?
-            if let ctx = InstanceTransfer.context(for: instance, among: contexts) {
+            if let ctx = transfer.context(for: instance, among: contexts) {
                 do {
                     let producer = try await transfer.producer(for: instance, in: ctx.transferSyntax)
                     let command = CommandSet.storeRequest(messageID: 0, sopClassUID: instance.sopClassUID, sopInstanceUID: instance.sopInstanceUID)

@@ -19,11 +19,11 @@ public struct MoveService: CollectingDIMSEService {
     let logger: Logger
 
     public init(engine: QueryEngine, remotes: RemoteAETable, parallelAssociations: Int = 1, logger: Logger,
-                threadPool: NIOThreadPool = .singleton) {
+                transcoder: (any PixelTranscoding)? = nil, threadPool: NIOThreadPool = .singleton) {
         self.engine = engine
         self.remotes = remotes
         self.parallelAssociations = max(1, parallelAssociations)
-        self.transfer = InstanceTransfer(source: engine.source, threadPool: threadPool)
+        self.transfer = InstanceTransfer(reading: InstanceReading(source: engine.source, transcoder: transcoder, threadPool: threadPool))
         self.logger = logger
     }
 
@@ -74,11 +74,11 @@ public struct MoveService: CollectingDIMSEService {
         var pending = instances[...]
         do {
             try await ClientAssociation.withAssociation(host: destination.host, port: destination.port,
-                                                         request: Self.associateRequest(instances, from: ourTitle, to: destination.aeTitle)) { association in
+                                                         request: associateRequest(instances, from: ourTitle, to: destination.aeTitle)) { association in
                 while let instance = pending.first, !request.isCancelled {
                     pending = pending.dropFirst()
                     var status: DIMSEStatus?
-                    if let ctx = InstanceTransfer.context(for: instance, among: Array(association.negotiated.acceptedContexts.values)) {
+                    if let ctx = transfer.context(for: instance, among: Array(association.negotiated.acceptedContexts.values)) {
                         do {
                             let producer = try await transfer.producer(for: instance, in: ctx.transferSyntax)
                             status = try await association.store(sopClassUID: instance.sopClassUID, sopInstanceUID: instance.sopInstanceUID,
@@ -113,7 +113,8 @@ public struct MoveService: CollectingDIMSEService {
 
     /// One context per SOP class and stored syntax, plus an uncompressed fallback per SOP class where the
     /// stored bytes can be re-encoded (at most 128 contexts: PS3.8 allows no more).
-    static func associateRequest(_ instances: [ArchivedInstance], from calling: String, to called: String) -> AssociateRequest {
+    func associateRequest(_ instances: [ArchivedInstance], from calling: String, to called: String) -> AssociateRequest {
+        let reading = transfer.reading
         var proposals: [PresentationContextProposal] = []
         var seen = Set<[String]>()
         func add(_ sopClass: String, _ syntaxes: [String]) {
@@ -122,7 +123,7 @@ public struct MoveService: CollectingDIMSEService {
         }
         for instance in instances {
             add(instance.sopClassUID, [instance.transferSyntaxUID])
-            let fallbacks = Array(InstanceTransfer.sendable(from: instance.transferSyntaxUID).dropFirst())
+            let fallbacks = Array(reading.syntaxes(from: instance.transferSyntaxUID).dropFirst())
             if !fallbacks.isEmpty { add(instance.sopClassUID, fallbacks) }
         }
         return AssociateRequest(calledAETitle: called, callingAETitle: calling, presentationContexts: proposals, maxPDULength: 131_072)

@@ -39,6 +39,8 @@ public final class DCKVInstanceSource: InstanceSource {
         (try? header(at: location)) != nil
     }
 
+    public func filePath(_ location: String) throws -> String { try file(location) }
+
     /// The rebuilt Part-10 file of an index location `dckv/<StudyDate>/<b64uid(study)>/<b64uid(SOP)>`.
     func file(_ location: String) throws -> String {
         let parts = location.split(separator: "/").map(String.init)

@@ -6,7 +6,8 @@ struct Arca: AsyncParsableCommand {
         commandName: "arca",
         abstract: "Arca, a DICOM archive server.",
         version: ArcaVersion.string,
-        subcommands: [Serve.self, Echo.self, Store.self, Find.self, Move.self, Get.self, Commit.self, Index.self, DCKV.self, Dump.self, Hello.self]
+        subcommands: [Serve.self, Echo.self, Store.self, Find.self, Move.self, Get.self, Commit.self, Index.self, DCKV.self, Dump.self,
+                      Hello.self, Render.self, Transcode.self]
     )
 }
 

@@ -3,6 +3,8 @@ import ArchiveServices
 import ArcaServer
 import ArgumentParser
 import Logging
+import Metrics
+import Prometheus
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -44,6 +46,10 @@ struct Serve: AsyncParsableCommand {
     var personNameMatching: PersonNameMatching?
     @Option(name: .customLong("move-associations"), help: "Associations a C-MOVE opens to its destination at once (default 1).")
     var moveAssociations: Int?
+    @Option(name: .customLong("http-port"), help: "HTTP port of DICOMweb, the web page, /metrics and /health (default 8080; 0: off).")
+    var httpPort: Int?
+    @Option(name: .customLong("http-host"), help: "Address the HTTP server binds (default 127.0.0.1: loopback only).")
+    var httpHost: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.") var logLevel: String?
     @Flag(name: .customLong("print-config"), help: "Print the resulting configuration and exit.") var printConfig = false
 
@@ -76,6 +82,8 @@ struct Serve: AsyncParsableCommand {
         if let maxQueryResults { s.maxQueryResults = max(1, maxQueryResults) }
         if let personNameMatching { s.personNameMatching = personNameMatching }
         if let moveAssociations { s.moveAssociations = max(1, moveAssociations) }
+        if let httpPort { s.httpPort = httpPort }
+        if let httpHost { s.httpHost = httpHost }
         return s
     }
 
@@ -91,8 +99,11 @@ struct Serve: AsyncParsableCommand {
         }
         let level = Logger.Level(rawValue: settings.logLevel) ?? .info
         LoggingSystem.bootstrap { ConsoleLogHandler(label: $0, level: level) }
+        // Metrics: collected by swift-metrics, served as Prometheus text at /metrics.
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let logger = Logger(label: "arca")
-        try await ArcaApplication(settings: settings, logger: logger).run()
+        try await ArcaApplication(settings: settings, logger: logger, metricsText: { registry.emitToString() }).run()
     }
 }
 

@@ -18,6 +18,7 @@ typealias Tag = DICOM.Tag
         }
         func open(_ location: String) throws -> any StoredInstanceReader { throw ArchiveError.io("not for this test") }
         func isIntact(_ location: String, hash: String) throws -> Bool { byLocation[location] != nil }
+        func filePath(_ location: String) throws -> String { throw ArchiveError.io("not for this test") }
     }
 
     struct Fixture {

@@ -2,6 +2,7 @@ import ArcaServer
 import ArchiveServices
 import DICOM
 import DICOMNetwork
+import EDCKV
 import Foundation
 import Testing
 import TestSupport
@@ -179,4 +180,53 @@ enum QueryModelUID {
     static let studyFind = "1.2.840.10008.5.1.4.1.2.2.1"
     static let studyMove = "1.2.840.10008.5.1.4.1.2.2.2"
     static let studyGet = "1.2.840.10008.5.1.4.1.2.2.3"
+}
+
+/// Instances kept only in the eDCKV store are found and retrieved like files: while still spooled, and merged.
+@Suite(.serialized) struct EDCKVRetrieveTests {
+    static func getStudy(_ port: Int, _ study: String, into folder: URL) async throws -> CommandSet {
+        var identifier = DataSet()
+        identifier.setString("STUDY", for: .queryRetrieveLevel, vr: .CS)
+        identifier.setString(study, for: .studyInstanceUID, vr: .UI)
+        let ct = "1.2.840.10008.5.1.4.1.1.2"
+        let request = AssociateRequest(calledAETitle: "STORE_SCP", callingAETitle: "ARCA_SCU", presentationContexts: [
+            PresentationContextProposal(id: 1, abstractSyntax: QueryModelUID.studyGet, transferSyntaxes: [UpperLayerUID.explicitVRLittleEndian]),
+            PresentationContextProposal(id: 3, abstractSyntax: ct, transferSyntaxes: [UpperLayerUID.explicitVRLittleEndian]),
+        ], roleSelections: [RoleSelection(sopClassUID: ct, scuRole: false, scpRole: true)])
+        return try await ClientAssociation.withAssociation(host: "127.0.0.1", port: port, request: request) {
+            try await $0.get(identifier, sopClassUID: QueryModelUID.studyGet, incoming: FolderStoreHandler(folder: folder.path)).0
+        }
+    }
+
+    @Test func spooledAndMergedInstancesAreRetrieved() async throws {
+        let study = try CTStudy.make(count: 5)
+        defer { try? FileManager.default.removeItem(at: study.folder) }
+        let stored = try study.dataSets()
+        // No merger at first: the instances stay in the spool.
+        let server = try await TestServer.start { $0.store = .dckv; $0.mergeIntervalSeconds = 0 }
+        defer { Task { await server.stop() } }
+        try await QueryRetrieveInteropTests.store(study.files, into: server)
+        #expect(server.archivedFiles().isEmpty)
+
+        let spooled = try ExternalTool.temporaryDirectory("get-spooled")
+        defer { try? FileManager.default.removeItem(at: spooled) }
+        let first = try await Self.getStudy(server.port, study.studyUID, into: spooled)
+        #expect(first.status == .success)
+        let fromSpool = try receivedDataSets(spooled)
+        #expect(fromSpool.count == stored.count)
+        for (uid, ds) in fromSpool { #expect(ds == stored[uid], "spooled \(uid) differs") }
+
+        // Merged into the study files, then retrieved again.
+        let root = server.archive.path + "/" + DCKVStore.folder
+        let report = try DCKVStore(archiveRoot: server.archive.path, policy: .reject).merger.mergeOnce(
+            try #require(try MergeLock.tryAcquire(StudyLayout(root: root))))
+        #expect(report.merged == stored.count)
+        let merged = try ExternalTool.temporaryDirectory("get-merged")
+        defer { try? FileManager.default.removeItem(at: merged) }
+        let second = try await Self.getStudy(server.port, study.studyUID, into: merged)
+        #expect(second.status == .success)
+        let fromStudy = try receivedDataSets(merged)
+        #expect(fromStudy.count == stored.count)
+        for (uid, ds) in fromStudy { #expect(ds == stored[uid], "merged \(uid) differs") }
+    }
 }

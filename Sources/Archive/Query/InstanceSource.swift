@@ -11,6 +11,9 @@ public protocol InstanceSource: Sendable {
     func open(_ location: String) throws -> any StoredInstanceReader
     /// Whether the stored bytes are still those recorded (`hash`: the BLAKE3 hex the index holds).
     func isIntact(_ location: String, hash: String) throws -> Bool
+    /// A Part-10 file on disk holding the instance (the archived file, or an eDCKV instance rebuilt), for the
+    /// pixel pipeline, which reads only the frames it needs.
+    func filePath(_ location: String) throws -> String
 }
 
 /// A stored instance's dataset, read in order.
@@ -46,6 +49,14 @@ public struct ArchiveInstanceSource: InstanceSource {
             return try edckv.open(location)
         }
         return try PartTenFileReader(path: try path(location))
+    }
+
+    public func filePath(_ location: String) throws -> String {
+        if FileArchive.isEDCKVLocation(location) {
+            guard let edckv else { throw ArchiveError.io("\(location): the eDCKV store is not open") }
+            return try edckv.filePath(location)
+        }
+        return try path(location)
     }
 
     /// A file is hashed again; an eDCKV instance (its bytes re-encoded into the study files) must rebuild.

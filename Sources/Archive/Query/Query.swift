@@ -111,3 +111,17 @@ public struct Query: Sendable {
         }
     }
 }
+
+extension QueryKey {
+    /// A key from text, as QIDO-RS gives it (`PatientName=DOE*`): its matching type read from the value by the
+    /// attribute's VR. An empty value asks for the attribute (universal matching).
+    public init(tag: Tag, text: String) throws {
+        let vr = DataDictionary.vr(for: tag)
+        self.init(tag: tag, vr: vr, match: vr == .SQ ? .universal : try MatchParser.match(MatchParser.trim(text), vr: vr))
+    }
+
+    /// A sequence key matching one item attribute (`RequestAttributesSequence.ScheduledProcedureStepID=…`).
+    public init(sequence tag: Tag, item: QueryKey) {
+        self.init(tag: tag, vr: .SQ, match: item.match.isUniversal ? .universal : .sequence([item]))
+    }
+}

@@ -1,3 +1,4 @@
+import CoreMetrics
 import NIOConcurrencyHelpers
 import NIOCore
 
@@ -19,6 +20,9 @@ final class AssociationRegistry: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
+    /// Exported through swift-metrics (a no-op until the application bootstraps a backend).
+    private let activeGauge = Gauge(label: "arca_associations_active")
+    private let accepted = Counter(label: "arca_associations_total")
 
     func reserve() -> Slot {
         state.withLockedValue { s in
@@ -29,17 +33,22 @@ final class AssociationRegistry: Sendable {
     }
 
     func activate(_ slot: Slot) {
-        state.withLockedValue { s in
+        let active = state.withLockedValue { s in
             s.active += 1
             s.activeIDs.insert(slot.id)
+            return s.active
         }
+        accepted.increment()
+        activeGauge.record(active)
     }
 
     func release(_ slot: Slot) {
-        state.withLockedValue { s in
+        let active = state.withLockedValue { s in
             s.reserved -= 1
             if s.activeIDs.remove(slot.id) != nil { s.active -= 1 }
+            return s.active
         }
+        activeGauge.record(active)
     }
 
     /// Established associations.

@@ -1,0 +1,40 @@
+import Archive
+import DICOM
+import DICOMweb
+import Pixels
+
+/// The pixel pipeline behind retrieval and DICOMweb: C-MOVE, C-GET and WADO-RS transcode through it (only to
+/// syntaxes that keep every value of a lossless original), rendered images and frames come from it. Every
+/// call reads from a file or a dataset already in memory, on the caller's I/O thread.
+struct PixelPipeline: PixelTranscoding, PixelRendering {
+    func canTranscode(from stored: String, to target: String) -> Bool {
+        PixelSyntax.target(stored: stored, accepted: [target])?.uid == target
+    }
+
+    func transcode(_ dataSet: DataSet, from stored: TransferSyntax, to target: String) throws -> [UInt8] {
+        guard let syntax = PixelSyntax.forUID(target) else { throw ArchiveError.io("no pixel codec writes \(target)") }
+        let reader = try FrameReader(dataSet: dataSet, transferSyntax: stored)
+        var out: [UInt8] = []
+        try Transcoder.transcode(reader, to: syntax, fileMeta: false) { out += $0 }
+        return out
+    }
+
+    func storedFrame(path: String, frame: Int) throws -> (bytes: [UInt8], transferSyntax: String) {
+        let reader = try FrameReader(path: path)
+        return (try reader.frameData(frame), reader.transferSyntax.uid)
+    }
+
+    func nativeFrame(path: String, frame: Int) throws -> [UInt8] {
+        try FrameReader(path: path).decodeFrame(frame).bytes
+    }
+
+    func render(path: String, frame: Int, window: (Double, Double, String)?, viewport: (Int, Int)?, jpeg: Bool, quality: Int) throws -> [UInt8] {
+        let w = window.map { Window(center: $0.0, width: $0.1, function: VOIFunction(rawValue: $0.2.uppercased()) ?? .linear) }
+        let v = viewport.map { Viewport(width: $0.0, height: $0.1) }
+        return try Renderer.render(path: path, frame: frame, window: w, viewport: v, format: jpeg ? .jpeg(quality: quality) : .png)
+    }
+
+    func numberOfFrames(path: String) throws -> Int {
+        try FrameReader(path: path).numberOfFrames
+    }
+}

@@ -1,0 +1,130 @@
+import DICOM
+import NIOPosix
+
+/// Converts an instance's dataset between transfer syntaxes when its pixels must be decoded or encoded
+/// (compressed ↔ uncompressed): the pixel pipeline plugs in here, so retrieval does not depend on it.
+public protocol PixelTranscoding: Sendable {
+    func canTranscode(from stored: String, to target: String) -> Bool
+    /// The dataset (no meta) encoded in `target`.
+    func transcode(_ dataSet: DataSet, from stored: TransferSyntax, to target: String) throws -> [UInt8]
+}
+
+/// A stored instance's dataset read for sending (C-MOVE, C-GET, WADO-RS): its bytes as stored when the
+/// receiver takes its transfer syntax, re-encoded between uncompressed syntaxes otherwise, or transcoded by the
+/// pixel pipeline when one is plugged in. Reads run on the thread pool a few MB per trip (one trip costs
+/// 0.1–0.25 ms on these machines, so not one per PDU); a re-encoded instance is held whole while it is encoded.
+public struct InstanceReading: Sendable {
+    public let source: any InstanceSource
+    public let transcoder: (any PixelTranscoding)?
+    public let threadPool: NIOThreadPool
+
+    public static let readPiece = 4 << 20
+    static let explicitLittle = "1.2.840.10008.1.2.1", implicitLittle = "1.2.840.10008.1.2"
+
+    public init(source: any InstanceSource, transcoder: (any PixelTranscoding)? = nil, threadPool: NIOThreadPool = .singleton) {
+        self.source = source
+        self.transcoder = transcoder
+        self.threadPool = threadPool
+    }
+
+    /// Transfer syntaxes an instance stored in `stored` can be sent in, best first: as stored, then the
+    /// uncompressed little-endian ones when it converts to them.
+    public func syntaxes(from stored: String) -> [String] {
+        var out = [stored]
+        for ts in [Self.explicitLittle, Self.implicitLittle] where canConvert(from: stored, to: ts) { out.append(ts) }
+        var seen = Set<String>()
+        return out.filter { seen.insert($0).inserted }
+    }
+
+    /// Whether `stored` can be sent as `target`.
+    public func canConvert(from stored: String, to target: String) -> Bool {
+        if stored == target { return true }
+        guard let s = TransferSyntax(uid: stored), let t = TransferSyntax(uid: target) else { return false }
+        if !s.isEncapsulated && !t.isEncapsulated && !t.isDeflated { return true }
+        return transcoder?.canTranscode(from: stored, to: target) ?? false
+    }
+
+    /// Opens the instance for sending in `target`: failures to open, read or convert happen here, before
+    /// anything is sent (an association cannot take back half a message). A re-encoded dataset is encoded now.
+    public func prepare(_ instance: ArchivedInstance, in target: String) async throws -> PreparedDataSet {
+        let source = self.source
+        let reader = try await threadPool.runIfActive { ReaderBox(try source.open(instance.location)) }
+        let stored = reader.value.transferSyntax
+        if stored.uid == target { return PreparedDataSet(reader: reader, meta: reader.value.meta, threadPool: threadPool) }
+        guard canConvert(from: stored.uid, to: target), let syntax = TransferSyntax(uid: target) else {
+            throw ArchiveError.io("cannot convert \(instance.sopInstanceUID) from \(stored.uid) to \(target)")
+        }
+        let transcoder = self.transcoder
+        let bytes = try await threadPool.runIfActive { () -> [UInt8] in
+            var all: [UInt8] = []
+            while true {
+                let piece = try reader.value.readChunk(maxLength: Self.readPiece)
+                if piece.isEmpty { break }
+                all += piece
+            }
+            var parser = DataSetParser(transferSyntax: stored)
+            var builder = DataSetBuilder()
+            try parser.feed(all, to: &builder)
+            try parser.finish(&builder)
+            if !stored.isEncapsulated && !syntax.isEncapsulated { return try DataSetWriter.encode(builder.dataSet, syntax: syntax) }
+            guard let transcoder else { throw ArchiveError.io("no pixel transcoder for \(stored.uid) to \(target)") }
+            return try transcoder.transcode(builder.dataSet, from: stored, to: target)
+        }
+        return PreparedDataSet(encoded: bytes, meta: reader.value.meta)
+    }
+
+    /// The stored instance's file meta information (SOP class and instance, Source AE Title).
+    public func meta(of instance: ArchivedInstance) async throws -> DataSet {
+        let source = self.source
+        return try await threadPool.runIfActive { try source.open(instance.location).meta }
+    }
+}
+
+/// An instance ready to be sent: its stored bytes still on disk, or its re-encoded dataset in memory. Read once,
+/// by one task.
+public final class PreparedDataSet: @unchecked Sendable {
+    /// The stored file meta information (Source AE Title…).
+    public let meta: DataSet
+    private let reader: ReaderBox?
+    private let encoded: [UInt8]?
+    private let threadPool: NIOThreadPool?
+
+    init(reader: ReaderBox, meta: DataSet, threadPool: NIOThreadPool) {
+        self.reader = reader
+        self.meta = meta
+        self.encoded = nil
+        self.threadPool = threadPool
+    }
+
+    init(encoded: [UInt8], meta: DataSet) {
+        self.reader = nil
+        self.meta = meta
+        self.encoded = encoded
+        self.threadPool = nil
+    }
+
+    /// The dataset's bytes, in pieces of at most `InstanceReading.readPiece`.
+    public func read(_ emit: ([UInt8]) async throws -> Void) async throws {
+        if let encoded {
+            var start = 0
+            while start < encoded.count {
+                let end = min(encoded.count, start + InstanceReading.readPiece)
+                try await emit(Array(encoded[start..<end]))
+                start = end
+            }
+            return
+        }
+        guard let reader, let threadPool else { return }
+        while true {
+            let piece = try await threadPool.runIfActive { try reader.value.readChunk(maxLength: InstanceReading.readPiece) }
+            if piece.isEmpty { return }
+            try await emit(piece)
+        }
+    }
+}
+
+/// A stored instance's reader handed between the task and the pool threads that read it, one at a time.
+final class ReaderBox: @unchecked Sendable {
+    let value: any StoredInstanceReader
+    init(_ value: any StoredInstanceReader) { self.value = value }
+}

@@ -1,0 +1,505 @@
+import Archive
+import DICOM
+import DICOMNetwork
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// QIDO-RS, WADO-RS, STOW-RS (PS3.18 10.4–10.6) and WADO-URI (PS3.18 9) over the archive's operations.
+struct DICOMwebRoutes: Sendable {
+    let configuration: DICOMwebConfiguration
+    let services: DICOMwebServices
+    let logger: Logger
+    let metadata = MetadataCache()
+
+    static let root = "/dicom-web"
+    static let explicitLittle = "1.2.840.10008.1.2.1"
+
+    func register(on router: Router<BasicRequestContext>) {
+        let r = Self.root
+        // QIDO-RS
+        router.get("\(r)/studies") { request, _ in try await search(.study, request) }
+        router.get("\(r)/series") { request, _ in try await search(.series, request) }
+        router.get("\(r)/instances") { request, _ in try await search(.image, request) }
+        router.get("\(r)/studies/:study/series") { request, context in
+            try await search(.series, request, study: try context.parameters.require("study"))
+        }
+        router.get("\(r)/studies/:study/instances") { request, context in
+            try await search(.image, request, study: try context.parameters.require("study"))
+        }
+        router.get("\(r)/studies/:study/series/:series/instances") { request, context in
+            try await search(.image, request, study: try context.parameters.require("study"), series: try context.parameters.require("series"))
+        }
+        // WADO-RS
+        router.get("\(r)/studies/:study") { request, context in
+            try await retrieve(request, try uids(context))
+        }
+        router.get("\(r)/studies/:study/series/:series") { request, context in
+            try await retrieve(request, try uids(context))
+        }
+        router.get("\(r)/studies/:study/series/:series/instances/:instance") { request, context in
+            try await retrieve(request, try uids(context))
+        }
+        for suffix in ["/studies/:study", "/studies/:study/series/:series", "/studies/:study/series/:series/instances/:instance"] {
+            router.get("\(r)\(suffix)/metadata") { request, context in try await metadata(request, try uids(context)) }
+            router.get("\(r)\(suffix)/rendered") { request, context in try await rendered(request, try uids(context), frames: nil, thumbnail: false) }
+            router.get("\(r)\(suffix)/thumbnail") { request, context in try await rendered(request, try uids(context), frames: nil, thumbnail: true) }
+        }
+        router.get("\(r)/studies/:study/series/:series/instances/:instance/frames/:frames") { request, context in
+            try await frames(request, try uids(context), list: try context.parameters.require("frames"))
+        }
+        router.get("\(r)/studies/:study/series/:series/instances/:instance/frames/:frames/rendered") { request, context in
+            try await rendered(request, try uids(context), frames: try Self.frameList(try context.parameters.require("frames")), thumbnail: false)
+        }
+        router.get("\(r)/studies/:study/series/:series/instances/:instance/frames/:frames/thumbnail") { request, context in
+            try await rendered(request, try uids(context), frames: try Self.frameList(try context.parameters.require("frames")), thumbnail: true)
+        }
+        router.get("\(r)/studies/:study/series/:series/instances/:instance/bulkdata/:tag") { request, context in
+            try await bulkdata(request, try uids(context), tag: try context.parameters.require("tag"))
+        }
+        // STOW-RS
+        router.post("\(r)/studies") { request, _ in try await store(request, study: nil) }
+        router.post("\(r)/studies/:study") { request, context in try await store(request, study: try context.parameters.require("study")) }
+        // WADO-URI
+        router.get("/wado") { request, _ in try await wadoURI(request) }
+    }
+
+    /// The UIDs a path names, each checked: a UID becomes an SQL argument and a URL, never a path.
+    struct UIDs: Sendable {
+        var study: String
+        var series: String?
+        var instance: String?
+        var level: QueryLevel { instance != nil ? .image : series != nil ? .series : .study }
+    }
+
+    func uids(_ context: BasicRequestContext) throws -> UIDs {
+        func check(_ name: String) throws -> String? {
+            guard let v = context.parameters.get(name) else { return nil }
+            guard UIDString.isValid(v) else { throw HTTPError(.badRequest, message: "\(name) \(v.prefix(70)) is not a UID") }
+            return v
+        }
+        guard let study = try check("study") else { throw HTTPError(.badRequest, message: "no study") }
+        return UIDs(study: study, series: try check("series"), instance: try check("instance"))
+    }
+
+    // MARK: - QIDO-RS
+
+    /// Attributes returned by default per level (PS3.18 Tables 10.6.3-3 to -5), beside those asked for.
+    static func defaultReturnKeys(_ level: QueryLevel) -> [Tag] {
+        let study: [Tag] = [.studyDate, .studyTime, .accessionNumber, .modalitiesInStudy, .referringPhysicianName, .patientName,
+                            .patientID, .patientBirthDate, .patientSex, .studyInstanceUID, .studyID, .studyDescription,
+                            .numberOfStudyRelatedSeries, .numberOfStudyRelatedInstances]
+        let series: [Tag] = [.modality, .seriesDescription, .seriesInstanceUID, .seriesNumber, .numberOfSeriesRelatedInstances,
+                             .seriesDate, .seriesTime, .bodyPartExamined]
+        let instance: [Tag] = [.sopClassUID, .sopInstanceUID, .instanceNumber, .rows, .columns, .bitsAllocated, .numberOfFrames]
+        switch level {
+        case .patient, .study: return study
+        case .series: return series + [.studyInstanceUID]
+        case .image: return instance + [.studyInstanceUID, .seriesInstanceUID]
+        }
+    }
+
+    func search(_ level: QueryLevel, _ request: Request, study: String? = nil, series: String? = nil) async throws -> Response {
+        let accept = MediaRange.parse(request.headers[.accept])
+        guard accept.isEmpty || accept.contains(where: { $0.admits("application/dicom+json") || $0.admits("application/json") }) else {
+            throw HTTPError(.notAcceptable, message: "QIDO-RS answers application/dicom+json")
+        }
+        let params = request.uri.queryParameters
+        guard params.count <= configuration.maxQueryParameters else {
+            throw HTTPError(.badRequest, message: "more than \(configuration.maxQueryParameters) query parameters")
+        }
+        var keys: [QueryKey] = []
+        var include: [Tag] = []
+        var limit: Int?
+        var offset = 0
+        var warnings: [String] = []
+        for (name, value) in params {
+            switch name.lowercased() {
+            case "limit":
+                guard let n = Int(value), n >= 0 else { throw HTTPError(.badRequest, message: "limit \(value) is not a count") }
+                limit = n
+            case "offset":
+                guard let n = Int(value), n >= 0 else { throw HTTPError(.badRequest, message: "offset \(value) is not a count") }
+                offset = n
+            case "includefield":
+                for field in value.split(separator: ",") {
+                    if field == "all" {
+                        include += IncludeAll.tags(level)
+                    } else if let tag = Self.tag(String(field)) {
+                        include.append(tag)
+                    } else {
+                        warnings.append("unknown includefield \(field)")
+                    }
+                }
+            case "fuzzymatching":
+                // Person names are always matched insensitive to case and accents; nothing else is fuzzy.
+                continue
+            default:
+                guard let key = try Self.key(String(name), String(value)) else {
+                    warnings.append("unknown query parameter \(name)")
+                    continue
+                }
+                keys.append(key)
+            }
+        }
+        if let study { keys.append(QueryKey(tag: .studyInstanceUID, vr: .UI, match: .single(study))) }
+        if let series { keys.append(QueryKey(tag: .seriesInstanceUID, vr: .UI, match: .single(series))) }
+        for tag in Self.defaultReturnKeys(level) + include where !keys.contains(where: { $0.tag == tag }) {
+            keys.append(QueryKey(tag: tag, vr: DataDictionary.vr(for: tag), match: .universal))
+        }
+        let query = Query(model: .studyRoot, level: level, keys: keys, options: QueryOptions(relational: true),
+                          characterSet: SpecificCharacterSet("ISO_IR 192"), limit: limit, offset: offset)
+        let result = try await services.engine.find(query)
+        let base = Self.baseURL(request)
+        let encoder = DICOMJSONEncoder()
+        var answers: [String] = []
+        answers.reserveCapacity(result.answers.count)
+        for var answer in result.answers {
+            for tag in [Tag.queryRetrieveLevel, .specificCharacterSet, .retrieveAETitle] { answer.remove(tag) }
+            var url = base + "/studies/" + (answer.uid(.studyInstanceUID) ?? "")
+            if level >= .series, let s = answer.uid(.seriesInstanceUID) { url += "/series/" + s }
+            if level == .image, let i = answer.uid(.sopInstanceUID) { url += "/instances/" + i }
+            answer.setString(url, for: .retrieveURL, vr: .UR)
+            answers.append(encoder.encode(answer))
+        }
+        if result.truncated {
+            warnings.append("the number of results exceeded the limit; request more with offset=\(offset + result.answers.count)")
+        }
+        var headers: HTTPFields = [.contentType: "application/dicom+json"]
+        for w in warnings { headers.append(HTTPField(name: HTTPField.Name("Warning")!, value: "299 Arca \"\(w.replacingOccurrences(of: "\"", with: "'"))\"")) }
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: "[" + answers.joined(separator: ",") + "]")))
+    }
+
+    /// A query key from a QIDO parameter: `PatientName`, `00100010`, or `Sequence.Attribute` (one level).
+    static func key(_ name: String, _ value: String) throws -> QueryKey? {
+        let path = name.split(separator: ".").map(String.init)
+        guard let first = path.first, let tag = tag(first) else { return nil }
+        do {
+            if path.count == 1 { return try QueryKey(tag: tag, text: value) }
+            guard path.count == 2, let inner = self.tag(path[1]) else { return nil }
+            return QueryKey(sequence: tag, item: try QueryKey(tag: inner, text: value))
+        } catch let error as QueryError {
+            throw HTTPError(.badRequest, message: "\(name): \(error)")
+        }
+    }
+
+    /// A keyword or eight hex digits.
+    static func tag(_ text: String) -> Tag? {
+        if text.count == 8, let raw = UInt32(text, radix: 16) { return Tag(rawValue: raw) }
+        return DataDictionary.entry(forKeyword: text)?.tag
+    }
+
+    /// The DICOMweb root as the client reached it (`Forwarded` / `X-Forwarded-*` when behind a proxy).
+    static func baseURL(_ request: Request) -> String {
+        var scheme = "http"
+        var host = request.head.authority ?? "localhost"
+        if let forwarded = request.headers[HTTPField.Name("Forwarded")!] {
+            for part in forwarded.split(separator: ",").first?.split(separator: ";") ?? [] {
+                let kv = part.split(separator: "=", maxSplits: 1).map { String($0).trimmed }
+                guard kv.count == 2 else { continue }
+                let v = kv[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+                if kv[0].lowercased() == "proto" { scheme = v }
+                if kv[0].lowercased() == "host" { host = v }
+            }
+        } else {
+            if let p = request.headers[HTTPField.Name("X-Forwarded-Proto")!] { scheme = p }
+            if let h = request.headers[HTTPField.Name("X-Forwarded-Host")!] { host = h }
+        }
+        return "\(scheme)://\(host)\(root)"
+    }
+
+    // MARK: - WADO-RS instances
+
+    /// The instances a path names (404 when none).
+    func instances(_ uids: UIDs) async throws -> [ArchivedInstance] {
+        var keys = [QueryKey(tag: .studyInstanceUID, vr: .UI, match: .single(uids.study))]
+        if let s = uids.series { keys.append(QueryKey(tag: .seriesInstanceUID, vr: .UI, match: .single(s))) }
+        if let i = uids.instance { keys.append(QueryKey(tag: .sopInstanceUID, vr: .UI, match: .single(i))) }
+        let found = try await services.engine.instances(Query(model: .studyRoot, level: uids.level, keys: keys))
+        guard !found.isEmpty else { throw HTTPError(.notFound, message: "no such \(uids.level == .image ? "instance" : uids.level == .series ? "series" : "study")") }
+        return found
+    }
+
+    /// The transfer syntax asked for in `multipart/related; type="application/dicom"; transfer-syntax=…`: nil
+    /// for `*` (as stored); Explicit VR Little Endian when none is named (PS3.18 8.7.3.5).
+    static func requestedSyntax(_ accept: [MediaRange]) throws -> String? {
+        if accept.isEmpty { return explicitLittle }
+        for range in accept {
+            let dicomPart = range.type == "multipart/related" && (range.parameters["type"].map { $0 == "application/dicom" } ?? true)
+            guard dicomPart || range.type == "application/dicom" || range.type == "*/*" || range.type == "multipart/*" else { continue }
+            guard let ts = range.parameters["transfer-syntax"] else { return explicitLittle }
+            return ts == "*" ? nil : ts
+        }
+        throw HTTPError(.notAcceptable, message: "WADO-RS instances are multipart/related; type=\"application/dicom\"")
+    }
+
+    func retrieve(_ request: Request, _ uids: UIDs) async throws -> Response {
+        let target = try Self.requestedSyntax(MediaRange.parse(request.headers[.accept]))
+        let found = try await instances(uids)
+        let reading = services.reading
+        for instance in found where !reading.canConvert(from: instance.transferSyntaxUID, to: target ?? instance.transferSyntaxUID) {
+            throw HTTPError(.notAcceptable, message: "\(instance.sopInstanceUID) is stored in \(instance.transferSyntaxUID) and cannot be sent in \(target ?? "")")
+        }
+        let multipart = MultipartWriter()
+        let body = ResponseBody { writer in
+            for instance in found {
+                let syntax = target ?? instance.transferSyntaxUID
+                let prepared = try await reading.prepare(instance, in: syntax)
+                try await writer.write(multipart.partHeader(contentType: "application/dicom; transfer-syntax=\(syntax)"))
+                try await writer.write(ByteBuffer(bytes: try Self.partTenHeader(instance, syntax: syntax, stored: prepared.meta)))
+                try await prepared.read { try await writer.write(ByteBuffer(bytes: $0)) }
+                try await writer.write(multipart.partEnd)
+            }
+            try await writer.write(multipart.closing)
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: multipart.contentType(type: "application/dicom")], body: body)
+    }
+
+    /// Preamble, `DICM` and the meta information of a Part-10 file in `syntax` (Source AE Title kept).
+    static func partTenHeader(_ instance: ArchivedInstance, syntax: String, stored meta: DataSet) throws -> [UInt8] {
+        guard let ts = TransferSyntax(uid: syntax) else { throw HTTPError(.notAcceptable, message: "unknown transfer syntax \(syntax)") }
+        return [UInt8](repeating: 0, count: 128) + Array("DICM".utf8) + (try FileMeta.encode(FileMeta.make(
+            sopClassUID: instance.sopClassUID, sopInstanceUID: instance.sopInstanceUID, transferSyntax: ts,
+            sourceAETitle: meta.string(.sourceApplicationEntityTitle))))
+    }
+
+    // MARK: - Metadata and bulk data
+
+    func metadata(_ request: Request, _ uids: UIDs) async throws -> Response {
+        let accept = MediaRange.parse(request.headers[.accept])
+        guard accept.isEmpty || accept.contains(where: { $0.admits("application/dicom+json") || $0.admits("application/json") }) else {
+            throw HTTPError(.notAcceptable, message: "metadata is application/dicom+json")
+        }
+        let found = try await instances(uids)
+        let base = Self.baseURL(request)
+        let source = services.engine.source
+        let cache = metadata
+        let json = try await services.reading.threadPool.runIfActive { () -> String in
+            var parts: [String] = []
+            parts.reserveCapacity(found.count)
+            for instance in found {
+                parts.append(try cache.json(for: instance, base: base) {
+                    try source.header(at: instance.location)
+                })
+            }
+            return "[" + parts.joined(separator: ",") + "]"
+        }
+        return Response(status: .ok, headers: [.contentType: "application/dicom+json"], body: ResponseBody(byteBuffer: ByteBuffer(string: json)))
+    }
+
+    func bulkdata(_ request: Request, _ uids: UIDs, tag text: String) async throws -> Response {
+        guard let tag = Self.tag(text) else { throw HTTPError(.badRequest, message: "\(text) is not a tag") }
+        guard let instance = try await instances(uids).first else { throw HTTPError(.notFound) }
+        if tag == .pixelData { return try await frames(request, uids, list: nil) }
+        let source = services.engine.source
+        let value = try await services.reading.threadPool.runIfActive { () -> [UInt8]? in
+            let path = try source.filePath(instance.location)
+            return try DICOMFile.read(path: path).dataSet[tag]?.bytes
+        }
+        guard let value else { throw HTTPError(.notFound, message: "no \(text) in the instance") }
+        let multipart = MultipartWriter()
+        var body = multipart.partHeader(contentType: "application/octet-stream")
+        body.writeBytes(value)
+        var end = multipart.partEnd
+        body.writeBuffer(&end)
+        var closing = multipart.closing
+        body.writeBuffer(&closing)
+        return Response(status: .ok, headers: [.contentType: multipart.contentType(type: "application/octet-stream")],
+                        body: ResponseBody(byteBuffer: body))
+    }
+
+    // MARK: - Frames and rendered images
+
+    static func frameList(_ text: String) throws -> [Int] {
+        let list = text.split(separator: ",").compactMap { Int(String($0).trimmed) }
+        guard !list.isEmpty, list.count <= 10_000, list.allSatisfy({ $0 >= 1 }) else {
+            throw HTTPError(.badRequest, message: "frames are 1-based numbers separated by commas")
+        }
+        return list
+    }
+
+    func pixels() throws -> any PixelRendering {
+        guard let pixels = services.pixels else { throw HTTPError(.notImplemented, message: "no pixel pipeline in this server") }
+        return pixels
+    }
+
+    /// Frames as stored (`transfer-syntax=*` or the stored syntax named) or decoded to native samples
+    /// (`application/octet-stream`, the default), one part each, with no encapsulation items (CP-1509).
+    func frames(_ request: Request, _ uids: UIDs, list text: String?) async throws -> Response {
+        let pixels = try pixels()
+        guard let instance = try await instances(uids).first else { throw HTTPError(.notFound) }
+        let accept = MediaRange.parse(request.headers[.accept])
+        let asStored: Bool
+        if let range = accept.first(where: { $0.type == "multipart/related" || $0.type == "*/*" || $0.type == "application/octet-stream" }) {
+            let ts = range.parameters["transfer-syntax"]
+            let typed = range.parameters["type"].map { $0 != "application/octet-stream" } ?? false
+            asStored = ts == "*" || ts == instance.transferSyntaxUID || (typed && ts == nil)
+        } else if !accept.isEmpty {
+            throw HTTPError(.notAcceptable, message: "frames are multipart/related")
+        } else {
+            asStored = false
+        }
+        let source = services.engine.source
+        let path = try await services.reading.threadPool.runIfActive { try source.filePath(instance.location) }
+        let count = try await services.reading.threadPool.runIfActive { try pixels.numberOfFrames(path: path) }
+        let numbers = try text.map(Self.frameList) ?? Array(1...max(1, count))
+        guard numbers.allSatisfy({ $0 <= count }) else { throw HTTPError(.notFound, message: "the instance has \(count) frame(s)") }
+        let multipart = MultipartWriter()
+        let pool = services.reading.threadPool
+        let partType = asStored ? Self.frameMediaType(instance.transferSyntaxUID) : "application/octet-stream"
+        let body = ResponseBody { writer in
+            for n in numbers {
+                let bytes = try await pool.runIfActive { () -> [UInt8] in
+                    asStored ? try pixels.storedFrame(path: path, frame: n - 1).bytes : try pixels.nativeFrame(path: path, frame: n - 1)
+                }
+                let suffix = asStored ? "; transfer-syntax=\(instance.transferSyntaxUID)" : ""
+                try await writer.write(multipart.partHeader(contentType: partType + suffix))
+                try await writer.write(ByteBuffer(bytes: bytes))
+                try await writer.write(multipart.partEnd)
+            }
+            try await writer.write(multipart.closing)
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: multipart.contentType(type: partType)], body: body)
+    }
+
+    /// The media type of a frame stored in `syntax` (PS3.18 Table 8.7.3-2).
+    static func frameMediaType(_ syntax: String) -> String {
+        switch syntax {
+        case "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70": return "image/jpeg"
+        case "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81": return "image/jls"
+        case "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91": return "image/jp2"
+        case "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203": return "image/jphc"
+        case "1.2.840.10008.1.2.5": return "image/x-dicom-rle"
+        default: return "application/octet-stream"
+        }
+    }
+
+    /// Rendered (PS3.18 10.4.1.1.3) and thumbnail (10.4.1.1.4): JPEG by default, PNG when asked; `window`,
+    /// `viewport`, `quality`. An instance gives its first frame (or those listed); a series or study its middle
+    /// instance for a thumbnail, every instance's first frame as multipart for rendered.
+    func rendered(_ request: Request, _ uids: UIDs, frames: [Int]?, thumbnail: Bool) async throws -> Response {
+        let pixels = try pixels()
+        let params = request.uri.queryParameters
+        let accept = MediaRange.parse(request.headers[.accept])
+        let png = accept.contains { $0.type == "image/png" } && !accept.contains { $0.type == "image/jpeg" }
+        let jpegAllowed = accept.isEmpty || accept.contains { $0.admits("image/jpeg") }
+        guard png || jpegAllowed else { throw HTTPError(.notAcceptable, message: "rendered images are image/jpeg or image/png") }
+        let quality = params["quality"].flatMap { Int($0) }.map { min(100, max(1, $0)) } ?? 90
+        let window = try Self.window(params["window"].map(String.init))
+        let viewport = try Self.viewport(params["viewport"].map(String.init)) ?? (thumbnail ? (128, 128) : nil)
+        var found = try await instances(uids)
+        found = found.filter { !$0.sopClassUID.hasPrefix("1.2.840.10008.5.1.4.1.1.88") }  // no pixels in SR
+        guard !found.isEmpty else { throw HTTPError(.notFound, message: "nothing to render") }
+        if thumbnail && uids.instance == nil { found = [found[found.count / 2]] }
+        let source = services.engine.source
+        let pool = services.reading.threadPool
+        let mediaType = png ? "image/png" : "image/jpeg"
+        let renderOne: @Sendable (ArchivedInstance, Int) async throws -> [UInt8] = { instance, frame in
+            try await pool.runIfActive {
+                let path = try source.filePath(instance.location)
+                return try pixels.render(path: path, frame: frame, window: window, viewport: viewport, jpeg: !png, quality: quality)
+            }
+        }
+        if uids.instance != nil && (frames?.count ?? 1) == 1 || thumbnail {
+            let image = try await renderOne(found[0], (frames?.first ?? 1) - 1)
+            return Response(status: .ok, headers: [.contentType: mediaType], body: ResponseBody(byteBuffer: ByteBuffer(bytes: image)))
+        }
+        let multipart = MultipartWriter()
+        let targets: [(ArchivedInstance, Int)] = uids.instance != nil ? (frames ?? [1]).map { (found[0], $0 - 1) } : found.map { ($0, 0) }
+        let body = ResponseBody { writer in
+            for (instance, frame) in targets {
+                let image = try await renderOne(instance, frame)
+                try await writer.write(multipart.partHeader(contentType: mediaType))
+                try await writer.write(ByteBuffer(bytes: image))
+                try await writer.write(multipart.partEnd)
+            }
+            try await writer.write(multipart.closing)
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: multipart.contentType(type: mediaType)], body: body)
+    }
+
+    static func window(_ text: String?) throws -> (Double, Double, String)? {
+        guard let text else { return nil }
+        let parts = text.split(separator: ",").map(String.init)
+        guard parts.count >= 2, let c = Double(parts[0]), let width = Double(parts[1]), width > 0 else {
+            throw HTTPError(.badRequest, message: "window is center,width[,function]")
+        }
+        return (c, width, parts.count > 2 ? parts[2].lowercased() : "linear")
+    }
+
+    static func viewport(_ text: String?) throws -> (Int, Int)? {
+        guard let text else { return nil }
+        let parts = text.split(separator: ",").compactMap { Int($0) }
+        guard parts.count >= 2, (1...8192).contains(parts[0]), (1...8192).contains(parts[1]) else {
+            throw HTTPError(.badRequest, message: "viewport is width,height (at most 8192)")
+        }
+        return (parts[0], parts[1])
+    }
+
+    // MARK: - WADO-URI
+
+    func wadoURI(_ request: Request) async throws -> Response {
+        let p = request.uri.queryParameters
+        guard p["requestType"] == "WADO" else { throw HTTPError(.badRequest, message: "requestType must be WADO") }
+        guard let study = p["studyUID"].map(String.init), let object = p["objectUID"].map(String.init) else {
+            throw HTTPError(.badRequest, message: "studyUID and objectUID are required")
+        }
+        let uids = UIDs(study: study, series: p["seriesUID"].map(String.init), instance: object)
+        for uid in [uids.study, uids.series, uids.instance].compactMap({ $0 }) where !UIDString.isValid(uid) {
+            throw HTTPError(.badRequest, message: "\(uid.prefix(70)) is not a UID")
+        }
+        var keys = [QueryKey(tag: .studyInstanceUID, vr: .UI, match: .single(study)), QueryKey(tag: .sopInstanceUID, vr: .UI, match: .single(object))]
+        if let s = uids.series { keys.append(QueryKey(tag: .seriesInstanceUID, vr: .UI, match: .single(s))) }
+        guard let instance = try await services.engine.instances(Query(model: .studyRoot, level: .image, keys: keys)).first else {
+            throw HTTPError(.notFound, message: "no such object")
+        }
+        let contentType = p["contentType"].map(String.init) ?? (instance.sopClassUID.hasPrefix("1.2.840.10008.5.1.4.1.1.88") ? "application/dicom" : "image/jpeg")
+        if contentType.hasPrefix("application/dicom") {
+            let syntax = p["transferSyntax"].map(String.init) ?? instance.transferSyntaxUID
+            guard services.reading.canConvert(from: instance.transferSyntaxUID, to: syntax) else {
+                throw HTTPError(.notAcceptable, message: "cannot send \(instance.transferSyntaxUID) as \(syntax)")
+            }
+            let prepared = try await services.reading.prepare(instance, in: syntax)
+            let header = try Self.partTenHeader(instance, syntax: syntax, stored: prepared.meta)
+            let body = ResponseBody { writer in
+                try await writer.write(ByteBuffer(bytes: header))
+                try await prepared.read { try await writer.write(ByteBuffer(bytes: $0)) }
+                try await writer.finish(nil)
+            }
+            return Response(status: .ok, headers: [.contentType: "application/dicom"], body: body)
+        }
+        guard contentType == "image/jpeg" || contentType == "image/png" else {
+            throw HTTPError(.notAcceptable, message: "contentType \(contentType) is not served")
+        }
+        let pixels = try pixels()
+        let center = p["windowCenter"].flatMap { Double($0) }, width = p["windowWidth"].flatMap { Double($0) }
+        let window: (Double, Double, String)? = center.flatMap { c in width.flatMap { w in w > 0 ? (c, w, "linear") : nil } }
+        let rows = p["rows"].flatMap { Int($0) }, columns = p["columns"].flatMap { Int($0) }
+        let viewport: (Int, Int)? = rows == nil && columns == nil ? nil
+            : (min(8192, max(1, columns ?? rows ?? 1)), min(8192, max(1, rows ?? columns ?? 1)))
+        let frame = max(1, p["frameNumber"].flatMap { Int($0) } ?? 1) - 1
+        let quality = p["imageQuality"].flatMap { Int($0) }.map { min(100, max(1, $0)) } ?? 90
+        let source = services.engine.source
+        let image = try await services.reading.threadPool.runIfActive {
+            try pixels.render(path: try source.filePath(instance.location), frame: frame, window: window, viewport: viewport,
+                              jpeg: contentType == "image/jpeg", quality: quality)
+        }
+        return Response(status: .ok, headers: [.contentType: contentType], body: ResponseBody(byteBuffer: ByteBuffer(bytes: image)))
+    }
+}
+
+/// `includefield=all`: every attribute the index holds at the level and above, and the usual others of a
+/// stored instance (read from it).
+enum IncludeAll {
+    static func tags(_ level: QueryLevel) -> [Tag] {
+        var tags = DICOMwebRoutes.defaultReturnKeys(.study) + [.issuerOfPatientID, .sopClassesInStudy, Tag(0x0008, 0x0080), Tag(0x0010, 0x1010)]
+        if level >= .series { tags += DICOMwebRoutes.defaultReturnKeys(.series) + [Tag(0x0018, 0x0050), Tag(0x0008, 0x0070)] }
+        if level == .image { tags += DICOMwebRoutes.defaultReturnKeys(.image) + [.photometricInterpretation, .samplesPerPixel, Tag(0x0020, 0x0032), Tag(0x0020, 0x0037)] }
+        return tags
+    }
+}

@@ -1,0 +1,80 @@
+import Archive
+import DICOM
+import DICOMNetwork
+import Hummingbird
+import Logging
+import NIOCore
+import NIOPosix
+
+/// Where the HTTP server listens and what it answers with.
+public struct DICOMwebConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// Our AE title: the called AE title of instances stored through STOW-RS.
+    public var aeTitle: String
+    /// Most query parameters a request may carry (more is 400).
+    public var maxQueryParameters: Int
+    /// A STOW-RS part larger than this is refused (0xA700), as a C-STORE dataset would be.
+    public var maxObjectSize: UInt64
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, aeTitle: String = "STORE_SCP", maxQueryParameters: Int = 256,
+                maxObjectSize: UInt64 = 4 << 30) {
+        self.host = host
+        self.port = port
+        self.aeTitle = aeTitle
+        self.maxQueryParameters = maxQueryParameters
+        self.maxObjectSize = maxObjectSize
+    }
+}
+
+/// What the HTTP side needs of the archive: the query engine (QIDO-RS shares C-FIND's matching), the
+/// instance reading of retrieval (WADO-RS shares C-MOVE's), the storage C-STORE uses (STOW-RS), the pixel
+/// pipeline (rendered images, frames), and the operations endpoints.
+public struct DICOMwebServices: Sendable {
+    public let engine: QueryEngine
+    public let reading: InstanceReading
+    public let storage: any StorageService
+    public let pixels: (any PixelRendering)?
+    public let metrics: (@Sendable () -> String)?
+    public let health: @Sendable () -> Bool
+
+    public init(engine: QueryEngine, reading: InstanceReading, storage: any StorageService, pixels: (any PixelRendering)?,
+                metrics: (@Sendable () -> String)?, health: @escaping @Sendable () -> Bool) {
+        self.engine = engine
+        self.reading = reading
+        self.storage = storage
+        self.pixels = pixels
+        self.metrics = metrics
+        self.health = health
+    }
+}
+
+/// Frames and rendered images: the pixel pipeline plugs in here.
+public protocol PixelRendering: Sendable {
+    /// A frame's bytes as stored (a codestream when compressed), `frame` 0-based.
+    func storedFrame(path: String, frame: Int) throws -> (bytes: [UInt8], transferSyntax: String)
+    /// A frame decoded to native little-endian samples.
+    func nativeFrame(path: String, frame: Int) throws -> [UInt8]
+    /// An 8-bit image of a frame: `window` (center, width, function), scaled to fit `viewport`.
+    func render(path: String, frame: Int, window: (Double, Double, String)?, viewport: (Int, Int)?, jpeg: Bool, quality: Int) throws -> [UInt8]
+    func numberOfFrames(path: String) throws -> Int
+}
+
+/// The HTTP server of `arca serve`: DICOMweb under `/dicom-web`, WADO-URI at `/wado`, the web page at `/`,
+/// `/metrics` and `/health`. One more service of the application's service group.
+public enum DICOMwebServer {
+    public static func application(_ configuration: DICOMwebConfiguration, _ services: DICOMwebServices, logger: Logger,
+                                   onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        let router = Router()
+        router.add(middleware: ErrorMiddleware(logger: logger))
+        router.add(middleware: MetricsMiddleware())
+        let routes = DICOMwebRoutes(configuration: configuration, services: services, logger: logger)
+        routes.register(on: router)
+        PageRoutes.register(on: router)
+        OperationsRoutes(services: services).register(on: router)
+        return Application(router: router,
+                           configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Arca"),
+                           onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+                           logger: logger)
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+import NIOCore
+
+/// `multipart/related` bodies (RFC 2387, PS3.18 8.6.1.2): parts read as they arrive, with bounded memory
+/// whatever the body's size (a body without its closing boundary is an error at its end, never a buffer that
+/// grows), and parts written with a random boundary per response.
+struct MultipartReader {
+    enum Event {
+        /// A part begins: its headers, names lower-cased.
+        case partStart([String: String])
+        /// Bytes of the current part's body, in order.
+        case bytes(ByteBuffer)
+        case partEnd
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    private enum State {
+        case preamble
+        /// Right after a delimiter: `--` (the end) or CRLF (a part) decides, once two bytes are here.
+        case afterDelimiter
+        case headers
+        case body
+        case done
+    }
+
+    private let delimiter: [UInt8]  // "\r\n--" + boundary
+    private var pending = ByteBuffer()
+    private var state = State.preamble
+    static let maxHeaderBytes = 16 * 1024
+
+    init(boundary: String) {
+        delimiter = Array("\r\n--\(boundary)".utf8)
+        // The first delimiter may start the body without a preceding CRLF.
+        pending.writeBytes([0x0D, 0x0A])
+    }
+
+    var isDone: Bool {
+        if case .done = state { return true }
+        return false
+    }
+
+    mutating func feed(_ input: ByteBuffer) throws -> [Event] {
+        var incoming = input
+        pending.writeBuffer(&incoming)
+        var events: [Event] = []
+        loop: while true {
+            switch state {
+            case .done:
+                pending.clear()
+                break loop
+            case .preamble:
+                guard let at = find(delimiter) else {
+                    // Keep only what could be the start of a delimiter.
+                    let keep = min(pending.readableBytes, delimiter.count - 1)
+                    pending.moveReaderIndex(forwardBy: pending.readableBytes - keep)
+                    pending.discardReadBytes()
+                    break loop
+                }
+                pending.moveReaderIndex(forwardBy: at + delimiter.count)
+                state = .afterDelimiter
+            case .afterDelimiter:
+                guard try afterDelimiter() else { break loop }
+            case .headers:
+                guard let end = find(Array("\r\n\r\n".utf8)) else {
+                    guard pending.readableBytes < Self.maxHeaderBytes else { throw Failure(description: "part headers longer than \(Self.maxHeaderBytes) bytes") }
+                    break loop
+                }
+                let text = pending.readString(length: end) ?? ""
+                pending.moveReaderIndex(forwardBy: 4)
+                var headers: [String: String] = [:]
+                for line in text.split(separator: "\r\n") where !line.isEmpty {
+                    guard let colon = line.firstIndex(of: ":") else { continue }
+                    headers[line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()] =
+                        line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                }
+                events.append(.partStart(headers))
+                state = .body
+            case .body:
+                if let at = find(delimiter) {
+                    if at > 0, let slice = pending.readSlice(length: at) { events.append(.bytes(slice)) }
+                    pending.moveReaderIndex(forwardBy: delimiter.count)
+                    events.append(.partEnd)
+                    state = .afterDelimiter
+                } else {
+                    let safe = pending.readableBytes - (delimiter.count - 1)
+                    if safe > 0, let slice = pending.readSlice(length: safe) { events.append(.bytes(slice)) }
+                    pending.discardReadBytes()
+                    break loop
+                }
+            }
+        }
+        return events
+    }
+
+    /// After a delimiter: `--` ends the body, CRLF starts a part's headers. False when more bytes are needed.
+    private mutating func afterDelimiter() throws -> Bool {
+        // Transport padding (spaces, tabs) may follow the delimiter.
+        while let b = pending.getInteger(at: pending.readerIndex, as: UInt8.self), b == 0x20 || b == 0x09 {
+            pending.moveReaderIndex(forwardBy: 1)
+        }
+        guard pending.readableBytes >= 2, let a = pending.getInteger(at: pending.readerIndex, as: UInt8.self),
+              let b = pending.getInteger(at: pending.readerIndex + 1, as: UInt8.self) else {
+            return false
+        }
+        if a == 0x2D && b == 0x2D {
+            state = .done
+            return true
+        }
+        guard a == 0x0D && b == 0x0A else { throw Failure(description: "malformed multipart delimiter line") }
+        pending.moveReaderIndex(forwardBy: 2)
+        state = .headers
+        return true
+    }
+
+    /// The body ended: it must have had its closing delimiter.
+    func finish() throws {
+        guard isDone else { throw Failure(description: "the multipart body ended without its closing boundary") }
+    }
+
+    private func find(_ needle: [UInt8]) -> Int? {
+        pending.withUnsafeReadableBytes { haystack -> Int? in
+            guard haystack.count >= needle.count, let first = needle.first else { return nil }
+            var i = 0
+            let last = haystack.count - needle.count
+            while i <= last {
+                guard let hit = haystack[i...last].firstIndex(of: first) else { return nil }
+                var match = true
+                for k in needle.indices.dropFirst() where haystack[hit + k] != needle[k] {
+                    match = false
+                    break
+                }
+                if match { return hit }
+                i = hit + 1
+            }
+            return nil
+        }
+    }
+}
+
+/// Writing a `multipart/related` response.
+struct MultipartWriter {
+    let boundary: String
+
+    init() {
+        var generator = SystemRandomNumberGenerator()
+        boundary = "arca-" + (0..<4).map { _ in String(generator.next() as UInt64, radix: 36) }.joined()
+    }
+
+    func contentType(type: String, extra: String = "") -> String {
+        "multipart/related; type=\"\(type)\"; boundary=\(boundary)" + extra
+    }
+
+    func partHeader(contentType: String, location: String? = nil) -> ByteBuffer {
+        var text = "--\(boundary)\r\nContent-Type: \(contentType)\r\n"
+        if let location { text += "Content-Location: \(location)\r\n" }
+        return ByteBuffer(string: text + "\r\n")
+    }
+
+    var partEnd: ByteBuffer { ByteBuffer(string: "\r\n") }
+    var closing: ByteBuffer { ByteBuffer(string: "--\(boundary)--\r\n") }
+}

@@ -1,0 +1,175 @@
+import Archive
+import DICOM
+import DICOMNetwork
+import Hummingbird
+import NIOCore
+
+/// STOW-RS (PS3.18 10.5): each `application/dicom` part of a `multipart/related` body goes through the same
+/// storage as a C-STORE (same durability, validation, duplicate policy, hooks), streamed as it arrives: its
+/// Part-10 meta information names the SOP class, instance and syntax, the dataset bytes follow into the sink.
+extension DICOMwebRoutes {
+    static let stowCallingAETitle = "STOW_RS"
+
+    /// One part being received.
+    private struct Part {
+        var parser = Part10Parser(options: .headerOnly)
+        var header = DataSetBuilder()
+        var pending: [UInt8] = []
+        var sink: (any InstanceSink)?
+        var failure: (reason: UInt16, comment: String)?
+        var received: UInt64 = 0
+        var started = false
+    }
+
+    func store(_ request: Request, study: String?) async throws -> Response {
+        if let study, !UIDString.isValid(study) { throw HTTPError(.badRequest, message: "\(study.prefix(70)) is not a UID") }
+        let contentType = MediaRange.parse(request.headers[.contentType]).first
+        guard let contentType, contentType.type == "multipart/related",
+              contentType.parameters["type"].map({ $0 == "application/dicom" }) ?? true else {
+            throw HTTPError(.unsupportedMediaType, message: "STOW-RS takes multipart/related; type=\"application/dicom\"")
+        }
+        guard let boundary = contentType.parameters["boundary"], !boundary.isEmpty, boundary.utf8.count <= 200 else {
+            throw HTTPError(.badRequest, message: "multipart/related without a boundary")
+        }
+        var reader = MultipartReader(boundary: boundary)
+        var part: Part?
+        var referenced: [DataSet] = []
+        var failed: [DataSet] = []
+        var studies = Set<String>()
+        let base = Self.baseURL(request)
+
+        func conclude(_ p: Part) async {
+            var p = p
+            var item = DataSet()
+            let sopClass = p.parser.meta.uid(.mediaStorageSOPClassUID) ?? p.header.dataSet.uid(.sopClassUID) ?? ""
+            let sop = p.parser.meta.uid(.mediaStorageSOPInstanceUID) ?? p.header.dataSet.uid(.sopInstanceUID) ?? ""
+            if !sopClass.isEmpty { item.setString(sopClass, for: .referencedSOPClassUID, vr: .UI) }
+            if !sop.isEmpty { item.setString(sop, for: .referencedSOPInstanceUID, vr: .UI) }
+            if p.failure == nil, !p.started { p.failure = (0xC000, "the part holds no DICOM dataset") }
+            if p.failure == nil {
+                do { try p.parser.finish(&p.header) } catch { p.failure = (0xC000, "unreadable dataset: \(error)") }
+            }
+            let instanceStudy = p.header.dataSet.uid(.studyInstanceUID) ?? ""
+            if p.failure == nil, let study, instanceStudy != study {
+                p.failure = (0x0110, "Study Instance UID \(instanceStudy) is not the study of the request")
+            }
+            if let failure = p.failure {
+                await p.sink?.cancel()
+                item.setUInt16(failure.reason, for: .failureReason)
+                failed.append(item)
+                logger.notice("[STOW-RS] \(sop.isEmpty ? "a part" : sop) refused: \(failure.comment)")
+                return
+            }
+            guard let sink = p.sink else { return }
+            let outcome = await sink.finish()
+            if outcome.status.isSuccess || outcome.status.isWarning {
+                item.setString("\(base)/studies/\(instanceStudy)/series/\(p.header.dataSet.uid(.seriesInstanceUID) ?? "")/instances/\(sop)",
+                               for: .retrieveURL, vr: .UR)
+                referenced.append(item)
+                studies.insert(instanceStudy)
+            } else {
+                item.setUInt16(outcome.status.rawValue, for: .failureReason)
+                failed.append(item)
+                logger.notice("[STOW-RS] \(sop) refused: \(outcome.status) \(outcome.comment ?? "")")
+            }
+        }
+
+        do {
+            for try await chunk in request.body {
+                for event in try reader.feed(chunk) {
+                    switch event {
+                    case .partStart(let headers):
+                        var p = Part()
+                        if let type = headers["content-type"], !type.lowercased().hasPrefix("application/dicom") {
+                            p.failure = (0xC000, "part of type \(type) is not application/dicom")
+                        }
+                        part = p
+                    case .bytes(let bytes):
+                        guard var p = part else { continue }
+                        part = nil
+                        await feed(&p, bytes)
+                        part = p
+                    case .partEnd:
+                        if let p = part { await conclude(p) }
+                        part = nil
+                    }
+                }
+            }
+            try reader.finish()
+        } catch let error as MultipartReader.Failure {
+            await part?.sink?.cancel()
+            throw HTTPError(.badRequest, message: error.description)
+        }
+        guard !referenced.isEmpty || !failed.isEmpty else { throw HTTPError(.badRequest, message: "the body holds no part") }
+
+        var response = DataSet()
+        if studies.count == 1, let only = studies.first { response.setString("\(base)/studies/\(only)", for: .retrieveURL, vr: .UR) }
+        if !referenced.isEmpty { response.setItems(referenced, for: .referencedSOPSequence) }
+        if !failed.isEmpty { response.setItems(failed, for: .failedSOPSequence) }
+        let status: HTTPResponse.Status = failed.isEmpty ? .ok : referenced.isEmpty ? .conflict : .accepted
+        return Response(status: status, headers: [.contentType: "application/dicom+json"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(string: DICOMJSONEncoder().encode(response))))
+    }
+
+    /// A part's bytes: the meta information is read first (at most 64 KB before it ends), then the sink opens
+    /// and takes the dataset, while a header-only parse keeps the attributes checked at the end.
+    private func feed(_ p: inout Part, _ bytes: ByteBuffer) async {
+        guard p.failure == nil else { return }
+        p.received += UInt64(bytes.readableBytes)
+        guard p.received <= configuration.maxObjectSize else {
+            await p.sink?.cancel()
+            p.sink = nil
+            p.failure = (0xA700, "part larger than \(configuration.maxObjectSize) bytes")
+            return
+        }
+        if !p.parser.isStopped {
+            do {
+                try bytes.withUnsafeReadableBytes { try p.parser.feed($0, to: &p.header) }
+            } catch {
+                await p.sink?.cancel()
+                p.sink = nil
+                p.failure = (0xC000, "unreadable dataset: \(error)")
+                return
+            }
+        }
+        if p.sink == nil {
+            p.pending += Array(bytes.readableBytesView)
+            guard let offset = p.parser.dataSetOffset, let syntax = p.parser.transferSyntax else {
+                if p.pending.count > 64 * 1024 { p.failure = (0xC000, "no Part-10 meta information in the first 64 KB") }
+                return
+            }
+            let meta = p.parser.meta
+            guard let sopClass = meta.uid(.mediaStorageSOPClassUID), let sop = meta.uid(.mediaStorageSOPInstanceUID) else {
+                p.failure = (0xC000, "the meta information names no SOP class or instance")
+                return
+            }
+            p.started = true
+            let request = StoreRequest(callingAETitle: Self.stowCallingAETitle, calledAETitle: configuration.aeTitle, sopClassUID: sopClass,
+                                       sopInstanceUID: sop, transferSyntax: syntax, messageID: 0)
+            do {
+                p.sink = try await services.storage.beginStore(request)
+            } catch let refusal as StoreRefusal {
+                p.failure = (refusal.outcome.status.rawValue, refusal.outcome.comment ?? "refused")
+                return
+            } catch {
+                p.failure = (0xA700, "\(error)")
+                return
+            }
+            let start = Int(clamping: offset)
+            let rest = start < p.pending.count ? Array(p.pending[start...]) : []
+            p.pending = []
+            if !rest.isEmpty { await write(&p, ByteBuffer(bytes: rest)) }
+            return
+        }
+        await write(&p, bytes)
+    }
+
+    private func write(_ p: inout Part, _ bytes: ByteBuffer) async {
+        guard let sink = p.sink else { return }
+        do { try await sink.write(bytes) } catch {
+            await sink.cancel()
+            p.sink = nil
+            p.failure = (0xA700, "\(error)")
+        }
+    }
+}

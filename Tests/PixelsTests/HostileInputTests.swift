@@ -1,0 +1,106 @@
+import DICOM
+import Foundation
+import Pixels
+import Testing
+import TestSupport
+
+/// Bad input gives a `PixelError` naming the problem: never a crash, never an allocation the input sized.
+struct HostileInputTests {
+    static func image(rows: Int = 8, columns: Int = 8, bits: Int = 16, frames: Int? = nil, photometric: String = "MONOCHROME2",
+                      samples: Int = 1, pixels: [UInt8]? = nil) -> DataSet {
+        var ds = DataSet()
+        ds.setUInt16(UInt16(samples), for: .samplesPerPixel)
+        ds.setString(photometric, for: .photometricInterpretation, vr: .CS)
+        if let frames { ds.setString(String(frames), for: .numberOfFrames, vr: .IS) }
+        ds.setUInt16(UInt16(truncatingIfNeeded: rows), for: .rows)
+        ds.setUInt16(UInt16(truncatingIfNeeded: columns), for: .columns)
+        ds.setUInt16(UInt16(bits), for: .bitsAllocated)
+        ds.setUInt16(UInt16(bits), for: .bitsStored)
+        ds.setUInt16(UInt16(max(0, bits - 1)), for: .highBit)
+        ds.setUInt16(0, for: .pixelRepresentation)
+        ds.set(Element(tag: .pixelData, vr: .OW, bytes: pixels ?? [UInt8](repeating: 7, count: rows * columns * bits / 8)))
+        return ds
+    }
+
+    static func encapsulated(_ ds: DataSet, fragments: [[UInt8]], offsetTable: [UInt8] = []) -> DataSet {
+        var d = ds
+        d.set(Element(tag: .pixelData, vr: .OB, value: .fragments(EncapsulatedPixelData(offsetTable: offsetTable, fragments: fragments))))
+        return d
+    }
+
+    static func decodeAll(_ ds: DataSet, syntax: String) throws {
+        let reader = try FrameReader(dataSet: ds, transferSyntax: try #require(TransferSyntax(uid: syntax)))
+        for i in 0..<reader.numberOfFrames { _ = try reader.decodeFrame(i) }
+    }
+
+    @Test("absurd or inconsistent attributes are refused before any pixel is read")
+    func attributes() {
+        #expect(throws: PixelError.self) { try Self.decodeAll(Self.image(bits: 12), syntax: "1.2.840.10008.1.2.1") }          // Bits Allocated 12
+        #expect(throws: PixelError.self) { try Self.decodeAll(Self.image(bits: 64), syntax: "1.2.840.10008.1.2.1") }
+        #expect(throws: PixelError.self) { try Self.decodeAll(Self.image(rows: 0), syntax: "1.2.840.10008.1.2.1") }
+        #expect(throws: PixelError.self) { try Self.decodeAll(Self.image(frames: 2_000_000_000), syntax: "1.2.840.10008.1.2.1") }
+        #expect(throws: PixelError.self) { try Self.decodeAll(Self.image(photometric: "RGB"), syntax: "1.2.840.10008.1.2.1") }
+        #expect(throws: PixelError.self) { try Self.decodeAll(Self.image(photometric: "HSV"), syntax: "1.2.840.10008.1.2.1") }
+        // 65535 × 65535 × 3 × 32 bits: 51 GB a frame, over the limit.
+        var huge = Self.image(rows: 65535, columns: 65535, bits: 32, photometric: "RGB", samples: 3, pixels: [0, 0])
+        huge.setUInt16(0, for: .planarConfiguration)
+        #expect(throws: PixelError.self) { try Self.decodeAll(huge, syntax: "1.2.840.10008.1.2.1") }
+    }
+
+    @Test("a frame shorter than declared is an error naming the frame")
+    func shortNative() {
+        #expect(throws: PixelError.self) { try Self.decodeAll(Self.image(frames: 3, pixels: [UInt8](repeating: 1, count: 200)), syntax: "1.2.840.10008.1.2.1") }
+    }
+
+    @Test("corrupt codestreams in every codec are errors", arguments: [
+        "1.2.840.10008.1.2.5", "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70",
+        "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81", "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.201",
+    ])
+    func corruptCodestreams(syntax: String) {
+        var rng = SplitMix64(seed: 42)
+        let inputs: [[UInt8]] = [
+            [], [0xFF, 0xD8], [0xFF, 0xD8, 0xFF, 0xC3, 0xFF, 0xFF], [0xFF, 0x4F, 0xFF, 0x51, 0, 0],
+            [UInt8](repeating: 0xFF, count: 100), (0..<4096).map { _ in UInt8(truncatingIfNeeded: rng.next()) },
+            [0xFF, 0xD8, 0xFF, 0xF7, 0x00, 0x0B, 0x08, 0x00, 0x08, 0x00, 0x08, 0x01, 0x01, 0x11, 0x00, 0xFF, 0xDA],
+            [1, 0, 0, 0, 64, 0, 0, 0] + [UInt8](repeating: 0, count: 56) + [0x80, 0x7F, 0x01],
+        ]
+        for input in inputs {
+            #expect(throws: PixelError.self) { try Self.decodeAll(Self.encapsulated(Self.image(), fragments: [input]), syntax: syntax) }
+        }
+    }
+
+    @Test("an offset table that points nowhere falls back or fails cleanly")
+    func badOffsetTable() throws {
+        let ds = Self.encapsulated(Self.image(frames: 2), fragments: [[1, 2], [3, 4], [5, 6]], offsetTable: [0, 0, 0, 0, 0xFF, 0xFF, 0, 0])
+        #expect(throws: PixelError.self) { try Self.decodeAll(ds, syntax: "1.2.840.10008.1.2.5") }
+    }
+
+    @Test("a truncated file stops at the missing frame, with a message that names it")
+    func truncatedFile() throws {
+        let work = try ExternalTool.temporaryDirectory("arca-truncated")
+        var file = DICOMFile(dataSet: Self.image(frames: 4, pixels: [UInt8](repeating: 3, count: 4 * 128)))
+        file.dataSet.setString("1.2.3", for: .sopInstanceUID, vr: .UI)
+        var bytes = try file.serialized()
+        bytes.removeLast(200)
+        let path = work.appendingPathComponent("cut.dcm").path
+        try FileWriter.write(bytes, to: path)
+        let reader = try FrameReader(path: path)
+        _ = try reader.decodeFrame(0)
+        _ = try reader.decodeFrame(1)
+        #expect(throws: PixelError.self) { try reader.decodeFrame(3) }
+        #expect(throws: PixelError.self) { try reader.decodeFrame(4) }
+    }
+}
+
+/// Which syntax a transfer converts to.
+struct SyntaxChoiceTests {
+    @Test("the stored syntax when accepted, else the peer's first lossless one Arca writes")
+    func target() {
+        let jls = "1.2.840.10008.1.2.4.80", explicit = "1.2.840.10008.1.2.1", implicit = "1.2.840.10008.1.2", baseline = "1.2.840.10008.1.2.4.50"
+        #expect(PixelSyntax.target(stored: jls, accepted: [implicit, jls])?.uid == jls)
+        #expect(PixelSyntax.target(stored: jls, accepted: [baseline, implicit, explicit])?.uid == implicit)
+        #expect(PixelSyntax.target(stored: explicit, accepted: [baseline]) == nil)
+        #expect(PixelSyntax.target(stored: "1.2.840.10008.1.2.4.70", accepted: ["1.2.840.10008.1.2.4.90"])?.keyword == "j2k-lossless")
+        #expect(PixelSyntax.target(stored: "9.9", accepted: [explicit]) == nil)
+    }
+}

@@ -149,8 +149,9 @@ struct DICOMwebRoutes: Sendable {
         for tag in Self.defaultReturnKeys(level) + include where !keys.contains(where: { $0.tag == tag }) {
             keys.append(QueryKey(tag: tag, vr: DataDictionary.vr(for: tag), match: .universal))
         }
-        let query = Query(model: .studyRoot, level: level, keys: keys, options: QueryOptions(relational: true),
+        var query = Query(model: .studyRoot, level: level, keys: keys, options: QueryOptions(relational: true),
                           characterSet: SpecificCharacterSet("ISO_IR 192"), limit: limit, offset: offset)
+        query.order = .stable
         let result = try await services.engine.find(query)
         let base = Self.baseURL(request)
         let encoder = DICOMJSONEncoder()
@@ -330,6 +331,7 @@ struct DICOMwebRoutes: Sendable {
     /// (`application/octet-stream`, the default), one part each, with no encapsulation items (CP-1509).
     func frames(_ request: Request, _ uids: UIDs, list text: String?) async throws -> Response {
         let pixels = try pixels()
+        let asked = try text.map(Self.frameList)
         guard let instance = try await instances(uids).first else { throw HTTPError(.notFound) }
         let accept = MediaRange.parse(request.headers[.accept])
         let asStored: Bool
@@ -345,7 +347,7 @@ struct DICOMwebRoutes: Sendable {
         let source = services.engine.source
         let path = try await services.reading.threadPool.runIfActive { try source.filePath(instance.location) }
         let count = try await services.reading.threadPool.runIfActive { try pixels.numberOfFrames(path: path) }
-        let numbers = try text.map(Self.frameList) ?? Array(1...max(1, count))
+        let numbers = asked ?? Array(1...max(1, count))
         guard numbers.allSatisfy({ $0 <= count }) else { throw HTTPError(.notFound, message: "the instance has \(count) frame(s)") }
         let multipart = MultipartWriter()
         let pool = services.reading.threadPool

@@ -2,6 +2,9 @@ import ArcaServer
 import Archive
 import DICOMNetwork
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import TestSupport
 
@@ -10,9 +13,14 @@ final class TestServer: Sendable {
     let archive: URL
     let port: Int
     let server: DICOMServer
+    /// The HTTP server's port (DICOMweb, the page), when started with `http: true`.
+    let httpPort: Int?
     private let task: Task<Void, Error>
 
-    static func start(preStoreChecks: [any PreStoreCheck] = [], postStoreHooks: [any PostStoreHook] = [],
+    /// The DICOMweb root, when the HTTP server runs.
+    var dicomweb: String { "http://127.0.0.1:\(httpPort ?? 0)/dicom-web" }
+
+    static func start(preStoreChecks: [any PreStoreCheck] = [], postStoreHooks: [any PostStoreHook] = [], http: Bool = false,
                       _ configure: (inout ServerSettings) -> Void = { _ in }) async throws -> TestServer {
         let archive = try ExternalTool.temporaryDirectory("arca-archive")
         var settings = ServerSettings()
@@ -20,29 +28,53 @@ final class TestServer: Sendable {
         settings.host = "127.0.0.1"
         settings.archive = archive.path
         settings.shutdownGraceSeconds = 2
+        settings.httpPort = http ? Self.freePort() : 0
         configure(&settings)
         let logger = Logger(label: "arca-test") { _ in SwiftLogNoOpLogHandler() }
         let app = ArcaApplication(settings: settings, logger: logger, preStoreChecks: preStoreChecks, postStoreHooks: postStoreHooks)
         let dckv = try app.makeDCKVStore()
-        let server = try app.makeServer(index: try app.openIndex(), dckv: dckv)
+        let operations = try app.makeOperations(index: try app.openIndex(), dckv: dckv)
+        let server = app.makeServer(operations)
         let merger = dckv.map(app.makeMerger)
+        let (httpReady, ready) = AsyncStream.makeStream(of: Int.self)
+        let httpServer = app.makeHTTPServer(operations) { port in
+            ready.yield(port)
+            ready.finish()
+        }
         let task = Task {
-            // The eDCKV merger runs beside the SCP, as `arca serve` runs it, until the server stops.
+            // The eDCKV merger and the HTTP server run beside the SCP, as `arca serve` runs them, until it stops.
             try await withThrowingTaskGroup(of: Void.self) { group in
                 if let merger { group.addTask { try await merger.run() } }
+                if let httpServer { group.addTask { try await httpServer.run() } }
                 try await server.run()
                 group.cancelAll()
             }
         }
         let port = try await server.waitUntilListening()
-        return TestServer(archive: archive, port: port, server: server, task: task)
+        var httpPort: Int?
+        if httpServer != nil { for await p in httpReady { httpPort = p; break } }
+        return TestServer(archive: archive, port: port, server: server, httpPort: httpPort, task: task)
     }
 
-    private init(archive: URL, port: Int, server: DICOMServer, task: Task<Void, Error>) {
+    private init(archive: URL, port: Int, server: DICOMServer, httpPort: Int?, task: Task<Void, Error>) {
         self.archive = archive
         self.port = port
         self.server = server
+        self.httpPort = httpPort
         self.task = task
+    }
+
+    /// A TCP port nothing listens on now (the kernel's pick for a socket bound to port 0).
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
     }
 
     func stop() async {

@@ -17,6 +17,14 @@ public struct QueryOptions: Sendable, Equatable {
     }
 }
 
+/// The order of a query's answers.
+public enum ResultOrder: Sendable {
+    /// Whatever order the index walks (the fastest: a LIMIT stops the walk early).
+    case unordered
+    /// Studies newest first; series and instances by number: the same on every request, so pages follow.
+    case stable
+}
+
 /// A parsed query: the level, every key with its matching type, and the identifier's character set (for the
 /// answers' encoding). C-FIND builds one from its identifier, QIDO-RS from its URL: both then run the same
 /// `QueryEngine`.
@@ -30,6 +38,8 @@ public struct Query: Sendable {
     /// At most this many matches are returned (nil: the engine's limit); `offset` matches are skipped first.
     public var limit: Int?
     public var offset: Int
+    /// Paged answers (QIDO-RS `offset`) need one order on every request; C-FIND needs none.
+    public var order: ResultOrder = .unordered
 
     public init(model: QueryModel, level: QueryLevel, keys: [QueryKey], options: QueryOptions = QueryOptions(),
                 characterSet: SpecificCharacterSet = .default, limit: Int? = nil, offset: Int = 0) {

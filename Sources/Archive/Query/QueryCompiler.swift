@@ -109,12 +109,23 @@ enum QueryCompiler {
         }
         var text = "SELECT " + select.joined(separator: ", ") + " FROM " + from(level)
         if !conditions.isEmpty { text += " WHERE " + conditions.joined(separator: " AND ") }
+        if query.order == .stable { text += " ORDER BY " + orderBy(level) }
         let limitInSQL = instanceKeys.isEmpty && nullableKeys.isEmpty
         if limitInSQL {
             text += " LIMIT \(sql.bind(.integer(Int64(limit)))) OFFSET \(sql.bind(.integer(Int64(max(0, query.offset)))))"
         }
         return CompiledQuery(sql: text, arguments: sql.arguments, columns: columns, instanceKeys: instanceKeys,
                              nullableKeys: nullableKeys, limitInSQL: limitInSQL)
+    }
+
+    /// A total order per level: newest studies first (what a study list shows), series and instances by number.
+    static func orderBy(_ level: QueryLevel) -> String {
+        switch level {
+        case .patient: return "p.pk"
+        case .study: return "st.study_date DESC, st.study_time DESC, st.pk DESC"
+        case .series: return "se.series_number, se.pk"
+        case .image: return "i.instance_number, i.pk"
+        }
     }
 
     /// Relational keys of the levels below, nested: `EXISTS (series … AND EXISTS (instances …))`.

@@ -568,7 +568,7 @@ const listView = {
     });
     $("page-next").addEventListener("click", () => {
       const c = this.criteria;
-      this.navigate({ ...c, offset: c.offset + c.limit });
+      this.navigate({ ...c, offset: c.offset + (this.items.length || c.limit) });
     });
     this.el.querySelectorAll("th[data-sort]").forEach((th) =>
       th.addEventListener("click", () => {
@@ -672,10 +672,15 @@ const listView = {
     try {
       const { items, warning } = await qido("/studies", this.query(), ac.signal);
       if (ac.signal.aborted) return;
-      this.more = items.length > this.criteria.limit;
-      this.items = items.slice(0, this.criteria.limit);
+      // One more than a page was asked for, so a full page plus one means there is a next page. A QIDO-RS
+      // Warning (PS3.18 8.3.4.4) is for whoever reads headers, not for the person at the list: it goes to the
+      // console; but a server that capped the answer below the page (its own maximum) says so only there.
+      const limit = this.criteria.limit;
+      const capped = Boolean(warning) && items.length > 0 && items.length <= limit && /limit|truncat|more/i.test(warning);
+      if (warning) console.info(`QIDO-RS warning: ${warning}`);
+      this.more = items.length > limit || capped;
+      this.items = items.slice(0, limit);
       for (const ds of this.items) cache.studies.set(str(ds, T.StudyInstanceUID), ds);
-      if (warning) showNotice($("list-notice"), `The archive says: ${warning.replace(/^\d+\s+\S+\s+/, "").replace(/^"|"$/g, "")}`, "warning");
       this.render();
     } catch (e) {
       if (e.name === "AbortError") return;

@@ -1,0 +1,129 @@
+import ArcaServer
+import DICOM
+import DICOMNetwork
+import Foundation
+import Testing
+import TestSupport
+
+/// DICOMweb with clients written elsewhere (dicomweb-client, a browser through Selenium, prometheus_client)
+/// and hostile HTTP requests.
+@Suite(.serialized) struct DICOMwebTests {
+    static let interop = ExternalTool.repositoryRoot.appendingPathComponent("scripts/interop").path
+    static let web = ExternalTool.repositoryRoot.appendingPathComponent("scripts/web").path
+
+    /// dicomweb-client stores a study (STOW-RS), searches (QIDO-RS) and retrieves it (WADO-RS: instances,
+    /// metadata, frames, rendered, thumbnail; WADO-URI): what comes back equals the files; a duplicate and an
+    /// instance without Patient ID are refused with their reasons.
+    @Test func dicomwebClient() async throws {
+        guard try ExternalTool.require(ExternalTool.hasPythonModule("dicomweb_client"), "dicomweb-client (pip install dicomweb-client)") else { return }
+        let study = try CTStudy.make(count: 4)
+        defer { try? FileManager.default.removeItem(at: study.folder) }
+        let server = try await TestServer.start(http: true)
+        defer { Task { await server.stop() } }
+        let r = try await ExternalTool.runAsync("python3", [Self.interop + "/dicomweb-check.py", server.dicomweb] + study.files.map(\.path))
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr.suffix(2000))")
+        #expect(r.stdout.contains("0 failed"))
+    }
+
+    /// The web page in headless Chromium: the list, a search, a study, thumbnails, the viewer (not blank),
+    /// scrolling, dragging the window, an upload. Screenshots are kept in .build/test-artifacts/web.
+    @Test func webPageInABrowser() async throws {
+        guard try ExternalTool.require(ExternalTool.exists("/usr/bin/chromium") && ExternalTool.exists("/usr/bin/chromedriver")
+                                       && ExternalTool.hasPythonModule("selenium"), "chromium, chromium-driver and selenium") else { return }
+        let corpus = try ExternalTool.temporaryDirectory("web-corpus")
+        defer { try? FileManager.default.removeItem(at: corpus) }
+        let made = try ExternalTool.run("python3", [Self.web + "/make-studies.py", corpus.path])
+        #expect(made.status == 0, "\(made.stderr)")
+        var files = try FileManager.default.subpathsOfDirectory(atPath: corpus.path).filter { $0.hasSuffix(".dcm") }.sorted()
+            .map { corpus.appendingPathComponent($0) }
+        guard let upload = files.popLast() else { Issue.record("no corpus"); return }
+        let server = try await TestServer.start(http: true)
+        defer { Task { await server.stop() } }
+        try await QueryRetrieveInteropTests.store(files, into: server)
+        let shots = ExternalTool.repositoryRoot.appendingPathComponent(".build/test-artifacts/web")
+        try FileManager.default.createDirectory(at: shots, withIntermediateDirectories: true)
+        let r = try await ExternalTool.runAsync("python3", [Self.web + "/page-test.py", "http://127.0.0.1:\(server.httpPort ?? 0)/",
+                                                            shots.path, upload.path])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr.suffix(2000))")
+        print("web page screenshots: \(shots.path)")
+    }
+
+    /// `/metrics` parses with prometheus_client's parser and its counters move as instances arrive; `/health`
+    /// is ready. Through the `arca serve` binary, which collects metrics (tests in-process collect none).
+    @Test func metricsAndHealth() async throws {
+        let arca = ExternalTool.repositoryRoot.appendingPathComponent(".build/debug/arca").path
+        guard ExternalTool.exists(arca) else { Issue.record(".build/debug/arca is not built: run `swift build` first"); return }
+        guard try ExternalTool.require(ExternalTool.hasPythonModule("prometheus_client"), "prometheus-client (pip install prometheus-client)"),
+              try ExternalTool.require(ExternalTool.exists("/usr/bin/curl"), "curl") else { return }
+        let archive = try ExternalTool.temporaryDirectory("arca-metrics")
+        defer { try? FileManager.default.removeItem(at: archive) }
+        let dicomPort = TestServer.freePort(), httpPort = TestServer.freePort()
+        let process = try await PynetdicomTests.startPeer(arca, ["serve", String(dicomPort), "--archive", archive.path, "--http-port", String(httpPort)],
+                                                        port: dicomPort)
+        defer { PynetdicomTests.stop(process) }
+        let study = try CTStudy.make(count: 3)
+        defer { try? FileManager.default.removeItem(at: study.folder) }
+        let parse = """
+            import sys, urllib.request
+            from prometheus_client.parser import text_string_to_metric_families
+            text = urllib.request.urlopen(sys.argv[1]).read().decode()
+            stored = 0
+            for family in text_string_to_metric_families(text):
+                for s in family.samples:
+                    if s.name.startswith("arca_instances") and s.labels.get("status") == "0x0000": stored = s.value
+            print(int(stored))
+            """
+        let url = "http://127.0.0.1:\(httpPort)/metrics"
+        let before = try await ExternalTool.runAsync("python3", ["-c", parse, url])
+        #expect(before.status == 0, "\(before.stderr)")
+        let sent = try await StoreSCU(host: "127.0.0.1", port: dicomPort).send(study.files.map(\.path))
+        #expect(sent.allSatisfy { $0.succeeded })
+        let after = try await ExternalTool.runAsync("python3", ["-c", parse, url])
+        #expect(after.status == 0, "\(after.stderr)")
+        #expect(Int(after.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) == (Int(before.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -9) + 3,
+                "\(before.stdout) -> \(after.stdout)")
+        let health = try await ExternalTool.runAsync("/usr/bin/curl", ["-s", "-w", " %{http_code}", "http://127.0.0.1:\(httpPort)/health"])
+        #expect(health.stdout.hasSuffix(" 200"), "\(health.stdout)")
+    }
+
+    /// Requests no client should send: each answered with its status, nothing held, and the server goes on.
+    @Test func hostileRequests() async throws {
+        guard try ExternalTool.require(ExternalTool.exists("/usr/bin/curl"), "curl") else { return }
+        let server = try await TestServer.start(http: true)
+        defer { Task { await server.stop() } }
+        let base = server.dicomweb
+        func status(_ args: [String]) async throws -> String {
+            try await ExternalTool.runAsync("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "30"] + args).stdout
+        }
+        // A multipart body that never closes its boundary.
+        let unterminated = try ExternalTool.temporaryDirectory("stow-bad").appendingPathComponent("body")
+        try Data("--x\r\nContent-Type: application/dicom\r\n\r\n".utf8 + Data(repeating: 0x41, count: 300_000)).write(to: unterminated)
+        #expect(try await status(["-X", "POST", "-H", "Content-Type: multipart/related; type=\"application/dicom\"; boundary=x",
+                                  "--data-binary", "@" + unterminated.path, base + "/studies"]) == "400")
+        // Not multipart at all, and a multipart of another type.
+        #expect(try await status(["-X", "POST", "-H", "Content-Type: application/json", "--data", "{}", base + "/studies"]) == "415")
+        #expect(try await status(["-X", "POST", "-H", "Content-Type: multipart/related; type=\"application/dicom\"",
+                                  "--data", "x", base + "/studies"]) == "400")
+        // A part that is not DICOM: refused (409), nothing stored.
+        #expect(try await status(["-X", "POST", "-H", "Content-Type: multipart/related; type=\"application/dicom\"; boundary=b",
+                                  "--data-binary", "--b\r\nContent-Type: application/dicom\r\n\r\nhello\r\n--b--\r\n", base + "/studies"]) == "409")
+        // 10,000 query parameters; a malformed range; a path that is not a UID; a frame 0.
+        let many = (0..<10_000).map { "x=\($0 % 10)" }.joined(separator: "&")
+        let manyStatus = try await status([base + "/studies?" + many])
+        #expect(manyStatus == "400" || manyStatus == "414" || manyStatus == "431", "\(manyStatus)")
+        #expect(try await status([base + "/studies?StudyDate=2024-01-01"]) == "400")
+        #expect(try await status([base + "/studies/..%2F..%2Fetc"]) == "400")
+        #expect(try await status([base + "/studies/1.2.3/series/1.2.3.4/instances/1.2.3.4.5/frames/0"]) == "400")
+        #expect(try await status(["-H", "Accept: application/xml", base + "/studies"]) == "406")
+        #expect(try await status([base + "/studies/1.2.3"]) == "404")
+        // A Content-Length of 10 GB with a short body: the server reads what comes, holds nothing, and serves on.
+        let huge = try await ExternalTool.runAsync("/bin/bash", ["-c", """
+            exec 3<>/dev/tcp/127.0.0.1/\(server.httpPort ?? 0)
+            printf 'POST /dicom-web/studies HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: multipart/related; type="application/dicom"; boundary=x\\r\\nContent-Length: 10737418240\\r\\n\\r\\n--x\\r\\n\\r\\nabc' >&3
+            exec 3>&-
+            """])
+        #expect(huge.status == 0)
+        #expect(try await status([base + "/studies"]) == "200")
+        #expect(try await server.echo() == .success)
+    }
+}

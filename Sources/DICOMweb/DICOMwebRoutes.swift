@@ -86,20 +86,27 @@ struct DICOMwebRoutes: Sendable {
 
     // MARK: - QIDO-RS
 
-    /// Attributes returned by default per level (PS3.18 Tables 10.6.3-3 to -5), beside those asked for.
+    /// Attributes returned by default per level (PS3.18 Tables 10.6.3-3 to -5), beside those asked for, and the
+    /// unique keys of the levels above (a relational answer names its study and series).
     static func defaultReturnKeys(_ level: QueryLevel) -> [Tag] {
-        let study: [Tag] = [.studyDate, .studyTime, .accessionNumber, .modalitiesInStudy, .referringPhysicianName, .patientName,
-                            .patientID, .patientBirthDate, .patientSex, .studyInstanceUID, .studyID, .studyDescription,
+        let study: [Tag] = [.studyDate, .studyTime, .accessionNumber, .instanceAvailability, .modalitiesInStudy, .referringPhysicianName,
+                            .timezoneOffsetFromUTC, .patientName, .patientID, .patientBirthDate, .patientSex, .studyInstanceUID, .studyID,
                             .numberOfStudyRelatedSeries, .numberOfStudyRelatedInstances]
-        let series: [Tag] = [.modality, .seriesDescription, .seriesInstanceUID, .seriesNumber, .numberOfSeriesRelatedInstances,
-                             .seriesDate, .seriesTime, .bodyPartExamined]
-        let instance: [Tag] = [.sopClassUID, .sopInstanceUID, .instanceNumber, .rows, .columns, .bitsAllocated, .numberOfFrames]
+        let series: [Tag] = [.modality, .timezoneOffsetFromUTC, .seriesDescription, .seriesInstanceUID, .seriesNumber,
+                             .numberOfSeriesRelatedInstances, Tag(0x0040, 0x0244), Tag(0x0040, 0x0245)]
+        let instance: [Tag] = [.sopClassUID, .sopInstanceUID, .instanceAvailability, .timezoneOffsetFromUTC, .instanceNumber, .rows,
+                               .columns, .bitsAllocated, .numberOfFrames]
         switch level {
         case .patient, .study: return study
         case .series: return series + [.studyInstanceUID]
         case .image: return instance + [.studyInstanceUID, .seriesInstanceUID]
         }
     }
+
+    /// Request Attributes Sequence with its two default item attributes (Table 10.6.3-4).
+    static let requestAttributes = QueryKey(tag: Tag(0x0040, 0x0275), vr: .SQ, match: .sequence([
+        QueryKey(tag: Tag(0x0040, 0x0009), vr: .SH, match: .universal), QueryKey(tag: Tag(0x0040, 0x1001), vr: .SH, match: .universal),
+    ]))
 
     func search(_ level: QueryLevel, _ request: Request, study: String? = nil, series: String? = nil) async throws -> Response {
         let accept = MediaRange.parse(request.headers[.accept])
@@ -129,6 +136,8 @@ struct DICOMwebRoutes: Sendable {
                         include += IncludeAll.tags(level)
                     } else if let tag = Self.tag(String(field)) {
                         include.append(tag)
+                    } else if field.contains("."), let key = try Self.key(String(field), "") {
+                        Self.add(key, to: &keys)
                     } else {
                         warnings.append("unknown includefield \(field)")
                     }
@@ -141,7 +150,7 @@ struct DICOMwebRoutes: Sendable {
                     warnings.append("unknown query parameter \(name)")
                     continue
                 }
-                keys.append(key)
+                Self.add(key, to: &keys)
             }
         }
         if let study { keys.append(QueryKey(tag: .studyInstanceUID, vr: .UI, match: .single(study))) }
@@ -149,6 +158,7 @@ struct DICOMwebRoutes: Sendable {
         for tag in Self.defaultReturnKeys(level) + include where !keys.contains(where: { $0.tag == tag }) {
             keys.append(QueryKey(tag: tag, vr: DataDictionary.vr(for: tag), match: .universal))
         }
+        if level == .series { Self.add(Self.requestAttributes, to: &keys) }
         var query = Query(model: .studyRoot, level: level, keys: keys, options: QueryOptions(relational: true),
                           characterSet: SpecificCharacterSet("ISO_IR 192"), limit: limit, offset: offset)
         query.order = .stable
@@ -169,8 +179,29 @@ struct DICOMwebRoutes: Sendable {
             warnings.append("the number of results exceeded the limit; request more with offset=\(offset + result.answers.count)")
         }
         var headers: HTTPFields = [.contentType: "application/dicom+json"]
-        for w in warnings { headers.append(HTTPField(name: HTTPField.Name("Warning")!, value: "299 Arca \"\(w.replacingOccurrences(of: "\"", with: "'"))\"")) }
+        if let warning = HTTPField.Name("Warning") {
+            for w in warnings { headers.append(HTTPField(name: warning, value: "299 Arca \"\(w.replacingOccurrences(of: "\"", with: "'"))\"")) }
+        }
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: "[" + answers.joined(separator: ",") + "]")))
+    }
+
+    /// Adds a key; keys of one sequence (`Seq.A=x&Seq.B=y`, `includefield=Seq.C`) become one sequence key whose
+    /// item keys must all match one item (PS3.4 C.2.2.2.6).
+    static func add(_ key: QueryKey, to keys: inout [QueryKey]) {
+        guard case .sequence(let items) = key.match, let i = keys.firstIndex(where: { $0.tag == key.tag }) else {
+            if let i = keys.firstIndex(where: { $0.tag == key.tag }) { keys[i] = key } else { keys.append(key) }
+            return
+        }
+        var merged: [QueryKey] = []
+        if case .sequence(let existing) = keys[i].match { merged = existing }
+        for item in items {
+            if let j = merged.firstIndex(where: { $0.tag == item.tag }) {
+                if !item.match.isUniversal { merged[j] = item }
+            } else {
+                merged.append(item)
+            }
+        }
+        keys[i] = QueryKey(tag: key.tag, vr: .SQ, match: .sequence(merged))
     }
 
     /// A query key from a QIDO parameter: `PatientName`, `00100010`, or `Sequence.Attribute` (one level).
@@ -196,7 +227,8 @@ struct DICOMwebRoutes: Sendable {
     static func baseURL(_ request: Request) -> String {
         var scheme = "http"
         var host = request.head.authority ?? "localhost"
-        if let forwarded = request.headers[HTTPField.Name("Forwarded")!] {
+        func header(_ name: String) -> String? { HTTPField.Name(name).flatMap { request.headers[$0] } }
+        if let forwarded = header("Forwarded") {
             for part in forwarded.split(separator: ",").first?.split(separator: ";") ?? [] {
                 let kv = part.split(separator: "=", maxSplits: 1).map { String($0).trimmed }
                 guard kv.count == 2 else { continue }
@@ -205,8 +237,8 @@ struct DICOMwebRoutes: Sendable {
                 if kv[0].lowercased() == "host" { host = v }
             }
         } else {
-            if let p = request.headers[HTTPField.Name("X-Forwarded-Proto")!] { scheme = p }
-            if let h = request.headers[HTTPField.Name("X-Forwarded-Host")!] { host = h }
+            if let p = header("X-Forwarded-Proto") { scheme = p }
+            if let h = header("X-Forwarded-Host") { host = h }
         }
         return "\(scheme)://\(host)\(root)"
     }

@@ -25,6 +25,26 @@ import TestSupport
         #expect(r.stdout.contains("0 failed"))
     }
 
+    /// The C-FIND reference queries through QIDO-RS give the same matches as through C-FIND (patient-level and
+    /// DIMSE-only queries are skipped by the checker, with their reason).
+    @Test func qidoMatchesTheReference() async throws {
+        guard try ExternalTool.require(ExternalTool.hasPythonModule("pydicom") && ExternalTool.hasPythonModule("pynetdicom"), "pydicom, pynetdicom"),
+              try ExternalTool.require(ExternalTool.exists("/usr/bin/findscu"), "DCMTK") else { return }
+        let qr = ExternalTool.repositoryRoot.appendingPathComponent("scripts/qr").path
+        let corpus = try ExternalTool.temporaryDirectory("qr-corpus")
+        defer { try? FileManager.default.removeItem(at: corpus) }
+        #expect(try ExternalTool.run("python3", [qr + "/make-corpus.py", corpus.path]).status == 0)
+        let server = try await TestServer.start(http: true) { $0.strictCalledAETitle = false }
+        defer { Task { await server.stop() } }
+        let files = try FileManager.default.subpathsOfDirectory(atPath: corpus.path).filter { $0.hasSuffix(".dcm") }
+            .map { corpus.appendingPathComponent($0) }
+        try await QueryRetrieveInteropTests.store(files, into: server)
+        let check = try await ExternalTool.runAsync("python3", [qr + "/check-find.py", "--corpus", corpus.path, "--via", "qido",
+                                                                "--base-url", server.dicomweb, "--unknown-never-matches", "--page-size", "7"])
+        #expect(check.status == 0, "\(check.stdout.split(separator: "\n").filter { $0.hasPrefix("FAIL") || $0.hasPrefix("   ") }.joined(separator: "\n"))\(check.stderr)")
+        #expect(check.stdout.contains(" 0 failed"), "\(check.stdout.suffix(300))")
+    }
+
     /// The web page in headless Chromium: the list, a search, a study, thumbnails, the viewer (not blank),
     /// scrolling, dragging the window, an upload. Screenshots are kept in .build/test-artifacts/web.
     @Test func webPageInABrowser() async throws {

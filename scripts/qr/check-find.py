@@ -13,7 +13,8 @@ How to run (Arca, or any peer, holding exactly the corpus):
 Options: --only NAME[,NAME...] (or a prefix ending in '*'), --json-report FILE, --aet (calling AE, default
 CHECKFIND), --literal-pn (the SCP was configured for case/accent-sensitive names), --unknown-never-matches
 (the Worklist reading of empty values, NOT PS3.4 C.2.2.1.2; see reference.py), -v (print the passing ones'
-answers too). scripts/qr/peer.py runs all of this against dcmqrscp or Orthanc.
+answers too), --page-size N (qido: read the answers in pages of N with limit/offset). scripts/qr/peer.py runs all
+of this against dcmqrscp or Orthanc (Orthanc also through its DICOMweb plugin: peer.py orthanc --via qido).
 
 What is checked, per query:
 - the final status is Success (0000) and every pending status is FF00 (FF01, "optional keys not supported",
@@ -47,8 +48,8 @@ criterion is "the same QIDO-RS query gives the same matches as the same C-FIND q
   (PS3.18 8.3.4.1 uid-list-match = attribute "=" 1#value). Keys asked empty -> one `includefield=A,B,...`.
   A sequence key's item keys -> `Seq.Item=value`, empty ones `includefield=Seq.Item`; an empty sequence key or
   item -> `includefield=Seq`.
-- the reference runs in relational mode (QIDO-RS queries are relational, PS3.18 10.6.1.2), with Study Root
-  levels (patient attributes are study attributes), and the same --unknown-never-matches as the DIMSE runs.
+- the reference runs in relational mode (QIDO-RS has no hierarchical/relational negotiation: any key at
+  any level, no unique keys required above the level), with Study Root levels (patient attributes are study attributes), and the same --unknown-never-matches as the DIMSE runs.
 - skipped, with the reason: PATIENT level (QIDO-RS has none), `expect: failure` identifiers (they test DIMSE
   hierarchical rules, and QIDO-RS is relational), combined date-time matching and literal PN (DIMSE extended
   negotiation / SCP configuration, with no QIDO-RS parameter), sequence keys nested more than one level.
@@ -56,7 +57,8 @@ What changes in the checks: success is HTTP 200 (or 204, no answers), and any Wa
 ignored parameter, like FF01); an expected failure is an HTTP 4xx; there is no Query/Retrieve Level to echo;
 "no element beyond the requested keys" becomes "every requested key present with the right value, every other
 element among the QIDO-RS defaults of the level and the levels above (PS3.18 Tables 10.6.3-3..5), Retrieve URL,
-the unique keys, and the DIMSE extras above". The answers' PN values are compared as stored, group by group.
+the unique keys, and the DIMSE extras above". With --page-size only the last page's Warning headers count (a
+full page may announce more results; an ignored parameter is warned about on every page).
 """
 from __future__ import annotations
 

@@ -40,8 +40,10 @@ struct AnswerBuilder {
         }
         guard let header = try loadHeader(), let element = header[key.tag] else { return .empty(key.vr) }
         if case .sequence(let itemKeys) = key.match {
+            // Only the matching items, each with only the item attributes asked for.
             let items = InstanceMatcher.matchingItems(itemKeys, of: header.items(key.tag), options: query.options)
-            return .items(items.map { Self.values(of: $0) })
+            let wanted = Set(itemKeys.map(\.tag))
+            return .items(items.map { item in Self.values(of: item).filter { wanted.contains($0.0) } })
         }
         return Self.value(of: element, in: header)
     }

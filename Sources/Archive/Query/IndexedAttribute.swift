@@ -67,6 +67,8 @@ struct IndexedAttribute: Sendable {
                                itemColumn: "xi.sop_class_uid")),
         IndexedAttribute(.numberOfStudyRelatedSeries, .IS, .study, "st.number_of_series", .count),
         IndexedAttribute(.numberOfStudyRelatedInstances, .IS, .study, "st.number_of_instances", .count),
+        // Everything the archive holds is on line (PS3.4 C.4.1.1.3.2).
+        IndexedAttribute(.instanceAvailability, .CS, .study, "'ONLINE'", .text),
         // Series
         IndexedAttribute(.seriesInstanceUID, .UI, .series, "se.series_uid", .uid),
         IndexedAttribute(.modality, .CS, .series, "se.modality", .text),

@@ -9,6 +9,7 @@ enum InstanceMatcher {
         case .universal:
             return true
         case .sequence(let itemKeys):
+            if key.match.selectsAll { return true }
             return !matchingItems(itemKeys, of: ds.items(key.tag), options: options).isEmpty
         default:
             return values(key.tag, in: ds).contains { value(key.match, $0, vr: key.vr, options: options) }

@@ -111,7 +111,8 @@ public struct Query: Sendable {
             for e in item where !e.tag.isGroupLength && !e.tag.isDelimiter && e.tag != .specificCharacterSet {
                 itemKeys.append(try key(e, in: item))
             }
-            return QueryKey(tag: element.tag, vr: .SQ, match: itemKeys.allSatisfy { $0.match.isUniversal } ? .universal : .sequence(itemKeys))
+            // Item keys name what to return of each item; those with values also select the items.
+            return QueryKey(tag: element.tag, vr: .SQ, match: itemKeys.isEmpty ? .universal : .sequence(itemKeys))
         case .fragments:
             return QueryKey(tag: element.tag, vr: vr, match: .universal)
         case .bytes(let bytes):
@@ -132,6 +133,6 @@ extension QueryKey {
 
     /// A sequence key matching one item attribute (`RequestAttributesSequence.ScheduledProcedureStepID=…`).
     public init(sequence tag: Tag, item: QueryKey) {
-        self.init(tag: tag, vr: .SQ, match: item.match.isUniversal ? .universal : .sequence([item]))
+        self.init(tag: tag, vr: .SQ, match: .sequence([item]))
     }
 }

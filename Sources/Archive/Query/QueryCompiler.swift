@@ -81,7 +81,7 @@ enum QueryCompiler {
             guard let attribute = IndexedAttribute.lookup(key.tag) else {
                 // Not in the index: answered from, and matched on, the stored instance.
                 needsInstance = true
-                if !key.match.isUniversal { instanceKeys.append(key) }
+                if !key.match.selectsAll { instanceKeys.append(key) }
                 continue
             }
             let keyLevel = query.model.level(of: attribute.level)

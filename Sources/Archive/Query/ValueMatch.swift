@@ -19,6 +19,15 @@ public indirect enum ValueMatch: Sendable, Equatable {
         if case .universal = self { return true }
         return false
     }
+
+    /// Whether every entity matches (universal, or a sequence whose item keys only ask for attributes).
+    public var selectsAll: Bool {
+        switch self {
+        case .universal: return true
+        case .sequence(let items): return items.allSatisfy { $0.match.selectsAll }
+        default: return false
+        }
+    }
 }
 
 /// One key of a query: an attribute, how it is matched, and (always) returned.
@@ -50,7 +59,8 @@ enum MatchParser {
     static func match(_ value: String, vr: VR) throws -> ValueMatch {
         if value.isEmpty || value == "*" { return .universal }
         if vr == .UI {
-            let uids = value.split(separator: "\\", omittingEmptySubsequences: true).map { UIDString.trim(String($0)) }
+            // Backslash in a C-FIND identifier, comma in a QIDO-RS URL (PS3.18 8.3.4.1): neither is in a UID.
+            let uids = value.split(whereSeparator: { $0 == "\\" || $0 == "," }).map { UIDString.trim(String($0)) }
             guard uids.count <= maxListLength else { throw QueryError.badIdentifier("a list of \(uids.count) UIDs (at most \(maxListLength))") }
             return uids.count == 1 ? .single(uids[0]) : .anyOf(uids.map { .single($0) })
         }

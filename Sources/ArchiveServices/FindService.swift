@@ -22,6 +22,10 @@ public struct FindService: CollectingDIMSEService {
 
     public var commands: Set<CommandField> { [.cFindRQ] }
 
+    /// Answers per write: enough to spare most of the per-message system calls, few enough that a cancel is
+    /// prompt.
+    static let batch = 32
+
     public func support(for abstractSyntax: String) -> AbstractSyntaxSupport? {
         QueryModel.allCases.contains { $0.findSOPClass == abstractSyntax } ? QueryRetrieveSupport.find(foldsPersonNames: foldsPersonNames) : nil
     }
@@ -47,9 +51,13 @@ public struct FindService: CollectingDIMSEService {
             return try await responder.respond(status: QueryRetrieveSupport.status(error), comment: error.description)
         }
         logger.info("[C-FIND] \(request.association.callingAETitle) \(model.rawValue) root \(query.level): \(result.answers.count)\(result.truncated ? "+" : "") match(es)")
-        for answer in result.answers {
+        // Pending answers go out in batches (one write each); a C-CANCEL is honoured between batches.
+        var start = 0
+        while start < result.answers.count {
             if request.isCancelled { return try await responder.respond(status: .cancel) }
-            try await responder.respond(status: .pending, dataSet: answer)
+            let end = min(result.answers.count, start + Self.batch)
+            try await responder.respondPending(Array(result.answers[start..<end]))
+            start = end
         }
         if request.isCancelled { return try await responder.respond(status: .cancel) }
         if result.truncated {

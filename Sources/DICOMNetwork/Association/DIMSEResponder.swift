@@ -38,6 +38,14 @@ public struct DIMSEResponder: Sendable {
         try await writer.send(response, contextID: context.id, dataSet: bytes)
     }
 
+    /// Sends one pending response (0xFF00) per dataset, all in one write.
+    public func respondPending(_ dataSets: [DataSet]) async throws {
+        let field = CommandField(rawValue: (request.commandField?.rawValue ?? 0) | 0x8000)
+        let response = CommandSet.response(to: request, field: field, status: .pending)
+        let messages = try dataSets.map { (command: response, dataSet: Optional(try encode($0, contextID: context.id))) }
+        try await writer.send(messages, contextID: context.id)
+    }
+
     /// Sends a request of ours on context `contextID` (its dataset streamed from `producer`, if any) and waits
     /// for the requestor's response. The request gets a fresh Message ID.
     public func request(_ command: CommandSet, contextID: UInt8, producer: DataSetProducer? = nil) async throws -> CommandSet {

@@ -36,6 +36,19 @@ public final class MessageWriter: Sendable {
         }
     }
 
+    /// Sends several messages in one write: the pending answers of a C-FIND go out together instead of one
+    /// flush (and one system call) each.
+    public func send(_ messages: [(command: CommandSet, dataSet: [UInt8]?)], contextID: UInt8) async throws {
+        var pdus: [PDU] = []
+        for (command, dataSet) in messages {
+            var command = command
+            if dataSet != nil, !command.hasDataSet { command.setUS(0x0000, .commandDataSetType) }
+            pdus += fragmenter.pdus(ByteBuffer(bytes: try command.encoded()), contextID: contextID, isCommand: true)
+            if let dataSet { pdus += fragmenter.pdus(ByteBuffer(bytes: dataSet), contextID: contextID, isCommand: false) }
+        }
+        try await lock.withLock { try await outbound.write(contentsOf: pdus) }
+    }
+
     /// Sends a command whose dataset is streamed from `producer`. If the producer fails midway, the
     /// association is aborted (its half-sent message cannot be taken back) and `BrokenMessage` is thrown.
     public func send(_ command: CommandSet, contextID: UInt8, producer: DataSetProducer) async throws {

@@ -2,6 +2,8 @@
 // Hashes FILE with Arca's BLAKE3 (BLAKE3.hashFile, as the archive does), prints the digest as b3sum does
 // (`HEX  FILE`) and, on standard error, the best time of RUNS runs in MB/s (1 MB = 10^6 bytes).
 // --memory reads the file into memory first and times BLAKE3.hash of the buffer instead.
+// --pieces BYTES (with --memory) feeds the buffer to one hasher in pieces of BYTES, as the server does with the
+// data of each PDU it receives.
 // --mmap maps the file and times BLAKE3.hash of the mapping, page faults included: how b3sum reads a file, so
 // that whole-process times of the two compare the hashing rather than read(2) against mmap(2).
 // --kernel NAME sets ARCA_BLAKE3_KERNEL (portable, avx2, avx512) to time one kernel: the hasher never
@@ -33,11 +35,12 @@ func now() -> Double {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
-let usage = "usage: b3bench FILE [-n RUNS] [--memory | --mmap] [--kernel portable|avx2|avx512] | b3bench --kernels"
+let usage = "usage: b3bench FILE [-n RUNS] [--memory [--pieces BYTES] | --mmap] [--kernel portable|avx2|avx512] | b3bench --kernels"
 var path: String?
 var runs = 1
 var inMemory = false
 var mapped = false
+var pieceSize: Int?
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {
@@ -46,6 +49,9 @@ while let argument = arguments.popFirst() {
         runs = value
     case "--memory": inMemory = true
     case "--mmap": mapped = true
+    case "--pieces":
+        guard let value = arguments.popFirst().flatMap({ Int($0) }), value > 0 else { fail("--pieces needs a positive size") }
+        pieceSize = value
     case "--kernel":
         guard let name = arguments.popFirst() else { fail("--kernel needs a name") }
         setenv("ARCA_BLAKE3_KERNEL", name, 1)
@@ -69,6 +75,7 @@ while let argument = arguments.popFirst() {
 }
 guard let path else { fail(usage) }
 if inMemory && mapped { fail("--memory and --mmap exclude each other") }
+if pieceSize != nil && !inMemory { fail("--pieces needs --memory") }
 
 var size = 0
 var stats = stat()
@@ -105,7 +112,16 @@ var best = Double.infinity
 var digest: [UInt8] = []
 for _ in 0..<runs {
     let start = now()
-    if let contents {
+    if let contents, let pieceSize {
+        var hasher = BLAKE3()
+        var offset = 0
+        while offset < size {
+            let end = min(offset + pieceSize, size)
+            hasher.update(UnsafeRawBufferPointer(rebasing: contents[offset..<end]))
+            offset = end
+        }
+        digest = hasher.finalize()
+    } else if let contents {
         digest = BLAKE3.hash(UnsafeRawBufferPointer(rebasing: contents[0..<size]))
     } else if mapped {
         digest = hashMapped(path, size: size)
@@ -117,5 +133,5 @@ for _ in 0..<runs {
 print("\(BLAKE3.hex(digest))  \(path)")
 let mbps = Double(size) / best / 1e6
 let kernel = getenv("ARCA_BLAKE3_KERNEL").map { String(cString: $0) } ?? "auto"
-printError("b3bench: \(size) bytes, kernel \(kernel), \(inMemory ? "in memory" : mapped ? "mmap" : "hashFile"), best of \(runs): "
+printError("b3bench: \(size) bytes, kernel \(kernel), \(inMemory ? "in memory" + (pieceSize.map { " in pieces of \($0) bytes" } ?? "") : mapped ? "mmap" : "hashFile"), best of \(runs): "
       + "\(Int((best * 1000).rounded())) ms, \(Int(mbps.rounded())) MB/s")

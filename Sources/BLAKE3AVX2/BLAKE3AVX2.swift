@@ -8,9 +8,10 @@
 // other modules (scripts/bench-blake3 checks the binary). Keep it so. (Debug builds compile it for the
 // baseline, where nothing is inlined.)
 //
-// The code is written for what LLVM makes of it; scripts/bench-blake3 counts the instructions of one 8-lane
-// compression loop (about 1,300 with the choices below, 1,700 without them, b3sum's hand-written assembly about
-// 1,200), and a change here should be checked there and in the disassembly.
+// The code is written for what LLVM makes of it. The loop that compresses one block of 8 chunks is 1,170
+// instructions with the choices below (1,700 without them, of which 1,008 are the rounds' arithmetic); under
+// valgrind a whole run takes as many instructions as b3sum's hand-written AVX2 assembly (scripts/bench-blake3
+// prints both). Check a change there and in the disassembly (`objdump -d` of b3bench, `blake3AVX2Subtree`).
 
 #if arch(x86_64) && BLAKE3_WIDE_KERNELS
 
@@ -102,17 +103,13 @@ private func transpose(_ r: Rows) -> Rows {
 private struct Message {
     var m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13, m14, m15: V
 
-    /// Loads lane `i`'s block from `base + stride * min(i, count - 1)`.
+    /// Loads lane `i`'s block from `base + stride * i`.
     @inline(__always)
-    init(_ base: UnsafeRawPointer, stride: Int, count: Int) {
-        let last = count - 1
-        let p0 = base, p1 = base + stride * min(1, last), p2 = base + stride * min(2, last)
-        let p3 = base + stride * min(3, last), p4 = base + stride * min(4, last), p5 = base + stride * min(5, last)
-        let p6 = base + stride * min(6, last), p7 = base + stride * min(7, last)
+    init(_ base: UnsafeRawPointer, stride: Int) {
         /// Words `8h..<8h+8` of every lane's block: one 32-byte load per block, then a transpose.
         @inline(__always) func half(_ h: Int) -> Rows {
-            @inline(__always) func row(_ p: UnsafeRawPointer) -> V { p.loadUnaligned(fromByteOffset: 32 * h, as: V.self) }
-            return transpose((row(p0), row(p1), row(p2), row(p3), row(p4), row(p5), row(p6), row(p7)))
+            @inline(__always) func row(_ i: Int) -> V { base.loadUnaligned(fromByteOffset: stride * i + 32 * h, as: V.self) }
+            return transpose((row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7)))
         }
         (m0, m1, m2, m3, m4, m5, m6, m7) = half(0)
         (m8, m9, m10, m11, m12, m13, m14, m15) = half(1)
@@ -215,7 +212,7 @@ private func hashChunks(_ input: UnsafeRawPointer, counterLow: V, counterHigh: V
         if offset == chunkLength - blockLength { flags |= flagChunkEnd }
         var s = State(cv: h, counterLow: counterLow, counterHigh: counterHigh,
                       blockLength: splat(UInt32(blockLength)), flags: splat(flags))
-        h = s.compress(Message(input + offset, stride: chunkLength, count: laneCount))
+        h = s.compress(Message(input + offset, stride: chunkLength))
         offset += blockLength
     }
     storeGroup(h, out)

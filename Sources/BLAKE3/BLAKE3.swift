@@ -90,7 +90,6 @@ public struct BLAKE3: Sendable {
             p += direct
             remaining -= direct
         }
-        if staged.capacity < stageLength { staged.reserveCapacity(stageLength) }
         staged.append(contentsOf: UnsafeRawBufferPointer(start: p, count: remaining))
     }
 
@@ -288,11 +287,12 @@ public struct BLAKE3: Sendable {
 
     public static func hash(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
         var hasher = BLAKE3()
-        hasher.update(bytes)
+        hasher.absorb(bytes, moreFollows: false)  // the whole stream at once: nothing to stage
         return hasher.finalize()
     }
 
     public static func hash(_ bytes: some Sequence<UInt8>) -> [UInt8] {
+        if let digest = bytes.withContiguousStorageIfAvailable({ hash(UnsafeRawBufferPointer($0)) }) { return digest }
         var hasher = BLAKE3()
         hasher.update(bytes)
         return hasher.finalize()

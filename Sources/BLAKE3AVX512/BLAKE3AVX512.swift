@@ -1,7 +1,7 @@
 // The 16-lane BLAKE3 kernel for x86-64-v4 (AVX-512): hashes sixteen 1024-byte chunks at once, one per 32-bit
-// lane of a 512-bit vector, then the parent nodes above them sixteen at a time. The same code as BLAKE3AVX2
-// but for the lane count and the transposing load; AVX-512 adds the one-instruction rotation (vprold) and
-// 32 vector registers.
+// lane of a 512-bit vector, then the parent nodes above them sixteen at a time. The same design as BLAKE3AVX2
+// (read its comments first) but for the lane count and the transposing load; AVX-512 adds the one-instruction
+// rotation (vprold, so no byte shuffles are needed) and 32 vector registers.
 //
 // Package.swift compiles this module with `-target-cpu skylake-avx512` (x86-64-v4) in release builds on x86_64
 // Linux, so every function in it may use AVX-512; BLAKE3 calls its entry point only after its CPUID check found
@@ -39,7 +39,17 @@ private var iv: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32)
 @inline(__always) private func rotr8(_ x: V) -> V { (x &>> 8) &+ (x &<< 24) }
 @inline(__always) private func rotr7(_ x: V) -> V { (x &>> 7) &+ (x &<< 25) }
 
-// Interleaves within each 128-bit quarter, as the x86 unpack instructions do.
+// MARK: Transposition
+
+// A 16×16 transpose of 32-bit words in four steps of 16 shuffles, as the x86 unpack and 128-bit lane shuffle
+// instructions do it. Each step works on another lane type (32-bit, 64-bit integer, 64-bit float, 32-bit float):
+// with one type throughout, LLVM merges the steps into two-source permutes (vpermt2d), about 3 times as many
+// shuffles, plus a register copy for each.
+private typealias V64 = SIMD8<UInt64>
+private typealias VD = SIMD8<Double>
+private typealias VF = SIMD16<Float>
+@inline(__always) private func cast<A: SIMD, B: SIMD>(_ a: A, to: B.Type) -> B { unsafeBitCast(a, to: B.self) }
+
 @inline(__always) private func unpackLo32(_ a: V, _ b: V) -> V {
     V(a[0], b[0], a[1], b[1], a[4], b[4], a[5], b[5], a[8], b[8], a[9], b[9], a[12], b[12], a[13], b[13])
 }
@@ -47,20 +57,34 @@ private var iv: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32)
     V(a[2], b[2], a[3], b[3], a[6], b[6], a[7], b[7], a[10], b[10], a[11], b[11], a[14], b[14], a[15], b[15])
 }
 @inline(__always) private func unpackLo64(_ a: V, _ b: V) -> V {
-    V(a[0], a[1], b[0], b[1], a[4], a[5], b[4], b[5], a[8], a[9], b[8], b[9], a[12], a[13], b[12], b[13])
+    let a = cast(a, to: V64.self), b = cast(b, to: V64.self)
+    return cast(V64(a[0], b[0], a[2], b[2], a[4], b[4], a[6], b[6]), to: V.self)
 }
 @inline(__always) private func unpackHi64(_ a: V, _ b: V) -> V {
-    V(a[2], a[3], b[2], b[3], a[6], a[7], b[6], b[7], a[10], a[11], b[10], b[11], a[14], a[15], b[14], b[15])
+    let a = cast(a, to: V64.self), b = cast(b, to: V64.self)
+    return cast(V64(a[1], b[1], a[3], b[3], a[5], b[5], a[7], b[7]), to: V.self)
 }
-
-/// Words `4g..<4g+4` (bytes `16g..<16g+16`) of the rows at `r0`…`r3`, one row per 128-bit quarter.
-@inline(__always)
-private func quarters(_ r0: UnsafeRawPointer, _ r1: UnsafeRawPointer, _ r2: UnsafeRawPointer,
-                      _ r3: UnsafeRawPointer, _ g: Int) -> V {
-    @inline(__always) func q(_ r: UnsafeRawPointer) -> SIMD4<UInt32> {
-        r.loadUnaligned(fromByteOffset: 16 * g, as: SIMD4<UInt32>.self)
-    }
-    return V(lowHalf: SIMD8(lowHalf: q(r0), highHalf: q(r1)), highHalf: SIMD8(lowHalf: q(r2), highHalf: q(r3)))
+/// 128-bit lanes 0, 1 of `a`, then 0, 1 of `b`.
+@inline(__always) private func lanes01(_ a: V, _ b: V) -> V {
+    let a = cast(a, to: VD.self), b = cast(b, to: VD.self)
+    return cast(VD(a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]), to: V.self)
+}
+/// 128-bit lanes 2, 3 of `a`, then 2, 3 of `b`.
+@inline(__always) private func lanes23(_ a: V, _ b: V) -> V {
+    let a = cast(a, to: VD.self), b = cast(b, to: VD.self)
+    return cast(VD(a[4], a[5], a[6], a[7], b[4], b[5], b[6], b[7]), to: V.self)
+}
+/// 128-bit lanes 0, 2 of `a`, then 0, 2 of `b`.
+@inline(__always) private func lanes02(_ a: V, _ b: V) -> V {
+    let a = cast(a, to: VF.self), b = cast(b, to: VF.self)
+    return cast(VF(a[0], a[1], a[2], a[3], a[8], a[9], a[10], a[11],
+                   b[0], b[1], b[2], b[3], b[8], b[9], b[10], b[11]), to: V.self)
+}
+/// 128-bit lanes 1, 3 of `a`, then 1, 3 of `b`.
+@inline(__always) private func lanes13(_ a: V, _ b: V) -> V {
+    let a = cast(a, to: VF.self), b = cast(b, to: VF.self)
+    return cast(VF(a[4], a[5], a[6], a[7], a[12], a[13], a[14], a[15],
+                   b[4], b[5], b[6], b[7], b[12], b[13], b[14], b[15]), to: V.self)
 }
 
 // MARK: Compression
@@ -69,25 +93,33 @@ private func quarters(_ r0: UnsafeRawPointer, _ r1: UnsafeRawPointer, _ r2: Unsa
 private struct Message {
     var m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13, m14, m15: V
 
-    /// Loads lane `i`'s block from `base + stride * min(i, count - 1)`.
+    /// Loads lane `i`'s block from `base + stride * i`: one 64-byte load per block, then a transpose.
     @inline(__always)
-    init(_ base: UnsafeRawPointer, stride: Int, count: Int) {
-        let last = count - 1
-        @inline(__always) func row(_ i: Int) -> UnsafeRawPointer { base + stride * min(i, last) }
-        let p0 = row(0), p1 = row(1), p2 = row(2), p3 = row(3), p4 = row(4), p5 = row(5), p6 = row(6), p7 = row(7)
-        let p8 = row(8), p9 = row(9), p10 = row(10), p11 = row(11)
-        let p12 = row(12), p13 = row(13), p14 = row(14), p15 = row(15)
-        // Per 4-word group: x_k's quarters = rows k, k + 4, k + 8, k + 12, then a 4×4 transpose in each quarter.
-        @inline(__always) func group(_ g: Int) -> (V, V, V, V) {
-            let x0 = quarters(p0, p4, p8, p12, g), x1 = quarters(p1, p5, p9, p13, g)
-            let x2 = quarters(p2, p6, p10, p14, g), x3 = quarters(p3, p7, p11, p15, g)
-            let t0 = unpackLo32(x0, x1), t1 = unpackHi32(x0, x1), t2 = unpackLo32(x2, x3), t3 = unpackHi32(x2, x3)
-            return (unpackLo64(t0, t2), unpackHi64(t0, t2), unpackLo64(t1, t3), unpackHi64(t1, t3))
+    init(_ base: UnsafeRawPointer, stride: Int) {
+        @inline(__always) func row(_ i: Int) -> V { base.loadUnaligned(fromByteOffset: stride * i, as: V.self) }
+        let r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3), r4 = row(4), r5 = row(5), r6 = row(6), r7 = row(7)
+        let r8 = row(8), r9 = row(9), r10 = row(10), r11 = row(11)
+        let r12 = row(12), r13 = row(13), r14 = row(14), r15 = row(15)
+        let t0 = unpackLo32(r0, r1), t1 = unpackHi32(r0, r1), t2 = unpackLo32(r2, r3), t3 = unpackHi32(r2, r3)
+        let t4 = unpackLo32(r4, r5), t5 = unpackHi32(r4, r5), t6 = unpackLo32(r6, r7), t7 = unpackHi32(r6, r7)
+        let t8 = unpackLo32(r8, r9), t9 = unpackHi32(r8, r9), t10 = unpackLo32(r10, r11), t11 = unpackHi32(r10, r11)
+        let t12 = unpackLo32(r12, r13), t13 = unpackHi32(r12, r13)
+        let t14 = unpackLo32(r14, r15), t15 = unpackHi32(r14, r15)
+        // Lane L (128 bits) of u[4q + c]: word 4L + c of rows 4q…4q+3.
+        let u0 = unpackLo64(t0, t2), u1 = unpackHi64(t0, t2), u2 = unpackLo64(t1, t3), u3 = unpackHi64(t1, t3)
+        let u4 = unpackLo64(t4, t6), u5 = unpackHi64(t4, t6), u6 = unpackLo64(t5, t7), u7 = unpackHi64(t5, t7)
+        let u8 = unpackLo64(t8, t10), u9 = unpackHi64(t8, t10), u10 = unpackLo64(t9, t11), u11 = unpackHi64(t9, t11)
+        let u12 = unpackLo64(t12, t14), u13 = unpackHi64(t12, t14)
+        let u14 = unpackLo64(t13, t15), u15 = unpackHi64(t13, t15)
+        // Words c, 4 + c, 8 + c, 12 + c: a 4×4 transpose of the 128-bit lanes of u[c], u[4 + c], u[8 + c], u[12 + c].
+        @inline(__always) func words(_ a: V, _ b: V, _ c: V, _ d: V) -> (V, V, V, V) {
+            let x0 = lanes01(a, b), x1 = lanes23(a, b), x2 = lanes01(c, d), x3 = lanes23(c, d)
+            return (lanes02(x0, x2), lanes13(x0, x2), lanes02(x1, x3), lanes13(x1, x3))
         }
-        (m0, m1, m2, m3) = group(0)
-        (m4, m5, m6, m7) = group(1)
-        (m8, m9, m10, m11) = group(2)
-        (m12, m13, m14, m15) = group(3)
+        (m0, m4, m8, m12) = words(u0, u4, u8, u12)
+        (m1, m5, m9, m13) = words(u1, u5, u9, u13)
+        (m2, m6, m10, m14) = words(u2, u6, u10, u14)
+        (m3, m7, m11, m15) = words(u3, u7, u11, u15)
     }
 
     @inline(__always)
@@ -103,11 +135,13 @@ private struct Message {
     var permuted: Message { Message(m2, m6, m3, m10, m7, m0, m4, m13, m1, m11, m12, m5, m9, m14, m15, m8) }
 }
 
+private typealias Words = (V, V, V, V, V, V, V, V)
+
 private struct State {
     var v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15: V
 
     @inline(__always)
-    init(cv: (V, V, V, V, V, V, V, V), counterLow: V, counterHigh: V, blockLength: V, flags: V) {
+    init(cv: Words, counterLow: V, counterHigh: V, blockLength: V, flags: V) {
         (v0, v1, v2, v3, v4, v5, v6, v7) = cv
         (v8, v9, v10, v11) = (splat(iv.0), splat(iv.1), splat(iv.2), splat(iv.3))
         (v12, v13, v14, v15) = (counterLow, counterHigh, blockLength, flags)
@@ -139,7 +173,7 @@ private struct State {
 
     /// The seven rounds; returns the first half of the output (the chaining value).
     @inline(__always)
-    mutating func compress(_ message: Message) -> (V, V, V, V, V, V, V, V) {
+    mutating func compress(_ message: Message) -> Words {
         var m = message
         round(m); m = m.permuted
         round(m); m = m.permuted
@@ -152,20 +186,35 @@ private struct State {
     }
 }
 
-/// Writes lane `i` of the eight words `h` to `out + 8 * i`, for `i < count`.
+// MARK: Subtrees
+
+// Chaining values stay transposed from the chunks up to the subtree's root, in groups of 16 nodes (vector `j`
+// holds word `j` of nodes 0…15); the parents above take the even and the odd lanes of two groups (one vpermt2d
+// each). See BLAKE3AVX2 for why.
+
+@inline(__always) private func evenLanes(_ a: V, _ b: V) -> V {
+    V(a[0], a[2], a[4], a[6], a[8], a[10], a[12], a[14], b[0], b[2], b[4], b[6], b[8], b[10], b[12], b[14])
+}
+@inline(__always) private func oddLanes(_ a: V, _ b: V) -> V {
+    V(a[1], a[3], a[5], a[7], a[9], a[11], a[13], a[15], b[1], b[3], b[5], b[7], b[9], b[11], b[13], b[15])
+}
+
 @inline(__always)
-private func store(_ h: (V, V, V, V, V, V, V, V), count: Int, _ out: UnsafeMutablePointer<UInt32>) {
-    for i in 0..<count {
-        let o = out + 8 * i
-        o[0] = h.0[i]; o[1] = h.1[i]; o[2] = h.2[i]; o[3] = h.3[i]
-        o[4] = h.4[i]; o[5] = h.5[i]; o[6] = h.6[i]; o[7] = h.7[i]
-    }
+private func loadGroup(_ p: UnsafeRawPointer) -> Words {
+    @inline(__always) func word(_ j: Int) -> V { p.loadUnaligned(fromByteOffset: 64 * j, as: V.self) }
+    return (word(0), word(1), word(2), word(3), word(4), word(5), word(6), word(7))
+}
+
+@inline(__always)
+private func storeGroup(_ h: Words, _ p: UnsafeMutableRawPointer) {
+    @inline(__always) func put(_ j: Int, _ x: V) { p.storeBytes(of: x, toByteOffset: 64 * j, as: V.self) }
+    put(0, h.0); put(1, h.1); put(2, h.2); put(3, h.3); put(4, h.4); put(5, h.5); put(6, h.6); put(7, h.7)
 }
 
 /// Hashes `laneCount` whole chunks at `input` (lane `i`'s counter is lane `i` of `counterLow` and `counterHigh`);
-/// writes their chaining values to `out`.
+/// writes their chaining values to `out` as a group.
 @inline(__always)
-private func hashChunks(_ input: UnsafeRawPointer, counterLow: V, counterHigh: V, _ out: UnsafeMutablePointer<UInt32>) {
+private func hashChunks(_ input: UnsafeRawPointer, counterLow: V, counterHigh: V, _ out: UnsafeMutableRawPointer) {
     var h = (splat(iv.0), splat(iv.1), splat(iv.2), splat(iv.3), splat(iv.4), splat(iv.5), splat(iv.6), splat(iv.7))
     var offset = 0
     while offset < chunkLength {
@@ -174,55 +223,61 @@ private func hashChunks(_ input: UnsafeRawPointer, counterLow: V, counterHigh: V
         if offset == chunkLength - blockLength { flags |= flagChunkEnd }
         var s = State(cv: h, counterLow: counterLow, counterHigh: counterHigh,
                       blockLength: splat(UInt32(blockLength)), flags: splat(flags))
-        h = s.compress(Message(input + offset, stride: chunkLength, count: laneCount))
+        h = s.compress(Message(input + offset, stride: chunkLength))
         offset += blockLength
     }
-    store(h, count: laneCount, out)
+    storeGroup(h, out)
 }
 
-/// Compresses `count` (1...laneCount) parent nodes, node `i` being the 16 words at `blocks + 16 * i`;
-/// writes their chaining values to `out` (which may be `blocks`).
+/// The parents of the 32 nodes of groups `left` and `right` (which may be the same group: then lanes 8…15 of the
+/// result repeat lanes 0…7), as a group at `out` (which may be `left`).
 @inline(__always)
-private func hashParents(_ blocks: UnsafeMutablePointer<UInt32>, count: Int, _ out: UnsafeMutablePointer<UInt32>) {
-    let m = Message(UnsafeRawPointer(blocks), stride: blockLength, count: count)
+private func hashParents(_ left: UnsafeRawPointer, _ right: UnsafeRawPointer, _ out: UnsafeMutableRawPointer) {
+    let a = loadGroup(left), b = loadGroup(right)
+    let m = Message(evenLanes(a.0, b.0), evenLanes(a.1, b.1), evenLanes(a.2, b.2), evenLanes(a.3, b.3),
+                    evenLanes(a.4, b.4), evenLanes(a.5, b.5), evenLanes(a.6, b.6), evenLanes(a.7, b.7),
+                    oddLanes(a.0, b.0), oddLanes(a.1, b.1), oddLanes(a.2, b.2), oddLanes(a.3, b.3),
+                    oddLanes(a.4, b.4), oddLanes(a.5, b.5), oddLanes(a.6, b.6), oddLanes(a.7, b.7))
     var s = State(cv: (splat(iv.0), splat(iv.1), splat(iv.2), splat(iv.3),
                        splat(iv.4), splat(iv.5), splat(iv.6), splat(iv.7)),
                   counterLow: splat(0), counterHigh: splat(0),
                   blockLength: splat(UInt32(blockLength)), flags: splat(flagParent))
-    store(s.compress(m), count: count, out)
+    storeGroup(s.compress(m), out)
 }
 
 /// Hashes `chunks` whole 1024-byte chunks at `input` as one complete BLAKE3 subtree (`chunks` is a power of
-/// two, at least 8; the first chunk's counter is `counter`, a multiple of `chunks`) and writes its chaining
+/// two, at least 16; the first chunk's counter is `counter`, a multiple of `chunks`) and writes its chaining
 /// value (8 words) to `cv`. `scratch` has room for `8 * chunks` words.
 ///
 /// Only to be called when the CPU has everything of x86-64-v4 (BLAKE3 checks with CPUID).
 @inline(never)
 public func blake3AVX512Subtree(_ input: UnsafeRawPointer, chunks: Int, counter: UInt64,
-                              scratch: UnsafeMutablePointer<UInt32>, cv: UnsafeMutablePointer<UInt32>) {
+                                scratch: UnsafeMutablePointer<UInt32>, cv: UnsafeMutablePointer<UInt32>) {
     precondition(chunks >= laneCount && chunks & (chunks - 1) == 0, "blake3AVX512Subtree: bad chunk count")
+    let groupBytes = 4 * laneCount * 8
+    let groups = UnsafeMutableRawPointer(scratch)
     // `counter` is a multiple of `chunks`, so adding a chunk's index never carries into the high word. The
     // counters stay one vector from chunk group to chunk group: LLVM scalarizes arithmetic on a vector it sees
     // assembled lane by lane, and would do so to every compression that starts from it.
     var counterLow = splat(UInt32(truncatingIfNeeded: counter)) | laneIndex
     let counterHigh = splat(UInt32(truncatingIfNeeded: counter >> 32))
-    var i = 0
-    while i < chunks {
-        hashChunks(input + i * chunkLength, counterLow: counterLow, counterHigh: counterHigh, scratch + 8 * i)
+    var count = 0
+    while count * laneCount < chunks {
+        hashChunks(input + count * laneCount * chunkLength, counterLow: counterLow, counterHigh: counterHigh,
+                   groups + count * groupBytes)
         counterLow = counterLow &+ splat(UInt32(laneCount))
-        i += laneCount
+        count += 1
     }
-    var width = chunks
-    while width > 1 {
-        let parents = width / 2
-        var j = 0
-        while j < parents {
-            hashParents(scratch + 16 * j, count: min(laneCount, parents - j), scratch + 8 * j)
-            j += laneCount
+    // Each level pairs the groups (group k of the level above goes where group k was read, or before it).
+    while count > 1 {
+        count /= 2
+        for k in 0..<count {
+            hashParents(groups + 2 * k * groupBytes, groups + (2 * k + 1) * groupBytes, groups + k * groupBytes)
         }
-        width = parents
     }
-    for k in 0..<8 { cv[k] = scratch[k] }
+    // One group of 16 nodes left: 4 more levels in lanes 0…7, 0…3, 0…1, 0.
+    for _ in 0..<4 { hashParents(groups, groups, groups) }
+    for j in 0..<8 { cv[j] = scratch[laneCount * j] }
 }
 
 #endif

@@ -82,6 +82,26 @@ import Testing
         }
     }
 
+    /// Streams fed in pieces that start and end on either side of the multiples of 64 KiB where the hasher stops
+    /// staging input (as a server feeds it each PDU's data), against the reference CLI.
+    @Test(.enabled(if: B3Sum.isInstalled, "b3sum is not installed (/usr/bin/b3sum); skipped (fails when CI=true)"),
+          arguments: kernels)
+    func piecesAroundStagingBoundariesAgainstB3sum(kernel: BLAKE3.Kernel) throws {
+        for length in [65536, 65537, 131072, 3 * 65536 + 1024, 300_001] {
+            let bytes = randomBytes(length)
+            let url = FileManager.default.temporaryDirectory
+                .appendingPathComponent("blake3-staging-test-\(UUID().uuidString).bin")
+            try Data(bytes).write(to: url)
+            defer { try? FileManager.default.removeItem(at: url) }
+            let expected = try B3Sum.hash(file: url)
+            for piece in [997, 16372, 32768, 65535, 65536, 65537, 131060] {
+                var hasher = BLAKE3(kernel: kernel)
+                hasher.update(bytes, inPiecesOf: piece)
+                #expect(BLAKE3.hex(hasher.finalize()) == expected, "\(kernel), length \(length), pieces of \(piece)")
+            }
+        }
+    }
+
     /// Each kernel against the reference CLI, on a few MB of random data.
     @Test(.enabled(if: B3Sum.isInstalled, "b3sum is not installed (/usr/bin/b3sum); skipped (fails when CI=true)"),
           arguments: kernels)

@@ -1,0 +1,109 @@
+"""bench.py: the DICOMweb timings scripts/bench-web runs, one HTTP client with keep-alive (requests.Session).
+
+  bench.py qido BASE REPEAT PARAM=VALUE...     p50/p90 of a QIDO-RS /studies search
+  bench.py wado BASE STUDY SERIES              a series' multipart retrieve: MB/s
+  bench.py metadata BASE STUDY SERIES REPEAT   p50 of the series' metadata
+  bench.py thumbnails BASE STUDY SERIES        every instance's thumbnail (rendered, viewport 128): ms each
+  bench.py stow BASE DIR                       STOW-RS of a folder in 50-file requests: instances/s
+"""
+import os
+import sys
+import time
+import uuid
+
+import requests
+
+session = requests.Session()
+
+
+def pct(times, p):
+    times = sorted(times)
+    return times[min(len(times) - 1, int(len(times) * p))]
+
+
+def qido(base, repeat, params):
+    query = dict(p.split("=", 1) for p in params)
+    times, n = [], 0
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        r = session.get(f"{base}/studies", params=query, headers={"Accept": "application/dicom+json"})
+        times.append((time.perf_counter() - t0) * 1000)
+        r.raise_for_status()
+        n = len(r.json()) if r.content else 0
+    print(f"matches {n}  p50 {pct(times, .5):.2f} ms  p90 {pct(times, .9):.2f} ms  ({repeat} runs)")
+
+
+def wado(base, study, series):
+    best = None
+    for _ in range(3):
+        t0 = time.perf_counter()
+        r = session.get(f"{base}/studies/{study}/series/{series}",
+                        headers={"Accept": 'multipart/related; type="application/dicom"; transfer-syntax=*'}, stream=True)
+        r.raise_for_status()
+        size = sum(len(c) for c in r.iter_content(1 << 20))
+        t = time.perf_counter() - t0
+        best = t if best is None or t < best else best
+    print(f"{size / 1e6:.0f} MB in {best:.3f} s: {size / best / 1e6:.0f} MB/s (best of 3)")
+
+
+def instances(base, study, series):
+    r = session.get(f"{base}/studies/{study}/series/{series}/instances", params={"limit": 10000})
+    r.raise_for_status()
+    return [i["00080018"]["Value"][0] for i in r.json()]
+
+
+def metadata(base, study, series, repeat):
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        r = session.get(f"{base}/studies/{study}/series/{series}/metadata", headers={"Accept": "application/dicom+json"})
+        r.raise_for_status()
+        n = len(r.json())
+        times.append((time.perf_counter() - t0) * 1000)
+    print(f"{n} instances  first {times[0]:.1f} ms  p50 {pct(times, .5):.1f} ms  ({repeat} runs)")
+
+
+def thumbnails(base, study, series):
+    uids = instances(base, study, series)
+    t0 = time.perf_counter()
+    for uid in uids:
+        r = session.get(f"{base}/studies/{study}/series/{series}/instances/{uid}/rendered", params={"viewport": "128,128"},
+                        headers={"Accept": "image/jpeg"})
+        r.raise_for_status()
+    t = time.perf_counter() - t0
+    print(f"{len(uids)} thumbnails in {t:.2f} s: {t / len(uids) * 1000:.2f} ms each")
+
+
+def stow(base, folder):
+    files = sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".dcm"))
+    t0 = time.perf_counter()
+    stored = 0
+    for i in range(0, len(files), 50):
+        boundary = uuid.uuid4().hex
+        def body():
+            for f in files[i:i + 50]:
+                yield f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode()
+                with open(f, "rb") as h:
+                    yield h.read()
+                yield b"\r\n"
+            yield f"--{boundary}--\r\n".encode()
+        r = session.post(f"{base}/studies", data=body(), headers={
+            "Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}', "Accept": "application/dicom+json"})
+        if r.status_code not in (200, 202):
+            sys.exit(f"STOW answered {r.status_code}: {r.text[:300]}")
+        stored += len(r.json().get("00081199", {}).get("Value", []))
+    t = time.perf_counter() - t0
+    print(f"{stored} stored in {t:.2f} s: {stored / t:.0f}/s")
+
+
+mode, args = sys.argv[1], sys.argv[2:]
+if mode == "qido":
+    qido(args[0], int(args[1]), args[2:])
+elif mode == "wado":
+    wado(*args)
+elif mode == "metadata":
+    metadata(args[0], args[1], args[2], int(args[3]))
+elif mode == "thumbnails":
+    thumbnails(*args)
+elif mode == "stow":
+    stow(*args)

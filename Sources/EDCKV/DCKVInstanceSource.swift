@@ -73,13 +73,27 @@ public final class DCKVInstanceSource: InstanceSource {
             let path = cacheRoot + "/spool." + sopKey + ".dcm"
             try exporting.withLock {
                 try FS.createDurably(cacheRoot)
-                try StudyExporter(studyDirectory: folder).forEachInstance { uid, file in
-                    if uid == sop { try FileWriter.write(try file.serialized(), to: path) }
-                }
+                try FileWriter.write(try Self.spooledInstance(folder).serialized(), to: path)
             }
             if access(path, R_OK) == 0 { return path }
         }
         throw EDCKVError("\(location): instance \(sop) is not in the eDCKV store")
+    }
+
+    /// A spooled instance's folder: one file per category named `<prefix hex>.<blake3 hex>` (§5), decoded in
+    /// category order.
+    static func spooledInstance(_ folder: String) throws -> DICOMFile {
+        var files: [(Prefix, String)] = []
+        for name in FS.list(folder) where !name.hasPrefix(".") {
+            let parts = name.split(separator: ".")
+            guard parts.count == 2, let prefix = Prefix(hex: parts[0]) else { continue }
+            files.append((prefix, folder + "/" + name))
+        }
+        var entries: [Entry] = []
+        for (_, path) in files.sorted(by: { $0.0.category < $1.0.category }) {
+            entries += try EntryFileReader.readAll(path: path).entries
+        }
+        return try InstanceDecoder().decode(entries)
     }
 
     /// Copies not used for `cacheLifetime` seconds.

@@ -35,7 +35,8 @@ final class TestServer: Sendable {
         let dckv = try app.makeDCKVStore()
         let operations = try app.makeOperations(index: try app.openIndex(), dckv: dckv)
         let server = app.makeServer(operations)
-        let merger = dckv.map(app.makeMerger)
+        // As `arca serve`: a merge interval of 0 means this process never merges.
+        let merger = settings.mergeIntervalSeconds > 0 ? dckv.map(app.makeMerger) : nil
         let (httpReady, ready) = AsyncStream.makeStream(of: Int.self)
         let httpServer = app.makeHTTPServer(operations) { port in
             ready.yield(port)

@@ -318,11 +318,7 @@ struct AssociationSession {
 
     private func respond(to command: CommandSet, _ outcome: StoreOutcome, _ contextID: UInt8, _ writer: MessageWriter,
                          _ operations: OperationTable) async throws {
-        let field = CommandField(rawValue: (command.commandField?.rawValue ?? 0) | 0x8000)
-        var response = CommandSet.response(to: command, field: field, status: outcome.status, comment: outcome.comment)
-        if response.affectedSOPClassUID == nil, let requested = command.dataSet.uid(.requestedSOPClassUID) {
-            response.setUID(requested, .affectedSOPClassUID)
-        }
+        let response = CommandSet.response(answering: command, status: outcome.status, comment: outcome.comment)
         operations.finished(command.messageID ?? 0)
         try await writer.send(response, contextID: contextID)
     }

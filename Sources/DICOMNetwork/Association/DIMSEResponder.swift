@@ -24,14 +24,7 @@ public struct DIMSEResponder: Sendable {
     /// adds fields (sub-operation counts…); `dataSet` is encoded in the request context's transfer syntax.
     public func respond(status: DIMSEStatus, comment: String? = nil, dataSet: DataSet? = nil,
                         _ configure: (inout CommandSet) -> Void = { _ in }) async throws {
-        let field = CommandField(rawValue: (request.commandField?.rawValue ?? 0) | 0x8000)
-        var response = CommandSet.response(to: request, field: field, status: status, comment: comment)
-        if let requested = request.dataSet.uid(.requestedSOPClassUID), response.affectedSOPClassUID == nil {
-            response.setUID(requested, .affectedSOPClassUID)
-        }
-        if let requested = request.dataSet.uid(.requestedSOPInstanceUID), response.affectedSOPInstanceUID == nil {
-            response.setUID(requested, .affectedSOPInstanceUID)
-        }
+        var response = CommandSet.response(answering: request, status: status, comment: comment)
         configure(&response)
         let bytes = try dataSet.map { try encode($0, contextID: context.id) }
         if !status.isPending { operations.finished(request.messageID ?? 0) }
@@ -40,8 +33,7 @@ public struct DIMSEResponder: Sendable {
 
     /// Sends one pending response (0xFF00) per dataset, all in one write.
     public func respondPending(_ dataSets: [DataSet]) async throws {
-        let field = CommandField(rawValue: (request.commandField?.rawValue ?? 0) | 0x8000)
-        let response = CommandSet.response(to: request, field: field, status: .pending)
+        let response = CommandSet.response(answering: request, status: .pending)
         let messages = try dataSets.map { (command: response, dataSet: Optional(try encode($0, contextID: context.id))) }
         try await writer.send(messages, contextID: context.id)
     }

@@ -262,8 +262,7 @@ public final class ClientAssociation {
                 if command.messageIDBeingRespondedTo == request.messageID { return (command, dataSet) }
             case .request(let command, let contextID, _):
                 // A request we have no handler for (an N-EVENT-REPORT while waiting on something else).
-                let field = CommandField(rawValue: (command.commandField?.rawValue ?? 0) | 0x8000)
-                try await writer.send(CommandSet.response(to: command, field: field, status: .unrecognizedOperation), contextID: contextID)
+                try await writer.send(CommandSet.response(answering: command, status: .unrecognizedOperation), contextID: contextID)
             }
         }
     }

@@ -24,6 +24,8 @@ public struct CommandField: RawRepresentable, Hashable, Sendable, CustomStringCo
     public static let nDeleteRQ = CommandField(rawValue: 0x0150)
 
     public var isResponse: Bool { rawValue & 0x8000 != 0 }
+    /// The response field of a request field (C-FIND-RQ → C-FIND-RSP).
+    public var response: CommandField { CommandField(rawValue: rawValue | 0x8000) }
 
     public var description: String {
         switch self {

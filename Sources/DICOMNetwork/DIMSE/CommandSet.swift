@@ -78,6 +78,20 @@ public struct CommandSet: Sendable, Equatable {
         return c
     }
 
+    /// The response to `request` whatever its command: the response field of its request field, its SOP class
+    /// and instance (an N-service's Requested ones become the Affected ones of the response, PS3.7 10.3).
+    public static func response(answering request: CommandSet, status: DIMSEStatus, comment: String? = nil) -> CommandSet {
+        let field = request.commandField.map(\.response) ?? CommandField(rawValue: 0x8000)
+        var response = CommandSet.response(to: request, field: field, status: status, comment: comment)
+        if response.affectedSOPClassUID == nil, let requested = request.dataSet.uid(.requestedSOPClassUID) {
+            response.setUID(requested, .affectedSOPClassUID)
+        }
+        if response.affectedSOPInstanceUID == nil, let requested = request.dataSet.uid(.requestedSOPInstanceUID) {
+            response.setUID(requested, .affectedSOPInstanceUID)
+        }
+        return response
+    }
+
     /// The response to `request`: same SOP class/instance, the status, and an Error Comment on failure.
     public static func response(to request: CommandSet, field: CommandField, status: DIMSEStatus, comment: String? = nil) -> CommandSet {
         var c = CommandSet()

@@ -82,7 +82,7 @@ struct DICOMJSONEncoder {
         let vr = e.vr
         let raw = ds.characterSet.decode(e.bytes, vr: vr)
         let values = vr.allowsBackslashMultiplicity ? raw.split(separator: "\\", omittingEmptySubsequences: false).map(String.init) : [raw]
-        let trimmed = values.map { Self.trim($0, vr: vr) }
+        let trimmed = values.map { TextValue.trim($0, vr: vr) }
         guard trimmed.contains(where: { !$0.isEmpty }) else { return }
         let items: [String] = trimmed.map { v in
             if v.isEmpty { return "null" }
@@ -103,15 +103,6 @@ struct DICOMJSONEncoder {
             }
         }
         out += ",\"Value\":[" + items.joined(separator: ",") + "]"
-    }
-
-    static func trim(_ s: String, vr: VR) -> String {
-        var u = Substring(s)
-        while let last = u.last, last == " " || last == "\0" { u.removeLast() }
-        if vr != .LT && vr != .ST && vr != .UT && vr != .UR {
-            while let first = u.first, first == " " { u.removeFirst() }
-        }
-        return String(u)
     }
 
     static func number(_ d: Double) -> String {

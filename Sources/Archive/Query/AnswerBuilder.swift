@@ -66,18 +66,8 @@ struct AnswerBuilder {
         case .fragments: return .empty(e.vr)
         case .bytes(let b):
             guard e.vr.isString else { return .element(e) }
-            return .text(trim(ds.characterSet.decode(b, vr: e.vr), vr: e.vr), e.vr)
+            return .text(TextValue.trim(ds.characterSet.decode(b, vr: e.vr), vr: e.vr), e.vr)
         }
-    }
-
-    /// Padding removed: trailing spaces and NULs always, leading spaces except in the text VRs.
-    static func trim(_ s: String, vr: VR) -> String {
-        var u = Substring(s)
-        while let last = u.last, last == " " || last == "\0" { u.removeLast() }
-        if vr != .LT && vr != .ST && vr != .UT && vr != .UR {
-            while let first = u.first, first == " " { u.removeFirst() }
-        }
-        return String(u)
     }
 
     static func values(of item: DataSet) -> [(Tag, Value)] {

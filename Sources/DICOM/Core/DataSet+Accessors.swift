@@ -111,10 +111,10 @@ enum LittleEndian {
     }
 }
 
-enum TextValue {
+public enum TextValue {
     /// Trailing spaces and NULs are padding for every string VR; leading spaces are padding except in
     /// the "text" VRs (LT, ST, UT, UR) where they are significant.
-    static func trim(_ s: String, vr: VR) -> String {
+    public static func trim(_ s: String, vr: VR) -> String {
         var u = Substring(s)
         while let last = u.last, last == " " || last == "\0" { u.removeLast() }
         if vr != .LT && vr != .ST && vr != .UT && vr != .UR {

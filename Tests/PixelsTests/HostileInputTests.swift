@@ -63,6 +63,8 @@ struct HostileInputTests {
             [UInt8](repeating: 0xFF, count: 100), (0..<4096).map { _ in UInt8(truncatingIfNeeded: rng.next()) },
             [0xFF, 0xD8, 0xFF, 0xF7, 0x00, 0x0B, 0x08, 0x00, 0x08, 0x00, 0x08, 0x01, 0x01, 0x11, 0x00, 0xFF, 0xDA],
             [1, 0, 0, 0, 64, 0, 0, 0] + [UInt8](repeating: 0, count: 56) + [0x80, 0x7F, 0x01],
+            // Three 1-bit Huffman codes (over-subscribed): found by Fuzz/run-pixels.sh, once a trap.
+            [0xFF, 0xD8, 0xFF, 0xC4, 0x00, 0x16, 0x00, 3] + [UInt8](repeating: 0, count: 15) + [1, 2, 3, 0xFF, 0xD9],
         ]
         for input in inputs {
             #expect(throws: PixelError.self) { try Self.decodeAll(Self.encapsulated(Self.image(), fragments: [input]), syntax: syntax) }

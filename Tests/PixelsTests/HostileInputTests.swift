@@ -106,3 +106,23 @@ struct SyntaxChoiceTests {
         #expect(PixelSyntax.target(stored: "9.9", accepted: [explicit]) == nil)
     }
 }
+
+/// Inputs the pixel fuzzer once crashed on (Fuzz/regressions/): each is now an error or an image.
+struct FuzzRegressionTests {
+    @Test("every input in Fuzz/regressions decodes and renders or throws a PixelError")
+    func replay() throws {
+        let dir = ExternalTool.repositoryRoot.appendingPathComponent("Fuzz/regressions")
+        let files = try FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil)
+        #expect(!files.isEmpty)
+        for url in files {
+            let bytes = [UInt8](try Data(contentsOf: url))
+            guard let file = try? DICOMFile.read(bytes) else { continue }
+            do {
+                let reader = try FrameReader(dataSet: file.dataSet, meta: file.meta, transferSyntax: file.transferSyntax,
+                                             limits: PixelLimits(maxFrameBytes: 1 << 26, maxFrames: 1 << 12))
+                _ = try Renderer.render(reader, viewport: Viewport(width: 32, height: 32)).png()
+            } catch is PixelError {
+            }
+        }
+    }
+}

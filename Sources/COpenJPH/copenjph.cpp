@@ -151,8 +151,8 @@ extern "C" int arca_htj2k_decode(const uint8_t *data, size_t length, uint32_t wi
 }
 
 extern "C" int arca_htj2k_encode(const uint8_t *pixels, uint32_t width, uint32_t height, uint32_t components,
-                                 int precision, int is_signed, int bytes_per_sample, uint8_t **out, size_t *outlen,
-                                 char *err, size_t errlen) {
+                                 int precision, int is_signed, int bytes_per_sample, int reversible, uint8_t **out,
+                                 size_t *outlen, char *err, size_t errlen) {
     configure();
     *out = nullptr;
     *outlen = 0;
@@ -172,7 +172,7 @@ extern "C" int arca_htj2k_encode(const uint8_t *pixels, uint32_t width, uint32_t
         cod.set_block_dims(64, 64);
         cod.set_progression_order("RPCL");
         cod.set_color_transform(false);
-        cod.set_reversible(true);
+        cod.set_reversible(reversible != 0);
         cs.set_planar(false);
         ojph::mem_outfile file;
         file.open();

@@ -63,6 +63,8 @@ struct HostileInputTests {
             [UInt8](repeating: 0xFF, count: 100), (0..<4096).map { _ in UInt8(truncatingIfNeeded: rng.next()) },
             [0xFF, 0xD8, 0xFF, 0xF7, 0x00, 0x0B, 0x08, 0x00, 0x08, 0x00, 0x08, 0x01, 0x01, 0x11, 0x00, 0xFF, 0xDA],
             [1, 0, 0, 0, 64, 0, 0, 0] + [UInt8](repeating: 0, count: 56) + [0x80, 0x7F, 0x01],
+            // Three 1-bit Huffman codes (over-subscribed): found by Fuzz/run-pixels.sh, once a trap.
+            [0xFF, 0xD8, 0xFF, 0xC4, 0x00, 0x16, 0x00, 3] + [UInt8](repeating: 0, count: 15) + [1, 2, 3, 0xFF, 0xD9],
         ]
         for input in inputs {
             #expect(throws: PixelError.self) { try Self.decodeAll(Self.encapsulated(Self.image(), fragments: [input]), syntax: syntax) }
@@ -102,5 +104,25 @@ struct SyntaxChoiceTests {
         #expect(PixelSyntax.target(stored: explicit, accepted: [baseline]) == nil)
         #expect(PixelSyntax.target(stored: "1.2.840.10008.1.2.4.70", accepted: ["1.2.840.10008.1.2.4.90"])?.keyword == "j2k-lossless")
         #expect(PixelSyntax.target(stored: "9.9", accepted: [explicit]) == nil)
+    }
+}
+
+/// Inputs the pixel fuzzer once crashed on (Fuzz/regressions/): each is now an error or an image.
+struct FuzzRegressionTests {
+    @Test("every input in Fuzz/regressions decodes and renders or throws a PixelError")
+    func replay() throws {
+        let dir = ExternalTool.repositoryRoot.appendingPathComponent("Fuzz/regressions")
+        let files = try FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil)
+        #expect(!files.isEmpty)
+        for url in files {
+            let bytes = [UInt8](try Data(contentsOf: url))
+            guard let file = try? DICOMFile.read(bytes) else { continue }
+            do {
+                let reader = try FrameReader(dataSet: file.dataSet, meta: file.meta, transferSyntax: file.transferSyntax,
+                                             limits: PixelLimits(maxFrameBytes: 1 << 26, maxFrames: 1 << 12))
+                _ = try Renderer.render(reader, viewport: Viewport(width: 32, height: 32)).png()
+            } catch is PixelError {
+            }
+        }
     }
 }

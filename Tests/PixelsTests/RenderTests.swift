@@ -22,6 +22,9 @@ struct RenderTests {
         ("us-ybr-multiframe", ["+F", "2"], nil, 1, 2), ("us-ybr422", [], nil, 0, 2),
         ("ct-signed.jls", ["+Wi", "1"], nil, 0, 1), ("ct-12bit.jpeg-extended", ["+Wi", "1"], nil, 0, 1),
         ("sc-rgb.jpeg-baseline", [], nil, 0, 1),
+        // Modality LUT Sequence, VOI LUT Sequence, SIGMOID, INVERSE Presentation LUT Shape.
+        ("ct-modality-lut", ["+Wi", "1"], nil, 0, 1), ("mr-voi-lut", ["+Wl", "1"], nil, 0, 1),
+        ("cr-sigmoid", ["+Wi", "1"], nil, 0, 1), ("mr-inverse", ["+Wi", "1"], nil, 0, 1),
     ]
 
     @Test("rendered frames match dcmj2pnm within one grey level (two for YBR)")

@@ -1,6 +1,6 @@
 import DICOM
 import Foundation
-import Pixels
+@_spi(Benchmark) import Pixels
 import Testing
 import TestSupport
 
@@ -95,6 +95,29 @@ struct HTJ2KTests {
             try Transcoder.transcode(path: corpus.native(name).path, to: syntax, output: out.path)
             #expect(maxDifference(try sampleValues(try FrameReader(path: out.path)).values, source.values) == 0, "\(name): Arca's decode")
             #expect(maxDifference(try pydicomValues(out).values, source.values) == 0, "\(name): OpenJPEG's decode")
+        }
+    }
+}
+
+extension HTJ2KTests {
+    @Test("lossy HTJ2K decodes with OpenJPH as OpenJPEG decodes it, close to the source")
+    func lossy() throws {
+        guard let corpus = try PixelCorpus.load() else { return }
+        for name in ["ct-12bit", "mr", "mono8"] {
+            let reader = try FrameReader(path: corpus.native(name).path)
+            let source = try reader.decodeFrame(0).normalized()
+            let stream = try AlternativeDecoders.lossyHTJ2K(source)
+            let ours = try FrameDecoder.decode(stream, format: reader.format, syntax: "1.2.840.10008.1.2.4.203")
+            let openjpeg = try AlternativeDecoders.htj2kWithOpenJPEG(stream, format: reader.format)
+            let n = source.format.rows * source.format.columns
+            var vsOpenJPEG = 0, vsSource = 0.0
+            for i in 0..<n {
+                vsOpenJPEG = max(vsOpenJPEG, abs(ours.sample(i) - openjpeg.sample(i)))
+                vsSource += Double(abs(ours.sample(i) - source.sample(i)))
+            }
+            let range = Double(1 << source.format.bitsStored)
+            #expect(vsOpenJPEG <= 1, "\(name): OpenJPH and OpenJPEG differ by \(vsOpenJPEG)")
+            #expect(vsSource / Double(n) < range * 0.01, "\(name): mean error \(vsSource / Double(n)) of \(range)")
         }
     }
 }

@@ -19,10 +19,12 @@ int arca_htj2k_read_header(const uint8_t *data, size_t length, arca_htj2k_info *
 int arca_htj2k_decode(const uint8_t *data, size_t length, uint32_t width, uint32_t height, uint32_t components,
                       int bytes_per_sample, uint8_t *out, size_t outlen, char *err, size_t errlen);
 
-/// Encodes interleaved samples losslessly (reversible 5/3, no colour transform, RPCL, 64×64 blocks) as an
-/// HTJ2K codestream in a new buffer the caller frees with arca_htj2k_free. Returns 0, or -1 with err.
+/// Encodes interleaved samples (reversible 5/3 when `reversible`, else irreversible 9/7 with OpenJPH's default
+/// quantization; no colour transform, RPCL, 64×64 blocks) as an HTJ2K codestream in a new buffer the caller
+/// frees with arca_htj2k_free. Returns 0, or -1 with err.
 int arca_htj2k_encode(const uint8_t *pixels, uint32_t width, uint32_t height, uint32_t components, int precision,
-                      int is_signed, int bytes_per_sample, uint8_t **out, size_t *outlen, char *err, size_t errlen);
+                      int is_signed, int bytes_per_sample, int reversible, uint8_t **out, size_t *outlen,
+                      char *err, size_t errlen);
 void arca_htj2k_free(uint8_t *buffer);
 
 #ifdef __cplusplus

@@ -11,6 +11,11 @@ public enum AlternativeDecoders {
         try JPEG2000Codec.decode(data, format: format)
     }
 
+    /// An irreversible (lossy) HTJ2K codestream: what tests decode to check the lossy path.
+    public static func lossyHTJ2K(_ frame: DecodedFrame) throws -> [UInt8] {
+        try JPEG2000Codec.encodeHT(frame.normalized(), reversible: false)
+    }
+
     /// PNG with a chosen zlib level and filter (0 none, 2 Up).
     public static func png(_ image: RenderedImage, level: Int32) throws -> [UInt8] {
         try PNGEncoder.encode(image, level: level)

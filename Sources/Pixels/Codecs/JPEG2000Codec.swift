@@ -65,7 +65,7 @@ enum JPEG2000Codec {
     }
 
     /// Lossless HTJ2K codestream (OpenJPH) of a normalized frame.
-    static func encodeHT(_ frame: DecodedFrame) throws -> [UInt8] {
+    static func encodeHT(_ frame: DecodedFrame, reversible: Bool = true) throws -> [UInt8] {
         let f = frame.format
         guard f.bitsStored <= 24 else { throw PixelError(.unsupported, "HTJ2K lossless of \(f.bitsStored)-bit samples") }
         var buffer: UnsafeMutablePointer<UInt8>?
@@ -73,7 +73,7 @@ enum JPEG2000Codec {
         try codecCall("HTJ2K encoder") { err, len in
             frame.bytes.withUnsafeBufferPointer {
                 arca_htj2k_encode($0.baseAddress, UInt32(f.columns), UInt32(f.rows), UInt32(f.samplesPerPixel), Int32(f.bitsStored),
-                                  f.isSigned ? 1 : 0, Int32(f.bytesPerSample), &buffer, &length, err, len)
+                                  f.isSigned ? 1 : 0, Int32(f.bytesPerSample), reversible ? 1 : 0, &buffer, &length, err, len)
             }
         }
         defer { arca_htj2k_free(buffer) }

@@ -155,6 +155,8 @@ struct HuffmanTable {
             valueOffset[length] = k - code
             for _ in 0..<n {
                 guard k < values.count else { throw PixelError(.corrupt, "JPEG: Huffman table has fewer values than codes") }
+                // A code must fit its length: more codes than that (an over-subscribed table) is corrupt.
+                guard code < (1 << length) else { throw PixelError(.corrupt, "JPEG: Huffman table is over-subscribed") }
                 if length <= Self.fastBits {
                     let shift = Self.fastBits - length
                     for fill in 0..<(1 << shift) {

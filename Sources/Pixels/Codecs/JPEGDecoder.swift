@@ -282,7 +282,8 @@ enum JPEGDecoder {
                 guard let index = header.components.firstIndex(where: { $0.id == id }) else {
                     throw PixelError(.corrupt, "JPEG: scan names component \(id), which the frame does not have")
                 }
-                members.append((index, t >> 4, t & 3))
+                guard t >> 4 < 4, t & 15 < 4 else { throw PixelError(.corrupt, "JPEG: scan names Huffman table \(t >> 4)/\(t & 15)") }
+                members.append((index, t >> 4, t & 15))
             }
             let ss = Int(buffer[at + 1 + 2 * ns]), al = Int(buffer[at + 3 + 2 * ns]) & 15
             // Frame and tables move into the scan decoder and back, so the planes are written in place.
@@ -543,7 +544,8 @@ enum DCT {
             for y in 0..<8 {
                 var s = 0.0
                 for v in 0..<8 { s += basis[y * 8 + v] * tmp[v * 8 + x] }
-                out[y * 8 + x] = Int32(s.rounded())
+                // A corrupt block can hold any coefficients: clamp before the conversion (which traps out of range).
+                out[y * 8 + x] = Int32(max(-1e9, min(1e9, s.rounded())))
             }
         }
     }

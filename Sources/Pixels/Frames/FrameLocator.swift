@@ -42,8 +42,8 @@ extension FrameReader {
                 throw PixelError(.invalidAttributes, "Pixel Data is encapsulated but \(syntax.uid) is an uncompressed syntax")
             }
             let (offsetTable, fragments) = try walkItems(file, from: valueStart, limits: limits)
-            let frames = try frameRanges(fragments: fragments, offsetTable: offsetTable, firstItem: nil,
-                                         format: format, dataSet: dataSet, source: file, limits: limits)
+            let frames = try frameRanges(fragments: fragments, offsetTable: offsetTable, format: format, dataSet: dataSet,
+                                         source: file)
             return .encapsulated(fragments: fragments, frames: frames)
         }
         guard !syntax.isEncapsulated else {
@@ -95,8 +95,8 @@ extension FrameReader {
     }
 
     /// Which fragments make each frame.
-    static func frameRanges(fragments: [Fragment], offsetTable: [UInt8], firstItem: UInt64?, format: PixelFormat,
-                            dataSet: DataSet, source: ByteSource, limits: PixelLimits) throws -> [Range<Int>] {
+    static func frameRanges(fragments: [Fragment], offsetTable: [UInt8], format: PixelFormat, dataSet: DataSet,
+                            source: ByteSource) throws -> [Range<Int>] {
         let n = format.numberOfFrames
         guard !fragments.isEmpty else { throw PixelError(.truncated, "encapsulated Pixel Data has no fragments") }
         if n == 1 { return [0..<fragments.count] }

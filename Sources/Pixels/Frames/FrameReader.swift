@@ -89,10 +89,11 @@ public final class FrameReader {
                 fragments.append(Fragment(offset: UInt64(joined.count), length: f.count))
                 joined.append(contentsOf: f)
             }
-            let frames = try Self.frameRanges(fragments: fragments, offsetTable: px.offsetTable, firstItem: nil,
-                                              format: format, dataSet: header, source: MemorySource(joined), limits: limits)
+            let source = MemorySource(joined)
+            let frames = try Self.frameRanges(fragments: fragments, offsetTable: px.offsetTable, format: format,
+                                              dataSet: header, source: source)
             self.init(dataSet: header, meta: meta, transferSyntax: transferSyntax, format: format, limits: limits,
-                      layout: .encapsulated(fragments: fragments, frames: frames), source: MemorySource(joined))
+                      layout: .encapsulated(fragments: fragments, frames: frames), source: source)
         case .sequence:
             throw PixelError(.invalidAttributes, "Pixel Data is a sequence")
         }

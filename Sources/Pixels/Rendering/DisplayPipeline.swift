@@ -81,7 +81,9 @@ struct GreyscalePipeline {
         var y: Double  // 0…1
         switch voi ?? .window(fallback) {
         case .table(let lut):
-            y = Double(lut.map(Int(x.rounded(.down)))) / Double(max(1, lut.maxOutput))
+            // Clamped before the conversion: a modality value from a hostile slope can be huge or not a number.
+            let index = x.isNaN ? 0 : Int(max(-1e9, min(1e9, x.rounded(.down))))
+            y = Double(lut.map(index)) / Double(max(1, lut.maxOutput))
         case .window(let w):
             switch w.function {
             case .linear:

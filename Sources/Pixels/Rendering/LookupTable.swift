@@ -11,6 +11,7 @@ struct LookupTable: Sendable {
     init?(descriptor: [Int], data: Element?, signedInput: Bool) {
         guard descriptor.count == 3, let data else { return nil }
         let count = descriptor[0] == 0 ? 65536 : descriptor[0]
+        guard (1...65536).contains(count) else { return nil }  // an SS descriptor can be negative
         var first = descriptor[1]
         // The first-mapped value is US or SS by the pixel representation: read as unsigned, re-sign it.
         if signedInput && first > 32767 { first -= 65536 }

@@ -37,6 +37,7 @@ public struct Viewport: Sendable, Equatable {
         let sy = height > 0 ? Double(height) / Double(h) : .infinity
         let s = min(sx, sy)
         guard s.isFinite else { return (w, h) }
-        return (max(1, min(65535, Int((Double(w) * s).rounded()))), max(1, min(65535, Int((Double(h) * s).rounded()))))
+        // Clamped as doubles: converting an out-of-range double traps.
+        return (Int(max(1, min(65535, (Double(w) * s).rounded()))), Int(max(1, min(65535, (Double(h) * s).rounded()))))
     }
 }

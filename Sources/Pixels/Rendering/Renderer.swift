@@ -238,6 +238,7 @@ enum SegmentedPalette {
     static func expand(descriptor: [Int], data: [UInt8]) -> LookupTable? {
         guard descriptor.count == 3 else { return nil }
         let count = descriptor[0] == 0 ? 65536 : descriptor[0]
+        guard (1...65536).contains(count) else { return nil }
         var words: [Int] = []
         words.reserveCapacity(data.count / 2)
         for k in 0..<(data.count / 2) { words.append(Int(data[2 * k]) | Int(data[2 * k + 1]) << 8) }

@@ -57,12 +57,25 @@ public enum Transcoder {
         let rawCopy = target.codec == .native && !reader.isEncapsulated
         // The format the new pixel data has: the stored one for a native copy, else what decoding gives.
         var out: PixelFormat
+        // An encapsulated frame's decoded form (a JPEG's colour model) is known only once one is decoded: the
+        // first frame is decoded here and used again below.
+        var firstFrame: DecodedFrame?
         if rawCopy {
             out = source
         } else {
             guard source.bitsAllocated > 1 else { throw PixelError(.unsupported, "1-bit images are kept uncompressed") }
-            out = try expectedDecodedFormat(reader)
+            if reader.isEncapsulated {
+                let first = try reader.decodeFrame(0)
+                firstFrame = first
+                out = first.format
+            } else {
+                out = source.decoded
+            }
             out = target.codec == .native ? out : FrameEncoder.outputFormat(out, syntax: target)
+        }
+        func decoded(_ i: Int) throws -> DecodedFrame {
+            if i == 0, let firstFrame { return firstFrame }
+            return try reader.decodeFrame(i)
         }
         let ts = target.transferSyntax
         var header = reader.dataSet
@@ -94,7 +107,7 @@ public enum Transcoder {
                 if rawCopy {
                     bytes = try reader.frameData(i)
                 } else {
-                    bytes = NativeCodec.encode(try reader.decodeFrame(i), bitsAllocated: out.bitsAllocated, planar: false)
+                    bytes = NativeCodec.encode(try decoded(i), bitsAllocated: out.bitsAllocated, planar: false)
                 }
                 if out.bitsAllocated == 1 {
                     bytes = packer.append(bytes, bits: out.nativeFrameBits, last: i == frames - 1)
@@ -118,8 +131,7 @@ public enum Transcoder {
             var offsets: [UInt32] = []
             var fragmentOffset: UInt64 = 0
             for i in 0..<frames {
-                let decoded = try reader.decodeFrame(i)
-                var encoded = try FrameEncoder.encode(decoded, to: target)
+                var encoded = try FrameEncoder.encode(try decoded(i), to: target)
                 if encoded.count % 2 == 1 { encoded.append(0) }
                 offsets.append(UInt32(truncatingIfNeeded: fragmentOffset))
                 guard encoded.count < Int(UInt32.max) else { throw PixelError(.tooLarge, "frame \(i + 1) encodes to more than 4 GB") }
@@ -137,13 +149,6 @@ public enum Transcoder {
             }
         }
         return Result(frames: frames, bytesWritten: written, pixelDataBytes: pixelBytes)
-    }
-
-    /// The format frames decode to, without decoding one when the syntax says it (a colour DCT JPEG is RGB).
-    static func expectedDecodedFormat(_ reader: FrameReader) throws -> PixelFormat {
-        if !reader.isEncapsulated { return reader.format.decoded }
-        // Decoding the first frame is the only sure way (a JPEG's colour model is in its stream).
-        return try reader.decodeFrame(0).format
     }
 
     /// The header for the new pixels.

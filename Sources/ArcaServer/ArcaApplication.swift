@@ -74,12 +74,13 @@ public struct ArcaApplication: Sendable {
         public let reading: InstanceReading?
     }
 
-    public func makeOperations(index: (any InstanceIndex)?, dckv: DCKVStore?) throws -> ArchiveOperations {
+    /// `extraHooks`: post-store work of the application itself (the storage compressor).
+    public func makeOperations(index: (any InstanceIndex)?, dckv: DCKVStore?, extraHooks: [any PostStoreHook] = []) throws -> ArchiveOperations {
         let archive = try FileArchive(configuration: settings.archiveConfiguration, index: index)
         let hooks = HookRunner(configuration: .init(
             execOnStore: settings.execOnStore, execOnStudyStable: settings.execOnStudyStable,
             stableAfterSeconds: settings.stableAfterSeconds, maxConcurrent: settings.hookConcurrency,
-            timeoutSeconds: settings.hookTimeoutSeconds), hooks: postStoreHooks, logger: logger)
+            timeoutSeconds: settings.hookTimeoutSeconds), hooks: postStoreHooks + extraHooks, logger: logger)
         let storage = ArchiveStorageService(archive: archive, dckv: dckv, writesFiles: settings.store.files,
                                             validation: settings.validation, checks: preStoreChecks, hooks: hooks, logger: logger)
         guard let queryable = index as? any IndexQuerying else { return ArchiveOperations(storage: storage, engine: nil, reading: nil) }
@@ -130,6 +131,14 @@ public struct ArcaApplication: Sendable {
         return DICOMwebServer.application(configuration, services, logger: logger, onServerRunning: onServerRunning)
     }
 
+    /// The background compressor when `--compress` names a syntax (files only: eDCKV keeps what it received),
+    /// after finishing a compression a crash interrupted.
+    public func makeCompressor(_ index: any InstanceIndex) throws -> StorageCompressor? {
+        guard settings.store.files, let syntax = StorageCompressor.syntax(named: settings.compress) else { return nil }
+        try StorageCompressor.recover(root: settings.archive, index: index, logger: logger)
+        return StorageCompressor(syntax: syntax, root: settings.archive, index: index, logger: logger)
+    }
+
     /// The merge loop of the eDCKV store (runs passes while this process holds the archive's merge lock).
     public func makeMerger(_ store: DCKVStore) -> MergerService {
         MergerService(store: store, interval: settings.mergeIntervalSeconds, quietSeconds: settings.mergeAfterSeconds, logger: logger)
@@ -145,9 +154,11 @@ public struct ArcaApplication: Sendable {
     public func run() async throws {
         let index = try openIndex()
         let dckv = try makeDCKVStore()
-        let operations = try makeOperations(index: index, dckv: dckv)
+        let compressor = try makeCompressor(index)
+        let operations = try makeOperations(index: index, dckv: dckv, extraHooks: compressor.map { [$0] } ?? [])
         let server = makeServer(operations)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server)]
+        if let compressor { services.append(.init(service: compressor)) }
         if let http = makeHTTPServer(operations, onServerRunning: { [logger] port in logger.info("DICOMweb and the web page on http://\(settings.httpHost):\(port)/") }) {
             services.append(.init(service: http))
         }

@@ -57,6 +57,9 @@ public struct ServerSettings: Sendable, Codable, Equatable {
     public var httpPort: Int = 8080
     /// Loopback by default: the HTTP API has no authentication yet.
     public var httpHost: String = "127.0.0.1"
+    /// Lossless compression of stored files after their acknowledgement: `none` (kept byte for byte as
+    /// received), `jpeg-ls`, `j2k`, `htj2k` or `rle`.
+    public var compress: String = "none"
 
     public init() {}
 
@@ -99,6 +102,10 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         try read(.moveAssociations, &moveAssociations)
         try read(.httpPort, &httpPort)
         try read(.httpHost, &httpHost)
+        try read(.compress, &compress)
+        guard compress == "none" || StorageCompressor.syntax(named: compress) != nil else {
+            throw DecodingError.dataCorruptedError(forKey: .compress, in: c, debugDescription: "compress: none, jpeg-ls, j2k, htj2k or rle")
+        }
         if let list = try c.decodeIfPresent([String].self, forKey: .remotes) {
             remotes = try list.map { text in
                 guard let r = RemoteAE(text) else {
@@ -144,6 +151,7 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         case moveAssociations = "move_associations"
         case httpPort = "http_port"
         case httpHost = "http_host"
+        case compress
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -181,6 +189,7 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         try c.encode(moveAssociations, forKey: .moveAssociations)
         try c.encode(httpPort, forKey: .httpPort)
         try c.encode(httpHost, forKey: .httpHost)
+        try c.encode(compress, forKey: .compress)
     }
 
     /// The SCP's association-wide negotiation policy. What each SOP class gets is derived from the registered

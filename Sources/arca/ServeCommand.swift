@@ -50,6 +50,8 @@ struct Serve: AsyncParsableCommand {
     var httpPort: Int?
     @Option(name: .customLong("http-host"), help: "Address the HTTP server binds (default 127.0.0.1: loopback only).")
     var httpHost: String?
+    @Option(help: "Compress stored files losslessly after their acknowledgement: none (default), jpeg-ls, j2k, htj2k or rle.")
+    var compress: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.") var logLevel: String?
     @Flag(name: .customLong("print-config"), help: "Print the resulting configuration and exit.") var printConfig = false
 
@@ -84,6 +86,12 @@ struct Serve: AsyncParsableCommand {
         if let moveAssociations { s.moveAssociations = max(1, moveAssociations) }
         if let httpPort { s.httpPort = httpPort }
         if let httpHost { s.httpHost = httpHost }
+        if let compress {
+            guard compress == "none" || StorageCompressor.syntax(named: compress) != nil else {
+                throw SettingsError("--compress \(compress): expected none, jpeg-ls, j2k, htj2k or rle")
+            }
+            s.compress = compress
+        }
         return s
     }
 

@@ -1,4 +1,5 @@
 import ArcaServer
+import Archive
 import ArchiveServices
 import DICOM
 import DICOMNetwork
@@ -228,5 +229,37 @@ enum QueryModelUID {
         let fromStudy = try receivedDataSets(merged)
         #expect(fromStudy.count == stored.count)
         for (uid, ds) in fromStudy { #expect(ds == stored[uid], "merged \(uid) differs") }
+    }
+}
+
+/// `--compress jpeg-ls`: stored files become JPEG-LS after their acknowledgement, the index follows, and a
+/// retrieve in an uncompressed syntax gives back the original pixel values exactly.
+@Suite(.serialized) struct CompressedStorageTests {
+    @Test func compressedFilesAreRetrievedExactly() async throws {
+        let study = try CTStudy.make(count: 4, rows: 128)
+        defer { try? FileManager.default.removeItem(at: study.folder) }
+        let server = try await TestServer.start { $0.compress = "jpeg-ls" }
+        defer { Task { await server.stop() } }
+        try await QueryRetrieveInteropTests.store(study.files, into: server)
+        let index = try SQLiteIndex(archive: server.archive.path)
+        // Compression runs in the background after each acknowledgement: wait for it (bounded).
+        var compressed = 0
+        for _ in 0..<300 {
+            compressed = try index.allInstances().filter { row in
+                (try? DICOMFile.read(path: server.archive.path + "/" + row.filePath, options: .headerOnly).transferSyntax.uid) == "1.2.840.10008.1.2.4.80"
+            }.count
+            if compressed == study.files.count { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(compressed == study.files.count)
+        #expect(try IndexMaintenance.check(root: server.archive.path, index: index).isClean)
+        let out = try ExternalTool.temporaryDirectory("compressed-get")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let final = try await EDCKVRetrieveTests.getStudy(server.port, study.studyUID, into: out)
+        #expect(final.status == .success)
+        let stored = try study.dataSets()
+        let fetched = try receivedDataSets(out)
+        #expect(fetched.count == stored.count)
+        for (uid, ds) in fetched { #expect(ds[.pixelData]?.bytes == stored[uid]?[.pixelData]?.bytes, "\(uid): pixels differ") }
     }
 }

@@ -33,7 +33,9 @@ final class TestServer: Sendable {
         let logger = Logger(label: "arca-test") { _ in SwiftLogNoOpLogHandler() }
         let app = ArcaApplication(settings: settings, logger: logger, preStoreChecks: preStoreChecks, postStoreHooks: postStoreHooks)
         let dckv = try app.makeDCKVStore()
-        let operations = try app.makeOperations(index: try app.openIndex(), dckv: dckv)
+        let index = try app.openIndex()
+        let compressor = try app.makeCompressor(index)
+        let operations = try app.makeOperations(index: index, dckv: dckv, extraHooks: compressor.map { [$0] } ?? [])
         let server = app.makeServer(operations)
         // As `arca serve`: a merge interval of 0 means this process never merges.
         let merger = settings.mergeIntervalSeconds > 0 ? dckv.map(app.makeMerger) : nil
@@ -47,6 +49,7 @@ final class TestServer: Sendable {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 if let merger { group.addTask { try await merger.run() } }
                 if let httpServer { group.addTask { try await httpServer.run() } }
+                if let compressor { group.addTask { try await compressor.run() } }
                 try await server.run()
                 group.cancelAll()
             }

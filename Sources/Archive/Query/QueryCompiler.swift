@@ -206,7 +206,6 @@ enum QueryCompiler {
 
     /// A wild card over a whole value, with the literal prefix before the first `*`/`?` as an index range.
     static func wildcard(_ column: String, _ pattern: String, _ sql: inout SQLBuilder) -> String {
-        // Arguments bind in the order their placeholders appear: the range first, then the pattern.
         let prefix = String(pattern.prefix { $0 != "*" && $0 != "?" })
         let range = prefix.isEmpty ? nil : sql.prefixRange(column, prefix)
         let match = sql.dialect.wildcard(column, pattern, &sql)
@@ -229,8 +228,7 @@ enum QueryCompiler {
         if value.contains("=") {
             return isPattern ? wildcard(column, value, &sql) : "\(column) = \(sql.bind(.text(value)))"
         }
-        // Alphabetic group: the whole value, or the value followed by `=` and the other groups. (Arguments bind
-        // in the order their placeholders appear.)
+        // Alphabetic group: the whole value, or the value followed by `=` and the other groups.
         let prefix = String(literal.prefix { $0 != "*" && $0 != "?" })
         var alphabetic: String
         if isPattern {

@@ -162,6 +162,8 @@ struct DICOMwebRoutes: Sendable {
         var query = Query(model: .studyRoot, level: level, keys: keys, options: QueryOptions(relational: true),
                           characterSet: SpecificCharacterSet("ISO_IR 192"), limit: limit, offset: offset)
         query.order = .stable
+        // Defaults the index does not hold are answered when an instance is read for another key, else empty.
+        query.optionalReturnKeys = Set(Self.defaultReturnKeys(level) + [Self.requestAttributes.tag]).subtracting(include)
         let result = try await services.engine.find(query)
         let base = Self.baseURL(request)
         let encoder = DICOMJSONEncoder()

@@ -38,6 +38,7 @@ struct AnswerBuilder {
            !row[i].isNull {
             return Self.indexed(row[i], attribute)
         }
+        if query.optionalReturnKeys.contains(key.tag) && compiled.columnIndex(.representative) == nil { return .empty(key.vr) }
         guard let header = try loadHeader(), let element = header[key.tag] else { return .empty(key.vr) }
         if case .sequence(let itemKeys) = key.match {
             // Only the matching items, each with only the item attributes asked for.

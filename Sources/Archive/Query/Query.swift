@@ -40,6 +40,10 @@ public struct Query: Sendable {
     public var offset: Int
     /// Paged answers (QIDO-RS `offset`) need one order on every request; C-FIND needs none.
     public var order: ResultOrder = .unordered
+    /// Return keys answered only when the index holds them or the stored instance is read anyway (QIDO-RS's
+    /// default attributes: reading a file per answer for a Timezone Offset nobody asked for would cost more
+    /// than the query).
+    public var optionalReturnKeys: Set<Tag> = []
 
     public init(model: QueryModel, level: QueryLevel, keys: [QueryKey], options: QueryOptions = QueryOptions(),
                 characterSet: SpecificCharacterSet = .default, limit: Int? = nil, offset: Int = 0) {

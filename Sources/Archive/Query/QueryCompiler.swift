@@ -80,6 +80,7 @@ enum QueryCompiler {
         for key in query.keys {
             guard let attribute = IndexedAttribute.lookup(key.tag) else {
                 // Not in the index: answered from, and matched on, the stored instance.
+                if key.match.selectsAll && query.optionalReturnKeys.contains(key.tag) { continue }
                 needsInstance = true
                 if !key.match.selectsAll { instanceKeys.append(key) }
                 continue

@@ -55,10 +55,16 @@ public final class QueryEngine: Sendable {
         do {
             try index.forEachRow(compiled.sql, compiled.arguments) { row in
                 var header: DataSet?
+                var unreadable = false
+                // A stored instance that cannot be read (gone, damaged) answers nothing from it: the row is
+                // still answered from the index, and `arca index check` reports the file.
                 func loadHeader() throws -> DataSet? {
                     if let header { return header }
-                    guard let i = representative, i < row.count, let location = row[i].text else { return nil }
-                    header = try headers.header(location) { try source.header(at: location) }
+                    guard !unreadable, let i = representative, i < row.count, let location = row[i].text else { return nil }
+                    do { header = try headers.header(location) { try source.header(at: location) } } catch {
+                        unreadable = true
+                        return nil
+                    }
                     return header
                 }
                 if !compiled.limitInSQL {

@@ -43,23 +43,21 @@ public struct GetService: CollectingDIMSEService {
         logger.info("[C-GET] \(calling): \(instances.count) instance(s)")
         let contexts = responder.acceptedContexts.filter(\.requestorIsSCP)
         var progress = SubOperations(total: instances.count)
-        for instance in instances {
-            if request.isCancelled {
-                logger.info("[C-GET] \(calling) cancelled with \(progress.remaining) instance(s) unsent")
-                return try await responder.respond(status: .cancel, dataSet: progress.failedList) { progress.apply(to: &$0, final: false) }
-            }
+        var ended = false
+        try await transfer.forEach(instances, among: contexts) { instance, ctx, producer in
+            if request.isCancelled { return false }
             var status: DIMSEStatus?
-            if let ctx = transfer.context(for: instance, among: contexts) {
+            if let ctx, let producer {
                 do {
-                    let producer = try await transfer.producer(for: instance, in: ctx.transferSyntax)
                     let command = CommandSet.storeRequest(messageID: 0, sopClassUID: instance.sopClassUID, sopInstanceUID: instance.sopInstanceUID)
-                    status = try await responder.request(command, contextID: ctx.id, producer: producer).status
+                    status = try await responder.request(command, contextID: ctx.id, producer: try producer.get()).status
                 } catch let error as MessageWriter.BrokenMessage {
                     throw error
                 } catch let error as DIMSEError {
                     // The association ended while waiting for the response.
                     logger.warning("[C-GET] \(calling): \(error)")
-                    return
+                    ended = true
+                    return false
                 } catch {
                     logger.warning("[C-GET] \(instance.sopInstanceUID): \(error)")
                 }
@@ -71,6 +69,12 @@ public struct GetService: CollectingDIMSEService {
                 let snapshot = progress
                 try await responder.respond(status: .pending) { snapshot.apply(to: &$0, final: false) }
             }
+            return true
+        }
+        if ended { return }
+        if request.isCancelled && progress.remaining > 0 {
+            logger.info("[C-GET] \(calling) cancelled with \(progress.remaining) instance(s) unsent")
+            return try await responder.respond(status: .cancel, dataSet: progress.failedList) { progress.apply(to: &$0, final: false) }
         }
         logger.info("[C-GET] \(calling): \(progress.completed) sent, \(progress.failed) failed, \(progress.warning) warning(s)")
         let final = progress

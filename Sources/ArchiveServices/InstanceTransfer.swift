@@ -17,11 +17,19 @@ struct InstanceTransfer: Sendable {
         return candidates.first { reading.canConvert(from: instance.transferSyntaxUID, to: $0.transferSyntax) }
     }
 
-    /// A producer of `instance`'s dataset encoded in `target`, cut to the peer's fragment size. The instance is
-    /// opened (and converted) here, so a failure is a failed sub-operation, not a broken message.
-    func producer(for instance: ArchivedInstance, in target: String) async throws -> DataSetProducer {
-        let prepared = try await reading.prepare(instance, in: target)
-        return { maxChunk, emit in
+    /// Calls `body` with each instance, the context it goes on (nil: the peer accepted none for it) and its
+    /// dataset as a producer cut to the peer's fragment size, or why it could not be opened or converted (a
+    /// failed sub-operation, not a broken message). The next instance is read while `body` sends the current
+    /// one; `body` returns false to stop.
+    func forEach(_ instances: [ArchivedInstance], among contexts: [AcceptedPresentationContext],
+                 _ body: (ArchivedInstance, AcceptedPresentationContext?, Result<DataSetProducer, any Error>?) async throws -> Bool) async throws {
+        try await reading.forEachPrepared(instances, in: { context(for: $0, among: contexts)?.transferSyntax }) { instance, prepared in
+            try await body(instance, context(for: instance, among: contexts), prepared.map { $0.map(Self.producer) })
+        }
+    }
+
+    static func producer(_ prepared: PreparedDataSet) -> DataSetProducer {
+        { maxChunk, emit in
             try await prepared.read { piece in
                 var buffer = ByteBuffer(bytes: piece)
                 while buffer.readableBytes > 0, let chunk = buffer.readSlice(length: min(maxChunk, buffer.readableBytes)) {

@@ -75,14 +75,14 @@ public struct MoveService: CollectingDIMSEService {
         do {
             try await ClientAssociation.withAssociation(host: destination.host, port: destination.port,
                                                          request: associateRequest(instances, from: ourTitle, to: destination.aeTitle)) { association in
-                while let instance = pending.first, !request.isCancelled {
+                try await transfer.forEach(instances, among: Array(association.negotiated.acceptedContexts.values)) { instance, ctx, producer in
+                    if request.isCancelled { return false }
                     pending = pending.dropFirst()
                     var status: DIMSEStatus?
-                    if let ctx = transfer.context(for: instance, among: Array(association.negotiated.acceptedContexts.values)) {
+                    if let ctx, let producer {
                         do {
-                            let producer = try await transfer.producer(for: instance, in: ctx.transferSyntax)
                             status = try await association.store(sopClassUID: instance.sopClassUID, sopInstanceUID: instance.sopInstanceUID,
-                                                                 contextID: ctx.id, moveOriginator: originator, dataSet: producer).status
+                                                                 contextID: ctx.id, moveOriginator: originator, dataSet: try producer.get()).status
                         } catch let error as AssociationError {
                             throw error
                         } catch let error as MessageWriter.BrokenMessage {
@@ -100,6 +100,7 @@ public struct MoveService: CollectingDIMSEService {
                     if snapshot.remaining > 0 && !request.isCancelled {
                         try await responder.respond(status: .pending) { snapshot.apply(to: &$0, final: false) }
                     }
+                    return true
                 }
             }
         } catch {

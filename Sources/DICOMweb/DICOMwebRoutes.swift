@@ -279,13 +279,17 @@ struct DICOMwebRoutes: Sendable {
         }
         let multipart = MultipartWriter()
         let body = ResponseBody { writer in
-            for instance in found {
+            // The next instance is read while the current one is written.
+            try await reading.forEachPrepared(found, in: { target ?? $0.transferSyntaxUID }) { instance, prepared in
+                guard let prepared else { return true }
                 let syntax = target ?? instance.transferSyntaxUID
-                let prepared = try await reading.prepare(instance, in: syntax)
-                try await writer.write(multipart.partHeader(contentType: "application/dicom; transfer-syntax=\(syntax)"))
-                try await writer.write(ByteBuffer(bytes: try Self.partTenHeader(instance, syntax: syntax, stored: prepared.meta)))
-                try await prepared.read { try await writer.write(ByteBuffer(bytes: $0)) }
+                let dataSet = try prepared.get()
+                var head = multipart.partHeader(contentType: "application/dicom; transfer-syntax=\(syntax)")
+                head.writeBytes(try Self.partTenHeader(instance, syntax: syntax, stored: dataSet.meta))
+                try await writer.write(head)
+                try await dataSet.read { try await writer.write(ByteBuffer(bytes: $0)) }
                 try await writer.write(multipart.partEnd)
+                return true
             }
             try await writer.write(multipart.closing)
             try await writer.finish(nil)

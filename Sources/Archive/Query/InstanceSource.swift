@@ -21,7 +21,7 @@ public protocol StoredInstanceReader: AnyObject {
     var transferSyntax: TransferSyntax { get }
     /// The file meta information (Source AE Title, SOP class and instance).
     var meta: DataSet { get }
-    /// The next piece of at most `maxLength` bytes; empty at the end.
+    /// The next piece of `maxLength` bytes, fewer only for the last piece; empty at the end.
     func readChunk(maxLength: Int) throws -> [UInt8]
 }
 

@@ -48,9 +48,13 @@ public struct InstanceReading: Sendable {
     /// anything is sent (an association cannot take back half a message). A re-encoded dataset is encoded now.
     public func prepare(_ instance: ArchivedInstance, in target: String) async throws -> PreparedDataSet {
         let source = self.source
-        let reader = try await threadPool.runIfActive { ReaderBox(try source.open(instance.location)) }
+        // Opening and the first piece (a whole CT slice) in one trip to the pool.
+        let (reader, first) = try await threadPool.runIfActive { () -> (ReaderBox, [UInt8]?) in
+            let reader = try source.open(instance.location)
+            return (ReaderBox(reader), reader.transferSyntax.uid == target ? try reader.readChunk(maxLength: Self.readPiece) : nil)
+        }
         let stored = reader.value.transferSyntax
-        if stored.uid == target { return PreparedDataSet(reader: reader, meta: reader.value.meta, threadPool: threadPool) }
+        if let first { return PreparedDataSet(reader: reader, first: first, meta: reader.value.meta, threadPool: threadPool) }
         guard canConvert(from: stored.uid, to: target), let syntax = TransferSyntax(uid: target) else {
             throw ArchiveError.io("cannot convert \(instance.sopInstanceUID) from \(stored.uid) to \(target)")
         }
@@ -73,6 +77,33 @@ public struct InstanceReading: Sendable {
         return PreparedDataSet(encoded: bytes, meta: reader.value.meta)
     }
 
+    /// Calls `body` with each instance and its dataset prepared in the syntax `target` names (nil: the instance
+    /// is not to be sent, e.g. no accepted context), the next instance being prepared while `body` sends the
+    /// current one: a sub-operation's file is opened and read during the previous one's round trip. At most two
+    /// instances are held, and a failure to prepare one is handed to `body`, not thrown. `body` returns false
+    /// to stop (a cancelled retrieval).
+    public func forEachPrepared(_ instances: [ArchivedInstance], in target: (ArchivedInstance) -> String?,
+                                _ body: (ArchivedInstance, Result<PreparedDataSet, any Error>?) async throws -> Bool) async throws {
+        try await withThrowingTaskGroup(of: Result<PreparedDataSet, any Error>?.self) { group in
+            var next = 0
+            func startNext() {
+                guard next < instances.count else { return }
+                let instance = instances[next]
+                next += 1
+                guard let syntax = target(instance) else { return group.addTask { nil } }
+                group.addTask {
+                    do { return .success(try await self.prepare(instance, in: syntax)) } catch { return .failure(error) }
+                }
+            }
+            startNext()
+            for instance in instances {
+                let prepared = try await group.next() ?? nil
+                startNext()
+                guard try await body(instance, prepared) else { return group.cancelAll() }
+            }
+        }
+    }
+
     /// The stored instance's file meta information (SOP class and instance, Source AE Title).
     public func meta(of instance: ArchivedInstance) async throws -> DataSet {
         let source = self.source
@@ -86,11 +117,13 @@ public final class PreparedDataSet: @unchecked Sendable {
     /// The stored file meta information (Source AE Title…).
     public let meta: DataSet
     private let reader: ReaderBox?
+    private var first: [UInt8]?
     private let encoded: [UInt8]?
     private let threadPool: NIOThreadPool?
 
-    init(reader: ReaderBox, meta: DataSet, threadPool: NIOThreadPool) {
+    init(reader: ReaderBox, first: [UInt8], meta: DataSet, threadPool: NIOThreadPool) {
         self.reader = reader
+        self.first = first
         self.meta = meta
         self.encoded = nil
         self.threadPool = threadPool
@@ -115,10 +148,13 @@ public final class PreparedDataSet: @unchecked Sendable {
             return
         }
         guard let reader, let threadPool else { return }
-        while true {
-            let piece = try await threadPool.runIfActive { try reader.value.readChunk(maxLength: InstanceReading.readPiece) }
-            if piece.isEmpty { return }
+        var piece = first ?? []
+        first = nil
+        while !piece.isEmpty {
             try await emit(piece)
+            // A short piece is the last one (`StoredInstanceReader`): no trip to the pool to learn it.
+            if piece.count < InstanceReading.readPiece { return }
+            piece = try await threadPool.runIfActive { try reader.value.readChunk(maxLength: InstanceReading.readPiece) }
         }
     }
 }

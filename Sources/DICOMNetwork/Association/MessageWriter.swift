@@ -51,16 +51,25 @@ public final class MessageWriter: Sendable {
 
     /// Sends a command whose dataset is streamed from `producer`. If the producer fails midway, the
     /// association is aborted (its half-sent message cannot be taken back) and `BrokenMessage` is thrown.
+    /// PDUs go out in batches of about `batchBytes`: one flush per PDU (16 KB for many peers) would cost a
+    /// system call each, a third of a CT slice's sending time.
     public func send(_ command: CommandSet, contextID: UInt8, producer: DataSetProducer) async throws {
         let commandBytes = ByteBuffer(bytes: try command.encoded())
         try await lock.withLock {
-            try await outbound.write(contentsOf: fragmenter.pdus(commandBytes, contextID: contextID, isCommand: true))
+            var batch = fragmenter.pdus(commandBytes, contextID: contextID, isCommand: true)
+            var batchSize = commandBytes.readableBytes
             var pending: ByteBuffer?
             do {
                 // Each chunk goes out as one PDV; the last carries the last-fragment bit, so one is held back.
                 try await producer(fragmenter.maxFragment) { chunk in
                     if let previous = pending {
-                        try await self.outbound.write(.dataTF(DataTransfer(pdvs: [PDV(contextID: contextID, isCommand: false, isLast: false, data: previous)])))
+                        batch.append(.dataTF(DataTransfer(pdvs: [PDV(contextID: contextID, isCommand: false, isLast: false, data: previous)])))
+                        batchSize += previous.readableBytes
+                        if batchSize >= Self.batchBytes {
+                            try await self.outbound.write(contentsOf: batch)
+                            batch.removeAll(keepingCapacity: true)
+                            batchSize = 0
+                        }
                     }
                     pending = chunk
                 }
@@ -68,10 +77,13 @@ public final class MessageWriter: Sendable {
                 try? await outbound.write(.abort(Abort(source: .serviceUser, reason: .notSpecified)))
                 throw BrokenMessage(description: "dataset of \(command.commandField.map { "\($0)" } ?? "a message") failed midway: \(error)")
             }
-            try await outbound.write(.dataTF(DataTransfer(pdvs: [PDV(contextID: contextID, isCommand: false, isLast: true,
-                                                                     data: pending ?? ByteBuffer())])))
+            batch.append(.dataTF(DataTransfer(pdvs: [PDV(contextID: contextID, isCommand: false, isLast: true, data: pending ?? ByteBuffer())])))
+            try await outbound.write(contentsOf: batch)
         }
     }
+
+    /// How many dataset bytes a streamed message gathers before writing them out.
+    static let batchBytes = 1 << 20
 
     /// A PDU outside any message (A-RELEASE, A-ABORT), after whatever message is being sent.
     public func write(_ pdu: PDU) async throws {

@@ -1,7 +1,6 @@
 """bench.py: the DICOMweb timings scripts/bench-web runs, one HTTP client with keep-alive (requests.Session).
 
   bench.py qido BASE REPEAT PARAM=VALUE...     p50/p90 of a QIDO-RS /studies search
-  bench.py wado BASE STUDY SERIES              a series' multipart retrieve: MB/s
   bench.py metadata BASE STUDY SERIES REPEAT   p50 of the series' metadata
   bench.py thumbnails BASE STUDY SERIES        every instance's thumbnail (rendered, viewport 128): ms each
   bench.py stow BASE DIR                       STOW-RS of a folder in 50-file requests: instances/s
@@ -31,19 +30,6 @@ def qido(base, repeat, params):
         r.raise_for_status()
         n = len(r.json()) if r.content else 0
     print(f"matches {n}  p50 {pct(times, .5):.2f} ms  p90 {pct(times, .9):.2f} ms  ({repeat} runs)")
-
-
-def wado(base, study, series):
-    best = None
-    for _ in range(3):
-        t0 = time.perf_counter()
-        r = session.get(f"{base}/studies/{study}/series/{series}",
-                        headers={"Accept": 'multipart/related; type="application/dicom"; transfer-syntax=*'}, stream=True)
-        r.raise_for_status()
-        size = sum(len(c) for c in r.iter_content(1 << 20))
-        t = time.perf_counter() - t0
-        best = t if best is None or t < best else best
-    print(f"{size / 1e6:.0f} MB in {best:.3f} s: {size / best / 1e6:.0f} MB/s (best of 3)")
 
 
 def instances(base, study, series):
@@ -99,8 +85,6 @@ def stow(base, folder):
 mode, args = sys.argv[1], sys.argv[2:]
 if mode == "qido":
     qido(args[0], int(args[1]), args[2:])
-elif mode == "wado":
-    wado(*args)
 elif mode == "metadata":
     metadata(args[0], args[1], args[2], int(args[3]))
 elif mode == "thumbnails":

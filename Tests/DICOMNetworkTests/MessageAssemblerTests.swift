@@ -78,4 +78,51 @@ import Testing
         #expect(registry.service(for: .cFindRQ, abstractSyntax: UpperLayerUID.verificationSOPClass) == nil)
         #expect(registry.performs(.cGetRQ) && !registry.performs(.cFindRQ))
     }
+
+    /// Small messages packed: every PDU within the peer's Maximum Length, no PDU carrying two messages (peers
+    /// drop what follows a completed message), and the PDVs read back through the assembler give every message
+    /// whole and in order.
+    @Test(arguments: [UInt32(300), 1000, 16384])
+    func packedMessagesStayWithinMaxLengthAndReassemble(maxPDULength: UInt32) throws {
+        var request = CommandSet.storeRequest(messageID: 9, sopClassUID: "1.2.840.10008.5.1.4.1.2.2.1", sopInstanceUID: "1.2.3")
+        request.setUS(CommandField.cFindRQ.rawValue, .commandField)
+        var pending = CommandSet.response(answering: request, status: .pending)
+        pending.setUS(0x0000, .commandDataSetType)
+        let command = try Self.commandBytes(pending)
+        let dataSets = (0..<60).map { i in ByteBuffer(bytes: (0..<(i * 37 % 700)).map { UInt8(truncatingIfNeeded: $0 &+ i) }) }
+        let pdus = MessageFragmenter(peerMaxPDULength: maxPDULength)
+            .packedPDUs(dataSets.map { (command: command, dataSet: $0) }, contextID: 3)
+        #expect(maxPDULength < 1000 || pdus.count == dataSets.count)
+        var assembler = MessageAssembler()
+        var commands = 0
+        var received: [[UInt8]] = []
+        var current: [UInt8] = []
+        for pdu in pdus {
+            var encoded = ByteBuffer()
+            try pdu.encode(into: &encoded)
+            let length = encoded.getInteger(at: 2, as: UInt32.self) ?? .max
+            #expect(length <= maxPDULength)
+            guard case .dataTF(let transfer) = pdu else {
+                Issue.record("not a P-DATA-TF")
+                return
+            }
+            for (i, pdv) in transfer.pdvs.enumerated() {
+                #expect(!(pdv.isCommand && i > 0 && !transfer.pdvs[i - 1].isCommand), "a PDU carries two messages")
+                switch try assembler.feed(pdv) {
+                case .command(let c, let context, let expects)?:
+                    #expect(try c.encoded() == pending.encoded() && context == 3 && expects)
+                    commands += 1
+                case .dataSet(var piece, _, let last)?:
+                    current += piece.readBytes(length: piece.readableBytes) ?? []
+                    if last {
+                        received.append(current)
+                        current = []
+                    }
+                case nil: break
+                }
+            }
+        }
+        #expect(commands == dataSets.count)
+        #expect(received == dataSets.map { Array($0.readableBytesView) })
+    }
 }

@@ -34,8 +34,7 @@ public struct DIMSEResponder: Sendable {
     /// Sends one pending response (0xFF00) per dataset, all in one write.
     public func respondPending(_ dataSets: [DataSet]) async throws {
         let response = CommandSet.response(answering: request, status: .pending)
-        let messages = try dataSets.map { (command: response, dataSet: Optional(try encode($0, contextID: context.id))) }
-        try await writer.send(messages, contextID: context.id)
+        try await writer.send(response, dataSets: try dataSets.map { try encode($0, contextID: context.id) }, contextID: context.id)
     }
 
     /// Sends a request of ours on context `contextID` (its dataset streamed from `producer`, if any) and waits

@@ -36,16 +36,14 @@ public final class MessageWriter: Sendable {
         }
     }
 
-    /// Sends several messages in one write: the pending answers of a C-FIND go out together instead of one
-    /// flush (and one system call) each.
-    public func send(_ messages: [(command: CommandSet, dataSet: [UInt8]?)], contextID: UInt8) async throws {
-        var pdus: [PDU] = []
-        for (command, dataSet) in messages {
-            var command = command
-            if dataSet != nil, !command.hasDataSet { command.setUS(0x0000, .commandDataSetType) }
-            pdus += fragmenter.pdus(ByteBuffer(bytes: try command.encoded()), contextID: contextID, isCommand: true)
-            if let dataSet { pdus += fragmenter.pdus(ByteBuffer(bytes: dataSet), contextID: contextID, isCommand: false) }
-        }
+    /// Sends several messages with one command in one write, each message's command and dataset in one PDU
+    /// where the peer's Maximum Length allows: the pending answers of a C-FIND go out together instead of one
+    /// flush (and one system call) each, and their command, the same for all, is encoded once.
+    public func send(_ command: CommandSet, dataSets: [[UInt8]], contextID: UInt8) async throws {
+        var command = command
+        if !dataSets.isEmpty, !command.hasDataSet { command.setUS(0x0000, .commandDataSetType) }
+        let commandBytes = ByteBuffer(bytes: try command.encoded())
+        let pdus = fragmenter.packedPDUs(dataSets.map { (command: commandBytes, dataSet: ByteBuffer(bytes: $0)) }, contextID: contextID)
         try await lock.withLock { try await outbound.write(contentsOf: pdus) }
     }
 

@@ -17,6 +17,8 @@ public final class ClientAssociation {
     private var inbound: NIOAsyncChannelInboundStream<PDU>.AsyncIterator
     private let writer: MessageWriter
     private var assembler = MessageAssembler()
+    /// PDVs received in a PDU whose earlier PDVs completed a message: the next message starts with them.
+    private var unread: ArraySlice<PDV> = []
     private let messageIDs = MessageIDs()
     private var released = false
 
@@ -284,56 +286,61 @@ public final class ClientAssociation {
             refusal = nil
         }
         do {
-            while let pdu = try await inbound.next() {
-                switch pdu {
-                case .dataTF(let data):
-                    for pdv in data.pdvs {
-                        let event: MessageAssembler.Event?
-                        do { event = try assembler.feed(pdv) } catch let violation as MessageAssembler.Violation {
-                            released = true
-                            try? await writer.write(.abort(violation.abort))
-                            throw AssociationError("the peer broke the message rules: \(violation.description)")
-                        }
-                        switch event {
-                        case nil: continue
-                        case .command(let command, let contextID, let expectsDataSet)?:
-                            header = (command, contextID)
-                            collected.clear()
-                            let isStore = command.commandField == .cStoreRQ
-                            if isStore { (sink, refusal) = await openSink(command, contextID, incoming) }
-                            if !expectsDataSet {
-                                if isStore { try await finishStore(command, contextID); continue }
-                                return message(command, contextID, nil)
-                            }
-                        case .dataSet(var bytes, _, let isLast)?:
-                            guard let (command, contextID) = header else { continue }
-                            if command.commandField == .cStoreRQ {
-                                if let s = sink {
-                                    do { try await s.write(bytes) } catch {
-                                        await s.cancel()
-                                        sink = nil
-                                        refusal = StoreOutcome(status: .outOfResources, comment: "\(error)")
-                                    }
-                                }
-                                if isLast { try await finishStore(command, contextID) }
-                                continue
-                            }
-                            guard collected.readableBytes + bytes.readableBytes <= Self.maxResponseDataSetLength else {
-                                throw AssociationError("the peer's \(command.commandField.map { "\($0)" } ?? "message") dataset exceeds \(Self.maxResponseDataSetLength) bytes")
-                            }
-                            collected.writeBuffer(&bytes)
-                            if isLast { return message(command, contextID, try decode(collected, contextID)) }
-                        }
+            while true {
+                // One PDU may carry the PDVs of several messages (PS3.8 9.3.5): what this message does not
+                // take stays in `unread` for the next one.
+                guard let pdv = unread.popFirst() else {
+                    guard let pdu = try await inbound.next() else { break }
+                    switch pdu {
+                    case .dataTF(let data):
+                        unread = data.pdvs[...]
+                        continue
+                    case .abort(let a):
+                        released = true
+                        throw AssociationError("association aborted by the peer (\(a.reason))")
+                    case .releaseRQ:
+                        try await writer.write(.releaseRP)
+                        released = true
+                        throw AssociationError("the peer released the association before responding")
+                    default:
+                        throw AssociationError("unexpected \(pdu.type) on an established association")
                     }
-                case .abort(let a):
+                }
+                let event: MessageAssembler.Event?
+                do { event = try assembler.feed(pdv) } catch let violation as MessageAssembler.Violation {
                     released = true
-                    throw AssociationError("association aborted by the peer (\(a.reason))")
-                case .releaseRQ:
-                    try await writer.write(.releaseRP)
-                    released = true
-                    throw AssociationError("the peer released the association before responding")
-                default:
-                    throw AssociationError("unexpected \(pdu.type) on an established association")
+                    try? await writer.write(.abort(violation.abort))
+                    throw AssociationError("the peer broke the message rules: \(violation.description)")
+                }
+                switch event {
+                case nil: continue
+                case .command(let command, let contextID, let expectsDataSet)?:
+                    header = (command, contextID)
+                    collected.clear()
+                    let isStore = command.commandField == .cStoreRQ
+                    if isStore { (sink, refusal) = await openSink(command, contextID, incoming) }
+                    if !expectsDataSet {
+                        if isStore { try await finishStore(command, contextID); continue }
+                        return message(command, contextID, nil)
+                    }
+                case .dataSet(var bytes, _, let isLast)?:
+                    guard let (command, contextID) = header else { continue }
+                    if command.commandField == .cStoreRQ {
+                        if let s = sink {
+                            do { try await s.write(bytes) } catch {
+                                await s.cancel()
+                                sink = nil
+                                refusal = StoreOutcome(status: .outOfResources, comment: "\(error)")
+                            }
+                        }
+                        if isLast { try await finishStore(command, contextID) }
+                        continue
+                    }
+                    guard collected.readableBytes + bytes.readableBytes <= Self.maxResponseDataSetLength else {
+                        throw AssociationError("the peer's \(command.commandField.map { "\($0)" } ?? "message") dataset exceeds \(Self.maxResponseDataSetLength) bytes")
+                    }
+                    collected.writeBuffer(&bytes)
+                    if isLast { return message(command, contextID, try decode(collected, contextID)) }
                 }
             }
             released = true

@@ -25,6 +25,7 @@ NICE=${NICE:-10}
 PIECE=${PIECE:-500000}
 BIN=Fuzz/bin
 export SWIFT_BACKTRACE=enable=no  # the Swift runtime's backtracer trips AddressSanitizer on a fatalError
+export LSAN_OPTIONS=suppressions=$PWD/Fuzz/lsan.supp  # one-time globals: see the file
 LIB=$BIN/lib
 mkdir -p "$LIB"
 
@@ -128,7 +129,7 @@ for target in "${TARGETS[@]}"; do
         findings=$((findings + 1))
         grep -E '^==[0-9]+==ERROR|SUMMARY|Fatal error|Test unit written|out-of-memory|malloc\(' "${logs[$i]}" | head -6 || true
       fi
-      n=$(grep -oP 'stat::number_of_executed_units: *\K[0-9]+' "${logs[$i]}" || echo 0)
+      n=$(grep -oP 'stat::number_of_executed_units: *\K[0-9]+' "${logs[$i]}" | tail -1); n=${n:-0}
       total=$((total + n))
     done
     [ "$findings" -eq 0 ] || break

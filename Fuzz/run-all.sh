@@ -13,7 +13,9 @@
 # JOBS at a time (default: one per core), each with -rss_limit_mb and -malloc_limit_mb so an unbounded
 # allocation is a finding. Prints per target the executions, exec/s and findings; exits 1 on any finding
 # (inputs in Fuzz/bin/<target>/; copy them to Fuzz/regressions/<target>/ once fixed).
-# NICE=19 (default 10) sets the priority; PIECE=n (default 500,000) the executions per process.
+# NICE=19 (default 10) sets the priority; PIECE=n (default 500,000) the executions per process; DEADLINE=<epoch
+# seconds> stops a time-boxed run there with the figures reached (several targets can then run side by side:
+# one invocation per target, JOBS=1 each).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-10000000}
@@ -23,6 +25,7 @@ TARGETS=("$@")
 JOBS=${JOBS:-$(nproc)}
 NICE=${NICE:-10}
 PIECE=${PIECE:-500000}
+DEADLINE=${DEADLINE:-0}  # epoch seconds: stop there (pieces end early, with their figures), reached or not
 BIN=Fuzz/bin
 export SWIFT_BACKTRACE=enable=no  # the Swift runtime's backtracer trips AddressSanitizer on a fatalError
 export LSAN_OPTIONS=suppressions=$PWD/Fuzz/lsan.supp  # one-time globals: see the file
@@ -118,10 +121,16 @@ for target in "${TARGETS[@]}"; do
     pids=(); logs=()
     for j in $(seq 1 "$JOBS"); do
       [ "$piece" -lt "$pieces" ] || break
+      budget=()
+      if [ "$DEADLINE" -gt 0 ]; then
+        left=$((DEADLINE - $(date +%s)))
+        [ "$left" -gt 0 ] || break
+        budget=(-max_total_time="$left")
+      fi
       n=$(( RUNS - piece * PIECE < PIECE ? RUNS - piece * PIECE : PIECE ))
       log=$work/piece-$piece.log
       nice -n "$NICE" "$BIN/$target-fuzzer" "$work/corpus" -runs="$n" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
-        -malloc_limit_mb=512 -print_final_stats=1 -artifact_prefix="$work/" -seed=$(( piece + 1 )) >"$log" 2>&1 &
+        -malloc_limit_mb=512 -print_final_stats=1 -artifact_prefix="$work/" -seed=$(( piece + 1 )) "${budget[@]}" >"$log" 2>&1 &
       pids+=($!); logs+=("$log"); piece=$((piece + 1))
     done
     for i in "${!pids[@]}"; do
@@ -133,9 +142,10 @@ for target in "${TARGETS[@]}"; do
       total=$((total + n))
     done
     [ "$findings" -eq 0 ] || break
+    [ ${#pids[@]} -gt 0 ] || break  # the deadline passed
   done
   elapsed=$(echo "$(date +%s.%N) - $start" | bc)
-  printf '%-12s %12d executions in %6.0f s  %8.0f exec/s  findings: %d\n' "$target" "$total" "$elapsed" \
+  printf '%-12s %12d of %d executions in %6.0f s  %8.0f exec/s  findings: %d\n' "$target" "$total" "$RUNS" "$elapsed" \
     "$(echo "$total / $elapsed" | bc -l)" "$findings"
   [ "$findings" -eq 0 ] || status=1
 done

@@ -177,5 +177,10 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
+        // The DICOMweb request parsers alone (multipart bodies, QIDO-RS parameters); regressions of Fuzz/.
+        .testTarget(
+            name: "DICOMwebTests",
+            dependencies: ["DICOMweb", "Archive", "DICOM", .product(name: "NIOCore", package: "swift-nio")]
+        ),
     ]
 )

@@ -86,84 +86,16 @@ struct DICOMwebRoutes: Sendable {
 
     // MARK: - QIDO-RS
 
-    /// Attributes returned by default per level (PS3.18 Tables 10.6.3-3 to -5), beside those asked for, and the
-    /// unique keys of the levels above (a relational answer names its study and series).
-    static func defaultReturnKeys(_ level: QueryLevel) -> [Tag] {
-        let study: [Tag] = [.studyDate, .studyTime, .accessionNumber, .instanceAvailability, .modalitiesInStudy, .referringPhysicianName,
-                            .timezoneOffsetFromUTC, .patientName, .patientID, .patientBirthDate, .patientSex, .studyInstanceUID, .studyID,
-                            .numberOfStudyRelatedSeries, .numberOfStudyRelatedInstances]
-        let series: [Tag] = [.modality, .timezoneOffsetFromUTC, .seriesDescription, .seriesInstanceUID, .seriesNumber,
-                             .numberOfSeriesRelatedInstances, Tag(0x0040, 0x0244), Tag(0x0040, 0x0245)]
-        let instance: [Tag] = [.sopClassUID, .sopInstanceUID, .instanceAvailability, .timezoneOffsetFromUTC, .instanceNumber, .rows,
-                               .columns, .bitsAllocated, .numberOfFrames]
-        switch level {
-        case .patient, .study: return study
-        case .series: return series + [.studyInstanceUID]
-        case .image: return instance + [.studyInstanceUID, .seriesInstanceUID]
-        }
-    }
-
-    /// Request Attributes Sequence with its two default item attributes (Table 10.6.3-4).
-    static let requestAttributes = QueryKey(tag: Tag(0x0040, 0x0275), vr: .SQ, match: .sequence([
-        QueryKey(tag: Tag(0x0040, 0x0009), vr: .SH, match: .universal), QueryKey(tag: Tag(0x0040, 0x1001), vr: .SH, match: .universal),
-    ]))
-
     func search(_ level: QueryLevel, _ request: Request, study: String? = nil, series: String? = nil) async throws -> Response {
         let accept = MediaRange.parse(request.headers[.accept])
         guard accept.isEmpty || accept.contains(where: { $0.admits("application/dicom+json") || $0.admits("application/json") }) else {
             throw HTTPError(.notAcceptable, message: "QIDO-RS answers application/dicom+json")
         }
-        let params = request.uri.queryParameters
-        guard params.count <= configuration.maxQueryParameters else {
-            throw HTTPError(.badRequest, message: "more than \(configuration.maxQueryParameters) query parameters")
-        }
-        var keys: [QueryKey] = []
-        var include: [Tag] = []
-        var limit: Int?
-        var offset = 0
-        var warnings: [String] = []
-        for (name, value) in params {
-            switch name.lowercased() {
-            case "limit":
-                guard let n = Int(value), n >= 0 else { throw HTTPError(.badRequest, message: "limit \(value) is not a count") }
-                limit = n
-            case "offset":
-                guard let n = Int(value), n >= 0 else { throw HTTPError(.badRequest, message: "offset \(value) is not a count") }
-                offset = n
-            case "includefield":
-                for field in value.split(separator: ",") {
-                    if field == "all" {
-                        include += IncludeAll.tags(level)
-                    } else if let tag = Self.tag(String(field)) {
-                        include.append(tag)
-                    } else if field.contains("."), let key = try Self.key(String(field), "") {
-                        Self.add(key, to: &keys)
-                    } else {
-                        warnings.append("unknown includefield \(field)")
-                    }
-                }
-            case "fuzzymatching":
-                // Person names are always matched insensitive to case and accents; nothing else is fuzzy.
-                continue
-            default:
-                guard let key = try Self.key(String(name), String(value)) else {
-                    warnings.append("unknown query parameter \(name)")
-                    continue
-                }
-                Self.add(key, to: &keys)
-            }
-        }
-        if let study { keys.append(QueryKey(tag: .studyInstanceUID, vr: .UI, match: .single(study))) }
-        if let series { keys.append(QueryKey(tag: .seriesInstanceUID, vr: .UI, match: .single(series))) }
-        for tag in Self.defaultReturnKeys(level) + include where !keys.contains(where: { $0.tag == tag }) {
-            keys.append(QueryKey(tag: tag, vr: DataDictionary.vr(for: tag), match: .universal))
-        }
-        if level == .series { Self.add(Self.requestAttributes, to: &keys) }
-        var query = Query(model: .studyRoot, level: level, keys: keys, options: QueryOptions(relational: true),
-                          characterSet: SpecificCharacterSet("ISO_IR 192"), limit: limit, offset: offset)
-        query.order = .stable
-        // Defaults the index does not hold are answered when an instance is read for another key, else empty.
-        query.optionalReturnKeys = Set(Self.defaultReturnKeys(level) + [Self.requestAttributes.tag]).subtracting(include)
+        let parameters = request.uri.queryParameters.map { (String($0.0), String($0.1)) }
+        let qido = try QIDOQuery(parameters, level: level, study: study, series: series,
+                                 maxParameters: configuration.maxQueryParameters)
+        let query = qido.query
+        var warnings = qido.warnings
         let result = try await services.engine.find(query)
         let base = Self.baseURL(request)
         let encoder = DICOMJSONEncoder()
@@ -178,51 +110,13 @@ struct DICOMwebRoutes: Sendable {
             answers.append(encoder.encode(answer))
         }
         if result.truncated {
-            warnings.append("the number of results exceeded the limit; request more with offset=\(offset + result.answers.count)")
+            warnings.append("the number of results exceeded the limit; request more with offset=\(query.offset + result.answers.count)")
         }
         var headers: HTTPFields = [.contentType: "application/dicom+json"]
         if let warning = HTTPField.Name("Warning") {
             for w in warnings { headers.append(HTTPField(name: warning, value: "299 Arca \"\(w.replacingOccurrences(of: "\"", with: "'"))\"")) }
         }
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: "[" + answers.joined(separator: ",") + "]")))
-    }
-
-    /// Adds a key; keys of one sequence (`Seq.A=x&Seq.B=y`, `includefield=Seq.C`) become one sequence key whose
-    /// item keys must all match one item (PS3.4 C.2.2.2.6).
-    static func add(_ key: QueryKey, to keys: inout [QueryKey]) {
-        guard case .sequence(let items) = key.match, let i = keys.firstIndex(where: { $0.tag == key.tag }) else {
-            if let i = keys.firstIndex(where: { $0.tag == key.tag }) { keys[i] = key } else { keys.append(key) }
-            return
-        }
-        var merged: [QueryKey] = []
-        if case .sequence(let existing) = keys[i].match { merged = existing }
-        for item in items {
-            if let j = merged.firstIndex(where: { $0.tag == item.tag }) {
-                if !item.match.isUniversal { merged[j] = item }
-            } else {
-                merged.append(item)
-            }
-        }
-        keys[i] = QueryKey(tag: key.tag, vr: .SQ, match: .sequence(merged))
-    }
-
-    /// A query key from a QIDO parameter: `PatientName`, `00100010`, or `Sequence.Attribute` (one level).
-    static func key(_ name: String, _ value: String) throws -> QueryKey? {
-        let path = name.split(separator: ".").map(String.init)
-        guard let first = path.first, let tag = tag(first) else { return nil }
-        do {
-            if path.count == 1 { return try QueryKey(tag: tag, text: value) }
-            guard path.count == 2, let inner = self.tag(path[1]) else { return nil }
-            return QueryKey(sequence: tag, item: try QueryKey(tag: inner, text: value))
-        } catch let error as QueryError {
-            throw HTTPError(.badRequest, message: "\(name): \(error)")
-        }
-    }
-
-    /// A keyword or eight hex digits.
-    static func tag(_ text: String) -> Tag? {
-        if text.count == 8, let raw = UInt32(text, radix: 16) { return Tag(rawValue: raw) }
-        return DataDictionary.entry(forKeyword: text)?.tag
     }
 
     /// The DICOMweb root as the client reached it (`Forwarded` / `X-Forwarded-*` when behind a proxy).
@@ -330,7 +224,7 @@ struct DICOMwebRoutes: Sendable {
     }
 
     func bulkdata(_ request: Request, _ uids: UIDs, tag text: String) async throws -> Response {
-        guard let tag = Self.tag(text) else { throw HTTPError(.badRequest, message: "\(text) is not a tag") }
+        guard let tag = QIDOQuery.tag(text) else { throw HTTPError(.badRequest, message: "\(text) is not a tag") }
         guard let instance = try await instances(uids).first else { throw HTTPError(.notFound) }
         if tag == .pixelData { return try await frames(request, uids, list: nil) }
         let source = services.engine.source
@@ -530,16 +424,5 @@ struct DICOMwebRoutes: Sendable {
                               jpeg: contentType == "image/jpeg", quality: quality)
         }
         return Response(status: .ok, headers: [.contentType: contentType], body: ResponseBody(byteBuffer: ByteBuffer(bytes: image)))
-    }
-}
-
-/// `includefield=all`: every attribute the index holds at the level and above, and the usual others of a
-/// stored instance (read from it).
-enum IncludeAll {
-    static func tags(_ level: QueryLevel) -> [Tag] {
-        var tags = DICOMwebRoutes.defaultReturnKeys(.study) + [.issuerOfPatientID, .sopClassesInStudy, Tag(0x0008, 0x0080), Tag(0x0010, 0x1010)]
-        if level >= .series { tags += DICOMwebRoutes.defaultReturnKeys(.series) + [Tag(0x0018, 0x0050), Tag(0x0008, 0x0070)] }
-        if level == .image { tags += DICOMwebRoutes.defaultReturnKeys(.image) + [.photometricInterpretation, .samplesPerPixel, Tag(0x0020, 0x0032), Tag(0x0020, 0x0037)] }
-        return tags
     }
 }

@@ -30,6 +30,8 @@ struct MultipartReader {
     private var pending = ByteBuffer()
     private var state = State.preamble
     static let maxHeaderBytes = 16 * 1024
+    /// Bytes of the current part's headers already searched for their end.
+    private var headerScanned = 0
 
     init(boundary: String) {
         delimiter = Array("\r\n--\(boundary)".utf8)
@@ -64,10 +66,16 @@ struct MultipartReader {
             case .afterDelimiter:
                 guard try afterDelimiter() else { break loop }
             case .headers:
-                guard let end = find(Array("\r\n\r\n".utf8)) else {
-                    guard pending.readableBytes < Self.maxHeaderBytes else { throw Failure(description: "part headers longer than \(Self.maxHeaderBytes) bytes") }
+                // The same limit whether the headers' end came in this chunk or not (an end beyond it, or none
+                // within it, is too long): how the body was cut must not decide.
+                guard let end = find(Array("\r\n\r\n".utf8), from: headerScanned) else {
+                    guard pending.readableBytes <= Self.maxHeaderBytes + 3 else { throw Failure(description: "part headers longer than \(Self.maxHeaderBytes) bytes") }
+                    // Headers trickling in byte by byte are searched once, not once per byte (quadratic).
+                    headerScanned = max(0, pending.readableBytes - 3)
                     break loop
                 }
+                headerScanned = 0
+                guard end <= Self.maxHeaderBytes else { throw Failure(description: "part headers longer than \(Self.maxHeaderBytes) bytes") }
                 let text = pending.readString(length: end) ?? ""
                 pending.moveReaderIndex(forwardBy: 4)
                 var headers: [String: String] = [:]
@@ -120,10 +128,10 @@ struct MultipartReader {
         guard isDone else { throw Failure(description: "the multipart body ended without its closing boundary") }
     }
 
-    private func find(_ needle: [UInt8]) -> Int? {
+    private func find(_ needle: [UInt8], from start: Int = 0) -> Int? {
         pending.withUnsafeReadableBytes { haystack -> Int? in
             guard haystack.count >= needle.count, let first = needle.first else { return nil }
-            var i = 0
+            var i = max(0, start)
             let last = haystack.count - needle.count
             while i <= last {
                 guard let hit = haystack[i...last].firstIndex(of: first) else { return nil }

@@ -8,6 +8,7 @@ import Glibc
 import EDCKV
 import Foundation
 import Logging
+import NIOSSL
 import ServiceLifecycle
 
 /// `arca serve`: the index, the archive, the storage service and the SCP, run until SIGINT/SIGTERM.
@@ -22,14 +23,24 @@ public struct ArcaApplication: Sendable {
     /// The pixel pipeline: retrieval converting compressed syntaxes, rendered images and frames.
     let pixelTranscoding: (any PixelTranscoding)? = PixelPipeline()
     let pixelRendering: (any PixelRendering)? = PixelPipeline()
+    /// Where association, DIMSE and HTTP events are recorded (`--audit-log`, see `openAuditTrail`); nil: nowhere.
+    public let audit: (any AuditTrail)?
 
     public init(settings: ServerSettings, logger: Logger, preStoreChecks: [any PreStoreCheck] = [],
-                postStoreHooks: [any PostStoreHook] = [], metricsText: (@Sendable () -> String)? = nil) {
+                postStoreHooks: [any PostStoreHook] = [], metricsText: (@Sendable () -> String)? = nil,
+                audit: (any AuditTrail)? = nil) {
         self.settings = settings
         self.logger = logger
         self.preStoreChecks = preStoreChecks
         self.postStoreHooks = postStoreHooks
         self.metricsText = metricsText
+        self.audit = audit
+    }
+
+    /// The audit trail `audit_log` names: `syslog`, or a file appended to (one JSON line per event).
+    public static func openAuditTrail(_ settings: ServerSettings, logger: Logger) throws -> (any AuditTrail)? {
+        guard let path = settings.auditLog else { return nil }
+        return path == "syslog" ? SyslogAuditTrail() : try AuditLogFile(path: path, logger: logger)
     }
 
     /// Opens `<archive>/index.db`. When it is missing but the archive holds files (the seed's recipe: delete
@@ -100,6 +111,26 @@ public struct ArcaApplication: Sendable {
     /// The DICOM SCP: verification, storage, and (with an index that answers queries) query/retrieve and
     /// storage commitment.
     public func makeServer(_ operations: ArchiveOperations) -> DICOMServer {
+        DICOMServer(configuration: scpConfiguration(port: settings.port, tls: nil), services: makeServices(operations), logger: logger)
+    }
+
+    /// The DICOM TLS listener (`tls_port`) with the same services, when configured.
+    public func makeTLSServer(_ operations: ArchiveOperations) throws -> DICOMServer? {
+        guard let port = settings.tlsPort, let certificate = settings.tlsCertificate, let key = settings.tlsKey else { return nil }
+        let tls = try DICOMTLS.serverContext(certificate: certificate, key: key, clientCA: settings.tlsCA)
+        return DICOMServer(configuration: scpConfiguration(port: port, tls: tls), services: makeServices(operations), logger: logger)
+    }
+
+    func scpConfiguration(port: Int, tls: NIOSSLContext?) -> SCPConfiguration {
+        var configuration = settings.scpConfiguration
+        configuration.port = port
+        configuration.tls = tls
+        configuration.access = DICOMAccessRules(settings.dicomAccess)
+        configuration.audit = audit
+        return configuration
+    }
+
+    func makeServices(_ operations: ArchiveOperations) -> DIMSEServiceRegistry {
         var services: [any DIMSEService] = [
             VerificationService(),
             StorageSCPService(storage: operations.storage, acceptsSOPClass: settings.acceptsStorageSOPClass),
@@ -114,21 +145,29 @@ public struct ArcaApplication: Sendable {
                 StorageCommitmentService(engine: engine, remotes: remotes, aeTitle: settings.aeTitle, logger: logger),
             ]
         }
-        return DICOMServer(configuration: settings.scpConfiguration, services: DIMSEServiceRegistry(services), logger: logger)
+        return DIMSEServiceRegistry(services)
     }
 
     /// The HTTP server (DICOMweb, the page, /metrics, /health), when `httpPort` is not 0 and the index answers
     /// queries.
     public func makeHTTPServer(_ operations: ArchiveOperations, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in })
-        -> (any Service)? {
+        throws -> (any Service)? {
         guard settings.httpPort != 0, let engine = operations.engine, let reading = operations.reading else { return nil }
         let archive = settings.archive
         let services = DICOMwebServices(
             engine: engine, reading: reading, storage: operations.storage, pixels: pixelRendering, metrics: metricsText,
             health: { access(archive, W_OK) == 0 })
-        let configuration = DICOMwebConfiguration(host: settings.httpHost, port: settings.httpPort, aeTitle: settings.aeTitle,
+        var configuration = DICOMwebConfiguration(host: settings.httpHost, port: settings.httpPort, aeTitle: settings.aeTitle,
                                                   maxObjectSize: settings.maxObjectSize)
-        return DICOMwebServer.application(configuration, services, logger: logger, onServerRunning: onServerRunning)
+        if settings.https, let certificate = settings.tlsCertificate, let key = settings.tlsKey {
+            configuration.tls = try DICOMTLS.serverConfiguration(certificate: certificate, key: key, clientCA: nil)
+        }
+        configuration.access = settings.httpAccess
+        configuration.audit = audit
+        if configuration.access.required && settings.httpUsers.isEmpty && settings.httpTokens.isEmpty {
+            logger.warning("[HTTP] \(settings.httpHost) is beyond loopback and no http_users or http_tokens are set: every request but /health gets 401")
+        }
+        return try DICOMwebServer.application(configuration, services, logger: logger, onServerRunning: onServerRunning)
     }
 
     /// The background compressor when `--compress` names a syntax (files only: eDCKV keeps what it received),
@@ -156,10 +195,12 @@ public struct ArcaApplication: Sendable {
         let dckv = try makeDCKVStore()
         let compressor = try makeCompressor(index)
         let operations = try makeOperations(index: index, dckv: dckv, extraHooks: compressor.map { [$0] } ?? [])
-        let server = makeServer(operations)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server)]
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if !settings.tlsOnly { services.append(.init(service: makeServer(operations))) }
+        if let tlsServer = try makeTLSServer(operations) { services.append(.init(service: tlsServer)) }
         if let compressor { services.append(.init(service: compressor)) }
-        if let http = makeHTTPServer(operations, onServerRunning: { [logger] port in logger.info("DICOMweb and the web page on http://\(settings.httpHost):\(port)/") }) {
+        let scheme = settings.https ? "https" : "http"
+        if let http = try makeHTTPServer(operations, onServerRunning: { [logger] port in logger.info("DICOMweb and the web page on \(scheme)://\(settings.httpHost):\(port)/") }) {
             services.append(.init(service: http))
         }
         if let dckv, settings.mergeIntervalSeconds > 0 {
@@ -170,6 +211,7 @@ public struct ArcaApplication: Sendable {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()
+        (audit as? AuditLogFile)?.flush()
         // Every association has ended, so every acknowledged row is committed: a clean stop.
         try index.endSession()
     }

@@ -3,6 +3,7 @@ import Archive
 import ArchiveServices
 import DICOM
 import DICOMNetwork
+import DICOMweb
 import NIOCore
 
 /// Everything `arca serve` is configured with, from its defaults, the config file and the flags.
@@ -55,11 +56,30 @@ public struct ServerSettings: Sendable, Codable, Equatable {
     public var moveAssociations: Int = 1
     /// The HTTP server (DICOMweb, the web page, /metrics, /health); 0 turns it off.
     public var httpPort: Int = 8080
-    /// Loopback by default: the HTTP API has no authentication yet.
+    /// Loopback by default; bound beyond it, every request must authenticate (`http_users`, `http_tokens`).
     public var httpHost: String = "127.0.0.1"
     /// Lossless compression of stored files after their acknowledgement: `none` (kept byte for byte as
     /// received), `jpeg-ls`, `j2k`, `htj2k` or `rle`.
     public var compress: String = "none"
+    /// DICOM TLS (PS3.15 B.1, BCP 195 profile): a second listener, 2762 by convention; nil: none.
+    public var tlsPort: Int?
+    /// PEM files: our certificate (chain) and key, used by the TLS port and HTTPS.
+    public var tlsCertificate: String?
+    public var tlsKey: String?
+    /// PEM CA certificate(s): with it, TLS clients must present a certificate it issued (mutual TLS).
+    public var tlsCA: String?
+    /// Only the TLS port listens (no plain `port`).
+    public var tlsOnly: Bool = false
+    /// HTTPS on `http_port` with the TLS files.
+    public var https: Bool = false
+    /// HTTP basic users (password stored as `arca user hash-password` prints it) and bearer tokens (stored as
+    /// `arca user new-token` prints them), each read-only or read-write.
+    public var httpUsers: [HTTPUser] = []
+    public var httpTokens: [HTTPToken] = []
+    /// Who may associate and use which DICOM service (by calling AE title, address, certificate); empty: anyone.
+    public var dicomAccess: [DICOMAccessRule] = []
+    /// The audit trail: a file (one JSON line per event) or `syslog`; nil: none.
+    public var auditLog: String?
 
     public init() {}
 
@@ -103,6 +123,19 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         try read(.httpPort, &httpPort)
         try read(.httpHost, &httpHost)
         try read(.compress, &compress)
+        tlsPort = try c.decodeIfPresent(Int.self, forKey: .tlsPort)
+        tlsCertificate = try c.decodeIfPresent(String.self, forKey: .tlsCertificate)
+        tlsKey = try c.decodeIfPresent(String.self, forKey: .tlsKey)
+        tlsCA = try c.decodeIfPresent(String.self, forKey: .tlsCA)
+        try read(.tlsOnly, &tlsOnly)
+        try read(.https, &https)
+        try read(.httpUsers, &httpUsers)
+        try read(.httpTokens, &httpTokens)
+        try read(.dicomAccess, &dicomAccess)
+        auditLog = try c.decodeIfPresent(String.self, forKey: .auditLog)
+        if let problem = securityProblem {
+            throw DecodingError.dataCorruptedError(forKey: .tlsPort, in: c, debugDescription: problem)
+        }
         guard compress == "none" || StorageCompressor.syntax(named: compress) != nil else {
             throw DecodingError.dataCorruptedError(forKey: .compress, in: c, debugDescription: "compress: none, jpeg-ls, j2k, htj2k or rle")
         }
@@ -152,6 +185,8 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         case httpPort = "http_port"
         case httpHost = "http_host"
         case compress
+        case tlsPort = "tls_port", tlsCertificate = "tls_certificate", tlsKey = "tls_key", tlsCA = "tls_ca", tlsOnly = "tls_only"
+        case https, httpUsers = "http_users", httpTokens = "http_tokens", dicomAccess = "dicom_access", auditLog = "audit_log"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -190,6 +225,38 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         try c.encode(httpPort, forKey: .httpPort)
         try c.encode(httpHost, forKey: .httpHost)
         try c.encode(compress, forKey: .compress)
+        try c.encodeIfPresent(tlsPort, forKey: .tlsPort)
+        try c.encodeIfPresent(tlsCertificate, forKey: .tlsCertificate)
+        try c.encodeIfPresent(tlsKey, forKey: .tlsKey)
+        try c.encodeIfPresent(tlsCA, forKey: .tlsCA)
+        try c.encode(tlsOnly, forKey: .tlsOnly)
+        try c.encode(https, forKey: .https)
+        try c.encode(httpUsers, forKey: .httpUsers)
+        try c.encode(httpTokens, forKey: .httpTokens)
+        try c.encode(dicomAccess, forKey: .dicomAccess)
+        try c.encodeIfPresent(auditLog, forKey: .auditLog)
+    }
+
+    /// What is wrong with the security settings, if anything (checked for the file and the flags alike).
+    public var securityProblem: String? {
+        if let tlsPort, !(0...65535).contains(tlsPort) { return "tls_port \(tlsPort) out of range" }
+        if (tlsPort != nil || https) && (tlsCertificate == nil || tlsKey == nil) {
+            return "tls_port and https need tls_certificate and tls_key"
+        }
+        if tlsOnly && tlsPort == nil { return "tls_only needs tls_port" }
+        for user in httpUsers where !PasswordHash.isWellFormed(user.passwordHash) {
+            return "http_users \(user.name): password_hash is not in the form `arca user hash-password` prints"
+        }
+        for token in httpTokens where !TokenHash.isWellFormed(token.tokenHash) {
+            return "http_tokens \(token.name): token_hash is not in the form `arca user new-token` prints"
+        }
+        return nil
+    }
+
+    /// The HTTP server's authentication: required beyond loopback, and whenever credentials are configured.
+    public var httpAccess: HTTPAccess {
+        HTTPAccess(users: httpUsers, tokens: httpTokens,
+                   required: !HTTPAccess.isLoopback(httpHost) || !httpUsers.isEmpty || !httpTokens.isEmpty)
     }
 
     /// The SCP's association-wide negotiation policy. What each SOP class gets is derived from the registered

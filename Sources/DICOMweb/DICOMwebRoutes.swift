@@ -17,7 +17,7 @@ struct DICOMwebRoutes: Sendable {
     static let root = "/dicom-web"
     static let explicitLittle = "1.2.840.10008.1.2.1"
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<ArcaRequestContext>) {
         let r = Self.root
         // QIDO-RS
         router.get("\(r)/studies") { request, _ in try await search(.study, request) }
@@ -74,7 +74,7 @@ struct DICOMwebRoutes: Sendable {
         var level: QueryLevel { instance != nil ? .image : series != nil ? .series : .study }
     }
 
-    func uids(_ context: BasicRequestContext) throws -> UIDs {
+    func uids(_ context: ArcaRequestContext) throws -> UIDs {
         func check(_ name: String) throws -> String? {
             guard let v = context.parameters.get(name) else { return nil }
             guard UIDString.isValid(v) else { throw HTTPError(.badRequest, message: "\(name) \(v.prefix(70)) is not a UID") }

@@ -2,6 +2,7 @@ import Archive
 import DICOM
 import DICOMNetwork
 import Hummingbird
+import HummingbirdTLS
 import Logging
 import NIOCore
 import NIOPosix
@@ -16,6 +17,12 @@ public struct DICOMwebConfiguration: Sendable {
     public var maxQueryParameters: Int
     /// A STOW-RS part larger than this is refused (0xA700), as a C-STORE dataset would be.
     public var maxObjectSize: UInt64
+    /// HTTPS with these settings (the DICOM TLS files); nil: plain HTTP.
+    public var tls: TLSConfiguration?
+    /// Who may use the API, and whether anyone must authenticate.
+    public var access = HTTPAccess()
+    /// Where every request is recorded (who, what, status); nil: nowhere.
+    public var audit: (any AuditTrail)?
 
     public init(host: String = "127.0.0.1", port: Int = 8080, aeTitle: String = "STORE_SCP", maxQueryParameters: Int = 256,
                 maxObjectSize: UInt64 = 4 << 30) {
@@ -64,8 +71,10 @@ public protocol PixelRendering: Sendable {
 /// `/metrics` and `/health`. One more service of the application's service group.
 public enum DICOMwebServer {
     public static func application(_ configuration: DICOMwebConfiguration, _ services: DICOMwebServices, logger: Logger,
-                                   onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        let router = Router()
+                                   onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
+        let router = Router(context: ArcaRequestContext.self)
+        // Outermost: even a request refused by authentication, or failing, is recorded with its status.
+        router.add(middleware: AccessMiddleware(access: configuration.access, audit: configuration.audit))
         router.add(middleware: ErrorMiddleware(logger: logger))
         router.add(middleware: MetricsMiddleware())
         let routes = DICOMwebRoutes(configuration: configuration, services: services, logger: logger)
@@ -73,6 +82,7 @@ public enum DICOMwebServer {
         PageRoutes.register(on: router)
         OperationsRoutes(services: services).register(on: router)
         return Application(router: router,
+                           server: try configuration.tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
                            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Arca"),
                            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
                            logger: logger)

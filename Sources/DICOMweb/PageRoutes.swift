@@ -28,7 +28,7 @@ enum PageRoutes {
         }
     }
 
-    static func register(on router: Router<BasicRequestContext>) {
+    static func register(on router: Router<ArcaRequestContext>) {
         router.get("/") { _, _ in try page("index.html") }
         router.get("/:file") { _, context in try page(try context.parameters.require("file")) }
     }
@@ -43,7 +43,7 @@ enum PageRoutes {
 struct OperationsRoutes {
     let services: DICOMwebServices
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<ArcaRequestContext>) {
         let services = self.services
         router.get("/health") { _, _ in
             let ok = services.health()

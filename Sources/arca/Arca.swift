@@ -7,7 +7,7 @@ struct Arca: AsyncParsableCommand {
         abstract: "Arca, a DICOM archive server.",
         version: ArcaVersion.string,
         subcommands: [Serve.self, Echo.self, Store.self, Find.self, Move.self, Get.self, Commit.self, Index.self, DCKV.self, Dump.self,
-                      Hello.self, Render.self, Transcode.self]
+                      Hello.self, Render.self, Transcode.self, User.self]
     )
 }
 

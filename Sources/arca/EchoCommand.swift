@@ -8,6 +8,7 @@ struct Echo: AsyncParsableCommand {
     @Argument(help: "Port of the peer.") var port: Int
     @Option(help: "Our (calling) AE title.") var aet = "ARCA_SCU"
     @Option(help: "The peer's (called) AE title.") var aec = "STORE_SCP"
+    @OptionGroup var tls: TLSClientOptions
 
     func run() async throws {
         let request = AssociateRequest(
@@ -15,7 +16,8 @@ struct Echo: AsyncParsableCommand {
             presentationContexts: AssociateRequest.presentationContexts(abstractSyntaxes: [UpperLayerUID.verificationSOPClass]))
         let status: DIMSEStatus
         do {
-            status = try await ClientAssociation.withAssociation(host: host, port: port, request: request) { try await $0.echo() }
+            let tls = try self.tls.context()
+            status = try await ClientAssociation.withAssociation(host: host, port: port, request: request, tls: tls) { try await $0.echo() }
         } catch {
             printError("arca echo: \(host):\(port): \(error)")
             throw ExitCode.failure

@@ -19,7 +19,7 @@ struct Find: AsyncParsableCommand {
         let final: CommandSet
         do {
             final = try await ClientAssociation.withAssociation(host: query.host, port: query.port,
-                                                                 request: query.associate([query.model.findSOPClass])) { association in
+                                                                 request: query.associate([query.model.findSOPClass]), tls: try query.tls.context()) { association in
                 try await association.find(identifier, sopClassUID: query.model.findSOPClass) { answer in
                     answers.append(answer)
                     return true

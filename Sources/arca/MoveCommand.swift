@@ -17,7 +17,7 @@ struct Move: AsyncParsableCommand {
         let (final, failed): (CommandSet, DataSet?)
         do {
             (final, failed) = try await ClientAssociation.withAssociation(host: query.host, port: query.port,
-                                                                           request: query.associate([sopClass])) { association in
+                                                                           request: query.associate([sopClass]), tls: try query.tls.context()) { association in
                 try await association.move(identifier, sopClassUID: sopClass, destination: dest) { pending in
                     print("pending: \(subOperationCounts(pending))")
                     return true
@@ -59,7 +59,7 @@ struct Get: AsyncParsableCommand {
         let handler = FolderStoreHandler(folder: out)
         let (final, failed): (CommandSet, DataSet?)
         do {
-            (final, failed) = try await ClientAssociation.withAssociation(host: query.host, port: query.port, request: request) { association in
+            (final, failed) = try await ClientAssociation.withAssociation(host: query.host, port: query.port, request: request, tls: try query.tls.context()) { association in
                 try await association.get(identifier, sopClassUID: sopClass, incoming: handler)
             }
         } catch {

@@ -14,6 +14,7 @@ struct QueryOptionsGroup: ParsableArguments {
     @Option(name: .shortAndLong, help: "A key: Keyword=VALUE, gggg,eeee=VALUE, or Keyword alone to ask for it (repeatable). Sequence.Keyword=VALUE matches inside a sequence item.")
     var key: [String] = []
     @Option(help: "Specific Character Set of the keys (e.g. \"ISO_IR 192\"); ASCII keys need none.") var charset: String?
+    @OptionGroup var tls: TLSClientOptions
 
     var queryLevel: QueryLevel {
         get throws {

@@ -1,4 +1,5 @@
 import Archive
+import DICOMNetwork
 import ArchiveServices
 import ArcaServer
 import ArgumentParser
@@ -52,6 +53,14 @@ struct Serve: AsyncParsableCommand {
     var httpHost: String?
     @Option(help: "Compress stored files losslessly after their acknowledgement: none (default), jpeg-ls, j2k, htj2k or rle.")
     var compress: String?
+    @Option(name: .customLong("tls-port"), help: "DICOM TLS port (2762 by convention), beside the plain port.") var tlsPort: Int?
+    @Option(name: .customLong("tls-certificate"), help: "Our certificate (PEM) for the TLS port and HTTPS.") var tlsCertificate: String?
+    @Option(name: .customLong("tls-key"), help: "The private key (PEM) of --tls-certificate.") var tlsKey: String?
+    @Option(name: .customLong("tls-ca"), help: "CA certificate(s) (PEM): TLS clients must present a certificate it issued.")
+    var tlsCA: String?
+    @Flag(name: .customLong("tls-only"), help: "Listen on the TLS port only (no plain port).") var tlsOnly = false
+    @Flag(help: "Serve HTTP over TLS (HTTPS) with the TLS certificate and key.") var https = false
+    @Option(name: .customLong("audit-log"), help: "Audit trail: a file (one JSON line per event) or syslog.") var auditLog: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.") var logLevel: String?
     @Flag(name: .customLong("print-config"), help: "Print the resulting configuration and exit.") var printConfig = false
 
@@ -86,6 +95,14 @@ struct Serve: AsyncParsableCommand {
         if let moveAssociations { s.moveAssociations = max(1, moveAssociations) }
         if let httpPort { s.httpPort = httpPort }
         if let httpHost { s.httpHost = httpHost }
+        if let tlsPort { s.tlsPort = tlsPort }
+        if let tlsCertificate { s.tlsCertificate = tlsCertificate }
+        if let tlsKey { s.tlsKey = tlsKey }
+        if let tlsCA { s.tlsCA = tlsCA }
+        if tlsOnly { s.tlsOnly = true }
+        if https { s.https = true }
+        if let auditLog { s.auditLog = auditLog }
+        if let problem = s.securityProblem { throw SettingsError(problem) }
         if let compress {
             guard compress == "none" || StorageCompressor.syntax(named: compress) != nil else {
                 throw SettingsError("--compress \(compress): expected none, jpeg-ls, j2k, htj2k or rle")
@@ -111,7 +128,12 @@ struct Serve: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let logger = Logger(label: "arca")
-        try await ArcaApplication(settings: settings, logger: logger, metricsText: { registry.emitToString() }).run()
+        let audit: (any AuditTrail)?
+        do { audit = try ArcaApplication.openAuditTrail(settings, logger: logger) } catch {
+            printError("arca serve: \(error)")
+            throw ExitCode.failure
+        }
+        try await ArcaApplication(settings: settings, logger: logger, metricsText: { registry.emitToString() }, audit: audit).run()
     }
 }
 

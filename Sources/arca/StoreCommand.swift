@@ -16,6 +16,7 @@ struct Store: AsyncParsableCommand {
     @Option(help: "The peer's (called) AE title.") var aec = "STORE_SCP"
     @Option(name: .short, help: "Parallel associations.") var j = 1
     @Option(name: .customLong("max-pdu"), help: "Maximum PDU length we receive.") var maxPDU: UInt32 = 131_072
+    @OptionGroup var tls: TLSClientOptions
 
     func run() async throws {
         let files = Self.collect(paths)
@@ -23,7 +24,11 @@ struct Store: AsyncParsableCommand {
             printError("arca store: no files")
             throw ExitCode.failure
         }
-        let scu = StoreSCU(host: host, port: port, callingAETitle: aet, calledAETitle: aec, maxPDULength: maxPDU)
+        var scu = StoreSCU(host: host, port: port, callingAETitle: aet, calledAETitle: aec, maxPDULength: maxPDU)
+        do { scu.tls = try tls.context() } catch {
+            printError("arca store: \(error)")
+            throw ExitCode.failure
+        }
         let lanes = max(1, min(j, files.count))
         let progress = Progress(total: files.count, showBar: isatty(1) != 0)
         let start = Date()

@@ -40,7 +40,7 @@ final class TestServer: Sendable {
         // As `arca serve`: a merge interval of 0 means this process never merges.
         let merger = settings.mergeIntervalSeconds > 0 ? dckv.map(app.makeMerger) : nil
         let (httpReady, ready) = AsyncStream.makeStream(of: Int.self)
-        let httpServer = app.makeHTTPServer(operations) { port in
+        let httpServer = try app.makeHTTPServer(operations) { port in
             ready.yield(port)
             ready.finish()
         }

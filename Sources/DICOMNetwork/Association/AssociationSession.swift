@@ -1,6 +1,7 @@
 import DICOM
 import Logging
 import NIOCore
+import NIOSSL
 
 /// One association on the SCP side, from A-ASSOCIATE-RQ to release or abort: negotiation from the service
 /// registry, DIMSE messages assembled from PDVs, each request handed to the service that performs it.
@@ -45,6 +46,12 @@ struct AssociationSession {
                 var iterator = inbound.makeAsyncIterator()
                 try await serve(&iterator, outbound, peer: peer)
             }
+        } catch let error as NIOSSLError {
+            // A plain client on the TLS port, a certificate we do not trust, no certificate where one is required:
+            // only this connection ends. Recorded as ATNA's security alert would be.
+            logger.warning("[TLS] \(peer): \(error)")
+            configuration.audit?.record(AuditRecord(event: .association, outcome: .refused, who: nil, address: peer, target: nil,
+                                                    status: nil, details: ["tls": "true", "reason": "TLS: \(error)"]))
         } catch {
             logger.error("[ERROR] \(peer): \(error)")
         }
@@ -67,21 +74,77 @@ struct AssociationSession {
         }
         let slot = registry.reserve()
         defer { registry.release(slot) }
-        switch negotiate(rq, policy: configuration.policy, activeAssociations: slot.othersActive) {
+        // The handshake is over once a decrypted PDU arrived, so the client certificate (if any) is known.
+        let identity = PeerIdentity(
+            address: peer, host: channel.channel.remoteAddress?.ipAddress,
+            certificateSubject: configuration.tls == nil ? nil : await DICOMTLS.peerSubject(on: channel.channel),
+            isTLS: configuration.tls != nil)
+        let decision: NegotiationOutcome
+        if let refusal = configuration.access.admission(callingAETitle: rq.callingAETitle, peer: identity) {
+            let reason: AssociateReject.Reason = refusal == .callingAETitleNotRecognized ? .callingAETitleNotRecognized : .noReasonGiven
+            decision = .reject(AssociateReject(result: .permanent, source: .serviceUser, reason: reason))
+        } else {
+            decision = negotiate(rq, policy: configuration.policy, activeAssociations: slot.othersActive)
+        }
+        switch decision {
         case .reject(let rj):
             logger.notice("[REJECT] \(rq.callingAETitle) -> \(rq.calledAETitle) from \(peer): \(rj.reasonDescription)")
+            audit(.association, .refused, rq.callingAETitle, identity, target: rq.calledAETitle, status: nil,
+                  ["reason": rj.reasonDescription, "tls": "\(identity.isTLS)"])
             try await outbound.write(.associateRJ(rj))
             return
         case .accept(let ac, let association):
             registry.activate(slot)
+            audit(.association, .success, rq.callingAETitle, identity, target: rq.calledAETitle, status: nil, ["tls": "\(identity.isTLS)"])
             try await outbound.write(.associateAC(ac))
-            logger.info("[CONNECT] \(association.callingAETitle) -> \(association.calledAETitle) (active: \(registry.active))")
+            logger.info("[CONNECT] \(association.callingAETitle) -> \(association.calledAETitle)\(identity.isTLS ? " (TLS)" : "") (active: \(registry.active))")
             let writer = MessageWriter(outbound: outbound, peerMaxPDULength: association.peerMaxPDULength)
-            try await established(association, peer: peer, &inbound, writer)
+            try await established(association, peer: identity, &inbound, writer)
         }
     }
 
-    private func established(_ association: NegotiatedAssociation, peer: String,
+    private func audit(_ event: AuditRecord.Event, _ outcome: AuditRecord.Outcome, _ who: String, _ peer: PeerIdentity,
+                       target: String?, status: String?, _ details: [String: String]) {
+        configuration.audit?.record(AuditRecord(event: event, outcome: outcome, who: who, address: peer.address,
+                                                certificateSubject: peer.certificateSubject, target: target,
+                                                status: status, details: details))
+    }
+
+    /// The audit record of a request's final response.
+    private func auditResponse(_ command: CommandSet, status: DIMSEStatus, response: CommandSet?, dataSet: DataSet?,
+                               _ association: NegotiatedAssociation, _ peer: PeerIdentity) {
+        guard configuration.audit != nil, let field = command.commandField else { return }
+        let event: AuditRecord.Event
+        var details: [String: String] = [:]
+        switch field {
+        case .cStoreRQ: event = .store
+        case .cFindRQ: event = .query
+        case .cMoveRQ, .cGetRQ: event = .retrieve
+        case .nActionRQ: event = .commitment
+        case .cEchoRQ: event = .verification
+        default: return
+        }
+        details["operation"] = "\(field)"
+        if let sopClass = command.affectedSOPClassUID { details["sop_class"] = sopClass }
+        if let instance = command.affectedSOPInstanceUID { details["sop_instance"] = instance }
+        if field == .cMoveRQ, let destination = command.dataSet.string(.moveDestination) { details["destination"] = destination }
+        if let dataSet {
+            // The identifier's keys say whose data was asked for (ATNA's participant object: patient, study).
+            if let level = dataSet.string(.queryRetrieveLevel) { details["level"] = level }
+            if let id = dataSet.string(.patientID), !id.isEmpty { details["patient_id"] = id }
+            if let study = dataSet.string(.studyInstanceUID), !study.isEmpty { details["study"] = study }
+            if let accession = dataSet.string(.accessionNumber), !accession.isEmpty { details["accession"] = accession }
+        }
+        if let response {
+            if let n = response.dataSet.int(.numberOfCompletedSubOperations) { details["completed"] = "\(n)" }
+            if let n = response.dataSet.int(.numberOfFailedSubOperations) { details["failed"] = "\(n)" }
+            if let comment = response.dataSet.string(.errorComment) { details["comment"] = comment }
+        }
+        audit(event, status.auditOutcome, association.callingAETitle, peer, target: association.calledAETitle,
+              status: status.hex, details)
+    }
+
+    private func established(_ association: NegotiatedAssociation, peer: PeerIdentity,
                              _ inbound: inout NIOAsyncChannelInboundStream<PDU>.AsyncIterator,
                              _ writer: MessageWriter) async throws {
         let calling = association.callingAETitle
@@ -124,7 +187,7 @@ struct AssociationSession {
                                 incoming = try await received(command, contextID: contextID, expectsDataSet: expectsDataSet,
                                                               association, peer: peer, writer, router, operations, messageIDs, &running)
                             case .dataSet(let bytes, _, let isLast)?:
-                                incoming = try await dataSetFragment(bytes, isLast: isLast, incoming, association, writer, router,
+                                incoming = try await dataSetFragment(bytes, isLast: isLast, incoming, association, peer: peer, writer, router,
                                                                      operations, messageIDs, &running)
                             }
                         }
@@ -166,7 +229,7 @@ struct AssociationSession {
     /// A complete command from the requestor: a response to one of our requests, a C-CANCEL, or a request
     /// for a service. Returns what its dataset (if any) is for.
     private func received(_ command: CommandSet, contextID: UInt8, expectsDataSet: Bool, _ association: NegotiatedAssociation,
-                          peer: String, _ writer: MessageWriter, _ router: ResponseRouter, _ operations: OperationTable,
+                          peer: PeerIdentity, _ writer: MessageWriter, _ router: ResponseRouter, _ operations: OperationTable,
                           _ messageIDs: MessageIDs, _ running: inout TaskGroup<Void>) async throws -> Incoming {
         guard let context = association.acceptedContexts[contextID], let field = command.commandField else {
             throw ProtocolViolation("command on an unknown presentation context")
@@ -186,15 +249,16 @@ struct AssociationSession {
         guard operations.start(command.messageID ?? 0, signal) else {
             throw ProtocolViolation("more outstanding operations than the negotiated window (\(operations.window))")
         }
-        let request = DIMSERequest(command: command, context: context, association: association, peerAddress: peer, cancellation: signal)
-        if let refusal = refusal(of: command, field, on: context) {
-            return try await refuse(command, context.id, refusal, expectsDataSet, writer, operations)
+        let request = DIMSERequest(command: command, context: context, association: association, peerAddress: peer.address,
+                                   peer: peer, cancellation: signal)
+        if let refusal = refusal(of: command, field, on: context) ?? accessRefusal(of: command, field, association, peer) {
+            return try await refuse(command, context.id, refusal, expectsDataSet, writer, operations, association, peer)
         }
         switch services.service(for: field, abstractSyntax: context.abstractSyntax) {
         case let service as any StreamingDIMSEService:
             guard expectsDataSet else {
                 return try await refuse(command, context.id, StoreOutcome(status: .cannotUnderstand, comment: "\(field) without a dataset"),
-                                        false, writer, operations)
+                                        false, writer, operations, association, peer)
             }
             do {
                 let sink = try await service.beginDataSet(request)
@@ -215,7 +279,7 @@ struct AssociationSession {
             let outcome = services.performs(field)
                 ? StoreOutcome(status: .sopClassNotSupported, comment: "\(field) is not supported on \(context.abstractSyntax)")
                 : StoreOutcome(status: .unrecognizedOperation, comment: "\(field) is not supported")
-            return try await refuse(command, context.id, outcome, expectsDataSet, writer, operations)
+            return try await refuse(command, context.id, outcome, expectsDataSet, writer, operations, association, peer)
         }
     }
 
@@ -235,16 +299,38 @@ struct AssociationSession {
         return nil
     }
 
+    /// An operation the access rules do not grant this peer: 0x0124 (Refused: Not Authorized).
+    private func accessRefusal(of command: CommandSet, _ field: CommandField, _ association: NegotiatedAssociation,
+                               _ peer: PeerIdentity) -> StoreOutcome? {
+        let access = configuration.access
+        guard !access.isEmpty, let kind = DICOMServiceKind(field) else { return nil }
+        let calling = association.callingAETitle
+        guard access.permits(kind, callingAETitle: calling, peer: peer) else {
+            logger.notice("[REFUSED] \(calling) from \(peer.address): \(field) not allowed")
+            return StoreOutcome(status: .notAuthorized, comment: "\(calling) may not use \(kind.rawValue)")
+        }
+        if field == .cMoveRQ {
+            let destination = command.dataSet.string(.moveDestination) ?? ""
+            guard access.permitsMove(to: destination, callingAETitle: calling, peer: peer) else {
+                logger.notice("[REFUSED] \(calling) from \(peer.address): C-MOVE to \(destination) not allowed")
+                return StoreOutcome(status: .notAuthorized, comment: "\(calling) may not move to \(destination.prefix(16))")
+            }
+        }
+        return nil
+    }
+
     /// Answers a request with a failure once its dataset (if any) has been read and dropped.
     private func refuse(_ command: CommandSet, _ contextID: UInt8, _ outcome: StoreOutcome, _ expectsDataSet: Bool,
-                        _ writer: MessageWriter, _ operations: OperationTable) async throws -> Incoming {
+                        _ writer: MessageWriter, _ operations: OperationTable, _ association: NegotiatedAssociation,
+                        _ peer: PeerIdentity) async throws -> Incoming {
         if expectsDataSet { return .refused(command: command, contextID: contextID, outcome: outcome) }
-        try await respond(to: command, outcome, contextID, writer, operations)
+        try await respond(to: command, outcome, contextID, writer, operations, association, peer)
         return .none
     }
 
     /// A dataset fragment of the current message.
     private func dataSetFragment(_ fragment: ByteBuffer, isLast: Bool, _ incoming: Incoming, _ association: NegotiatedAssociation,
+                                 peer: PeerIdentity,
                                  _ writer: MessageWriter, _ router: ResponseRouter, _ operations: OperationTable,
                                  _ messageIDs: MessageIDs, _ running: inout TaskGroup<Void>) async throws -> Incoming {
         switch incoming {
@@ -254,7 +340,7 @@ struct AssociationSession {
             return isLast ? .none : .ignored
         case .refused(let command, let contextID, let outcome):
             guard isLast else { return incoming }
-            try await respond(to: command, outcome, contextID, writer, operations)
+            try await respond(to: command, outcome, contextID, writer, operations, association, peer)
             return .none
         case .streamed(let command, let contextID, var sink, var refusal):
             if let s = sink {
@@ -270,13 +356,13 @@ struct AssociationSession {
             if let sink { outcome = await sink.finish() } else {
                 outcome = refusal ?? StoreOutcome(status: .storageFailed, comment: "not stored")
             }
-            try await respond(to: command, outcome, contextID, writer, operations)
+            try await respond(to: command, outcome, contextID, writer, operations, association, peer)
             return .none
         case .collected(let request, let service, var bytes):
             if bytes.readableBytes + fragment.readableBytes > service.maxRequestDataSetLength {
                 let outcome = StoreOutcome(status: .outOfResources,
                                            comment: "request dataset larger than \(service.maxRequestDataSetLength) bytes")
-                return isLast ? try await refuse(request.command, request.context.id, outcome, false, writer, operations)
+                return isLast ? try await refuse(request.command, request.context.id, outcome, false, writer, operations, association, peer)
                     : .refused(command: request.command, contextID: request.context.id, outcome: outcome)
             }
             var piece = fragment
@@ -285,10 +371,12 @@ struct AssociationSession {
             let dataSet: DataSet
             do { dataSet = try Self.decode(bytes, syntax: request.context.transferSyntax) } catch {
                 return try await refuse(request.command, request.context.id,
-                                        StoreOutcome(status: .cannotUnderstand, comment: "unreadable dataset: \(error)"), false, writer, operations)
+                                        StoreOutcome(status: .cannotUnderstand, comment: "unreadable dataset: \(error)"), false, writer, operations,
+                                        association, peer)
             }
             let complete = DIMSERequest(command: request.command, context: request.context, association: request.association,
-                                        peerAddress: request.peerAddress, dataSet: dataSet, cancellation: request.cancellation)
+                                        peerAddress: request.peerAddress, peer: request.peer, dataSet: dataSet,
+                                        cancellation: request.cancellation)
             start(complete, service, writer, router, operations, messageIDs, &running)
             return .none
         }
@@ -298,7 +386,10 @@ struct AssociationSession {
     private func start(_ request: DIMSERequest, _ service: any CollectingDIMSEService, _ writer: MessageWriter,
                        _ router: ResponseRouter, _ operations: OperationTable, _ messageIDs: MessageIDs,
                        _ running: inout TaskGroup<Void>) {
-        let responder = DIMSEResponder(request: request.command, context: request.context, association: request.association,
+        let onFinal: @Sendable (DIMSEStatus, CommandSet) -> Void = { [self] status, response in
+            auditResponse(request.command, status: status, response: response, dataSet: request.dataSet, request.association, request.peer)
+        }
+        let responder = DIMSEResponder(request: request.command, context: request.context, association: request.association, onFinal: onFinal,
                                        writer: writer, router: router, messageIDs: messageIDs, operations: operations)
         let logger = self.logger
         running.addTask {
@@ -317,8 +408,9 @@ struct AssociationSession {
     }
 
     private func respond(to command: CommandSet, _ outcome: StoreOutcome, _ contextID: UInt8, _ writer: MessageWriter,
-                         _ operations: OperationTable) async throws {
+                         _ operations: OperationTable, _ association: NegotiatedAssociation, _ peer: PeerIdentity) async throws {
         let response = CommandSet.response(answering: command, status: outcome.status, comment: outcome.comment)
+        auditResponse(command, status: outcome.status, response: response, dataSet: nil, association, peer)
         operations.finished(command.messageID ?? 0)
         try await writer.send(response, contextID: contextID)
     }

@@ -9,6 +9,8 @@ public struct DIMSEResponder: Sendable {
     let request: CommandSet
     let context: AcceptedPresentationContext
     let association: NegotiatedAssociation
+    /// Told of the final response (the session records it in the audit trail).
+    let onFinal: (@Sendable (DIMSEStatus, CommandSet) -> Void)?
     let writer: MessageWriter
     let router: ResponseRouter
     let messageIDs: MessageIDs
@@ -27,7 +29,10 @@ public struct DIMSEResponder: Sendable {
         var response = CommandSet.response(answering: request, status: status, comment: comment)
         configure(&response)
         let bytes = try dataSet.map { try encode($0, contextID: context.id) }
-        if !status.isPending { operations.finished(request.messageID ?? 0) }
+        if !status.isPending {
+            operations.finished(request.messageID ?? 0)
+            onFinal?(status, response)
+        }
         try await writer.send(response, contextID: context.id, dataSet: bytes)
     }
 

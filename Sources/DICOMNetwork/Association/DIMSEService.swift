@@ -42,16 +42,20 @@ public struct DIMSERequest: Sendable {
     public let association: NegotiatedAssociation
     /// The peer's address, e.g. "127.0.0.1:51234".
     public let peerAddress: String
+    /// The peer's address and, over TLS, its certificate subject.
+    public let peer: PeerIdentity
     /// The request's dataset decoded in the context's transfer syntax (collecting services); nil when none.
     public let dataSet: DataSet?
     let cancellation: CancellationSignal
 
     public init(command: CommandSet, context: AcceptedPresentationContext, association: NegotiatedAssociation,
-                peerAddress: String, dataSet: DataSet? = nil, cancellation: CancellationSignal = CancellationSignal()) {
+                peerAddress: String, peer: PeerIdentity? = nil, dataSet: DataSet? = nil,
+                cancellation: CancellationSignal = CancellationSignal()) {
         self.command = command
         self.context = context
         self.association = association
         self.peerAddress = peerAddress
+        self.peer = peer ?? PeerIdentity(address: peerAddress, host: nil)
         self.dataSet = dataSet
         self.cancellation = cancellation
     }

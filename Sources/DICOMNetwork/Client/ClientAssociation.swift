@@ -1,6 +1,7 @@
 import DICOM
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// Why an SCU operation failed.
 public struct AssociationError: Error, Sendable, CustomStringConvertible {
@@ -35,7 +36,7 @@ public final class ClientAssociation {
     /// Connects, negotiates and runs `body`; releases the association afterwards (aborts it if `body` throws).
     public static func withAssociation<R>(
         host: String, port: Int, request: AssociateRequest, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        _ body: (ClientAssociation) async throws -> R
+        tls: NIOSSLContext? = nil, _ body: (ClientAssociation) async throws -> R
     ) async throws -> R {
         let maxPDU = request.userInformation.maxPDULength ?? 0
         let channel = try await ClientBootstrap(group: group)
@@ -43,6 +44,11 @@ public final class ClientAssociation {
             .connectTimeout(.seconds(10))
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        // SNI carries host names only; an address is verified through the chain alone.
+                        let name = AddressPattern.parse(host) == nil ? host : nil
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: name))
+                    }
                     try channel.pipeline.syncOperations.addHandlers([
                         // A peer with Nagle on (DCMTK's default) holds each small response until our ACK: acknowledge
                         // at once, as the SCP does (C-MOVE to storescp ran at 22/s without it, one delayed ACK per image).

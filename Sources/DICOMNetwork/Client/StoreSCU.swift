@@ -1,6 +1,7 @@
 import DICOM
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// Sends files with C-STORE over one association: proposes each file's own transfer syntax with the
 /// uncompressed ones as fallbacks, streams a file as it is when its syntax was accepted, re-encodes it
@@ -22,6 +23,8 @@ public struct StoreSCU: Sendable {
     public var callingAETitle: String
     public var calledAETitle: String
     public var maxPDULength: UInt32
+    /// TLS (DICOM's secure transport) when set.
+    public var tls: NIOSSLContext?
 
     public init(host: String, port: Int, callingAETitle: String = "ARCA_SCU", calledAETitle: String = "STORE_SCP",
                 maxPDULength: UInt32 = 131_072) {
@@ -82,7 +85,7 @@ public struct StoreSCU: Sendable {
         }
         let request = AssociateRequest(calledAETitle: calledAETitle, callingAETitle: callingAETitle,
                                        presentationContexts: contexts, maxPDULength: maxPDULength)
-        let sent: [Result] = try await ClientAssociation.withAssociation(host: host, port: port, request: request) { association in
+        let sent: [Result] = try await ClientAssociation.withAssociation(host: host, port: port, request: request, tls: tls) { association in
             var out: [Result] = []
             for p in prepared {
                 let r = await send(p, over: association)

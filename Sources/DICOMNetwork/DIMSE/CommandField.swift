@@ -73,6 +73,8 @@ public struct DIMSEStatus: RawRepresentable, Hashable, Sendable, CustomStringCon
     public static let noSuchObjectInstance = DIMSEStatus(rawValue: 0x0112)
     public static let classInstanceConflict = DIMSEStatus(rawValue: 0x0119)
     public static let sopClassNotSupported = DIMSEStatus(rawValue: 0x0122)
+    /// Refused: the requestor is not authorized to invoke this operation (PS3.7 C.5, general status).
+    public static let notAuthorized = DIMSEStatus(rawValue: 0x0124)
     /// C-FIND/C-MOVE/C-GET: more responses follow.
     public static let pending = DIMSEStatus(rawValue: 0xFF00)
     /// C-FIND: pending, and one or more optional keys were not supported.
@@ -111,6 +113,7 @@ public struct DIMSEStatus: RawRepresentable, Hashable, Sendable, CustomStringCon
         case .subOperationsCompleteWithFailures: return "Sub-operations Complete, One or More Failures (\(code))"
         case .unableToPerformSubOperations: return "Unable to Perform Sub-operations (\(code))"
         case .noSuchObjectInstance: return "No Such Object Instance (\(code))"
+        case .notAuthorized: return "Not Authorized (\(code))"
         case .sopClassNotSupported: return "SOP Class Not Supported (\(code))"
         case .unrecognizedOperation: return "Unrecognized Operation (\(code))"
         case .processingFailure: return "Processing Failure (\(code))"

@@ -2,6 +2,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 
 /// The SCP: accepts associations on a TCP port and serves each in its own task with the registered DIMSE
@@ -64,6 +65,11 @@ public final class DICOMServer: Service, Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     registry.track(channel)
                     let peer = channel.remoteAddress?.description ?? "?"
+                    if let tls = configuration.tls {
+                        // First in the pipeline: everything after it sees only decrypted bytes. A plain client's
+                        // A-ASSOCIATE-RQ is not a TLS record: the handshake fails and the connection is closed.
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                    }
                     try channel.pipeline.syncOperations.addHandlers([
                         QuickAckHandler(),
                         AssociationTimerHandler(artim: configuration.artimTimeout, idle: configuration.idleTimeout) { why in
@@ -80,7 +86,7 @@ public final class DICOMServer: Service, Sendable {
             }
         bound.set(server.channel.localAddress?.port)
         listener.withLockedValue { $0 = server.channel }
-        logger.info("DICOM SCP \(configuration.policy.aeTitle) listening on port \(server.channel.localAddress?.port ?? configuration.port)")
+        logger.info("DICOM SCP \(configuration.policy.aeTitle) listening\(configuration.tls == nil ? "" : " with TLS") on port \(server.channel.localAddress?.port ?? configuration.port)")
 
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { tasks in

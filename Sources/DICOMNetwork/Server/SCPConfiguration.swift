@@ -1,4 +1,5 @@
 import NIOCore
+import NIOSSL
 
 /// Everything the storage SCP is configured with: where it listens, how it negotiates, its limits.
 public struct SCPConfiguration: Sendable {
@@ -13,6 +14,12 @@ public struct SCPConfiguration: Sendable {
     public var idleTimeout: TimeAmount
     /// On shutdown, running associations get this long to finish before they are aborted.
     public var shutdownGracePeriod: TimeAmount
+    /// TLS on this listener (DICOM's secure transport, usually port 2762); nil: plain TCP.
+    public var tls: NIOSSLContext?
+    /// Who may associate and use which service; no rules: anyone the policy accepts, for everything.
+    public var access = DICOMAccessRules([])
+    /// Where association, store, query and retrieve events are recorded; nil: nowhere.
+    public var audit: (any AuditTrail)?
 
     public init(host: String = "0.0.0.0", port: Int = 11112, policy: AssociationPolicy,
                 maxObjectSize: UInt64 = 4 << 30, artimTimeout: TimeAmount = .seconds(30),

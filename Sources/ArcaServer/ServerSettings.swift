@@ -60,6 +60,11 @@ public struct ServerSettings: Sendable, Codable, Equatable {
     /// Lossless compression of stored files after their acknowledgement: `none` (kept byte for byte as
     /// received), `jpeg-ls`, `j2k`, `htj2k` or `rle`.
     public var compress: String = "none"
+    /// The index: `sqlite` (`<archive>/index.db`, the default) or a PostgreSQL URL (`postgres://user@host/db`),
+    /// which several nodes on one archive folder share.
+    public var index: String = "sqlite"
+    /// This node's name among the nodes of a PostgreSQL index (its claims and session); default host:port.
+    public var nodeName: String?
 
     public init() {}
 
@@ -103,6 +108,8 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         try read(.httpPort, &httpPort)
         try read(.httpHost, &httpHost)
         try read(.compress, &compress)
+        try read(.index, &index)
+        nodeName = try c.decodeIfPresent(String.self, forKey: .nodeName)
         guard compress == "none" || StorageCompressor.syntax(named: compress) != nil else {
             throw DecodingError.dataCorruptedError(forKey: .compress, in: c, debugDescription: "compress: none, jpeg-ls, j2k, htj2k or rle")
         }
@@ -152,6 +159,8 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         case httpPort = "http_port"
         case httpHost = "http_host"
         case compress
+        case index
+        case nodeName = "node_name"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -190,6 +199,8 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         try c.encode(httpPort, forKey: .httpPort)
         try c.encode(httpHost, forKey: .httpHost)
         try c.encode(compress, forKey: .compress)
+        try c.encode(index, forKey: .index)
+        try c.encodeIfPresent(nodeName, forKey: .nodeName)
     }
 
     /// The SCP's association-wide negotiation policy. What each SOP class gets is derived from the registered

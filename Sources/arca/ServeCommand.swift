@@ -52,6 +52,9 @@ struct Serve: AsyncParsableCommand {
     var httpHost: String?
     @Option(help: "Compress stored files losslessly after their acknowledgement: none (default), jpeg-ls, j2k, htj2k or rle.")
     var compress: String?
+    @Option(help: "Index: sqlite (default, <archive>/index.db) or postgres://user@host:port/database (shared by several nodes).")
+    var index: String?
+    @Option(name: .customLong("node-name"), help: "This node's name on a PostgreSQL index (default host:port).") var nodeName: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.") var logLevel: String?
     @Flag(name: .customLong("print-config"), help: "Print the resulting configuration and exit.") var printConfig = false
 
@@ -86,6 +89,8 @@ struct Serve: AsyncParsableCommand {
         if let moveAssociations { s.moveAssociations = max(1, moveAssociations) }
         if let httpPort { s.httpPort = httpPort }
         if let httpHost { s.httpHost = httpHost }
+        if let index { s.index = index }
+        if let nodeName { s.nodeName = nodeName }
         if let compress {
             guard compress == "none" || StorageCompressor.syntax(named: compress) != nil else {
                 throw SettingsError("--compress \(compress): expected none, jpeg-ls, j2k, htj2k or rle")

@@ -45,9 +45,10 @@ public struct ArcaApplication: Sendable {
 
     /// Opens `<archive>/index.db`. When it is missing but the archive holds files (the seed's recipe: delete
     /// index.db and restart), the index is rebuilt from the files before anything is accepted.
-    public func openIndex() throws -> SQLiteIndex {
+    public func openIndex() throws -> any MaintainedIndex {
         let root = settings.archive
         try Directory.create(root)
+        if settings.index != "sqlite" { return try openSharedIndex() }
         let path = root + "/" + SQLiteIndex.fileName
         let existed = FileManager.default.fileExists(atPath: path)
         if !existed && !IndexMaintenance.archivedFiles(root: root).isEmpty {
@@ -178,6 +179,23 @@ public struct ArcaApplication: Sendable {
         return StorageCompressor(syntax: syntax, root: settings.archive, index: index, logger: logger)
     }
 
+    /// The PostgreSQL index (`index: postgres://…`), which several nodes on this archive folder share. After
+    /// this node's unclean stop its files without rows are indexed (rows without files are removed only when
+    /// the file is still missing at that moment: other nodes are committing meanwhile).
+    func openSharedIndex() throws -> PostgresIndex {
+        let node = settings.nodeName ?? ProcessInfo.processInfo.hostName + ":" + String(settings.port)
+        let index = try PostgresIndex(url: settings.index, node: node, maxConnections: max(8, settings.maxAssociations / 4))
+        logger.notice("[INDEX] PostgreSQL \(index.displayURL) as node \(node)")
+        if try !index.beginSession() {
+            logger.notice("[INDEX] this node's last run did not stop cleanly: reconciling the index with the files")
+            let report = try IndexMaintenance.reconcile(root: settings.archive, index: index)
+            for path in report.indexed { logger.notice("[INDEX] indexed \(path) (stored, not indexed before the stop)") }
+            for path in report.removed { logger.warning("[INDEX] removed the row of \(path): the file is gone") }
+            for skipped in report.skipped { logger.warning("[INDEX] left \(skipped.path) unindexed: \(skipped.reason)") }
+        }
+        return index
+    }
+
     /// The merge loop of the eDCKV store (runs passes while this process holds the archive's merge lock).
     public func makeMerger(_ store: DCKVStore) -> MergerService {
         MergerService(store: store, interval: settings.mergeIntervalSeconds, quietSeconds: settings.mergeAfterSeconds, logger: logger)
@@ -204,7 +222,9 @@ public struct ArcaApplication: Sendable {
             services.append(.init(service: http))
         }
         if let dckv, settings.mergeIntervalSeconds > 0 {
-            services.append(.init(service: makeMerger(dckv), successTerminationBehavior: .ignore))
+            var merger = makeMerger(dckv)
+            merger.election = index as? any LeaderElection
+            services.append(.init(service: merger, successTerminationBehavior: .ignore))
         }
         let group = ServiceGroup(configuration: .init(
             services: services,

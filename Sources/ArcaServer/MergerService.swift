@@ -1,3 +1,4 @@
+import Archive
 import EDCKV
 import Logging
 import ServiceLifecycle
@@ -8,11 +9,13 @@ public struct MergerService: Service {
     let interval: Double
     let quietSeconds: Double
     let logger: Logger
+    /// Set with a shared (PostgreSQL) index: the merger is elected across nodes as well as by `flock`.
+    var election: (any LeaderElection)? = nil
 
     public func run() async throws {
         let logger = self.logger
         await cancelWhenGracefulShutdown {
-            await store.runMerger(interval: .milliseconds(Int64(max(0.05, interval) * 1000)), quietSeconds: quietSeconds) { result in
+            await store.runMerger(interval: .milliseconds(Int64(max(0.05, interval) * 1000)), quietSeconds: quietSeconds, election: election) { result in
                 switch result {
                 case .success(let r) where r.merged + r.duplicatesDropped > 0:
                     let dropped = r.duplicatesDropped > 0 ? ", \(r.duplicatesDropped) duplicate(s) dropped" : ""

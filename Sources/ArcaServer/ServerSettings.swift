@@ -80,6 +80,11 @@ public struct ServerSettings: Sendable, Codable, Equatable {
     public var dicomAccess: [DICOMAccessRule] = []
     /// The audit trail: a file (one JSON line per event) or `syslog`; nil: none.
     public var auditLog: String?
+    /// The index: `sqlite` (`<archive>/index.db`, the default) or a PostgreSQL URL (`postgres://user@host/db`),
+    /// which several nodes on one archive folder share.
+    public var index: String = "sqlite"
+    /// This node's name among the nodes of a PostgreSQL index (its claims and session); default host:port.
+    public var nodeName: String?
 
     public init() {}
 
@@ -136,6 +141,8 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         if let problem = securityProblem {
             throw DecodingError.dataCorruptedError(forKey: .tlsPort, in: c, debugDescription: problem)
         }
+        try read(.index, &index)
+        nodeName = try c.decodeIfPresent(String.self, forKey: .nodeName)
         guard compress == "none" || StorageCompressor.syntax(named: compress) != nil else {
             throw DecodingError.dataCorruptedError(forKey: .compress, in: c, debugDescription: "compress: none, jpeg-ls, j2k, htj2k or rle")
         }
@@ -187,6 +194,8 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         case compress
         case tlsPort = "tls_port", tlsCertificate = "tls_certificate", tlsKey = "tls_key", tlsCA = "tls_ca", tlsOnly = "tls_only"
         case https, httpUsers = "http_users", httpTokens = "http_tokens", dicomAccess = "dicom_access", auditLog = "audit_log"
+        case index
+        case nodeName = "node_name"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -235,6 +244,8 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         try c.encode(httpTokens, forKey: .httpTokens)
         try c.encode(dicomAccess, forKey: .dicomAccess)
         try c.encodeIfPresent(auditLog, forKey: .auditLog)
+        try c.encode(index, forKey: .index)
+        try c.encodeIfPresent(nodeName, forKey: .nodeName)
     }
 
     /// What is wrong with the security settings, if anything (checked for the file and the flags alike).

@@ -66,9 +66,37 @@ public final class FileArchive: Sendable {
         // One commit per SOP Instance UID at a time; a second concurrent sender waits its turn.
         while !claim(sop) { try await Task.sleep(nanoseconds: 1_000_000) }
         defer { unclaim(sop) }
-        return try await durably { seal in
-            try self.commitNow(file, relative: relative, attributes: attributes, transferSyntaxUID: transferSyntaxUID,
-                               callingAETitle: callingAETitle, receivedAt: receivedAt, seal: seal)
+        // Other nodes on the same index and folder: one commit per SOP Instance UID across them too.
+        if let index, let decided = try await claimAcrossNodes(sop, relative: relative, index) { return decided }
+        do {
+            let result = try await durably { seal in
+                try self.commitNow(file, relative: relative, attributes: attributes, transferSyntaxUID: transferSyntaxUID,
+                                   callingAETitle: callingAETitle, receivedAt: receivedAt, seal: seal)
+            }
+            await index?.release(instance: sop)
+            return result
+        } catch {
+            await index?.release(instance: sop)
+            throw error
+        }
+    }
+
+    /// Claims `sop` in the shared index. Nil when claimed (commit, then release); a result when the policy
+    /// decides without committing because another node is committing the same instance now: `reject` refuses
+    /// (0x0111, one of two simultaneous senders is told it is a duplicate), `ignore` answers success, `replace`
+    /// waits for the other node's commit and then replaces its file.
+    private func claimAcrossNodes(_ sop: String, relative: String, _ index: any InstanceIndex) async throws -> CommitResult? {
+        while true {
+            let claim: InstanceClaim
+            do { claim = try await index.claim(instance: sop) } catch {
+                throw ArchiveError.outOfResources("index unavailable: \(error)")
+            }
+            if claim == .claimed { return nil }
+            switch configuration.duplicatePolicy {
+            case .reject: throw ArchiveError.duplicate("SOP Instance \(sop) is being archived by another node")
+            case .ignore: return .ignored(path: relative)
+            case .replace: try await Task.sleep(nanoseconds: 1_000_000)
+            }
         }
     }
 

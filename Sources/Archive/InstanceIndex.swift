@@ -35,4 +35,22 @@ public protocol InstanceIndex: Sendable {
     /// runs its duplicate check, the file's placement and its row in one trip to the file's writer thread.
     func filePathNow(ofInstance sopInstanceUID: String) throws -> String?
     func recordNow(_ record: InstanceRecord) throws
+
+    /// Several nodes on one index (PostgreSQL): claims the instance for this node's commit, so a second node
+    /// receiving it at the same moment answers by the duplicate policy instead of placing its file over the
+    /// first one's. An index only one process writes (SQLite) always grants it.
+    func claim(instance sopInstanceUID: String) async throws -> InstanceClaim
+    /// Ends a claim (after the commit, whatever its outcome).
+    func release(instance sopInstanceUID: String) async
+}
+
+public enum InstanceClaim: Sendable, Equatable {
+    case claimed
+    /// Another node is committing this instance right now.
+    case heldElsewhere
+}
+
+extension InstanceIndex {
+    public func claim(instance sopInstanceUID: String) async throws -> InstanceClaim { .claimed }
+    public func release(instance sopInstanceUID: String) async {}
 }

@@ -38,9 +38,11 @@ public final class DCKVStore: Sendable {
 
     /// Merge passes every `interval` (studies quiet for `quietSeconds`) while this process holds the lock (trying to take it between passes),
     /// until the task is cancelled. Passes run on their own thread: they block on file I/O.
-    public func runMerger(interval: Duration, quietSeconds: Double = 0, onPass: @escaping @Sendable (Result<Merger.Report, Error>) -> Void) async {
+    /// With `election` (several nodes on one PostgreSQL index), this process merges only once elected there too.
+    public func runMerger(interval: Duration, quietSeconds: Double = 0, election: (any LeaderElection)? = nil,
+                          onPass: @escaping @Sendable (Result<Merger.Report, Error>) -> Void) async {
         let queue = DispatchQueue(label: "arca.dckv.merger")
-        let holder = LockHolder()
+        let holder = LockHolder(election: election)
         while !Task.isCancelled {
             let merger = self.merger
             let result: Result<Merger.Report, Error>? = await withCheckedContinuation { continuation in
@@ -61,8 +63,16 @@ public final class DCKVStore: Sendable {
 
     /// The lock, kept between passes once taken. Used only on the merger's queue.
     private final class LockHolder: @unchecked Sendable {
+        static let role = "edckv-merger"
         private var held: MergeLock?
+        private let election: (any LeaderElection)?
+        private var elected = false
+        init(election: (any LeaderElection)?) { self.election = election }
         func lock(_ layout: StudyLayout) throws -> MergeLock? {
+            if let election, !elected {
+                elected = try election.tryLead(Self.role)
+                guard elected else { return nil }
+            }
             if held == nil { held = try MergeLock.tryAcquire(layout) }
             return held
         }

@@ -7,18 +7,20 @@ import Glibc
 
 struct Index: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Maintain the archive's SQLite index.", subcommands: [Rebuild.self, Check.self])
+        abstract: "Maintain the archive's index (SQLite, or PostgreSQL with --index).", subcommands: [Rebuild.self, Check.self, Migrate.self])
 
     struct Rebuild: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Rebuild index.db from the archived files (run it while no server writes to the archive).")
         @Option(help: "Archive folder.") var archive = "./dicom_archive"
+        @Option(help: "The index: sqlite (default) or a postgres:// URL.") var index = "sqlite"
 
         func run() throws {
             guard Directory.exists(archive) else {
                 printError("\(archive) does not exist")
                 throw ExitCode.failure
             }
+            if index != "sqlite" { return try rebuildShared() }
             let bar = ProgressLine(label: "indexing")
             let report = try IndexMaintenance.rebuildInPlace(root: archive) { bar.update($0, $1) }
             bar.finish()
@@ -33,13 +35,18 @@ struct Index: ParsableCommand {
             abstract: "Compare the index with the files: files without rows, rows without files, size or hash mismatches.")
         @Option(help: "Archive folder.") var archive = "./dicom_archive"
         @Flag(help: "Compare sizes only, not BLAKE3 hashes.") var quick = false
+        @Option(help: "The index: sqlite (default) or a postgres:// URL.") var index = "sqlite"
 
         func run() throws {
+            if index != "sqlite" { return try report(try PostgresIndex(url: index, node: "arca-index-check-\(getpid())")) }
             guard FileManager.default.fileExists(atPath: archive + "/" + SQLiteIndex.fileName) else {
                 printError("\(archive)/\(SQLiteIndex.fileName) does not exist: run `arca index rebuild --archive \(archive)` (or start the server)")
                 throw ExitCode.failure
             }
-            let index = try SQLiteIndex(archive: archive)
+            try report(try SQLiteIndex(archive: archive))
+        }
+
+        func report(_ index: any MaintainedIndex) throws {
             let bar = ProgressLine(label: "checking")
             let report = try IndexMaintenance.check(root: archive, index: index, quick: quick) { bar.update($0, $1) }
             bar.finish()

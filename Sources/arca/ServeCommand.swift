@@ -61,6 +61,9 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .customLong("tls-only"), help: "Listen on the TLS port only (no plain port).") var tlsOnly = false
     @Flag(help: "Serve HTTP over TLS (HTTPS) with the TLS certificate and key.") var https = false
     @Option(name: .customLong("audit-log"), help: "Audit trail: a file (one JSON line per event) or syslog.") var auditLog: String?
+    @Option(help: "Index: sqlite (default, <archive>/index.db) or postgres://user@host:port/database (shared by several nodes).")
+    var index: String?
+    @Option(name: .customLong("node-name"), help: "This node's name on a PostgreSQL index (default host:port).") var nodeName: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.") var logLevel: String?
     @Flag(name: .customLong("print-config"), help: "Print the resulting configuration and exit.") var printConfig = false
 
@@ -103,6 +106,8 @@ struct Serve: AsyncParsableCommand {
         if https { s.https = true }
         if let auditLog { s.auditLog = auditLog }
         if let problem = s.securityProblem { throw SettingsError(problem) }
+        if let index { s.index = index }
+        if let nodeName { s.nodeName = nodeName }
         if let compress {
             guard compress == "none" || StorageCompressor.syntax(named: compress) != nil else {
                 throw SettingsError("--compress \(compress): expected none, jpeg-ls, j2k, htj2k or rle")

@@ -27,9 +27,9 @@ typealias Tag = DICOM.Tag
     }
 
     /// Patients, studies, series and instances with the values the cases look for.
-    static func fixture(maxResults: Int = 1000) throws -> Fixture {
+    static func fixture(_ engine: IndexEngine, maxResults: Int = 1000) throws -> Fixture {
         let dir = try ExternalTool.temporaryDirectory("arca-query")
-        let index = try SQLiteIndex(archive: dir.path)
+        let index = try engine.make(in: dir)
         var headers: [String: DataSet] = [:]
         var records: [InstanceRecord] = []
         func add(patient: String, issuer: String = "", name: String, charset: String? = nil, birth: String = "19700101", sex: String = "M",
@@ -105,8 +105,8 @@ typealias Tag = DICOM.Tag
         return result.answers.map { $0.string(tag) ?? "<absent>" }.sorted()
     }
 
-    @Test func personNamesMatchInsensitively() throws {
-        let f = try Self.fixture()
+    @Test(arguments: IndexEngine.all) func personNamesMatchInsensitively(engine: IndexEngine) throws {
+        let f = try Self.fixture(engine)
         defer { try? FileManager.default.removeItem(at: f.directory) }
         #expect(try Self.find(f, "STUDY", [(.patientName, "doe*")], answering: .studyInstanceUID) == ["1.1"])
         #expect(try Self.find(f, "STUDY", [(.patientName, "MULLER*")], answering: .studyInstanceUID) == ["2.1"])
@@ -120,8 +120,8 @@ typealias Tag = DICOM.Tag
         #expect(try Self.find(f, "STUDY", [(.accessionNumber, "acc*")], answering: .studyInstanceUID) == ["2.1"])
     }
 
-    @Test func rangesListsAndWildcards() throws {
-        let f = try Self.fixture()
+    @Test(arguments: IndexEngine.all) func rangesListsAndWildcards(engine: IndexEngine) throws {
+        let f = try Self.fixture(engine)
         defer { try? FileManager.default.removeItem(at: f.directory) }
         #expect(try Self.find(f, "STUDY", [(.studyDate, "20240101-20240301")], answering: .studyInstanceUID) == ["1.1", "3.1"])
         #expect(try Self.find(f, "STUDY", [(.studyDate, "-20231231")], answering: .studyInstanceUID) == ["2.1"])
@@ -145,8 +145,8 @@ typealias Tag = DICOM.Tag
         #expect(throws: QueryError.self) { try Self.find(f, "STUDY", [(.studyDate, "2024-01-01")], answering: .studyInstanceUID) }
     }
 
-    @Test func levelsAndComputedAttributes() throws {
-        let f = try Self.fixture()
+    @Test(arguments: IndexEngine.all) func levelsAndComputedAttributes(engine: IndexEngine) throws {
+        let f = try Self.fixture(engine)
         defer { try? FileManager.default.removeItem(at: f.directory) }
         #expect(try Self.find(f, "STUDY", [(.studyInstanceUID, "1.1")], answering: .numberOfStudyRelatedInstances) == ["3"])
         #expect(try Self.find(f, "STUDY", [(.studyInstanceUID, "1.1")], answering: .numberOfStudyRelatedSeries) == ["2"])
@@ -175,8 +175,8 @@ typealias Tag = DICOM.Tag
                 == ["Müller^Jürgen"])
     }
 
-    @Test func keysTheIndexLacksComeFromTheInstances() throws {
-        let f = try Self.fixture()
+    @Test(arguments: IndexEngine.all) func keysTheIndexLacksComeFromTheInstances(engine: IndexEngine) throws {
+        let f = try Self.fixture(engine)
         defer { try? FileManager.default.removeItem(at: f.directory) }
         let institution = Tag(0x0008, 0x0080)
         #expect(try Self.find(f, "STUDY", [(.studyInstanceUID, "1.1")], answering: institution) == ["Main Hospital"])
@@ -196,8 +196,8 @@ typealias Tag = DICOM.Tag
         #expect(result.answers.first?.items(Tag(0x0008, 0x1032)).map { $0.string(Tag(0x0008, 0x0100)) } == ["XR123"])
     }
 
-    @Test func answersNameTheirCharacterSet() throws {
-        let f = try Self.fixture()
+    @Test(arguments: IndexEngine.all) func answersNameTheirCharacterSet(engine: IndexEngine) throws {
+        let f = try Self.fixture(engine)
         defer { try? FileManager.default.removeItem(at: f.directory) }
         var ds = DataSet(characterSet: SpecificCharacterSet("ISO_IR 192"))
         ds.setString("ISO_IR 192", for: .specificCharacterSet, vr: .CS)
@@ -216,8 +216,8 @@ typealias Tag = DICOM.Tag
         #expect(utf8 == ["ISO_IR 192"])
     }
 
-    @Test func truncationIsReported() throws {
-        let f = try Self.fixture(maxResults: 2)
+    @Test(arguments: IndexEngine.all) func truncationIsReported(engine: IndexEngine) throws {
+        let f = try Self.fixture(engine, maxResults: 2)
         defer { try? FileManager.default.removeItem(at: f.directory) }
         var ds = DataSet()
         ds.setString("STUDY", for: .queryRetrieveLevel, vr: .CS)

@@ -30,6 +30,12 @@ import TestSupport
         return (try SQLiteIndex(archive: dir.path), dir)
     }
 
+    /// A new index of `engine` (the cases that hold for both engines run on each).
+    static func index(_ engine: IndexEngine) throws -> (any MaintainedIndex, URL) {
+        let dir = try ExternalTool.temporaryDirectory("arca-index")
+        return (try engine.make(in: dir), dir)
+    }
+
     func count(_ index: SQLiteIndex, _ sql: String) throws -> [String] {
         try index.canonicalDump().filter { $0.hasPrefix(sql) }
     }
@@ -62,8 +68,8 @@ import TestSupport
         }
     }
 
-    @Test func countsFollowRecordReplaceAndRemove() async throws {
-        let (index, dir) = try Self.index()
+    @Test(arguments: IndexEngine.all) func countsFollowRecordReplaceAndRemove(engine: IndexEngine) async throws {
+        let (index, dir) = try Self.index(engine)
         defer { try? FileManager.default.removeItem(at: dir) }
         try await index.record(Self.record(Self.attributes(sop: "1.2.1.1.1")))
         try await index.record(Self.record(Self.attributes(sop: "1.2.1.1.2")))
@@ -85,8 +91,8 @@ import TestSupport
         #expect(try await index.filePath(ofInstance: "1.2.1.1.1") == nil)
     }
 
-    @Test func samePatientIDFromTwoIssuersIsTwoPatients() async throws {
-        let (index, dir) = try Self.index()
+    @Test(arguments: IndexEngine.all) func samePatientIDFromTwoIssuersIsTwoPatients(engine: IndexEngine) async throws {
+        let (index, dir) = try Self.index(engine)
         defer { try? FileManager.default.removeItem(at: dir) }
         try await index.record(Self.record(Self.attributes(patient: "12345", issuer: "HOSPITAL_A", study: "1.3.1", series: "1.3.1.1", sop: "1.3.1.1.1")))
         try await index.record(Self.record(Self.attributes(patient: "12345", issuer: "HOSPITAL_B", study: "1.3.2", series: "1.3.2.1", sop: "1.3.2.1.1")))
@@ -94,8 +100,8 @@ import TestSupport
         #expect(patients.count == 2, "\(patients)")
     }
 
-    @Test func concurrentRecordsAllLandAndShareTransactions() async throws {
-        let (index, dir) = try Self.index()
+    @Test(arguments: IndexEngine.all) func concurrentRecordsAllLandAndShareTransactions(engine: IndexEngine) async throws {
+        let (index, dir) = try Self.index(engine)
         defer { try? FileManager.default.removeItem(at: dir) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for i in 0..<200 {
@@ -110,8 +116,8 @@ import TestSupport
 
     /// The blocking form used by the archive's I/O threads: callers on many threads at once each return once
     /// their row is committed, sharing transactions.
-    @Test func blockingRecordsFromManyThreadsAllLandAndShareTransactions() throws {
-        let (index, dir) = try Self.index()
+    @Test(arguments: IndexEngine.all) func blockingRecordsFromManyThreadsAllLandAndShareTransactions(engine: IndexEngine) throws {
+        let (index, dir) = try Self.index(engine)
         defer { try? FileManager.default.removeItem(at: dir) }
         let failures = NSLock()
         nonisolated(unsafe) var errors: [String] = []
@@ -152,11 +158,13 @@ import TestSupport
         let liveRows = try live.canonicalDump()
         let elsewhere = try ExternalTool.temporaryDirectory("arca-rebuilt")
         defer { try? FileManager.default.removeItem(at: elsewhere) }
-        let rebuiltPath = elsewhere.appendingPathComponent("index.db").path
-        let rebuilt = try SQLiteIndex(path: rebuiltPath)
-        let report = try IndexMaintenance.rebuild(root: root, into: rebuilt)
-        #expect(report.indexed == 12 && report.failed.isEmpty)
-        #expect(try rebuilt.canonicalDump() == liveRows)
+        for engine in IndexEngine.all {
+            let rebuilt = try engine.make(in: elsewhere.appendingPathComponent(engine.rawValue))
+            let report = try IndexMaintenance.rebuild(root: root, into: rebuilt)
+            #expect(report.indexed == 12 && report.failed.isEmpty)
+            #expect(try rebuilt.canonicalDump() == liveRows, "\(engine)")
+            #expect(try IndexMaintenance.check(root: root, index: rebuilt).isClean, "\(engine)")
+        }
         #expect(try IndexMaintenance.check(root: root, index: live).isClean)
 
         let files = IndexMaintenance.archivedFiles(root: root)
@@ -174,22 +182,22 @@ import TestSupport
     }
 
     /// Records into a fresh index: what a rebuild from the final files would give.
-    static func fresh(_ records: [InstanceRecord]) async throws -> [String] {
-        let (index, dir) = try Self.index()
+    static func fresh(_ records: [InstanceRecord], _ engine: IndexEngine = .sqlite) async throws -> [String] {
+        let (index, dir) = try Self.index(engine)
         defer { try? FileManager.default.removeItem(at: dir) }
         for r in records { try await index.record(r) }
         return try index.canonicalDump()
     }
 
-    @Test func movesLeaveNoEmptyLevelsAndMatchAFreshIndex() async throws {
-        let (index, dir) = try Self.index()
+    @Test(arguments: IndexEngine.all) func movesLeaveNoEmptyLevelsAndMatchAFreshIndex(engine: IndexEngine) async throws {
+        let (index, dir) = try Self.index(engine)
         defer { try? FileManager.default.removeItem(at: dir) }
         // An instance replaced into another series of another study of another patient: the old series, study
         // and patient are left empty and go.
         try await index.record(Self.record(Self.attributes(patient: "OLD", study: "1.5.1", series: "1.5.1.1", sop: "1.5.9.1")))
         try await index.record(Self.record(Self.attributes(patient: "NEW", study: "1.5.2", series: "1.5.2.1", sop: "1.5.9.1", modality: "MR")))
         #expect(try index.canonicalDump() == (try await Self.fresh([
-            Self.record(Self.attributes(patient: "NEW", study: "1.5.2", series: "1.5.2.1", sop: "1.5.9.1", modality: "MR"))])))
+            Self.record(Self.attributes(patient: "NEW", study: "1.5.2", series: "1.5.2.1", sop: "1.5.9.1", modality: "MR"))], engine)))
 
         // A series re-sent under another study takes its instances along; a study re-sent under a corrected
         // Patient ID moves with its counts.
@@ -209,19 +217,30 @@ import TestSupport
         for a in moved.dropFirst() { try await index.record(Self.record(a)) }
         dump = try index.canonicalDump()
         let expected = try await Self.fresh([Self.record(Self.attributes(patient: "NEW", study: "1.5.2", series: "1.5.2.1", sop: "1.5.9.1", modality: "MR"))]
-                                            + moved.map(Self.record))
+                                            + moved.map(Self.record), engine)
         #expect(dump == expected)
+        // The same rows as SQLite's: one engine can stand in for the other.
+        #expect(dump == (try await Self.fresh([Self.record(Self.attributes(patient: "NEW", study: "1.5.2", series: "1.5.2.1", sop: "1.5.9.1", modality: "MR"))]
+                                              + moved.map(Self.record))))
         // Removing everything leaves nothing behind.
         for sop in ["1.5.9.1", "1.6.9.1", "1.6.9.2", "1.6.9.3"] { try await index.remove(instance: sop) }
         #expect(try index.canonicalDump().isEmpty)
     }
 
-    @Test func aBatchWithABadRowFailsOnlyThatRow() async throws {
-        let (index, dir) = try Self.index()
+    @Test(arguments: IndexEngine.all) func aBatchWithABadRowFailsOnlyThatRow(engine: IndexEngine) async throws {
+        let (index, dir) = try Self.index(engine)
         defer { try? FileManager.default.removeItem(at: dir) }
         // A trigger stands in for any per-row failure (a constraint, a full disk for that page…).
-        let sql = "CREATE TRIGGER refuse BEFORE INSERT ON instances WHEN NEW.sop_uid = '1.7.9.13' BEGIN SELECT RAISE(ABORT, 'refused'); END;"
-        _ = try ExternalTool.run("/usr/bin/sqlite3", [index.path, sql])
+        switch engine {
+        case .sqlite:
+            try engine.execute("CREATE TRIGGER refuse BEFORE INSERT ON instances WHEN NEW.sop_uid = '1.7.9.13' BEGIN SELECT RAISE(ABORT, 'refused'); END;", on: index)
+        case .postgres:
+            try engine.execute("""
+                CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+                IF NEW.sop_uid = '1.7.9.13' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$;
+                CREATE TRIGGER refuse BEFORE INSERT ON instances FOR EACH ROW EXECUTE FUNCTION refuse();
+                """, on: index)
+        }
         let failures = try await withThrowingTaskGroup(of: Bool.self) { group in
             for i in 0..<40 {
                 group.addTask {
@@ -285,11 +304,11 @@ import TestSupport
         #expect(try IndexMaintenance.check(root: root, index: SQLiteIndex(archive: root)).isClean)
     }
 
-    @Test func afterAnUncleanStopReconcileIndexesTheFilesWithoutRows() async throws {
+    @Test(arguments: IndexEngine.all) func afterAnUncleanStopReconcileIndexesTheFilesWithoutRows(engine: IndexEngine) async throws {
         let dir = try ExternalTool.temporaryDirectory("arca-reconcile")
         defer { try? FileManager.default.removeItem(at: dir) }
         let root = dir.path
-        let index = try SQLiteIndex(archive: root)
+        let index = try engine.make(in: dir)
         #expect(try index.beginSession())          // a new index: nothing to reconcile
         var paths: [String] = []
         for _ in 0..<3 {

@@ -65,7 +65,7 @@ public enum IndexMaintenance {
 
     /// Records every archived file into `index`, in transactions of `batchSize`; `progress(done, total)`. The
     /// headers of a batch are read and its files hashed on every core, then the batch is committed.
-    public static func rebuild(root: String, into index: SQLiteIndex, batchSize: Int = 500,
+    public static func rebuild(root: String, into index: any MaintainedIndex, batchSize: Int = 500,
                                progress: (Int, Int) -> Void = { _, _ in }) throws -> RebuildReport {
         let files = archivedFiles(root: root)
         var report = RebuildReport()
@@ -155,12 +155,13 @@ public enum IndexMaintenance {
 
     /// After an unclean stop: records the files that have no row and removes the rows that have no file.
     /// Sizes and hashes are not compared (that is `check`).
-    public static func reconcile(root: String, index: SQLiteIndex) throws -> ReconcileReport {
+    public static func reconcile(root: String, index: any MaintainedIndex) throws -> ReconcileReport {
         var report = ReconcileReport()
         let files = Set(archivedFiles(root: root))
         let rows = try index.allInstances().filter { !FileArchive.isEDCKVLocation($0.filePath) }
         let indexed = Set(rows.map(\.filePath))
-        for row in rows where !files.contains(row.filePath) {
+        // Checked again at the moment of removal: on a shared index another node may have placed the file since.
+        for row in rows where !files.contains(row.filePath) && !Directory.exists(root + "/" + row.filePath) {
             try index.removeNow(instance: row.sopInstanceUID)
             report.removed.append(row.filePath)
         }
@@ -193,7 +194,7 @@ public enum IndexMaintenance {
     }
 
     /// Files without rows, rows without files, and size or (unless `quick`) hash mismatches.
-    public static func check(root: String, index: SQLiteIndex, quick: Bool = false,
+    public static func check(root: String, index: any MaintainedIndex, quick: Bool = false,
                              progress: (Int, Int) -> Void = { _, _ in }) throws -> CheckReport {
         var report = CheckReport()
         let files = Set(archivedFiles(root: root))

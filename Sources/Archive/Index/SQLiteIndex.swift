@@ -9,7 +9,7 @@ import Darwin
 /// The archive's index in SQLite (`<archive>/index.db`, WAL, synchronous FULL: a commit is durable when it
 /// returns). Records that arrive while a transaction runs go into the next one (group commit), so concurrent
 /// associations share fsyncs; each caller returns once its own row is committed.
-public final class SQLiteIndex: InstanceIndex, IndexQuerying, Sendable {
+public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, Sendable {
     public static let fileName = "index.db"
 
     public let path: String
@@ -160,27 +160,15 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, Sendable {
         }
     }
 
-    /// Rows of every table without primary keys and timestamps, sorted: two indexes of the same archive
-    /// compare equal whatever order they were filled in.
+    /// Rows of every table without primary keys and timestamps, sorted (`MaintainedIndex`).
     public func canonicalDump() throws -> [String] {
         try pool.read { db in
             var lines: [String] = []
-            lines += try Row.fetchAll(db, sql: """
-                SELECT patient_id, issuer_of_patient_id, name, birth_date, sex, number_of_studies FROM patients
-                """).map { "patient \($0)" }
-            lines += try Row.fetchAll(db, sql: """
-                SELECT s.study_uid, p.patient_id, p.issuer_of_patient_id, s.study_date, s.study_time, s.accession_number,
-                       s.description, s.referring_physician, s.study_id, s.modalities_in_study, s.number_of_series,
-                       s.number_of_instances FROM studies s JOIN patients p ON p.pk = s.patient_pk
-                """).map { "study \($0)" }
-            lines += try Row.fetchAll(db, sql: """
-                SELECT se.series_uid, st.study_uid, se.modality, se.series_number, se.description, se.body_part,
-                       se.number_of_instances FROM series se JOIN studies st ON st.pk = se.study_pk
-                """).map { "series \($0)" }
-            lines += try Row.fetchAll(db, sql: """
-                SELECT i.sop_uid, se.series_uid, i.sop_class_uid, i.instance_number, i.transfer_syntax, i.file_path,
-                       i.file_size, i.file_hash, i.calling_ae FROM instances i JOIN series se ON se.pk = i.series_pk
-                """).map { "instance \($0)" }
+            for (prefix, sql) in CanonicalRow.statements {
+                lines += try Row.fetchAll(db, sql: sql).map { row in
+                    CanonicalRow.line(prefix, row.columnNames.map { name in (name, IndexValue(row[name] as DatabaseValue)) })
+                }
+            }
             return lines.sorted()
         }
     }

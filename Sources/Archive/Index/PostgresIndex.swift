@@ -1,0 +1,448 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import PostgresNIO
+
+/// The archive's index in PostgreSQL (`--index postgres://…`): the tables and query engine of SQLite, shared by
+/// several `arca serve` nodes over one archive folder. A commit is durable when it returns (the server's
+/// `synchronous_commit`, on by default, flushes the WAL before it answers). Records that arrive while a
+/// transaction runs go into the next one (group commit, as on SQLite), so concurrent associations share the
+/// round trips and the WAL flush.
+///
+/// postgres-nio is asynchronous, the index's blocking forms are called from the archive's I/O threads: those
+/// wait on a semaphore while the work runs on this index's own executor (a dispatch queue), never on Swift's
+/// cooperative pool, which a blocked caller could otherwise starve on a 2-core machine.
+public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex, Sendable {
+    /// The URL as given (it may hold a password: logs show `displayURL`).
+    public let url: String
+    /// The URL without its password.
+    public let displayURL: String
+    /// This node's name in claims and session rows (host and port by default).
+    public let node: String
+    let client: PostgresClient
+    let executor: QueueExecutor
+    private let runner: Task<Void, Never>
+    /// The connection this node keeps for its lifetime (its advisory locks: alive, merger).
+    private let session: NodeSession
+    private let group = GroupCommit()
+    private let logger: Logger
+    /// Transactions committed by the group writer (for tests and benchmarks).
+    public var transactionCount: Int { group.transactions }
+
+    /// Most records one group-commit transaction takes; a longer queue is committed in several.
+    static let maxBatch = 1000
+    /// A claim older than this belongs to a node that died mid-commit (a commit takes milliseconds): another
+    /// node may take it over.
+    static let claimLeaseSeconds = 60
+
+    /// Connects (a pool of at most `maxConnections`) and brings the schema to the current version. Blocking: call
+    /// it from a thread that may wait (start-up, a command), not from an event loop.
+    public init(url: String, node: String? = nil, maxConnections: Int = 16, logger: Logger = Logger(label: "arca.index.postgres")) throws {
+        let parsed = try PostgresURL(url)
+        self.url = url
+        displayURL = parsed.display
+        self.node = node ?? ProcessInfo.processInfo.hostName + ":" + String(ProcessInfo.processInfo.processIdentifier)
+        self.logger = logger
+        var configuration = parsed.configuration
+        configuration.options.maximumConnections = max(2, maxConnections)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
+        let executor = QueueExecutor(label: "arca.index.postgres")
+        self.executor = executor
+        runner = Task(executorPreference: executor) { await client.run() }
+        session = NodeSession(client: client, executor: executor, logger: logger)
+        do {
+            try migrate()
+            // The node's lock, held by its session as long as the process lives: a claim whose node no longer
+            // holds it was left by a node that died (the server drops a killed process's locks at once).
+            guard try blocking({ [session, name = self.node] in try await session.run("SELECT pg_try_advisory_lock(hashtextextended('arca-node:' || $1, 0))", name) }) else {
+                throw ArchiveError.io("another running node is named \(self.node) on this index: give each node its own --node-name")
+            }
+        } catch {
+            session.close()
+            runner.cancel()
+            throw error
+        }
+    }
+
+    deinit {
+        session.close()
+        runner.cancel()
+    }
+
+    /// Stops the connection pool (its connections close; this node's locks go with them).
+    public func close() {
+        session.close()
+        runner.cancel()
+    }
+
+    /// Elects one node for `role` across every node on this database: true once this node holds the role's lock
+    /// (kept until the process ends, so a node that dies hands the role to the next one that asks). Blocking.
+    public func tryLead(_ role: String) throws -> Bool {
+        try blocking { [session] in try await session.run("SELECT pg_try_advisory_lock(hashtextextended('arca-lead:' || $1, 0))", role) }
+    }
+
+    // MARK: Blocking bridge
+
+    /// Runs `operation` on this index's executor and waits for it: for the archive's I/O threads.
+    func blocking<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) throws -> T {
+        let result = NIOLockedValueBox<Result<T, any Error>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Task(executorPreference: executor) {
+            let r: Result<T, any Error>
+            do { r = .success(try await operation()) } catch { r = .failure(error) }
+            result.withLockedValue { $0 = r }
+            done.signal()
+        }
+        done.wait()
+        guard let r = result.withLockedValue({ $0 }) else { throw ArchiveError.io("PostgreSQL: no result") }
+        return try r.get()
+    }
+
+    /// A statement's rows, as index values.
+    func rows(_ sql: String, _ arguments: [IndexValue] = []) async throws -> [[IndexValue]] {
+        let sequence = try await client.query(PostgresQuery(unsafeSQL: sql, binds: Self.bindings(arguments)), logger: logger)
+        var out: [[IndexValue]] = []
+        for try await row in sequence {
+            out.append(try row.map(Self.value))
+        }
+        return out
+    }
+
+    func execute(_ sql: String, _ arguments: [IndexValue] = []) async throws {
+        for try await _ in try await client.query(PostgresQuery(unsafeSQL: sql, binds: Self.bindings(arguments)), logger: logger) {}
+    }
+
+    static func bindings(_ arguments: [IndexValue]) -> PostgresBindings {
+        var binds = PostgresBindings(capacity: arguments.count)
+        for a in arguments {
+            switch a {
+            case .null: binds.appendNull()
+            case .integer(let i): binds.append(i)
+            case .text(let s): binds.append(s)
+            case .real(let d): binds.append(d)
+            }
+        }
+        return binds
+    }
+
+    static func value(_ cell: PostgresCell) throws -> IndexValue {
+        guard cell.bytes != nil else { return .null }
+        switch cell.dataType {
+        case .int2, .int4, .int8: return .integer(try cell.decode(Int64.self))
+        case .float4, .float8: return .real(try cell.decode(Double.self))
+        case .numeric:
+            // SUM over BIGINT columns (the patient-level counts) is NUMERIC in PostgreSQL.
+            let d = try cell.decode(Decimal.self)
+            return .integer(NSDecimalNumber(decimal: d).int64Value)
+        case .bool: return .integer(try cell.decode(Bool.self) ? 1 : 0)
+        default: return .text(try cell.decode(String.self))
+        }
+    }
+
+    // MARK: Schema
+
+    /// Applies the migrations not yet applied, one node at a time (a transaction-scoped advisory lock: nodes
+    /// starting together on a new database would otherwise both create the tables).
+    private func migrate() throws {
+        try blocking { [client, logger] in
+            try await client.withTransaction(logger: logger) { connection in
+                _ = try await connection.query("SELECT pg_advisory_xact_lock(7237005577332262213)", logger: logger)
+                var applied = 0
+                let exists = try await connection.query("SELECT to_regclass('schema_version') IS NOT NULL", logger: logger)
+                var hasTable = false
+                for try await row in exists { hasTable = try row.decode(Bool.self) }
+                if hasTable {
+                    for try await row in try await connection.query("SELECT COALESCE(MAX(version), 0) FROM schema_version", logger: logger) {
+                        applied = try row.decode(Int.self)
+                    }
+                }
+                for migration in PostgresSchema.migrations where migration.version > applied {
+                    // One statement per query: the extended protocol takes no more.
+                    for statement in PostgresSchema.statements(migration.sql) {
+                        _ = try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The schema version the database is at.
+    public func schemaVersion() throws -> Int {
+        try blocking { try await self.rows("SELECT MAX(version) FROM schema_version").first?.first?.integer.map(Int.init) ?? 0 }
+    }
+
+    // MARK: InstanceIndex
+
+    public func filePath(ofInstance sopInstanceUID: String) async throws -> String? {
+        try await rows("SELECT file_path FROM instances WHERE sop_uid = $1", [.text(sopInstanceUID)]).first?.first?.text
+    }
+
+    public func filePathNow(ofInstance sopInstanceUID: String) throws -> String? {
+        try blocking { try await self.filePath(ofInstance: sopInstanceUID) }
+    }
+
+    public func record(_ record: InstanceRecord) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+            DispatchQueue.global().async { continuation.resume(with: Result { try self.recordNow(record) }) }
+        }
+    }
+
+    /// Blocks until the row is committed, in this caller's transaction or in the one another caller runs for
+    /// everything pending.
+    public func recordNow(_ record: InstanceRecord) throws {
+        try group.commit(record, batchLimit: Self.maxBatch) { batch in
+            do {
+                try self.blocking { try await self.recordInTransaction(batch) }
+                return batch.map { _ in .success(()) }
+            } catch {
+                // One bad row (or a deadlock with another node's batch) must not fail the others: each alone.
+                return batch.map { r in Result { try self.blocking { try await self.recordInTransaction([r]) } } }
+            }
+        }
+    }
+
+    func recordInTransaction(_ records: [InstanceRecord]) async throws {
+        try await client.withTransaction(logger: logger) { [logger] connection in
+            for r in records {
+                for try await _ in try await connection.execute(RecordStatement(record: r), logger: logger) {}
+            }
+        }
+    }
+
+    public func remove(instance sopInstanceUID: String) async throws {
+        try await execute("SELECT arca_remove($1)", [.text(sopInstanceUID)])
+    }
+
+    public func removeNow(instance sopInstanceUID: String) throws {
+        try blocking { try await self.remove(instance: sopInstanceUID) }
+    }
+
+    public func recordBatch(_ records: [InstanceRecord]) throws {
+        guard !records.isEmpty else { return }
+        try blocking { try await self.recordInTransaction(records) }
+    }
+
+    /// Claims the instance for this node's commit: inserted and committed at once, so every node sees it. A
+    /// claim left by a node that died mid-commit is taken over once older than the lease.
+    public func claim(instance sopInstanceUID: String) async throws -> InstanceClaim {
+        let rows = try await rows("""
+            INSERT INTO ingest_claims (sop_uid, node) VALUES ($1, $2)
+            ON CONFLICT (sop_uid) DO UPDATE SET node = EXCLUDED.node, claimed_at = now()
+                WHERE ingest_claims.claimed_at < now() - make_interval(secs => $3) OR arca_node_gone(ingest_claims.node)
+            RETURNING 1
+            """, [.text(sopInstanceUID), .text(node), .integer(Int64(Self.claimLeaseSeconds))])
+        return rows.isEmpty ? .heldElsewhere : .claimed
+    }
+
+    public func release(instance sopInstanceUID: String) async {
+        do {
+            try await execute("DELETE FROM ingest_claims WHERE sop_uid = $1 AND node = $2", [.text(sopInstanceUID), .text(node)])
+        } catch {
+            // A claim left behind expires with its lease; the instance's row is what counts.
+            logger.warning("could not release the claim on \(sopInstanceUID): \(error)")
+        }
+    }
+
+    // MARK: IndexQuerying
+
+    public var dialect: any SQLDialect { PostgreSQLDialect() }
+
+    /// Runs the statement and hands its rows to `body`. The rows are read whole first (the engine's statements
+    /// stop at their LIMIT, or at the number of candidates a check on the instances thins out).
+    public func forEachRow(_ sql: String, _ arguments: [IndexValue], _ body: ([IndexValue]) throws -> Bool) throws {
+        let all = try blocking { try await self.rows(sql, arguments) }
+        for row in all {
+            if try !body(row) { break }
+        }
+    }
+
+    // MARK: Maintenance
+
+    /// Marks the index in use by this node; answers whether this node's previous run stopped cleanly.
+    public func beginSession() throws -> Bool {
+        try blocking {
+            let key = "session:" + self.node
+            let previous = try await self.rows("SELECT value FROM server_state WHERE key = $1", [.text(key)]).first?.first?.text
+            try await self.execute("""
+                INSERT INTO server_state (key, value) VALUES ($1, 'running') ON CONFLICT (key) DO UPDATE SET value = 'running'
+                """, [.text(key)])
+            return previous != "running"
+        }
+    }
+
+    public func endSession() throws {
+        try blocking {
+            try await self.execute("""
+                INSERT INTO server_state (key, value) VALUES ($1, 'stopped') ON CONFLICT (key) DO UPDATE SET value = 'stopped'
+                """, [.text("session:" + self.node)])
+        }
+    }
+
+    public func allInstances() throws -> [(sopInstanceUID: String, filePath: String, fileSize: Int64, fileHash: String)] {
+        try blocking { try await self.rows("SELECT sop_uid, file_path, file_size, file_hash FROM instances ORDER BY file_path") }
+            .map { ($0[0].text ?? "", $0[1].text ?? "", $0[2].integer ?? -1, $0[3].text ?? "") }
+    }
+
+    /// Deletes every row (a rebuild starts from nothing).
+    public func removeAll() throws {
+        try blocking {
+            try await self.execute("TRUNCATE instances, series, studies, patients, ingest_claims")
+        }
+    }
+
+    public func canonicalDump() throws -> [String] {
+        try blocking {
+            var lines: [String] = []
+            func add(_ prefix: String, _ sql: String) async throws {
+                let sequence = try await self.client.query(PostgresQuery(unsafeSQL: sql), logger: self.logger)
+                for try await row in sequence {
+                    var fields: [(String, IndexValue)] = []
+                    for cell in row { fields.append((cell.columnName, try Self.value(cell))) }
+                    lines.append(CanonicalRow.line(prefix, fields))
+                }
+            }
+            for (prefix, sql) in CanonicalRow.statements { try await add(prefix, sql) }
+            return lines.sorted()
+        }
+    }
+}
+
+/// One connection leased for the node's lifetime, running the statements whose effect is tied to a session
+/// (advisory locks) one after the other.
+final class NodeSession: Sendable {
+    struct Request: Sendable {
+        let sql: String
+        let argument: String
+        let done: @Sendable (Result<Bool, any Error>) -> Void
+    }
+
+    private let requests: AsyncStream<Request>.Continuation
+    private let task: Task<Void, Never>
+
+    init(client: PostgresClient, executor: QueueExecutor, logger: Logger) {
+        let (stream, continuation) = AsyncStream.makeStream(of: Request.self)
+        requests = continuation
+        task = Task(executorPreference: executor) {
+            do {
+                try await client.withConnection { connection in
+                    for await request in stream {
+                        do {
+                            var answer = false
+                            var binds = PostgresBindings()
+                            binds.append(request.argument)
+                            for try await row in try await connection.query(PostgresQuery(unsafeSQL: request.sql, binds: binds), logger: logger) {
+                                answer = try row.decode(Bool.self)
+                            }
+                            request.done(.success(answer))
+                        } catch {
+                            request.done(.failure(error))
+                        }
+                    }
+                }
+            } catch {
+                logger.error("the node's PostgreSQL session ended: \(error)")
+            }
+            // Whatever is still queued is answered.
+            for await request in stream { request.done(.failure(ArchiveError.io("PostgreSQL: the node's session is closed"))) }
+        }
+    }
+
+    /// Runs a statement with one text argument that answers one boolean, on the node's connection.
+    func run(_ sql: String, _ argument: String) async throws -> Bool {
+        try await withCheckedThrowingContinuation { continuation in
+            let request = Request(sql: sql, argument: argument) { continuation.resume(with: $0) }
+            if case .terminated = requests.yield(request) {
+                continuation.resume(throwing: ArchiveError.io("PostgreSQL: the node's session is closed"))
+            }
+        }
+    }
+
+    func close() { requests.finish() }
+}
+
+/// The prepared statement of one instance's write (prepared once per connection).
+struct RecordStatement: PostgresPreparedStatement {
+    typealias Row = Int64
+    static let sql = "SELECT 1::BIGINT FROM arca_record(" + (1...34).map { "$\($0)" }.joined(separator: ", ") + ")"
+    static var bindingDataTypes: [PostgresDataType] {
+        // Numbers are the series and instance numbers, the file size, rows, columns, bits and frames.
+        let integers: Set<Int> = [17, 24, 27, 31, 32, 33, 34]
+        return (1...34).map { integers.contains($0) ? .int8 : .text }
+    }
+
+    let record: InstanceRecord
+
+    func makeBindings() throws -> PostgresBindings {
+        let a = record.attributes
+        let r = record
+        let values: [IndexValue] = [
+            .text(a.patientID), .text(a.issuerOfPatientID), .text(a.patientName), .text(a.patientBirthDate), .text(a.patientSex),
+            .text(TextFolding.fold(a.patientName)),
+            .text(a.studyInstanceUID), .text(a.studyDate), .text(a.studyTime), .text(a.accessionNumber), .text(a.studyDescription),
+            .text(a.referringPhysicianName), .text(a.studyID), .text(TextFolding.fold(a.referringPhysicianName)),
+            .text(a.seriesInstanceUID), .text(a.modality), Self.integer(a.seriesNumber), .text(a.seriesDescription),
+            .text(a.bodyPartExamined), .text(a.seriesDate), .text(a.seriesTime),
+            .text(a.sopInstanceUID), .text(a.sopClassUID), Self.integer(a.instanceNumber), .text(r.transferSyntaxUID),
+            .text(r.filePath), .integer(Int64(clamping: r.fileSize)), .text(r.fileHash), .text(r.receivedAt), .text(r.callingAETitle),
+            Self.integer(a.rows), Self.integer(a.columns), Self.integer(a.bitsAllocated), Self.integer(a.numberOfFrames),
+        ]
+        return PostgresIndex.bindings(values)
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Int64 { try row.decode(Int64.self) }
+
+    static func integer(_ v: Int?) -> IndexValue { v.map { .integer(Int64($0)) } ?? .null }
+}
+
+/// A connection URL: `postgres://user[:password]@host[:port]/database[?sslmode=disable|prefer|require]`, or a
+/// Unix socket folder as `?host=/path`.
+struct PostgresURL {
+    let configuration: PostgresClient.Configuration
+    let display: String
+
+    init(_ text: String) throws {
+        guard let components = URLComponents(string: text), ["postgres", "postgresql"].contains(components.scheme ?? "") else {
+            throw ArchiveError.io("\(text): not a postgres:// URL")
+        }
+        let user = components.user ?? "postgres"
+        let password = components.password
+        var database = components.path
+        if database.hasPrefix("/") { database.removeFirst() }
+        let query = Dictionary((components.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { _, b in b })
+        if let socketFolder = query["host"], socketFolder.hasPrefix("/") {
+            let port = components.port ?? 5432
+            configuration = PostgresClient.Configuration(unixSocketPath: socketFolder + "/.s.PGSQL.\(port)", username: user,
+                                                         password: password, database: database.isEmpty ? nil : database)
+        } else {
+            let tls: PostgresClient.Configuration.TLS
+            switch query["sslmode"] ?? "prefer" {
+            case "disable": tls = .disable
+            case "require": tls = .require(.makeClientConfiguration())
+            default: tls = .prefer(.makeClientConfiguration())
+            }
+            configuration = PostgresClient.Configuration(host: components.host ?? "127.0.0.1", port: components.port ?? 5432,
+                                                         username: user, password: password,
+                                                         database: database.isEmpty ? nil : database, tls: tls)
+        }
+        var shown = components
+        if shown.password != nil { shown.password = "***" }
+        display = shown.string ?? text
+    }
+}
+
+/// A `TaskExecutor` on a dispatch queue: the index's asynchronous work runs here, so callers that block
+/// waiting for it never hold the thread it needs. A serial queue, because libdispatch gives serial queues a
+/// thread even when every thread of its pool is blocked (200 concurrent `record` calls, each waiting on a
+/// dispatch thread, starved a concurrent queue for minutes); its jobs are short (the I/O is on NIO's loops).
+final class QueueExecutor: TaskExecutor, @unchecked Sendable {
+    private let queue: DispatchQueue
+
+    init(label: String) { queue = DispatchQueue(label: label) }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        queue.async { job.runSynchronously(on: executor) }
+    }
+}

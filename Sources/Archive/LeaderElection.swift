@@ -1,0 +1,9 @@
+/// One process among several sharing an archive takes a role (the eDCKV merger): an index that several nodes
+/// share (PostgreSQL) elects across machines, where an `flock` on the shared folder cannot be trusted (a network
+/// file system may not carry it).
+public protocol LeaderElection: Sendable {
+    /// True once this process holds `role`; it keeps it until it ends. Blocking: call from an I/O thread.
+    func tryLead(_ role: String) throws -> Bool
+}
+
+extension PostgresIndex: LeaderElection {}

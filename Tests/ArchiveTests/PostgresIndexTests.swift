@@ -1,0 +1,95 @@
+import Archive
+import DICOM
+import Foundation
+import Testing
+import TestSupport
+
+/// What only the PostgreSQL index does: several nodes on one database (claims, elections, concurrent first
+/// opens) and the migration from SQLite. The cases both engines share run in SQLiteIndexTests and
+/// QueryEngineTests on each engine.
+@Suite(.enabled(if: PostgresTestServer.shouldRun, Comment(rawValue: PostgresTestServer.skipReason)))
+struct PostgresIndexTests {
+    static func node(_ url: String, _ name: String) throws -> PostgresIndex { try PostgresIndex(url: url, node: name) }
+
+    /// Waits (bounded) for a node's closed connections to be gone from the server: its locks go with them.
+    static func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
+        for _ in 0..<100 {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+
+    @Test func nodesOpeningANewDatabaseTogetherAllGetTheSchema() async throws {
+        let url = try PostgresTestServer.makeDatabase()
+        let opened = try await withThrowingTaskGroup(of: Int.self) { group in
+            for n in 0..<4 {
+                group.addTask {
+                    try await withCheckedThrowingContinuation { c in
+                        DispatchQueue.global().async { c.resume(with: Result { try Self.node(url, "n\(n)").schemaVersion() }) }
+                    }
+                }
+            }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(opened == [4, 4, 4, 4])
+        #expect(try PostgresTestServer.psql(url, "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version") == "1,2,3,4\n")
+    }
+
+    @Test func aClaimIsExclusiveAcrossNodesAndADeadNodesClaimIsTakenOver() async throws {
+        let url = try PostgresTestServer.makeDatabase()
+        let a = try Self.node(url, "a"), b = try Self.node(url, "b")
+        #expect(try await a.claim(instance: "1.2.3") == .claimed)
+        #expect(try await b.claim(instance: "1.2.3") == .heldElsewhere)
+        await a.release(instance: "1.2.3")
+        #expect(try await b.claim(instance: "1.2.3") == .claimed)
+        await b.release(instance: "1.2.3")
+        // A node that dies holding a claim: its connection (and node lock) goes, and the claim can be taken.
+        let c = try Self.node(url, "c")
+        #expect(try await c.claim(instance: "1.2.4") == .claimed)
+        #expect(try await b.claim(instance: "1.2.4") == .heldElsewhere)
+        c.close()
+        #expect(try await Self.eventually { try await b.claim(instance: "1.2.4") == .claimed })
+        #expect(try PostgresTestServer.psql(url, "SELECT node FROM ingest_claims WHERE sop_uid = '1.2.4'") == "b\n")
+        // Two live processes may not share a node name.
+        #expect(throws: (any Error).self) { _ = try Self.node(url, "a") }
+    }
+
+    @Test func oneNodeIsElectedAndTheRolePassesOnWhenItEnds() async throws {
+        let url = try PostgresTestServer.makeDatabase()
+        let a = try Self.node(url, "a"), b = try Self.node(url, "b")
+        #expect(try a.tryLead("edckv-merger"))
+        #expect(try a.tryLead("edckv-merger"))
+        #expect(try !b.tryLead("edckv-merger"))
+        a.close()
+        #expect(try await Self.eventually { try b.tryLead("edckv-merger") })
+    }
+
+    @Test func migrateCopiesASQLiteIndexRowForRowAndNewRowsFollow() async throws {
+        let dir = try ExternalTool.temporaryDirectory("arca-migrate")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let source = try SQLiteIndex(archive: dir.path)
+        var records: [InstanceRecord] = []
+        for i in 0..<30 {
+            records.append(SQLiteIndexTests.record(SQLiteIndexTests.attributes(
+                patient: "P\(i % 3)", study: "1.9.\(i % 5)", series: "1.9.\(i % 5).\(i % 2)", sop: "1.9.9.\(i)", modality: ["CT", "MR"][i % 2])))
+        }
+        try source.recordBatch(records)
+        let url = try PostgresTestServer.makeDatabase()
+        let target = try Self.node(url, "migrate")
+        let report = try IndexMigration.copy(from: source, to: target)
+        #expect(report.rows.map(\.count) == [3, 5, 10, 30])
+        #expect(try target.canonicalDump() == source.canonicalDump())
+        // The copy's keys are behind the sequences: new rows get new keys, in existing and new levels.
+        let more = [SQLiteIndexTests.attributes(patient: "P0", study: "1.9.0", series: "1.9.0.0", sop: "1.9.9.100"),
+                    SQLiteIndexTests.attributes(patient: "P9", study: "1.9.77", series: "1.9.77.1", sop: "1.9.9.101")]
+        for a in more {
+            try await target.record(SQLiteIndexTests.record(a))
+            try await source.record(SQLiteIndexTests.record(a))
+        }
+        #expect(try target.canonicalDump() == source.canonicalDump())
+        // A second migration into a filled database is refused and changes nothing.
+        #expect(throws: (any Error).self) { _ = try IndexMigration.copy(from: source, to: target) }
+        #expect(try target.allInstances().count == 32)
+    }
+}

@@ -1,0 +1,26 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `scripts/multinode-test`: two `arca serve` processes on one PostgreSQL index and one archive folder, fed by
+/// 8 DCMTK storescu processes: no duplicate rows or files, one instance sent to both at once stored once and
+/// refused once, C-FIND on either node sees everything, a node SIGKILLed mid-ingest loses nothing acknowledged
+/// and the survivor keeps serving.
+@Suite struct MultiNodeTests {
+    @Test(.enabled(if: PostgresTestServer.shouldRun, Comment(rawValue: PostgresTestServer.skipReason)))
+    func twoNodesOnOnePostgreSQLActAsOneArchive() async throws {
+        guard try ExternalTool.require(ExternalTool.exists("/usr/bin/storescu"), "DCMTK"),
+              try ExternalTool.require(ExternalTool.hasPythonModule("pydicom"), "pydicom") else { return }
+        _ = try PostgresTestServer.makeDatabase()  // fails (under CI) when no server was given
+        let root = ExternalTool.repositoryRoot
+        let arca = root.appendingPathComponent(".build/debug/arca").path
+        guard FileManager.default.isExecutableFile(atPath: arca) else {
+            Issue.record("\(arca) is not built: run `swift build` first (scripts/test does)")
+            return
+        }
+        let r = try await ExternalTool.runAsync(root.appendingPathComponent("scripts/multinode-test").path, ["200"],
+                                                environment: ["ARCA": arca])
+        #expect(r.status == 0, "\(r.stdout.suffix(3000))\(r.stderr.suffix(3000))")
+        #expect(r.stdout.contains("multinode-test: passed"))
+    }
+}

@@ -52,7 +52,16 @@ public struct ArcaApplication: Sendable {
             for failure in report.failed { logger.warning("[INDEX] skipped \(failure.path): \(failure.error)") }
             logger.notice("[INDEX] rebuilt: \(report.indexed) instance(s) indexed, \(report.failed.count) file(s) skipped, in \(ContinuousClock.now - started)")
         }
-        let index = try SQLiteIndex(archive: root)
+        // With the ingest journal, an acknowledged row is made durable by the materializer's syncfs (and replayed
+        // from the journal after a crash), so its commit need not fsync the WAL: the one flush per instance is
+        // the journal's.
+        let configuration = settings.archiveConfiguration
+        let index = try SQLiteIndex(archive: root, synchronous: configuration.journal == nil ? .full : .normal)
+        if configuration.journal != nil {
+            let report = try FileArchive.recover(configuration, index: index)
+            for path in report.replayed { logger.notice("[JOURNAL] completed \(path) (acknowledged before the stop)") }
+            for failure in report.failed { logger.warning("[JOURNAL] could not complete \(failure.sop): \(failure.error)") }
+        }
         if try !index.beginSession() {
             // The last server did not stop cleanly: a file renamed into place whose row was not committed yet
             // (never acknowledged) is indexed now, before anything new is accepted.
@@ -84,7 +93,8 @@ public struct ArcaApplication: Sendable {
         let storage = ArchiveStorageService(archive: archive, dckv: dckv, writesFiles: settings.store.files,
                                             validation: settings.validation, checks: preStoreChecks, hooks: hooks, logger: logger)
         guard let queryable = index as? any IndexQuerying else { return ArchiveOperations(storage: storage, engine: nil, reading: nil) }
-        let source = ArchiveInstanceSource(root: settings.archive, edckv: DCKVInstanceSource(archiveRoot: settings.archive))
+        let source = ArchiveInstanceSource(root: settings.archive, edckv: DCKVInstanceSource(archiveRoot: settings.archive),
+                                           materializer: archive.materializer)
         let engine = QueryEngine(index: queryable, source: source, maxResults: settings.maxQueryResults, retrieveAETitle: settings.aeTitle)
         return ArchiveOperations(storage: storage, engine: engine, reading: InstanceReading(source: source, transcoder: pixelTranscoding))
     }
@@ -170,6 +180,8 @@ public struct ArcaApplication: Sendable {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()
+        // Everything acknowledged is materialized and durable: the journal is empty.
+        operations.storage.archive.close()
         // Every association has ended, so every acknowledged row is committed: a clean stop.
         try index.endSession()
     }

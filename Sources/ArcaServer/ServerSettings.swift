@@ -17,6 +17,9 @@ public struct ServerSettings: Sendable, Codable, Equatable {
     public var fileExtension: String = ".dcm"
     /// Where received instances go: Part-10 files, the eDCKV store, or both (`files,dckv`).
     public var store: StoreTargets = .files
+    /// When 0x0000 is answered: `strict` once the instance is on the device (one group-committed flush of the
+    /// ingest journal), `deferred` once written and indexed (durable within `IngestJournal.deferredBound`).
+    public var durability: Durability = .strict
     /// Seconds between eDCKV merge passes (in the process holding the archive's merge lock); 0: this process
     /// never merges (another process or `arca dckv merge` does).
     public var mergeIntervalSeconds: Double = 2
@@ -79,6 +82,7 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         try read(.createDirectories, &createDirectories)
         try read(.fileExtension, &fileExtension)
         try read(.store, &store)
+        try read(.durability, &durability)
         try read(.mergeIntervalSeconds, &mergeIntervalSeconds)
         try read(.mergeAfterSeconds, &mergeAfterSeconds)
         try read(.maxPDU, &maxPDU)
@@ -128,6 +132,7 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         case createDirectories = "create_directories"
         case fileExtension = "file_extension"
         case store
+        case durability
         case mergeIntervalSeconds = "merge_interval"
         case mergeAfterSeconds = "merge_after"
         case maxPDU = "max_pdu"
@@ -165,6 +170,7 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         try c.encode(createDirectories, forKey: .createDirectories)
         try c.encode(fileExtension, forKey: .fileExtension)
         try c.encode(store, forKey: .store)
+        try c.encode(durability, forKey: .durability)
         try c.encode(mergeIntervalSeconds, forKey: .mergeIntervalSeconds)
         try c.encode(mergeAfterSeconds, forKey: .mergeAfterSeconds)
         try c.encode(maxPDU, forKey: .maxPDU)
@@ -222,7 +228,9 @@ public struct ServerSettings: Sendable, Codable, Equatable {
 
     public var archiveConfiguration: FileArchive.Configuration {
         FileArchive.Configuration(root: archive, naming: naming, duplicatePolicy: duplicate,
-                                  createDirectories: createDirectories, fileExtension: fileExtension)
+                                  createDirectories: createDirectories, fileExtension: fileExtension,
+                                  // The journal carries files-only ingest; with eDCKV the spool commits in place.
+                                  journal: store.dckv ? nil : durability)
     }
 }
 

@@ -58,7 +58,7 @@ public struct ArcaApplication: Sendable {
         let configuration = settings.archiveConfiguration
         let index = try SQLiteIndex(archive: root, synchronous: configuration.journal == nil ? .full : .normal)
         if configuration.journal != nil {
-            let report = try FileArchive.recover(configuration, index: index)
+            let report = try FileArchive.recover(configuration, index: index, afterPlace: try spoolAfterPlace(makeDCKVStore()))
             for path in report.replayed { logger.notice("[JOURNAL] completed \(path) (acknowledged before the stop)") }
             for failure in report.failed { logger.warning("[JOURNAL] could not complete \(failure.sop): \(failure.error)") }
         }
@@ -74,6 +74,12 @@ public struct ArcaApplication: Sendable {
         return index
     }
 
+    /// With `files,dckv`: each journaled instance's file, once in place, is spooled into the eDCKV store too.
+    func spoolAfterPlace(_ dckv: DCKVStore?) -> (@Sendable (String) throws -> Void)? {
+        guard let dckv, settings.store.files else { return nil }
+        return { path in _ = try dckv.store(partTenFileAt: path) }
+    }
+
     /// The archive operations both protocols share: one storage (C-STORE and STOW-RS), one query engine
     /// (C-FIND and QIDO-RS), one instance reading (C-MOVE, C-GET and WADO-RS).
     public struct ArchiveOperations: Sendable {
@@ -85,7 +91,7 @@ public struct ArcaApplication: Sendable {
 
     /// `extraHooks`: post-store work of the application itself (the storage compressor).
     public func makeOperations(index: (any InstanceIndex)?, dckv: DCKVStore?, extraHooks: [any PostStoreHook] = []) throws -> ArchiveOperations {
-        let archive = try FileArchive(configuration: settings.archiveConfiguration, index: index)
+        let archive = try FileArchive(configuration: settings.archiveConfiguration, index: index, afterPlace: spoolAfterPlace(dckv))
         let hooks = HookRunner(configuration: .init(
             execOnStore: settings.execOnStore, execOnStudyStable: settings.execOnStudyStable,
             stableAfterSeconds: settings.stableAfterSeconds, maxConcurrent: settings.hookConcurrency,
@@ -181,7 +187,11 @@ public struct ArcaApplication: Sendable {
             logger: logger))
         try await group.run()
         // Everything acknowledged is materialized and durable: the journal is empty.
-        operations.storage.archive.close()
+        let archive = operations.storage.archive
+        archive.close()
+        if let journal = archive.journal, let materializer = archive.materializer, materializer.materialized > 0 {
+            logger.notice("[JOURNAL] \(materializer.materialized) instance(s) journaled: \(journal.flushCount) journal flush(es), \(materializer.syncCount) syncfs")
+        }
         // Every association has ended, so every acknowledged row is committed: a clean stop.
         try index.endSession()
     }

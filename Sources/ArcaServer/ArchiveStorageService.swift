@@ -45,12 +45,12 @@ public final class ArchiveStorageService: StorageService {
             sopClassUID: request.sopClassUID, sopInstanceUID: request.sopInstanceUID,
             transferSyntax: request.transferSyntax, sourceAETitle: request.callingAETitle))
         let incomingDirectory = archive.incomingDirectory
-        // eDCKV only: the bytes go straight into the spool, encoded as they arrive; files only: into the ingest
-        // journal; files and eDCKV (or no journal): into a file committed in place.
+        // eDCKV only: the bytes go straight into the spool, encoded as they arrive; files (and files,dckv): into
+        // the ingest journal; without a journal: into a file committed in place.
         let destination: ArchiveSink.Destination
         if !writesFiles, let dckv {
             destination = .spool(dckv.stream())
-        } else if dckv == nil, let stream = archive.journalStream() {
+        } else if let stream = archive.journalStream() {
             destination = .journal(stream)
         } else {
             destination = .file(try IncomingFile(directory: incomingDirectory, buffers: archive.writeBuffers))
@@ -76,9 +76,10 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
     private let request: StoreRequest
     /// Where the bytes go while they arrive.
     enum Destination {
-        /// The ingest journal (files only, the default).
+        /// The ingest journal (the files store, the default; with `files,dckv` the spool is filled from the
+        /// file once it is in place).
         case journal(JournalStream)
-        /// A file in `.incoming/`, committed in place (files and eDCKV, or no journal).
+        /// A file in `.incoming/`, committed in place (no journal).
         case file(IncomingFile)
         /// The eDCKV spool (eDCKV only).
         case spool(SpoolStream)

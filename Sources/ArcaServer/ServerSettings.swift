@@ -229,8 +229,9 @@ public struct ServerSettings: Sendable, Codable, Equatable {
     public var archiveConfiguration: FileArchive.Configuration {
         FileArchive.Configuration(root: archive, naming: naming, duplicatePolicy: duplicate,
                                   createDirectories: createDirectories, fileExtension: fileExtension,
-                                  // The journal carries files-only ingest; with eDCKV the spool commits in place.
-                                  journal: store.dckv ? nil : durability)
+                                  // The journal carries the files store (with `files,dckv` the spool is filled
+                                  // as each file is put in place); eDCKV alone commits into its spool in place.
+                                  journal: store.files ? durability : nil)
     }
 }
 

@@ -53,7 +53,10 @@ public final class FileArchive: Sendable {
 
     public static func isEDCKVLocation(_ relativePath: String) -> Bool { relativePath.hasPrefix(edckvFolder + "/") }
 
-    public init(configuration: Configuration, index: (any InstanceIndex)?) throws {
+    /// `afterPlace`: called for each journaled instance once its file is in place, before the batch is synced
+    /// (with `files,dckv`, the eDCKV spool is filled from the file there, off the acknowledgement path).
+    public init(configuration: Configuration, index: (any InstanceIndex)?,
+                afterPlace: (@Sendable (_ absolutePath: String) throws -> Void)? = nil) throws {
         self.configuration = configuration
         self.index = index
         let writeBuffers = AlignedBufferPool()
@@ -61,11 +64,11 @@ public final class FileArchive: Sendable {
         try Directory.create(configuration.root + "/" + Self.incomingFolder)
         IncomingFile.removeAbandoned(in: configuration.root + "/" + Self.incomingFolder)
         if let durability = configuration.journal {
-            recovery = try Self.recover(configuration, index: index, pool: writeBuffers)
+            recovery = try Self.recover(configuration, index: index, pool: writeBuffers, afterPlace: afterPlace)
             let journal = try IngestJournal(root: configuration.root, durability: durability)
             self.journal = journal
             materializer = Materializer(root: configuration.root, journal: journal, pool: writeBuffers,
-                                        createDirectories: configuration.createDirectories, afterPlace: nil)
+                                        createDirectories: configuration.createDirectories, afterPlace: afterPlace)
         } else {
             recovery = JournalRecovery.Report()
             journal = nil
@@ -76,9 +79,11 @@ public final class FileArchive: Sendable {
     /// Completes the stores of journals no running process holds (before anything new is accepted). Also run
     /// by the server before it reconciles the index with the files, so that nothing acknowledged looks missing.
     public static func recover(_ configuration: Configuration, index: (any InstanceIndex)?,
-                               pool: AlignedBufferPool = AlignedBufferPool(maxKept: 2)) throws -> JournalRecovery.Report {
+                               pool: AlignedBufferPool = AlignedBufferPool(maxKept: 2),
+                               afterPlace: (@Sendable (String) throws -> Void)? = nil) throws -> JournalRecovery.Report {
         try JournalRecovery.recover(root: configuration.root, naming: configuration.naming, fileExtension: configuration.fileExtension,
-                                    createDirectories: configuration.createDirectories, index: index, pool: pool)
+                                    createDirectories: configuration.createDirectories, index: index, pool: pool,
+                                    afterPlace: afterPlace)
     }
 
     deinit { close() }

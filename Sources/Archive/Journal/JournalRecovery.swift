@@ -102,7 +102,8 @@ public enum JournalRecovery {
 
     /// Recovers every journal under `<root>/.journal/` that no running process holds.
     public static func recover(root: String, naming: NamingScheme, fileExtension: String, createDirectories: Bool,
-                               index: (any InstanceIndex)?, pool: AlignedBufferPool) throws -> Report {
+                               index: (any InstanceIndex)?, pool: AlignedBufferPool,
+                               afterPlace: (@Sendable (String) throws -> Void)? = nil) throws -> Report {
         var report = Report()
         let base = root + "/" + IngestJournal.folder
         guard let dir = opendir(base) else { return report }
@@ -119,15 +120,15 @@ public enum JournalRecovery {
             // Held: a running server's journal, not ours to touch.
             guard flock(lockFD, LOCK_EX | LOCK_NB) == 0 else { continue }
             defer { flock(lockFD, LOCK_UN) }
-            try recoverSlot(slot, root: root, naming: naming, fileExtension: fileExtension,
-                            createDirectories: createDirectories, index: index, pool: pool, report: &report)
+            try recoverSlot(slot, root: root, naming: naming, fileExtension: fileExtension, createDirectories: createDirectories,
+                            index: index, pool: pool, afterPlace: afterPlace, report: &report)
         }
         return report
     }
 
     private static func recoverSlot(_ slot: String, root: String, naming: NamingScheme, fileExtension: String,
                                     createDirectories: Bool, index: (any InstanceIndex)?, pool: AlignedBufferPool,
-                                    report: inout Report) throws {
+                                    afterPlace: (@Sendable (String) throws -> Void)?, report: inout Report) throws {
         let (found, descriptors) = try scan(directory: slot, maxRecord: pool.bufferSize)
         defer { descriptors.values.forEach { close($0) } }
         let incoming = root + "/" + FileArchive.incomingFolder
@@ -148,6 +149,7 @@ public enum JournalRecovery {
                     }
                     let previous = try index?.filePathNow(ofInstance: sop)
                     try Directory.rename(temp, target)
+                    try afterPlace?(target)
                     if let previous, previous != relative, !FileArchive.isEDCKVLocation(previous) {
                         try? Directory.remove(root + "/" + previous)
                     }

@@ -19,7 +19,7 @@ public struct JournalPiece: Sendable, Equatable {
 /// straight from it, and the last piece goes out with the final record at commit. Not thread-safe: one writer
 /// (the instance's writer queue) at a time.
 public final class JournalStream: @unchecked Sendable {
-    let journal: IngestJournal
+    public let journal: IngestJournal
     private let pool: AlignedBufferPool
     public let stream: UInt64
     private var buffer: UnsafeMutableRawPointer?

@@ -26,8 +26,9 @@ public final class Materializer: @unchecked Sendable {
     let journal: IngestJournal
     let pool: AlignedBufferPool
     let createDirectories: Bool
-    /// Called for each materialized file before the batch is synced (the eDCKV spool of `files,dckv`).
-    let afterPlace: (@Sendable (_ relativePath: String) throws -> Void)?
+    /// Called with each materialized file's absolute path before the batch is synced (the eDCKV spool of
+    /// `files,dckv`).
+    let afterPlace: (@Sendable (_ absolutePath: String) throws -> Void)?
     private let condition = NSCondition()
     private var queue: [Job] = []
     private var pendingPaths: [String: Int] = [:]
@@ -60,7 +61,7 @@ public final class Materializer: @unchecked Sendable {
     deinit { if rootFD >= 0 { close(rootFD) } }
 
     /// Ends the pause after a failure (the journal is short of space: the backlog may fit now).
-    func retryNow() {
+    public func retryNow() {
         condition.lock()
         condition.broadcast()
         condition.unlock()
@@ -198,7 +199,7 @@ public final class Materializer: @unchecked Sendable {
             throw error
         }
         if let replaced = job.replacedPath, replaced != job.relativePath { try? Directory.remove(root + "/" + replaced) }
-        try afterPlace?(job.relativePath)
+        try afterPlace?(root + "/" + job.relativePath)
     }
 
     /// Copies an instance's pieces from the journal into a new hidden file in `directory`; answers its path.

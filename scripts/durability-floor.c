@@ -5,6 +5,8 @@
 //          files and one 512 KB pixel file, all five fsynced at once, the folder renamed visible, parent fsync
 //   wal:   the index commit's share: 20 KB rewritten in a preallocated file, fdatasync
 //   write: the 512 KB O_DIRECT write alone (a server can overlap it with the transfer)
+//   journal: the one-flush protocol: the 512 KB record written with O_DIRECT into a preallocated (zero-filled)
+//          segment, then one fdatasync (no size or extent change, so a device flush and no file-system commit)
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
@@ -79,6 +81,32 @@ static void write_only(const char *root, int i) {
     close(fd);
 }
 
+enum { SEGMENT = 64 * 1024 * 1024 };
+
+static double journal_flush;
+
+static void journal_record(int segfd, int i) {
+    off_t at = (off_t)(i % (SEGMENT / (BIG + 4096))) * (BIG + 4096);
+    check(pwrite(segfd, big, BIG, at) == BIG, "journal write");
+    double a = now();
+    check(fdatasync(segfd) == 0, "journal fdatasync");
+    journal_flush += now() - a;
+}
+
+// The other one-flush option: the bytes written with O_DIRECT into a preallocated data file (later renamed
+// into place, so they reach the device once in all), a 4 KB record naming it in the journal, one fdatasync
+// of the journal (a device flush: it covers the data file's completed O_DIRECT writes too).
+static double named_flush;
+
+static void named_record(int datafd, int segfd, int i) {
+    off_t at = (off_t)(i % 64) * BIG;
+    check(pwrite(datafd, big, BIG, at) == BIG, "data write");
+    check(pwrite(segfd, big, 4096, (off_t)(SEGMENT - 4096 * (1 + i % 64))) == 4096, "record write");
+    double a = now();
+    check(fdatasync(segfd) == 0, "journal fdatasync");
+    named_flush += now() - a;
+}
+
 static void commit_wal(int walfd, int i) {
     check(pwrite(walfd, wal, WAL, (off_t)(i % 200) * WAL) == WAL, "wal");
     check(fdatasync(walfd) == 0, "wal fdatasync");
@@ -101,8 +129,19 @@ int main(int argc, char **argv) {
     check(filesfd >= 0 && dckvfd >= 0 && walfd >= 0, "open");
     for (int i = 0; i < 200; i++) check(pwrite(walfd, wal, WAL, (off_t)i * WAL) == WAL, "wal");
     check(fsync(walfd) == 0, "fsync wal");
+    char segpath[4200];
+    snprintf(segpath, sizeof segpath, "%s/segment", base);
+    int segfd = open(segpath, O_CREAT | O_RDWR | O_DIRECT, 0644);
+    check(segfd >= 0, "open segment");
+    for (off_t at = 0; at < SEGMENT; at += BIG) check(pwrite(segfd, big, BIG, at) == BIG, "fill segment");
+    check(fsync(segfd) == 0, "fsync segment");
+    snprintf(segpath, sizeof segpath, "%s/datafiles", base);
+    int datafd = open(segpath, O_CREAT | O_RDWR | O_DIRECT, 0644);
+    check(datafd >= 0, "open data");
+    for (off_t at = 0; at < 64 * BIG; at += BIG) check(pwrite(datafd, big, BIG, at) == BIG, "fill data");
+    check(fsync(datafd) == 0, "fsync data");
     // Alternating, so a drift of the disk's speed touches both alike.
-    double tf = 0, td = 0, tw = 0, tx = 0;
+    double tf = 0, td = 0, tw = 0, tx = 0, tj = 0, tn = 0;
     for (int i = 0; i < n; i++) {
         double a = now();
         store_file(files, filesfd, i);
@@ -112,9 +151,16 @@ int main(int argc, char **argv) {
         commit_wal(walfd, i);
         double d = now();
         write_only(base, i);
-        tx += now() - d; tw += d - c; td += c - b; tf += b - a;
+        double e = now();
+        journal_record(segfd, i);
+        double g = now();
+        named_record(datafd, segfd, i);
+        tn += now() - g;
+        tj += g - e; tx += e - d; tw += d - c; td += c - b; tf += b - a;
     }
-    printf("per instance: files %.3f ms, dckv spool %.3f ms, index WAL commit %.3f ms, data write alone %.3f ms\n",
-           tf / n * 1e3, td / n * 1e3, tw / n * 1e3, tx / n * 1e3);
+    printf("per instance: files %.3f ms, dckv spool %.3f ms, index WAL commit %.3f ms, data write alone %.3f ms, "
+           "journal record %.3f ms of which one flush %.3f ms, preallocated data file + journal record %.3f ms of which "
+           "one flush %.3f ms\n", tf / n * 1e3, td / n * 1e3, tw / n * 1e3, tx / n * 1e3,
+           tj / n * 1e3, journal_flush / n * 1e3, tn / n * 1e3, named_flush / n * 1e3);
     return 0;
 }

@@ -64,7 +64,16 @@ public struct ArcaApplication: Sendable {
             for failure in report.failed { logger.warning("[INDEX] skipped \(failure.path): \(failure.error)") }
             logger.notice("[INDEX] rebuilt: \(report.indexed) instance(s) indexed, \(report.failed.count) file(s) skipped, in \(ContinuousClock.now - started)")
         }
-        let index = try SQLiteIndex(archive: root)
+        // With the ingest journal, an acknowledged row is made durable by the materializer's syncfs (and replayed
+        // from the journal after a crash), so its commit need not fsync the WAL: the one flush per instance is
+        // the journal's.
+        let configuration = settings.archiveConfiguration
+        let index = try SQLiteIndex(archive: root, synchronous: configuration.journal == nil ? .full : .normal)
+        if configuration.journal != nil {
+            let report = try FileArchive.recover(configuration, index: index, afterPlace: try spoolAfterPlace(makeDCKVStore()))
+            for path in report.replayed { logger.notice("[JOURNAL] completed \(path) (acknowledged before the stop)") }
+            for failure in report.failed { logger.warning("[JOURNAL] could not complete \(failure.sop): \(failure.error)") }
+        }
         if try !index.beginSession() {
             // The last server did not stop cleanly: a file renamed into place whose row was not committed yet
             // (never acknowledged) is indexed now, before anything new is accepted.
@@ -75,6 +84,12 @@ public struct ArcaApplication: Sendable {
             for skipped in report.skipped { logger.warning("[INDEX] left \(skipped.path) unindexed: \(skipped.reason)") }
         }
         return index
+    }
+
+    /// With `files,dckv`: each journaled instance's file, once in place, is spooled into the eDCKV store too.
+    func spoolAfterPlace(_ dckv: DCKVStore?) -> (@Sendable (String) throws -> Void)? {
+        guard let dckv, settings.store.files else { return nil }
+        return { path in _ = try dckv.store(partTenFileAt: path) }
     }
 
     /// The archive operations both protocols share: one storage (C-STORE and STOW-RS), one query engine
@@ -88,7 +103,7 @@ public struct ArcaApplication: Sendable {
 
     /// `extraHooks`: post-store work of the application itself (the storage compressor).
     public func makeOperations(index: (any InstanceIndex)?, dckv: DCKVStore?, extraHooks: [any PostStoreHook] = []) throws -> ArchiveOperations {
-        let archive = try FileArchive(configuration: settings.archiveConfiguration, index: index)
+        let archive = try FileArchive(configuration: settings.archiveConfiguration, index: index, afterPlace: spoolAfterPlace(dckv))
         let hooks = HookRunner(configuration: .init(
             execOnStore: settings.execOnStore, execOnStudyStable: settings.execOnStudyStable,
             stableAfterSeconds: settings.stableAfterSeconds, maxConcurrent: settings.hookConcurrency,
@@ -96,7 +111,8 @@ public struct ArcaApplication: Sendable {
         let storage = ArchiveStorageService(archive: archive, dckv: dckv, writesFiles: settings.store.files,
                                             validation: settings.validation, checks: preStoreChecks, hooks: hooks, logger: logger)
         guard let queryable = index as? any IndexQuerying else { return ArchiveOperations(storage: storage, engine: nil, reading: nil) }
-        let source = ArchiveInstanceSource(root: settings.archive, edckv: DCKVInstanceSource(archiveRoot: settings.archive))
+        let source = ArchiveInstanceSource(root: settings.archive, edckv: DCKVInstanceSource(archiveRoot: settings.archive),
+                                           materializer: archive.materializer)
         let engine = QueryEngine(index: queryable, source: source, maxResults: settings.maxQueryResults, retrieveAETitle: settings.aeTitle)
         return ArchiveOperations(storage: storage, engine: engine, reading: InstanceReading(source: source, transcoder: pixelTranscoding))
     }
@@ -232,6 +248,12 @@ public struct ArcaApplication: Sendable {
             logger: logger))
         try await group.run()
         (audit as? AuditLogFile)?.flush()
+        // Everything acknowledged is materialized and durable: the journal is empty.
+        let archive = operations.storage.archive
+        archive.close()
+        if let journal = archive.journal, let materializer = archive.materializer, materializer.materialized > 0 {
+            logger.notice("[JOURNAL] \(materializer.materialized) instance(s) journaled: \(journal.flushCount) journal flush(es), \(materializer.syncCount) syncfs")
+        }
         // Every association has ended, so every acknowledged row is committed: a clean stop.
         try index.endSession()
     }

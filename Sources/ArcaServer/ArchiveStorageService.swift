@@ -13,7 +13,7 @@ import NIOCore
 /// (Part-10 header first, then the bytes exactly as received), is hashed and header-parsed on the way, and is
 /// committed to the archive when its last fragment arrives.
 public final class ArchiveStorageService: StorageService {
-    let archive: FileArchive
+    public let archive: FileArchive
     /// Pre-store checks, in order: the configured validation rules first, then any Swift checks.
     let checks: [any PreStoreCheck]
     let logger: Logger
@@ -45,12 +45,19 @@ public final class ArchiveStorageService: StorageService {
             sopClassUID: request.sopClassUID, sopInstanceUID: request.sopInstanceUID,
             transferSyntax: request.transferSyntax, sourceAETitle: request.callingAETitle))
         let incomingDirectory = archive.incomingDirectory
-        // eDCKV only: the bytes go straight into the spool, encoded as they arrive; otherwise into a file.
-        let target: any IncomingTarget
-        if !writesFiles, let dckv { target = dckv.stream() } else { target = try IncomingFile(directory: incomingDirectory, buffers: archive.writeBuffers) }
-        let sink = ArchiveSink(service: self, request: request, target: target)
+        // eDCKV only: the bytes go straight into the spool, encoded as they arrive; files (and files,dckv): into
+        // the ingest journal; without a journal: into a file committed in place.
+        let destination: ArchiveSink.Destination
+        if !writesFiles, let dckv {
+            destination = .spool(dckv.stream())
+        } else if let stream = archive.journalStream() {
+            destination = .journal(stream)
+        } else {
+            destination = .file(try IncomingFile(directory: incomingDirectory, buffers: archive.writeBuffers))
+        }
+        let sink = ArchiveSink(service: self, request: request, destination: destination)
         do { try await sink.start(preambleAndMeta: [UInt8](repeating: 0, count: 128) + Array("DICM".utf8) + header) } catch {
-            target.discard()
+            destination.target.discard()
             throw error
         }
         return sink
@@ -67,9 +74,25 @@ public final class ArchiveStorageService: StorageService {
 final class ArchiveSink: InstanceSink, @unchecked Sendable {
     private let service: ArchiveStorageService
     private let request: StoreRequest
-    /// The incoming file (files store), or the spool stream (eDCKV only).
-    private let target: any IncomingTarget
-    private var file: IncomingFile? { target as? IncomingFile }
+    /// Where the bytes go while they arrive.
+    enum Destination {
+        /// The ingest journal (the files store, the default; with `files,dckv` the spool is filled from the
+        /// file once it is in place).
+        case journal(JournalStream)
+        /// A file in `.incoming/`, committed in place (no journal).
+        case file(IncomingFile)
+        /// The eDCKV spool (eDCKV only).
+        case spool(SpoolStream)
+
+        var target: any IncomingTarget {
+            switch self {
+            case .journal(let s): return s
+            case .file(let f): return f
+            case .spool(let s): return s
+            }
+        }
+    }
+    private let destination: Destination
     private let writer: IncomingWriter
     private var parser: Part10Parser
     private var header = DataSetBuilder()
@@ -79,11 +102,11 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
     /// Dataset bytes received (for the metrics).
     private var received: UInt64 = 0
 
-    init(service: ArchiveStorageService, request: StoreRequest, target: any IncomingTarget) {
+    init(service: ArchiveStorageService, request: StoreRequest, destination: Destination) {
         self.service = service
         self.request = request
-        self.target = target
-        self.writer = IncomingWriter(target: target)
+        self.destination = destination
+        self.writer = IncomingWriter(target: destination.target)
         // Routing and indexing need only the attributes before the pixel data.
         parser = Part10Parser(options: .headerOnly, fallbackSyntax: request.transferSyntax)
     }
@@ -136,29 +159,48 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
             let writer = self.writer
             let dckv = service.dckv
             let result: FileArchive.CommitResult
-            if service.writesFiles, let file {
+            switch destination {
+            case .journal(let stream):
+                let archive = service.archive
+                let relative = try archive.relativePath(for: attributes)
+                let syntax = request.transferSyntax.uid, calling = request.callingAETitle
+                result = try await archive.claimedAcrossNodes(attributes.sopInstanceUID, relative: relative) {
+                    try await writer.onQueue {
+                        try archive.commitNow(journaled: stream, relative: relative, attributes: attributes,
+                                              transferSyntaxUID: syntax, callingAETitle: calling,
+                                              receivedAt: Timestamp.now(), hash: writer.hashBytes())
+                    }
+                }
+            case .file(let file):
                 let incomingPath = file.path
                 result = try await service.archive.commit(
                     file, attributes: attributes, transferSyntaxUID: request.transferSyntax.uid,
                     callingAETitle: request.callingAETitle, receivedAt: Timestamp.now()) { body in
                     try await writer.onQueue {
                         return try body {
-                            let hash = try writer.seal()
+                            let hash = try writer.seal(file)
                             // eDCKV too: spooled (durably) before the file is renamed into place and indexed.
                             if let dckv { _ = try dckv.store(partTenFileAt: incomingPath) }
                             return hash
                         }
                     }
                 }
-            } else if let dckv {
-                result = try await storeInDCKV(dckv, attributes)
-            } else {
-                throw ArchiveError.io("no store configured")
+            case .spool(let stream):
+                guard let dckv else { throw ArchiveError.io("no eDCKV store configured") }
+                result = try await storeInDCKV(dckv, stream, attributes)
             }
             if case .ignored = result { await writer.discard() }
             log(attributes, result)
-            service.hooks?.instanceStored(StoredInstance(attributes: attributes, result: result, request: request,
-                                                         root: service.archive.configuration.root))
+            if let hooks = service.hooks {
+                let stored = StoredInstance(attributes: attributes, result: result, request: request,
+                                            root: service.archive.configuration.root)
+                // From the journal, the file is put in place in the background: hooks run on it once it is.
+                if case .journal = destination, let materializer = service.archive.materializer {
+                    materializer.whenMaterialized(stored.relativePath) { hooks.instanceStored(stored) }
+                } else {
+                    hooks.instanceStored(stored)
+                }
+            }
             return .success
         } catch let error as ArchiveError {
             return await refuse(error)
@@ -169,10 +211,9 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
 
     /// eDCKV only, in one trip to the writer's queue: the duplicate policy from the index, the instance
     /// spooled durably, then its row committed.
-    private func storeInDCKV(_ dckv: DCKVStore, _ attributes: InstanceAttributes) async throws -> FileArchive.CommitResult {
-        guard let stream = target as? SpoolStream else { throw ArchiveError.io("no spool stream") }
-        let index = service.archive.index
-        let policy = service.archive.configuration.duplicatePolicy
+    private func storeInDCKV(_ dckv: DCKVStore, _ stream: SpoolStream, _ attributes: InstanceAttributes) async throws -> FileArchive.CommitResult {
+        let archive = service.archive
+        let index = archive.index
         let request = self.request
         return try await writer.drain { hash, size in
             let sop = attributes.sopInstanceUID
@@ -180,13 +221,7 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
             do { existing = try index?.filePathNow(ofInstance: sop) } catch {
                 throw ArchiveError.outOfResources("index unavailable: \(error)")
             }
-            if let existing {
-                switch policy {
-                case .reject: throw ArchiveError.duplicate("SOP Instance \(sop) already archived")
-                case .ignore: return .ignored(path: existing)
-                case .replace: break
-                }
-            }
+            if let existing, try !archive.duplicateAccepted(sop, existing: existing) { return .ignored(path: existing) }
             let location: String
             do { location = dckv.location(try stream.finish()) } catch let e as EDCKVError {
                 throw ArchiveError.unreadable("eDCKV: \(e)")
@@ -301,10 +336,14 @@ final class IncomingWriter: @unchecked Sendable {
     }
 
     /// On the queue: fdatasync of the incoming file, and the BLAKE3 hex of its bytes.
-    func seal() throws -> String {
-        guard let file = target as? IncomingFile else { throw ArchiveError.io("not a file") }
+    func seal(_ file: IncomingFile) throws -> String {
         try file.seal()
         return hashHex()
+    }
+
+    /// The BLAKE3 of every byte appended (waits for the hashing to catch up).
+    func hashBytes() -> [UInt8] {
+        hashQueue.sync { hasher.finalize() }
     }
 
     /// After the queued writes, without fdatasync (the bytes go elsewhere durably): `body` with the BLAKE3 hex
@@ -357,4 +396,8 @@ protocol IncomingTarget: AnyObject, Sendable {
 }
 
 extension IncomingFile: IncomingTarget {}
+extension JournalStream: IncomingTarget {
+    /// Records are written as buffers fill; nothing to start early.
+    public func idle() throws {}
+}
 extension SpoolStream: IncomingTarget {}

@@ -18,6 +18,9 @@ public struct ServerSettings: Sendable, Codable, Equatable {
     public var fileExtension: String = ".dcm"
     /// Where received instances go: Part-10 files, the eDCKV store, or both (`files,dckv`).
     public var store: StoreTargets = .files
+    /// When 0x0000 is answered: `strict` once the instance is on the device (one group-committed flush of the
+    /// ingest journal), `deferred` once written and indexed (durable within `IngestJournal.deferredBound`).
+    public var durability: Durability = .strict
     /// Seconds between eDCKV merge passes (in the process holding the archive's merge lock); 0: this process
     /// never merges (another process or `arca dckv merge` does).
     public var mergeIntervalSeconds: Double = 2
@@ -104,6 +107,7 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         try read(.createDirectories, &createDirectories)
         try read(.fileExtension, &fileExtension)
         try read(.store, &store)
+        try read(.durability, &durability)
         try read(.mergeIntervalSeconds, &mergeIntervalSeconds)
         try read(.mergeAfterSeconds, &mergeAfterSeconds)
         try read(.maxPDU, &maxPDU)
@@ -168,6 +172,7 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         case createDirectories = "create_directories"
         case fileExtension = "file_extension"
         case store
+        case durability
         case mergeIntervalSeconds = "merge_interval"
         case mergeAfterSeconds = "merge_after"
         case maxPDU = "max_pdu"
@@ -209,6 +214,7 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         try c.encode(createDirectories, forKey: .createDirectories)
         try c.encode(fileExtension, forKey: .fileExtension)
         try c.encode(store, forKey: .store)
+        try c.encode(durability, forKey: .durability)
         try c.encode(mergeIntervalSeconds, forKey: .mergeIntervalSeconds)
         try c.encode(mergeAfterSeconds, forKey: .mergeAfterSeconds)
         try c.encode(maxPDU, forKey: .maxPDU)
@@ -300,7 +306,10 @@ public struct ServerSettings: Sendable, Codable, Equatable {
 
     public var archiveConfiguration: FileArchive.Configuration {
         FileArchive.Configuration(root: archive, naming: naming, duplicatePolicy: duplicate,
-                                  createDirectories: createDirectories, fileExtension: fileExtension)
+                                  createDirectories: createDirectories, fileExtension: fileExtension,
+                                  // The journal carries the files store (with `files,dckv` the spool is filled
+                                  // as each file is put in place); eDCKV alone commits into its spool in place.
+                                  journal: store.files ? durability : nil)
     }
 }
 

@@ -1,3 +1,4 @@
+import BLAKE3
 import DICOM
 import NIOConcurrencyHelpers
 import NIOPosix
@@ -11,14 +12,18 @@ public final class FileArchive: Sendable {
         public var duplicatePolicy: DuplicatePolicy
         public var createDirectories: Bool
         public var fileExtension: String
+        /// The ingest journal's acknowledgement rule; nil: no journal (each instance is committed in place:
+        /// fdatasync, rename, folder fsync, index commit).
+        public var journal: Durability?
 
         public init(root: String, naming: NamingScheme = .uidHierarchical, duplicatePolicy: DuplicatePolicy = .reject,
-                    createDirectories: Bool = true, fileExtension: String = ".dcm") {
+                    createDirectories: Bool = true, fileExtension: String = ".dcm", journal: Durability? = .strict) {
             self.root = root
             self.naming = naming
             self.duplicatePolicy = duplicatePolicy
             self.createDirectories = createDirectories
             self.fileExtension = fileExtension
+            self.journal = journal
         }
     }
 
@@ -32,9 +37,15 @@ public final class FileArchive: Sendable {
     public let configuration: Configuration
     public let index: (any InstanceIndex)?
     /// Staging buffers of the incoming files' direct writes.
-    public let writeBuffers = AlignedBufferPool()
-    /// SOP Instance UIDs being committed right now, so two senders of one instance are decided one at a time.
-    private let inFlight = NIOLockedValueBox<Set<String>>([])
+    public let writeBuffers: AlignedBufferPool
+    /// SOP Instance UIDs being committed right now, each with the commits waiting their turn, so two senders of
+    /// one instance are decided one at a time.
+    private let inFlight = NIOLockedValueBox<[String: [CheckedContinuation<Void, Never>]]>([:])
+    /// The ingest journal and its materializer (nil without a journal).
+    public let journal: IngestJournal?
+    public let materializer: Materializer?
+    /// What recovery completed on start.
+    public let recovery: JournalRecovery.Report
 
     public static let incomingFolder = ".incoming"
     /// The eDCKV store's root inside the archive; index rows of its instances start with this folder.
@@ -42,11 +53,123 @@ public final class FileArchive: Sendable {
 
     public static func isEDCKVLocation(_ relativePath: String) -> Bool { relativePath.hasPrefix(edckvFolder + "/") }
 
-    public init(configuration: Configuration, index: (any InstanceIndex)?) throws {
+    /// `afterPlace`: called for each journaled instance once its file is in place, before the batch is synced
+    /// (with `files,dckv`, the eDCKV spool is filled from the file there, off the acknowledgement path).
+    public init(configuration: Configuration, index: (any InstanceIndex)?,
+                afterPlace: (@Sendable (_ absolutePath: String) throws -> Void)? = nil) throws {
         self.configuration = configuration
         self.index = index
+        let writeBuffers = AlignedBufferPool()
+        self.writeBuffers = writeBuffers
         try Directory.create(configuration.root + "/" + Self.incomingFolder)
         IncomingFile.removeAbandoned(in: configuration.root + "/" + Self.incomingFolder)
+        if let durability = configuration.journal {
+            recovery = try Self.recover(configuration, index: index, pool: writeBuffers, afterPlace: afterPlace)
+            let journal = try IngestJournal(root: configuration.root, durability: durability)
+            self.journal = journal
+            materializer = Materializer(root: configuration.root, journal: journal, pool: writeBuffers,
+                                        createDirectories: configuration.createDirectories, afterPlace: afterPlace)
+        } else {
+            recovery = JournalRecovery.Report()
+            journal = nil
+            materializer = nil
+        }
+    }
+
+    /// Completes the stores of journals no running process holds (before anything new is accepted). Also run
+    /// by the server before it reconciles the index with the files, so that nothing acknowledged looks missing.
+    public static func recover(_ configuration: Configuration, index: (any InstanceIndex)?,
+                               pool: AlignedBufferPool = AlignedBufferPool(maxKept: 2),
+                               afterPlace: (@Sendable (String) throws -> Void)? = nil) throws -> JournalRecovery.Report {
+        try JournalRecovery.recover(root: configuration.root, naming: configuration.naming, fileExtension: configuration.fileExtension,
+                                    createDirectories: configuration.createDirectories, index: index, pool: pool,
+                                    afterPlace: afterPlace)
+    }
+
+    deinit { close() }
+
+    /// Stops the materializer once everything acknowledged is in place, and flushes the journal (a clean stop).
+    public func close() {
+        materializer?.stop()
+        journal?.close()
+    }
+
+    /// A new journal stream for one instance's bytes (nil without a journal).
+    public func journalStream() -> JournalStream? {
+        journal.map { JournalStream(journal: $0, pool: writeBuffers) }
+    }
+
+    /// Where the naming scheme puts an instance, relative to the root.
+    public func relativePath(for attributes: InstanceAttributes) throws -> String {
+        try configuration.naming.relativePath(for: attributes, fileExtension: configuration.fileExtension)
+    }
+
+    /// Runs `body` while holding the SOP Instance UID: one commit per instance at a time, a second concurrent
+    /// sender waits its turn (resumed by the first one's end, no polling).
+    public func claimed<T: Sendable>(_ sop: String, _ body: () async throws -> T) async throws -> T {
+        let free = inFlight.withLockedValue { claims -> Bool in
+            guard claims[sop] == nil else { return false }
+            claims[sop] = []
+            return true
+        }
+        if !free {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = inFlight.withLockedValue { claims -> Bool in
+                    guard claims[sop] != nil else {
+                        claims[sop] = []
+                        return true
+                    }
+                    claims[sop]?.append(continuation)
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        }
+        defer { unclaim(sop) }
+        return try await body()
+    }
+
+    /// The journaled commit, blocking, on the instance writer's thread after its last append: the duplicate
+    /// policy, the final record, one group-committed flush (strict), the index row, and the instance queued for
+    /// materialization. Call it inside `claimed`.
+    public func commitNow(journaled stream: JournalStream, relative: String, attributes: InstanceAttributes,
+                          transferSyntaxUID: String, callingAETitle: String, receivedAt: String, hash: [UInt8]) throws -> CommitResult {
+        guard let journal, let materializer else { throw ArchiveError.io("no ingest journal") }
+        let sop = attributes.sopInstanceUID
+        let existing = try existingLocation(sop, target: configuration.root + "/" + relative, relative: relative)
+        if let existing, try !duplicateAccepted(sop, existing: existing) { return .ignored(path: existing) }
+        let final = FinalInfo(sopInstanceUID: sop, transferSyntaxUID: transferSyntaxUID, callingAETitle: callingAETitle,
+                              receivedAt: receivedAt, totalLength: stream.size, hash: hash)
+        let sequence = try stream.finish(final)
+        if journal.durability == .strict { try journal.waitDurable(sequence) }
+        if let index {
+            let record = InstanceRecord(attributes: attributes, filePath: relative, fileSize: final.totalLength,
+                                        fileHash: BLAKE3.hex(hash), transferSyntaxUID: transferSyntaxUID,
+                                        receivedAt: receivedAt, callingAETitle: callingAETitle)
+            do { try index.recordNow(record) } catch { throw ArchiveError.outOfResources("index unavailable: \(error)") }
+        }
+        materializer.enqueue(Materializer.Job(stream: stream, relativePath: relative,
+                                              replacedPath: existing.flatMap { Self.isEDCKVLocation($0) ? nil : $0 }))
+        return existing == nil ? .stored(path: relative) : .replaced(path: relative)
+    }
+
+    /// The archived location of an instance: the index's row, or without an index a file at the target.
+    private func existingLocation(_ sop: String, target: String, relative: String) throws -> String? {
+        if let index {
+            do { return try index.filePathNow(ofInstance: sop) } catch {
+                throw ArchiveError.outOfResources("index unavailable: \(error)")
+            }
+        }
+        return Directory.exists(target) || materializer?.isPending(relative) == true ? relative : nil
+    }
+
+    /// The duplicate policy for an instance already archived: throws (reject), false (ignore), true (replace).
+    public func duplicateAccepted(_ sop: String, existing: String) throws -> Bool {
+        switch configuration.duplicatePolicy {
+        case .reject: throw ArchiveError.duplicate("SOP Instance \(sop) already archived")
+        case .ignore: return false
+        case .replace: return true
+        }
     }
 
     public var incomingDirectory: String { configuration.root + "/" + Self.incomingFolder }
@@ -63,21 +186,28 @@ public final class FileArchive: Sendable {
                        callingAETitle: String, receivedAt: String, durably: DurableStep) async throws -> CommitResult {
         let relative = try configuration.naming.relativePath(for: attributes, fileExtension: configuration.fileExtension)
         let sop = attributes.sopInstanceUID
-        // One commit per SOP Instance UID at a time; a second concurrent sender waits its turn.
-        while !claim(sop) { try await Task.sleep(nanoseconds: 1_000_000) }
-        defer { unclaim(sop) }
-        // Other nodes on the same index and folder: one commit per SOP Instance UID across them too.
-        if let index, let decided = try await claimAcrossNodes(sop, relative: relative, index) { return decided }
-        do {
-            let result = try await durably { seal in
+        return try await claimedAcrossNodes(sop, relative: relative) {
+            try await durably { seal in
                 try self.commitNow(file, relative: relative, attributes: attributes, transferSyntaxUID: transferSyntaxUID,
                                    callingAETitle: callingAETitle, receivedAt: receivedAt, seal: seal)
             }
-            await index?.release(instance: sop)
-            return result
-        } catch {
-            await index?.release(instance: sop)
-            throw error
+        }
+    }
+
+    /// `claimed`, and on an index several nodes share, the instance claimed across them for the time of `body`
+    /// too; when another node holds it, the duplicate policy answers without running `body`.
+    public func claimedAcrossNodes(_ sop: String, relative: String, _ body: () async throws -> CommitResult) async throws -> CommitResult {
+        try await claimed(sop) {
+            guard let index else { return try await body() }
+            if let decided = try await claimAcrossNodes(sop, relative: relative, index) { return decided }
+            do {
+                let result = try await body()
+                await index.release(instance: sop)
+                return result
+            } catch {
+                await index.release(instance: sop)
+                throw error
+            }
         }
     }
 
@@ -115,13 +245,7 @@ public final class FileArchive: Sendable {
         } else {
             existing = Directory.exists(target) ? relative : nil
         }
-        if let existing {
-            switch configuration.duplicatePolicy {
-            case .reject: throw ArchiveError.duplicate("SOP Instance \(sop) already archived")
-            case .ignore: return .ignored(path: existing)
-            case .replace: break
-            }
-        }
+        if let existing, try !duplicateAccepted(sop, existing: existing) { return .ignored(path: existing) }
         let fileHash = try seal()
         let folder = String(target[..<(target.lastIndex(of: "/") ?? target.endIndex)])
         if !Directory.exists(folder) {
@@ -147,6 +271,17 @@ public final class FileArchive: Sendable {
         return existing == nil ? .stored(path: relative) : .replaced(path: relative)
     }
 
-    private func claim(_ sop: String) -> Bool { inFlight.withLockedValue { $0.insert(sop).inserted } }
-    private func unclaim(_ sop: String) { inFlight.withLockedValue { _ = $0.remove(sop) } }
+    /// Hands the claim to the next waiting commit of the same instance, or drops it.
+    private func unclaim(_ sop: String) {
+        let next = inFlight.withLockedValue { claims -> CheckedContinuation<Void, Never>? in
+            guard var waiting = claims[sop], !waiting.isEmpty else {
+                claims.removeValue(forKey: sop)
+                return nil
+            }
+            let first = waiting.removeFirst()
+            claims[sop] = waiting
+            return first
+        }
+        next?.resume()
+    }
 }

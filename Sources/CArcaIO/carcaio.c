@@ -47,3 +47,20 @@ int arca_set_direct(int fd, int on) {
     return 0;
 #endif
 }
+
+int arca_open_segment(const char *path, int create) {
+    int flags = O_RDWR | O_CLOEXEC | (create ? (O_CREAT | O_EXCL) : 0);
+#ifdef O_DIRECT
+    int fd = open(path, flags | O_DIRECT, 0644);
+    if (fd >= 0 || errno != EINVAL) return fd;
+#endif
+    return open(path, flags, 0644);
+}
+
+int arca_syncfs(int fd) {
+#ifdef __linux__
+    return syncfs(fd);
+#else
+    return fsync(fd);
+#endif
+}

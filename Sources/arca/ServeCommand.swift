@@ -20,6 +20,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "File naming: uid_hierarchical, date_hierarchical or flat.") var naming: NamingScheme?
     @Option(help: "Duplicate SOP instances: reject, replace or ignore.") var duplicate: DuplicatePolicy?
     @Option(help: "Where instances go: files, dckv (the eDCKV study store) or files,dckv.") var store: StoreTargets?
+    @Option(help: "strict (default): answer 0x0000 once the instance is on the device; deferred: once written and indexed, durable within 1 s.")
+    var durability: Durability?
     @Option(name: .customLong("merge-interval"), help: "Seconds between eDCKV merge passes; 0: never merge in this process.")
     var mergeInterval: Double?
     @Option(name: .customLong("merge-after"), help: "Seconds a study must receive nothing before it is merged (default 3).")
@@ -75,6 +77,7 @@ struct Serve: AsyncParsableCommand {
         if let naming { s.naming = naming }
         if let duplicate { s.duplicate = duplicate }
         if let store { s.store = store }
+        if let durability { s.durability = durability }
         if let mergeInterval { s.mergeIntervalSeconds = mergeInterval }
         if let mergeAfter { s.mergeAfterSeconds = mergeAfter }
         if let maxPDU { s.maxPDU = maxPDU }
@@ -144,6 +147,7 @@ struct Serve: AsyncParsableCommand {
 
 extension NamingScheme: ExpressibleByArgument {}
 extension DuplicatePolicy: ExpressibleByArgument {}
+extension Durability: ExpressibleByArgument {}
 extension StoreTargets: ExpressibleByArgument {
     public init?(argument: String) { self.init(argument) }
 }

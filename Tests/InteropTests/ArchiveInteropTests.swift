@@ -183,6 +183,6 @@ import TestSupport
         }
         let refused = results.filter { $0.status?.rawValue == 0xA700 }.prefix(3).map(\.path)
         let again = try await scu.send(Array(refused))
-        #expect(again.allSatisfy { $0.status == .success }, "\(again.map { $0.status?.rawValue })")
+        #expect(again.allSatisfy { $0.status == .success }, "\(again.map { "\($0.status?.rawValue ?? 0) \($0.comment ?? "")" })")
     }
 }

@@ -16,6 +16,8 @@ final class TestServer: Sendable {
     /// The HTTP server's port (DICOMweb, the page), when started with `http: true`.
     let httpPort: Int?
     private let task: Task<Void, Error>
+    /// Acknowledged instances reach their files in the background (the ingest journal's materializer).
+    let materializer: Materializer?
 
     /// The DICOMweb root, when the HTTP server runs.
     var dicomweb: String { "http://127.0.0.1:\(httpPort ?? 0)/dicom-web" }
@@ -57,11 +59,13 @@ final class TestServer: Sendable {
         let port = try await server.waitUntilListening()
         var httpPort: Int?
         if httpServer != nil { for await p in httpReady { httpPort = p; break } }
-        return TestServer(archive: archive, port: port, server: server, httpPort: httpPort, task: task)
+        return TestServer(archive: archive, port: port, server: server, httpPort: httpPort, task: task,
+                          materializer: operations.storage.archive.materializer)
     }
 
-    private init(archive: URL, port: Int, server: DICOMServer, httpPort: Int?, task: Task<Void, Error>) {
+    private init(archive: URL, port: Int, server: DICOMServer, httpPort: Int?, task: Task<Void, Error>, materializer: Materializer?) {
         self.archive = archive
+        self.materializer = materializer
         self.port = port
         self.server = server
         self.httpPort = httpPort
@@ -87,8 +91,12 @@ final class TestServer: Sendable {
         try? FileManager.default.removeItem(at: archive)
     }
 
-    /// Every archived file (hidden folders skipped).
+    /// Waits until every acknowledged instance is in its file.
+    func settle() { materializer?.drain() }
+
+    /// Every archived file (hidden folders skipped), once every acknowledged instance is in place.
     func archivedFiles() -> [URL] {
+        settle()
         guard let walker = FileManager.default.enumerator(at: archive, includingPropertiesForKeys: nil,
                                                           options: [.skipsHiddenFiles]) else { return [] }
         return walker.compactMap { $0 as? URL }.filter { $0.pathExtension == "dcm" }
@@ -96,7 +104,8 @@ final class TestServer: Sendable {
 
     /// Files under the hidden incoming folder (must be empty when nothing is being received).
     func incomingFiles() -> [String] {
-        (try? FileManager.default.contentsOfDirectory(atPath: archive.path + "/.incoming")) ?? []
+        settle()
+        return (try? FileManager.default.contentsOfDirectory(atPath: archive.path + "/.incoming")) ?? []
     }
 
     /// C-ECHO with Arca's own SCU.

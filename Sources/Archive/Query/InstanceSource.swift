@@ -29,10 +29,14 @@ public protocol StoredInstanceReader: AnyObject {
 public struct ArchiveInstanceSource: InstanceSource {
     public let root: String
     public let edckv: (any InstanceSource)?
+    /// An acknowledged instance still in the ingest journal is read once its file is in place (a batch takes
+    /// milliseconds), so every reader sees a whole Part-10 file.
+    public let materializer: Materializer?
 
-    public init(root: String, edckv: (any InstanceSource)? = nil) {
+    public init(root: String, edckv: (any InstanceSource)? = nil, materializer: Materializer? = nil) {
         self.root = root
         self.edckv = edckv
+        self.materializer = materializer
     }
 
     public func header(at location: String) throws -> DataSet {
@@ -73,6 +77,7 @@ public struct ArchiveInstanceSource: InstanceSource {
         guard !location.hasPrefix("/"), !location.split(separator: "/").contains("..") else {
             throw ArchiveError.io("\(location): not a location inside the archive")
         }
+        materializer?.waitMaterialized(location)
         return root + "/" + location
     }
 }

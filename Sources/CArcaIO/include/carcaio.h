@@ -17,4 +17,12 @@ int arca_create_direct(const char *path, int mode);
 /// Turns O_DIRECT on (1) or off (0) for an open descriptor: an unaligned tail is written through the cache.
 int arca_set_direct(int fd, int on);
 
+/// Opens (or creates exclusively, `create` 1) an ingest journal segment for reading and writing with O_DIRECT,
+/// or without it where the file system refuses O_DIRECT (tmpfs).
+int arca_open_segment(const char *path, int create);
+
+/// Flushes the whole file system holding `fd` (Linux syncfs): the journal's checkpoint makes a batch of
+/// materialized files, their folders and the index's WAL durable in one call.
+int arca_syncfs(int fd);
+
 #endif

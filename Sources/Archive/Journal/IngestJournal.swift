@@ -1,0 +1,427 @@
+import CArcaIO
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// How much an acknowledgement waits for.
+public enum Durability: String, Sendable, Codable, CaseIterable {
+    /// 0x0000 only once the instance's journal records are on the device (one group-committed fdatasync).
+    case strict
+    /// 0x0000 once the records are written and the row indexed; a background flusher makes them durable
+    /// within `IngestJournal.deferredBound` (a power loss, not a process crash, can lose that window).
+    case deferred
+}
+
+/// This process's ingest journal: preallocated segment files in `<archive>/.journal/<slot>/`, recycled, never
+/// deleted (a deleted inode's blocks cost the next allocation on ext4 here). Each receiving stream writes
+/// whole records with O_DIRECT at offsets reserved here; acknowledgements wait for one fdatasync shared by every
+/// stream that wrote before it (group commit). A segment is recycled once it is full and every instance with
+/// a piece in it has been materialized durably. The process holds an flock on its slot, so recovery on start
+/// replays only journals whose writer is gone.
+public final class IngestJournal: @unchecked Sendable {
+    /// 32 MiB: 60 CT slices; a new segment is zero-filled once (so later O_DIRECT writes change no metadata
+    /// and fdatasync is a device flush, not a file-system commit), then reused.
+    public static let defaultSegmentSize = 32 << 20
+    /// What deferred mode promises: an acknowledged record is on the device within this many seconds.
+    public static let deferredBound: Double = 1
+    /// The deferred flusher's pause between flushes (so flushes batch).
+    static let deferredInterval: Double = 0.2
+
+    public static let folder = ".journal"
+
+    enum SegmentState: Equatable {
+        case free
+        case filling(next: Int)
+        case full
+        case recycling
+    }
+
+    final class Segment {
+        let number: Int
+        let path: String
+        let fd: Int32
+        var state: SegmentState = .free
+        var header = SegmentHeader(active: false, nonce: 0, generation: 0)
+        /// Streams with a piece here not yet released (discarded, or materialized durably).
+        var holders = 0
+        init(number: Int, path: String, fd: Int32) {
+            self.number = number
+            self.path = path
+            self.fd = fd
+        }
+    }
+
+    public let directory: String
+    public let segmentSize: Int
+    public let durability: Durability
+    /// Segments this journal may create (a quarter of the free space at start).
+    let maxSegments: Int
+    private let lockFD: Int32
+    private let condition = NSCondition()
+    private var segments: [Segment] = []
+    private var current: Int?
+    private var nextGeneration: UInt64 = 1
+    /// Writes registered so far, and how many of them a finished fdatasync covers.
+    private var completed: UInt64 = 0
+    private var synced: UInt64 = 0
+    private var dirty: Set<Int> = []
+    private var syncing = false
+    /// A failed fdatasync leaves the device state unknown: the journal refuses further work.
+    private var broken: ArchiveError?
+    private var stopping = false
+    /// fdatasync calls made (for benchmarks: flushes per instance).
+    public private(set) var flushCount = 0
+    private var flusher: Thread?
+    /// One zeroed 1 MiB aligned buffer for filling new segments and writing segment headers.
+    private let zeros: UnsafeMutableRawPointer
+
+    /// Takes a free slot under `<root>/.journal/` (the first one no other process holds). Run recovery first.
+    public init(root: String, segmentSize: Int = IngestJournal.defaultSegmentSize, durability: Durability = .strict) throws {
+        self.durability = durability
+        try Directory.create(root + "/" + Self.folder)
+        // On a small file system a segment is at most a sixteenth of the free space (at least 1 MiB, two
+        // records), so the journal never takes the space the files need.
+        var fs = statvfs()
+        let available = statvfs(root, &fs) == 0 ? Int(clamping: UInt64(fs.f_bavail) &* UInt64(fs.f_frsize)) : Int.max
+        let size = min(segmentSize, max(1 << 20, available / 16))
+        self.segmentSize = size / JournalLayout.block * JournalLayout.block
+        // And the journal as a whole at most a quarter of it (two segments at least), so the materializer always
+        // finds room for the files that free the segments.
+        maxSegments = max(2, available / 4 / self.segmentSize)
+        var slot = 0
+        var chosen: (String, Int32)?
+        while chosen == nil {
+            let dir = root + "/" + Self.folder + "/\(slot)"
+            try Directory.create(dir)
+            let fd = open(dir + "/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw IncomingFile.error("open", dir + "/lock", errno) }
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 { chosen = (dir, fd) } else { closeDescriptor(fd); slot += 1 }
+        }
+        guard let (dir, fd) = chosen else { throw ArchiveError.io("journal: no slot") }
+        directory = dir
+        lockFD = fd
+        zeros = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: JournalLayout.block)
+        zeros.initializeMemory(as: UInt8.self, repeating: 0, count: 1 << 20)
+        for (number, path) in Self.segmentFiles(in: dir) {
+            let sfd = arca_open_segment(path, 0)
+            guard sfd >= 0 else { throw IncomingFile.error("open", path, errno) }
+            let segment = Segment(number: number, path: path, fd: sfd)
+            // Recovery left every segment free; one still active holds what recovery could not complete: kept
+            // out of use for the next start to try again.
+            if let header = Self.readHeader(sfd) {
+                nextGeneration = max(nextGeneration, header.generation + 1)
+                if header.active { segment.state = .full }
+            }
+            segments.append(segment)
+        }
+        if durability == .deferred {
+            let thread = Thread { [weak self] in self?.flushLoop() }
+            thread.name = "arca.journal.flush"
+            flusher = thread
+            thread.start()
+        }
+    }
+
+    deinit {
+        for s in segments { closeDescriptor(s.fd) }
+        flock(lockFD, LOCK_UN)
+        closeDescriptor(lockFD)
+        zeros.deallocate()
+    }
+
+    /// Stops the deferred flusher after a last flush.
+    public func close() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        condition.unlock()
+        try? flushNow()
+    }
+
+    /// `seg-NNNNNN` files of a journal folder, by number.
+    static func segmentFiles(in dir: String) -> [(Int, String)] {
+        guard let d = opendir(dir) else { return [] }
+        defer { closedir(d) }
+        var out: [(Int, String)] = []
+        while let entry = readdir(d) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard name.hasPrefix("seg-"), let n = Int(name.dropFirst(4)) else { continue }
+            out.append((n, dir + "/" + name))
+        }
+        return out.sorted { $0.0 < $1.0 }
+    }
+
+    static func readHeader(_ fd: Int32) -> SegmentHeader? {
+        let block = UnsafeMutableRawPointer.allocate(byteCount: JournalLayout.block, alignment: JournalLayout.block)
+        defer { block.deallocate() }
+        guard pread(fd, block, JournalLayout.block, 0) == JournalLayout.block else { return nil }
+        return SegmentHeader.decode(UnsafeRawBufferPointer(start: block, count: JournalLayout.block))
+    }
+
+    // MARK: Writing
+
+    /// Reserves `size` bytes (a whole record) in the segment being filled, opening the next one when it does not
+    /// fit, and counts `held`'s stream as a holder of that segment. Throws out-of-resources when no segment can
+    /// be allocated (disk full).
+    func reserve(_ size: Int, held: inout Set<Int>) throws -> (segment: Int, offset: Int, fd: Int32) {
+        condition.lock()
+        defer { condition.unlock() }
+        if let broken { throw broken }
+        if let c = current, case .filling(let next) = segments[c].state, next + size <= segmentSize {
+            segments[c].state = .filling(next: next + size)
+            if held.insert(c).inserted { segments[c].holders += 1 }
+            return (c, next, segments[c].fd)
+        }
+        if let c = current {
+            segments[c].state = .full
+            current = nil
+            if segments[c].holders == 0 { recycleLocked(c) }
+        }
+        let c: Int
+        do {
+            c = try takeFreeLocked()
+        } catch ArchiveError.outOfResources(let reason) {
+            // Disk full: segments held by instances waiting for their files come back once those are written
+            // (the materializer retries at once when asked); wait for one a little before refusing.
+            c = try waitForRecycledLocked(reason: reason)
+        }
+        guard JournalLayout.block + size <= segmentSize else { throw ArchiveError.io("journal: a record of \(size) bytes") }
+        segments[c].state = .filling(next: JournalLayout.block + size)
+        current = c
+        if held.insert(c).inserted { segments[c].holders += 1 }
+        return (c, JournalLayout.block, segments[c].fd)
+    }
+
+    /// Asked when the journal is short of space: the materializer retries its backlog now.
+    var onPressure: (@Sendable () -> Void)?
+
+    private func waitForRecycledLocked(reason: String) throws -> Int {
+        let deadline = Date(timeIntervalSinceNow: 2)
+        onPressure?()
+        while !segments.contains(where: { $0.state == .free }) {
+            if !condition.wait(until: deadline) { throw ArchiveError.outOfResources(reason) }
+        }
+        return try takeFreeLocked()
+    }
+
+    /// A free segment activated with a new nonce and generation (its header write is covered by the next flush).
+    private func takeFreeLocked() throws -> Int {
+        let index: Int
+        if let free = segments.firstIndex(where: { $0.state == .free }) {
+            index = free
+        } else if segments.count >= maxSegments {
+            throw ArchiveError.outOfResources("disk full (the ingest journal waits for room to put its instances in place)")
+        } else {
+            index = try createSegmentLocked()
+        }
+        let s = segments[index]
+        var rng = SystemRandomNumberGenerator()
+        s.header = SegmentHeader(active: true, nonce: rng.next(), generation: nextGeneration)
+        nextGeneration += 1
+        try writeHeader(s)
+        registerLocked(index)
+        return index
+    }
+
+    private func writeHeader(_ s: Segment) throws {
+        let block = UnsafeMutableRawBufferPointer(start: zeros, count: JournalLayout.block)
+        s.header.encode(into: block)
+        defer { zeros.initializeMemory(as: UInt8.self, repeating: 0, count: JournalLayout.block) }
+        try Self.writeAll(s.fd, UnsafeRawBufferPointer(block), at: 0, path: s.path)
+    }
+
+    /// A new segment, zero-filled and fdatasynced. ENOSPC is out-of-resources and leaves no file behind.
+    private func createSegmentLocked() throws -> Int {
+        let number = (segments.map(\.number).max() ?? -1) + 1
+        let path = directory + "/" + String(format: "seg-%06d", number)
+        let fd = arca_open_segment(path, 1)
+        guard fd >= 0 else { throw IncomingFile.error("create", path, errno) }
+        do {
+            var offset = 0
+            while offset < segmentSize {
+                let n = min(1 << 20, segmentSize - offset)
+                try Self.writeAll(fd, UnsafeRawBufferPointer(start: zeros, count: n), at: offset, path: path)
+                offset += n
+            }
+            guard fdatasync(fd) == 0 else { throw IncomingFile.error("fdatasync", path, errno) }
+        } catch {
+            closeDescriptor(fd)
+            unlink(path)
+            throw error
+        }
+        segments.append(Segment(number: number, path: path, fd: fd))
+        return segments.count - 1
+    }
+
+    /// Makes sure one free segment waits, so a stream rarely pays for zero-filling one (the materializer calls
+    /// this between batches).
+    public func prepareSpare() throws {
+        condition.lock()
+        defer { condition.unlock() }
+        if !segments.contains(where: { $0.state == .free }) { _ = try createSegmentLocked() }
+    }
+
+    /// Writes a whole record (aligned buffer, aligned length) at a reserved place; answers the write's sequence
+    /// number for `waitDurable`.
+    func write(_ bytes: UnsafeRawBufferPointer, segment: Int, fd: Int32, offset: Int) throws -> UInt64 {
+        try Self.writeAll(fd, bytes, at: offset, path: directory)
+        condition.lock()
+        defer { condition.unlock() }
+        return registerLocked(segment)
+    }
+
+    @discardableResult
+    private func registerLocked(_ segment: Int) -> UInt64 {
+        completed += 1
+        dirty.insert(segment)
+        if durability == .deferred { condition.broadcast() }
+        return completed
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int, path: String) throws {
+        var done = 0
+        while done < bytes.count {
+            guard let base = bytes.baseAddress else { return }
+            let n = pwrite(fd, base + done, bytes.count - done, off_t(offset + done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw IncomingFile.error("write", path, errno)
+            }
+            done += n
+        }
+    }
+
+    // MARK: Durability
+
+    /// Returns once the write numbered `sequence` is on the device: whoever finds no flush running flushes
+    /// every segment written since the last one, for everyone waiting.
+    public func waitDurable(_ sequence: UInt64) throws {
+        condition.lock()
+        defer { condition.unlock() }
+        while synced < sequence {
+            if let broken { throw broken }
+            if syncing {
+                condition.wait()
+                continue
+            }
+            try flushLocked()
+        }
+    }
+
+    /// Whether the write numbered `sequence` is on the device (storage commitment in deferred mode).
+    public func isDurable(_ sequence: UInt64) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return synced >= sequence
+    }
+
+    /// Flushes everything written so far.
+    public func flushNow() throws {
+        condition.lock()
+        let target = completed
+        condition.unlock()
+        try waitDurable(target)
+    }
+
+    /// Called with the lock held and no flush running; releases the lock during the fdatasyncs.
+    private func flushLocked() throws {
+        syncing = true
+        let target = completed
+        let fds = dirty.map { (segments[$0].fd, segments[$0].path) }
+        dirty.removeAll()
+        condition.unlock()
+        var failure: ArchiveError?
+        for (fd, path) in fds where fdatasync(fd) != 0 {
+            failure = IncomingFile.error("fdatasync", path, errno)
+        }
+        condition.lock()
+        syncing = false
+        flushCount += fds.count
+        if let failure {
+            broken = failure
+        } else {
+            synced = max(synced, target)
+        }
+        condition.broadcast()
+        if let failure { throw failure }
+    }
+
+    /// Deferred mode: flushes whatever was written, then waits `deferredInterval` so flushes batch.
+    private func flushLoop() {
+        condition.lock()
+        defer { condition.unlock() }
+        while !stopping {
+            if dirty.isEmpty || syncing {
+                condition.wait()
+                continue
+            }
+            try? flushLocked()
+            _ = condition.wait(until: Date(timeIntervalSinceNow: Self.deferredInterval))
+        }
+    }
+
+    /// The sequence number of the last write registered (storage commitment asks whether it is durable).
+    public var lastSequence: UInt64 {
+        condition.lock()
+        defer { condition.unlock() }
+        return completed
+    }
+
+    // MARK: Release and recycling
+
+    /// A stream's pieces are no longer needed (discarded, or materialized durably): a full segment nobody holds
+    /// is recycled.
+    func release(_ held: Set<Int>) {
+        condition.lock()
+        defer { condition.unlock() }
+        for n in held {
+            segments[n].holders -= 1
+            if segments[n].holders == 0 && segments[n].state == .full { recycleLocked(n) }
+        }
+    }
+
+    /// Marks the segment free on disk (its header says inactive, fdatasynced, so recovery never replays what it
+    /// held), then free for reuse.
+    private func recycleLocked(_ n: Int) {
+        let s = segments[n]
+        s.state = .recycling
+        s.header.active = false
+        do {
+            try writeHeader(s)
+            guard fdatasync(s.fd) == 0 else { throw IncomingFile.error("fdatasync", s.path, errno) }
+            flushCount += 1
+            s.state = .free
+            condition.broadcast()
+        } catch {
+            // Left out of use: recovery on the next start replays (idempotently) and frees it.
+            s.state = .full
+        }
+    }
+
+    /// The header of a segment a stream holds (stable while held: a held segment is never recycled).
+    func segmentHeader(_ segment: Int) -> SegmentHeader {
+        condition.lock()
+        defer { condition.unlock() }
+        return segments[segment].header
+    }
+
+    /// The descriptor of a segment, for reading pieces back (materializer, readers).
+    func descriptor(_ segment: Int) -> Int32 {
+        condition.lock()
+        defer { condition.unlock() }
+        return segments[segment].fd
+    }
+
+    /// Segments in use and in all (tests, metrics).
+    public var segmentCounts: (used: Int, total: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        return (segments.filter { $0.state != .free }.count, segments.count)
+    }
+}
+
+/// `close(2)` (the journal's own `close()` stops its flusher).
+private func closeDescriptor(_ fd: Int32) { _ = close(fd) }

@@ -1,0 +1,188 @@
+import BLAKE3
+import CArcaIO
+import DICOM
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Completes, on start and before anything is accepted, every store a journal holds: the journals of
+/// processes that are gone (their slot's flock is free). A final record whose header is valid and whose
+/// pieces are all present with the BLAKE3 it names was acknowledged (or could have been); anything else — a
+/// record cut inside its header, its bytes or its checksum, a flipped byte — was never acknowledged and is
+/// dropped. Instances are replayed in the order they were written (a later replacement wins), materialized,
+/// indexed; one syncfs; then every segment is marked free.
+public enum JournalRecovery {
+    /// One complete instance found in a journal.
+    public struct Found: Sendable, Equatable {
+        public var final: FinalInfo
+        public var pieces: [JournalPiece]
+        /// Write order: the segment's generation, then the final record's offset.
+        public var generation: UInt64
+        public var offset: Int
+    }
+
+    public struct Report: Sendable {
+        public var replayed: [String] = []
+        public var failed: [(sop: String, error: String)] = []
+    }
+
+    /// Scans one journal folder's segments; answers the complete instances in write order. `descriptors` maps
+    /// the segment numbers of `pieces` to the open segment files (the caller closes them).
+    public static func scan(directory: String, maxRecord: Int) throws -> (found: [Found], descriptors: [Int: Int32]) {
+        var descriptors: [Int: Int32] = [:]
+        var pieces: [UInt64: [JournalPiece]] = [:]
+        var finals: [(Found, UInt64)] = []
+        for (number, path) in IngestJournal.segmentFiles(in: directory) {
+            let fd = arca_open_segment(path, 0)
+            guard fd >= 0 else { throw IncomingFile.error("open", path, errno) }
+            descriptors[number] = fd
+            guard let header = IngestJournal.readHeader(fd), header.active else { continue }
+            var st = stat()
+            guard fstat(fd, &st) == 0 else { throw IncomingFile.error("stat", path, errno) }
+            let size = Int(st.st_size) / JournalLayout.block * JournalLayout.block
+            guard size > JournalLayout.block else { continue }
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: JournalLayout.block)
+            defer { buffer.deallocate() }
+            var done = 0
+            while done < size {
+                let n = pread(fd, buffer + done, size - done, off_t(done))
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { break }
+                done += n
+            }
+            let valid = done / JournalLayout.block * JournalLayout.block
+            var at = JournalLayout.block
+            while at + JournalLayout.recordHeaderSize <= valid {
+                let bytes = UnsafeRawBufferPointer(start: buffer + at, count: JournalLayout.recordHeaderSize)
+                guard let record = RecordHeader.decode(bytes, nonce: header.nonce, generation: header.generation),
+                      record.recordSize <= maxRecord, at + record.recordSize <= valid else {
+                    at += JournalLayout.block
+                    continue
+                }
+                let piece = JournalPiece(segment: number, recordOffset: at, instanceOffset: record.offset, length: Int(record.length))
+                pieces[record.stream, default: []].append(piece)
+                if let final = record.final {
+                    finals.append((Found(final: final, pieces: [], generation: header.generation, offset: at), record.stream))
+                }
+                at += record.recordSize
+            }
+        }
+        var found: [Found] = []
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: maxRecord, alignment: JournalLayout.block)
+        defer { buffer.deallocate() }
+        for (candidate, stream) in finals.sorted(by: { ($0.0.generation, $0.0.offset) < ($1.0.generation, $1.0.offset) }) {
+            let all = (pieces[stream] ?? []).sorted { $0.instanceOffset < $1.instanceOffset }
+            // Contiguous from 0 to the instance's length, nothing missing, nothing twice.
+            var expected: UInt64 = 0
+            var complete = true
+            for piece in all {
+                if piece.instanceOffset != expected { complete = false; break }
+                expected += UInt64(piece.length)
+            }
+            guard complete, expected == candidate.final.totalLength else { continue }
+            var hasher = BLAKE3()
+            var readable = true
+            for piece in all {
+                guard let fd = descriptors[piece.segment],
+                      let payload = try? Materializer.read(piece, fd: fd, into: buffer, capacity: maxRecord) else {
+                    readable = false
+                    break
+                }
+                hasher.update(payload)
+            }
+            guard readable, hasher.finalize() == candidate.final.hash else { continue }
+            var instance = candidate
+            instance.pieces = all
+            found.append(instance)
+        }
+        return (found, descriptors)
+    }
+
+    /// Recovers every journal under `<root>/.journal/` that no running process holds.
+    public static func recover(root: String, naming: NamingScheme, fileExtension: String, createDirectories: Bool,
+                               index: (any InstanceIndex)?, pool: AlignedBufferPool,
+                               afterPlace: (@Sendable (String) throws -> Void)? = nil) throws -> Report {
+        var report = Report()
+        let base = root + "/" + IngestJournal.folder
+        guard let dir = opendir(base) else { return report }
+        var slots: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if Int(name) != nil { slots.append(base + "/" + name) }
+        }
+        closedir(dir)
+        for slot in slots.sorted() {
+            let lockFD = open(slot + "/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+            guard lockFD >= 0 else { continue }
+            defer { close(lockFD) }
+            // Held: a running server's journal, not ours to touch.
+            guard flock(lockFD, LOCK_EX | LOCK_NB) == 0 else { continue }
+            defer { flock(lockFD, LOCK_UN) }
+            try recoverSlot(slot, root: root, naming: naming, fileExtension: fileExtension, createDirectories: createDirectories,
+                            index: index, pool: pool, afterPlace: afterPlace, report: &report)
+        }
+        return report
+    }
+
+    private static func recoverSlot(_ slot: String, root: String, naming: NamingScheme, fileExtension: String,
+                                    createDirectories: Bool, index: (any InstanceIndex)?, pool: AlignedBufferPool,
+                                    afterPlace: (@Sendable (String) throws -> Void)?, report: inout Report) throws {
+        let (found, descriptors) = try scan(directory: slot, maxRecord: pool.bufferSize)
+        defer { descriptors.values.forEach { close($0) } }
+        let incoming = root + "/" + FileArchive.incomingFolder
+        try Directory.create(incoming)
+        for instance in found {
+            let sop = instance.final.sopInstanceUID
+            do {
+                let temp = try Materializer.copy(instance.pieces, descriptor: { descriptors[$0] ?? -1 }, into: incoming, pool: pool)
+                do {
+                    let dataSet = try DICOMFile.read(path: temp, options: .headerOnly).dataSet
+                    let attributes = InstanceAttributes(dataSet)
+                    let relative = try naming.relativePath(for: attributes, fileExtension: fileExtension)
+                    let target = root + "/" + relative
+                    let folder = String(target[..<(target.lastIndex(of: "/") ?? target.endIndex)])
+                    if !Directory.exists(folder) {
+                        guard createDirectories else { throw ArchiveError.io("folder of \(relative) missing, create_directories off") }
+                        try Directory.create(folder)
+                    }
+                    let previous = try index?.filePathNow(ofInstance: sop)
+                    try Directory.rename(temp, target)
+                    try afterPlace?(target)
+                    if let previous, previous != relative, !FileArchive.isEDCKVLocation(previous) {
+                        try? Directory.remove(root + "/" + previous)
+                    }
+                    try index?.recordNow(InstanceRecord(
+                        attributes: attributes, filePath: relative, fileSize: instance.final.totalLength,
+                        fileHash: BLAKE3.hex(instance.final.hash), transferSyntaxUID: instance.final.transferSyntaxUID,
+                        receivedAt: instance.final.receivedAt, callingAETitle: instance.final.callingAETitle))
+                    report.replayed.append(relative)
+                } catch {
+                    unlink(temp)
+                    throw error
+                }
+            } catch {
+                report.failed.append((sop, "\(error)"))
+            }
+        }
+        // Everything replayed is durable before the journal forgets it; a failure leaves the journal as it is
+        // (the next start tries again).
+        let rootFD = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard rootFD >= 0 else { throw IncomingFile.error("open", root, errno) }
+        defer { close(rootFD) }
+        guard arca_syncfs(rootFD) == 0 else { throw IncomingFile.error("syncfs", root, errno) }
+        guard report.failed.isEmpty else { return }
+        let block = UnsafeMutableRawPointer.allocate(byteCount: JournalLayout.block, alignment: JournalLayout.block)
+        defer { block.deallocate() }
+        block.initializeMemory(as: UInt8.self, repeating: 0, count: JournalLayout.block)
+        for (number, fd) in descriptors {
+            guard let header = IngestJournal.readHeader(fd), header.active else { continue }
+            SegmentHeader(active: false, nonce: header.nonce, generation: header.generation)
+                .encode(into: UnsafeMutableRawBufferPointer(start: block, count: JournalLayout.block))
+            try IngestJournal.writeAll(fd, UnsafeRawBufferPointer(start: block, count: JournalLayout.block), at: 0,
+                                       path: slot + "/seg-\(number)")
+            guard fdatasync(fd) == 0 else { throw IncomingFile.error("fdatasync", slot, errno) }
+        }
+    }
+}

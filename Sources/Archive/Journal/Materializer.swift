@@ -1,0 +1,250 @@
+import CArcaIO
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Gives acknowledged instances their final layout in the background: each one's pieces are copied from the
+/// journal into a file under `.incoming/` (O_DIRECT, no fsync), renamed to the name the naming scheme gave
+/// it; then one `syncfs` makes the whole batch durable (files, folder entries, the index's WAL), and only then
+/// are the instances' journal pieces released so their segments can be recycled. A reader that wants an
+/// instance not yet materialized waits for it (`waitMaterialized`): a batch takes a few milliseconds.
+public final class Materializer: @unchecked Sendable {
+    public struct Job: Sendable {
+        public let stream: JournalStream
+        public let relativePath: String
+        /// The file an accepted replacement supersedes (removed once the new one is in place).
+        public let replacedPath: String?
+    }
+
+    /// At most this many instances per syncfs: a batch's readers wait for the whole batch.
+    static let maxBatch = 64
+
+    let root: String
+    let journal: IngestJournal
+    let pool: AlignedBufferPool
+    let createDirectories: Bool
+    /// Called with each materialized file's absolute path before the batch is synced (the eDCKV spool of
+    /// `files,dckv`).
+    let afterPlace: (@Sendable (_ absolutePath: String) throws -> Void)?
+    private let condition = NSCondition()
+    private var queue: [Job] = []
+    private var pendingPaths: [String: Int] = [:]
+    private var waiters: [String: [@Sendable () -> Void]] = [:]
+    private var running = 0
+    private var stopping = false
+    private var thread: Thread?
+    private let rootFD: Int32
+    /// The last failure (disk full while materializing): the jobs stay queued and are retried.
+    public private(set) var lastError: ArchiveError?
+    /// Instances materialized and syncfs calls made (benchmarks: flushes per instance).
+    public private(set) var materialized = 0
+    public private(set) var syncCount = 0
+
+    init(root: String, journal: IngestJournal, pool: AlignedBufferPool, createDirectories: Bool,
+         afterPlace: (@Sendable (String) throws -> Void)?) {
+        self.root = root
+        self.journal = journal
+        self.pool = pool
+        self.createDirectories = createDirectories
+        self.afterPlace = afterPlace
+        rootFD = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        journal.onPressure = { [weak self] in self?.retryNow() }
+        let thread = Thread { [weak self] in self?.run() }
+        thread.name = "arca.materializer"
+        self.thread = thread
+        thread.start()
+    }
+
+    deinit { if rootFD >= 0 { close(rootFD) } }
+
+    /// Ends the pause after a failure (the journal is short of space: the backlog may fit now).
+    public func retryNow() {
+        condition.lock()
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Queues an acknowledged instance; from now on `isPending(path)` is true until it is durable in place.
+    func enqueue(_ job: Job) {
+        condition.lock()
+        queue.append(job)
+        pendingPaths[job.relativePath, default: 0] += 1
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    public func isPending(_ relativePath: String) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return pendingPaths[relativePath] != nil
+    }
+
+    /// Blocks (a reader's I/O thread) until the file at `relativePath` is in place.
+    public func waitMaterialized(_ relativePath: String) {
+        condition.lock()
+        defer { condition.unlock() }
+        while pendingPaths[relativePath] != nil && !stopping { condition.wait() }
+    }
+
+    /// Calls `body` once the file at `relativePath` is in place and durable (at once when it is already), on
+    /// the materializer's thread: post-store hooks run on the file, never before it exists.
+    public func whenMaterialized(_ relativePath: String, _ body: @escaping @Sendable () -> Void) {
+        condition.lock()
+        guard pendingPaths[relativePath] != nil, !stopping else {
+            condition.unlock()
+            body()
+            return
+        }
+        waiters[relativePath, default: []].append(body)
+        condition.unlock()
+    }
+
+    /// Blocks until everything queued is materialized (a clean stop, tests), or `timeout` seconds passed (a
+    /// disk that stays full: what is left stays in the journal for the next start).
+    public func drain(timeout: Double = 30) {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        condition.lock()
+        defer { condition.unlock() }
+        while (!queue.isEmpty || running > 0) && !stopping {
+            if !condition.wait(until: deadline) { return }
+        }
+    }
+
+    /// Drains, then stops the thread.
+    public func stop() {
+        drain()
+        condition.lock()
+        stopping = true
+        let left = waiters.values.flatMap { $0 }
+        waiters.removeAll()
+        condition.broadcast()
+        condition.unlock()
+        left.forEach { $0() }
+    }
+
+    private func run() {
+        condition.lock()
+        while !stopping {
+            if queue.isEmpty {
+                condition.wait()
+                continue
+            }
+            let batch = Array(queue.prefix(Self.maxBatch))
+            running = batch.count
+            condition.unlock()
+            var done = 0
+            var failure: ArchiveError?
+            for job in batch {
+                do {
+                    try place(job)
+                    done += 1
+                } catch let e as ArchiveError {
+                    failure = e
+                    break
+                } catch {
+                    failure = .io("\(error)")
+                    break
+                }
+            }
+            if done > 0 && arca_syncfs(rootFD) != 0 {
+                failure = IncomingFile.error("syncfs", root, errno)
+                done = 0
+            }
+            for job in batch.prefix(done) { job.stream.releaseHeld() }
+            try? journal.prepareSpare()
+            condition.lock()
+            syncCount += done > 0 ? 1 : 0
+            materialized += done
+            queue.removeFirst(done)
+            var ready: [@Sendable () -> Void] = []
+            for job in batch.prefix(done) {
+                if let n = pendingPaths[job.relativePath], n > 1 { pendingPaths[job.relativePath] = n - 1 } else {
+                    pendingPaths.removeValue(forKey: job.relativePath)
+                    ready += waiters.removeValue(forKey: job.relativePath) ?? []
+                }
+            }
+            running = 0
+            lastError = failure
+            condition.broadcast()
+            if !ready.isEmpty {
+                condition.unlock()
+                ready.forEach { $0() }
+                condition.lock()
+            }
+            // Disk full or another failure: the jobs stay queued (their bytes are safe in the journal); retry in
+            // a second rather than spin.
+            if failure != nil && !stopping { _ = condition.wait(until: Date(timeIntervalSinceNow: 1)) }
+        }
+        condition.unlock()
+    }
+
+    /// One instance: copied from the journal into a hidden file, then renamed into place.
+    private func place(_ job: Job) throws {
+        let temp = try Self.copy(job.stream.pieces, from: journal, into: root + "/" + FileArchive.incomingFolder, pool: pool)
+        do {
+            let target = root + "/" + job.relativePath
+            let folder = String(target[..<(target.lastIndex(of: "/") ?? target.endIndex)])
+            if !Directory.exists(folder) {
+                guard createDirectories else {
+                    throw ArchiveError.io("folder \(job.relativePath) does not exist and create_directories is off")
+                }
+                try Directory.create(folder)
+            }
+            try Directory.rename(temp, target)
+        } catch {
+            unlink(temp)
+            throw error
+        }
+        if let replaced = job.replacedPath, replaced != job.relativePath { try? Directory.remove(root + "/" + replaced) }
+        try afterPlace?(root + "/" + job.relativePath)
+    }
+
+    /// Copies an instance's pieces from the journal into a new hidden file in `directory`; answers its path.
+    static func copy(_ pieces: [JournalPiece], from journal: IngestJournal, into directory: String,
+                     pool: AlignedBufferPool) throws -> String {
+        try copy(pieces, descriptor: { journal.descriptor($0) }, into: directory, pool: pool)
+    }
+
+    static func copy(_ pieces: [JournalPiece], descriptor: (Int) -> Int32, into directory: String,
+                     pool: AlignedBufferPool) throws -> String {
+        var rng = SystemRandomNumberGenerator()
+        let temp = directory + "/.part-\(getpid())-m\(String(rng.next() as UInt64, radix: 36))"
+        var file = try DirectFile(creating: temp, pool: pool)
+        let buffer = pool.take()
+        defer { pool.give(buffer) }
+        do {
+            for piece in pieces {
+                let payload = try read(piece, fd: descriptor(piece.segment), into: buffer, capacity: pool.bufferSize)
+                try file.append(payload)
+            }
+            try file.writeAll()
+            file.close()
+        } catch {
+            file.close()
+            unlink(temp)
+            throw error
+        }
+        return temp
+    }
+
+    /// A piece's payload, read with its record (aligned, for O_DIRECT) into `buffer`.
+    static func read(_ piece: JournalPiece, fd: Int32, into buffer: UnsafeMutableRawPointer, capacity: Int) throws
+        -> UnsafeRawBufferPointer {
+        let size = JournalLayout.blocks(JournalLayout.recordHeaderSize + piece.length)
+        guard size <= capacity else { throw ArchiveError.io("journal: a record of \(size) bytes") }
+        var done = 0
+        while done < size {
+            let n = pread(fd, buffer + done, size - done, off_t(piece.recordOffset + done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw IncomingFile.error("read", "journal", errno)
+            }
+            if n == 0 { throw ArchiveError.io("journal: a record past the segment's end") }
+            done += n
+        }
+        return UnsafeRawBufferPointer(start: buffer + JournalLayout.recordHeaderSize, count: piece.length)
+    }
+}

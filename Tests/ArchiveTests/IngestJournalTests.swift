@@ -1,0 +1,159 @@
+import Archive
+import BLAKE3
+import DICOM
+import Foundation
+import Testing
+import TestSupport
+
+/// The ingest journal's recovery rule, on real segment files: what was acknowledged (its final record written
+/// and flushed) comes back exactly; a record cut or damaged anywhere (never acknowledged) does not.
+@Suite struct IngestJournalTests {
+    /// Sizes that take one record, exactly fill one, and span several (the 512 KiB staging buffers).
+    static let sizes = [1, 8_000, 523_264, 525_000, 1_600_000, 40_000]
+
+    static func bytes(_ count: Int, seed: UInt64) -> [UInt8] {
+        var rng = SplitMix64(seed: seed)
+        return (0..<count).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+    }
+
+    struct Written {
+        var sop: String
+        var bytes: [UInt8]
+        var pieces: [JournalPiece]
+        /// Kept alive as the materializer keeps an acknowledged stream until its file is durable: a stream let
+        /// go releases its segments for recycling.
+        var stream: JournalStream
+    }
+
+    /// Writes each instance into a fresh journal in `root` (in pieces of odd sizes), flushes, closes it.
+    static func writeJournal(root: String, instances: [(String, [UInt8])], segmentSize: Int = 4 << 20)
+        throws -> (directory: String, written: [Written]) {
+        let journal = try IngestJournal(root: root, segmentSize: segmentSize)
+        let pool = AlignedBufferPool()
+        var written: [Written] = []
+        for (sop, bytes) in instances {
+            let stream = JournalStream(journal: journal, pool: pool)
+            var offset = 0, piece = 1000
+            while offset < bytes.count {
+                let n = min(piece, bytes.count - offset)
+                try bytes[offset..<(offset + n)].withUnsafeBytes { try stream.append($0) }
+                offset += n
+                piece = piece * 2 + 333
+            }
+            let sequence = try stream.finish(FinalInfo(sopInstanceUID: sop, transferSyntaxUID: "1.2.840.10008.1.2.1",
+                                                       callingAETitle: "TEST", receivedAt: "20261202T140000Z",
+                                                       totalLength: UInt64(bytes.count), hash: BLAKE3.hash(bytes)))
+            try journal.waitDurable(sequence)
+            written.append(Written(sop: sop, bytes: bytes, pieces: stream.pieces, stream: stream))
+        }
+        return (journal.directory, written)
+    }
+
+    static func scan(_ directory: String) throws -> [JournalRecovery.Found] {
+        let (found, descriptors) = try JournalRecovery.scan(directory: directory, maxRecord: AlignedBufferPool().bufferSize)
+        descriptors.values.forEach { close($0) }
+        return found
+    }
+
+    static func segmentPath(_ directory: String, _ number: Int) -> String {
+        directory + "/" + String(format: "seg-%06d", number)
+    }
+
+    @Test func everyFlushedInstanceIsFoundWithItsBytes() throws {
+        let dir = try ExternalTool.temporaryDirectory("arca-journal")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let instances = Self.sizes.enumerated().map { ("1.2.3.\($0.offset)", Self.bytes($0.element, seed: UInt64($0.offset))) }
+        // Small segments: instances span segments.
+        let (directory, written) = try Self.writeJournal(root: dir.path, instances: instances, segmentSize: 1 << 20)
+        let found = try Self.scan(directory)
+        #expect(found.map(\.final.sopInstanceUID) == written.map(\.sop))
+        for (f, w) in zip(found, written) {
+            #expect(f.pieces == w.pieces)
+            #expect(f.final.totalLength == UInt64(w.bytes.count))
+        }
+    }
+
+    enum Damage: String, CaseIterable {
+        case truncatedInHeader, truncatedInBytes, truncatedInChecksum, flippedByte, flippedHeaderByte
+    }
+
+    /// The last instance's final record is damaged the way a crash during its write (before any
+    /// acknowledgement) leaves it: recovery finds exactly the others.
+    @Test(arguments: Damage.allCases)
+    func aDamagedLastRecordIsDropped(damage: Damage) throws {
+        let dir = try ExternalTool.temporaryDirectory("arca-journal")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let instances = Self.sizes.enumerated().map { ("1.2.3.\($0.offset)", Self.bytes($0.element, seed: UInt64($0.offset) + 7)) }
+        let (directory, written) = try Self.writeJournal(root: dir.path, instances: instances)
+        guard let last = written.last?.pieces.last else { Issue.record("nothing written"); return }
+        let path = Self.segmentPath(directory, last.segment)
+        let handle = try #require(FileHandle(forUpdatingAtPath: path))
+        let header = UInt64(last.recordOffset)
+        switch damage {
+        case .truncatedInHeader: try handle.truncate(atOffset: header + 100)
+        case .truncatedInBytes: try handle.truncate(atOffset: header + 1024 + UInt64(last.length / 2))
+        case .truncatedInChecksum: try handle.truncate(atOffset: header + 1010)
+        case .flippedByte, .flippedHeaderByte:
+            let at = damage == .flippedByte ? header + 1024 + UInt64(last.length / 2) : header + 60
+            try handle.seek(toOffset: at)
+            let byte = try #require(try handle.read(upToCount: 1)?.first)
+            try handle.seek(toOffset: at)
+            try handle.write(contentsOf: Data([byte ^ 0x20]))
+        }
+        try handle.close()
+        let found = try Self.scan(directory)
+        #expect(found.map(\.final.sopInstanceUID) == written.dropLast().map(\.sop))
+    }
+
+    /// A record of a received image can hold bytes that look like a journal header; without the segment's
+    /// random nonce they never count, and an instance cut short stays dropped.
+    @Test func payloadImitatingAHeaderIsNotARecord() throws {
+        let dir = try ExternalTool.temporaryDirectory("arca-journal")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var fake = [UInt8](repeating: 0, count: 1024)
+        try fake.withUnsafeMutableBytes { raw in
+            try RecordHeader(nonce: 1, generation: 1, stream: 9, offset: 0, length: 0,
+                             final: FinalInfo(sopInstanceUID: "6.6.6", transferSyntaxUID: "1.2", callingAETitle: "EVIL",
+                                              receivedAt: "x", totalLength: 0, hash: BLAKE3.hash([UInt8]()))).encode(into: raw)
+        }
+        // At payload offset 3072 the fake header sits on a block boundary of the segment.
+        var payload = Self.bytes(3 * 4096, seed: 1)
+        payload.replaceSubrange(3072..<(3072 + 1024), with: fake)
+        let (directory, written) = try Self.writeJournal(root: dir.path, instances: [("1.2.3.1", payload), ("1.2.3.2", payload)])
+        // The first record's own header damaged: the scan walks its blocks one by one and meets the imitation.
+        let first = try #require(written.first?.pieces.first)
+        let handle = try #require(FileHandle(forUpdatingAtPath: Self.segmentPath(directory, first.segment)))
+        try handle.seek(toOffset: UInt64(first.recordOffset))
+        try handle.write(contentsOf: Data([0]))
+        try handle.close()
+        let found = try Self.scan(directory)
+        #expect(found.map(\.final.sopInstanceUID) == ["1.2.3.2"])
+    }
+
+    /// Through the archive: instances written to a journal whose process is gone are completed on start:
+    /// files in place with their bytes, rows in the index, and the journal empty afterwards.
+    @Test func recoveryCompletesStoresIntoFilesAndIndex() throws {
+        let dir = try ExternalTool.temporaryDirectory("arca-journal")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var instances: [(String, [UInt8])] = []
+        for n in 0..<3 {
+            var file = SampleImage.secondaryCapture(rows: 16, columns: 16)
+            let sop = "1.2.826.0.1.3680043.10.1.\(n)"
+            file.dataSet.setString(sop, for: .sopInstanceUID, vr: .UI)
+            file.meta.setString(sop, for: .mediaStorageSOPInstanceUID, vr: .UI)
+            instances.append((sop, try file.serialized()))
+        }
+        _ = try Self.writeJournal(root: dir.path, instances: instances)
+        let index = try SQLiteIndex(archive: dir.path)
+        let configuration = FileArchive.Configuration(root: dir.path)
+        let report = try FileArchive.recover(configuration, index: index)
+        #expect(report.replayed.count == 3)
+        #expect(report.failed.isEmpty)
+        for (sop, bytes) in instances {
+            let path = try #require(try index.filePathNow(ofInstance: sop))
+            #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: dir.path + "/" + path))) == bytes)
+        }
+        // The journal was emptied: a second start replays nothing.
+        #expect(try FileArchive.recover(configuration, index: index).replayed.isEmpty)
+    }
+}

@@ -306,6 +306,47 @@ import TestSupport
         #expect(audit.events(.retrieve).contains { $0.who == "MOVER" && $0.details["study"] == study.studyUID && $0.status == "0xA801" })
     }
 
+    /// The security keys of the settings file: read, written back by `--print-config` unchanged, and refused
+    /// when incomplete (TLS without its files) or holding a password in clear.
+    @Test func settingsFileKeys() throws {
+        let folder = try ExternalTool.temporaryDirectory("security-settings")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let hash = try PasswordHash.make("pw", rounds: 210_000)
+        #expect(PasswordHash.verify("pw", against: hash))
+        #expect(!PasswordHash.verify("pW", against: hash))
+        #expect(!PasswordHash.verify("pw", against: "pw"))
+        let yaml = """
+            tls_port: 2762
+            tls_certificate: /etc/arca/server.pem
+            tls_key: /etc/arca/server.key
+            tls_ca: /etc/arca/ca.pem
+            tls_only: true
+            https: true
+            http_host: 0.0.0.0
+            http_users: [{name: alice, role: read-write, password_hash: "\(hash)"}]
+            http_tokens: [{name: viewer, role: read-only, token_hash: "\(TokenHash.make("t"))"}]
+            dicom_access: [{ae_title: CT1, hosts: ["10.1.0.0/16"], services: [store], move_destinations: [WS1]}]
+            audit_log: syslog
+            """
+        let file = folder.appendingPathComponent("arca.yml")
+        try yaml.write(to: file, atomically: true, encoding: .utf8)
+        let settings = try SettingsFile.load(file.path)
+        #expect(settings.tlsPort == 2762 && settings.tlsOnly && settings.https && settings.auditLog == "syslog")
+        #expect(settings.httpAccess.required && settings.httpUsers.first?.role == .readWrite && settings.httpTokens.first?.role == .readOnly)
+        #expect(settings.dicomAccess.first?.hosts.first?.description == "10.1.0.0/16")
+        try SettingsFile.yaml(settings).write(to: file, atomically: true, encoding: .utf8)
+        #expect(try SettingsFile.load(file.path) == settings)
+
+        for bad in ["tls_port: 2762", "https: true", "tls_only: true",
+                    "http_users: [{name: bob, role: read-only, password_hash: hunter2}]",
+                    "http_tokens: [{name: t, role: read-only, token_hash: abc}]",
+                    "dicom_access: [{ae_title: X, hosts: [example.org]}]"] {
+            try bad.write(to: file, atomically: true, encoding: .utf8)
+            #expect(throws: SettingsError.self, "\(bad)") { try SettingsFile.load(file.path) }
+        }
+        #expect(!ServerSettings().httpAccess.required)
+    }
+
     /// `audit_log: PATH`: the events of a session (associations, a store, a query, a retrieve, HTTP requests)
     /// are JSON lines in the file, each with who, what, when and the outcome.
     @Test func auditLogFile() async throws {

@@ -202,6 +202,14 @@ public struct ArcaApplication: Sendable {
         let node = settings.nodeName ?? ProcessInfo.processInfo.hostName + ":" + String(settings.port)
         let index = try PostgresIndex(url: settings.index, node: node, maxConnections: max(8, settings.maxAssociations / 4))
         logger.notice("[INDEX] PostgreSQL \(index.displayURL) as node \(node)")
+        // Journals of stopped processes (this node's last run, or another node that died) are completed before
+        // anything is accepted, as on SQLite; while serving, `JournalTakeoverService` keeps doing it.
+        let configuration = settings.archiveConfiguration
+        if configuration.journal != nil {
+            let report = try FileArchive.recover(configuration, index: index, afterPlace: try spoolAfterPlace(makeDCKVStore()))
+            for path in report.replayed { logger.notice("[JOURNAL] completed \(path) (acknowledged before the stop)") }
+            for failure in report.failed { logger.warning("[JOURNAL] could not complete \(failure.sop): \(failure.error)") }
+        }
         if try !index.beginSession() {
             logger.notice("[INDEX] this node's last run did not stop cleanly: reconciling the index with the files")
             let report = try IndexMaintenance.reconcile(root: settings.archive, index: index)
@@ -236,6 +244,11 @@ public struct ArcaApplication: Sendable {
         let scheme = settings.https ? "https" : "http"
         if let http = try makeHTTPServer(operations, onServerRunning: { [logger] port in logger.info("DICOMweb and the web page on \(scheme)://\(settings.httpHost):\(port)/") }) {
             services.append(.init(service: http))
+        }
+        if let shared = index as? PostgresIndex, settings.archiveConfiguration.journal != nil {
+            services.append(.init(service: JournalTakeoverService(configuration: settings.archiveConfiguration, index: shared,
+                                                                  interval: .seconds(2), afterPlace: try spoolAfterPlace(dckv),
+                                                                  logger: logger), successTerminationBehavior: .ignore))
         }
         if let dckv, settings.mergeIntervalSeconds > 0 {
             var merger = makeMerger(dckv)

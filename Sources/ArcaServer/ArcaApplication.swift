@@ -69,11 +69,7 @@ public struct ArcaApplication: Sendable {
         // the journal's.
         let configuration = settings.archiveConfiguration
         let index = try SQLiteIndex(archive: root, synchronous: configuration.journal == nil ? .full : .normal)
-        if configuration.journal != nil {
-            let report = try FileArchive.recover(configuration, index: index, afterPlace: try spoolAfterPlace(makeDCKVStore()))
-            for path in report.replayed { logger.notice("[JOURNAL] completed \(path) (acknowledged before the stop)") }
-            for failure in report.failed { logger.warning("[JOURNAL] could not complete \(failure.sop): \(failure.error)") }
-        }
+        try recoverJournals(configuration, index: index)
         if try !index.beginSession() {
             // The last server did not stop cleanly: a file renamed into place whose row was not committed yet
             // (never acknowledged) is indexed now, before anything new is accepted.
@@ -84,6 +80,14 @@ public struct ArcaApplication: Sendable {
             for skipped in report.skipped { logger.warning("[INDEX] left \(skipped.path) unindexed: \(skipped.reason)") }
         }
         return index
+    }
+
+    /// Completes the stores in the journals of stopped processes (before anything is accepted).
+    func recoverJournals(_ configuration: FileArchive.Configuration, index: any InstanceIndex) throws {
+        guard configuration.journal != nil else { return }
+        let report = try FileArchive.recover(configuration, index: index, afterPlace: try spoolAfterPlace(makeDCKVStore()))
+        for path in report.replayed { logger.notice("[JOURNAL] completed \(path) (acknowledged before the stop)") }
+        for failure in report.failed { logger.warning("[JOURNAL] could not complete \(failure.sop): \(failure.error)") }
     }
 
     /// With `files,dckv`: each journaled instance's file, once in place, is spooled into the eDCKV store too.
@@ -205,11 +209,7 @@ public struct ArcaApplication: Sendable {
         // Journals of stopped processes (this node's last run, or another node that died) are completed before
         // anything is accepted, as on SQLite; while serving, `JournalTakeoverService` keeps doing it.
         let configuration = settings.archiveConfiguration
-        if configuration.journal != nil {
-            let report = try FileArchive.recover(configuration, index: index, afterPlace: try spoolAfterPlace(makeDCKVStore()))
-            for path in report.replayed { logger.notice("[JOURNAL] completed \(path) (acknowledged before the stop)") }
-            for failure in report.failed { logger.warning("[JOURNAL] could not complete \(failure.sop): \(failure.error)") }
-        }
+        try recoverJournals(configuration, index: index)
         if try !index.beginSession() {
             logger.notice("[INDEX] this node's last run did not stop cleanly: reconciling the index with the files")
             let report = try IndexMaintenance.reconcile(root: settings.archive, index: index)

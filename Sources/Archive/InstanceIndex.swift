@@ -1,3 +1,5 @@
+import Dispatch
+
 /// One archived instance as the index records it.
 public struct InstanceRecord: Sendable, Equatable {
     public var attributes: InstanceAttributes
@@ -51,6 +53,13 @@ public enum InstanceClaim: Sendable, Equatable {
 }
 
 extension InstanceIndex {
+    /// `recordNow` off the caller's thread (tests and tools; the server records on its writer threads).
+    public func record(_ record: InstanceRecord) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+            DispatchQueue.global().async { continuation.resume(with: Result { try self.recordNow(record) }) }
+        }
+    }
+
     public func claim(instance sopInstanceUID: String) async throws -> InstanceClaim { .claimed }
     public func release(instance sopInstanceUID: String) async {}
 }

@@ -182,12 +182,6 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
         try blocking { try await self.filePath(ofInstance: sopInstanceUID) }
     }
 
-    public func record(_ record: InstanceRecord) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-            DispatchQueue.global().async { continuation.resume(with: Result { try self.recordNow(record) }) }
-        }
-    }
-
     /// Blocks until the row is committed, in this caller's transaction or in the one another caller runs for
     /// everything pending.
     public func recordNow(_ record: InstanceRecord) throws {

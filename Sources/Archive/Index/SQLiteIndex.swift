@@ -76,12 +76,6 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
         }
     }
 
-    public func record(_ record: InstanceRecord) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-            DispatchQueue.global().async { continuation.resume(with: Result { try self.recordNow(record) }) }
-        }
-    }
-
     /// `record` for the archive's I/O threads: blocks until the row is committed, in this caller's transaction
     /// or in the one another caller runs for everything pending.
     public func recordNow(_ record: InstanceRecord) throws {

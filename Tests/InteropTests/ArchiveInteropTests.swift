@@ -169,7 +169,14 @@ import TestSupport
         #expect(statuses.contains(0x0000))
         #expect(statuses.contains(0xA700), "\(statuses)")
         #expect(results.filter { $0.status?.rawValue == 0xA700 }.allSatisfy { ($0.comment ?? "").contains("disk full") })
-        let incoming = (try? FileManager.default.contentsOfDirectory(atPath: archive.path + "/.incoming")) ?? []
+        // Acknowledged instances are copied out of the journal into `.incoming/` and renamed in the background:
+        // a `.part` being materialized is not a leftover, so wait (bounded) for the materializer to finish.
+        var incoming: [String] = []
+        for _ in 0..<100 {
+            incoming = (try? FileManager.default.contentsOfDirectory(atPath: archive.path + "/.incoming")) ?? []
+            if incoming.isEmpty { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
         #expect(incoming.isEmpty, "\(incoming)")
         // Every archived file is whole.
         for url in (FileManager.default.enumerator(at: archive, includingPropertiesForKeys: nil, options: [.skipsHiddenFiles])?

@@ -216,6 +216,9 @@ public final class FileArchive: Sendable {
     /// (0x0111, one of two simultaneous senders is told it is a duplicate), `ignore` answers success, `replace`
     /// waits for the other node's commit and then replaces its file.
     private func claimAcrossNodes(_ sop: String, relative: String, _ index: any InstanceIndex) async throws -> CommitResult? {
+        // `replace` waits for the other node's commit; the index has no notification for it, so the retries
+        // back off (1 ms doubling to 64 ms) rather than asking the database a thousand times a second.
+        var pause: UInt64 = 1_000_000
         while true {
             let claim: InstanceClaim
             do { claim = try await index.claim(instance: sop) } catch {
@@ -225,7 +228,9 @@ public final class FileArchive: Sendable {
             switch configuration.duplicatePolicy {
             case .reject: throw ArchiveError.duplicate("SOP Instance \(sop) is being archived by another node")
             case .ignore: return .ignored(path: relative)
-            case .replace: try await Task.sleep(nanoseconds: 1_000_000)
+            case .replace:
+                try await Task.sleep(nanoseconds: pause)
+                pause = min(pause * 2, 64_000_000)
             }
         }
     }

@@ -85,9 +85,17 @@ public struct ArcaApplication: Sendable {
     /// Completes the stores in the journals of stopped processes (before anything is accepted).
     func recoverJournals(_ configuration: FileArchive.Configuration, index: any InstanceIndex) throws {
         guard configuration.journal != nil else { return }
-        let report = try FileArchive.recover(configuration, index: index, afterPlace: try spoolAfterPlace(makeDCKVStore()))
+        try completeJournals(index: index)
+    }
+
+    /// Completes what the journals of stopped processes hold, into their files (by this configuration's naming)
+    /// and `index`: on start, and before `arca index rebuild` reads the files.
+    @discardableResult
+    public func completeJournals(index: (any InstanceIndex)?) throws -> JournalRecovery.Report {
+        let report = try FileArchive.recover(settings.archiveConfiguration, index: index, afterPlace: try spoolAfterPlace(makeDCKVStore()))
         for path in report.replayed { logger.notice("[JOURNAL] completed \(path) (acknowledged before the stop)") }
         for failure in report.failed { logger.warning("[JOURNAL] could not complete \(failure.sop): \(failure.error)") }
+        return report
     }
 
     /// With `files,dckv`: each journaled instance's file, once in place, is spooled into the eDCKV store too.
@@ -247,7 +255,7 @@ public struct ArcaApplication: Sendable {
         }
         if let shared = index as? PostgresIndex, settings.archiveConfiguration.journal != nil {
             services.append(.init(service: JournalTakeoverService(configuration: settings.archiveConfiguration, index: shared,
-                                                                  interval: .seconds(2), afterPlace: try spoolAfterPlace(dckv),
+                                                                  interval: .seconds(2), afterPlace: spoolAfterPlace(dckv),
                                                                   logger: logger), successTerminationBehavior: .ignore))
         }
         if let dckv, settings.mergeIntervalSeconds > 0 {

@@ -158,12 +158,13 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
         do {
             let writer = self.writer
             let dckv = service.dckv
+            let archive = service.archive
+            let syntax = request.transferSyntax.uid, calling = request.callingAETitle
             let result: FileArchive.CommitResult
+            // One trip to the writer's thread, after its last write, for the whole durable step.
             switch destination {
             case .journal(let stream):
-                let archive = service.archive
                 let relative = try archive.relativePath(for: attributes)
-                let syntax = request.transferSyntax.uid, calling = request.callingAETitle
                 result = try await archive.claimedAcrossNodes(attributes.sopInstanceUID, relative: relative) {
                     try await writer.onQueue {
                         try archive.commitNow(journaled: stream, relative: relative, attributes: attributes,
@@ -172,15 +173,14 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
                     }
                 }
             case .file(let file):
-                let incomingPath = file.path
-                result = try await service.archive.commit(
-                    file, attributes: attributes, transferSyntaxUID: request.transferSyntax.uid,
-                    callingAETitle: request.callingAETitle, receivedAt: Timestamp.now()) { body in
+                let relative = try archive.relativePath(for: attributes)
+                result = try await archive.claimedAcrossNodes(attributes.sopInstanceUID, relative: relative) {
                     try await writer.onQueue {
-                        return try body {
+                        try archive.commitNow(placing: file, relative: relative, attributes: attributes, transferSyntaxUID: syntax,
+                                              callingAETitle: calling, receivedAt: Timestamp.now()) {
                             let hash = try writer.seal(file)
                             // eDCKV too: spooled (durably) before the file is renamed into place and indexed.
-                            if let dckv { _ = try dckv.store(partTenFileAt: incomingPath) }
+                            if let dckv { _ = try dckv.store(partTenFileAt: file.path) }
                             return hash
                         }
                     }
@@ -272,132 +272,3 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
             """)
     }
 }
-
-/// Writes and hashes an incoming file on its own serial queue, off the association's task, so disk work and
-/// hashing overlap the network transfer. At most `limit` bytes wait in the queue: past that, `append` waits,
-/// which stops reading the socket (back-pressure) while the disk is behind. The final seal runs on the same
-/// queue, after every write: one thread hop per instance for the whole durable step. Hashing runs on a second
-/// queue beside it.
-final class IncomingWriter: @unchecked Sendable {
-    private let queue = DispatchQueue(label: "arca.incoming")
-    /// Hashing runs beside the writes, on the other core: it is the longest CPU step per byte.
-    private let hashQueue = DispatchQueue(label: "arca.incoming.hash")
-    private let target: any IncomingTarget
-    private let state = NIOLockedValueBox<(pending: Int, error: ArchiveError?)>((0, nil))
-    /// Bytes appended so far (touched only on `queue`).
-    private var received: UInt64 = 0
-    /// Touched only on `hashQueue`.
-    private var hasher = BLAKE3()
-    /// 1 MiB: two of `DirectFile`'s 512 KiB writes. The queued bytes are slices that keep their whole read
-    /// buffers alive; at 8 MiB a 1 GB object peaked at 58–67 MB resident, at 1 MiB (with the server's smaller
-    /// reads) at 41–42 MB, received as fast (2.0–2.6 s) and 500 CT slices ingested as fast (117/s).
-    private static let limit = 1 << 20
-
-    init(target: any IncomingTarget) { self.target = target }
-
-
-    func append(_ bytes: ByteBuffer) async throws {
-        let count = bytes.readableBytes
-        let (pending, error) = state.withLockedValue { s in
-            s.pending += count
-            return (s.pending, s.error)
-        }
-        if let error { throw error }
-        hashQueue.async { bytes.withUnsafeReadableBytes { self.hasher.update($0) } }
-        queue.async {
-            var failure: ArchiveError?
-            if self.state.withLockedValue({ $0.error }) == nil {
-                bytes.withUnsafeReadableBytes { raw in
-                    do { try self.target.append(raw) } catch let e as ArchiveError { failure = e } catch let e as EDCKVError {
-                        failure = .unreadable("eDCKV: \(e)")
-                    } catch let e as DICOMParseError {
-                        failure = .unreadable("\(e)")
-                    } catch { failure = .io("\(error)") }
-                    self.received += UInt64(raw.count)
-                }
-            }
-            let idle = self.state.withLockedValue { s -> Bool in
-                s.pending -= count
-                if let failure, s.error == nil { s.error = failure }
-                return s.pending == 0 && s.error == nil
-            }
-            if idle {
-                do { try self.target.idle() } catch let e as ArchiveError {
-                    self.state.withLockedValue { s in if s.error == nil { s.error = e } }
-                } catch {
-                    self.state.withLockedValue { s in if s.error == nil { s.error = .io("\(error)") } }
-                }
-            }
-        }
-        if pending > Self.limit {
-            try await onQueue {}
-            await withCheckedContinuation { continuation in hashQueue.async { continuation.resume() } }
-        }
-    }
-
-    /// On the queue: fdatasync of the incoming file, and the BLAKE3 hex of its bytes.
-    func seal(_ file: IncomingFile) throws -> String {
-        try file.seal()
-        return hashHex()
-    }
-
-    /// The BLAKE3 of every byte appended (waits for the hashing to catch up).
-    func hashBytes() -> [UInt8] {
-        hashQueue.sync { hasher.finalize() }
-    }
-
-    /// After the queued writes, without fdatasync (the bytes go elsewhere durably): `body` with the BLAKE3 hex
-    /// of the bytes received and their count.
-    func drain<T: Sendable>(_ body: @escaping @Sendable (_ hash: String, _ size: UInt64) throws -> T) async throws -> T {
-        try await onQueue { try body(self.hashHex(), self.received) }
-    }
-
-    /// Drops the file once the queued writes are done (also after a write error).
-    func discard() async {
-        await withCheckedContinuation { continuation in
-            queue.async {
-                self.target.discard()
-                continuation.resume()
-            }
-        }
-    }
-
-    /// The BLAKE3 hex of every byte appended (waits for the hashing to catch up).
-    private func hashHex() -> String {
-        hashQueue.sync { BLAKE3.hex(hasher.finalize()) }
-    }
-
-    /// Runs `body` on the queue, after the queued writes (unless one failed).
-    func onQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async {
-                if let error = self.state.withLockedValue({ $0.error }) {
-                    continuation.resume(throwing: error)
-                    return
-                }
-                continuation.resume(with: Result { try body() })
-            }
-        }
-    }
-}
-
-enum Timestamp {
-    static func now() -> String {
-        Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
-    }
-}
-
-/// Where an incoming instance's bytes go while they arrive: a file in `.incoming/`, or the eDCKV spool.
-protocol IncomingTarget: AnyObject, Sendable {
-    func append(_ bytes: UnsafeRawBufferPointer) throws
-    /// Nothing more is queued for now (a moment to start slow work on what has arrived).
-    func idle() throws
-    func discard()
-}
-
-extension IncomingFile: IncomingTarget {}
-extension JournalStream: IncomingTarget {
-    /// Records are written as buffers fill; nothing to start early.
-    public func idle() throws {}
-}
-extension SpoolStream: IncomingTarget {}

@@ -13,10 +13,12 @@ import Darwin
 public final class AlignedBufferPool: Sendable {
     /// Bytes per buffer, a multiple of `DirectFile.alignment`: one direct write each time a buffer fills.
     public let bufferSize: Int
+    /// 512 KiB: also the largest journal record (a record fills one buffer).
+    public static let defaultBufferSize = 512 << 10
     private let maxKept: Int
     private let free = NIOLockedValueBox<[UnsafeMutableRawPointerBox]>([])
 
-    public init(bufferSize: Int = 512 << 10, maxKept: Int = 16) {
+    public init(bufferSize: Int = defaultBufferSize, maxKept: Int = 16) {
         self.bufferSize = max(DirectFile.alignment, bufferSize / DirectFile.alignment * DirectFile.alignment)
         self.maxKept = maxKept
     }

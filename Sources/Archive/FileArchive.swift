@@ -174,26 +174,6 @@ public final class FileArchive: Sendable {
 
     public var incomingDirectory: String { configuration.root + "/" + Self.incomingFolder }
 
-    /// How the writer of an incoming file runs the durable part of a commit: on its own I/O thread, after its
-    /// queued writes, it calls `body` with a `seal` that fdatasyncs the file and answers its BLAKE3 hex. The
-    /// duplicate check, the seal, the placement and the index row thus cost one trip to that thread.
-    public typealias DurableStep = @Sendable (_ body: @escaping @Sendable (_ seal: () throws -> String) throws -> CommitResult)
-        async throws -> CommitResult
-
-    /// Moves an incoming file into place under the duplicate policy, durably, and indexes it. When it throws or
-    /// answers `.ignored`, the incoming file is left for its writer to discard.
-    public func commit(_ file: IncomingFile, attributes: InstanceAttributes, transferSyntaxUID: String,
-                       callingAETitle: String, receivedAt: String, durably: DurableStep) async throws -> CommitResult {
-        let relative = try configuration.naming.relativePath(for: attributes, fileExtension: configuration.fileExtension)
-        let sop = attributes.sopInstanceUID
-        return try await claimedAcrossNodes(sop, relative: relative) {
-            try await durably { seal in
-                try self.commitNow(file, relative: relative, attributes: attributes, transferSyntaxUID: transferSyntaxUID,
-                                   callingAETitle: callingAETitle, receivedAt: receivedAt, seal: seal)
-            }
-        }
-    }
-
     /// `claimed`, and on an index several nodes share, the instance claimed across them for the time of `body`
     /// too; when another node holds it, the duplicate policy answers without running `body`.
     public func claimedAcrossNodes(_ sop: String, relative: String, _ body: () async throws -> CommitResult) async throws -> CommitResult {
@@ -235,10 +215,12 @@ public final class FileArchive: Sendable {
         }
     }
 
-    /// The durable part of `commit`, blocking, on the file writer's thread: duplicate policy, fdatasync, folder,
-    /// rename, folder fsync, index row, and the replaced file's removal.
-    private func commitNow(_ file: IncomingFile, relative: String, attributes: InstanceAttributes, transferSyntaxUID: String,
-                           callingAETitle: String, receivedAt: String, seal: () throws -> String) throws -> CommitResult {
+    /// The commit in place (no journal), blocking, on the incoming file's writer thread after its last write:
+    /// duplicate policy, `seal` (fdatasync, answering the file's BLAKE3 hex), folder, rename, folder fsync, index
+    /// row, and the replaced file's removal. Call it inside `claimedAcrossNodes`. When it throws or answers
+    /// `.ignored`, the incoming file is left for its writer to discard.
+    public func commitNow(placing file: IncomingFile, relative: String, attributes: InstanceAttributes, transferSyntaxUID: String,
+                          callingAETitle: String, receivedAt: String, seal: () throws -> String) throws -> CommitResult {
         let root = configuration.root
         let target = root + "/" + relative
         let sop = attributes.sopInstanceUID

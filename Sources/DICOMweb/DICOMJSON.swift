@@ -13,96 +13,153 @@ struct DICOMJSONEncoder {
     var bulkDataURI: ((Tag) -> String?)?
 
     func encode(_ ds: DataSet) -> String {
-        var out = ""
+        var out: [UInt8] = []
         out.reserveCapacity(1024)
-        write(ds, into: &out, topLevel: true)
-        return out
+        write(ds, into: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// A JSON array of datasets.
     func encode(_ list: [DataSet]) -> String {
-        "[" + list.map { encode($0) }.joined(separator: ",") + "]"
+        var out: [UInt8] = []
+        write(list, into: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
-    private func write(_ ds: DataSet, into out: inout String, topLevel: Bool) {
-        out += "{"
+    /// A JSON array of datasets, appended as UTF-8 to `out`: a QIDO-RS answer of thousands of matches is one
+    /// buffer written byte by byte, not thousands of small strings joined.
+    func write(_ list: [DataSet], into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "["))
+        for (i, ds) in list.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            write(ds, into: &out)
+        }
+        out.append(UInt8(ascii: "]"))
+    }
+
+    /// One dataset, appended as UTF-8 to `out`.
+    func write(_ ds: DataSet, into out: inout [UInt8]) {
+        write(ds, into: &out, topLevel: true)
+    }
+
+    private func write(_ ds: DataSet, into out: inout [UInt8], topLevel: Bool) {
+        out.append(UInt8(ascii: "{"))
         var first = true
         for e in ds where !e.tag.isGroupLength && !e.tag.isFileMeta && !e.tag.isDelimiter {
-            if !first { out += "," }
+            if !first { out.append(UInt8(ascii: ",")) }
             first = false
-            out += "\"" + Self.key(e.tag) + "\":"
+            out.append(UInt8(ascii: "\""))
+            Self.appendKey(e.tag, to: &out)
+            out += #"":"#.utf8
             write(e, in: ds, into: &out, topLevel: topLevel)
         }
-        out += "}"
+        out.append(UInt8(ascii: "}"))
     }
 
     static func key(_ tag: Tag) -> String {
-        let h = String(tag.rawValue, radix: 16, uppercase: true)
-        return String(repeating: "0", count: 8 - h.count) + h
+        var out: [UInt8] = []
+        appendKey(tag, to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
-    private func write(_ e: Element, in ds: DataSet, into out: inout String, topLevel: Bool) {
+    private static let hexDigits = Array("0123456789ABCDEF".utf8)
+    private static let lowerHexDigits = Array("0123456789abcdef".utf8)
+
+    /// Eight upper-case hex digits.
+    private static func appendKey(_ tag: Tag, to out: inout [UInt8]) {
+        for shift in stride(from: 28, through: 0, by: -4) {
+            out.append(hexDigits[Int((tag.rawValue >> UInt32(shift)) & 0xF)])
+        }
+    }
+
+    private func write(_ e: Element, in ds: DataSet, into out: inout [UInt8], topLevel: Bool) {
         let vr = e.vr
-        out += "{\"vr\":\"\(vr)\""
-        defer { out += "}" }
+        out += #"{"vr":""#.utf8
+        out.append(UInt8(truncatingIfNeeded: vr.rawValue >> 8))
+        out.append(UInt8(truncatingIfNeeded: vr.rawValue))
+        out.append(UInt8(ascii: "\""))
+        defer { out.append(UInt8(ascii: "}")) }
         switch e.value {
         case .sequence(let seq):
             guard !seq.items.isEmpty else { return }
-            out += ",\"Value\":["
+            out += #","Value":["#.utf8
             for (i, item) in seq.items.enumerated() {
-                if i > 0 { out += "," }
+                if i > 0 { out.append(UInt8(ascii: ",")) }
                 write(item.dataSet, into: &out, topLevel: false)
             }
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .fragments:
-            if topLevel, let uri = bulkDataURI?(e.tag) { out += ",\"BulkDataURI\":" + Self.quote(uri) }
+            if topLevel, let uri = bulkDataURI?(e.tag) {
+                out += #","BulkDataURI":"#.utf8
+                Self.appendQuoted(uri, to: &out)
+            }
         case .bytes(let bytes):
             guard !bytes.isEmpty else { return }
             if vr.isString {
                 writeStrings(e, in: ds, into: &out)
             } else if vr == .AT {
-                let values = stride(from: 0, to: bytes.count - 3, by: 4).map { i -> String in
+                out += #","Value":["#.utf8
+                for (n, i) in stride(from: 0, to: bytes.count - 3, by: 4).enumerated() {
+                    if n > 0 { out.append(UInt8(ascii: ",")) }
                     let group = UInt16(bytes[i]) | UInt16(bytes[i + 1]) << 8
                     let element = UInt16(bytes[i + 2]) | UInt16(bytes[i + 3]) << 8
-                    return Self.quote(Self.key(Tag(group, element)))
+                    out.append(UInt8(ascii: "\""))
+                    Self.appendKey(Tag(group, element), to: &out)
+                    out.append(UInt8(ascii: "\""))
                 }
-                out += ",\"Value\":[" + values.joined(separator: ",") + "]"
+                out.append(UInt8(ascii: "]"))
             } else if vr.isBinaryNumber {
                 let numbers = vr == .FL || vr == .FD ? ds.doubles(e.tag).map(Self.number) : ds.ints(e.tag).map(String.init)
-                out += ",\"Value\":[" + numbers.joined(separator: ",") + "]"
+                out += #","Value":["#.utf8
+                out += numbers.joined(separator: ",").utf8
+                out.append(UInt8(ascii: "]"))
             } else if bytes.count > inlineLimit, topLevel, let uri = bulkDataURI?(e.tag) {
-                out += ",\"BulkDataURI\":" + Self.quote(uri)
+                out += #","BulkDataURI":"#.utf8
+                Self.appendQuoted(uri, to: &out)
             } else {
-                out += ",\"InlineBinary\":\"" + Data(bytes).base64EncodedString() + "\""
+                out += #","InlineBinary":""#.utf8
+                out += Data(bytes).base64EncodedString().utf8
+                out.append(UInt8(ascii: "\""))
             }
         }
     }
 
-    private func writeStrings(_ e: Element, in ds: DataSet, into out: inout String) {
+    private func writeStrings(_ e: Element, in ds: DataSet, into out: inout [UInt8]) {
         let vr = e.vr
         let raw = ds.characterSet.decode(e.bytes, vr: vr)
         let values = vr.allowsBackslashMultiplicity ? raw.split(separator: "\\", omittingEmptySubsequences: false).map(String.init) : [raw]
         let trimmed = values.map { TextValue.trim($0, vr: vr) }
         guard trimmed.contains(where: { !$0.isEmpty }) else { return }
-        let items: [String] = trimmed.map { v in
-            if v.isEmpty { return "null" }
+        out += #","Value":["#.utf8
+        for (i, v) in trimmed.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            if v.isEmpty {
+                out += "null".utf8
+                continue
+            }
             switch vr {
             case .PN:
-                let groups = v.split(separator: "=", omittingEmptySubsequences: false).map(String.init)
-                var parts: [String] = []
+                out.append(UInt8(ascii: "{"))
+                var first = true
+                let groups = v.split(separator: "=", omittingEmptySubsequences: false)
                 for (name, group) in zip(["Alphabetic", "Ideographic", "Phonetic"], groups) where !group.isEmpty {
-                    parts.append("\"\(name)\":" + Self.quote(group))
+                    if !first { out.append(UInt8(ascii: ",")) }
+                    first = false
+                    out.append(UInt8(ascii: "\""))
+                    out += name.utf8
+                    out += #"":"#.utf8
+                    Self.appendQuoted(group, to: &out)
                 }
-                return "{" + parts.joined(separator: ",") + "}"
+                out.append(UInt8(ascii: "}"))
             case .IS:
-                return Int(v).map(String.init) ?? Self.quote(v)
+                if let n = Int(v) { out += String(n).utf8 } else { Self.appendQuoted(v, to: &out) }
             case .DS:
-                return Double(v).flatMap { $0.isFinite ? Self.number($0) : nil } ?? Self.quote(v)
+                if let d = Double(v), d.isFinite { out += Self.number(d).utf8 } else { Self.appendQuoted(v, to: &out) }
             default:
-                return Self.quote(v)
+                Self.appendQuoted(v, to: &out)
             }
         }
-        out += ",\"Value\":[" + items.joined(separator: ",") + "]"
+        out.append(UInt8(ascii: "]"))
     }
 
     static func number(_ d: Double) -> String {
@@ -112,24 +169,30 @@ struct DICOMJSONEncoder {
     }
 
     static func quote(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
+        var out: [UInt8] = []
+        appendQuoted(s, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// A JSON string: quotes, backslashes and control characters escaped, the rest copied as UTF-8.
+    private static func appendQuoted<S: StringProtocol>(_ s: S, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in s.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out += #"\""#.utf8
+            case UInt8(ascii: "\\"): out += #"\\"#.utf8
+            case UInt8(ascii: "\n"): out += #"\n"#.utf8
+            case UInt8(ascii: "\r"): out += #"\r"#.utf8
+            case UInt8(ascii: "\t"): out += #"\t"#.utf8
+            case 0..<0x20:
+                out += #"\u00"#.utf8
+                out.append(lowerHexDigits[Int(byte >> 4)])
+                out.append(lowerHexDigits[Int(byte & 0xF)])
             default:
-                if scalar.value < 0x20 {
-                    let h = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
+                out.append(byte)
             }
         }
-        return out + "\""
+        out.append(UInt8(ascii: "\""))
     }
 }
 

@@ -99,16 +99,19 @@ struct DICOMwebRoutes: Sendable {
         let result = try await services.engine.find(query)
         let base = Self.baseURL(request)
         let encoder = DICOMJSONEncoder()
-        var answers: [String] = []
-        answers.reserveCapacity(result.answers.count)
-        for var answer in result.answers {
+        var body: [UInt8] = []
+        body.reserveCapacity(result.answers.count * 600 + 2)
+        body.append(UInt8(ascii: "["))
+        for (n, var answer) in result.answers.enumerated() {
             for tag in [Tag.queryRetrieveLevel, .specificCharacterSet, .retrieveAETitle] { answer.remove(tag) }
             var url = base + "/studies/" + (answer.uid(.studyInstanceUID) ?? "")
             if level >= .series, let s = answer.uid(.seriesInstanceUID) { url += "/series/" + s }
             if level == .image, let i = answer.uid(.sopInstanceUID) { url += "/instances/" + i }
             answer.setString(url, for: .retrieveURL, vr: .UR)
-            answers.append(encoder.encode(answer))
+            if n > 0 { body.append(UInt8(ascii: ",")) }
+            encoder.write(answer, into: &body)
         }
+        body.append(UInt8(ascii: "]"))
         if result.truncated {
             warnings.append("the number of results exceeded the limit; request more with offset=\(query.offset + result.answers.count)")
         }
@@ -116,7 +119,7 @@ struct DICOMwebRoutes: Sendable {
         if let warning = HTTPField.Name("Warning") {
             for w in warnings { headers.append(HTTPField(name: warning, value: "299 Arca \"\(w.replacingOccurrences(of: "\"", with: "'"))\"")) }
         }
-        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: "[" + answers.joined(separator: ",") + "]")))
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
 
     /// The DICOMweb root as the client reached it (`Forwarded` / `X-Forwarded-*` when behind a proxy).

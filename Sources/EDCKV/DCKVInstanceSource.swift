@@ -56,7 +56,8 @@ public final class DCKVInstanceSource: InstanceSource {
             let path = copy + "/" + sop + ".dcm"
             if access(path, R_OK) == 0 { return path }
             try exporting.withLock {
-                if access(path, R_OK) == 0 { return }
+                // Exported already (by another reader meanwhile, or without this instance: it is still spooled).
+                if FS.isDirectory(copy) { return }
                 try FS.createDurably(cacheRoot)
                 removeStaleCopies()
                 let staging = copy + ".partial"

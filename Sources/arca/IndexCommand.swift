@@ -14,6 +14,10 @@ struct Index: ParsableCommand {
             abstract: "Rebuild index.db from the archived files (run it while no server writes to the archive).")
         @Option(help: "Archive folder.") var archive = "./dicom_archive"
         @Option(help: "The index: sqlite (default) or a postgres:// URL.") var index = "sqlite"
+        @Option(help: "The server's configuration file (YAML): its naming scheme places what a stopped server's ingest journal still holds.")
+        var config: String?
+        @Option(help: "File naming (as `arca serve --naming`), for what a stopped server's ingest journal still holds.")
+        var naming: NamingScheme?
 
         func run() throws {
             guard Directory.exists(archive) else {
@@ -21,8 +25,16 @@ struct Index: ParsableCommand {
                 throw ExitCode.failure
             }
             if index != "sqlite" { return try rebuildShared() }
+            let database = archive + "/" + SQLiteIndex.fileName
+            if IndexMaintenance.isOpenElsewhere(databasePath: database) {
+                printError("\(database) is open in another process (a running arca serve?): stop it before rebuilding")
+                throw ExitCode.failure
+            }
+            // Into the old index first (a replaced instance's older file is removed by its row), then the files.
+            try completeJournals(into: Directory.exists(database) ? try? SQLiteIndex(archive: archive) : nil)
+            let dckv = dckvRows()
             let bar = ProgressLine(label: "indexing")
-            let report = try IndexMaintenance.rebuildInPlace(root: archive) { bar.update($0, $1) }
+            let report = try IndexMaintenance.rebuildInPlace(root: archive, alsoRecord: dckv) { bar.update($0, $1) }
             bar.finish()
             for f in report.failed { printError("skipped \(f.path): \(f.error)") }
             for w in report.warnings { printError("warning \(w.path): \(w.warning)") }
@@ -54,6 +66,7 @@ struct Index: ParsableCommand {
             for p in report.rowsWithoutFiles { print("row without file: \(p)") }
             for p in report.sizeMismatches { print("size mismatch: \(p)") }
             for p in report.hashMismatches { print("hash mismatch: \(p)") }
+            for p in report.journaled { print("in the ingest journal (acknowledged, its file not yet in place): \(p)") }
             let problems = report.filesWithoutRows.count + report.rowsWithoutFiles.count + report.sizeMismatches.count + report.hashMismatches.count
             print("Checked \(report.checked) instance(s): \(problems == 0 ? "index and files agree" : "\(problems) problem(s)")")
             if problems > 0 { throw ExitCode.failure }

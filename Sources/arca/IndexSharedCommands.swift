@@ -1,6 +1,9 @@
+import ArcaServer
 import Archive
 import ArgumentParser
+import EDCKV
 import Foundation
+import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,13 +13,42 @@ extension Index.Rebuild {
     /// see a partial index, and their commits would be lost from it).
     func rebuildShared() throws {
         let shared = try PostgresIndex(url: index, node: "arca-index-rebuild-\(getpid())")
+        try completeJournals(into: shared)
+        let dckv = dckvRows()
         try shared.removeAll()
         let bar = ProgressLine(label: "indexing")
-        let report = try IndexMaintenance.rebuild(root: archive, into: shared) { bar.update($0, $1) }
+        let report = try IndexMaintenance.rebuild(root: archive, into: shared, alsoRecord: dckv) { bar.update($0, $1) }
         bar.finish()
         for f in report.failed { printError("skipped \(f.path): \(f.error)") }
         for w in report.warnings { printError("warning \(w.path): \(w.warning)") }
         print("Indexed \(report.indexed) instance(s) into \(shared.displayURL); \(report.failed.count) file(s) skipped")
+    }
+}
+
+extension Index.Rebuild {
+    /// What stopped servers' ingest journals hold (acknowledged, not yet in files) is put in place first, or a
+    /// rebuild from the files would leave it out. Refused while a server runs on the archive (its journal held).
+    func completeJournals(into index: (any InstanceIndex)?) throws {
+        let held = JournalRecovery.slots(root: archive).count - JournalRecovery.unheldSlots(root: archive).count
+        if held > 0 {
+            printError("\(held) ingest journal(s) of \(archive) are held by a running arca serve: stop it before rebuilding")
+            throw ExitCode.failure
+        }
+        var settings = try config.map(SettingsFile.load) ?? ServerSettings()
+        settings.archive = archive
+        if let naming { settings.naming = naming }
+        var logger = Logger(label: "arca.index")
+        logger.logLevel = .critical
+        let report = try ArcaApplication(settings: settings, logger: logger).completeJournals(index: index)
+        for path in report.replayed { print("completed from the ingest journal: \(path)") }
+        for failure in report.failed { printError("could not complete \(failure.sop) from the ingest journal: \(failure.error)") }
+    }
+
+    /// The rows of the instances the eDCKV store keeps (none without a store).
+    func dckvRows() -> [InstanceRecord] {
+        let rows = DCKVIndexRows.records(archiveRoot: archive)
+        for failure in rows.failed { printError("skipped eDCKV \(failure.path): \(failure.error)") }
+        return rows.records
     }
 }
 

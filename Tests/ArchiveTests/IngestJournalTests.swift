@@ -156,4 +156,43 @@ import TestSupport
         // The journal was emptied: a second start replays nothing.
         #expect(try FileArchive.recover(configuration, index: index).replayed.isEmpty)
     }
+
+    /// After a crash and before the next start, acknowledged instances are in the journal with their rows but
+    /// without files: `arca index check` says so (not "row without file"), and once recovery has put them in
+    /// place the files agree with the rows.
+    @Test func checkCountsJournaledInstancesAsPendingNotMissing() throws {
+        let dir = try ExternalTool.temporaryDirectory("arca-journal-check")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var instances: [(String, [UInt8])] = []
+        let index = try SQLiteIndex(archive: dir.path)
+        let configuration = FileArchive.Configuration(root: dir.path)
+        for n in 0..<3 {
+            var file = SampleImage.secondaryCapture(rows: 16, columns: 16)
+            let sop = "1.2.826.0.1.3680043.10.2.\(n)"
+            file.dataSet.setString(sop, for: .sopInstanceUID, vr: .UI)
+            file.meta.setString(sop, for: .mediaStorageSOPInstanceUID, vr: .UI)
+            let bytes = try file.serialized()
+            instances.append((sop, bytes))
+            // The row as the journaled commit writes it, before the materializer has run.
+            let attributes = InstanceAttributes(file.dataSet)
+            try index.recordNow(InstanceRecord(
+                attributes: attributes, filePath: try configuration.naming.relativePath(for: attributes, fileExtension: ".dcm"),
+                fileSize: UInt64(bytes.count), fileHash: BLAKE3.hex(BLAKE3.hash(bytes)),
+                transferSyntaxUID: "1.2.840.10008.1.2.1", receivedAt: "20261202T140000Z", callingAETitle: "TEST"))
+        }
+        _ = try Self.writeJournal(root: dir.path, instances: instances)
+        let before = try IndexMaintenance.check(root: dir.path, index: index)
+        #expect(before.journaled.count == 3)
+        #expect(before.isClean, "\(before.rowsWithoutFiles)")
+        #expect(try FileArchive.recover(configuration, index: index).replayed.count == 3)
+        let after = try IndexMaintenance.check(root: dir.path, index: index)
+        #expect(after.journaled.isEmpty && after.checked == 3 && after.isClean)
+        // A row whose instance is neither in a file nor in a journal is still reported.
+        var lost = SampleImage.secondaryCapture(rows: 4, columns: 4)
+        lost.dataSet.setString("1.2.826.0.1.3680043.10.2.99", for: .sopInstanceUID, vr: .UI)
+        let attributes = InstanceAttributes(lost.dataSet)
+        try index.recordNow(InstanceRecord(attributes: attributes, filePath: "lost.dcm", fileSize: 10, fileHash: String(repeating: "0", count: 64),
+                                           transferSyntaxUID: "1.2.840.10008.1.2.1", receivedAt: "20261202T140000Z", callingAETitle: "TEST"))
+        #expect(try IndexMaintenance.check(root: dir.path, index: index).rowsWithoutFiles == ["lost.dcm"])
+    }
 }

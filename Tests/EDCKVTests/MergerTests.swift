@@ -1,4 +1,5 @@
 import Archive
+import BLAKE3
 import DICOM
 import Foundation
 #if canImport(Glibc)
@@ -165,6 +166,32 @@ import Testing
         let n = try #require(names.first { $0.hasPrefix("04") })
         let size = try #require(try FileManager.default.attributesOfItem(atPath: store.root + "/" + stored.path + "/" + n)[.size] as? Int)
         #expect(size > length)
+    }
+
+    /// `arca index rebuild` recreates the rows of eDCKV instances, merged or still spooled, with the locations
+    /// the store answers and the size and hash of what a retrieve of each sends.
+    @Test func indexRowsComeFromMergedStudiesAndSpools() throws {
+        let archive = try ExternalTool.temporaryDirectory("arca-dckv-rows").path
+        defer { try? FileManager.default.removeItem(atPath: archive) }
+        let store = try DCKVStore(archiveRoot: archive, policy: .reject)
+        var locations: [String: String] = [:]
+        for n in 1...3 {
+            if n == 3 {
+                let lock = try #require(try MergeLock.tryAcquire(store.merger.layout))
+                #expect(try store.merger.mergeOnce(lock).merged == 2)
+            }
+            let file = Self.instance(series: 1, n: n, instanceNumber: n)
+            locations["\(Self.study).1.\(n)"] = store.location(try store.spool.store(file))
+        }
+        let rows = DCKVIndexRows.records(archiveRoot: archive)
+        #expect(rows.failed.isEmpty, "\(rows.failed)")
+        #expect(Dictionary(uniqueKeysWithValues: rows.records.map { ($0.attributes.sopInstanceUID, $0.filePath) }) == locations)
+        let source = DCKVInstanceSource(archiveRoot: archive)
+        for row in rows.records {
+            let sent = try FileReader.readAll(path: try source.filePath(row.filePath))
+            #expect(row.fileSize == UInt64(sent.count) && row.fileHash == BLAKE3.hex(sent.withUnsafeBytes { BLAKE3.hash($0) }))
+            #expect(row.attributes.studyInstanceUID == Self.study && row.attributes.patientName == "DOE^JOHN")
+        }
     }
 
     @Test func onlyOneMergerHoldsTheLock() throws {

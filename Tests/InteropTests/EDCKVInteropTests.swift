@@ -121,6 +121,8 @@ import TestSupport
         let r = try await ExternalTool.runAsync(storescu, ["-aec", "STORE_SCP", "-nh", "127.0.0.1", String(server.port)] + files.map(\.path))
         #expect(r.status == 0 && !r.stderr.contains("E: "), "\(r.stderr)")
         let root = server.archive.path + "/" + DCKVStore.folder
+        // The spool is filled from each file once the materializer has put it in place (in the background).
+        server.settle()
         try await Self.waitForMerge(root)
         #expect(server.archivedFiles().count == files.count)
         #expect(Verifier().verify(root).instances == files.count)

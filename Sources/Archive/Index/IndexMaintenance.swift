@@ -46,14 +46,17 @@ public enum IndexMaintenance {
         }
         let info = try FileManager.default.attributesOfItem(atPath: path)
         let size = (info[.size] as? NSNumber)?.uint64Value ?? 0
-        let modified = (info[.modificationDate] as? Date) ?? Date(timeIntervalSince1970: 0)
         let record = InstanceRecord(
             attributes: attributes, filePath: relativePath, fileSize: size,
             fileHash: BLAKE3.hex(try BLAKE3.hashFile(atPath: path)),
-            transferSyntaxUID: file.transferSyntax.uid,
-            receivedAt: modified.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted)),
+            transferSyntaxUID: file.transferSyntax.uid, receivedAt: timestamp(ofFileAt: path),
             callingAETitle: file.meta.string(.sourceApplicationEntityTitle) ?? "")
         return (record, file.encodingMismatch)
+    }
+
+    /// A rebuilt row's reception time: the file's modification time (the arrival itself is not kept in the file).
+    public static func timestamp(ofFileAt path: String) -> String {
+        Timestamp.of(((try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date) ?? Date(timeIntervalSince1970: 0))
     }
 
     public struct RebuildReport: Sendable {
@@ -65,10 +68,12 @@ public enum IndexMaintenance {
 
     /// Records every archived file into `index`, in transactions of `batchSize`; `progress(done, total)`. The
     /// headers of a batch are read and its files hashed on every core, then the batch is committed.
-    public static func rebuild(root: String, into index: any MaintainedIndex, batchSize: Int = 500,
+    /// `alsoRecord`: rows of instances kept elsewhere than in files (the eDCKV store), recorded after the files.
+    public static func rebuild(root: String, into index: any MaintainedIndex, batchSize: Int = 500, alsoRecord: [InstanceRecord] = [],
                                progress: (Int, Int) -> Void = { _, _ in }) throws -> RebuildReport {
         let files = archivedFiles(root: root)
         var report = RebuildReport()
+        var inFiles = Set<String>()
         var start = 0
         progress(0, files.count)
         while start < files.count {
@@ -89,10 +94,17 @@ public enum IndexMaintenance {
                 }
             }
             try index.recordBatch(batch)
+            if !alsoRecord.isEmpty { inFiles.formUnion(batch.map(\.attributes.sopInstanceUID)) }
             report.indexed += batch.count
             start += chunk.count
             progress(start, files.count)
         }
+        // An instance in a file too (`files,dckv`) keeps its file row: retrieval reads the file.
+        let others = alsoRecord.filter { !inFiles.contains($0.attributes.sopInstanceUID) }
+        for first in stride(from: 0, to: others.count, by: max(1, batchSize)) {
+            try index.recordBatch(Array(others[first..<min(first + max(1, batchSize), others.count)]))
+        }
+        report.indexed += others.count
         return report
     }
 
@@ -114,7 +126,8 @@ public enum IndexMaintenance {
     /// Rebuilds `<root>/index.db` from the files: into a fresh database beside it, then renamed over the old
     /// one, so a reader never sees half an index. Refuses while another process (a running server) has the
     /// index open: its connections would go on writing to the replaced file.
-    public static func rebuildInPlace(root: String, progress: (Int, Int) -> Void = { _, _ in }) throws -> RebuildReport {
+    public static func rebuildInPlace(root: String, alsoRecord: [InstanceRecord] = [],
+                                      progress: (Int, Int) -> Void = { _, _ in }) throws -> RebuildReport {
         let final = root + "/" + SQLiteIndex.fileName
         let temp = root + "/.index-rebuild.db"
         if isOpenElsewhere(databasePath: final) {
@@ -124,7 +137,7 @@ public enum IndexMaintenance {
         let report: RebuildReport
         do {
             let index = try SQLiteIndex(path: temp)
-            report = try rebuild(root: root, into: index, progress: progress)
+            report = try rebuild(root: root, into: index, alsoRecord: alsoRecord, progress: progress)
             try index.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
             try index.pool.close()
         }
@@ -189,6 +202,9 @@ public enum IndexMaintenance {
         public var rowsWithoutFiles: [String] = []
         public var sizeMismatches: [String] = []
         public var hashMismatches: [String] = []
+        /// Rows whose instance is in an ingest journal, acknowledged and not yet in its file (or its file not yet
+        /// replaced): the running server puts it in place, or the next start does. Not a problem.
+        public var journaled: [String] = []
         public var checked = 0
         public var isClean: Bool { filesWithoutRows.isEmpty && rowsWithoutFiles.isEmpty && sizeMismatches.isEmpty && hashMismatches.isEmpty }
     }
@@ -201,14 +217,29 @@ public enum IndexMaintenance {
         let rows = try index.allInstances().filter { !FileArchive.isEDCKVLocation($0.filePath) }
         let indexed = Set(rows.map(\.filePath))
         report.filesWithoutRows = files.subtracting(indexed).sorted()
+        // Read only when a row disagrees with the files (the journals of a busy server hold the last seconds).
+        var journal: [String: FinalInfo]?
+        func isJournaled(_ row: (sopInstanceUID: String, filePath: String, fileSize: Int64, fileHash: String)) -> Bool {
+            if journal == nil { journal = JournalRecovery.journaled(root: root) }
+            guard let final = journal?[row.sopInstanceUID] else { return false }
+            return final.totalLength == row.fileSize && BLAKE3.hex(final.hash) == row.fileHash
+        }
         for (i, row) in rows.enumerated() {
             progress(i + 1, rows.count)
-            guard files.contains(row.filePath) else { report.rowsWithoutFiles.append(row.filePath); continue }
+            guard files.contains(row.filePath) else {
+                if isJournaled(row) { report.journaled.append(row.filePath) } else { report.rowsWithoutFiles.append(row.filePath) }
+                continue
+            }
             let path = root + "/" + row.filePath
             let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.int64Value ?? -1
             report.checked += 1
-            if size != row.fileSize { report.sizeMismatches.append(row.filePath); continue }
-            if !quick, (try? BLAKE3.hex(BLAKE3.hashFile(atPath: path))) != row.fileHash { report.hashMismatches.append(row.filePath) }
+            if size != row.fileSize {
+                if isJournaled(row) { report.journaled.append(row.filePath) } else { report.sizeMismatches.append(row.filePath) }
+                continue
+            }
+            if !quick, (try? BLAKE3.hex(BLAKE3.hashFile(atPath: path))) != row.fileHash {
+                if isJournaled(row) { report.journaled.append(row.filePath) } else { report.hashMismatches.append(row.filePath) }
+            }
         }
         return report
     }

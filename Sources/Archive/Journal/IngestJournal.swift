@@ -359,7 +359,9 @@ public final class IngestJournal: @unchecked Sendable {
                 continue
             }
             try? flushLocked()
-            _ = condition.wait(until: Date(timeIntervalSinceNow: Self.deferredInterval))
+            // Every write broadcasts: wait out the whole interval, or each write would get a flush of its own.
+            let next = Date(timeIntervalSinceNow: Self.deferredInterval)
+            while !stopping && Date() < next { _ = condition.wait(until: next) }
         }
     }
 

@@ -100,20 +100,51 @@ public enum JournalRecovery {
         return (found, descriptors)
     }
 
-    /// Recovers every journal under `<root>/.journal/` that no running process holds.
-    public static func recover(root: String, naming: NamingScheme, fileExtension: String, createDirectories: Bool,
-                               index: (any InstanceIndex)?, pool: AlignedBufferPool,
-                               afterPlace: (@Sendable (String) throws -> Void)? = nil) throws -> Report {
-        var report = Report()
+    /// Every complete instance the journals under `<root>/.journal/` hold now, read-only, held or not (a running
+    /// server's journal too): SOP Instance UID → its final record. For `arca index check` and `rebuild`: an
+    /// acknowledged instance may be in a journal and not yet in its file.
+    public static func journaled(root: String, maxRecord: Int = AlignedBufferPool.defaultBufferSize) -> [String: FinalInfo] {
+        var out: [String: FinalInfo] = [:]
+        for slot in slots(root: root) {
+            guard let (found, descriptors) = try? scan(directory: slot, maxRecord: maxRecord) else { continue }
+            descriptors.values.forEach { close($0) }
+            // Write order: a later record of the same instance (a replacement) wins.
+            for instance in found { out[instance.final.sopInstanceUID] = instance.final }
+        }
+        return out
+    }
+
+    /// Journal slots no running process holds.
+    public static func unheldSlots(root: String) -> [String] {
+        slots(root: root).filter { slot in
+            let lockFD = open(slot + "/lock", O_RDWR | O_CLOEXEC)
+            guard lockFD >= 0 else { return true }
+            defer { close(lockFD) }
+            guard flock(lockFD, LOCK_EX | LOCK_NB) == 0 else { return false }
+            flock(lockFD, LOCK_UN)
+            return true
+        }
+    }
+
+    /// The journal slot folders under `<root>/.journal/`, sorted.
+    public static func slots(root: String) -> [String] {
         let base = root + "/" + IngestJournal.folder
-        guard let dir = opendir(base) else { return report }
+        guard let dir = opendir(base) else { return [] }
+        defer { closedir(dir) }
         var slots: [String] = []
         while let entry = readdir(dir) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             if Int(name) != nil { slots.append(base + "/" + name) }
         }
-        closedir(dir)
-        for slot in slots.sorted() {
+        return slots.sorted()
+    }
+
+    /// Recovers every journal under `<root>/.journal/` that no running process holds.
+    public static func recover(root: String, naming: NamingScheme, fileExtension: String, createDirectories: Bool,
+                               index: (any InstanceIndex)?, pool: AlignedBufferPool,
+                               afterPlace: (@Sendable (String) throws -> Void)? = nil) throws -> Report {
+        var report = Report()
+        for slot in slots(root: root) {
             let lockFD = open(slot + "/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
             guard lockFD >= 0 else { continue }
             defer { close(lockFD) }

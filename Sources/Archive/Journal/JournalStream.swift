@@ -60,6 +60,17 @@ public final class JournalStream: @unchecked Sendable {
         }
     }
 
+    /// The writer's queue ran dry (the rest of the instance is still on the network): what is staged goes out
+    /// now as a record of its own when it is worth a write, so the device works during the transfer and the
+    /// commit writes only the tail. Below `idleRecordMinimum` the bytes wait (a record costs a 1 KiB header
+    /// and a block's rounding).
+    public func idle() throws {
+        if staged >= Self.idleRecordMinimum { _ = try writeRecord(final: nil) }
+    }
+
+    /// 64 KiB: at most 1/16 of a record in header and rounding.
+    static let idleRecordMinimum = 64 << 10
+
     /// Writes what is staged as the final record; answers the write's sequence number (wait for it with
     /// `IngestJournal.waitDurable`).
     public func finish(_ final: FinalInfo) throws -> UInt64 {

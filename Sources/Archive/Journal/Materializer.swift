@@ -21,6 +21,10 @@ public final class Materializer: @unchecked Sendable {
 
     /// At most this many instances per syncfs: a batch's readers wait for the whole batch.
     static let maxBatch = 64
+    /// How long the first queued instance waits for others to share its syncfs, unless a reader waits for it
+    /// or the journal is short of space. One syncfs per instance (what a single association got without the
+    /// wait) made the device flush twice per instance and slowed the acknowledgements it shares the disk with.
+    static let batchDelay = 0.05
 
     let root: String
     let journal: IngestJournal
@@ -35,6 +39,11 @@ public final class Materializer: @unchecked Sendable {
     private var waiters: [String: [@Sendable () -> Void]] = [:]
     private var running = 0
     private var stopping = false
+    /// Readers blocked in `waitMaterialized`, and a retry asked (disk pressure): the batch starts at once.
+    private var readersWaiting = 0
+    private var hurry = false
+    /// When the oldest queued instance was queued.
+    private var oldestQueued: Date?
     private var thread: Thread?
     private let rootFD: Int32
     /// The last failure (disk full while materializing): the jobs stay queued and are retried.
@@ -63,6 +72,7 @@ public final class Materializer: @unchecked Sendable {
     /// Ends the pause after a failure (the journal is short of space: the backlog may fit now).
     public func retryNow() {
         condition.lock()
+        hurry = true
         condition.broadcast()
         condition.unlock()
     }
@@ -70,6 +80,7 @@ public final class Materializer: @unchecked Sendable {
     /// Queues an acknowledged instance; from now on `isPending(path)` is true until it is durable in place.
     func enqueue(_ job: Job) {
         condition.lock()
+        if queue.isEmpty { oldestQueued = Date() }
         queue.append(job)
         pendingPaths[job.relativePath, default: 0] += 1
         condition.broadcast()
@@ -86,7 +97,11 @@ public final class Materializer: @unchecked Sendable {
     public func waitMaterialized(_ relativePath: String) {
         condition.lock()
         defer { condition.unlock() }
+        guard pendingPaths[relativePath] != nil else { return }
+        readersWaiting += 1
+        condition.broadcast()
         while pendingPaths[relativePath] != nil && !stopping { condition.wait() }
+        readersWaiting -= 1
     }
 
     /// Calls `body` once the file at `relativePath` is in place and durable (at once when it is already), on
@@ -108,6 +123,8 @@ public final class Materializer: @unchecked Sendable {
         let deadline = Date(timeIntervalSinceNow: timeout)
         condition.lock()
         defer { condition.unlock() }
+        hurry = true
+        condition.broadcast()
         while (!queue.isEmpty || running > 0) && !stopping {
             if !condition.wait(until: deadline) { return }
         }
@@ -132,6 +149,12 @@ public final class Materializer: @unchecked Sendable {
                 condition.wait()
                 continue
             }
+            if queue.count < Self.maxBatch && readersWaiting == 0 && !hurry,
+               let due = oldestQueued?.addingTimeInterval(Self.batchDelay), due > Date() {
+                _ = condition.wait(until: due)
+                continue
+            }
+            hurry = false
             let batch = Array(queue.prefix(Self.maxBatch))
             running = batch.count
             condition.unlock()
@@ -159,6 +182,7 @@ public final class Materializer: @unchecked Sendable {
             syncCount += done > 0 ? 1 : 0
             materialized += done
             queue.removeFirst(done)
+            if !queue.isEmpty { oldestQueued = Date() }
             var ready: [@Sendable () -> Void] = []
             for job in batch.prefix(done) {
                 if let n = pendingPaths[job.relativePath], n > 1 { pendingPaths[job.relativePath] = n - 1 } else {

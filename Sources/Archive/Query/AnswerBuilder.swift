@@ -8,6 +8,10 @@ struct AnswerBuilder {
     let query: Query
     let compiled: CompiledQuery
     let retrieveAETitle: String?
+    /// What each answer holds, in order, and where each value comes from: decided once per query, not per row
+    /// (a large answer set is thousands of rows).
+    private let plan: [Step]
+    private let hasRepresentative: Bool
 
     /// An answer value before encoding: text is kept as Unicode until the character set is chosen.
     indirect enum Value {
@@ -17,28 +21,55 @@ struct AnswerBuilder {
         case empty(VR)
     }
 
-    func answer(_ row: [IndexValue], header loadHeader: () throws -> DataSet?) throws -> DataSet {
-        var values: [(Tag, Value)] = []
+    /// One attribute of the answer: a key (its index column when the index has one), or a constant.
+    private enum Step {
+        case key(QueryKey, column: Int?, attribute: IndexedAttribute?)
+        case constant(Tag, Value)
+    }
+
+    init(query: Query, compiled: CompiledQuery, retrieveAETitle: String?) {
+        self.query = query
+        self.compiled = compiled
+        self.retrieveAETitle = retrieveAETitle
+        var plan: [Step] = []
         var seen = Set<Tag>()
+        func step(_ key: QueryKey) -> Step {
+            let attribute = IndexedAttribute.lookup(key.tag)
+            return .key(key, column: attribute == nil ? nil : compiled.columnIndex(.attribute(key.tag)), attribute: attribute)
+        }
         for key in query.keys where seen.insert(key.tag).inserted {
             if let attribute = IndexedAttribute.lookup(key.tag), query.model.level(of: attribute.level) > query.level { continue }
-            values.append((key.tag, try value(for: key, row, loadHeader)))
+            plan.append(step(key))
         }
         for level in query.model.levels where level <= query.level && !seen.contains(level.uniqueKey) {
-            let key = QueryKey(tag: level.uniqueKey, vr: DataDictionary.vr(for: level.uniqueKey), match: .universal)
-            values.append((key.tag, try value(for: key, row, loadHeader)))
+            plan.append(step(QueryKey(tag: level.uniqueKey, vr: DataDictionary.vr(for: level.uniqueKey), match: .universal)))
         }
-        values.append((.queryRetrieveLevel, .text(query.level.description, .CS)))
-        if let retrieveAETitle, !seen.contains(.retrieveAETitle) { values.append((.retrieveAETitle, .text(retrieveAETitle, .AE))) }
+        plan.append(.constant(.queryRetrieveLevel, .text(query.level.description, .CS)))
+        if let retrieveAETitle, !seen.contains(.retrieveAETitle) { plan.append(.constant(.retrieveAETitle, .text(retrieveAETitle, .AE))) }
+        self.plan = plan
+        hasRepresentative = compiled.columnIndex(.representative) != nil
+    }
+
+    func answer(_ row: [IndexValue], header loadHeader: () throws -> DataSet?) throws -> DataSet {
+        var values: [(Tag, Value)] = []
+        values.reserveCapacity(plan.count)
+        for step in plan {
+            switch step {
+            case .key(let key, let column, let attribute):
+                values.append((key.tag, try value(for: key, column: column, attribute: attribute, row, loadHeader)))
+            case .constant(let tag, let value):
+                values.append((tag, value))
+            }
+        }
         return Self.encode(values, preferring: query.characterSet)
     }
 
-    private func value(for key: QueryKey, _ row: [IndexValue], _ loadHeader: () throws -> DataSet?) throws -> Value {
-        if let attribute = IndexedAttribute.lookup(key.tag), let i = compiled.columnIndex(.attribute(key.tag)), i < row.count,
-           !row[i].isNull {
+    private func value(for key: QueryKey, column: Int?, attribute: IndexedAttribute?, _ row: [IndexValue],
+                       _ loadHeader: () throws -> DataSet?) throws -> Value {
+        if let attribute, let i = column, i < row.count, !row[i].isNull {
             return Self.indexed(row[i], attribute)
         }
-        if query.optionalReturnKeys.contains(key.tag) && compiled.columnIndex(.representative) == nil { return .empty(key.vr) }
+        if !hasRepresentative && query.optionalReturnKeys.contains(key.tag) { return .empty(key.vr) }
         guard let header = try loadHeader(), let element = header[key.tag] else { return .empty(key.vr) }
         if case .sequence(let itemKeys) = key.match {
             // Only the matching items, each with only the item attributes asked for.
@@ -80,10 +111,10 @@ struct AnswerBuilder {
     /// The character set of the answer: none when every text is ASCII; the query's when it can represent
     /// everything (the client wrote in it); UTF-8 (ISO_IR 192) otherwise.
     static func encode(_ values: [(Tag, Value)], preferring preferred: SpecificCharacterSet) -> DataSet {
-        var texts: [String] = []
-        collectTexts(values, &texts)
         var charset = SpecificCharacterSet.default
-        if texts.contains(where: { $0.unicodeScalars.contains { !$0.isASCII } }) {
+        if !allASCII(values) {
+            var texts: [String] = []
+            collectTexts(values, &texts)
             charset = SpecificCharacterSet("ISO_IR 192")
             if !preferred.terms.isEmpty, texts.allSatisfy({ preferred.encode($0) != nil }) { charset = preferred }
         }
@@ -93,6 +124,18 @@ struct AnswerBuilder {
         }
         fill(&ds, values)
         return ds
+    }
+
+    /// Whether every text of the answer is ASCII (nearly every answer: no character set to choose).
+    private static func allASCII(_ values: [(Tag, Value)]) -> Bool {
+        for (_, v) in values {
+            switch v {
+            case .text(let s, _): if !s.utf8.allSatisfy({ $0 < 0x80 }) { return false }
+            case .items(let items): if !items.allSatisfy(allASCII) { return false }
+            default: break
+            }
+        }
+        return true
     }
 
     private static func collectTexts(_ values: [(Tag, Value)], _ out: inout [String]) {

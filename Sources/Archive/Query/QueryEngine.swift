@@ -52,6 +52,7 @@ public final class QueryEngine: Sendable {
         var truncated = false
         var skipped = 0
         let representative = compiled.columnIndex(.representative)
+        let builder = AnswerBuilder(query: query, compiled: compiled, retrieveAETitle: retrieveAETitle)
         do {
             try index.forEachRow(compiled.sql, compiled.arguments) { row in
                 var header: DataSet?
@@ -78,8 +79,7 @@ public final class QueryEngine: Sendable {
                     truncated = true
                     return false
                 }
-                answers.append(try AnswerBuilder(query: query, compiled: compiled, retrieveAETitle: retrieveAETitle)
-                    .answer(row, header: loadHeader))
+                answers.append(try builder.answer(row, header: loadHeader))
                 return true
             }
         } catch let error as QueryError {

@@ -67,7 +67,7 @@ public struct ArcaApplication: Sendable {
         // With the ingest journal, an acknowledged row is made durable by the materializer's syncfs (and replayed
         // from the journal after a crash), so its commit need not fsync the WAL: the one flush per instance is
         // the journal's.
-        let configuration = settings.archiveConfiguration
+        let configuration = try archiveConfiguration()
         let index = try SQLiteIndex(archive: root, synchronous: configuration.journal == nil ? .full : .normal)
         try recoverJournals(configuration, index: index)
         if try !index.beginSession() {
@@ -92,11 +92,29 @@ public struct ArcaApplication: Sendable {
     /// and `index`: on start, and before `arca index rebuild` reads the files.
     @discardableResult
     public func completeJournals(index: (any InstanceIndex)?) throws -> JournalRecovery.Report {
-        let report = try FileArchive.recover(settings.archiveConfiguration, index: index, afterPlace: try spoolAfterPlace(makeDCKVStore()))
+        let dckv = try makeDCKVStore()
+        let report = try FileArchive.recover(archiveConfiguration(dckv), index: index, afterPlace: spoolAfterPlace(dckv))
         for path in report.replayed { logger.notice("[JOURNAL] completed \(path) (acknowledged before the stop)") }
         for failure in report.failed { logger.warning("[JOURNAL] could not complete \(failure.sop): \(failure.error)") }
         return report
     }
+
+    /// The archive's configuration with the eDCKV store in it: eDCKV alone, the journal places instances into
+    /// the store's spool rather than into files.
+    public func archiveConfiguration(_ dckv: DCKVStore?) -> FileArchive.Configuration {
+        var configuration = settings.archiveConfiguration
+        if let dckv, !settings.store.files {
+            configuration.spool = FileArchive.SpoolPlacement(
+                location: { attributes in
+                    try dckv.location(studyInstanceUID: attributes.studyInstanceUID, studyDate: attributes.studyDate,
+                                      sopInstanceUID: attributes.sopInstanceUID)
+                },
+                store: { path in try dckv.store(partTenFileAt: path) })
+        }
+        return configuration
+    }
+
+    func archiveConfiguration() throws -> FileArchive.Configuration { archiveConfiguration(try makeDCKVStore()) }
 
     /// With `files,dckv`: each journaled instance's file, once in place, is spooled into the eDCKV store too.
     func spoolAfterPlace(_ dckv: DCKVStore?) -> (@Sendable (String) throws -> Void)? {
@@ -115,12 +133,12 @@ public struct ArcaApplication: Sendable {
 
     /// `extraHooks`: post-store work of the application itself (the storage compressor).
     public func makeOperations(index: (any InstanceIndex)?, dckv: DCKVStore?, extraHooks: [any PostStoreHook] = []) throws -> ArchiveOperations {
-        let archive = try FileArchive(configuration: settings.archiveConfiguration, index: index, afterPlace: spoolAfterPlace(dckv))
+        let archive = try FileArchive(configuration: archiveConfiguration(dckv), index: index, afterPlace: spoolAfterPlace(dckv))
         let hooks = HookRunner(configuration: .init(
             execOnStore: settings.execOnStore, execOnStudyStable: settings.execOnStudyStable,
             stableAfterSeconds: settings.stableAfterSeconds, maxConcurrent: settings.hookConcurrency,
             timeoutSeconds: settings.hookTimeoutSeconds), hooks: postStoreHooks + extraHooks, logger: logger)
-        let storage = ArchiveStorageService(archive: archive, dckv: dckv, writesFiles: settings.store.files,
+        let storage = ArchiveStorageService(archive: archive, dckv: dckv,
                                             validation: settings.validation, checks: preStoreChecks, hooks: hooks, logger: logger)
         guard let queryable = index as? any IndexQuerying else { return ArchiveOperations(storage: storage, engine: nil, reading: nil) }
         let source = ArchiveInstanceSource(root: settings.archive, edckv: DCKVInstanceSource(archiveRoot: settings.archive),
@@ -216,7 +234,7 @@ public struct ArcaApplication: Sendable {
         logger.notice("[INDEX] PostgreSQL \(index.displayURL) as node \(node)")
         // Journals of stopped processes (this node's last run, or another node that died) are completed before
         // anything is accepted, as on SQLite; while serving, `JournalTakeoverService` keeps doing it.
-        let configuration = settings.archiveConfiguration
+        let configuration = try archiveConfiguration()
         try recoverJournals(configuration, index: index)
         if try !index.beginSession() {
             logger.notice("[INDEX] this node's last run did not stop cleanly: reconciling the index with the files")
@@ -254,7 +272,7 @@ public struct ArcaApplication: Sendable {
             services.append(.init(service: http))
         }
         if let shared = index as? PostgresIndex, settings.archiveConfiguration.journal != nil {
-            services.append(.init(service: JournalTakeoverService(configuration: settings.archiveConfiguration, index: shared,
+            services.append(.init(service: JournalTakeoverService(configuration: archiveConfiguration(dckv), index: shared,
                                                                   interval: .seconds(2), afterPlace: spoolAfterPlace(dckv),
                                                                   logger: logger), successTerminationBehavior: .ignore))
         }

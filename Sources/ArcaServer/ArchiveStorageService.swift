@@ -18,17 +18,15 @@ public final class ArchiveStorageService: StorageService {
     let checks: [any PreStoreCheck]
     let logger: Logger
     let hooks: HookRunner?
-    /// The eDCKV store each instance is also (or only) spooled into.
+    /// The eDCKV store each instance is also spooled into when the archive has no journal (with a journal, the
+    /// materializer spools it).
     let dckv: DCKVStore?
-    /// Whether instances become Part-10 files in the archive (false: eDCKV only).
-    let writesFiles: Bool
     private let stored = NIOLockedValueBox(0)
 
-    public init(archive: FileArchive, dckv: DCKVStore? = nil, writesFiles: Bool = true, validation: ValidationRules = .default,
+    public init(archive: FileArchive, dckv: DCKVStore? = nil, validation: ValidationRules = .default,
                 checks: [any PreStoreCheck] = [], hooks: HookRunner? = nil, logger: Logger) {
         self.archive = archive
         self.dckv = dckv
-        self.writesFiles = writesFiles || dckv == nil
         self.checks = [validation] + checks
         self.hooks = hooks
         self.logger = logger
@@ -45,12 +43,10 @@ public final class ArchiveStorageService: StorageService {
             sopClassUID: request.sopClassUID, sopInstanceUID: request.sopInstanceUID,
             transferSyntax: request.transferSyntax, sourceAETitle: request.callingAETitle))
         let incomingDirectory = archive.incomingDirectory
-        // eDCKV only: the bytes go straight into the spool, encoded as they arrive; files (and files,dckv): into
-        // the ingest journal; without a journal: into a file committed in place.
+        // Into the ingest journal (whatever the stores: the materializer puts each instance in place); without a
+        // journal, into a file committed in place.
         let destination: ArchiveSink.Destination
-        if !writesFiles, let dckv {
-            destination = .spool(dckv.stream())
-        } else if let stream = archive.journalStream() {
+        if let stream = archive.journalStream() {
             destination = .journal(stream)
         } else {
             destination = .file(try IncomingFile(directory: incomingDirectory, buffers: archive.writeBuffers))
@@ -76,19 +72,16 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
     private let request: StoreRequest
     /// Where the bytes go while they arrive.
     enum Destination {
-        /// The ingest journal (the files store, the default; with `files,dckv` the spool is filled from the
-        /// file once it is in place).
+        /// The ingest journal (the default; the materializer makes the instance a file, or with `--store dckv`
+        /// spools it, and with `files,dckv` spools the file once it is in place).
         case journal(JournalStream)
         /// A file in `.incoming/`, committed in place (no journal).
         case file(IncomingFile)
-        /// The eDCKV spool (eDCKV only).
-        case spool(SpoolStream)
 
         var target: any IncomingTarget {
             switch self {
             case .journal(let s): return s
             case .file(let f): return f
-            case .spool(let s): return s
             }
         }
     }
@@ -185,9 +178,6 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
                         }
                     }
                 }
-            case .spool(let stream):
-                guard let dckv else { throw ArchiveError.io("no eDCKV store configured") }
-                result = try await storeInDCKV(dckv, stream, attributes)
             }
             if case .ignored = result { await writer.discard() }
             log(attributes, result)
@@ -206,35 +196,6 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
             return await refuse(error)
         } catch {
             return await refuse(.io("\(error)"))
-        }
-    }
-
-    /// eDCKV only, in one trip to the writer's queue: the duplicate policy from the index, the instance
-    /// spooled durably, then its row committed.
-    private func storeInDCKV(_ dckv: DCKVStore, _ stream: SpoolStream, _ attributes: InstanceAttributes) async throws -> FileArchive.CommitResult {
-        let archive = service.archive
-        let index = archive.index
-        let request = self.request
-        return try await writer.drain { hash, size in
-            let sop = attributes.sopInstanceUID
-            let existing: String?
-            do { existing = try index?.filePathNow(ofInstance: sop) } catch {
-                throw ArchiveError.outOfResources("index unavailable: \(error)")
-            }
-            if let existing, try !archive.duplicateAccepted(sop, existing: existing) { return .ignored(path: existing) }
-            let location: String
-            do { location = dckv.location(try stream.finish()) } catch let e as EDCKVError {
-                throw ArchiveError.unreadable("eDCKV: \(e)")
-            }
-            if let index {
-                let record = InstanceRecord(attributes: attributes, filePath: location, fileSize: size, fileHash: hash,
-                                            transferSyntaxUID: request.transferSyntax.uid, receivedAt: Timestamp.now(),
-                                            callingAETitle: request.callingAETitle)
-                // The instance is durable in the spool: without its row it would still be merged, and a resend is
-                // decided by the merger's duplicate rule. The sender hears of the failure either way.
-                do { try index.recordNow(record) } catch { throw ArchiveError.outOfResources("index unavailable: \(error)") }
-            }
-            return existing == nil ? .stored(path: location) : .replaced(path: location)
         }
     }
 

@@ -307,9 +307,10 @@ public struct ServerSettings: Sendable, Codable, Equatable {
     public var archiveConfiguration: FileArchive.Configuration {
         FileArchive.Configuration(root: archive, naming: naming, duplicatePolicy: duplicate,
                                   createDirectories: createDirectories, fileExtension: fileExtension,
-                                  // The journal carries the files store (with `files,dckv` the spool is filled
-                                  // as each file is put in place); eDCKV alone commits into its spool in place.
-                                  journal: store.files ? durability : nil)
+                                  // Every instance goes through the ingest journal; the application says where
+                                  // it goes from there (files, and with `files,dckv` the spool filled from each
+                                  // file; eDCKV alone: the spool).
+                                  journal: durability)
     }
 }
 

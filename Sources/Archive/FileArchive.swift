@@ -15,6 +15,9 @@ public final class FileArchive: Sendable {
         /// The ingest journal's acknowledgement rule; nil: no journal (each instance is committed in place:
         /// fdatasync, rename, folder fsync, index commit).
         public var journal: Durability?
+        /// eDCKV only (`--store dckv`): acknowledged instances go from the journal into the eDCKV spool, not
+        /// into files.
+        public var spool: SpoolPlacement?
 
         public init(root: String, naming: NamingScheme = .uidHierarchical, duplicatePolicy: DuplicatePolicy = .reject,
                     createDirectories: Bool = true, fileExtension: String = ".dcm", journal: Durability? = .strict) {
@@ -24,6 +27,21 @@ public final class FileArchive: Sendable {
             self.createDirectories = createDirectories
             self.fileExtension = fileExtension
             self.journal = journal
+        }
+    }
+
+    /// How journaled instances reach the eDCKV store when it is the only store (the store lives in a module
+    /// above this one).
+    public struct SpoolPlacement: Sendable {
+        /// The index location of an instance: `dckv/<StudyDate>/<b64uid(study)>/<b64uid(SOP)>`.
+        public var location: @Sendable (InstanceAttributes) throws -> String
+        /// Spools the Part-10 file at a path durably; answers the location the store gave it.
+        public var store: @Sendable (_ partTenFile: String) throws -> String
+
+        public init(location: @escaping @Sendable (InstanceAttributes) throws -> String,
+                    store: @escaping @Sendable (_ partTenFile: String) throws -> String) {
+            self.location = location
+            self.store = store
         }
     }
 
@@ -68,7 +86,8 @@ public final class FileArchive: Sendable {
             let journal = try IngestJournal(root: configuration.root, durability: durability)
             self.journal = journal
             materializer = Materializer(root: configuration.root, journal: journal, pool: writeBuffers,
-                                        createDirectories: configuration.createDirectories, afterPlace: afterPlace)
+                                        createDirectories: configuration.createDirectories, afterPlace: afterPlace,
+                                        spool: configuration.spool)
         } else {
             recovery = JournalRecovery.Report()
             journal = nil
@@ -83,7 +102,7 @@ public final class FileArchive: Sendable {
                                afterPlace: (@Sendable (String) throws -> Void)? = nil) throws -> JournalRecovery.Report {
         try JournalRecovery.recover(root: configuration.root, naming: configuration.naming, fileExtension: configuration.fileExtension,
                                     createDirectories: configuration.createDirectories, index: index, pool: pool,
-                                    afterPlace: afterPlace)
+                                    afterPlace: afterPlace, spool: configuration.spool)
     }
 
     deinit { close() }
@@ -99,9 +118,10 @@ public final class FileArchive: Sendable {
         journal.map { JournalStream(journal: $0, pool: writeBuffers) }
     }
 
-    /// Where the naming scheme puts an instance, relative to the root.
+    /// Where an instance goes, relative to the root: the naming scheme's file, or its eDCKV location.
     public func relativePath(for attributes: InstanceAttributes) throws -> String {
-        try configuration.naming.relativePath(for: attributes, fileExtension: configuration.fileExtension)
+        if let spool = configuration.spool { return try spool.location(attributes) }
+        return try configuration.naming.relativePath(for: attributes, fileExtension: configuration.fileExtension)
     }
 
     /// Runs `body` while holding the SOP Instance UID: one commit per instance at a time, a second concurrent

@@ -31,6 +31,13 @@ public final class DCKVStore: Sendable {
     /// An instance to spool as its bytes arrive.
     public func stream() -> SpoolStream { SpoolStream(spool: spool) }
 
+    /// Where an instance will be, before it is spooled (the journal acknowledges it there): the same folder
+    /// the spool and the merger give it.
+    public func location(studyInstanceUID: String, studyDate: String, sopInstanceUID: String) throws -> String {
+        Self.folder + "/" + (try StudyLayout.studyPath(studyInstanceUID: studyInstanceUID, studyDate: studyDate))
+            + "/" + (try B64UID.encode(sopInstanceUID))
+    }
+
     /// The index location of a spooled instance: `dckv/<StudyDate>/<b64uid(study)>/<b64uid(SOP)>`.
     public func location(_ stored: Spool.Stored) -> String {
         Self.folder + "/" + stored.location

@@ -118,11 +118,3 @@ public final class SpoolStream: @unchecked Sendable {
 
     public func discard() { writer.discard() }
 }
-
-extension SpoolStream: IncomingTarget {
-    /// An instance the encoder cannot take apart into entries is a dataset Arca cannot understand.
-    public func archiveError(_ error: any Error) -> ArchiveError {
-        if let error = error as? EDCKVError { return .unreadable("eDCKV: \(error)") }
-        return .incoming(error)
-    }
-}

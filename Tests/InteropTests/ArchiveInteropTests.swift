@@ -169,11 +169,17 @@ import TestSupport
         #expect(statuses.contains(0x0000))
         #expect(statuses.contains(0xA700), "\(statuses)")
         #expect(results.filter { $0.status?.rawValue == 0xA700 }.allSatisfy { ($0.comment ?? "").contains("disk full") })
-        // Acknowledged instances are copied out of the journal into `.incoming/` and renamed in the background:
-        // a `.part` being materialized is not a leftover, so wait (bounded) for the materializer to finish.
+        // Acknowledged instances are copied out of the journal into `.incoming/` and renamed in the background
+        // (in batches that wait a little for company): a `.part` being materialized is not a leftover, and an
+        // instance not yet placed would fill the space freed below, so wait (bounded) until the materializer is
+        // idle or stuck on the full disk.
         var incoming: [String] = []
         for _ in 0..<100 {
             incoming = (try? FileManager.default.contentsOfDirectory(atPath: archive.path + "/.incoming")) ?? []
+            if let m = server.materializer, !m.isIdle && m.lastError == nil {
+                try await Task.sleep(for: .milliseconds(100))
+                continue
+            }
             if incoming.isEmpty { break }
             try await Task.sleep(for: .milliseconds(100))
         }

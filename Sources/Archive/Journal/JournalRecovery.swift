@@ -142,7 +142,8 @@ public enum JournalRecovery {
     /// Recovers every journal under `<root>/.journal/` that no running process holds.
     public static func recover(root: String, naming: NamingScheme, fileExtension: String, createDirectories: Bool,
                                index: (any InstanceIndex)?, pool: AlignedBufferPool,
-                               afterPlace: (@Sendable (String) throws -> Void)? = nil) throws -> Report {
+                               afterPlace: (@Sendable (String) throws -> Void)? = nil,
+                               spool: FileArchive.SpoolPlacement? = nil) throws -> Report {
         var report = Report()
         for slot in slots(root: root) {
             let lockFD = open(slot + "/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
@@ -152,14 +153,15 @@ public enum JournalRecovery {
             guard flock(lockFD, LOCK_EX | LOCK_NB) == 0 else { continue }
             defer { flock(lockFD, LOCK_UN) }
             try recoverSlot(slot, root: root, naming: naming, fileExtension: fileExtension, createDirectories: createDirectories,
-                            index: index, pool: pool, afterPlace: afterPlace, report: &report)
+                            index: index, pool: pool, afterPlace: afterPlace, spool: spool, report: &report)
         }
         return report
     }
 
     private static func recoverSlot(_ slot: String, root: String, naming: NamingScheme, fileExtension: String,
                                     createDirectories: Bool, index: (any InstanceIndex)?, pool: AlignedBufferPool,
-                                    afterPlace: (@Sendable (String) throws -> Void)?, report: inout Report) throws {
+                                    afterPlace: (@Sendable (String) throws -> Void)?, spool: FileArchive.SpoolPlacement?,
+                                    report: inout Report) throws {
         let (found, descriptors) = try scan(directory: slot, maxRecord: pool.bufferSize)
         defer { descriptors.values.forEach { close($0) } }
         let incoming = root + "/" + FileArchive.incomingFolder
@@ -171,16 +173,23 @@ public enum JournalRecovery {
                 do {
                     let dataSet = try DICOMFile.read(path: temp, options: .headerOnly).dataSet
                     let attributes = InstanceAttributes(dataSet)
-                    let relative = try naming.relativePath(for: attributes, fileExtension: fileExtension)
-                    let target = root + "/" + relative
-                    let folder = String(target[..<(target.lastIndex(of: "/") ?? target.endIndex)])
-                    if !Directory.exists(folder) {
-                        guard createDirectories else { throw ArchiveError.io("folder of \(relative) missing, create_directories off") }
-                        try Directory.create(folder)
-                    }
                     let previous = try index?.filePathNow(ofInstance: sop)
-                    try Directory.rename(temp, target)
-                    try afterPlace?(target)
+                    let relative: String
+                    if let spool {
+                        relative = try spool.location(attributes)
+                        try Materializer.spool(temp, expecting: relative, spool)
+                        unlink(temp)
+                    } else {
+                        relative = try naming.relativePath(for: attributes, fileExtension: fileExtension)
+                        let target = root + "/" + relative
+                        let folder = String(target[..<(target.lastIndex(of: "/") ?? target.endIndex)])
+                        if !Directory.exists(folder) {
+                            guard createDirectories else { throw ArchiveError.io("folder of \(relative) missing, create_directories off") }
+                            try Directory.create(folder)
+                        }
+                        try Directory.rename(temp, target)
+                        try afterPlace?(target)
+                    }
                     if let previous, previous != relative, !FileArchive.isEDCKVLocation(previous) {
                         try? Directory.remove(root + "/" + previous)
                     }

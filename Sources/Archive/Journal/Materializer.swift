@@ -33,6 +33,8 @@ public final class Materializer: @unchecked Sendable {
     /// Called with each materialized file's absolute path before the batch is synced (the eDCKV spool of
     /// `files,dckv`).
     let afterPlace: (@Sendable (_ absolutePath: String) throws -> Void)?
+    /// eDCKV only: instances are spooled from the copy instead of becoming files.
+    let spool: FileArchive.SpoolPlacement?
     private let condition = NSCondition()
     private var queue: [Job] = []
     private var pendingPaths: [String: Int] = [:]
@@ -47,14 +49,24 @@ public final class Materializer: @unchecked Sendable {
     private var thread: Thread?
     private let rootFD: Int32
     /// The last failure (disk full while materializing): the jobs stay queued and are retried.
-    public private(set) var lastError: ArchiveError?
+    public var lastError: ArchiveError? { locked { failure } }
     /// Instances materialized and syncfs calls made (benchmarks: flushes per instance).
-    public private(set) var materialized = 0
-    public private(set) var syncCount = 0
+    public var materialized: Int { locked { placed } }
+    public var syncCount: Int { locked { syncs } }
+    private var failure: ArchiveError?
+    private var placed = 0
+    private var syncs = 0
+
+    private func locked<T>(_ body: () -> T) -> T {
+        condition.lock()
+        defer { condition.unlock() }
+        return body()
+    }
 
     init(root: String, journal: IngestJournal, pool: AlignedBufferPool, createDirectories: Bool,
-         afterPlace: (@Sendable (String) throws -> Void)?) {
+         afterPlace: (@Sendable (String) throws -> Void)?, spool: FileArchive.SpoolPlacement? = nil) {
         self.root = root
+        self.spool = spool
         self.journal = journal
         self.pool = pool
         self.createDirectories = createDirectories
@@ -85,6 +97,13 @@ public final class Materializer: @unchecked Sendable {
         pendingPaths[job.relativePath, default: 0] += 1
         condition.broadcast()
         condition.unlock()
+    }
+
+    /// Nothing queued and no batch running (tests, a clean stop).
+    public var isIdle: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return queue.isEmpty && running == 0
     }
 
     public func isPending(_ relativePath: String) -> Bool {
@@ -179,8 +198,8 @@ public final class Materializer: @unchecked Sendable {
             for job in batch.prefix(done) { job.stream.releaseHeld() }
             try? journal.prepareSpare()
             condition.lock()
-            syncCount += done > 0 ? 1 : 0
-            materialized += done
+            syncs += done > 0 ? 1 : 0
+            placed += done
             queue.removeFirst(done)
             if !queue.isEmpty { oldestQueued = Date() }
             var ready: [@Sendable () -> Void] = []
@@ -191,7 +210,7 @@ public final class Materializer: @unchecked Sendable {
                 }
             }
             running = 0
-            lastError = failure
+            self.failure = failure
             condition.broadcast()
             if !ready.isEmpty {
                 condition.unlock()
@@ -205,9 +224,15 @@ public final class Materializer: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// One instance: copied from the journal into a hidden file, then renamed into place.
+    /// One instance: copied from the journal into a hidden file, then renamed into place (or, eDCKV only,
+    /// spooled from it).
     private func place(_ job: Job) throws {
         let temp = try Self.copy(job.stream.pieces, from: journal, into: root + "/" + FileArchive.incomingFolder, pool: pool)
+        if let spool, FileArchive.isEDCKVLocation(job.relativePath) {
+            defer { unlink(temp) }
+            try Self.spool(temp, expecting: job.relativePath, spool)
+            return
+        }
         do {
             let target = root + "/" + job.relativePath
             let folder = String(target[..<(target.lastIndex(of: "/") ?? target.endIndex)])
@@ -224,6 +249,14 @@ public final class Materializer: @unchecked Sendable {
         }
         if let replaced = job.replacedPath, replaced != job.relativePath { try? Directory.remove(root + "/" + replaced) }
         try afterPlace?(root + "/" + job.relativePath)
+    }
+
+    /// Spools a copied instance into the eDCKV store, which must put it where the index row says.
+    static func spool(_ path: String, expecting location: String, _ spool: FileArchive.SpoolPlacement) throws {
+        let stored = try spool.store(path)
+        guard stored == location else {
+            throw ArchiveError.io("the eDCKV store placed an instance at \(stored), its index row says \(location)")
+        }
     }
 
     /// Copies an instance's pieces from the journal into a new hidden file in `directory`; answers its path.

@@ -41,24 +41,21 @@ public struct ArchiveInstanceSource: InstanceSource {
 
     public func header(at location: String) throws -> DataSet {
         if FileArchive.isEDCKVLocation(location) {
-            guard let edckv else { throw ArchiveError.io("\(location): the eDCKV store is not open") }
-            return try edckv.header(at: location)
+            return try store(location).header(at: location)
         }
         return try DICOMFile.read(path: try path(location), options: .headerOnly).dataSet
     }
 
     public func open(_ location: String) throws -> any StoredInstanceReader {
         if FileArchive.isEDCKVLocation(location) {
-            guard let edckv else { throw ArchiveError.io("\(location): the eDCKV store is not open") }
-            return try edckv.open(location)
+            return try store(location).open(location)
         }
         return try PartTenFileReader(path: try path(location))
     }
 
     public func filePath(_ location: String) throws -> String {
         if FileArchive.isEDCKVLocation(location) {
-            guard let edckv else { throw ArchiveError.io("\(location): the eDCKV store is not open") }
-            return try edckv.filePath(location)
+            return try store(location).filePath(location)
         }
         return try path(location)
     }
@@ -66,10 +63,16 @@ public struct ArchiveInstanceSource: InstanceSource {
     /// A file is hashed again; an eDCKV instance (its bytes re-encoded into the study files) must rebuild.
     public func isIntact(_ location: String, hash: String) throws -> Bool {
         if FileArchive.isEDCKVLocation(location) {
-            guard let edckv else { throw ArchiveError.io("\(location): the eDCKV store is not open") }
-            return try edckv.isIntact(location, hash: hash)
+            return try store(location).isIntact(location, hash: hash)
         }
         return BLAKE3.hex(try BLAKE3.hashFile(atPath: try path(location))) == hash
+    }
+
+    /// The eDCKV store, once an instance acknowledged into the journal has been spooled.
+    func store(_ location: String) throws -> any InstanceSource {
+        guard let edckv else { throw ArchiveError.io("\(location): the eDCKV store is not open") }
+        materializer?.waitMaterialized(location)
+        return edckv
     }
 
     /// The absolute path of a location, refusing anything that would leave the archive.

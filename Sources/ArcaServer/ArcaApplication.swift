@@ -177,13 +177,24 @@ public struct ArcaApplication: Sendable {
         return configuration
     }
 
+    /// Our client side of DICOM TLS toward remote AEs marked `+tls`: the TLS certificate and key (for peers
+    /// that require one), trusting `tls_ca` (the system's roots without it). Checked at start by `run()`.
+    var remoteTLS: NIOSSLContext? {
+        guard settings.remotes.contains(where: \.tls) else { return nil }
+        return try? makeRemoteTLS()
+    }
+
+    func makeRemoteTLS() throws -> NIOSSLContext {
+        try DICOMTLS.clientContext(ca: settings.tlsCA, certificate: settings.tlsCertificate, key: settings.tlsKey)
+    }
+
     func makeServices(_ operations: ArchiveOperations) -> DIMSEServiceRegistry {
         var services: [any DIMSEService] = [
             VerificationService(),
             StorageSCPService(storage: operations.storage, acceptsSOPClass: settings.acceptsStorageSOPClass),
         ]
         if let engine = operations.engine {
-            let remotes = RemoteAETable(settings.remotes)
+            let remotes = RemoteAETable(settings.remotes, tls: remoteTLS)
             services += [
                 FindService(engine: engine, foldsPersonNames: settings.personNameMatching == .insensitive, logger: logger),
                 MoveService(engine: engine, remotes: remotes, parallelAssociations: settings.moveAssociations, logger: logger,
@@ -259,6 +270,8 @@ public struct ArcaApplication: Sendable {
 
     /// Serves until a shutdown signal; returns after running associations have finished (or the grace period ended).
     public func run() async throws {
+        // A remote AE marked +tls with unreadable TLS files fails the start, not the first C-MOVE to it.
+        if settings.remotes.contains(where: \.tls) { _ = try makeRemoteTLS() }
         let index = try openIndex()
         let dckv = try makeDCKVStore()
         let compressor = try makeCompressor(index)

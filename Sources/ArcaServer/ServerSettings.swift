@@ -153,7 +153,7 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         if let list = try c.decodeIfPresent([String].self, forKey: .remotes) {
             remotes = try list.map { text in
                 guard let r = RemoteAE(text) else {
-                    throw DecodingError.dataCorruptedError(forKey: .remotes, in: c, debugDescription: "remote \(text): expected AE=host:port")
+                    throw DecodingError.dataCorruptedError(forKey: .remotes, in: c, debugDescription: "remote \(text): expected AE=host:port or AE=host:port+tls")
                 }
                 return r
             }

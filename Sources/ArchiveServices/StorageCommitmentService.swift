@@ -155,7 +155,8 @@ public struct StorageCommitmentService: CollectingDIMSEService {
             roleSelections: [RoleSelection(sopClassUID: Self.sopClassUID, scuRole: false, scpRole: true)])
         for attempt in 1...3 {
             do {
-                let status = try await ClientAssociation.withAssociation(host: remote.host, port: remote.port, request: associate) { association in
+                let status = try await ClientAssociation.withAssociation(host: remote.host, port: remote.port, request: associate,
+                                                                         tls: remotes.tlsContext(for: remote)) { association in
                     try await association.eventReport(command, dataSet: data)
                 }
                 logger.info("[COMMIT] report delivered to \(remote) (\(status))")

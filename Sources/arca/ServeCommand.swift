@@ -41,7 +41,7 @@ struct Serve: AsyncParsableCommand {
     var execOnStudyStable: String?
     @Option(name: .customLong("stable-after"), help: "Seconds without a new instance before a study counts as complete (default 60).")
     var stableAfter: Int?
-    @Option(name: .customLong("remote"), help: "A peer AE: AE=host:port (C-MOVE destination, storage commitment requestor; repeatable).")
+    @Option(name: .customLong("remote"), help: "A peer AE: AE=host:port, or AE=host:port+tls over DICOM TLS (C-MOVE destination, storage commitment requestor; repeatable).")
     var remote: [String] = []
     @Option(name: .customLong("max-query-results"), help: "C-FIND answers at most this many matches, then 0xA700 (default 10000).")
     var maxQueryResults: Int?
@@ -92,7 +92,7 @@ struct Serve: AsyncParsableCommand {
         if let stableAfter { s.stableAfterSeconds = stableAfter }
         if let logLevel { s.logLevel = logLevel }
         for text in remote {
-            guard let r = RemoteAE(text) else { throw SettingsError("--remote \(text): expected AE=host:port") }
+            guard let r = RemoteAE(text) else { throw SettingsError("--remote \(text): expected AE=host:port or AE=host:port+tls") }
             s.remotes.removeAll { $0.aeTitle == r.aeTitle }
             s.remotes.append(r)
         }

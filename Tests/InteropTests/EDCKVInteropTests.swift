@@ -84,6 +84,8 @@ import TestSupport
             #expect(e.status == 0 && !e.stderr.contains("E: "), "\(url.lastPathComponent): \(e.stderr)")
         }
         let root = server.archive.path + "/" + DCKVStore.folder
+        // Acknowledged instances reach the spool from the journal in the background.
+        server.settle()
         try await Self.waitForMerge(root)
         // No Part-10 file was written: eDCKV only.
         #expect(server.archivedFiles().isEmpty)
@@ -153,6 +155,7 @@ import TestSupport
         let refused = try await ArchiveInteropTests.storescu(server, [noIDURL], ["-d"])
         #expect(refused?.stderr.contains("0xc001") == true || refused?.stderr.contains("0xC001") == true, "\(refused?.stderr ?? "")")
         let root = server.archive.path + "/" + DCKVStore.folder
+        server.settle()
         let items = try Inventory.list(root)
         #expect(items.map(\.sopInstanceUID) == ["1.2.3.77.1"] && items.allSatisfy { $0.place == .spool })
         let hidden = (FileManager.default.enumerator(atPath: root + "/" + StudyLayout.spoolFolder)?.allObjects as? [String] ?? [])

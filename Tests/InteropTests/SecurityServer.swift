@@ -1,4 +1,5 @@
 import ArcaServer
+import Archive
 import DICOMNetwork
 import Foundation
 import Logging
@@ -96,10 +97,16 @@ final class SecurityServer: Sendable {
         let tlsPort = try await secure?.waitUntilListening()
         var httpPort: Int?
         if http != nil { for await p in httpReady { httpPort = p; break } }
-        return SecurityServer(archive: archive, port: port, tlsPort: tlsPort, httpPort: httpPort, servers: servers, task: task)
+        return SecurityServer(archive: archive, port: port, tlsPort: tlsPort, httpPort: httpPort, servers: servers, task: task,
+                              materializer: operations.storage.archive.materializer)
     }
 
-    private init(archive: URL, port: Int, tlsPort: Int?, httpPort: Int?, servers: [DICOMServer], task: Task<Void, Error>) {
+    /// Acknowledged instances reach their files in the background (the ingest journal's materializer).
+    private let materializer: Materializer?
+
+    private init(archive: URL, port: Int, tlsPort: Int?, httpPort: Int?, servers: [DICOMServer], task: Task<Void, Error>,
+                 materializer: Materializer?) {
+        self.materializer = materializer
         self.archive = archive
         self.port = port
         self.tlsPort = tlsPort
@@ -107,6 +114,9 @@ final class SecurityServer: Sendable {
         self.servers = servers
         self.task = task
     }
+
+    /// Returns once every acknowledged instance is in its file.
+    func settle() { materializer?.drain() }
 
     func stop() async {
         for s in servers.reversed() { s.shutdown() }

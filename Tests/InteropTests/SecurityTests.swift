@@ -1,5 +1,6 @@
 import ArcaServer
 import Archive
+import ArchiveServices
 import DICOM
 import DICOMNetwork
 import DICOMweb
@@ -137,6 +138,38 @@ import TestSupport
         #expect(refused.status != 0)
     }
 
+    /// C-MOVE to a destination configured `+tls`: the sub-operations reach DCMTK's `storescp +tls`, which
+    /// requires Arca's certificate; the same destination without `+tls` fails the sub-operations.
+    @Test func moveToATLSDestination() async throws {
+        guard try Self.requireTools() else { return }
+        let pki = try TestPKI.make()
+        defer { try? FileManager.default.removeItem(at: pki.folder) }
+        let study = try CTStudy.make(count: 3)
+        defer { try? FileManager.default.removeItem(at: study.folder) }
+        let out = try ExternalTool.temporaryDirectory("storescp-tls-move")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let port = PynetdicomTests.freePort()
+        let peer = try await PynetdicomTests.startPeer("/usr/bin/storescp", [
+            "+tls", pki.serverKey, pki.serverCertificate, "+cf", pki.caCertificate, "--require-peer-cert", "-od", out.path, String(port),
+        ], port: port)
+        defer { PynetdicomTests.stop(peer) }
+        let server = try await SecurityServer.start { s in
+            s.tlsCertificate = pki.clientCertificate
+            s.tlsKey = pki.clientKey
+            s.tlsCA = pki.caCertificate
+            s.remotes = [RemoteAE(aeTitle: "SECURE", host: "127.0.0.1", port: port, tls: true),
+                         RemoteAE(aeTitle: "PLAIN", host: "127.0.0.1", port: port)]
+        }
+        defer { Task { await server.stop() } }
+        let stored = try await StoreSCU(host: "127.0.0.1", port: server.port).send(study.files.map(\.path))
+        #expect(stored.allSatisfy { $0.status == .success })
+        let studyUID = study.studyUID
+        #expect(try await Self.move(port: server.port, calling: "MOVER", destination: "SECURE", study: studyUID) == .success)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).count == 3)
+        // Plain DICOM to the TLS port: every sub-operation fails, and the C-MOVE says so.
+        #expect(try await Self.move(port: server.port, calling: "MOVER", destination: "PLAIN", study: studyUID) != .success)
+    }
+
     /// HTTPS on the HTTP port with the same files: curl verifies it against the test CA.
     @Test func httpsWithTheSameFiles() async throws {
         guard try Self.requireTools() else { return }
@@ -203,7 +236,8 @@ import TestSupport
         #expect(http.contains { $0.status == "200" && $0.who == "alice" && $0.target?.hasPrefix("POST /dicom-web/studies") == true })
         #expect(http.contains { $0.status == "200" && $0.who == "viewer" })
         #expect(http.allSatisfy { $0.address?.contains("127.0.0.1") == true })
-        // alice's STOW-RS was archived (it is in the trail as its HTTP request).
+        // alice's STOW-RS was archived (it is in the trail as its HTTP request), its file put in place.
+        server.settle()
         #expect(FileManager.default.enumerator(atPath: server.archive.path)?.contains { ($0 as? String)?.hasSuffix(".dcm") == true } == true)
     }
 

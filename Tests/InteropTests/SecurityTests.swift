@@ -106,6 +106,15 @@ import TestSupport
         #expect(await server.echo(port: tls, tls: wrongTrust).hasPrefix("error"))
     }
 
+    /// DCMTK's `storescp +tls` with the test CA's server certificate, requiring a client certificate, writing into `out`.
+    static func startTLSStorescp(_ pki: TestPKI, into out: URL) async throws -> (port: Int, peer: Process) {
+        let port = PynetdicomTests.freePort()
+        let peer = try await PynetdicomTests.startPeer("/usr/bin/storescp", [
+            "+tls", pki.serverKey, pki.serverCertificate, "+cf", pki.caCertificate, "--require-peer-cert", "-od", out.path, String(port),
+        ], port: port)
+        return (port, peer)
+    }
+
     /// `arca echo` and `arca store --tls` against DCMTK's `storescp +tls` requiring a client certificate.
     @Test func arcaClientsAgainstStorescpTLS() async throws {
         guard try Self.requireTools() else { return }
@@ -119,10 +128,7 @@ import TestSupport
         defer { try? FileManager.default.removeItem(at: study.folder) }
         let out = try ExternalTool.temporaryDirectory("storescp-tls")
         defer { try? FileManager.default.removeItem(at: out) }
-        let port = PynetdicomTests.freePort()
-        let peer = try await PynetdicomTests.startPeer("/usr/bin/storescp", [
-            "+tls", pki.serverKey, pki.serverCertificate, "+cf", pki.caCertificate, "--require-peer-cert", "-od", out.path, String(port),
-        ], port: port)
+        let (port, peer) = try await Self.startTLSStorescp(pki, into: out)
         defer { PynetdicomTests.stop(peer) }
         let files = ["--tls-ca", pki.caCertificate, "--tls-certificate", pki.clientCertificate, "--tls-key", pki.clientKey]
         let echo = try await ExternalTool.runAsync(arca, ["echo", "127.0.0.1", String(port), "--aec", "ANY_SCP", "--tls"] + files)
@@ -148,10 +154,7 @@ import TestSupport
         defer { try? FileManager.default.removeItem(at: study.folder) }
         let out = try ExternalTool.temporaryDirectory("storescp-tls-move")
         defer { try? FileManager.default.removeItem(at: out) }
-        let port = PynetdicomTests.freePort()
-        let peer = try await PynetdicomTests.startPeer("/usr/bin/storescp", [
-            "+tls", pki.serverKey, pki.serverCertificate, "+cf", pki.caCertificate, "--require-peer-cert", "-od", out.path, String(port),
-        ], port: port)
+        let (port, peer) = try await Self.startTLSStorescp(pki, into: out)
         defer { PynetdicomTests.stop(peer) }
         let server = try await SecurityServer.start { s in
             s.tlsCertificate = pki.clientCertificate

@@ -16,6 +16,8 @@ struct DICOMwebRoutes: Sendable {
 
     static let root = "/dicom-web"
     static let explicitLittle = "1.2.840.10008.1.2.1"
+    /// About how many bytes of a multipart body one write to the channel carries (WADO-RS instances).
+    static let writeSize = 1 << 20
 
     func register(on router: Router<ArcaRequestContext>) {
         let r = Self.root
@@ -176,19 +178,28 @@ struct DICOMwebRoutes: Sendable {
         }
         let multipart = MultipartWriter()
         let body = ResponseBody { writer in
+            // Parts are gathered into buffers of about `writeSize`: each write is a hop to the channel's event
+            // loop, which costs more than copying a small part's header, its end and a next small instance.
+            var pending = ByteBuffer()
             // The next instance is read while the current one is written.
             try await reading.forEachPrepared(found, in: { target ?? $0.transferSyntaxUID }) { instance, prepared in
                 guard let prepared else { return true }
                 let syntax = target ?? instance.transferSyntaxUID
                 let dataSet = try prepared.get()
-                var head = multipart.partHeader(contentType: "application/dicom; transfer-syntax=\(syntax)")
-                head.writeBytes(try Self.partTenHeader(instance, syntax: syntax, stored: dataSet.meta))
-                try await writer.write(head)
-                try await dataSet.read { try await writer.write(ByteBuffer(bytes: $0)) }
-                try await writer.write(multipart.partEnd)
+                pending.writeImmutableBuffer(multipart.partHeader(contentType: "application/dicom; transfer-syntax=\(syntax)"))
+                pending.writeBytes(try Self.partTenHeader(instance, syntax: syntax, stored: dataSet.meta))
+                try await dataSet.read { piece in
+                    if pending.readableBytes > 0, pending.readableBytes + piece.count > Self.writeSize {
+                        try await writer.write(pending)
+                        pending = ByteBuffer()
+                    }
+                    pending.writeBytes(piece)
+                }
+                pending.writeImmutableBuffer(multipart.partEnd)
                 return true
             }
-            try await writer.write(multipart.closing)
+            pending.writeImmutableBuffer(multipart.closing)
+            try await writer.write(pending)
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: [.contentType: multipart.contentType(type: "application/dicom")], body: body)

@@ -4,6 +4,8 @@
   bench.py metadata BASE STUDY SERIES REPEAT   p50 of the series' metadata
   bench.py thumbnails BASE STUDY SERIES        every instance's thumbnail (rendered, viewport 128): ms each
   bench.py stow BASE DIR                       STOW-RS of a folder in 50-file requests: instances/s
+  bench.py sendfile-server PORT FILE...        the floor for WADO-RS: any GET answered with the files, one after
+                                               the other, by sendfile(2) from the page cache (no framing, no parsing)
 """
 import os
 import sys
@@ -82,6 +84,28 @@ def stow(base, folder):
     print(f"{stored} stored in {t:.2f} s: {stored / t:.0f}/s")
 
 
+def sendfile_server(port, files):
+    import socket
+    sizes = [os.path.getsize(f) for f in files]
+    listener = socket.create_server(("127.0.0.1", int(port)))
+    while True:
+        conn, _ = listener.accept()
+        with conn:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                request += chunk
+            if not chunk:
+                continue
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n"
+                         b"Content-Length: %d\r\n\r\n" % sum(sizes))
+            for f in files:
+                with open(f, "rb") as fh:
+                    conn.sendfile(fh)
+
+
 mode, args = sys.argv[1], sys.argv[2:]
 if mode == "qido":
     qido(args[0], int(args[1]), args[2:])
@@ -91,3 +115,5 @@ elif mode == "thumbnails":
     thumbnails(*args)
 elif mode == "stow":
     stow(*args)
+elif mode == "sendfile-server":
+    sendfile_server(args[0], args[1:])

@@ -32,19 +32,39 @@ import TestSupport
     }
 
     /// Starts a peer SCP process and waits until it accepts connections.
+    /// Starts a peer listening on `port` and waits (10 s at most) until it accepts connections. A peer that exits
+    /// instead (its port taken by another test's server: ports are drawn at random) fails at once, with what it
+    /// printed on stderr.
     static func startPeer(_ executable: String, _ args: [String], port: Int) async throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
         p.arguments = executable.hasPrefix("/") ? args : [executable] + args
         p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("peer-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: log) }
+        p.standardError = try FileHandle(forWritingTo: log)
         try p.run()
         for _ in 0..<100 {
             if (try? RawConnection(port: port)) != nil { return p }
+            guard p.isRunning else {
+                let said = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+                throw AssociationError("\(executable) exited with status \(p.terminationStatus) before listening on \(port): \(said)")
+            }
             try await Task.sleep(nanoseconds: 100_000_000)
         }
         p.terminate()
         throw AssociationError("\(executable) did not start listening on \(port)")
+    }
+
+    /// `startPeer` on a free port, drawn again (three tries) when the one drawn turns out to be taken.
+    static func startPeerOnFreePort(_ executable: String, _ args: (Int) -> [String]) async throws -> (port: Int, peer: Process) {
+        var failure: (any Error)?
+        for _ in 0..<3 {
+            let port = freePort()
+            do { return (port, try await startPeer(executable, args(port), port: port)) } catch { failure = error }
+        }
+        throw failure ?? AssociationError("\(executable) did not start")
     }
 
     /// SIGKILL and reap: pynetdicom's blocking server does not stop on SIGTERM.
@@ -53,7 +73,9 @@ import TestSupport
         p.waitUntilExit()
     }
 
-    static func freePort() -> Int { Int.random(in: 20000...40000) }
+    /// The kernel's pick: a random port from 20000–40000 could be one of its ephemeral ports (32768 up), taken by
+    /// an outgoing connection of a test running beside (storescp +tls then exits: "address already in use").
+    static func freePort() -> Int { TestServer.freePort() }
 
     func storeWithArca(to port: Int, files: [URL], aec: String) async throws -> [StoreSCU.Result] {
         #expect(try await ClientAssociation.withAssociation(host: "127.0.0.1", port: port, request: AssociateRequest(

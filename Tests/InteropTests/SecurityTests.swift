@@ -108,11 +108,9 @@ import TestSupport
 
     /// DCMTK's `storescp +tls` with the test CA's server certificate, requiring a client certificate, writing into `out`.
     static func startTLSStorescp(_ pki: TestPKI, into out: URL) async throws -> (port: Int, peer: Process) {
-        let port = PynetdicomTests.freePort()
-        let peer = try await PynetdicomTests.startPeer("/usr/bin/storescp", [
-            "+tls", pki.serverKey, pki.serverCertificate, "+cf", pki.caCertificate, "--require-peer-cert", "-od", out.path, String(port),
-        ], port: port)
-        return (port, peer)
+        try await PynetdicomTests.startPeerOnFreePort("/usr/bin/storescp") { port in
+            ["+tls", pki.serverKey, pki.serverCertificate, "+cf", pki.caCertificate, "--require-peer-cert", "-od", out.path, String(port)]
+        }
     }
 
     /// `arca echo` and `arca store --tls` against DCMTK's `storescp +tls` requiring a client certificate.

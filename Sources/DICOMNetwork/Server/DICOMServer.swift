@@ -92,7 +92,7 @@ public final class DICOMServer: Service, Sendable {
             try await withThrowingDiscardingTaskGroup { tasks in
                 try await server.executeThenClose { connections in
                     for try await connection in connections {
-                        tasks.addTask {
+                        tasks.addTask(executorPreference: EventLoopTaskExecutor(connection.channel.eventLoop)) {
                             await AssociationSession(channel: connection, configuration: configuration, services: self.services,
                                                      registry: registry, logger: logger).run()
                         }

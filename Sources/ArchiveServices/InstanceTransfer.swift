@@ -31,7 +31,7 @@ struct InstanceTransfer: Sendable {
     static func producer(_ prepared: PreparedDataSet) -> DataSetProducer {
         { maxChunk, emit in
             try await prepared.read { piece in
-                var buffer = ByteBuffer(bytes: piece)
+                var buffer = piece
                 while buffer.readableBytes > 0, let chunk = buffer.readSlice(length: min(maxChunk, buffer.readableBytes)) {
                     try await emit(chunk)
                 }

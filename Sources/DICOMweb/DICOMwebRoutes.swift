@@ -178,28 +178,34 @@ struct DICOMwebRoutes: Sendable {
         }
         let multipart = MultipartWriter()
         let body = ResponseBody { writer in
-            // Parts are gathered into buffers of about `writeSize`: each write is a hop to the channel's event
-            // loop, which costs more than copying a small part's header, its end and a next small instance.
-            var pending = ByteBuffer()
+            // Buffers are gathered until about `writeSize` and written together: each write is a hop to the
+            // channel's event loop, which costs more than a small part's header, its end and a small instance.
+            // The instances' bytes are the buffers they were read into, never copied here.
+            var pending: [ByteBuffer] = []
+            var pendingBytes = 0
+            func add(_ buffer: ByteBuffer) async throws {
+                pending.append(buffer)
+                pendingBytes += buffer.readableBytes
+                if pendingBytes >= Self.writeSize {
+                    try await writer.write(contentsOf: pending)
+                    pending.removeAll(keepingCapacity: true)
+                    pendingBytes = 0
+                }
+            }
             // The next instance is read while the current one is written.
             try await reading.forEachPrepared(found, in: { target ?? $0.transferSyntaxUID }) { instance, prepared in
                 guard let prepared else { return true }
                 let syntax = target ?? instance.transferSyntaxUID
                 let dataSet = try prepared.get()
-                pending.writeImmutableBuffer(multipart.partHeader(contentType: "application/dicom; transfer-syntax=\(syntax)"))
-                pending.writeBytes(try Self.partTenHeader(instance, syntax: syntax, stored: dataSet.meta))
-                try await dataSet.read { piece in
-                    if pending.readableBytes > 0, pending.readableBytes + piece.count > Self.writeSize {
-                        try await writer.write(pending)
-                        pending = ByteBuffer()
-                    }
-                    pending.writeBytes(piece)
-                }
-                pending.writeImmutableBuffer(multipart.partEnd)
+                var head = multipart.partHeader(contentType: "application/dicom; transfer-syntax=\(syntax)")
+                head.writeBytes(try Self.partTenHeader(instance, syntax: syntax, stored: dataSet.meta))
+                try await add(head)
+                try await dataSet.read { try await add($0) }
+                try await add(multipart.partEnd)
                 return true
             }
-            pending.writeImmutableBuffer(multipart.closing)
-            try await writer.write(pending)
+            pending.append(multipart.closing)
+            try await writer.write(contentsOf: pending)
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: [.contentType: multipart.contentType(type: "application/dicom")], body: body)
@@ -416,7 +422,7 @@ struct DICOMwebRoutes: Sendable {
             let header = try Self.partTenHeader(instance, syntax: syntax, stored: prepared.meta)
             let body = ResponseBody { writer in
                 try await writer.write(ByteBuffer(bytes: header))
-                try await prepared.read { try await writer.write(ByteBuffer(bytes: $0)) }
+                try await prepared.read { try await writer.write($0) }
                 try await writer.finish(nil)
             }
             return Response(status: .ok, headers: [.contentType: "application/dicom"], body: body)

@@ -1,6 +1,7 @@
 import BLAKE3
 import DICOM
 import NIOConcurrencyHelpers
+import NIOCore
 
 /// Reads stored instances by their index location (a file of the archive, or an eDCKV study): what queries
 /// read the attributes the index lacks from, and what retrieval sends. Blocking: call from an I/O thread.
@@ -23,6 +24,14 @@ public protocol StoredInstanceReader: AnyObject {
     var meta: DataSet { get }
     /// The next piece of `maxLength` bytes, fewer only for the last piece; empty at the end.
     func readChunk(maxLength: Int) throws -> [UInt8]
+    /// The next piece appended to `buffer` (what is sent: a file's bytes are read straight into it).
+    func readChunk(into buffer: inout ByteBuffer, maxLength: Int) throws
+}
+
+extension StoredInstanceReader {
+    public func readChunk(into buffer: inout ByteBuffer, maxLength: Int) throws {
+        buffer.writeBytes(try readChunk(maxLength: maxLength))
+    }
 }
 
 /// The archive's Part-10 files, and (through `edckv`) instances kept only in the eDCKV store.
@@ -101,6 +110,14 @@ public final class PartTenFileReader: StoredInstanceReader {
     }
 
     public func readChunk(maxLength: Int) throws -> [UInt8] { try reader.readChunk(maxLength: maxLength) }
+
+    public func readChunk(into buffer: inout ByteBuffer, maxLength: Int) throws {
+        let wanted = min(max(1, maxLength), try reader.remaining())
+        guard wanted > 0 else { return }
+        try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: wanted) { raw in
+            try reader.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[..<wanted]))
+        }
+    }
 }
 
 /// Recently read headers by location, so a query answering many rows of one series or study reads the file

@@ -1,4 +1,5 @@
 import DICOM
+import NIOCore
 import NIOPosix
 
 /// Converts an instance's dataset between transfer syntaxes when its pixels must be decoded or encoded
@@ -49,9 +50,12 @@ public struct InstanceReading: Sendable {
     public func prepare(_ instance: ArchivedInstance, in target: String) async throws -> PreparedDataSet {
         let source = self.source
         // Opening and the first piece (a whole CT slice) in one trip to the pool.
-        let (reader, first) = try await threadPool.runIfActive { () -> (ReaderBox, [UInt8]?) in
+        let (reader, first) = try await threadPool.runIfActive { () -> (ReaderBox, ByteBuffer?) in
             let reader = try source.open(instance.location)
-            return (ReaderBox(reader), reader.transferSyntax.uid == target ? try reader.readChunk(maxLength: Self.readPiece) : nil)
+            guard reader.transferSyntax.uid == target else { return (ReaderBox(reader), nil) }
+            var first = ByteBuffer()
+            try reader.readChunk(into: &first, maxLength: Self.readPiece)
+            return (ReaderBox(reader), first)
         }
         let stored = reader.value.transferSyntax
         if let first { return PreparedDataSet(reader: reader, first: first, meta: reader.value.meta, threadPool: threadPool) }
@@ -117,11 +121,11 @@ public final class PreparedDataSet: @unchecked Sendable {
     /// The stored file meta information (Source AE Title…).
     public let meta: DataSet
     private let reader: ReaderBox?
-    private var first: [UInt8]?
+    private var first: ByteBuffer?
     private let encoded: [UInt8]?
     private let threadPool: NIOThreadPool?
 
-    init(reader: ReaderBox, first: [UInt8], meta: DataSet, threadPool: NIOThreadPool) {
+    init(reader: ReaderBox, first: ByteBuffer, meta: DataSet, threadPool: NIOThreadPool) {
         self.reader = reader
         self.first = first
         self.meta = meta
@@ -136,25 +140,30 @@ public final class PreparedDataSet: @unchecked Sendable {
         self.threadPool = nil
     }
 
-    /// The dataset's bytes, in pieces of at most `InstanceReading.readPiece`.
-    public func read(_ emit: ([UInt8]) async throws -> Void) async throws {
+    /// The dataset's bytes, in pieces of at most `InstanceReading.readPiece`: a stored file's bytes are read
+    /// straight into the buffers that are sent.
+    public func read(_ emit: (ByteBuffer) async throws -> Void) async throws {
         if let encoded {
             var start = 0
             while start < encoded.count {
                 let end = min(encoded.count, start + InstanceReading.readPiece)
-                try await emit(Array(encoded[start..<end]))
+                try await emit(ByteBuffer(bytes: encoded[start..<end]))
                 start = end
             }
             return
         }
         guard let reader, let threadPool else { return }
-        var piece = first ?? []
+        var piece = first ?? ByteBuffer()
         first = nil
-        while !piece.isEmpty {
+        while piece.readableBytes > 0 {
             try await emit(piece)
             // A short piece is the last one (`StoredInstanceReader`): no trip to the pool to learn it.
-            if piece.count < InstanceReading.readPiece { return }
-            piece = try await threadPool.runIfActive { try reader.value.readChunk(maxLength: InstanceReading.readPiece) }
+            if piece.readableBytes < InstanceReading.readPiece { return }
+            piece = try await threadPool.runIfActive {
+                var next = ByteBuffer()
+                try reader.value.readChunk(into: &next, maxLength: InstanceReading.readPiece)
+                return next
+            }
         }
     }
 }

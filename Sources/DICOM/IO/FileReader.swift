@@ -4,6 +4,11 @@ import Glibc
 import Darwin
 #endif
 
+/// read(2), under a name `FileReader.read(into:)` does not shadow.
+private func posixRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+    read(fd, buffer, count)
+}
+
 /// Sequential reads of a file with POSIX calls, in caller-sized pieces.
 public struct FileReader: ~Copyable {
     let fd: Int32
@@ -21,7 +26,7 @@ public struct FileReader: ~Copyable {
     public func forEachChunk(size: Int, _ body: (UnsafeRawBufferPointer) throws -> Bool) throws {
         var buffer = [UInt8](repeating: 0, count: max(size, 4096))
         while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            let n = buffer.withUnsafeMutableBytes { raw in raw.baseAddress.map { posixRead(fd, $0, raw.count) } ?? 0 }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw FileError(path: path, operation: "read", errno: errno)
@@ -36,29 +41,43 @@ public struct FileReader: ~Copyable {
     /// to what is left and not zero-filled first: a fresh zeroed 4 MB buffer per read cost more (page faults
     /// and memset) than the read itself.
     public func readChunk(maxLength: Int) throws -> [UInt8] {
+        let wanted = min(max(1, maxLength), try remaining())
+        guard wanted > 0 else { return [] }
+        var failure: (any Error)?
+        let buffer = [UInt8](unsafeUninitializedCapacity: wanted) { bytes, count in
+            do { count = try read(into: UnsafeMutableRawBufferPointer(bytes)) } catch {
+                failure = error
+                count = 0
+            }
+        }
+        if let failure { throw failure }
+        return buffer
+    }
+
+    /// Bytes from the current position to the end of the file.
+    public func remaining() throws -> Int {
         var status = stat()
         guard fstat(fd, &status) == 0 else { throw FileError(path: path, operation: "stat", errno: errno) }
         let position = lseek(fd, 0, SEEK_CUR)
         guard position >= 0 else { throw FileError(path: path, operation: "seek", errno: errno) }
-        let remaining = Int(clamping: max(0, Int64(status.st_size) - Int64(position)))
-        let wanted = min(max(1, maxLength), remaining)
-        guard wanted > 0 else { return [] }
-        var failure: Int32 = 0
-        let buffer = [UInt8](unsafeUninitializedCapacity: wanted) { bytes, count in
-            count = 0
-            while count < wanted {
-                let n = read(fd, bytes.baseAddress.map { $0 + count }, wanted - count)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    return
-                }
-                if n == 0 { return }
-                count += n
+        return Int(clamping: max(0, Int64(status.st_size) - Int64(position)))
+    }
+
+    /// Fills `buffer` from the current position; answers how many bytes it holds (fewer only at the end of
+    /// the file). Lets a caller read straight into memory it owns (a network buffer) without a copy.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        guard let base = buffer.baseAddress else { return 0 }
+        var count = 0
+        while count < buffer.count {
+            let n = posixRead(fd, base + count, buffer.count - count)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileError(path: path, operation: "read", errno: errno)
             }
+            if n == 0 { break }
+            count += n
         }
-        if failure != 0 { throw FileError(path: path, operation: "read", errno: failure) }
-        return buffer
+        return count
     }
 
     /// Moves to an absolute offset.

@@ -158,7 +158,7 @@ struct Session {
         case .abort:
             assembler.reset()
             isClosed = true
-        case .associateRQ, .associateAC, .associateRJ, .releaseRP:
+        case .associateRQ, .associateAC, .associateRJ, .releaseRP, .encoded:
             close(sending: .abort(Abort(source: .serviceProvider, reason: .unexpectedPDU)))
         }
     }

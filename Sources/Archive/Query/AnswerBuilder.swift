@@ -25,6 +25,13 @@ struct AnswerBuilder {
     private enum Step {
         case key(QueryKey, column: Int?, attribute: IndexedAttribute?)
         case constant(Tag, Value)
+
+        var tag: Tag {
+            switch self {
+            case .key(let key, _, _): return key.tag
+            case .constant(let tag, _): return tag
+            }
+        }
     }
 
     init(query: Query, compiled: CompiledQuery, retrieveAETitle: String?) {
@@ -46,7 +53,9 @@ struct AnswerBuilder {
         }
         plan.append(.constant(.queryRetrieveLevel, .text(query.level.description, .CS)))
         if let retrieveAETitle, !seen.contains(.retrieveAETitle) { plan.append(.constant(.retrieveAETitle, .text(retrieveAETitle, .AE))) }
-        self.plan = plan
+        // In tag order (stable, so a constant still follows a key of its tag and replaces it): each answer's
+        // elements are then appended, never inserted.
+        self.plan = plan.enumerated().sorted { ($0.element.tag, $0.offset) < ($1.element.tag, $1.offset) }.map(\.element)
         hasRepresentative = compiled.columnIndex(.representative) != nil
     }
 
@@ -112,7 +121,8 @@ struct AnswerBuilder {
     /// everything (the client wrote in it); UTF-8 (ISO_IR 192) otherwise.
     static func encode(_ values: [(Tag, Value)], preferring preferred: SpecificCharacterSet) -> DataSet {
         var charset = SpecificCharacterSet.default
-        if !allASCII(values) {
+        let ascii = allASCII(values)
+        if !ascii {
             var texts: [String] = []
             collectTexts(values, &texts)
             charset = SpecificCharacterSet("ISO_IR 192")
@@ -122,7 +132,7 @@ struct AnswerBuilder {
         if !charset.terms.isEmpty {
             ds.set(Element(tag: .specificCharacterSet, vr: .CS, bytes: padded(Array(charset.terms.joined(separator: "\\").utf8), .CS)))
         }
-        fill(&ds, values)
+        fill(&ds, values, ascii: ascii)
         return ds
     }
 
@@ -148,11 +158,12 @@ struct AnswerBuilder {
         }
     }
 
-    private static func fill(_ ds: inout DataSet, _ values: [(Tag, Value)]) {
+    /// `ascii`: every text is ASCII, which is its own encoding in the default character set.
+    private static func fill(_ ds: inout DataSet, _ values: [(Tag, Value)], ascii: Bool) {
         for (tag, v) in values {
             switch v {
             case .text(let s, let vr):
-                let bytes = vr.usesSpecificCharacterSet ? (ds.characterSet.encode(s) ?? Array(s.utf8)) : Array(s.utf8)
+                let bytes = !ascii && vr.usesSpecificCharacterSet ? (ds.characterSet.encode(s) ?? Array(s.utf8)) : Array(s.utf8)
                 ds.set(Element(tag: tag, vr: vr, bytes: padded(bytes, vr)))
             case .element(var e):
                 e.tag = tag
@@ -163,7 +174,7 @@ struct AnswerBuilder {
             case .items(let items):
                 let encoded: [SequenceItem] = items.map { item in
                     var inner = DataSet(characterSet: ds.characterSet)
-                    fill(&inner, item)
+                    fill(&inner, item, ascii: ascii)
                     return SequenceItem(dataSet: inner)
                 }
                 ds.set(Element(tag: tag, vr: .SQ, value: .sequence(SequenceValue(items: encoded))))

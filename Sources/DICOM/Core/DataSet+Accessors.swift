@@ -23,8 +23,20 @@ extension DataSet {
         return s.isEmpty ? nil : s
     }
 
-    /// The first value as an integer: US, SS, UL, SL, SV, UV or IS.
-    public func int(_ tag: Tag) -> Int? { ints(tag).first }
+    /// The first value as an integer: US, SS, UL, SL, SV, UV or IS. Read in place: a command set's fields
+    /// are read several times per message, and `ints(_:).first` allocated an array each time.
+    public func int(_ tag: Tag) -> Int? {
+        guard let e = self[tag], case .bytes(let b) = e.value else { return nil }
+        switch e.vr {
+        case .US: return LittleEndian.first(b, width: 2).map { Int($0) }
+        case .SS: return LittleEndian.first(b, width: 2).map { Int(Int16(truncatingIfNeeded: $0)) }
+        case .UL: return LittleEndian.first(b, width: 4).map { Int($0) }
+        case .SL: return LittleEndian.first(b, width: 4).map { Int(Int32(truncatingIfNeeded: $0)) }
+        case .SV: return LittleEndian.first(b, width: 8).map { Int(Int64(bitPattern: $0)) }
+        case .UV: return LittleEndian.first(b, width: 8).flatMap { Int(exactly: $0) }
+        default: return ints(tag).first
+        }
+    }
 
     public func ints(_ tag: Tag) -> [Int] {
         guard let e = self[tag], case .bytes(let b) = e.value else { return [] }
@@ -98,6 +110,14 @@ extension DataSet {
 
 /// Reading fixed-width little-endian values out of a byte array without trusting its length.
 enum LittleEndian {
+    /// The first `width`-byte value, nil when fewer bytes are there.
+    static func first(_ b: [UInt8], width: Int) -> UInt64? {
+        guard b.count >= width else { return nil }
+        var v: UInt64 = 0
+        for k in 0..<width { v |= UInt64(b[k]) << (8 * UInt64(k)) }
+        return v
+    }
+
     static func values(_ b: [UInt8], width: Int) -> [UInt64] {
         let n = b.count / width
         var out: [UInt64] = []

@@ -204,7 +204,7 @@ struct AssociationSession {
                         await abandonIncoming()
                         logger.notice("[ABORT] \(calling) aborted the association (\(abort.reason))")
                         return
-                    case .associateRQ, .associateAC, .associateRJ, .releaseRP:
+                    case .associateRQ, .associateAC, .associateRJ, .releaseRP, .encoded:
                         throw ProtocolViolation("unexpected \(pdu.type) on an established association")
                     }
                 }

@@ -1,3 +1,5 @@
+import NIOCore
+
 /// A DICOM Upper Layer protocol data unit (PS3.8 section 9.3).
 public enum PDU: Sendable, Equatable {
     case associateRQ(AssociateRequest)
@@ -7,8 +9,12 @@ public enum PDU: Sendable, Equatable {
     case releaseRQ
     case releaseRP
     case abort(Abort)
+    /// PDUs already encoded, one after another, written as they are: a batch of small messages (a C-FIND's
+    /// pending answers) goes down the channel as one buffer instead of one write per PDU. Only ever sent;
+    /// the decoder never produces it.
+    case encoded(ByteBuffer)
 
-    /// The PDU-type byte.
+    /// The PDU-type byte (of the first PDU, for `encoded`).
     public var type: PDUType {
         switch self {
         case .associateRQ: return .associateRQ
@@ -18,6 +24,7 @@ public enum PDU: Sendable, Equatable {
         case .releaseRQ: return .releaseRQ
         case .releaseRP: return .releaseRP
         case .abort: return .abort
+        case .encoded(let bytes): return bytes.getInteger(at: bytes.readerIndex, as: UInt8.self).flatMap(PDUType.init) ?? .dataTF
         }
     }
 }

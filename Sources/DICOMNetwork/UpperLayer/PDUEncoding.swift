@@ -65,6 +65,8 @@ extension PDU {
                 out.writeInteger(abort.source.rawValue)
                 out.writeInteger(abort.reason.rawValue)
             }
+        case .encoded(let bytes):
+            buffer.writeImmutableBuffer(bytes)
         }
     }
 

@@ -1,0 +1,115 @@
+import DICOM
+import NIOCore
+import Testing
+
+@testable import DICOMNetwork
+
+/// Command sets are read and written by a direct path for the usual shape and by the general dataset parser
+/// and writer otherwise: both must give the same bytes and the same elements, and hostile bytes must still
+/// get the general parser's verdict.
+@Suite struct CommandSetTests {
+    static var commands: [CommandSet] {
+        let find = CommandSet.storeRequest(messageID: 1, sopClassUID: "1.2.840.10008.5.1.4.1.2.2.1", sopInstanceUID: "1.2.3")
+        var move = CommandSet.storeRequest(messageID: 9, sopClassUID: "1.2.840.10008.5.1.4.1.1.2", sopInstanceUID: "1.2.3.4.5")
+        move.dataSet.setString("MOVER", for: .moveOriginatorApplicationEntityTitle, vr: .AE)
+        move.setUS(77, .moveOriginatorMessageID)
+        return [
+            CommandSet.echoRequest(messageID: 65535),
+            find,
+            move,
+            CommandSet.response(answering: find, status: .pending),
+            CommandSet.response(answering: find, status: DIMSEStatus(rawValue: 0xA900), comment: String(repeating: "x", count: 63)),
+            CommandSet.response(answering: move, status: .success),
+            CommandSet(),
+        ]
+    }
+
+    @Test func directEncodingEqualsTheWriters() throws {
+        for command in Self.commands {
+            #expect(command.flatEncoding() == (try command.writerEncoding()))
+        }
+    }
+
+    @Test func directReadingEqualsTheParsers() throws {
+        for command in Self.commands where command.commandField != nil {
+            let bytes = ByteBuffer(bytes: try command.encoded())
+            let direct = bytes.withUnsafeReadableBytes { CommandSet.flatElements($0) }
+            #expect(direct != nil)
+            #expect(direct == (try CommandSet.parsed(bytes)))
+            #expect(try CommandSet.decode(bytes) == command.withGroupLength())
+        }
+    }
+
+    /// What the direct path declines goes to the parser: other groups, tags out of order, unknown tags,
+    /// undefined lengths, values running past the end, a header cut short.
+    @Test func unusualCommandsTakeTheParser() throws {
+        let echo = try CommandSet.echoRequest(messageID: 3).encoded()
+        func element(_ group: UInt16, _ element: UInt16, _ value: [UInt8], length: UInt32? = nil) -> [UInt8] {
+            let n = length ?? UInt32(value.count)
+            return [UInt8(group & 0xFF), UInt8(group >> 8), UInt8(element & 0xFF), UInt8(element >> 8),
+                    UInt8(n & 0xFF), UInt8((n >> 8) & 0xFF), UInt8((n >> 16) & 0xFF), UInt8(n >> 24)] + value
+        }
+        let declined: [[UInt8]] = [
+            echo + element(0x0008, 0x0018, Array("1.2".utf8) + [0]),          // another group
+            element(0x0000, 0x0100, [0x30, 0x00]) + element(0x0000, 0x0002, Array("1.2".utf8) + [0]),  // out of order
+            echo + element(0x0000, 0x7777, [1, 2]),                              // unknown to the dictionary
+            echo + element(0x0000, 0x0900, [], length: 0xFFFF_FFFF),             // undefined length
+            echo + element(0x0000, 0x0900, [0, 0], length: 40),                  // runs past the end
+            echo + [0x00, 0x00, 0x00, 0x09],                                     // header cut short
+        ]
+        for bytes in declined {
+            let buffer = ByteBuffer(bytes: bytes)
+            #expect(buffer.withUnsafeReadableBytes { CommandSet.flatElements($0) } == nil)
+            let viaDecode = Result { try CommandSet.decode(buffer) }
+            let viaParser = Result { try CommandSet(CommandSet.parsed(buffer)) }
+            switch (viaDecode, viaParser) {
+            case (.success(let a), .success(let b)): #expect(a == b)
+            case (.failure, .failure): break
+            case (.success, .failure): break  // the parser read it, but it has no Command Field
+            case (.failure(let e), .success(let b)):
+                #expect(b.commandField == nil, "decode failed (\(e)) where the parser read \(b.dataSet.count) elements")
+            }
+        }
+    }
+
+    /// Every one-byte change of a valid command: whenever the direct path accepts the bytes, the parser reads
+    /// the same elements from them.
+    @Test func mutatedCommandsReadAlike() throws {
+        let bytes = try CommandSet.response(answering: Self.commands[2], status: .success).encoded()
+        var accepted = 0
+        for i in bytes.indices {
+            for value: UInt8 in [0x00, 0x01, 0x7F, 0xFF, bytes[i] &+ 1] {
+                var mutated = bytes
+                mutated[i] = value
+                let buffer = ByteBuffer(bytes: mutated)
+                guard let direct = buffer.withUnsafeReadableBytes({ CommandSet.flatElements($0) }) else { continue }
+                accepted += 1
+                #expect(direct == (try CommandSet.parsed(buffer)), "byte \(i) set to \(value)")
+            }
+        }
+        #expect(accepted > bytes.count)
+    }
+
+    @Test func intReadsTheFirstValueInPlace() {
+        var ds = DataSet()
+        ds.set(Element(tag: .messageID, vr: .US, bytes: [0x34, 0x12, 0x01, 0x00]))
+        ds.set(Element(tag: .status, vr: .US, bytes: [0x01]))
+        ds.set(Element(tag: Tag(0x0028, 0x0106), vr: .SS, bytes: [0xFF, 0xFF]))
+        ds.set(Element(tag: Tag(0x0020, 0x0013), vr: .IS, bytes: Array(" 42 ".utf8)))
+        #expect(ds.int(.messageID) == 0x1234)
+        #expect(ds.int(.status) == nil)
+        #expect(ds.int(Tag(0x0028, 0x0106)) == -1)
+        #expect(ds.int(Tag(0x0020, 0x0013)) == 42)
+        #expect(ds.int(.affectedSOPClassUID) == nil)
+    }
+}
+
+extension CommandSet {
+    /// As decoded: with the Command Group Length the encoding put first.
+    func withGroupLength() throws -> CommandSet {
+        var c = self
+        let content = try encoded().count - 12
+        c.dataSet.setUInt32(UInt32(content), for: .commandGroupLength)
+        return c
+    }
+}

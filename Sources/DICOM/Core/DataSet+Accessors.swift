@@ -23,32 +23,30 @@ extension DataSet {
         return s.isEmpty ? nil : s
     }
 
-    /// The first value as an integer: US, SS, UL, SL, SV, UV or IS. Read in place: a command set's fields
-    /// are read several times per message, and `ints(_:).first` allocated an array each time.
+    /// The first value as an integer: US, SS, UL, SL, SV, UV or IS. A binary value is read in place: a
+    /// command set's fields are read several times per message, and `ints(_:).first` allocated an array.
     public func int(_ tag: Tag) -> Int? {
         guard let e = self[tag], case .bytes(let b) = e.value else { return nil }
-        switch e.vr {
-        case .US: return LittleEndian.first(b, width: 2).map { Int($0) }
-        case .SS: return LittleEndian.first(b, width: 2).map { Int(Int16(truncatingIfNeeded: $0)) }
-        case .UL: return LittleEndian.first(b, width: 4).map { Int($0) }
-        case .SL: return LittleEndian.first(b, width: 4).map { Int(Int32(truncatingIfNeeded: $0)) }
-        case .SV: return LittleEndian.first(b, width: 8).map { Int(Int64(bitPattern: $0)) }
-        case .UV: return LittleEndian.first(b, width: 8).flatMap { Int(exactly: $0) }
-        default: return ints(tag).first
-        }
+        guard let binary = Self.binaryInteger(e.vr) else { return ints(tag).first }
+        return LittleEndian.first(b, width: binary.width).flatMap(binary.convert)
     }
 
     public func ints(_ tag: Tag) -> [Int] {
         guard let e = self[tag], case .bytes(let b) = e.value else { return [] }
-        switch e.vr {
-        case .US: return LittleEndian.values(b, width: 2).map { Int($0) }
-        case .SS: return LittleEndian.values(b, width: 2).map { Int(Int16(truncatingIfNeeded: $0)) }
-        case .UL: return LittleEndian.values(b, width: 4).map { Int($0) }
-        case .SL: return LittleEndian.values(b, width: 4).map { Int(Int32(truncatingIfNeeded: $0)) }
-        case .SV: return LittleEndian.values(b, width: 8).map { Int(Int64(bitPattern: $0)) }
-        case .UV: return LittleEndian.values(b, width: 8).compactMap { Int(exactly: $0) }
-        case .IS: return strings(tag).compactMap { Int($0) }
-        default: return []
+        if let binary = Self.binaryInteger(e.vr) { return LittleEndian.values(b, width: binary.width).compactMap(binary.convert) }
+        return e.vr == .IS ? strings(tag).compactMap { Int($0) } : []
+    }
+
+    /// The width and meaning of each binary integer VR's values (nil for a UV beyond `Int`).
+    private static func binaryInteger(_ vr: VR) -> (width: Int, convert: (UInt64) -> Int?)? {
+        switch vr {
+        case .US: return (2, { Int($0) })
+        case .SS: return (2, { Int(Int16(truncatingIfNeeded: $0)) })
+        case .UL: return (4, { Int($0) })
+        case .SL: return (4, { Int(Int32(truncatingIfNeeded: $0)) })
+        case .SV: return (8, { Int(Int64(bitPattern: $0)) })
+        case .UV: return (8, { Int(exactly: $0) })
+        default: return nil
         }
     }
 

@@ -45,24 +45,25 @@ public struct FindService: CollectingDIMSEService {
             logger.notice("[C-FIND] \(request.association.callingAETitle): refused: \(error)")
             return try await responder.respond(status: QueryRetrieveSupport.status(error), comment: error.description)
         }
-        let result: QueryEngine.Result
-        do { result = try await engine.find(query) } catch let error as QueryError {
+        // Answers are encoded on the I/O thread as the index is read and go out in batches (one write each) while
+        // the rest is read; a C-CANCEL is honoured between batches.
+        var answered = 0
+        let truncated: Bool
+        do {
+            truncated = try await engine.answers(to: query, syntax: try responder.dataSetSyntax(), batchSize: Self.batch) { batch in
+                guard !request.isCancelled else { return false }
+                try await responder.respondPending(encoded: batch)
+                answered += batch.count
+                return true
+            }
+        } catch let error as QueryError {
             logger.warning("[C-FIND] \(request.association.callingAETitle): \(error)")
             return try await responder.respond(status: QueryRetrieveSupport.status(error), comment: error.description)
         }
-        logger.info("[C-FIND] \(request.association.callingAETitle) \(model.rawValue) root \(query.level): \(result.answers.count)\(result.truncated ? "+" : "") match(es)")
-        // Pending answers go out in batches (one write each); a C-CANCEL is honoured between batches.
-        var start = 0
-        while start < result.answers.count {
-            if request.isCancelled { return try await responder.respond(status: .cancel) }
-            let end = min(result.answers.count, start + Self.batch)
-            try await responder.respondPending(Array(result.answers[start..<end]))
-            start = end
-        }
+        logger.info("[C-FIND] \(request.association.callingAETitle) \(model.rawValue) root \(query.level): \(answered)\(truncated ? "+" : "") match(es)")
         if request.isCancelled { return try await responder.respond(status: .cancel) }
-        if result.truncated {
-            return try await responder.respond(status: .outOfResources,
-                                               comment: "more than \(result.answers.count) matches: narrow the query")
+        if truncated {
+            return try await responder.respond(status: .outOfResources, comment: "more than \(answered) matches: narrow the query")
         }
         try await responder.respond(status: .success)
     }

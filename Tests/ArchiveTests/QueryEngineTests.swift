@@ -101,8 +101,20 @@ typealias Tag = DICOM.Tag
         ds.setString(level, for: .queryRetrieveLevel, vr: .CS)
         for (t, v) in keys { ds.setString(v, for: t) }
         if ds[tag] == nil { ds.setString("", for: tag) }
-        let result = try f.engine.findNow(try Query(identifier: ds, model: model, options: options))
+        let query = try Query(identifier: ds, model: model, options: options)
+        let result = try f.engine.findNow(query)
+        try expectEncodedAnswers(f, query, result)
         return result.answers.map { $0.string(tag) ?? "<absent>" }.sorted()
+    }
+
+    /// The answers C-FIND sends, encoded straight from the index rows, are the bytes of the answer datasets in
+    /// every syntax a C-FIND context can have (every case of this suite goes through here).
+    static func expectEncodedAnswers(_ f: Fixture, _ query: Query, _ result: QueryEngine.Result) throws {
+        for syntax in [TransferSyntax.implicitVRLittleEndian, .explicitVRLittleEndian, .explicitVRBigEndian, .deflatedExplicitVRLittleEndian] {
+            let encoded = try f.engine.encodedNow(query, syntax: syntax)
+            #expect(encoded.truncated == result.truncated)
+            #expect(encoded.answers == (try result.answers.map { try DataSetWriter.encode($0, syntax: syntax) }), "\(syntax)")
+        }
     }
 
     @Test(arguments: IndexEngine.all) func personNamesMatchInsensitively(engine: IndexEngine) throws {
@@ -191,7 +203,9 @@ typealias Tag = DICOM.Tag
         item.setString("", for: Tag(0x0008, 0x0102), vr: .SH)
         ds.setItems([item], for: Tag(0x0008, 0x1032))
         ds.setString("", for: .studyInstanceUID, vr: .UI)
-        let result = try f.engine.findNow(try Query(identifier: ds, model: .studyRoot))
+        let sequenceQuery = try Query(identifier: ds, model: .studyRoot)
+        let result = try f.engine.findNow(sequenceQuery)
+        try Self.expectEncodedAnswers(f, sequenceQuery, result)
         #expect(result.answers.map { $0.uid(.studyInstanceUID) } == ["2.1"])
         #expect(result.answers.first?.items(Tag(0x0008, 0x1032)).map { $0.string(Tag(0x0008, 0x0100)) } == ["XR123"])
     }
@@ -203,7 +217,10 @@ typealias Tag = DICOM.Tag
         ds.setString("ISO_IR 192", for: .specificCharacterSet, vr: .CS)
         ds.setString("STUDY", for: .queryRetrieveLevel, vr: .CS)
         ds.setString("山田*", for: .patientName, vr: .PN)
-        let japanese = try f.engine.findNow(try Query(identifier: ds, model: .studyRoot)).answers
+        let japaneseQuery = try Query(identifier: ds, model: .studyRoot)
+        let japaneseResult = try f.engine.findNow(japaneseQuery)
+        try Self.expectEncodedAnswers(f, japaneseQuery, japaneseResult)
+        let japanese = japaneseResult.answers
         #expect(japanese.map { $0.uid(.studyInstanceUID) } == ["4.1"])
         #expect(japanese.first?.string(.specificCharacterSet) == "ISO_IR 192")
         #expect(japanese.first?.string(.patientName) == "Yamada^Tarou=山田^太郎=やまだ^たろう")
@@ -222,9 +239,11 @@ typealias Tag = DICOM.Tag
         var ds = DataSet()
         ds.setString("STUDY", for: .queryRetrieveLevel, vr: .CS)
         ds.setString("", for: .studyInstanceUID, vr: .UI)
-        let result = try f.engine.findNow(try Query(identifier: ds, model: .studyRoot))
+        let query = try Query(identifier: ds, model: .studyRoot)
+        let result = try f.engine.findNow(query)
         #expect(result.answers.count == 2)
         #expect(result.truncated)
+        try Self.expectEncodedAnswers(f, query, result)
         let retrieve = try f.engine.instancesNow(try Query(identifier: {
             var r = DataSet()
             r.setString("STUDY", for: .queryRetrieveLevel, vr: .CS)
@@ -232,5 +251,45 @@ typealias Tag = DICOM.Tag
             return r
         }(), model: .studyRoot))
         #expect(retrieve.map(\.sopInstanceUID) == ["1.1.1.1", "1.1.1.2", "1.1.2.1", "2.1.1.1"])
+    }
+
+    /// C-FIND's path: the answers arrive in batches while the statement runs, the same bytes as `encodedNow`, and
+    /// a consumer that stops after the first batch (a C-CANCEL) ends the statement instead of waiting for it.
+    @Test(arguments: IndexEngine.all) func answersStreamInBatches(engine: IndexEngine) async throws {
+        let f = try Self.fixture(engine)
+        defer { try? FileManager.default.removeItem(at: f.directory) }
+        var ds = DataSet()
+        ds.setString("IMAGE", for: .queryRetrieveLevel, vr: .CS)
+        ds.setString("", for: .sopInstanceUID, vr: .UI)
+        ds.setString("", for: .patientName, vr: .PN)
+        let query = try Query(identifier: ds, model: .patientRoot, options: QueryOptions(relational: true))
+        let whole = try f.engine.encodedNow(query, syntax: .explicitVRLittleEndian)
+        #expect(whole.answers.count > 4)
+        var batches: [[[UInt8]]] = []
+        let truncated = try await f.engine.answers(to: query, syntax: .explicitVRLittleEndian, batchSize: 2) { batch in
+            batches.append(batch)
+            return true
+        }
+        #expect(!truncated)
+        #expect(batches.dropLast().allSatisfy { $0.count == 2 })
+        #expect(batches.flatMap { $0 } == whole.answers)
+        var seen = 0
+        let stopped = try await f.engine.answers(to: query, syntax: .explicitVRLittleEndian, batchSize: 2) { batch in
+            seen += batch.count
+            return false
+        }
+        #expect(!stopped)
+        #expect(seen == 2)
+        // An index that fails on the I/O thread: the consumer gets the error, it is not left waiting.
+        struct BrokenIndex: IndexQuerying {
+            let dialect: any SQLDialect
+            func forEachRow(_ sql: String, _ arguments: [IndexValue], _ body: ([IndexValue]) throws -> Bool) throws {
+                throw ArchiveError.io("disk gone")
+            }
+        }
+        let broken = QueryEngine(index: BrokenIndex(dialect: f.engine.index.dialect), source: f.engine.source)
+        await #expect(throws: QueryError.self) {
+            _ = try await broken.answers(to: query, syntax: .implicitVRLittleEndian, batchSize: 2) { _ in true }
+        }
     }
 }

@@ -60,6 +60,19 @@ struct AnswerBuilder {
     }
 
     func answer(_ row: [IndexValue], header loadHeader: () throws -> DataSet?) throws -> DataSet {
+        Self.encode(try values(row, loadHeader), preferring: query.characterSet)
+    }
+
+    /// The answer encoded in `syntax`: written straight from its values when they are flat and ASCII (nearly
+    /// every answer: no character set to choose, no sequence), through a `DataSet` otherwise. The same bytes
+    /// either way (`QueryEngineTests` compare them).
+    func encodedAnswer(_ row: [IndexValue], header loadHeader: () throws -> DataSet?, syntax: TransferSyntax) throws -> [UInt8] {
+        let values = try values(row, loadHeader)
+        if let bytes = try Self.flatASCII(values, syntax) { return bytes }
+        return try DataSetWriter.encode(Self.encode(values, preferring: query.characterSet), syntax: syntax)
+    }
+
+    private func values(_ row: [IndexValue], _ loadHeader: () throws -> DataSet?) throws -> [(Tag, Value)] {
         var values: [(Tag, Value)] = []
         values.reserveCapacity(plan.count)
         for step in plan {
@@ -70,7 +83,7 @@ struct AnswerBuilder {
                 values.append((tag, value))
             }
         }
-        return Self.encode(values, preferring: query.characterSet)
+        return values
     }
 
     private func value(for key: QueryKey, column: Int?, attribute: IndexedAttribute?, _ row: [IndexValue],
@@ -134,6 +147,35 @@ struct AnswerBuilder {
         }
         fill(&ds, values, ascii: ascii)
         return ds
+    }
+
+    /// `values` encoded one after another, or nil when one of them needs the dataset path: a text that is not
+    /// ASCII (the character set must be chosen), a sequence, or a syntax written whole (deflated).
+    private static func flatASCII(_ values: [(Tag, Value)], _ syntax: TransferSyntax) throws -> [UInt8]? {
+        guard var encoder = ElementEncoder(syntax: syntax) else { return nil }
+        var size = 0
+        for (_, v) in values {
+            switch v {
+            case .text(let s, let vr):
+                guard s.utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
+                size += encoder.size(ofText: s.utf8.count, vr)
+            case .element(let e): size += 12 + e.bytes.count
+            case .empty(let vr): if vr == .SQ { return nil } else { size += 12 }
+            case .items: return nil
+            }
+        }
+        encoder.reserveCapacity(size)
+        for (tag, v) in values {
+            switch v {
+            case .text(let s, let vr): try encoder.append(tag, vr, text: s)
+            case .element(var e):
+                e.tag = tag
+                try encoder.append(e)
+            case .empty(let vr): try encoder.append(Element(tag: tag, vr: vr, bytes: []))
+            case .items: return nil
+            }
+        }
+        return encoder.bytes
     }
 
     /// Whether every text of the answer is ASCII (nearly every answer: no character set to choose).

@@ -1,4 +1,5 @@
 import DICOM
+import NIOConcurrencyHelpers
 import NIOPosix
 
 /// An index that runs the query engine's statements (SQLite now, PostgreSQL later).
@@ -46,15 +47,90 @@ public final class QueryEngine: Sendable {
 
     /// `find` for callers already on an I/O thread.
     public func findNow(_ query: Query) throws -> Result {
+        var answers: [DataSet] = []
+        let truncated = try forEachMatch(query) { builder, row, header in answers.append(try builder.answer(row, header: header)) }
+        return Result(answers: answers, truncated: truncated)
+    }
+
+    /// The answers to `query` encoded in `syntax` (what `answers(to:)` streams), for callers on an I/O thread.
+    public func encodedNow(_ query: Query, syntax: TransferSyntax) throws -> (answers: [[UInt8]], truncated: Bool) {
+        var answers: [[UInt8]] = []
+        let truncated = try forEachMatch(query) { builder, row, header in
+            answers.append(try builder.encodedAnswer(row, header: header, syntax: syntax))
+        }
+        return (answers, truncated)
+    }
+
+    /// The answers to `query` encoded in `syntax`, handed to `body` in batches of `batchSize` while the index is
+    /// still being read: the statement runs on an I/O thread and `body` sends, on the caller's thread, what is
+    /// ready. A large answer set then costs the longer of the two instead of their sum (1,667 answers, profiled:
+    /// about 10 ms of reading and building, then 6 ms of sending). `body` returns false to stop (a C-CANCEL): the
+    /// statement ends at its next row. Returns whether more entities matched than were answered.
+    ///
+    /// The batches wait in an unbounded stream: at most `maxResults` answers of a few hundred bytes each.
+    public func answers(to query: Query, syntax: TransferSyntax, batchSize: Int,
+                        _ body: ([[UInt8]]) async throws -> Bool) async throws -> Bool {
+        enum Piece: Sendable {
+            case answers([[UInt8]])
+            case end(truncated: Bool)
+        }
+        let (pieces, continuation) = AsyncThrowingStream.makeStream(of: Piece.self)
+        let stop = NIOLockedValueBox(false)
+        let size = max(1, batchSize)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                // The stream is finished on the I/O thread, so the last batch does not wait for this task to hop
+                // back; here only when the pool could not run the statement at all.
+                do { try await self.threadPool.runIfActive {
+                    do {
+                        var batch: [[UInt8]] = []
+                        let truncated = try self.forEachMatch(query, stop: { stop.withLockedValue { $0 } }) { builder, row, header in
+                            batch.append(try builder.encodedAnswer(row, header: header, syntax: syntax))
+                            if batch.count == size {
+                                continuation.yield(.answers(batch))
+                                batch = []
+                            }
+                        }
+                        if !batch.isEmpty { continuation.yield(.answers(batch)) }
+                        continuation.yield(.end(truncated: truncated))
+                        continuation.finish()
+                    } catch {
+                        continuation.finish(throwing: error)
+                    }
+                } } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            defer { stop.withLockedValue { $0 = true } }
+            var truncated = false
+            for try await piece in pieces {
+                switch piece {
+                case .answers(let batch):
+                    guard try await body(batch) else { return false }
+                case .end(let t):
+                    truncated = t
+                }
+            }
+            try await group.waitForAll()
+            return truncated
+        }
+    }
+
+    /// Runs `query`'s statement and hands each answered row to `answer` (with the builder and a loader of the
+    /// row's stored instance); `stop` is asked before each row. Returns whether more entities matched than
+    /// were answered.
+    private func forEachMatch(_ query: Query, stop: () -> Bool = { false },
+                              _ answer: (AnswerBuilder, [IndexValue], () throws -> DataSet?) throws -> Void) throws -> Bool {
         let limit = min(query.limit ?? maxResults, maxResults)
         let compiled = QueryCompiler.compile(query, dialect: index.dialect, limit: limit + 1)
-        var answers: [DataSet] = []
+        var answered = 0
         var truncated = false
         var skipped = 0
         let representative = compiled.columnIndex(.representative)
         let builder = AnswerBuilder(query: query, compiled: compiled, retrieveAETitle: retrieveAETitle)
         do {
             try index.forEachRow(compiled.sql, compiled.arguments) { row in
+                if stop() { return false }
                 var header: DataSet?
                 var unreadable = false
                 // A stored instance that cannot be read (gone, damaged) answers nothing from it: the row is
@@ -75,11 +151,12 @@ public final class QueryEngine: Sendable {
                         return true
                     }
                 }
-                if answers.count == limit {
+                if answered == limit {
                     truncated = true
                     return false
                 }
-                answers.append(try builder.answer(row, header: loadHeader))
+                try answer(builder, row, loadHeader)
+                answered += 1
                 return true
             }
         } catch let error as QueryError {
@@ -87,7 +164,7 @@ public final class QueryEngine: Sendable {
         } catch {
             throw QueryError.unavailable("the index could not answer: \(error)")
         }
-        return Result(answers: answers, truncated: truncated)
+        return truncated
     }
 
     /// The keys the statement could not decide, checked on the stored instance.

@@ -38,8 +38,18 @@ public struct DIMSEResponder: Sendable {
 
     /// Sends one pending response (0xFF00) per dataset, all in one write.
     public func respondPending(_ dataSets: [DataSet]) async throws {
+        try await respondPending(encoded: try dataSets.map { try encode($0, contextID: context.id) })
+    }
+
+    /// Sends one pending response (0xFF00) per dataset already encoded in `dataSetSyntax()`, all in one write.
+    public func respondPending(encoded dataSets: [[UInt8]]) async throws {
         let response = CommandSet.response(answering: request, status: .pending)
-        try await writer.send(response, dataSets: try dataSets.map { try encode($0, contextID: context.id) }, contextID: context.id)
+        try await writer.send(response, dataSets: dataSets, contextID: context.id)
+    }
+
+    /// The transfer syntax of the request's presentation context: what its datasets are encoded in.
+    public func dataSetSyntax() throws -> TransferSyntax {
+        try syntax(contextID: context.id)
     }
 
     /// Sends a request of ours on context `contextID` (its dataset streamed from `producer`, if any) and waits
@@ -70,10 +80,14 @@ public struct DIMSEResponder: Sendable {
 
     /// Encodes a dataset in the transfer syntax of one of this association's contexts.
     public func encode(_ dataSet: DataSet, contextID: UInt8) throws -> [UInt8] {
+        try DataSetWriter.encode(dataSet, syntax: try syntax(contextID: contextID))
+    }
+
+    private func syntax(contextID: UInt8) throws -> TransferSyntax {
         guard let uid = association.acceptedContexts[contextID]?.transferSyntax, let syntax = TransferSyntax(uid: uid) else {
             throw DIMSEError("no usable transfer syntax on presentation context \(contextID)")
         }
-        return try DataSetWriter.encode(dataSet, syntax: syntax)
+        return syntax
     }
 }
 

@@ -1,14 +1,11 @@
-/// Bulk copies out of raw buffers. `Array(rawBuffer)` and `append(contentsOf: rawBuffer)` go byte by byte
-/// (a raw buffer offers no typed contiguous storage); these are one memcpy.
+/// Bulk copies out of raw buffers.
 extension Array where Element == UInt8 {
+    /// `Array(raw)`: measured with Swift 6.3 on this machine, 44 ns for 26 bytes against 97 ns through
+    /// `init(unsafeUninitializedCapacity:)` (whose unspecialized array allocation looks up generic metadata on
+    /// every call: 6% of a C-FIND client's time), and the same memcpy speed for 1 MiB (26 µs).
     @inlinable
     public init(copying raw: UnsafeRawBufferPointer) {
-        self.init(unsafeUninitializedCapacity: raw.count) { buffer, count in
-            if let src = raw.baseAddress, let dst = buffer.baseAddress, raw.count > 0 {
-                UnsafeMutableRawPointer(dst).copyMemory(from: src, byteCount: raw.count)
-            }
-            count = raw.count
-        }
+        self.init(raw)
     }
 
     @inlinable

@@ -346,6 +346,11 @@ public struct DataSetParser {
     // MARK: - Implicit VR
 
     private func implicitVR(for tag: Tag, length: UInt32) -> VR {
+        Self.implicitVR(for: tag, signedPixels: signedPixels)
+    }
+
+    /// The VR of an implicit VR element: the dictionary's, "US or SS" by the Pixel Representation seen before.
+    static func implicitVR(for tag: Tag, signedPixels: Bool) -> VR {
         if tag.isGroupLength { return .UL }
         if tag.isPrivate {
             return tag.isPrivateCreator ? .LO : .UN

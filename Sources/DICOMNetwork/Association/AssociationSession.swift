@@ -418,6 +418,7 @@ struct AssociationSession {
     /// A collected request dataset, decoded in its context's transfer syntax.
     static func decode(_ bytes: ByteBuffer, syntax uid: String) throws -> DataSet {
         guard let syntax = TransferSyntax(uid: uid) else { throw DIMSEError("unknown transfer syntax \(uid)") }
+        if let flat = bytes.withUnsafeReadableBytes({ FlatDataSetReader.read($0, syntax: syntax) }) { return flat }
         var parser = DataSetParser(transferSyntax: syntax, options: ParseOptions(maxDepth: 16))
         var builder = DataSetBuilder()
         try bytes.withUnsafeReadableBytes { try parser.feed($0, to: &builder) }

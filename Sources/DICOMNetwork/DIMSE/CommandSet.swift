@@ -49,32 +49,12 @@ public struct CommandSet: Sendable, Equatable {
         return builder.dataSet
     }
 
-    /// The common command set read directly: group 0000 elements of defined length, ascending, each known to the
-    /// dictionary. Every message carries a command, so the general parser's events and builder
-    /// were a fifth of a C-FIND client's time per answer. Anything else returns nil and takes the general
-    /// parser, which gives the same elements for what this accepts (`CommandSetTests` compares them).
+    /// The common command set read directly (`FlatDataSetReader`: elements of defined length, ascending, no
+    /// sequence). Every message carries a command, so the general parser's events and builder were a fifth of
+    /// a C-FIND client's time per answer. Anything else returns nil and takes the general parser, which gives
+    /// the same elements for what this accepts (`CommandSetTests` compare them).
     static func flatElements(_ raw: UnsafeRawBufferPointer) -> DataSet? {
-        var elements: [Element] = []
-        elements.reserveCapacity(10)
-        var pos = 0
-        var previous: UInt32?
-        while pos < raw.count {
-            guard raw.count - pos >= 8 else { return nil }
-            let group = UInt16(raw[pos]) | UInt16(raw[pos + 1]) << 8
-            let element = UInt16(raw[pos + 2]) | UInt16(raw[pos + 3]) << 8
-            let length = Int(UInt32(raw[pos + 4]) | UInt32(raw[pos + 5]) << 8 | UInt32(raw[pos + 6]) << 16 | UInt32(raw[pos + 7]) << 24)
-            let tag = Tag(group, element)
-            guard group == 0x0000, previous.map({ $0 < tag.rawValue }) ?? true, length <= raw.count - pos - 8 else { return nil }
-            // Group 0000 has no sequences and no tag with a choice of VRs (PS3.7 E.1): the dictionary's VR is
-            // the parser's. An unknown tag (UN) is left to the parser.
-            let vr = DataDictionary.vr(for: tag)
-            guard vr != .UN, vr != .SQ else { return nil }
-            let start = pos + 8
-            elements.append(Element(tag: tag, vr: vr, bytes: Array(raw[start..<(start + length)])))
-            previous = tag.rawValue
-            pos = start + length
-        }
-        return DataSet(elements: elements)
+        FlatDataSetReader.read(raw, syntax: .implicitVRLittleEndian)
     }
 
     /// Implicit VR LE bytes, led by the Command Group Length (0000,0000) computed here.

@@ -36,6 +36,31 @@ struct PostgresIndexTests {
         #expect(try PostgresTestServer.psql(url, "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version") == "1,2,3,4\n")
     }
 
+    /// Rows reach the reader in batches while the statement runs; a reader that stops (a C-CANCEL, a limit)
+    /// ends the statement, and so does one that throws; the index answers the next statement as before.
+    @Test func rowsStreamAndAStoppedReaderEndsTheStatement() async throws {
+        let index = try Self.node(try PostgresTestServer.makeDatabase(), "reader")
+        let sql = "SELECT n, 'row ' || n FROM generate_series(1, 20000) n"
+        var seen: [Int64] = []
+        try index.forEachRow(sql, []) { row in
+            seen.append(row.first?.integer ?? -1)
+            return seen.count < 10
+        }
+        #expect(seen == Array(1...10))
+        struct Refused: Error {}
+        #expect(throws: Refused.self) { try index.forEachRow(sql, []) { _ in throw Refused() } }
+        var count = 0
+        var last = ""
+        try index.forEachRow(sql, []) { row in
+            count += 1
+            last = row.last?.text ?? ""
+            return true
+        }
+        #expect(count == 20_000)
+        #expect(last == "row 20000")
+        #expect(throws: (any Error).self) { try index.forEachRow("SELECT no_such_column FROM instances", []) { _ in true } }
+    }
+
     @Test func aClaimIsExclusiveAcrossNodesAndADeadNodesClaimIsTakenOver() async throws {
         let url = try PostgresTestServer.makeDatabase()
         let a = try Self.node(url, "a"), b = try Self.node(url, "b")

@@ -41,7 +41,7 @@ import TestSupport
         p.arguments = executable.hasPrefix("/") ? args : [executable] + args
         p.standardOutput = FileHandle.nullDevice
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("peer-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: log) }
         p.standardError = try FileHandle(forWritingTo: log)
         try p.run()

@@ -242,14 +242,35 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
 
     public var dialect: any SQLDialect { PostgreSQLDialect() }
 
-    /// Runs the statement and hands its rows to `body`. The rows are read whole first (the engine's statements
-    /// stop at their LIMIT, or at the number of candidates a check on the instances thins out).
+    /// Runs the statement and hands its rows to `body` on the calling thread as they arrive, in batches of
+    /// `rowBatch`: an 8,500-study answer no longer waits for PostgreSQL's last row before its first is answered.
     public func forEachRow(_ sql: String, _ arguments: [IndexValue], _ body: ([IndexValue]) throws -> Bool) throws {
-        let all = try blocking { try await self.rows(sql, arguments) }
-        for row in all {
-            if try !body(row) { break }
+        let handoff = RowHandoff()
+        Task(executorPreference: executor) {
+            do {
+                var batch: [[IndexValue]] = []
+                for try await row in try await self.client.query(PostgresQuery(unsafeSQL: sql, binds: Self.bindings(arguments)), logger: self.logger) {
+                    batch.append(try row.map(Self.value))
+                    if batch.count == Self.rowBatch {
+                        // The reader stopped: leaving the loop ends the statement.
+                        guard handoff.push(batch) else { break }
+                        batch = []
+                    }
+                }
+                _ = handoff.push(batch)
+                handoff.finish()
+            } catch {
+                handoff.finish(error)
+            }
+        }
+        defer { handoff.stop() }  // also when `body` throws: the statement ends at its next batch
+        while let batch = try handoff.next() {
+            for row in batch where try !body(row) { return }
         }
     }
+
+    /// Rows per hand-off: few enough that the first answers go out early, enough to spare the wake-ups.
+    static let rowBatch = 64
 
     // MARK: Maintenance
 

@@ -63,4 +63,38 @@ import Testing
         #expect(parsed?.compactMap { Self.values($0, "0020000D")?.first as? String } == ["1.2.3", "1.2.4"])
         #expect(DICOMJSONEncoder().encode([]) == "[]")
     }
+
+    /// Text values are written from their bytes when they are plain ASCII: wherever that path answers, it
+    /// writes what decoding, splitting and trimming them as Strings writes, for every string VR; and it declines
+    /// what needs escaping, a character set, or reformatting.
+    @Test func asciiValuesWriteAsTheGeneralPath() throws {
+        let values = ["", " ", "Doe^John", "  Doe^John  ", "Doe^John=Yamada", "1.2.840.10008.1.2\0", "1.2.3\0\0",
+                      "A\\B", "\\", "A\\", " x \\ y ", "12", "+12", "-0", "007", "12\\-3", "1.5", "99999999999999999999",
+                      "say \"hi\"", "tab\there", "a\0b", "\0lead", "20240115", "ISO_IR 100", "Müller", "CT\\SR"]
+        let vrs: [VR] = [.AE, .AS, .CS, .DA, .DS, .DT, .IS, .LO, .LT, .PN, .SH, .ST, .TM, .UC, .UI, .UR, .UT]
+        var fast = 0
+        for text in values {
+            for vr in vrs {
+                let bytes = Array(text.utf8) + (text.utf8.count % 2 == 1 ? [vr.paddingByte] : [])
+                var viaBytes: [UInt8] = []
+                let taken = DICOMJSONEncoder.writeASCIIStrings(bytes, vr, into: &viaBytes)
+                var ds = DataSet()
+                ds.set(Element(tag: Tag(0x0011, 0x1010), vr: vr, bytes: bytes))
+                var general: [UInt8] = []
+                DICOMJSONEncoder().writeDecodedStrings(ds[Tag(0x0011, 0x1010)]!, in: ds, into: &general)
+                if taken {
+                    fast += 1
+                    #expect(String(decoding: viaBytes, as: UTF8.self) == String(decoding: general, as: UTF8.self), "\(vr) \(text)")
+                } else {
+                    #expect(viaBytes.isEmpty)
+                }
+            }
+        }
+        #expect(fast > values.count * vrs.count / 2)
+        var out: [UInt8] = []
+        #expect(!DICOMJSONEncoder.writeASCIIStrings(Array("say \"hi\"".utf8), .LO, into: &out))
+        #expect(!DICOMJSONEncoder.writeASCIIStrings(Array("Müller".utf8), .PN, into: &out))
+        #expect(!DICOMJSONEncoder.writeASCIIStrings(Array("1.5 ".utf8), .DS, into: &out))
+        #expect(out.isEmpty)
+    }
 }

@@ -39,7 +39,7 @@ LD=""; command -v ld.lld >/dev/null && LD="-use-ld=lld"  # gold warns about ASan
 stale() {
   local out=$1; shift
   [ ! -e "$out" ] && return 0
-  [ -n "$(find "$@" -newer "$out" -type f \( -name '*.swift' -o -name '*.c' -o -name '*.h' \) | head -1)" ]
+  [ -n "$(find "$@" -newer "$out" -type f \( -name '*.swift' -o -name '*.c' -o -name '*.h' -o -name '*.o' \) | head -1)" ]
 }
 
 # NIOCore and what it depends on, built once by SwiftPM (release, no sanitizer: it is not under test).

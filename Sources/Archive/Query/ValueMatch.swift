@@ -90,6 +90,12 @@ enum MatchParser {
     /// `a-b`, `-b`, `a-`; nil when the value holds no range separator. A DT's UTC offset may itself hold a `-`
     /// (`…-0500`): the separator is the `-` whose both sides are valid values (or empty).
     private static func range(_ value: String, vr: VR) throws -> ValueMatch? {
+        // Each `-` is tried as the separator, splitting the value anew: a hostile value of thousands of them
+        // cost seconds (the qido fuzzer's slowest inputs). No valid range is longer than this (two DTs with
+        // fractions and UTC offsets: 53 characters), so a longer one is refused before that.
+        guard value.utf8.count <= Self.longestRange else {
+            throw QueryError.badIdentifier("\(vr) value of \(value.utf8.count) bytes: too long for a date or time (range)")
+        }
         let chars = Array(value)
         var candidates: [Int] = []
         for (i, c) in chars.enumerated() where c == "-" { candidates.append(i) }
@@ -105,6 +111,9 @@ enum MatchParser {
         if vr == .DT, isValid(value, vr: .DT) { return nil }
         throw QueryError.badIdentifier("malformed \(vr) range \"\(value.prefix(40))\"")
     }
+
+    /// Longer than any valid DA, TM or DT range, with room for padding.
+    static let longestRange = 80
 
     private static func checkPartial(_ value: String, vr: VR) throws {
         guard isValid(value, vr: vr) else { throw QueryError.badIdentifier("malformed \(vr) value \"\(value.prefix(40))\"") }

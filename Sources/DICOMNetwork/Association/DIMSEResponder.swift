@@ -36,11 +36,6 @@ public struct DIMSEResponder: Sendable {
         try await writer.send(response, contextID: context.id, dataSet: bytes)
     }
 
-    /// Sends one pending response (0xFF00) per dataset, all in one write.
-    public func respondPending(_ dataSets: [DataSet]) async throws {
-        try await respondPending(encoded: try dataSets.map { try encode($0, contextID: context.id) })
-    }
-
     /// Sends one pending response (0xFF00) per dataset already encoded in `dataSetSyntax()`, all in one write.
     public func respondPending(encoded dataSets: [[UInt8]]) async throws {
         let response = CommandSet.response(answering: request, status: .pending)

@@ -253,6 +253,12 @@ typealias Tag = DICOM.Tag
         #expect(result.answers.count == 2)
         #expect(result.truncated)
         try Self.expectEncodedAnswers(f, query, result)
+        // Keys built directly may name Query/Retrieve Level, which every answer also carries: once, both ways.
+        let direct = Query(model: .studyRoot, level: .study, keys: [try QueryKey(tag: .queryRetrieveLevel, text: ""),
+                                                                    try QueryKey(tag: .studyInstanceUID, text: "")])
+        let directResult = try f.engine.findNow(direct)
+        #expect(directResult.answers.first?.string(.queryRetrieveLevel) == "STUDY")
+        try Self.expectEncodedAnswers(f, direct, directResult)
         let retrieve = try f.engine.instancesNow(try Query(identifier: {
             var r = DataSet()
             r.setString("STUDY", for: .queryRetrieveLevel, vr: .CS)
@@ -300,5 +306,46 @@ typealias Tag = DICOM.Tag
         await #expect(throws: QueryError.self) {
             _ = try await broken.answers(to: query, syntax: .implicitVRLittleEndian, batchSize: 2) { _ in true }
         }
+    }
+
+    /// A task cancelled while it waits for the next batch (its association went away) stops the statement at its
+    /// next row and throws, instead of waiting for every row and reporting the answers so far as complete.
+    @Test func aCancelledConsumerStopsTheStatement() async throws {
+        /// One row, then a wait for `go`, then rows for as long as the engine takes them.
+        final class SlowIndex: IndexQuerying, @unchecked Sendable {
+            let dialect: any SQLDialect
+            let go = DispatchSemaphore(value: 0)
+            private let lock = NSLock()
+            private var taken = 0
+            var rowsAfterGo: Int { lock.withLock { taken } }
+            init(dialect: any SQLDialect) { self.dialect = dialect }
+            func forEachRow(_ sql: String, _ arguments: [IndexValue], _ body: ([IndexValue]) throws -> Bool) throws {
+                let row: [IndexValue] = Array(repeating: .text("1.2.3"), count: 12)
+                guard try body(row) else { return }
+                _ = go.wait(timeout: .now() + 30)
+                for _ in 0..<1000 {
+                    guard try body(row) else { return }
+                    lock.withLock { taken += 1 }
+                }
+            }
+        }
+        let index = SlowIndex(dialect: SQLiteDialect())
+        let engine = QueryEngine(index: index, source: Instances(byLocation: [:]))
+        var ds = DataSet()
+        ds.setString("STUDY", for: .queryRetrieveLevel, vr: .CS)
+        ds.setString("", for: .studyInstanceUID, vr: .UI)
+        let query = try Query(identifier: ds, model: .studyRoot)
+        let (firstBatch, seen) = AsyncStream.makeStream(of: Void.self)
+        let consumer = Task {
+            try await engine.answers(to: query, syntax: .implicitVRLittleEndian, batchSize: 1) { _ in
+                seen.yield()
+                return true
+            }
+        }
+        for await _ in firstBatch { break }
+        consumer.cancel()
+        index.go.signal()
+        await #expect(throws: CancellationError.self) { _ = try await consumer.value }
+        #expect(index.rowsAfterGo == 0)
     }
 }

@@ -4,7 +4,8 @@ import Foundation
 /// batches as they arrive: the thread starts answering (and the answers go out) while the database still sends,
 /// instead of after its last row. The I/O thread blocks in `next()`, which is what it is for; the reading task
 /// never blocks: it learns from `push` that the reader stopped (a C-CANCEL, a limit) and ends the statement.
-/// Unbounded: the statements that use it stop at their LIMIT.
+/// Unbounded, as reading the rows whole was: a statement stops at its LIMIT, or at the candidates a check on the
+/// stored instances thins out.
 final class RowHandoff: @unchecked Sendable {
     private let condition = NSCondition()
     // Guarded by `condition`.

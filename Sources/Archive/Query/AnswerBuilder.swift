@@ -165,7 +165,9 @@ struct AnswerBuilder {
             }
         }
         encoder.reserveCapacity(size)
-        for (tag, v) in values {
+        for (i, (tag, v)) in values.enumerated() {
+            // A constant follows a key of its tag and replaces it, as `DataSet.set` does on the other path.
+            if i + 1 < values.count, values[i + 1].0 == tag { continue }
             switch v {
             case .text(let s, let vr): try encoder.append(tag, vr, text: s)
             case .element(var e):

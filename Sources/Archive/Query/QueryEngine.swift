@@ -102,17 +102,29 @@ public final class QueryEngine: Sendable {
                 }
             }
             defer { stop.withLockedValue { $0 = true } }
-            var truncated = false
-            for try await piece in pieces {
-                switch piece {
-                case .answers(let batch):
-                    guard try await body(batch) else { return false }
-                case .end(let t):
-                    truncated = t
+            enum Outcome { case stopped, ended(truncated: Bool), cut }
+            // A cancelled task (the association went away) ends the stream's iteration without an error: the
+            // handler stops the statement, and the answers so far are not reported as complete.
+            let outcome: Outcome = try await withTaskCancellationHandler {
+                for try await piece in pieces {
+                    switch piece {
+                    case .answers(let batch):
+                        guard try await body(batch) else { return .stopped }
+                    case .end(let truncated):
+                        return .ended(truncated: truncated)
+                    }
                 }
+                return .cut
+            } onCancel: {
+                stop.withLockedValue { $0 = true }
             }
-            try await group.waitForAll()
-            return truncated
+            switch outcome {
+            case .stopped: return false
+            case .cut: throw CancellationError()
+            case .ended(let truncated):
+                try await group.waitForAll()
+                return truncated
+            }
         }
     }
 

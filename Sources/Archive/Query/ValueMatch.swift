@@ -93,8 +93,10 @@ enum MatchParser {
         // Each `-` is tried as the separator, splitting the value anew: a hostile value of thousands of them
         // cost seconds (the qido fuzzer's slowest inputs). No valid range is longer than this (two DTs with
         // fractions and UTC offsets: 53 characters), so a longer one is refused before that.
-        guard value.utf8.count <= Self.longestRange else {
-            throw QueryError.badIdentifier("\(vr) value of \(value.utf8.count) bytes: too long for a date or time (range)")
+        // Spaces around the `-` are trimmed from each side, so they do not count.
+        let significant = value.utf8.reduce(0) { $0 + ($1 == 0x20 ? 0 : 1) }
+        guard significant <= Self.longestRange else {
+            throw QueryError.badIdentifier("\(vr) value of \(significant) characters: too long for a date or time (range)")
         }
         let chars = Array(value)
         var candidates: [Int] = []

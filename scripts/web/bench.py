@@ -10,6 +10,7 @@
 import os
 import sys
 import time
+import urllib.parse
 import uuid
 
 import requests
@@ -23,11 +24,13 @@ def pct(times, p):
 
 
 def qido(base, repeat, params):
-    query = dict(p.split("=", 1) for p in params)
+    # `*` and `^` are sent as they are: requests would write `*` as %2A, which Orthanc's DICOMweb plugin does not
+    # decode in a query (it then matches nothing for `SMI*`); Arca reads either form.
+    query = urllib.parse.urlencode(dict(p.split("=", 1) for p in params), safe="*^")
     times, n = [], 0
     for _ in range(repeat):
         t0 = time.perf_counter()
-        r = session.get(f"{base}/studies", params=query, headers={"Accept": "application/dicom+json"})
+        r = session.get(f"{base}/studies?{query}", headers={"Accept": "application/dicom+json"})
         times.append((time.perf_counter() - t0) * 1000)
         r.raise_for_status()
         n = len(r.json()) if r.content else 0

@@ -53,9 +53,12 @@ struct AnswerBuilder {
         }
         plan.append(.constant(.queryRetrieveLevel, .text(query.level.description, .CS)))
         if let retrieveAETitle, !seen.contains(.retrieveAETitle) { plan.append(.constant(.retrieveAETitle, .text(retrieveAETitle, .AE))) }
-        // In tag order (stable, so a constant still follows a key of its tag and replaces it): each answer's
-        // elements are then appended, never inserted.
-        self.plan = plan.enumerated().sorted { ($0.element.tag, $0.offset) < ($1.element.tag, $1.offset) }.map(\.element)
+        // In tag order (stable, so a constant still follows a key of its tag): each answer's elements are then
+        // appended, never inserted.
+        let sorted = plan.enumerated().sorted { ($0.element.tag, $0.offset) < ($1.element.tag, $1.offset) }.map(\.element)
+        // One step per tag, the last (a constant replaces a key of its tag): every answer, whichever path
+        // encodes it, then has each tag once.
+        self.plan = sorted.enumerated().filter { $0.offset + 1 == sorted.count || sorted[$0.offset + 1].tag != $0.element.tag }.map(\.element)
         hasRepresentative = compiled.columnIndex(.representative) != nil
     }
 
@@ -165,9 +168,7 @@ struct AnswerBuilder {
             }
         }
         encoder.reserveCapacity(size)
-        for (i, (tag, v)) in values.enumerated() {
-            // A constant follows a key of its tag and replaces it, as `DataSet.set` does on the other path.
-            if i + 1 < values.count, values[i + 1].0 == tag { continue }
+        for (tag, v) in values {
             switch v {
             case .text(let s, let vr): try encoder.append(tag, vr, text: s)
             case .element(var e):

@@ -13,11 +13,15 @@ struct DICOMwebRoutes: Sendable {
     let services: DICOMwebServices
     let logger: Logger
     let metadata = MetadataCache()
+    /// Plain HTTP: stored instances are sent as file regions (`sendfile`); nil with TLS.
+    let fileRegions: FileRegionMarkers?
 
     static let root = "/dicom-web"
     static let explicitLittle = "1.2.840.10008.1.2.1"
     /// About how many bytes of a multipart body one write to the channel carries (WADO-RS instances).
     static let writeSize = 1 << 20
+    /// Instances whose files are opened per trip to the pool when they are sent as file regions.
+    static let regionBatch = 32
 
     func register(on router: Router<ArcaRequestContext>) {
         let r = Self.root
@@ -36,13 +40,13 @@ struct DICOMwebRoutes: Sendable {
         }
         // WADO-RS
         router.get("\(r)/studies/:study") { request, context in
-            try await retrieve(request, try uids(context))
+            try await retrieve(request, try uids(context), channel: context.channel)
         }
         router.get("\(r)/studies/:study/series/:series") { request, context in
-            try await retrieve(request, try uids(context))
+            try await retrieve(request, try uids(context), channel: context.channel)
         }
         router.get("\(r)/studies/:study/series/:series/instances/:instance") { request, context in
-            try await retrieve(request, try uids(context))
+            try await retrieve(request, try uids(context), channel: context.channel)
         }
         for suffix in ["/studies/:study", "/studies/:study/series/:series", "/studies/:study/series/:series/instances/:instance"] {
             router.get("\(r)\(suffix)/metadata") { request, context in try await metadata(request, try uids(context)) }
@@ -169,7 +173,7 @@ struct DICOMwebRoutes: Sendable {
         throw HTTPError(.notAcceptable, message: "WADO-RS instances are multipart/related; type=\"application/dicom\"")
     }
 
-    func retrieve(_ request: Request, _ uids: UIDs) async throws -> Response {
+    func retrieve(_ request: Request, _ uids: UIDs, channel: any Channel) async throws -> Response {
         let target = try Self.requestedSyntax(MediaRange.parse(request.headers[.accept]))
         let found = try await instances(uids)
         let reading = services.reading
@@ -192,17 +196,43 @@ struct DICOMwebRoutes: Sendable {
                     pendingBytes = 0
                 }
             }
-            // The next instance is read while the current one is written.
-            try await reading.forEachPrepared(found, in: { target ?? $0.transferSyntaxUID }) { instance, prepared in
-                guard let prepared else { return true }
-                let syntax = target ?? instance.transferSyntaxUID
-                let dataSet = try prepared.get()
+            func send(_ instance: ArchivedInstance, syntax: String, meta: DataSet, _ dataSet: () async throws -> Void) async throws {
                 var head = multipart.partHeader(contentType: "application/dicom; transfer-syntax=\(syntax)")
-                head.writeBytes(try Self.partTenHeader(instance, syntax: syntax, stored: dataSet.meta))
+                head.writeBytes(try Self.partTenHeader(instance, syntax: syntax, stored: meta))
                 try await add(head)
-                try await dataSet.read { try await add($0) }
+                try await dataSet()
                 try await add(multipart.partEnd)
-                return true
+            }
+            if let markers = fileRegions {
+                // The files of a batch opened in one trip to the pool; each dataset handed to the kernel as it is
+                // stored. An instance to convert, or not a file as stored, is read and sent as below.
+                var start = found.startIndex
+                while start < found.endIndex {
+                    let batch = found[start..<min(found.endIndex, start + Self.regionBatch)]
+                    let regions = try await reading.regions(batch)
+                    for (instance, region) in zip(batch, regions) {
+                        let syntax = target ?? instance.transferSyntaxUID
+                        if let region, region.transferSyntax == syntax {
+                            try await send(instance, syntax: syntax, meta: region.meta) {
+                                try await add(markers.marker(for: region, on: channel))
+                            }
+                        } else {
+                            region?.close()
+                            let dataSet = try await reading.prepare(instance, in: syntax)
+                            try await send(instance, syntax: syntax, meta: dataSet.meta) { try await dataSet.read { try await add($0) } }
+                        }
+                    }
+                    start = batch.endIndex
+                }
+            } else {
+                // The next instance is read while the current one is written.
+                try await reading.forEachPrepared(found, in: { target ?? $0.transferSyntaxUID }) { instance, prepared in
+                    guard let prepared else { return true }
+                    let syntax = target ?? instance.transferSyntaxUID
+                    let dataSet = try prepared.get()
+                    try await send(instance, syntax: syntax, meta: dataSet.meta) { try await dataSet.read { try await add($0) } }
+                    return true
+                }
             }
             pending.append(multipart.closing)
             try await writer.write(contentsOf: pending)

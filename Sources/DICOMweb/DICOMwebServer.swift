@@ -2,6 +2,7 @@ import Archive
 import DICOM
 import DICOMNetwork
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOCore
@@ -77,12 +78,23 @@ public enum DICOMwebServer {
         router.add(middleware: AccessMiddleware(access: configuration.access, audit: configuration.audit))
         router.add(middleware: ErrorMiddleware(logger: logger))
         router.add(middleware: MetricsMiddleware())
-        let routes = DICOMwebRoutes(configuration: configuration, services: services, logger: logger)
+        // Over plain HTTP stored instances go out as file regions, which TLS cannot take.
+        let fileRegions: FileRegionMarkers?
+        let server: HTTPServerBuilder
+        if let tls = configuration.tls {
+            fileRegions = nil
+            server = try .tls(.http1(), tlsConfiguration: tls)
+        } else {
+            let markers = FileRegionMarkers()
+            fileRegions = markers
+            server = .http1(fileRegions: markers)
+        }
+        let routes = DICOMwebRoutes(configuration: configuration, services: services, logger: logger, fileRegions: fileRegions)
         routes.register(on: router)
         PageRoutes.register(on: router)
         OperationsRoutes(services: services).register(on: router)
         return Application(router: router,
-                           server: try configuration.tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
+                           server: server,
                            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Arca"),
                            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
                            logger: logger)

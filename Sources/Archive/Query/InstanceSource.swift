@@ -26,9 +26,14 @@ public protocol StoredInstanceReader: AnyObject {
     func readChunk(maxLength: Int) throws -> [UInt8]
     /// The next piece appended to `buffer` (what is sent: a file's bytes are read straight into it).
     func readChunk(into buffer: inout ByteBuffer, maxLength: Int) throws
+    /// The rest of the dataset as a region of a file, on a descriptor the caller owns and must close; nil when
+    /// the bytes are not a file's as stored (an eDCKV instance is rebuilt).
+    func restAsFileRegion() throws -> (descriptor: Int32, offset: Int, length: Int)?
 }
 
 extension StoredInstanceReader {
+    public func restAsFileRegion() throws -> (descriptor: Int32, offset: Int, length: Int)? { nil }
+
     public func readChunk(into buffer: inout ByteBuffer, maxLength: Int) throws {
         buffer.writeBytes(try readChunk(maxLength: maxLength))
     }
@@ -110,6 +115,8 @@ public final class PartTenFileReader: StoredInstanceReader {
     }
 
     public func readChunk(maxLength: Int) throws -> [UInt8] { try reader.readChunk(maxLength: maxLength) }
+
+    public func restAsFileRegion() throws -> (descriptor: Int32, offset: Int, length: Int)? { try reader.duplicateRest() }
 
     public func readChunk(into buffer: inout ByteBuffer, maxLength: Int) throws {
         let wanted = min(max(1, maxLength), try reader.remaining())

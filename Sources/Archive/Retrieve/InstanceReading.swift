@@ -1,4 +1,5 @@
 import DICOM
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
@@ -108,11 +109,70 @@ public struct InstanceReading: Sendable {
         }
     }
 
+    /// The stored datasets of `instances` as regions of their files, opened in one trip to the pool: for a
+    /// sender that hands files to the kernel (`sendfile`) rather than reading them. Nil for an instance whose
+    /// bytes are not a file's as stored (eDCKV). The caller closes every region it is given.
+    public func regions(_ instances: ArraySlice<ArchivedInstance>) async throws -> [StoredRegion?] {
+        let source = self.source
+        return try await threadPool.runIfActive { () -> [StoredRegion?] in
+            var out: [StoredRegion?] = []
+            out.reserveCapacity(instances.count)
+            do {
+                for instance in instances {
+                    let reader = try source.open(instance.location)
+                    guard let rest = try reader.restAsFileRegion() else {
+                        out.append(nil)
+                        continue
+                    }
+                    out.append(StoredRegion(handle: NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: rest.descriptor),
+                                            offset: rest.offset, length: rest.length,
+                                            transferSyntax: reader.transferSyntax.uid, meta: reader.meta))
+                }
+            } catch {
+                for region in out { region?.close() }
+                throw error
+            }
+            return out
+        }
+    }
+
     /// The stored instance's file meta information (SOP class and instance, Source AE Title).
     public func meta(of instance: ArchivedInstance) async throws -> DataSet {
         let source = self.source
         return try await threadPool.runIfActive { try source.open(instance.location).meta }
     }
+}
+
+/// A stored instance's dataset as a region of its file, on a descriptor of its own: sent by the kernel from the
+/// page cache (`FileRegion`), never read into memory. Closed by whoever sends it, once sent (or not).
+public final class StoredRegion: @unchecked Sendable {
+    public let handle: NIOFileHandle
+    public let offset: Int
+    public let length: Int
+    public let transferSyntax: String
+    public let meta: DataSet
+    private let closed = NIOLockedValueBox(false)
+
+    init(handle: NIOFileHandle, offset: Int, length: Int, transferSyntax: String, meta: DataSet) {
+        self.handle = handle
+        self.offset = offset
+        self.length = length
+        self.transferSyntax = transferSyntax
+        self.meta = meta
+    }
+
+    public var fileRegion: FileRegion { FileRegion(fileHandle: handle, readerIndex: offset, endIndex: offset + length) }
+
+    /// Closes the descriptor (once, whoever calls first).
+    public func close() {
+        let first = closed.withLockedValue { done -> Bool in
+            defer { done = true }
+            return !done
+        }
+        if first { try? handle.close() }
+    }
+
+    deinit { close() }
 }
 
 /// An instance ready to be sent: its stored bytes still on disk, or its re-encoded dataset in memory. Read once,

@@ -80,6 +80,17 @@ public struct FileReader: ~Copyable {
         return count
     }
 
+    /// A new descriptor of the same file (the caller owns it), with the current position and the bytes from
+    /// there to the end: for handing the rest of the file to the kernel (`sendfile`) instead of reading it.
+    public func duplicateRest() throws -> (descriptor: Int32, offset: Int, length: Int) {
+        let length = try remaining()
+        let position = lseek(fd, 0, SEEK_CUR)
+        guard position >= 0 else { throw FileError(path: path, operation: "seek", errno: errno) }
+        let copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)
+        guard copy >= 0 else { throw FileError(path: path, operation: "dup", errno: errno) }
+        return (copy, Int(position), length)
+    }
+
     /// Moves to an absolute offset.
     public func seek(to offset: UInt64) throws {
         guard lseek(fd, off_t(clamping: offset), SEEK_SET) >= 0 else { throw FileError(path: path, operation: "seek", errno: errno) }

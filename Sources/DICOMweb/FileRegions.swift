@@ -1,0 +1,125 @@
+import Archive
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+
+/// WADO-RS instances sent by the kernel from the page cache (`sendfile`) instead of being read into buffers
+/// and copied into the socket. Hummingbird's body writer takes byte buffers only, so a route writes a small
+/// marker buffer where a stored file's bytes go; `FileRegionHandler`, just before the HTTP/1 encoder, swaps it
+/// for the file's region (the encoder frames a region like any body part). A marker is 16 bytes: a random
+/// key drawn when the server starts (no client or stored instance can forge it) and the region's number.
+/// Plain HTTP only: TLS must encrypt the bytes in user space.
+final class FileRegionMarkers: Sendable {
+    private struct Entry {
+        let region: StoredRegion
+        let channel: ObjectIdentifier
+    }
+    private struct State {
+        var next: UInt64 = 0
+        var entries: [UInt64: Entry] = [:]
+    }
+    static let markerSize = 16
+    private let key: UInt64
+    private let state = NIOLockedValueBox(State())
+
+    init() {
+        var rng = SystemRandomNumberGenerator()
+        key = rng.next()
+    }
+
+    /// The buffer to write in place of `region`'s bytes on `channel`. From now on the region belongs to the
+    /// markers: the handler closes it once sent, or when the channel closes first.
+    func marker(for region: StoredRegion, on channel: any Channel) -> ByteBuffer {
+        let id = ObjectIdentifier(channel)
+        let number = state.withLockedValue { s -> UInt64 in
+            s.next &+= 1
+            s.entries[s.next] = Entry(region: region, channel: id)
+            return s.next
+        }
+        // A channel that closed before the registration saw no cleanup for it: clean up now.
+        if !channel.isActive { drop(channel: id) }
+        var buffer = ByteBufferAllocator().buffer(capacity: Self.markerSize)
+        buffer.writeInteger(key)
+        buffer.writeInteger(number)
+        return buffer
+    }
+
+    /// The region a body buffer stands for, taken out of the registry; nil for any other buffer.
+    func take(_ buffer: ByteBuffer) -> StoredRegion? {
+        guard buffer.readableBytes == Self.markerSize,
+              buffer.getInteger(at: buffer.readerIndex, as: UInt64.self) == key,
+              let number = buffer.getInteger(at: buffer.readerIndex + 8, as: UInt64.self) else { return nil }
+        return state.withLockedValue { $0.entries.removeValue(forKey: number) }?.region
+    }
+
+    /// Closes the regions of a channel that closed before they were sent.
+    func drop(channel: ObjectIdentifier) {
+        let left = state.withLockedValue { s -> [StoredRegion] in
+            let mine = s.entries.filter { $0.value.channel == channel }
+            for number in mine.keys { s.entries.removeValue(forKey: number) }
+            return mine.values.map(\.region)
+        }
+        left.forEach { $0.close() }
+    }
+
+    /// Regions registered and not yet sent or dropped (tests).
+    var pending: Int { state.withLockedValue { $0.entries.count } }
+}
+
+/// Swaps marker buffers for the file regions they stand for, between Hummingbird's HTTP codec and NIO's
+/// HTTP/1 encoder; every other part passes unchanged. A region is closed once its write completes or fails.
+final class FileRegionHandler: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let markers: FileRegionMarkers
+
+    init(markers: FileRegionMarkers) { self.markers = markers }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard case .body(.byteBuffer(let buffer)) = unwrapOutboundIn(data), let region = markers.take(buffer) else {
+            context.write(data, promise: promise)
+            return
+        }
+        let written = promise ?? context.eventLoop.makePromise()
+        written.futureResult.whenComplete { _ in region.close() }
+        context.write(wrapOutboundOut(.body(.fileRegion(region.fileRegion))), promise: written)
+    }
+
+    /// Every handler is removed when its channel closes: what was registered for it and not sent is closed.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        markers.drop(channel: ObjectIdentifier(context.channel))
+    }
+}
+
+/// Hummingbird's HTTP/1 child channel with `FileRegionHandler` added just before the response encoder.
+struct FileRegionHTTP1Channel: HTTPChannelHandler {
+    typealias Value = HTTP1Channel.Value
+    let inner: HTTP1Channel
+    let markers: FileRegionMarkers
+
+    var responder: HTTPChannelHandler.Responder { inner.responder }
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            let pipeline = channel.pipeline.syncOperations
+            let encoder = try pipeline.handler(type: HTTPResponseEncoder.self)
+            try pipeline.addHandler(FileRegionHandler(markers: markers), position: .after(encoder))
+            return value
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await inner.handle(value: value, logger: logger)
+    }
+}
+
+extension HTTPServerBuilder {
+    /// Plain HTTP/1 whose WADO-RS bodies may carry file regions (`FileRegionMarkers`).
+    static func http1(fileRegions markers: FileRegionMarkers) -> HTTPServerBuilder {
+        .init { responder in FileRegionHTTP1Channel(inner: HTTP1Channel(responder: responder), markers: markers) }
+    }
+}

@@ -201,7 +201,8 @@ let package = Package(
         // The DICOMweb request parsers alone (multipart bodies, QIDO-RS parameters); regressions of Fuzz/.
         .testTarget(
             name: "DICOMwebTests",
-            dependencies: ["DICOMweb", "Archive", "DICOM", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["DICOMweb", "Archive", "DICOM", .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")]
         ),
     ]
 )

@@ -187,9 +187,11 @@ struct DICOMwebRoutes: Sendable {
             // The instances' bytes are the buffers they were read into, never copied here.
             var pending: [ByteBuffer] = []
             var pendingBytes = 0
-            func add(_ buffer: ByteBuffer) async throws {
+            // `size`: what the buffer puts on the wire (a file region's marker stands for the region's bytes, so
+            // regions go out as they are opened, never held open by the hundred).
+            func add(_ buffer: ByteBuffer, size: Int? = nil) async throws {
                 pending.append(buffer)
-                pendingBytes += buffer.readableBytes
+                pendingBytes += size ?? buffer.readableBytes
                 if pendingBytes >= Self.writeSize {
                     try await writer.write(contentsOf: pending)
                     pending.removeAll(keepingCapacity: true)
@@ -214,7 +216,7 @@ struct DICOMwebRoutes: Sendable {
                         let syntax = target ?? instance.transferSyntaxUID
                         if let region, region.transferSyntax == syntax {
                             try await send(instance, syntax: syntax, meta: region.meta) {
-                                try await add(markers.marker(for: region, on: channel))
+                                try await add(markers.marker(for: region, on: channel), size: region.length)
                             }
                         } else {
                             region?.close()

@@ -1,0 +1,73 @@
+import DICOM
+import Foundation
+import NIOCore
+import NIOEmbedded
+import NIOHTTP1
+import Testing
+
+@testable import Archive
+@testable import DICOMweb
+
+/// WADO-RS's file regions: a marker becomes its region just before the encoder, nothing else does, and every
+/// region's descriptor is closed whether it was sent or its connection went away first.
+@Suite struct FileRegionTests {
+    /// A region of 100 bytes at offset 28 of a fresh file.
+    static func region() throws -> StoredRegion {
+        let path = NSTemporaryDirectory() + "region-\(UUID().uuidString)"
+        FileManager.default.createFile(atPath: path, contents: Data(repeating: 7, count: 128))
+        defer { unlink(path) }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        #expect(fd >= 0)
+        return StoredRegion(handle: NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd), offset: 28, length: 100,
+                            transferSyntax: "1.2.840.10008.1.2.1", meta: DataSet())
+    }
+
+    static func channel(_ markers: FileRegionMarkers) throws -> EmbeddedChannel {
+        let channel = EmbeddedChannel(handler: FileRegionHandler(markers: markers))
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        return channel
+    }
+
+    @Test func aMarkerIsSentAsItsRegionAndClosedOnceWritten() throws {
+        let markers = FileRegionMarkers()
+        let channel = try Self.channel(markers)
+        let region = try Self.region()
+        let marker = markers.marker(for: region, on: channel)
+        #expect(marker.readableBytes == FileRegionMarkers.markerSize)
+        try channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(marker))).wait()
+        guard case .body(.fileRegion(let sent)) = try channel.readOutbound(as: HTTPServerResponsePart.self) else {
+            Issue.record("the marker was not replaced by a file region")
+            return
+        }
+        #expect(sent.readerIndex == 28 && sent.endIndex == 128)
+        #expect(!region.handle.isOpen)
+        #expect(markers.pending == 0)
+        _ = try channel.finish()
+    }
+
+    @Test func otherBuffersPassUnchanged() throws {
+        let markers = FileRegionMarkers()
+        let channel = try Self.channel(markers)
+        let region = try Self.region()
+        var forged = markers.marker(for: region, on: channel)
+        // The same number under another key, and a buffer of the marker's size: both are body bytes.
+        forged.setInteger(forged.getInteger(at: 0, as: UInt64.self).map { $0 ^ 1 } ?? 0, at: 0)
+        let plain = ByteBuffer(bytes: [UInt8](repeating: 1, count: FileRegionMarkers.markerSize))
+        for buffer in [forged, plain] {
+            try channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer))).wait()
+            #expect(try channel.readOutbound(as: HTTPServerResponsePart.self) == .body(.byteBuffer(buffer)))
+        }
+        #expect(region.handle.isOpen && markers.pending == 1)
+        // Closing the connection closes what was registered for it and never sent.
+        _ = try channel.finish()
+        #expect(!region.handle.isOpen && markers.pending == 0)
+    }
+
+    @Test func aRegionForAClosedConnectionIsClosedAtOnce() throws {
+        let markers = FileRegionMarkers()
+        let channel = EmbeddedChannel()
+        let region = try Self.region()
+        _ = markers.marker(for: region, on: channel)
+        #expect(!region.handle.isOpen && markers.pending == 0)
+    }
+}

@@ -83,11 +83,11 @@ public enum DICOMwebServer {
         let server: HTTPServerBuilder
         if let tls = configuration.tls {
             fileRegions = nil
-            server = try .tls(.http1(), tlsConfiguration: tls)
+            server = try .tls(.arcaHTTP1(fileRegions: nil), tlsConfiguration: tls)
         } else {
             let markers = FileRegionMarkers()
             fileRegions = markers
-            server = .http1(fileRegions: markers)
+            server = .arcaHTTP1(fileRegions: markers)
         }
         let routes = DICOMwebRoutes(configuration: configuration, services: services, logger: logger, fileRegions: fileRegions)
         routes.register(on: router)

@@ -1,4 +1,5 @@
 import Archive
+import DICOMNetwork
 import Hummingbird
 import HummingbirdCore
 import Logging
@@ -95,31 +96,38 @@ final class FileRegionHandler: ChannelOutboundHandler, RemovableChannelHandler {
     }
 }
 
-/// Hummingbird's HTTP/1 child channel with `FileRegionHandler` added just before the response encoder.
-struct FileRegionHTTP1Channel: HTTPChannelHandler {
+/// Hummingbird's HTTP/1 child channel, with two changes: each connection is served on its channel's event loop
+/// (as associations are: a request no longer hops to Swift's global pool and back; the routes' blocking work
+/// goes to the thread pool either way), and with `markers` (plain HTTP), `FileRegionHandler` is added just
+/// before the response encoder.
+struct ArcaHTTP1Channel: HTTPChannelHandler {
     typealias Value = HTTP1Channel.Value
     let inner: HTTP1Channel
-    let markers: FileRegionMarkers
+    let markers: FileRegionMarkers?
 
     var responder: HTTPChannelHandler.Responder { inner.responder }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
-            let pipeline = channel.pipeline.syncOperations
-            let encoder = try pipeline.handler(type: HTTPResponseEncoder.self)
-            try pipeline.addHandler(FileRegionHandler(markers: markers), position: .after(encoder))
+            if let markers {
+                let pipeline = channel.pipeline.syncOperations
+                let encoder = try pipeline.handler(type: HTTPResponseEncoder.self)
+                try pipeline.addHandler(FileRegionHandler(markers: markers), position: .after(encoder))
+            }
             return value
         }
     }
 
     func handle(value: Value, logger: Logger) async {
-        await inner.handle(value: value, logger: logger)
+        await withTaskExecutorPreference(EventLoopTaskExecutor(value.channel.eventLoop)) {
+            await inner.handle(value: value, logger: logger)
+        }
     }
 }
 
 extension HTTPServerBuilder {
-    /// Plain HTTP/1 whose WADO-RS bodies may carry file regions (`FileRegionMarkers`).
-    static func http1(fileRegions markers: FileRegionMarkers) -> HTTPServerBuilder {
-        .init { responder in FileRegionHTTP1Channel(inner: HTTP1Channel(responder: responder), markers: markers) }
+    /// HTTP/1 as `ArcaHTTP1Channel` serves it (file regions with `markers`: plain HTTP only).
+    static func arcaHTTP1(fileRegions markers: FileRegionMarkers?) -> HTTPServerBuilder {
+        .init { responder in ArcaHTTP1Channel(inner: HTTP1Channel(responder: responder), markers: markers) }
     }
 }

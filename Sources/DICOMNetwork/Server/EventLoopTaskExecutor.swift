@@ -6,12 +6,13 @@ import NIOCore
 /// 2,000 studies lost a third of its round trip. The session never blocks (blocking work goes to the thread pool or the writer's
 /// queue, as it must on the global pool too), so sharing the loop's thread costs the other channels on it
 /// only the CPU the session really uses.
-final class EventLoopTaskExecutor: TaskExecutor {
-    let eventLoop: any EventLoop
+/// The HTTP server's connections use it too.
+public final class EventLoopTaskExecutor: TaskExecutor {
+    public let eventLoop: any EventLoop
 
-    init(_ eventLoop: any EventLoop) { self.eventLoop = eventLoop }
+    public init(_ eventLoop: any EventLoop) { self.eventLoop = eventLoop }
 
-    func enqueue(_ job: consuming ExecutorJob) {
+    public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         eventLoop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }

@@ -102,7 +102,8 @@ func find(host: String, port: Int, aec: String, repeat count: Int, level: String
                                    presentationContexts: AssociateRequest.presentationContexts(abstractSyntaxes: [sop]), maxPDULength: 131_072)
     var times: [Double] = []
     var matches = 0
-    try await ClientAssociation.withAssociation(host: host, port: port, request: request) { association in
+    // On the channel's event loop (the loop does nothing else here, and the body never blocks).
+    try await ClientAssociation.withAssociation(host: host, port: port, request: request, onEventLoop: true) { association in
         for _ in 0..<count {
             var n = 0
             let t0 = ContinuousClock.now

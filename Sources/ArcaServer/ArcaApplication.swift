@@ -268,8 +268,22 @@ public struct ArcaApplication: Sendable {
         return try DCKVStore(archiveRoot: settings.archive, policy: settings.duplicate)
     }
 
+    /// The soft limit on open descriptors raised to the hard one (as servers do): each association and HTTP
+    /// connection, each SQLite reader, each file being sent (WADO-RS holds a few per connection) takes one, and
+    /// the usual soft limit of 1,024 would refuse connections long before the machine runs short.
+    func raiseOpenFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        let before = limit.rlim_cur
+        limit.rlim_cur = limit.rlim_max
+        if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 {
+            logger.debug("open files: soft limit \(before) raised to \(limit.rlim_max)")
+        }
+    }
+
     /// Serves until a shutdown signal; returns after running associations have finished (or the grace period ended).
     public func run() async throws {
+        raiseOpenFileLimit()
         // A remote AE marked +tls with unreadable TLS files fails the start, not the first C-MOVE to it.
         if settings.remotes.contains(where: \.tls) { _ = try makeRemoteTLS() }
         let index = try openIndex()

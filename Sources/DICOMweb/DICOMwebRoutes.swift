@@ -20,8 +20,10 @@ struct DICOMwebRoutes: Sendable {
     static let explicitLittle = "1.2.840.10008.1.2.1"
     /// About how many bytes of a multipart body one write to the channel carries (WADO-RS instances).
     static let writeSize = 1 << 20
-    /// Instances whose files are opened per trip to the pool when they are sent as file regions.
-    static let regionBatch = 32
+    /// Instances whose files are opened per trip to the pool when they are sent as file regions; a write to the
+    /// channel goes out once it carries as many (so a connection holds at most about three batches of
+    /// descriptors: being opened, waiting in the writer, queued in the channel up to its high watermark).
+    static let regionBatch = 8
 
     func register(on router: Router<ArcaRequestContext>) {
         let r = Self.root
@@ -102,24 +104,29 @@ struct DICOMwebRoutes: Sendable {
                                  maxParameters: configuration.maxQueryParameters)
         let query = qido.query
         var warnings = qido.warnings
-        let result = try await services.engine.find(query)
         let base = Self.baseURL(request)
-        let encoder = DICOMJSONEncoder()
-        var body: [UInt8] = []
-        body.reserveCapacity(result.answers.count * 600 + 2)
-        body.append(UInt8(ascii: "["))
-        for (n, var answer) in result.answers.enumerated() {
-            for tag in [Tag.queryRetrieveLevel, .specificCharacterSet, .retrieveAETitle] { answer.remove(tag) }
-            var url = base + "/studies/" + (answer.uid(.studyInstanceUID) ?? "")
-            if level >= .series, let s = answer.uid(.seriesInstanceUID) { url += "/series/" + s }
-            if level == .image, let i = answer.uid(.sopInstanceUID) { url += "/instances/" + i }
-            answer.setString(url, for: .retrieveURL, vr: .UR)
-            if n > 0 { body.append(UInt8(ascii: ",")) }
-            encoder.write(answer, into: &body)
+        let engine = services.engine
+        // The search and its JSON in one trip to the pool (up to `maxResults` answers: not work for the loop).
+        let (body, truncated, count) = try await services.reading.threadPool.runIfActive { () -> ([UInt8], Bool, Int) in
+            let result = try engine.findNow(query)
+            let encoder = DICOMJSONEncoder()
+            var body: [UInt8] = []
+            body.reserveCapacity(result.answers.count * 600 + 2)
+            body.append(UInt8(ascii: "["))
+            for (n, var answer) in result.answers.enumerated() {
+                for tag in [Tag.queryRetrieveLevel, .specificCharacterSet, .retrieveAETitle] { answer.remove(tag) }
+                var url = base + "/studies/" + (answer.uid(.studyInstanceUID) ?? "")
+                if level >= .series, let s = answer.uid(.seriesInstanceUID) { url += "/series/" + s }
+                if level == .image, let i = answer.uid(.sopInstanceUID) { url += "/instances/" + i }
+                answer.setString(url, for: .retrieveURL, vr: .UR)
+                if n > 0 { body.append(UInt8(ascii: ",")) }
+                encoder.write(answer, into: &body)
+            }
+            body.append(UInt8(ascii: "]"))
+            return (body, result.truncated, result.answers.count)
         }
-        body.append(UInt8(ascii: "]"))
-        if result.truncated {
-            warnings.append("the number of results exceeded the limit; request more with offset=\(query.offset + result.answers.count)")
+        if truncated {
+            warnings.append("the number of results exceeded the limit; request more with offset=\(query.offset + count)")
         }
         var headers: HTTPFields = [.contentType: "application/dicom+json"]
         if let warning = HTTPField.Name("Warning") {
@@ -187,15 +194,18 @@ struct DICOMwebRoutes: Sendable {
             // The instances' bytes are the buffers they were read into, never copied here.
             var pending: [ByteBuffer] = []
             var pendingBytes = 0
-            // `size`: what the buffer puts on the wire (a file region's marker stands for the region's bytes, so
-            // regions go out as they are opened, never held open by the hundred).
-            func add(_ buffer: ByteBuffer, size: Int? = nil) async throws {
+            var pendingRegions = 0
+            // `region`: the buffer is a file region's marker, which counts as the region's bytes and as one of
+            // the descriptors a write may carry (`regionBatch`).
+            func add(_ buffer: ByteBuffer, region: StoredRegion? = nil) async throws {
                 pending.append(buffer)
-                pendingBytes += size ?? buffer.readableBytes
-                if pendingBytes >= Self.writeSize {
+                pendingBytes += region?.length ?? buffer.readableBytes
+                pendingRegions += region == nil ? 0 : 1
+                if pendingBytes >= Self.writeSize || pendingRegions >= Self.regionBatch {
                     try await writer.write(contentsOf: pending)
                     pending.removeAll(keepingCapacity: true)
                     pendingBytes = 0
+                    pendingRegions = 0
                 }
             }
             func send(_ instance: ArchivedInstance, syntax: String, meta: DataSet, _ dataSet: () async throws -> Void) async throws {
@@ -205,9 +215,10 @@ struct DICOMwebRoutes: Sendable {
                 try await dataSet()
                 try await add(multipart.partEnd)
             }
-            if let markers = fileRegions {
-                // The files of a batch opened in one trip to the pool; each dataset handed to the kernel as it is
-                // stored. An instance to convert, or not a file as stored, is read and sent as below.
+            if let markers = fileRegions, found.allSatisfy({ target == nil || $0.transferSyntaxUID == target }) {
+                // Sent as stored: the files of a batch opened in one trip to the pool, each dataset handed to the
+                // kernel (a small one read in that trip). One whose file turns out to be in another syntax than
+                // its row says is read and converted as below.
                 var start = found.startIndex
                 while start < found.endIndex {
                     let batch = found[start..<min(found.endIndex, start + Self.regionBatch)]
@@ -216,7 +227,11 @@ struct DICOMwebRoutes: Sendable {
                         let syntax = target ?? instance.transferSyntaxUID
                         if let region, region.transferSyntax == syntax {
                             try await send(instance, syntax: syntax, meta: region.meta) {
-                                try await add(markers.marker(for: region, on: channel), size: region.length)
+                                if let bytes = region.bytes {
+                                    try await add(bytes)
+                                } else {
+                                    try await add(markers.marker(for: region, on: channel), region: region)
+                                }
                             }
                         } else {
                             region?.close()
@@ -227,7 +242,8 @@ struct DICOMwebRoutes: Sendable {
                     start = batch.endIndex
                 }
             } else {
-                // The next instance is read while the current one is written.
+                // Over TLS, or some instance to convert: the next instance is read (and converted) while the
+                // current one is written.
                 try await reading.forEachPrepared(found, in: { target ?? $0.transferSyntaxUID }) { instance, prepared in
                     guard let prepared else { return true }
                     let syntax = target ?? instance.transferSyntaxUID

@@ -48,12 +48,17 @@ final class FileRegionMarkers: Sendable {
         return buffer
     }
 
-    /// The region a body buffer stands for, taken out of the registry; nil for any other buffer.
-    func take(_ buffer: ByteBuffer) -> StoredRegion? {
+    /// The region a body buffer stands for on `channel`, taken out of the registry; nil for any other buffer.
+    func take(_ buffer: ByteBuffer, on channel: any Channel) -> StoredRegion? {
         guard buffer.readableBytes == Self.markerSize,
               buffer.getInteger(at: buffer.readerIndex, as: UInt64.self) == key,
               let number = buffer.getInteger(at: buffer.readerIndex + 8, as: UInt64.self) else { return nil }
-        return state.withLockedValue { $0.entries.removeValue(forKey: number) }?.region
+        let id = ObjectIdentifier(channel)
+        return state.withLockedValue { s -> StoredRegion? in
+            guard let entry = s.entries[number], entry.channel == id else { return nil }
+            s.entries.removeValue(forKey: number)
+            return entry.region
+        }
     }
 
     /// Closes the regions of a channel that closed before they were sent.
@@ -81,13 +86,17 @@ final class FileRegionHandler: ChannelOutboundHandler, RemovableChannelHandler {
     init(markers: FileRegionMarkers) { self.markers = markers }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        guard case .body(.byteBuffer(let buffer)) = unwrapOutboundIn(data), let region = markers.take(buffer) else {
+        guard case .body(.byteBuffer(let buffer)) = unwrapOutboundIn(data), let region = markers.take(buffer, on: context.channel),
+              let fileRegion = region.fileRegion else {
             context.write(data, promise: promise)
             return
         }
+        // Closed once the encoder's chunk header, the region and the chunk's end are written, or failed (a
+        // closing channel fails its pending writes after taking them out): never while `sendfile` uses it.
+        // close(2) of a read-only descriptor of a regular file does not wait for a device.
         let written = promise ?? context.eventLoop.makePromise()
         written.futureResult.whenComplete { _ in region.close() }
-        context.write(wrapOutboundOut(.body(.fileRegion(region.fileRegion))), promise: written)
+        context.write(wrapOutboundOut(.body(.fileRegion(fileRegion))), promise: written)
     }
 
     /// Every handler is removed when its channel closes: what was registered for it and not sent is closed.

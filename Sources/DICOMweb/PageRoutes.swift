@@ -29,6 +29,8 @@ enum PageRoutes {
     }
 
     static func register(on router: Router<ArcaRequestContext>) {
+        // Read from the bundle now, at start, not by the first request on an event loop.
+        _ = files
         router.get("/") { _, _ in try page("index.html") }
         router.get("/:file") { _, context in try page(try context.parameters.require("file")) }
     }
@@ -46,7 +48,8 @@ struct OperationsRoutes {
     func register(on router: Router<ArcaRequestContext>) {
         let services = self.services
         router.get("/health") { _, _ in
-            let ok = services.health()
+            // The check touches the file system (is the archive writable?): on the pool, never the loop.
+            let ok = try await services.reading.threadPool.runIfActive { services.health() }
             return Response(status: ok ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
                             body: ResponseBody(byteBuffer: ByteBuffer(string: ok ? "{\"status\":\"ready\"}" : "{\"status\":\"unavailable\"}")))
         }

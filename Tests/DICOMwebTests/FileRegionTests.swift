@@ -40,7 +40,7 @@ import Testing
             return
         }
         #expect(sent.readerIndex == 28 && sent.endIndex == 128)
-        #expect(!region.handle.isOpen)
+        #expect(!region.isOpen)
         #expect(markers.pending == 0)
         _ = try channel.finish()
     }
@@ -57,10 +57,23 @@ import Testing
             try channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer))).wait()
             #expect(try channel.readOutbound(as: HTTPServerResponsePart.self) == .body(.byteBuffer(buffer)))
         }
-        #expect(region.handle.isOpen && markers.pending == 1)
+        #expect(region.isOpen && markers.pending == 1)
         // Closing the connection closes what was registered for it and never sent.
         _ = try channel.finish()
-        #expect(!region.handle.isOpen && markers.pending == 0)
+        #expect(!region.isOpen && markers.pending == 0)
+    }
+
+    @Test func aMarkerIsTakenOnlyOnItsOwnConnection() throws {
+        let markers = FileRegionMarkers()
+        let mine = try Self.channel(markers), other = try Self.channel(markers)
+        let region = try Self.region()
+        let marker = markers.marker(for: region, on: mine)
+        try other.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(marker))).wait()
+        #expect(try other.readOutbound(as: HTTPServerResponsePart.self) == .body(.byteBuffer(marker)))
+        #expect(region.isOpen && markers.pending == 1)
+        _ = try other.finish()
+        _ = try mine.finish()
+        #expect(!region.isOpen && markers.pending == 0)
     }
 
     @Test func aRegionForAClosedConnectionIsClosedAtOnce() throws {
@@ -68,6 +81,6 @@ import Testing
         let channel = EmbeddedChannel()
         let region = try Self.region()
         _ = markers.marker(for: region, on: channel)
-        #expect(!region.handle.isOpen && markers.pending == 0)
+        #expect(!region.isOpen && markers.pending == 0)
     }
 }

@@ -25,6 +25,51 @@ import TestSupport
         #expect(r.stdout.contains("0 failed"))
     }
 
+    /// WADO-RS over plain HTTP hands the files to the kernel (`FileRegionHandler`): two retrievals of a series
+    /// on one keep-alive connection both come back whole (curl, chunked), small instances (read, not regions)
+    /// and large ones alike, and a client that hangs up mid-body leaves no descriptor open in the server.
+    @Test func wadoFileRegionsCloseEveryDescriptor() async throws {
+        guard try ExternalTool.require(ExternalTool.exists("/usr/bin/curl"), "curl") else { return }
+        // 40 × 512 KB: more than loopback's socket buffers hold, so the hang-up comes mid-body.
+        let study = try CTStudy.make(count: 40, rows: 512)
+        defer { try? FileManager.default.removeItem(at: study.folder) }
+        let small = try CTStudy.make(count: 6, rows: 16)
+        defer { try? FileManager.default.removeItem(at: small.folder) }
+        let server = try await TestServer.start(http: true)
+        defer { Task { await server.stop() } }
+        try await QueryRetrieveInteropTests.store(study.files + small.files, into: server)
+        server.settle()
+        let accept = "Accept: multipart/related; type=\"application/dicom\"; transfer-syntax=*"
+        let series = server.dicomweb + "/studies/\(study.studyUID)/series/\(study.seriesUID)"
+        let smallSeries = server.dicomweb + "/studies/\(small.studyUID)/series/\(small.seriesUID)"
+        // The instances' files the process holds open (the index's files and sockets come and go with SQLite's
+        // readers and the connections).
+        func openInstanceFiles() -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap {
+                try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + $0)
+            }.filter { $0.hasSuffix(".dcm") }
+        }
+        let stored = try study.files.reduce(0) { $0 + (try FileManager.default.attributesOfItem(atPath: $1.path)[.size] as? Int ?? 0) }
+        _ = try await ExternalTool.runAsync("curl", ["-sf", "-H", accept, "-o", "/dev/null", series])
+        let twice = try await ExternalTool.runAsync("curl", ["-sf", "-H", accept, "-w", "%{http_code} %{size_download} %{num_connects}\n",
+                                                              "-o", "/dev/null", series, "-o", "/dev/null", series])
+        let lines = twice.stdout.split(separator: "\n").map { $0.split(separator: " ").compactMap { Int($0) } }
+        #expect(twice.status == 0 && lines.count == 2, "\(twice.stdout)\(twice.stderr)")
+        // Each part is the stored file (its own meta rewritten) plus framing: about the files' size, both times.
+        #expect(lines.allSatisfy { $0.count == 3 && $0[0] == 200 && abs($0[1] - stored) < 40 * 1024 }, "\(lines), stored \(stored)")
+        #expect(lines.map { $0.last ?? -1 } == [1, 0], "the second retrieval reused the connection: \(lines)")
+        let smallBody = try await ExternalTool.runAsync("curl", ["-sf", "-H", accept, "-o", "/dev/null", "-w", "%{http_code}", smallSeries])
+        #expect(smallBody.stdout == "200")
+        _ = try await ExternalTool.runAsync("sh", ["-c", "curl -s -H '\(accept)' '\(series)' | head -c 100000 > /dev/null"])
+        // The server learns of the hang-up when its next write fails: wait for that, boundedly.
+        var open = openInstanceFiles()
+        for _ in 0..<50 where !open.isEmpty {
+            try await Task.sleep(for: .milliseconds(100))
+            open = openInstanceFiles()
+        }
+        #expect(open.isEmpty, "instance files still open after the retrievals: \(open)")
+    }
+
     /// The C-FIND reference queries through QIDO-RS give the same matches as through C-FIND (patient-level and
     /// DIMSE-only queries are skipped by the checker, with their reason).
     @Test func qidoMatchesTheReference() async throws {

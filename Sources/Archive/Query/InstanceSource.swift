@@ -26,8 +26,9 @@ public protocol StoredInstanceReader: AnyObject {
     func readChunk(maxLength: Int) throws -> [UInt8]
     /// The next piece appended to `buffer` (what is sent: a file's bytes are read straight into it).
     func readChunk(into buffer: inout ByteBuffer, maxLength: Int) throws
-    /// The rest of the dataset as a region of a file, on a descriptor the caller owns and must close; nil when
-    /// the bytes are not a file's as stored (an eDCKV instance is rebuilt).
+    /// The rest of the dataset as a region of a file, on a descriptor the caller owns and must close; nil for a
+    /// reader whose bytes are in no file as they are sent (an eDCKV instance is read from its rebuilt copy in
+    /// `.retrieve-cache`, which is such a file).
     func restAsFileRegion() throws -> (descriptor: Int32, offset: Int, length: Int)?
 }
 

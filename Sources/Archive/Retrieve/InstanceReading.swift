@@ -110,8 +110,10 @@ public struct InstanceReading: Sendable {
     }
 
     /// The stored datasets of `instances` as regions of their files, opened in one trip to the pool: for a
-    /// sender that hands files to the kernel (`sendfile`) rather than reading them. Nil for an instance whose
-    /// bytes are not a file's as stored (eDCKV). The caller closes every region it is given.
+    /// sender that hands files to the kernel (`sendfile`) rather than reading them. A dataset smaller than
+    /// `inlineLimit` is read in the same trip instead (a descriptor held per 1 KB object would let a study of
+    /// small objects hold thousands open). Nil for an instance whose bytes are no file's as stored. The caller
+    /// closes every region it is given (a region not closed is closed when released).
     public func regions(_ instances: ArraySlice<ArchivedInstance>) async throws -> [StoredRegion?] {
         let source = self.source
         return try await threadPool.runIfActive { () -> [StoredRegion?] in
@@ -120,13 +122,21 @@ public struct InstanceReading: Sendable {
             do {
                 for instance in instances {
                     let reader = try source.open(instance.location)
+                    let syntax = reader.transferSyntax.uid
                     guard let rest = try reader.restAsFileRegion() else {
                         out.append(nil)
                         continue
                     }
-                    out.append(StoredRegion(handle: NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: rest.descriptor),
-                                            offset: rest.offset, length: rest.length,
-                                            transferSyntax: reader.transferSyntax.uid, meta: reader.meta))
+                    let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: rest.descriptor)
+                    if rest.length < Self.inlineLimit {
+                        try? handle.close()
+                        var bytes = ByteBuffer()
+                        try reader.readChunk(into: &bytes, maxLength: Self.inlineLimit)
+                        out.append(StoredRegion(bytes: bytes, transferSyntax: syntax, meta: reader.meta))
+                    } else {
+                        out.append(StoredRegion(handle: handle, offset: rest.offset, length: rest.length, transferSyntax: syntax,
+                                                meta: reader.meta))
+                    }
                 }
             } catch {
                 for region in out { region?.close() }
@@ -136,6 +146,9 @@ public struct InstanceReading: Sendable {
         }
     }
 
+    /// Datasets below this size are read, not sent as file regions.
+    public static let inlineLimit = 64 << 10
+
     /// The stored instance's file meta information (SOP class and instance, Source AE Title).
     public func meta(of instance: ArchivedInstance) async throws -> DataSet {
         let source = self.source
@@ -144,32 +157,56 @@ public struct InstanceReading: Sendable {
 }
 
 /// A stored instance's dataset as a region of its file, on a descriptor of its own: sent by the kernel from the
-/// page cache (`FileRegion`), never read into memory. Closed by whoever sends it, once sent (or not).
+/// page cache (`FileRegion`), never read into memory; or, when small, its bytes. Closed by whoever sends it,
+/// once sent (or not), or when released. The file must not shrink in place meanwhile (NIO would retry a
+/// `sendfile` at the end of the file for ever): the archive only ever replaces files by rename, and eDCKV
+/// instances are read from their `.retrieve-cache` copies, replaced the same way.
 public final class StoredRegion: @unchecked Sendable {
-    public let handle: NIOFileHandle
+    /// The dataset itself when it is smaller than `InstanceReading.inlineLimit` (no descriptor then).
+    public let bytes: ByteBuffer?
+    private let handle: NIOFileHandle?
     public let offset: Int
     public let length: Int
     public let transferSyntax: String
     public let meta: DataSet
+    /// Whether the descriptor is closed (under the lock: `close` may come from the loop and from `deinit`).
     private let closed = NIOLockedValueBox(false)
 
     init(handle: NIOFileHandle, offset: Int, length: Int, transferSyntax: String, meta: DataSet) {
         self.handle = handle
+        self.bytes = nil
         self.offset = offset
         self.length = length
         self.transferSyntax = transferSyntax
         self.meta = meta
     }
 
-    public var fileRegion: FileRegion { FileRegion(fileHandle: handle, readerIndex: offset, endIndex: offset + length) }
+    init(bytes: ByteBuffer, transferSyntax: String, meta: DataSet) {
+        self.handle = nil
+        self.bytes = bytes
+        self.offset = 0
+        self.length = bytes.readableBytes
+        self.transferSyntax = transferSyntax
+        self.meta = meta
+    }
 
-    /// Closes the descriptor (once, whoever calls first).
+    /// The file's region (nil for a small dataset held as `bytes`).
+    public var fileRegion: FileRegion? {
+        handle.map { FileRegion(fileHandle: $0, readerIndex: offset, endIndex: offset + length) }
+    }
+
+    public var isOpen: Bool { closed.withLockedValue { !$0 } && handle != nil }
+
+    /// Closes the descriptor (once, whoever calls first; marked closed only once it is).
     public func close() {
-        let first = closed.withLockedValue { done -> Bool in
-            defer { done = true }
-            return !done
+        guard let handle else { return }
+        closed.withLockedValue { done in
+            guard !done else { return }
+            do {
+                try handle.close()
+                done = true
+            } catch {}
         }
-        if first { try? handle.close() }
     }
 
     deinit { close() }

@@ -20,9 +20,10 @@ struct DICOMwebRoutes: Sendable {
     static let explicitLittle = "1.2.840.10008.1.2.1"
     /// About how many bytes of a multipart body one write to the channel carries (WADO-RS instances).
     static let writeSize = 1 << 20
-    /// Instances whose files are opened per trip to the pool when they are sent as file regions; a write to the
-    /// channel goes out once it carries as many (so a connection holds at most about three batches of
-    /// descriptors: being opened, waiting in the writer, queued in the channel up to its high watermark).
+    /// Instances whose files are opened per trip to the pool when they are sent as file regions (the next batch
+    /// while the current one is written); a write to the channel goes out once it carries as many (so a
+    /// connection holds at most about four batches of descriptors: being opened, being written, waiting in the
+    /// writer, queued in the channel up to its high watermark).
     static let regionBatch = 8
 
     func register(on router: Router<ArcaRequestContext>) {
@@ -219,10 +220,7 @@ struct DICOMwebRoutes: Sendable {
                 // Sent as stored: the files of a batch opened in one trip to the pool, each dataset handed to the
                 // kernel (a small one read in that trip). One whose file turns out to be in another syntax than
                 // its row says is read and converted as below.
-                var start = found.startIndex
-                while start < found.endIndex {
-                    let batch = found[start..<min(found.endIndex, start + Self.regionBatch)]
-                    let regions = try await reading.regions(batch)
+                try await reading.forEachRegionBatch(found, batchSize: Self.regionBatch) { batch, regions in
                     for (instance, region) in zip(batch, regions) {
                         let syntax = target ?? instance.transferSyntaxUID
                         if let region, region.transferSyntax == syntax {
@@ -239,7 +237,6 @@ struct DICOMwebRoutes: Sendable {
                             try await send(instance, syntax: syntax, meta: dataSet.meta) { try await dataSet.read { try await add($0) } }
                         }
                     }
-                    start = batch.endIndex
                 }
             } else {
                 // Over TLS, or some instance to convert: the next instance is read (and converted) while the

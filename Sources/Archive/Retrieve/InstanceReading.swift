@@ -146,6 +146,30 @@ public struct InstanceReading: Sendable {
         }
     }
 
+    /// `regions` of `instances` in batches of `batchSize`, each batch handed to `body` in order while the next
+    /// one is opened (so the files are never waited for between batches). At most two batches are open.
+    public func forEachRegionBatch(_ instances: [ArchivedInstance], batchSize: Int,
+                                   _ body: (ArraySlice<ArchivedInstance>, [StoredRegion?]) async throws -> Void) async throws {
+        let size = max(1, batchSize)
+        try await withThrowingTaskGroup(of: [StoredRegion?].self) { group in
+            var next = instances.startIndex
+            func openNext() {
+                guard next < instances.endIndex else { return }
+                let batch = instances[next..<min(instances.endIndex, next + size)]
+                next = batch.endIndex
+                group.addTask { try await self.regions(batch) }
+            }
+            openNext()
+            var start = instances.startIndex
+            while start < instances.endIndex, let regions = try await group.next() {
+                openNext()
+                let batch = instances[start..<min(instances.endIndex, start + size)]
+                try await body(batch, regions)
+                start = batch.endIndex
+            }
+        }
+    }
+
     /// Datasets below this size are read, not sent as file regions.
     public static let inlineLimit = 64 << 10
 

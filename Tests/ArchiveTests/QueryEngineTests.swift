@@ -1,4 +1,4 @@
-import Archive
+@testable import Archive
 import DICOM
 import Foundation
 import Testing
@@ -163,6 +163,13 @@ typealias Tag = DICOM.Tag
         #expect(throws: QueryError.self) {
             try Self.find(f, "STUDY", [(.studyTime, Array(repeating: String(repeating: "1-", count: 30), count: 100).joined(separator: "\\"))],
                           answering: .studyInstanceUID)
+        }
+        // A list of names: up to `maxValues` run (wild cards included, within SQLite's and PostgreSQL's
+        // statement limits); one more is a bad query, not a failing index.
+        let names = (0..<MatchParser.maxValues - 1).map { "NOBODY\($0)*" } + ["MyName*"]
+        #expect(try Self.find(f, "STUDY", [(.patientName, names.joined(separator: "\\"))], answering: .studyInstanceUID) == ["5.1"])
+        #expect(throws: QueryError.self) {
+            try Self.find(f, "STUDY", [(.patientName, (names + ["Doe*"]).joined(separator: "\\"))], answering: .studyInstanceUID)
         }
     }
 

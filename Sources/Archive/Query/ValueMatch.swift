@@ -54,6 +54,10 @@ enum MatchParser {
     }
 
     static let maxListLength = 10_000
+    /// Values in one key of another VR (`Doe*\Roe*`). Each becomes its own terms ORed together: past about
+    /// 300 wildcard names SQLite refuses the statement (expression depth 1,000), which answered as an
+    /// unavailable index (503, 0xA700) instead of a bad query. Real lists (modalities, a few names) are short.
+    static let maxValues = 256
 
     /// The match of a (decoded, trimmed) string value of VR `vr`.
     static func match(_ value: String, vr: VR) throws -> ValueMatch {
@@ -66,7 +70,7 @@ enum MatchParser {
         }
         if vr.allowsBackslashMultiplicity, value.contains("\\") {
             let parts = value.split(separator: "\\", omittingEmptySubsequences: false).map { trim(String($0)) }
-            guard parts.count <= maxListLength else { throw QueryError.badIdentifier("\(parts.count) values in one key (at most \(maxListLength))") }
+            guard parts.count <= maxValues else { throw QueryError.badIdentifier("\(parts.count) values in one key (at most \(maxValues))") }
             // An empty value among others matches nothing by itself; all empty is universal.
             let nonEmpty = parts.filter { !$0.isEmpty }
             if nonEmpty.isEmpty { return .universal }

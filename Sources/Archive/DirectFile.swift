@@ -204,7 +204,10 @@ final class BackgroundWrites: @unchecked Sendable {
         self.observer = observer
     }
 
-    func submit(fd: Int32, buffer: UnsafeMutableRawPointer, count: Int, offset: UInt64, path: String) {
+    /// `written` runs on the queue once the write succeeded, before the next one starts (the journal counts the
+    /// write there, so a flush that follows covers it).
+    func submit(fd: Int32, buffer: UnsafeMutableRawPointer, count: Int, offset: UInt64, path: String,
+                written: (@Sendable () -> Void)? = nil) {
         slots.wait()
         let box = UnsafeMutableRawPointerBox(pointer: buffer)
         queue.async {
@@ -221,6 +224,7 @@ final class BackgroundWrites: @unchecked Sendable {
                     guard arca_set_direct(fd, 0) == 0 else { throw e }
                     try FileWriter.writeAll(fd, bytes, at: offset, path: path)
                 }
+                written?()
             } catch let e as FileError {
                 self.failure = IncomingFile.error("write", path, e.errno)
             } catch {

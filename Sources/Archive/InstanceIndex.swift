@@ -37,6 +37,9 @@ public protocol InstanceIndex: Sendable {
     /// runs its duplicate check, the file's placement and its row in one trip to the file's writer thread.
     func filePathNow(ofInstance sopInstanceUID: String) throws -> String?
     func recordNow(_ record: InstanceRecord) throws
+    /// `remove(instance:)` for synchronous callers (and a commit taking back a row whose instance it could not
+    /// write).
+    func removeNow(instance sopInstanceUID: String) throws
 
     /// Several nodes on one index (PostgreSQL): claims the instance for this node's commit, so a second node
     /// receiving it at the same moment answers by the duplicate policy instead of placing its file over the

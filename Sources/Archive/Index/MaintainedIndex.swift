@@ -3,8 +3,6 @@
 public protocol MaintainedIndex: InstanceIndex, IndexQuerying {
     /// Records many instances in one transaction (rebuilds, imports).
     func recordBatch(_ records: [InstanceRecord]) throws
-    /// `remove(instance:)` for synchronous callers.
-    func removeNow(instance sopInstanceUID: String) throws
     /// Every instance row: what `check` compares with the files.
     func allInstances() throws -> [(sopInstanceUID: String, filePath: String, fileSize: Int64, fileHash: String)]
     /// Rows of every table without primary keys and timestamps, sorted, in one format for both engines: two

@@ -189,6 +189,13 @@ final class GroupCommit: @unchecked Sendable {
         return committed
     }
 
+    /// Records waiting for a transaction (tests).
+    var queued: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return pending.count
+    }
+
     /// `write` commits a batch and answers each record's result, in order.
     func commit(_ record: InstanceRecord, batchLimit: Int,
                 write: ([InstanceRecord]) -> [Result<Void, Error>]) throws {

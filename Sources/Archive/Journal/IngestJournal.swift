@@ -264,10 +264,9 @@ public final class IngestJournal: @unchecked Sendable {
         if !segments.contains(where: { $0.state == .free }) { _ = try createSegmentLocked() }
     }
 
-    /// Writes a whole record (aligned buffer, aligned length) at a reserved place; answers the write's sequence
-    /// number for `waitDurable`.
-    func write(_ bytes: UnsafeRawBufferPointer, segment: Int, fd: Int32, offset: Int) throws -> UInt64 {
-        try Self.writeAll(fd, bytes, at: offset, path: directory)
+    /// Counts a write into `segment` that has completed (its bytes are in the device's hands): answers its
+    /// sequence number; the next flush covers it.
+    func register(_ segment: Int) -> UInt64 {
         condition.lock()
         defer { condition.unlock() }
         return registerLocked(segment)

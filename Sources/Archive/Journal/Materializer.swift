@@ -90,11 +90,29 @@ public final class Materializer: @unchecked Sendable {
     }
 
     /// Queues an acknowledged instance; from now on `isPending(path)` is true until it is durable in place.
+    /// Queues an instance announced with `expect` (its path already pending).
     func enqueue(_ job: Job) {
         condition.lock()
         if queue.isEmpty { oldestQueued = Date() }
         queue.append(job)
-        pendingPaths[job.relativePath, default: 0] += 1
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// An instance whose commit has begun: from now on a reader of its path waits for its file (its row may be
+    /// seen before the commit ends), until it is materialized or `withdraw`n.
+    func expect(_ relativePath: String) {
+        condition.lock()
+        pendingPaths[relativePath, default: 0] += 1
+        condition.unlock()
+    }
+
+    /// A commit announced with `expect` failed: its readers stop waiting (and find what is there).
+    func withdraw(_ relativePath: String) {
+        condition.lock()
+        if let n = pendingPaths[relativePath], n > 1 { pendingPaths[relativePath] = n - 1 } else {
+            pendingPaths.removeValue(forKey: relativePath)
+        }
         condition.broadcast()
         condition.unlock()
     }

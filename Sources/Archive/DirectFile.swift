@@ -194,6 +194,8 @@ public struct DirectFile: ~Copyable {
 final class BackgroundWrites: @unchecked Sendable {
     private let queue = DispatchQueue(label: "arca.direct-write")
     private let slots = DispatchSemaphore(value: 2)
+    /// Writes submitted and not yet done.
+    private let inFlight = NIOLockedValueBox(0)
     private let pool: AlignedBufferPool
     private let observer: (@Sendable (UnsafeRawBufferPointer) -> Void)?
     /// The first failure (touched only on `queue`).
@@ -209,10 +211,12 @@ final class BackgroundWrites: @unchecked Sendable {
     func submit(fd: Int32, buffer: UnsafeMutableRawPointer, count: Int, offset: UInt64, path: String,
                 written: (@Sendable () -> Void)? = nil) {
         slots.wait()
+        inFlight.withLockedValue { $0 += 1 }
         let box = UnsafeMutableRawPointerBox(pointer: buffer)
         queue.async {
             defer {
                 self.pool.give(box.pointer)
+                self.inFlight.withLockedValue { $0 -= 1 }
                 self.slots.signal()
             }
             let bytes = UnsafeRawBufferPointer(start: box.pointer, count: count)
@@ -232,6 +236,9 @@ final class BackgroundWrites: @unchecked Sendable {
             }
         }
     }
+
+    /// Whether the device has nothing of ours to write right now.
+    var isIdle: Bool { inFlight.withLockedValue { $0 == 0 } }
 
     /// Waits for every submitted write; throws the first failure.
     func wait(path: String) throws {

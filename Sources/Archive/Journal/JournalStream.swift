@@ -72,11 +72,13 @@ public final class JournalStream: @unchecked Sendable {
     }
 
     /// The writer's queue ran dry (the rest of the instance is still on the network): what is staged goes out
-    /// now as a record of its own when it is worth a write, so the device works during the transfer and the
-    /// commit writes only the tail. Below `idleRecordMinimum` the bytes wait (a record costs a 1 KiB header
-    /// and a block's rounding).
+    /// now as a record of its own when it is worth a write and the device has nothing else of ours, so the
+    /// device works during the transfer and the commit writes only the tail. Below `idleRecordMinimum` the bytes
+    /// wait (a record costs a 1 KiB header and a block's rounding); while a record is being written they wait
+    /// too: one record per fragment (four or five per 512 KB slice) cost a write and a read each for no earlier
+    /// commit.
     public func idle() throws {
-        if staged >= Self.idleRecordMinimum { try writeRecord() }
+        if staged >= Self.idleRecordMinimum && writes.isIdle { try writeRecord() }
     }
 
     /// 64 KiB: at most 1/16 of a record in header and rounding.

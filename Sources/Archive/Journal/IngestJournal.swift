@@ -108,6 +108,7 @@ public final class IngestJournal: @unchecked Sendable {
         for (number, path) in Self.segmentFiles(in: dir) {
             let sfd = arca_open_segment(path, 0)
             guard sfd >= 0 else { throw IncomingFile.error("open", path, errno) }
+            cachedIfDeferred(sfd)
             let segment = Segment(number: number, path: path, fd: sfd)
             // Recovery left every segment free; one still active holds what recovery could not complete: kept
             // out of use for the next start to try again.
@@ -239,6 +240,7 @@ public final class IngestJournal: @unchecked Sendable {
         let path = directory + "/" + String(format: "seg-%06d", number)
         let fd = arca_open_segment(path, 1)
         guard fd >= 0 else { throw IncomingFile.error("create", path, errno) }
+        cachedIfDeferred(fd)
         do {
             var offset = 0
             while offset < segmentSize {
@@ -263,6 +265,15 @@ public final class IngestJournal: @unchecked Sendable {
         defer { condition.unlock() }
         if !segments.contains(where: { $0.state == .free }) { _ = try createSegmentLocked() }
     }
+
+    /// Deferred durability writes the journal through the page cache: an acknowledgement then waits for a copy
+    /// into memory, not for the device (the flusher writes back within the bound), and the materializer reads the
+    /// records back from memory. Strict keeps O_DIRECT: its flush must not also write the data back.
+    private func cachedIfDeferred(_ fd: Int32) {
+        if writesThroughCache { _ = arca_set_direct(fd, 0) }
+    }
+
+    var writesThroughCache: Bool { durability == .deferred }
 
     /// Counts a write into `segment` that has completed (its bytes are in the device's hands): answers its
     /// sequence number; the next flush covers it.

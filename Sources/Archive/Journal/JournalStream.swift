@@ -95,6 +95,14 @@ public final class JournalStream: @unchecked Sendable {
     /// other work (the index row) while the device takes them, then calls `waitWritten`.
     public func submitFinal(_ final: FinalInfo) throws {
         let (place, bytes) = try stampRecord(final: final)
+        if journal.writesThroughCache {
+            try IngestJournal.writeAll(place.fd, bytes, at: place.offset, path: journal.directory)
+            let sequence = journal.register(place.segment)
+            finalSequence.withLockedValue { $0 = sequence }
+            if let buffer { pool.give(buffer) }
+            buffer = nil
+            return
+        }
         guard let full = buffer else { return }
         buffer = nil
         let journal = self.journal, segment = place.segment, sequence = finalSequence
@@ -139,6 +147,12 @@ public final class JournalStream: @unchecked Sendable {
     /// one); counted by the journal once written.
     private func writeRecord() throws {
         let (place, bytes) = try stampRecord(final: nil)
+        if journal.writesThroughCache {
+            // A copy into the page cache: no wait worth a thread hop; the staging buffer serves again.
+            try IngestJournal.writeAll(place.fd, bytes, at: place.offset, path: journal.directory)
+            _ = journal.register(place.segment)
+            return
+        }
         guard let full = buffer else { return }
         buffer = nil
         let journal = self.journal, segment = place.segment

@@ -240,7 +240,6 @@ public final class IngestJournal: @unchecked Sendable {
         let path = directory + "/" + String(format: "seg-%06d", number)
         let fd = arca_open_segment(path, 1)
         guard fd >= 0 else { throw IncomingFile.error("create", path, errno) }
-        cachedIfDeferred(fd)
         do {
             var offset = 0
             while offset < segmentSize {
@@ -249,6 +248,9 @@ public final class IngestJournal: @unchecked Sendable {
                 offset += n
             }
             guard fdatasync(fd) == 0 else { throw IncomingFile.error("fdatasync", path, errno) }
+            // Zero-filled directly (through the cache, 32 MiB of zeros cost 13% of a deferred run's CPU), then
+            // cached for a deferred journal's records.
+            cachedIfDeferred(fd)
         } catch {
             closeDescriptor(fd)
             unlink(path)

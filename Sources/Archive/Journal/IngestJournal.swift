@@ -25,6 +25,8 @@ public final class IngestJournal: @unchecked Sendable {
     /// 32 MiB: 60 CT slices; a new segment is zero-filled once (so later O_DIRECT writes change no metadata
     /// and fdatasync is a device flush, not a file-system commit), then reused.
     public static let defaultSegmentSize = 32 << 20
+    /// Segments a journal has from its first start: a 500-slice ingest into a new archive used three.
+    static let preparedSegments = 3
     /// What deferred mode promises: an acknowledged record is on the device within this many seconds.
     public static let deferredBound: Double = 1
     /// The deferred flusher's pause between flushes (so flushes batch).
@@ -118,6 +120,9 @@ public final class IngestJournal: @unchecked Sendable {
             }
             segments.append(segment)
         }
+        // A new journal's first segments are prepared now, not by the first instances (zero-filling 32 MiB took
+        // their writer 20-50 ms); the materializer keeps a spare from then on. Once made they are kept for good.
+        while segments.count < min(Self.preparedSegments, maxSegments) { _ = try createSegmentLocked() }
         if durability == .deferred {
             let thread = Thread { [weak self] in self?.flushLoop() }
             thread.name = "arca.journal.flush"

@@ -293,8 +293,10 @@ public final class IngestJournal: @unchecked Sendable {
     @discardableResult
     private func registerLocked(_ segment: Int) -> UInt64 {
         completed += 1
+        let wasClean = dirty.isEmpty
         dirty.insert(segment)
-        if durability == .deferred { condition.broadcast() }
+        // The deferred flusher sleeps until something is dirty: a broadcast per write woke it for nothing.
+        if durability == .deferred && wasClean { condition.broadcast() }
         return completed
     }
 
@@ -376,7 +378,8 @@ public final class IngestJournal: @unchecked Sendable {
                 continue
             }
             try? flushLocked()
-            // Every write broadcasts: wait out the whole interval, or each write would get a flush of its own.
+            // Broadcasts (the first write after a flush, releases) wake it: wait out the whole interval, or each
+            // write would get a flush of its own.
             let next = Date(timeIntervalSinceNow: Self.deferredInterval)
             while !stopping && Date() < next { _ = condition.wait(until: next) }
         }

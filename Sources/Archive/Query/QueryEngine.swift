@@ -122,6 +122,9 @@ public final class QueryEngine: Sendable {
             case .stopped: return false
             case .cut: throw CancellationError()
             case .ended(let truncated):
+                // Cancelled while the end was already on its way: the statement stopped at the cancellation
+                // (`stop`), so the answers so far are not all there are (seen once in CI).
+                if Task.isCancelled { throw CancellationError() }
                 try await group.waitForAll()
                 return truncated
             }

@@ -7,6 +7,8 @@
 //   write: the 512 KB O_DIRECT write alone (a server can overlap it with the transfer)
 //   journal: the one-flush protocol: the 512 KB record written with O_DIRECT into a preallocated (zero-filled)
 //          segment, then one fdatasync (no size or extent change, so a device flush and no file-system commit)
+// `durability-floor FOLDER N BYTES journal` times the journal protocol alone with records of BYTES (rounded up
+// to 4 KiB, as O_DIRECT needs): scripts/bench-ingest's floor, for the size of instance it sends.
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
@@ -17,7 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { BIG = 512 * 1024, SMALL = 3000, WAL = 20 * 1024 };
+enum { SMALL = 3000, WAL = 20 * 1024 };
+static int BIG = 512 * 1024;
+enum { SEGMENT = 64 * 1024 * 1024 };
 static char *big;
 static char small[SMALL], wal[WAL];
 
@@ -81,8 +85,6 @@ static void write_only(const char *root, int i) {
     close(fd);
 }
 
-enum { SEGMENT = 64 * 1024 * 1024 };
-
 static double journal_flush;
 
 static void journal_record(int segfd, int i) {
@@ -112,12 +114,42 @@ static void commit_wal(int walfd, int i) {
     check(fdatasync(walfd) == 0, "wal fdatasync");
 }
 
+// The journal protocol alone: a preallocated segment, then per instance one record's O_DIRECT write and one
+// fdatasync. Prints the same "journal record … of which one flush …" phrase as the full run.
+static int journal_only(const char *base, int n) {
+    char segpath[4200];
+    snprintf(segpath, sizeof segpath, "%s/segment", base);
+    int segfd = open(segpath, O_CREAT | O_RDWR | O_DIRECT, 0644);
+    check(segfd >= 0, "open segment");
+    for (off_t at = 0; at + BIG <= SEGMENT; at += BIG) check(pwrite(segfd, big, BIG, at) == BIG, "fill segment");
+    check(fsync(segfd) == 0, "fsync segment");
+    double t = 0;
+    for (int i = 0; i < n; i++) {
+        double a = now();
+        journal_record(segfd, i);
+        t += now() - a;
+    }
+    printf("per instance of %d bytes: journal record %.3f ms of which one flush %.3f ms\n", BIG, t / n * 1e3,
+           journal_flush / n * 1e3);
+    close(segfd);
+    return 0;
+}
+
 int main(int argc, char **argv) {
-    if (argc != 3) { fprintf(stderr, "usage: durability-floor FOLDER N\n"); return 2; }
+    if (argc != 3 && !(argc == 5 && strcmp(argv[4], "journal") == 0)) {
+        fprintf(stderr, "usage: durability-floor FOLDER N [BYTES journal]\n");
+        return 2;
+    }
     const char *base = argv[1];
     int n = atoi(argv[2]);
+    if (argc == 5) {
+        long bytes = atol(argv[3]);
+        if (bytes < 1 || bytes > SEGMENT / 4) { fprintf(stderr, "durability-floor: BYTES from 1 to %d\n", SEGMENT / 4); return 2; }
+        BIG = (int)((bytes + 4095) / 4096 * 4096);
+    }
     check(posix_memalign((void **)&big, 4096, BIG) == 0, "memalign");
     memset(big, 7, BIG); memset(small, 3, SMALL); memset(wal, 5, WAL);
+    if (argc == 5) return journal_only(base, n);
     char files[4096], dckv[4096], incoming[4200], walpath[4200];
     snprintf(files, sizeof files, "%s/files", base);
     snprintf(dckv, sizeof dckv, "%s/dckv", base);

@@ -25,8 +25,9 @@ public struct JournalPiece: Sendable, Equatable {
 public final class JournalStream: @unchecked Sendable {
     public let journal: IngestJournal
     private let pool: AlignedBufferPool
-    /// The records, written in order, off the writer's thread.
-    private let writes: BackgroundWrites
+    /// The records, written in order, off the writer's thread; made at the first record that needs it (a
+    /// journal written through the page cache writes from the writer's thread and never does).
+    private var writes: BackgroundWrites?
     /// The final record's sequence number, set on the writes' queue once it is written.
     private let finalSequence = NIOLockedValueBox<UInt64?>(nil)
     public let stream: UInt64
@@ -45,14 +46,13 @@ public final class JournalStream: @unchecked Sendable {
     public init(journal: IngestJournal, pool: AlignedBufferPool) {
         self.journal = journal
         self.pool = pool
-        writes = BackgroundWrites(pool: pool, observer: nil)
         var rng = SystemRandomNumberGenerator()
         stream = rng.next()
     }
 
     deinit {
         // No segment is released while a write into it is in flight (it could be recycled under the write).
-        writes.waitQuietly()
+        writes?.waitQuietly()
         if let buffer { pool.give(buffer) }
         if !released { journal.release(held) }
     }
@@ -78,7 +78,7 @@ public final class JournalStream: @unchecked Sendable {
     /// too: one record per fragment (four or five per 512 KB slice) cost a write and a read each for no earlier
     /// commit.
     public func idle() throws {
-        if staged >= Self.idleRecordMinimum && writes.isIdle { try writeRecord() }
+        if staged >= Self.idleRecordMinimum && writes?.isIdle != false { try writeRecord() }
     }
 
     /// 64 KiB: at most 1/16 of a record in header and rounding.
@@ -106,7 +106,7 @@ public final class JournalStream: @unchecked Sendable {
         guard let full = buffer else { return }
         buffer = nil
         let journal = self.journal, segment = place.segment, sequence = finalSequence
-        writes.submit(fd: place.fd, buffer: full, count: bytes.count, offset: UInt64(place.offset), path: journal.directory) {
+        backgroundWrites().submit(fd: place.fd, buffer: full, count: bytes.count, offset: UInt64(place.offset), path: journal.directory) {
             // Counted after every piece (the queue is serial), so the flush that covers it covers them all.
             sequence.withLockedValue { $0 = journal.register(segment) }
         }
@@ -114,7 +114,7 @@ public final class JournalStream: @unchecked Sendable {
 
     /// Once every record, the final one included, is written: the final record's sequence number.
     public func waitWritten() throws -> UInt64 {
-        try writes.wait(path: journal.directory)
+        try writes?.wait(path: journal.directory)
         guard let sequence = finalSequence.withLockedValue({ $0 }) else {
             throw ArchiveError.io("journal: the final record was not written")
         }
@@ -123,7 +123,7 @@ public final class JournalStream: @unchecked Sendable {
 
     /// Gives the pieces up (a refused or cancelled instance): its segments may be recycled.
     public func discard() {
-        writes.waitQuietly()
+        writes?.waitQuietly()
         if let buffer { pool.give(buffer) }
         buffer = nil
         releaseHeld()
@@ -134,6 +134,13 @@ public final class JournalStream: @unchecked Sendable {
         guard !released else { return }
         released = true
         journal.release(held)
+    }
+
+    private func backgroundWrites() -> BackgroundWrites {
+        if let writes { return writes }
+        let fresh = BackgroundWrites(pool: pool, observer: nil)
+        writes = fresh
+        return fresh
     }
 
     private func stagingBuffer() throws -> UnsafeMutableRawPointer {
@@ -156,7 +163,7 @@ public final class JournalStream: @unchecked Sendable {
         guard let full = buffer else { return }
         buffer = nil
         let journal = self.journal, segment = place.segment
-        writes.submit(fd: place.fd, buffer: full, count: bytes.count, offset: UInt64(place.offset), path: journal.directory) {
+        backgroundWrites().submit(fd: place.fd, buffer: full, count: bytes.count, offset: UInt64(place.offset), path: journal.directory) {
             _ = journal.register(segment)
         }
     }

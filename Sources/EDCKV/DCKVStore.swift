@@ -28,6 +28,11 @@ public final class DCKVStore: Sendable {
         location(try spool.store(partTenFileAt: path))
     }
 
+    /// Spools an instance's bytes (see `Spool.store(_:durable:)`); answers its location.
+    public func store(_ bytes: some InstanceBytes, durable: Bool = true) throws -> String {
+        location(try spool.store(bytes, durable: durable))
+    }
+
     /// An instance to spool as its bytes arrive.
     public func stream() -> SpoolStream { SpoolStream(spool: spool) }
 

@@ -41,12 +41,14 @@ public final class Spool: Sendable {
 
     /// Spools a Part-10 file read in 1 MB pieces.
     public func store(partTenFileAt path: String) throws -> Stored {
-        try store { parser, encoder in
-            let reader = try FileReader(path: path)
-            try reader.forEachChunk(size: 1 << 20) { chunk in
-                try parser.feed(chunk, to: &encoder)
-                return true
-            }
+        try store(FileBytes(path: path))
+    }
+
+    /// Spools an instance's Part-10 bytes as they come, piece by piece (without fsyncs when not `durable`: see
+    /// `SpoolInstanceWriter.finish`).
+    public func store(_ bytes: some InstanceBytes, durable: Bool = true) throws -> Stored {
+        try store(durable: durable) { parser, encoder in
+            try bytes.forEachPiece { try parser.feed($0, to: &encoder) }
         }
     }
 
@@ -64,7 +66,7 @@ public final class Spool: Sendable {
         }
     }
 
-    private func store(_ feed: (inout Part10Parser, inout StreamingEncoder<SpoolInstanceWriter>) throws -> Void) throws -> Stored {
+    private func store(durable: Bool = true, _ feed: (inout Part10Parser, inout StreamingEncoder<SpoolInstanceWriter>) throws -> Void) throws -> Stored {
         let writer = SpoolInstanceWriter(spool: self)
         do {
             var parser = Part10Parser()
@@ -72,7 +74,7 @@ public final class Spool: Sendable {
             try feed(&parser, &encoder)
             try parser.finish(&encoder)
             _ = try encoder.finish()
-            return try writer.finish()
+            return try writer.finish(durable: durable)
         } catch {
             writer.discard()
             throw error

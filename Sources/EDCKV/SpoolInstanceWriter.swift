@@ -136,10 +136,17 @@ public final class SpoolInstanceWriter: EntryOutput {
     }
 
     /// Names, fsyncs and publishes the instance: every file completed under its name (writeback started),
-    /// the files and the folder fsynced together, the folder renamed visible, its parent fsynced.
-    public func finish() throws -> Spool.Stored {
+    /// the files and the folder fsynced together, the folder renamed visible, its parent fsynced. Not
+    /// `durable`: named and published without an fsync, for a caller whose own flush covers it before anything
+    /// depends on it (the ingest journal's materializer: one syncfs per batch, and the journal keeps the
+    /// instance, which recovery spools again, until then).
+    public func finish(durable: Bool = true) throws -> Spool.Stored {
         guard let identity else { throw EDCKVError("no instance was encoded") }
         do {
+            if !durable {
+                for (category, file) in files { try file.complete(prefix: identity.prefix(category)) }
+                return try publish(identity)
+            }
             // Each file completed (a spilled one waits for its background writes) and fsynced on a thread of
             // its own, and the folder fsynced once every file has its name: the device gets all of them at once.
             let all = files.map { (category: $0.key, file: $0.value) }
@@ -168,6 +175,18 @@ public final class SpoolInstanceWriter: EntryOutput {
                 if fsync(file.fd) != 0 { let e = errno; failures.withLockedValue { $0.append(IncomingFile.error("fsync", hidden, e)) } }
             }
             if let first = failures.withLockedValue({ $0.first }) { throw first }
+            let stored = try publish(identity)
+            try Directory.sync(folder)
+            return stored
+        } catch {
+            discard()
+            throw error
+        }
+    }
+
+    /// Renames the hidden folder visible (replacing an unmerged copy of the same instance atomically).
+    private func publish(_ identity: InstanceIdentity) throws -> Spool.Stored {
+        do {
             files = [:]
             let sop = try B64UID.encode(identity.sopInstanceUID)
             let visible = folder + "/" + sop
@@ -178,7 +197,6 @@ public final class SpoolInstanceWriter: EntryOutput {
             } else {
                 try Directory.rename(hidden, visible)
             }
-            try Directory.sync(folder)
             let studyPath = try StudyLayout.studyPath(studyInstanceUID: identity.studyInstanceUID, studyDate: identity.studyDate)
             return Spool.Stored(studyPath: studyPath, sopInstanceUID: identity.sopInstanceUID,
                                 path: spool.relativeDirectory + "/" + studyPath + "/" + sop, location: studyPath + "/" + sop)

@@ -17,7 +17,7 @@ import Testing
         var configuration = FileArchive.Configuration(root: archive)
         configuration.spool = FileArchive.SpoolPlacement(
             location: { a in try store.location(studyInstanceUID: a.studyInstanceUID, studyDate: a.studyDate, sopInstanceUID: a.sopInstanceUID) },
-            store: { path in try store.store(partTenFileAt: path) })
+            store: { bytes in try store.store(bytes, durable: false) })
         var sent: [String: [UInt8]] = [:]
         do {
             // A receiving process: instances journaled and flushed, then "killed" (the journal closed, nothing

@@ -177,7 +177,7 @@ public enum JournalRecovery {
                     let relative: String
                     if let spool {
                         relative = try spool.location(attributes)
-                        try Materializer.spool(temp, expecting: relative, spool)
+                        try Materializer.spool(FileBytes(path: temp), expecting: relative, spool)
                         unlink(temp)
                     } else {
                         relative = try naming.relativePath(for: attributes, fileExtension: fileExtension)

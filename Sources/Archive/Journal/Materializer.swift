@@ -245,12 +245,15 @@ public final class Materializer: @unchecked Sendable {
     /// One instance: copied from the journal into a hidden file, then renamed into place (or, eDCKV only,
     /// spooled from it).
     private func place(_ job: Job) throws {
-        let temp = try Self.copy(job.stream.pieces, from: journal, into: root + "/" + FileArchive.incomingFolder, pool: pool)
         if let spool, FileArchive.isEDCKVLocation(job.relativePath) {
-            defer { unlink(temp) }
-            try Self.spool(temp, expecting: job.relativePath, spool)
+            // Encoded into the spool straight from the journal: a Part-10 copy in between cost a write, a read
+            // back from the device and an unlink per instance.
+            let journal = self.journal
+            let bytes = JournaledBytes(pieces: job.stream.pieces, descriptor: { journal.descriptor($0) }, pool: pool)
+            try Self.spool(bytes, expecting: job.relativePath, spool)
             return
         }
+        let temp = try Self.copy(job.stream.pieces, from: journal, into: root + "/" + FileArchive.incomingFolder, pool: pool)
         do {
             let target = root + "/" + job.relativePath
             let folder = String(target[..<(target.lastIndex(of: "/") ?? target.endIndex)])
@@ -269,9 +272,9 @@ public final class Materializer: @unchecked Sendable {
         try afterPlace?(root + "/" + job.relativePath)
     }
 
-    /// Spools a copied instance into the eDCKV store, which must put it where the index row says.
-    static func spool(_ path: String, expecting location: String, _ spool: FileArchive.SpoolPlacement) throws {
-        let stored = try spool.store(path)
+    /// Spools an instance into the eDCKV store, which must put it where the index row says.
+    static func spool(_ bytes: some InstanceBytes, expecting location: String, _ spool: FileArchive.SpoolPlacement) throws {
+        let stored = try spool.store(bytes)
         guard stored == location else {
             throw ArchiveError.io("the eDCKV store placed an instance at \(stored), its index row says \(location)")
         }
@@ -283,18 +286,13 @@ public final class Materializer: @unchecked Sendable {
         try copy(pieces, descriptor: { journal.descriptor($0) }, into: directory, pool: pool)
     }
 
-    static func copy(_ pieces: [JournalPiece], descriptor: (Int) -> Int32, into directory: String,
+    static func copy(_ pieces: [JournalPiece], descriptor: @escaping (Int) -> Int32, into directory: String,
                      pool: AlignedBufferPool) throws -> String {
         var rng = SystemRandomNumberGenerator()
         let temp = directory + "/.part-\(getpid())-m\(String(rng.next() as UInt64, radix: 36))"
         var file = try DirectFile(creating: temp, pool: pool)
-        let buffer = pool.take()
-        defer { pool.give(buffer) }
         do {
-            for piece in pieces {
-                let payload = try read(piece, fd: descriptor(piece.segment), into: buffer, capacity: pool.bufferSize)
-                try file.append(payload)
-            }
+            try JournaledBytes(pieces: pieces, descriptor: descriptor, pool: pool).forEachPiece { try file.append($0) }
             try file.writeAll()
             file.close()
         } catch {

@@ -1,0 +1,37 @@
+import DICOM
+
+/// An instance's Part-10 bytes handed over in order, piece by piece, without being gathered in one place: read
+/// back from the ingest journal, or from a file.
+public protocol InstanceBytes {
+    func forEachPiece(_ body: (UnsafeRawBufferPointer) throws -> Void) throws
+}
+
+/// The bytes of a journaled instance, read record by record from its segments into one aligned buffer.
+struct JournaledBytes: InstanceBytes {
+    let pieces: [JournalPiece]
+    let descriptor: (Int) -> Int32
+    let pool: AlignedBufferPool
+
+    func forEachPiece(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let buffer = pool.take()
+        defer { pool.give(buffer) }
+        for piece in pieces {
+            try body(try Materializer.read(piece, fd: descriptor(piece.segment), into: buffer, capacity: pool.bufferSize))
+        }
+    }
+}
+
+/// The bytes of a Part-10 file, read in 1 MB pieces.
+public struct FileBytes: InstanceBytes {
+    public let path: String
+
+    public init(path: String) { self.path = path }
+
+    public func forEachPiece(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let reader = try FileReader(path: path)
+        try reader.forEachChunk(size: 1 << 20) { chunk in
+            try body(chunk)
+            return true
+        }
+    }
+}

@@ -15,7 +15,10 @@
 # (inputs in Fuzz/bin/<target>/; copy them to Fuzz/regressions/<target>/ once fixed).
 # NICE=19 (default 10) sets the priority; PIECE=n (default 500,000) the executions per process; DEADLINE=<epoch
 # seconds> stops a time-boxed run there with the figures reached (several targets can then run side by side:
-# one invocation per target, JOBS=1 each).
+# one invocation per target, JOBS=1 each). TIMEOUT=s (default 10) is libFuzzer's limit per input, in wall time:
+# beside a build at normal priority a nice-19 fuzzer gets ~1.5% of a core, and inputs of 0.1 s then "time out"
+# (so does every input of a fuzzer stopped or run at SCHED_IDLE meanwhile); a longer limit for such runs still
+# catches a hang, and inputs over 10 s are still written out as slow units.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-10000000}
@@ -26,6 +29,7 @@ JOBS=${JOBS:-$(nproc)}
 NICE=${NICE:-10}
 PIECE=${PIECE:-500000}
 DEADLINE=${DEADLINE:-0}  # epoch seconds: stop there (pieces end early, with their figures), reached or not
+TIMEOUT=${TIMEOUT:-10}
 BIN=Fuzz/bin
 export SWIFT_BACKTRACE=enable=no  # the Swift runtime's backtracer trips AddressSanitizer on a fatalError
 export LSAN_OPTIONS=suppressions=$PWD/Fuzz/lsan.supp  # one-time globals: see the file
@@ -129,7 +133,7 @@ for target in "${TARGETS[@]}"; do
       fi
       n=$(( RUNS - piece * PIECE < PIECE ? RUNS - piece * PIECE : PIECE ))
       log=$work/piece-$piece.log
-      nice -n "$NICE" "$BIN/$target-fuzzer" "$work/corpus" -runs="$n" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+      nice -n "$NICE" "$BIN/$target-fuzzer" "$work/corpus" -runs="$n" -max_len=65536 -timeout="$TIMEOUT" -rss_limit_mb=2048 \
         -malloc_limit_mb=512 -print_final_stats=1 -artifact_prefix="$work/" -seed=$(( piece + 1 )) "${budget[@]}" >"$log" 2>&1 &
       pids+=($!); logs+=("$log"); piece=$((piece + 1))
     done

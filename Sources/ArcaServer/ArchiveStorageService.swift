@@ -65,8 +65,9 @@ public final class ArchiveStorageService: StorageService {
 /// One instance on its way into the archive. The SCP calls a sink from one association task, one call at a
 /// time (the `InstanceSink` contract), which is what makes the unchecked state safe. Fragments are written
 /// (O_DIRECT, whenever the queue runs dry) and hashed on two side queues, so disk work and hashing overlap the
-/// network transfer and each other; after the last fragment, one trip to the writer's queue runs the
-/// duplicate check, the fdatasync, the rename and the index commit.
+/// network transfer and each other; the index is asked for the instance on the writer's queue as soon as the
+/// command names it; after the last fragment, one trip to the writer's queue runs the duplicate policy, the
+/// fdatasync, the rename and the index commit.
 final class ArchiveSink: InstanceSink, @unchecked Sendable {
     private let service: ArchiveStorageService
     private let request: StoreRequest
@@ -94,6 +95,8 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
     private var done = false
     /// Dataset bytes received (for the metrics).
     private var received: UInt64 = 0
+    /// The duplicate lookup made on the writer's queue while the bytes arrive (nil: none, or a row was found).
+    private let early = NIOLockedValueBox<FileArchive.EarlyLookup?>(nil)
 
     init(service: ArchiveStorageService, request: StoreRequest, destination: Destination) {
         self.service = service
@@ -105,6 +108,16 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
     }
 
     func start(preambleAndMeta: [UInt8]) async throws {
+        // The command names the instance: look it up in the index now, on the writer's queue (idle until the
+        // first fragment), rather than after the last byte.
+        let archive = service.archive
+        if archive.looksUpEarly {
+            let sop = request.sopInstanceUID, early = self.early
+            writer.enqueue {
+                let lookup = archive.lookUpEarly(sop)
+                early.withLockedValue { $0 = lookup }
+            }
+        }
         try await writer.append(ByteBuffer(bytes: preambleAndMeta))
     }
 
@@ -153,6 +166,7 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
             let dckv = service.dckv
             let archive = service.archive
             let syntax = request.transferSyntax.uid, calling = request.callingAETitle
+            let early = self.early
             let result: FileArchive.CommitResult
             // One trip to the writer's thread, after its last write, for the whole durable step.
             switch destination {
@@ -162,7 +176,8 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
                     try await writer.onQueue {
                         try archive.commitNow(journaled: stream, relative: relative, attributes: attributes,
                                               transferSyntaxUID: syntax, callingAETitle: calling,
-                                              receivedAt: Timestamp.now(), hash: writer.hashBytes())
+                                              receivedAt: Timestamp.now(), hash: writer.hashBytes(),
+                                              early: early.withLockedValue { $0 })
                     }
                 }
             case .file(let file):
@@ -170,7 +185,8 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
                 result = try await archive.claimedAcrossNodes(attributes.sopInstanceUID, relative: relative) {
                     try await writer.onQueue {
                         try archive.commitNow(placing: file, relative: relative, attributes: attributes, transferSyntaxUID: syntax,
-                                              callingAETitle: calling, receivedAt: Timestamp.now()) {
+                                              callingAETitle: calling, receivedAt: Timestamp.now(),
+                                              early: early.withLockedValue { $0 }) {
                             let hash = try writer.seal(file)
                             // eDCKV too: spooled (durably) before the file is renamed into place and indexed.
                             if let dckv { _ = try dckv.store(partTenFileAt: file.path) }

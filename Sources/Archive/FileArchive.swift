@@ -61,6 +61,8 @@ public final class FileArchive: Sendable {
     /// SOP Instance UIDs being committed right now, each with the commits waiting their turn, so two senders of
     /// one instance are decided one at a time.
     private let inFlight = NIOLockedValueBox<[String: [CheckedContinuation<Void, Never>]]>([:])
+    /// The rows this process recorded lately: what tells whether an early duplicate lookup still holds.
+    private let recentRows = RecentRows()
     /// The ingest journal and its materializer (nil without a journal).
     public let journal: IngestJournal?
     public let materializer: Materializer?
@@ -126,6 +128,34 @@ public final class FileArchive: Sendable {
         return try configuration.naming.relativePath(for: attributes, fileExtension: configuration.fileExtension)
     }
 
+    /// An index lookup made before an instance's bytes arrived that found no row for it, and when.
+    public struct EarlyLookup: Sendable {
+        let sopInstanceUID: String
+        let mark: UInt64
+    }
+
+    /// Whether `lookUpEarly` can answer: an index only this process writes (rows another node records are not
+    /// noted here: on a shared index the lookup stays inside the cross-node claim).
+    public var looksUpEarly: Bool {
+        guard let index else { return false }
+        return !index.isSharedAcrossNodes
+    }
+
+    /// Blocking, on an I/O thread (the instance's writer, while its bytes arrive): the duplicate lookup of a
+    /// C-STORE, made when its command names the instance, so that the commit after the last byte need not wait
+    /// for it (0.17 ms of a 1.3–1.6 ms commit, measured on 512 KB slices). Nil when the instance has a row (the
+    /// commit looks again: the policy decides there) or when the lookup failed.
+    public func lookUpEarly(_ sop: String) -> EarlyLookup? {
+        guard let index, looksUpEarly else { return nil }
+        let mark = recentRows.mark()
+        do {
+            guard try index.filePathNow(ofInstance: sop) == nil else { return nil }
+        } catch {
+            return nil
+        }
+        return EarlyLookup(sopInstanceUID: sop, mark: mark)
+    }
+
     /// Runs `body` while holding the SOP Instance UID: one commit per instance at a time, a second concurrent
     /// sender waits its turn (resumed by the first one's end, no polling).
     public func claimed<T: Sendable>(_ sop: String, _ body: () async throws -> T) async throws -> T {
@@ -162,10 +192,11 @@ public final class FileArchive: Sendable {
     /// an unclean stop removes: nothing unacknowledged survives. A replacement keeps the order (row after bytes),
     /// for an earlier row cannot be taken back.
     public func commitNow(journaled stream: JournalStream, relative: String, attributes: InstanceAttributes,
-                          transferSyntaxUID: String, callingAETitle: String, receivedAt: String, hash: [UInt8]) throws -> CommitResult {
+                          transferSyntaxUID: String, callingAETitle: String, receivedAt: String, hash: [UInt8],
+                          early: EarlyLookup? = nil) throws -> CommitResult {
         guard let journal, let materializer else { throw ArchiveError.io("no ingest journal") }
         let sop = attributes.sopInstanceUID
-        let existing = try existingLocation(sop, target: configuration.root + "/" + relative, relative: relative)
+        let existing = try existingLocation(sop, target: configuration.root + "/" + relative, relative: relative, early: early)
         if let existing, try !duplicateAccepted(sop, existing: existing) { return .ignored(path: existing) }
         let final = FinalInfo(sopInstanceUID: sop, transferSyntaxUID: transferSyntaxUID, callingAETitle: callingAETitle,
                               receivedAt: receivedAt, totalLength: stream.size, hash: hash)
@@ -203,10 +234,13 @@ public final class FileArchive: Sendable {
             _ = try? stream?.waitWritten()
             throw ArchiveError.outOfResources("index unavailable: \(error)")
         }
+        recentRows.noted(record.attributes.sopInstanceUID)
     }
 
-    /// The archived location of an instance: the index's row, or without an index a file at the target.
-    private func existingLocation(_ sop: String, target: String, relative: String) throws -> String? {
+    /// The archived location of an instance: none when an early lookup found none and no row of it was recorded
+    /// since; else the index's row, or without an index a file at the target.
+    private func existingLocation(_ sop: String, target: String, relative: String, early: EarlyLookup?) throws -> String? {
+        if let early, early.sopInstanceUID == sop, recentRows.noneSince(early.mark, of: sop) { return nil }
         if let index {
             do { return try index.filePathNow(ofInstance: sop) } catch {
                 throw ArchiveError.outOfResources("index unavailable: \(error)")
@@ -272,18 +306,12 @@ public final class FileArchive: Sendable {
     /// row, and the replaced file's removal. Call it inside `claimedAcrossNodes`. When it throws or answers
     /// `.ignored`, the incoming file is left for its writer to discard.
     public func commitNow(placing file: IncomingFile, relative: String, attributes: InstanceAttributes, transferSyntaxUID: String,
-                          callingAETitle: String, receivedAt: String, seal: () throws -> String) throws -> CommitResult {
+                          callingAETitle: String, receivedAt: String, early: EarlyLookup? = nil,
+                          seal: () throws -> String) throws -> CommitResult {
         let root = configuration.root
         let target = root + "/" + relative
         let sop = attributes.sopInstanceUID
-        let existing: String?
-        if let index {
-            do { existing = try index.filePathNow(ofInstance: sop) } catch {
-                throw ArchiveError.outOfResources("index unavailable: \(error)")
-            }
-        } else {
-            existing = Directory.exists(target) ? relative : nil
-        }
+        let existing = try existingLocation(sop, target: target, relative: relative, early: early)
         if let existing, try !duplicateAccepted(sop, existing: existing) { return .ignored(path: existing) }
         let fileHash = try seal()
         let folder = String(target[..<(target.lastIndex(of: "/") ?? target.endIndex)])
@@ -303,6 +331,7 @@ public final class FileArchive: Sendable {
                 if existing == nil { try? Directory.remove(target) }
                 throw ArchiveError.outOfResources("index unavailable: \(error)")
             }
+            recentRows.noted(sop)
         }
         if let existing, existing != relative {
             try? Directory.remove(root + "/" + existing)

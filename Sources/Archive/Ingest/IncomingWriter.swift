@@ -82,6 +82,12 @@ public final class IncomingWriter: @unchecked Sendable {
         BLAKE3.hex(hasher.finalize())
     }
 
+    /// Queues `body` before whatever is appended next, without waiting for it (work that may overlap the
+    /// transfer, such as the commit's duplicate lookup).
+    public func enqueue(_ body: @escaping @Sendable () -> Void) {
+        queue.async(execute: body)
+    }
+
     /// Runs `body` on the queue, after the queued writes (unless one failed).
     public func onQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in

@@ -131,23 +131,19 @@ public final class FileArchive: Sendable {
     /// An index lookup made before an instance's bytes arrived that found no row for it, and when.
     public struct EarlyLookup: Sendable {
         let sopInstanceUID: String
-        let mark: UInt64
+        let mark: RecentRows.Mark
     }
 
-    /// Whether `lookUpEarly` can answer: an index only this process writes (rows another node records are not
-    /// noted here: on a shared index the lookup stays inside the cross-node claim).
-    public var looksUpEarly: Bool {
-        guard let index else { return false }
-        return !index.isSharedAcrossNodes
-    }
+    /// Whether `lookUpEarly` can answer: an index that counts the rows every process records (SQLite; on
+    /// PostgreSQL, where other nodes record, the lookup stays inside the cross-node claim).
+    public var looksUpEarly: Bool { index?.recordedRowCount != nil }
 
     /// Blocking, on an I/O thread (the instance's writer, while its bytes arrive): the duplicate lookup of a
     /// C-STORE, made when its command names the instance, so that the commit after the last byte need not wait
     /// for it (0.17 ms of a 1.3–1.6 ms commit, measured on 512 KB slices). Nil when the instance has a row (the
     /// commit looks again: the policy decides there) or when the lookup failed.
     public func lookUpEarly(_ sop: String) -> EarlyLookup? {
-        guard let index, looksUpEarly else { return nil }
-        let mark = recentRows.mark()
+        guard let index, let mark = recentRows.mark(allRows: index.recordedRowCount) else { return nil }
         do {
             guard try index.filePathNow(ofInstance: sop) == nil else { return nil }
         } catch {
@@ -240,7 +236,8 @@ public final class FileArchive: Sendable {
     /// The archived location of an instance: none when an early lookup found none and no row of it was recorded
     /// since; else the index's row, or without an index a file at the target.
     private func existingLocation(_ sop: String, target: String, relative: String, early: EarlyLookup?) throws -> String? {
-        if let early, early.sopInstanceUID == sop, recentRows.noneSince(early.mark, of: sop) { return nil }
+        if let early, early.sopInstanceUID == sop,
+           recentRows.noneSince(early.mark, of: sop, allRows: index?.recordedRowCount) { return nil }
         if let index {
             do { return try index.filePathNow(ofInstance: sop) } catch {
                 throw ArchiveError.outOfResources("index unavailable: \(error)")

@@ -45,9 +45,10 @@ public protocol InstanceIndex: Sendable {
     /// receiving it at the same moment answers by the duplicate policy instead of placing its file over the
     /// first one's. An index only one process writes (SQLite) always grants it.
     func claim(instance sopInstanceUID: String) async throws -> InstanceClaim
-    /// Whether other processes (other nodes) record instances in this index too: then a row this process did not
-    /// record can appear at any moment, and a duplicate lookup holds only inside `claim`.
-    var isSharedAcrossNodes: Bool { get }
+    /// How many instance rows every process has recorded in this index, counted after each commit; nil when
+    /// this process cannot know (several nodes on PostgreSQL): then a row it did not record can appear at any
+    /// moment, and a duplicate lookup holds only inside `claim`.
+    var recordedRowCount: UInt64? { get }
     /// Ends a claim (after the commit, whatever its outcome).
     func release(instance sopInstanceUID: String) async
 }
@@ -68,5 +69,5 @@ extension InstanceIndex {
 
     public func claim(instance sopInstanceUID: String) async throws -> InstanceClaim { .claimed }
     public func release(instance sopInstanceUID: String) async {}
-    public var isSharedAcrossNodes: Bool { false }
+    public var recordedRowCount: UInt64? { nil }
 }

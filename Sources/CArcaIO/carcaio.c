@@ -64,3 +64,11 @@ int arca_syncfs(int fd) {
     return fsync(fd);
 #endif
 }
+
+void arca_shared_add(uint64_t *counter, uint64_t value) {
+    __atomic_fetch_add(counter, value, __ATOMIC_SEQ_CST);
+}
+
+uint64_t arca_shared_load(const uint64_t *counter) {
+    return __atomic_load_n(counter, __ATOMIC_SEQ_CST);
+}

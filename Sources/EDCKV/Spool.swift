@@ -66,7 +66,7 @@ public final class Spool: Sendable {
         }
     }
 
-    private func store(durable: Bool = true, _ feed: (inout Part10Parser, inout StreamingEncoder<SpoolInstanceWriter>) throws -> Void) throws -> Stored {
+    private func store(durable: Bool, _ feed: (inout Part10Parser, inout StreamingEncoder<SpoolInstanceWriter>) throws -> Void) throws -> Stored {
         let writer = SpoolInstanceWriter(spool: self)
         do {
             var parser = Part10Parser()

@@ -9,21 +9,31 @@ import Testing
 /// The duplicate lookup a C-STORE makes while its bytes arrive: it stands at the commit only when no row of the
 /// instance was recorded since; otherwise the commit asks the index again and the policy decides.
 @Suite struct EarlyLookupTests {
-    @Test func recentRowsTellWhetherAnInstanceWasRecordedSinceAMark() {
+    @Test func recentRowsTellWhetherAnInstanceWasRecordedSinceAMark() throws {
         let rows = RecentRows(capacity: 4)
-        let mark = rows.mark()
-        #expect(rows.noneSince(mark, of: "1.2.3"))
-        rows.noted("1.2.4")
-        rows.noted("1.2.5")
-        #expect(rows.noneSince(mark, of: "1.2.3"))
-        rows.noted("1.2.3")
-        #expect(!rows.noneSince(mark, of: "1.2.3"))
-        #expect(rows.noneSince(rows.mark(), of: "1.2.3"))
-        // More rows than the ring keeps: it cannot tell, so the lookup does not stand.
-        let old = rows.mark()
-        for n in 0..<5 { rows.noted("1.9.\(n)") }
-        #expect(!rows.noneSince(old, of: "1.2.3"))
-        #expect(!rows.noneSince(rows.mark() + 1, of: "1.2.3"))
+        var all: UInt64 = 10  // the index's count of every process's rows
+        func note(_ sop: String) {
+            all += 1
+            rows.noted(sop)
+        }
+        #expect(rows.mark(allRows: nil) == nil)
+        let mark = try #require(rows.mark(allRows: all))
+        note("1.2.4")
+        note("1.2.5")
+        #expect(rows.noneSince(mark, of: "1.2.3", allRows: all))
+        note("1.2.3")
+        #expect(!rows.noneSince(mark, of: "1.2.3", allRows: all))
+        #expect(rows.noneSince(try #require(rows.mark(allRows: all)), of: "1.2.3", allRows: all))
+        // Another process recorded a row (whichever instance): the count moved by more than this process's rows.
+        let before = try #require(rows.mark(allRows: all))
+        note("1.2.6")
+        #expect(rows.noneSince(before, of: "1.2.3", allRows: all))
+        #expect(!rows.noneSince(before, of: "1.2.3", allRows: all + 1))
+        #expect(!rows.noneSince(before, of: "1.2.3", allRows: nil))
+        // More rows than the ring keeps: it cannot tell, so the lookup does not hold.
+        let old = try #require(rows.mark(allRows: all))
+        for n in 0..<5 { note("1.9.\(n)") }
+        #expect(!rows.noneSince(old, of: "1.2.3", allRows: all))
     }
 
     /// Two commits of one instance, both looked up before either committed (two associations sending it at once):
@@ -50,9 +60,76 @@ import Testing
                                          receivedAt: "20261203T190000Z", hash: BLAKE3.hash(bytes), early: early)
         }
         #expect(try commit(first) == .stored(path: relative))
-        #expect(throws: ArchiveError.self) { try commit(second) }
+        #expect { try commit(second) } throws: { error in
+            if case ArchiveError.duplicate = error { return true } else { return false }
+        }
         #expect(archive.lookUpEarly(sop) == nil)
         #expect(try index.filePathNow(ofInstance: sop) == relative)
+    }
+
+    /// A second server on the same archive (another process, so another index and another archive object)
+    /// records the instance after this one looked it up: the lookup does not hold, the commit is refused.
+    @Test func aRowAnotherProcessRecordedSinceTheLookupIsSeen() throws {
+        let root = try ExternalTool.temporaryDirectory("arca-early-lookup").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let archive = try FileArchive(configuration: FileArchive.Configuration(root: root, duplicatePolicy: .reject),
+                                      index: try SQLiteIndex(archive: root))
+        defer { archive.close() }
+        let other = try SQLiteIndex(archive: root)
+        let file = SampleImage.secondaryCapture()
+        let bytes = try file.serialized()
+        let attributes = InstanceAttributes(file.dataSet)
+        let relative = try archive.relativePath(for: attributes)
+        let early = try #require(archive.lookUpEarly(attributes.sopInstanceUID))
+        try other.recordNow(InstanceRecord(attributes: attributes, filePath: relative, fileSize: UInt64(bytes.count),
+                                           fileHash: BLAKE3.hex(BLAKE3.hash(bytes)), transferSyntaxUID: file.transferSyntax.uid,
+                                           receivedAt: "20261203T190000Z", callingAETitle: "OTHER"))
+        let stream = try #require(archive.journalStream())
+        try bytes.withUnsafeBytes { try stream.append($0) }
+        #expect { try archive.commitNow(journaled: stream, relative: relative, attributes: attributes,
+                                        transferSyntaxUID: file.transferSyntax.uid, callingAETitle: "T",
+                                        receivedAt: "20261203T190001Z", hash: BLAKE3.hash(bytes), early: early) } throws: { error in
+            if case ArchiveError.duplicate = error { return true } else { return false }
+        }
+    }
+
+    /// Without a row recorded since, an early lookup stands and the commit does not ask the index: seen here by a
+    /// row written behind the archive's back (neither noted nor counted), which a commit that asked would have
+    /// refused as a duplicate. The commit in place (no journal) takes the same path.
+    @Test func anEarlyLookupThatHoldsSparesTheCommitsLookup() throws {
+        let root = try ExternalTool.temporaryDirectory("arca-early-lookup").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let index = try SQLiteIndex(archive: root)
+        let archive = try FileArchive(configuration: FileArchive.Configuration(root: root, duplicatePolicy: .reject, journal: nil),
+                                      index: index)
+        defer { archive.close() }
+        let file = SampleImage.secondaryCapture()
+        let bytes = try file.serialized()
+        let attributes = InstanceAttributes(file.dataSet)
+        let relative = try archive.relativePath(for: attributes)
+        let early = try #require(archive.lookUpEarly(attributes.sopInstanceUID))
+        let behind = InstanceRecord(attributes: attributes, filePath: "elsewhere.dcm", fileSize: 1, fileHash: "00",
+                                    transferSyntaxUID: file.transferSyntax.uid, receivedAt: "20261203T185959Z", callingAETitle: "X")
+        try index.pool.write { db in try IndexStatements.record(behind, in: db) }
+        let incoming = try IncomingFile(directory: archive.incomingDirectory, buffers: archive.writeBuffers)
+        try incoming.append(bytes)
+        let result = try archive.commitNow(placing: incoming, relative: relative, attributes: attributes,
+                                           transferSyntaxUID: file.transferSyntax.uid, callingAETitle: "T",
+                                           receivedAt: "20261203T190000Z", early: early) {
+            try incoming.seal()
+            return BLAKE3.hex(BLAKE3.hash(bytes))
+        }
+        #expect(result == .stored(path: relative))
+        #expect(try index.filePathNow(ofInstance: attributes.sopInstanceUID) == relative)
+        // Without the early lookup the same commit asks the index, finds the row and refuses.
+        let again = try IncomingFile(directory: archive.incomingDirectory, buffers: archive.writeBuffers)
+        defer { again.discard() }
+        try again.append(bytes)
+        #expect { try archive.commitNow(placing: again, relative: relative, attributes: attributes,
+                                        transferSyntaxUID: file.transferSyntax.uid, callingAETitle: "T",
+                                        receivedAt: "20261203T190001Z") { try again.seal(); return "" } } throws: { error in
+            if case ArchiveError.duplicate = error { return true } else { return false }
+        }
     }
 
     @Test func anArchiveWithoutAnIndexIsNotLookedUpEarly() throws {

@@ -229,9 +229,6 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
         return rows.isEmpty ? .heldElsewhere : .claimed
     }
 
-    /// Several nodes may record into one PostgreSQL index.
-    public var isSharedAcrossNodes: Bool { true }
-
     public func release(instance sopInstanceUID: String) async {
         do {
             try await execute("DELETE FROM ingest_claims WHERE sop_uid = $1 AND node = $2", [.text(sopInstanceUID), .text(node)])

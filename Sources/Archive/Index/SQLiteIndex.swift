@@ -17,6 +17,9 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
     private let group = GroupCommit()
     /// Transactions committed by the group writer (for tests and benchmarks).
     public var transactionCount: Int { group.transactions }
+    /// Instance rows recorded by every process on this database (`index.db-rows`).
+    private let sharedRows: SharedRowCount?
+    public var recordedRowCount: UInt64? { sharedRows?.value }
 
     /// Most records one group-commit transaction takes; a longer queue is committed in several.
     static let maxBatch = 1000
@@ -31,6 +34,7 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
 
     public init(path: String, synchronous: Synchronous = .full) throws {
         self.path = path
+        sharedRows = SharedRowCount.map(path + "-rows")
         // A -wal or -shm without its database (someone deleted index.db, as the seed's recipe does) belongs to
         // a database that no longer exists: SQLite would replay that WAL into the new, empty file.
         if !Directory.exists(path) {
@@ -90,6 +94,7 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
                 return batch.map { r in Result { try pool.write { db in try IndexStatements.record(r, in: db) } } }
             }
         }
+        sharedRows?.add(1)
     }
 
     public func remove(instance sopInstanceUID: String) async throws {
@@ -113,6 +118,7 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
         try pool.write { db in
             for r in records { try IndexStatements.record(r, in: db) }
         }
+        sharedRows?.add(records.count)
     }
 
     // MARK: Queries

@@ -25,4 +25,11 @@ int arca_open_segment(const char *path, int create);
 /// materialized files, their folders and the index's WAL durable in one call.
 int arca_syncfs(int fd);
 
+/// Adds to a 64-bit counter that several processes share through a MAP_SHARED mapping (sequentially
+/// consistent); Swift's own atomics do not reach memory another process writes.
+void arca_shared_add(uint64_t *counter, uint64_t value);
+
+/// Reads such a counter.
+uint64_t arca_shared_load(const uint64_t *counter);
+
 #endif

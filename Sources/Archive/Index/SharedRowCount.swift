@@ -1,0 +1,44 @@
+import CArcaIO
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// How many instance rows every process on one SQLite index has recorded: a counter in a small file beside the
+/// database (`index.db-rows`), mapped shared, which each process adds to once a row it recorded is committed.
+/// With the rows this process counted itself, it tells a process whether any other one recorded a row in the
+/// meantime (several servers may share an archive and its index), which an early duplicate lookup needs to
+/// know (`FileArchive.lookUpEarly`). Nil from `map` when the file cannot be mapped: then no lookup is made early.
+final class SharedRowCount: @unchecked Sendable {
+    /// A page of its own, mapped for the whole life of the index; only `arca_shared_*` touch it.
+    private let counter: UnsafeMutablePointer<UInt64>
+    private let mapping: UnsafeMutableRawPointer
+    private static let size = 4096
+
+    private init(mapping: UnsafeMutableRawPointer) {
+        self.mapping = mapping
+        counter = mapping.bindMemory(to: UInt64.self, capacity: 1)
+    }
+
+    static func map(_ path: String) -> SharedRowCount? {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var status = stat()
+        // A shorter file (new, or cut by someone) is extended with zeros; the counter only ever counts on.
+        guard fstat(fd, &status) == 0, status.st_size >= size || ftruncate(fd, off_t(size)) == 0 else { return nil }
+        guard let mapping = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), mapping != MAP_FAILED else { return nil }
+        return SharedRowCount(mapping: mapping)
+    }
+
+    deinit { munmap(mapping, Self.size) }
+
+    var value: UInt64 { arca_shared_load(counter) }
+
+    /// After the rows are committed.
+    func add(_ rows: Int) {
+        guard rows > 0 else { return }
+        arca_shared_add(counter, UInt64(rows))
+    }
+}

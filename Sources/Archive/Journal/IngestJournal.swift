@@ -77,6 +77,10 @@ public final class IngestJournal: @unchecked Sendable {
     /// fdatasync calls made (for benchmarks: flushes per instance).
     public private(set) var flushCount = 0
     private var flusher: Thread?
+    /// A spare segment is being zero-filled outside the lock (it counts toward `maxSegments`).
+    private var preparing = false
+    /// The number the next new segment file takes.
+    private var nextNumber = 0
     /// One zeroed 1 MiB aligned buffer for filling new segments and writing segment headers.
     private let zeros: UnsafeMutableRawPointer
 
@@ -120,6 +124,7 @@ public final class IngestJournal: @unchecked Sendable {
             }
             segments.append(segment)
         }
+        nextNumber = (segments.map(\.number).max() ?? -1) + 1
         // A new journal's first segments are prepared now, not by the first instances (zero-filling 32 MiB took
         // their writer 20-50 ms); the materializer keeps a spare from then on. Once made they are kept for good.
         while segments.count < min(Self.preparedSegments, maxSegments) { _ = try createSegmentLocked() }
@@ -218,7 +223,7 @@ public final class IngestJournal: @unchecked Sendable {
         let index: Int
         if let free = segments.firstIndex(where: { $0.state == .free }) {
             index = free
-        } else if segments.count >= maxSegments {
+        } else if segments.count + (preparing ? 1 : 0) >= maxSegments {
             throw ArchiveError.outOfResources("disk full (the ingest journal waits for room to put its instances in place)")
         } else {
             index = try createSegmentLocked()
@@ -241,8 +246,16 @@ public final class IngestJournal: @unchecked Sendable {
 
     /// A new segment, zero-filled and fdatasynced. ENOSPC is out-of-resources and leaves no file behind.
     private func createSegmentLocked() throws -> Int {
-        let number = (segments.map(\.number).max() ?? -1) + 1
+        let number = nextNumber
+        nextNumber += 1
         let path = directory + "/" + String(format: "seg-%06d", number)
+        let fd = try makeSegmentFile(path, zeros: zeros)
+        segments.append(Segment(number: number, path: path, fd: fd))
+        return segments.count - 1
+    }
+
+    /// Creates, zero-fills and fdatasyncs a segment file; answers its descriptor. Touches no shared state.
+    private func makeSegmentFile(_ path: String, zeros: UnsafeMutableRawPointer) throws -> Int32 {
         let fd = arca_open_segment(path, 1)
         guard fd >= 0 else { throw IncomingFile.error("create", path, errno) }
         do {
@@ -261,16 +274,35 @@ public final class IngestJournal: @unchecked Sendable {
             unlink(path)
             throw error
         }
-        segments.append(Segment(number: number, path: path, fd: fd))
-        return segments.count - 1
+        return fd
     }
 
     /// Makes sure one free segment waits, so a stream rarely pays for zero-filling one (the materializer calls
-    /// this between batches).
+    /// this between batches and while it holds a burst back). The new file is zero-filled outside the lock (a
+    /// 32 MiB fill took 20-50 ms, during which every stream's next record waited); its number is taken first, so
+    /// a stream that must make a segment meanwhile makes another.
     public func prepareSpare() throws {
         condition.lock()
+        guard !segments.contains(where: { $0.state == .free }), segments.count < maxSegments, !preparing else {
+            condition.unlock()
+            return
+        }
+        preparing = true
+        let number = nextNumber
+        nextNumber += 1
+        condition.unlock()
+        let path = directory + "/" + String(format: "seg-%06d", number)
+        // Its own zeros: the shared buffer also serves segment headers, under the lock.
+        let zeros = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: JournalLayout.block)
+        zeros.initializeMemory(as: UInt8.self, repeating: 0, count: 1 << 20)
+        defer { zeros.deallocate() }
+        let made = Result { try makeSegmentFile(path, zeros: zeros) }
+        condition.lock()
         defer { condition.unlock() }
-        if !segments.contains(where: { $0.state == .free }) { _ = try createSegmentLocked() }
+        preparing = false
+        let fd = try made.get()
+        segments.append(Segment(number: number, path: path, fd: fd))
+        condition.broadcast()
     }
 
     /// Deferred durability writes the journal through the page cache: an acknowledgement then waits for a copy

@@ -1,0 +1,99 @@
+import BLAKE3
+import DICOM
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Archive
+
+/// The materializer holds a burst of acknowledged instances back while they keep coming (its device and CPU work
+/// would slow their acknowledgements), and gives way at once to a reader, to a backlog past its limit and to a
+/// clean stop. The hold is set long here (10 s), so no check depends on how fast this machine is.
+@Suite struct MaterializerHoldTests {
+    struct Fixture {
+        let root: String
+        let archive: FileArchive
+        let materializer: Materializer
+        let index: SQLiteIndex
+
+        init(hold: Materializer.Hold) throws {
+            root = try ExternalTool.temporaryDirectory("arca-hold").path
+            index = try SQLiteIndex(archive: root)
+            archive = try FileArchive(configuration: FileArchive.Configuration(root: root), index: index)
+            materializer = try #require(archive.materializer)
+            materializer.setHold(hold)
+        }
+
+        /// Commits a new instance through the journal, as a C-STORE does: its relative path.
+        func store(_ n: Int) throws -> String {
+            let file = SampleImage.secondaryCapture(rows: UInt16(64 + n))
+            let bytes = try file.serialized()
+            let attributes = InstanceAttributes(file.dataSet)
+            let relative = try archive.relativePath(for: attributes)
+            let stream = try #require(archive.journalStream())
+            try bytes.withUnsafeBytes { try stream.append($0) }
+            let result = try archive.commitNow(journaled: stream, relative: relative, attributes: attributes,
+                                               transferSyntaxUID: file.transferSyntax.uid, callingAETitle: "T",
+                                               receivedAt: "20261203T220000Z", hash: BLAKE3.hash(bytes))
+            #expect(result == .stored(path: relative))
+            return relative
+        }
+
+        func close() {
+            archive.close()
+            try? FileManager.default.removeItem(atPath: root)
+        }
+    }
+
+    /// Longer than the 50 ms a batch waits for company, far shorter than the hold.
+    static func pause() { usleep(300_000) }
+
+    @Test func aBurstIsHeldUntilAReaderAsks() throws {
+        let f = try Fixture(hold: Materializer.Hold(quietPeriod: 10, maxHold: 60, limit: 1 << 30))
+        defer { f.close() }
+        let paths = try (0..<5).map { try f.store($0) }
+        Self.pause()
+        // Without the hold the batch would be in place by now.
+        #expect(f.materializer.materialized == 0)
+        #expect(paths.allSatisfy { f.materializer.isPending($0) })
+        #expect(!FileManager.default.fileExists(atPath: f.root + "/" + paths[0]))
+        // A reader does not wait for the burst to end.
+        let asked = Date()
+        f.materializer.waitMaterialized(paths[0])
+        #expect(Date().timeIntervalSince(asked) < 5)
+        #expect(FileManager.default.fileExists(atPath: f.root + "/" + paths[0]))
+        // The batch took everything queued: one syncfs for the five.
+        #expect(f.materializer.materialized == 5)
+        #expect(f.materializer.syncCount == 1)
+    }
+
+    @Test func aBacklogPastTheLimitIsNotHeld() throws {
+        // A limit below one instance: nothing is held, the usual batch delay applies.
+        let f = try Fixture(hold: Materializer.Hold(quietPeriod: 10, maxHold: 60, limit: 1))
+        defer { f.close() }
+        let path = try f.store(1)
+        let stored = Date()
+        #expect(f.materializer.waitIdle(timeout: 8))
+        #expect(Date().timeIntervalSince(stored) < 8)
+        #expect(FileManager.default.fileExists(atPath: f.root + "/" + path))
+    }
+
+    @Test func aStreamThatNeverPausesIsMaterializedAfterTheLongestHold() throws {
+        let f = try Fixture(hold: Materializer.Hold(quietPeriod: 60, maxHold: 0.2, limit: 1 << 30))
+        defer { f.close() }
+        let path = try f.store(1)
+        #expect(f.materializer.waitIdle(timeout: 8))
+        #expect(FileManager.default.fileExists(atPath: f.root + "/" + path))
+    }
+
+    @Test func aStopMaterializesWhatIsHeld() throws {
+        let f = try Fixture(hold: Materializer.Hold(quietPeriod: 10, maxHold: 60, limit: 1 << 30))
+        defer { f.close() }
+        let paths = try (0..<3).map { try f.store($0) }
+        Self.pause()
+        #expect(f.materializer.materialized == 0)
+        f.materializer.drain()
+        #expect(paths.allSatisfy { FileManager.default.fileExists(atPath: f.root + "/" + $0) })
+        #expect(f.materializer.isIdle)
+    }
+}

@@ -49,6 +49,9 @@ public protocol InstanceIndex: Sendable {
     /// this process cannot know (several nodes on PostgreSQL): then a row it did not record can appear at any
     /// moment, and a duplicate lookup holds only inside `claim`.
     var recordedRowCount: UInt64? { get }
+    /// Other nodes answer from this index (PostgreSQL shared by several nodes): a row this process records is
+    /// found at once by readers that cannot wait for this process to put the file in place.
+    var isReadByOtherNodes: Bool { get }
     /// Ends a claim (after the commit, whatever its outcome).
     func release(instance sopInstanceUID: String) async
 }
@@ -70,4 +73,5 @@ extension InstanceIndex {
     public func claim(instance sopInstanceUID: String) async throws -> InstanceClaim { .claimed }
     public func release(instance sopInstanceUID: String) async {}
     public var recordedRowCount: UInt64? { nil }
+    public var isReadByOtherNodes: Bool { false }
 }

@@ -86,6 +86,22 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: f.root + "/" + path))
     }
 
+    /// More than one batch of a stream that never pauses: each instance waits the longest hold from when it came,
+    /// not from the last batch (which would hold the rest for another whole period after each batch of 64).
+    @Test func theLongestHoldCountsFromEachInstance() throws {
+        let f = try Fixture(hold: Materializer.Hold(quietPeriod: 600, maxHold: 3, limit: 1 << 30))
+        defer { f.close() }
+        let started = Date()
+        let paths = try (0..<(2 * 64 + 2)).map { try f.store($0 % 100) }
+        // Three batches or more, each due three seconds after its first instance came (about four seconds after
+        // the first store), not three seconds after the batch before it (nine or more).
+        #expect(f.materializer.waitIdle(timeout: 30))
+        let took = Date().timeIntervalSince(started)
+        #expect(took < 7.5, "materialized \(took) s after the first store")
+        #expect(f.materializer.materialized == paths.count)
+        #expect(paths.allSatisfy { FileManager.default.fileExists(atPath: f.root + "/" + $0) })
+    }
+
     @Test func aStopMaterializesWhatIsHeld() throws {
         let f = try Fixture(hold: Materializer.Hold(quietPeriod: 10, maxHold: 60, limit: 1 << 30))
         defer { f.close() }

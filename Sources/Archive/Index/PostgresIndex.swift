@@ -241,6 +241,7 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
     // MARK: IndexQuerying
 
     public var dialect: any SQLDialect { PostgreSQLDialect() }
+    public var isReadByOtherNodes: Bool { true }
 
     /// Runs the statement and hands its rows to `body` on the calling thread as they arrive, in batches of
     /// `rowBatch`: an 8,500-study answer no longer waits for PostgreSQL's last row before its first is answered.

@@ -17,14 +17,16 @@ public final class Materializer: @unchecked Sendable {
         public let relativePath: String
         /// The file an accepted replacement supersedes (removed once the new one is in place).
         public let replacedPath: String?
-        /// The instance's length in the journal (read once, on the committing thread that owns the stream).
+        /// The journal space its records take (read once, on the committing thread that owns the stream).
         let size: UInt64
+        /// When it was queued.
+        var queuedAt = Date.distantPast
 
         public init(stream: JournalStream, relativePath: String, replacedPath: String?) {
             self.stream = stream
             self.relativePath = relativePath
             self.replacedPath = replacedPath
-            size = stream.size
+            size = stream.pieces.reduce(0) { $0 + UInt64(JournalLayout.blocks(JournalLayout.recordHeaderSize + $1.length)) }
         }
     }
 
@@ -38,17 +40,20 @@ public final class Materializer: @unchecked Sendable {
     /// one less than `quietPeriod` seconds ago) no batch starts: its reads of the journal, writes of the files and
     /// syncfs would share the device with the acknowledgements' record writes and flushes (a device flush waits
     /// for them: fdatasync p50 1.8 ms beside the materializer against 0.9 ms without, 500 × 512 KB, 2026-12-03),
-    /// and the CPU with their transfers. A burst is materialized once it pauses, unless the oldest instance has
-    /// waited `maxHold` seconds (a stream that never pauses), the backlog reaches `limit` bytes of journal, a
-    /// reader waits for an instance, or the journal is short of space.
+    /// and the CPU with their transfers. A burst is materialized once it pauses, unless an instance has waited
+    /// `maxHold` seconds (a stream that never pauses: then each instance is put in place that long after it came),
+    /// the backlog reaches `limit` bytes of journal, a reader waits for an instance, or the journal is short of
+    /// space. No hold when other nodes read the index (they cannot wait for this node's files).
     struct Hold: Sendable {
         var quietPeriod = 0.1
         var maxHold = 5.0
-        /// At most 256 MiB wait for a pause (so recovery after a crash replays at most that), and never more than
-        /// half of what the journal may hold.
+        /// At most 256 MiB wait for a pause (so recovery after a crash replays at most that), and at most half of
+        /// the journal's segments but two (the one being filled and a spare): none on a journal of three or fewer.
         var limit: UInt64
     }
     private var hold: Hold
+    /// Until then no hold: the journal was short of space (a stream waits up to 2 s for a recycled segment).
+    private var pressureUntil = Date.distantPast
 
     let root: String
     let journal: IngestJournal
@@ -93,14 +98,14 @@ public final class Materializer: @unchecked Sendable {
     }
 
     init(root: String, journal: IngestJournal, pool: AlignedBufferPool, createDirectories: Bool,
-         afterPlace: (@Sendable (String) throws -> Void)?, spool: FileArchive.SpoolPlacement? = nil) {
+         afterPlace: (@Sendable (String) throws -> Void)?, spool: FileArchive.SpoolPlacement? = nil, holdsBursts: Bool = true) {
         self.root = root
         self.spool = spool
         self.journal = journal
         self.pool = pool
         self.createDirectories = createDirectories
         self.afterPlace = afterPlace
-        hold = Hold(limit: UInt64(min(256 << 20, journal.maxSegments * journal.segmentSize / 2)))
+        hold = Hold(limit: holdsBursts ? UInt64(min(256 << 20, max(0, journal.maxSegments - 2) / 2 * journal.segmentSize)) : 0)
         rootFD = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         journal.onPressure = { [weak self] in self?.retryNow() }
         let thread = Thread { [weak self] in self?.run() }
@@ -123,6 +128,7 @@ public final class Materializer: @unchecked Sendable {
     public func retryNow() {
         condition.lock()
         hurry = true
+        pressureUntil = Date(timeIntervalSinceNow: 2)
         condition.broadcast()
         condition.unlock()
     }
@@ -130,8 +136,10 @@ public final class Materializer: @unchecked Sendable {
     /// Queues an acknowledged instance; from now on `isPending(path)` is true until it is durable in place.
     /// Queues an instance announced with `expect` (its path already pending).
     func enqueue(_ job: Job) {
+        var job = job
         condition.lock()
         let now = Date()
+        job.queuedAt = now
         if queue.isEmpty { oldestQueued = now }
         lastQueued = now
         queue.append(job)
@@ -243,7 +251,7 @@ public final class Materializer: @unchecked Sendable {
             }
             if readersWaiting == 0 && !hurry && draining == 0, let oldest = oldestQueued {
                 let now = Date()
-                if let last = lastQueued, queuedBytes < hold.limit {
+                if let last = lastQueued, queuedBytes < hold.limit, now >= pressureUntil {
                     let until = min(last.addingTimeInterval(hold.quietPeriod), oldest.addingTimeInterval(hold.maxHold))
                     if until > now {
                         // Held while the burst lasts; the journal gets a spare segment meanwhile, so a writer never
@@ -252,7 +260,8 @@ public final class Materializer: @unchecked Sendable {
                         condition.unlock()
                         try? journal.prepareSpare()
                         condition.lock()
-                        _ = condition.wait(until: until)
+                        // A reader, a drain or the journal's pressure may have asked meanwhile (its wake-up missed).
+                        if readersWaiting == 0 && !hurry && draining == 0 { _ = condition.wait(until: until) }
                         continue
                     }
                 }
@@ -291,7 +300,8 @@ public final class Materializer: @unchecked Sendable {
             placed += done
             queuedBytes -= batch.prefix(done).reduce(0) { $0 + $1.size }
             queue.removeFirst(done)
-            if !queue.isEmpty { oldestQueued = Date() }
+            // The next batch waits for company, or the hold, from when its first instance came.
+            oldestQueued = queue.first?.queuedAt
             var ready: [@Sendable () -> Void] = []
             for job in batch.prefix(done) {
                 if let n = pendingPaths[job.relativePath], n > 1 { pendingPaths[job.relativePath] = n - 1 } else {

@@ -75,8 +75,7 @@ public final class Materializer: @unchecked Sendable {
     private var hurry = false
     /// Callers of `drain` waiting.
     private var draining = 0
-    /// When the oldest queued instance was queued, and the newest.
-    private var oldestQueued: Date?
+    /// When the newest queued instance was queued (the oldest is the queue's first).
     private var lastQueued: Date?
     /// Journal bytes of the queued instances.
     private var queuedBytes: UInt64 = 0
@@ -140,7 +139,6 @@ public final class Materializer: @unchecked Sendable {
         condition.lock()
         let now = Date()
         job.queuedAt = now
-        if queue.isEmpty { oldestQueued = now }
         lastQueued = now
         queue.append(job)
         queuedBytes += job.size
@@ -249,12 +247,12 @@ public final class Materializer: @unchecked Sendable {
                 condition.wait()
                 continue
             }
-            if readersWaiting == 0 && !hurry && draining == 0, let oldest = oldestQueued {
+            if readersWaiting == 0 && !hurry && draining == 0, let oldest = queue.first?.queuedAt {
                 let now = Date()
                 if let last = lastQueued, queuedBytes < hold.limit, now >= pressureUntil {
                     let until = min(last.addingTimeInterval(hold.quietPeriod), oldest.addingTimeInterval(hold.maxHold))
                     if until > now {
-                        // Held while the burst lasts; the journal gets a spare segment meanwhile, so a writer never
+                        // Held while the burst lasts; the journal gets a spare segment meanwhile, so a writer rarely
                         // zero-fills one on an acknowledgement's path (outside this lock: the journal calls
                         // `retryNow` under its own).
                         condition.unlock()
@@ -300,8 +298,6 @@ public final class Materializer: @unchecked Sendable {
             placed += done
             queuedBytes -= batch.prefix(done).reduce(0) { $0 + $1.size }
             queue.removeFirst(done)
-            // The next batch waits for company, or the hold, from when its first instance came.
-            oldestQueued = queue.first?.queuedAt
             var ready: [@Sendable () -> Void] = []
             for job in batch.prefix(done) {
                 if let n = pendingPaths[job.relativePath], n > 1 { pendingPaths[job.relativePath] = n - 1 } else {

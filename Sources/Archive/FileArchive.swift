@@ -181,12 +181,12 @@ public final class FileArchive: Sendable {
     /// policy, the final record, one group-committed flush (strict), the index row, and the instance queued for
     /// materialization. Call it inside `claimed`.
     ///
-    /// A new instance's row is written while the device takes the last records (0.2–0.25 ms of the 0.2–0.45 ms
-    /// they took, measured on 512 KB slices), and taken back if they fail. Its row may so be seen a moment before
-    /// its bytes are written (a reader waits for its file, as for any instance not yet materialized), and a crash
-    /// in that moment leaves a row without a file and without a final record, which the reconcile after
-    /// an unclean stop removes: nothing unacknowledged survives. A replacement keeps the order (row after bytes),
-    /// for an earlier row cannot be taken back.
+    /// A new instance's row is written while the device takes the last records and, in strict mode, their flush
+    /// (the writes' queue starts it once the final record is written), and taken back if they fail. Its row may
+    /// so be seen a moment before its bytes are written (a reader waits for its file, as for any instance not yet
+    /// materialized), and a crash in that moment leaves a row without a file and without a final record, which
+    /// the reconcile after an unclean stop removes: nothing unacknowledged survives. A replacement keeps the order
+    /// (row after bytes), for an earlier row cannot be taken back.
     public func commitNow(journaled stream: JournalStream, relative: String, attributes: InstanceAttributes,
                           transferSyntaxUID: String, callingAETitle: String, receivedAt: String, hash: [UInt8],
                           early: EarlyLookup? = nil) throws -> CommitResult {

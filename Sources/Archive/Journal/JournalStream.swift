@@ -108,7 +108,12 @@ public final class JournalStream: @unchecked Sendable {
         let journal = self.journal, segment = place.segment, sequence = finalSequence
         backgroundWrites().submit(fd: place.fd, buffer: full, count: bytes.count, offset: UInt64(place.offset), path: journal.directory) {
             // Counted after every piece (the queue is serial), so the flush that covers it covers them all.
-            sequence.withLockedValue { $0 = journal.register(segment) }
+            let written = journal.register(segment)
+            sequence.withLockedValue { $0 = written }
+            // Strict: the flush starts here, as soon as the record is written, while the writer's thread records
+            // the index row; the commit's own `waitDurable` then finds it done or joins it (and sees a failure,
+            // which breaks the journal). Started by the commit after the row, the flush came after both.
+            if journal.durability == .strict { try? journal.waitDurable(written) }
         }
     }
 

@@ -7,20 +7,41 @@ enum IndexStatements {
     /// created or updated (non-empty values win), counts follow. A study or series that moves (a corrected
     /// Patient ID, a replaced instance in another series) takes its counts along, and a level left empty is
     /// removed, so the rows are those a rebuild from the files would give.
-    static func record(_ r: InstanceRecord, in db: Database) throws {
+    ///
+    /// With `levels` (the writing connection's `LevelCache`, inside a transaction it began), levels whose values
+    /// repeat the last ones written are not touched.
+    static func record(_ r: InstanceRecord, in db: Database, levels: LevelCache? = nil) throws {
         let a = r.attributes
-        let patient = try upsertPatient(a, db)
-        let study = try upsertStudy(a, patient: patient, db)
-        let (series, refreshModalities) = try upsertSeries(a, study: study, db)
+        let patientKey = LevelCache.Patient(a)
+        let patient: Int64
+        if let pk = levels?.patientPK(patientKey) { patient = pk } else {
+            patient = try upsertPatient(a, db)
+            levels?.wrote(patient: patientKey, pk: patient)
+        }
+        let studyKey = LevelCache.Study(a, patient: patient)
+        let study: Int64
+        if let pk = levels?.studyPK(studyKey) { study = pk } else {
+            let (pk, moved) = try upsertStudy(a, patient: patient, db)
+            study = pk
+            // A study that moved may have deleted its old patient: no entry of another level can be trusted.
+            if moved { levels?.clear() } else { levels?.wrote(study: studyKey, pk: study) }
+        }
+        let seriesKey = LevelCache.Series(a, study: study)
+        let series: Int64, refreshModalities: Bool
+        if let pk = levels?.seriesPK(seriesKey) { (series, refreshModalities) = (pk, false) } else {
+            let (pk, refresh, moved) = try upsertSeries(a, study: study, db)
+            (series, refreshModalities) = (pk, refresh)
+            if moved { levels?.clear() } else { levels?.wrote(series: seriesKey, pk: series) }
+        }
 
-        let oldSeries = try Int64.fetchOne(db.cachedStatement(sql: "SELECT series_pk FROM instances WHERE sop_uid = ?"),
-                                           arguments: [a.sopInstanceUID])
+        let old = try Row.fetchOne(db.cachedStatement(sql: "SELECT series_pk, sop_class_uid FROM instances WHERE sop_uid = ?"),
+                                   arguments: [a.sopInstanceUID])
+        let oldSeries: Int64? = old?["series_pk"]
+        let oldSOPClass: String? = old?["sop_class_uid"]
         let values: StatementArguments = [
             series, a.sopClassUID, a.instanceNumber, r.transferSyntaxUID, r.filePath, Int64(clamping: r.fileSize),
             r.fileHash, r.receivedAt, r.callingAETitle, a.rows, a.columns, a.bitsAllocated, a.numberOfFrames, a.sopInstanceUID,
         ]
-        let oldSOPClass = try String.fetchOne(db.cachedStatement(sql: "SELECT sop_class_uid FROM instances WHERE sop_uid = ?"),
-                                              arguments: [a.sopInstanceUID])
         if let oldSeries {
             try db.cachedStatement(sql: """
                 UPDATE instances SET series_pk = ?, sop_class_uid = ?, instance_number = ?, transfer_syntax = ?, file_path = ?,
@@ -47,9 +68,12 @@ enum IndexStatements {
             if let oldStudy = try Int64.fetchOne(db, sql: "SELECT study_pk FROM series WHERE pk = ?", arguments: [oldSeries]), oldStudy != study {
                 try refreshSOPClasses(study: oldStudy, db)
             }
-        } else {
+        } else if levels?.hasSOPClass(a.sopClassUID, study: study) != true {
             try addSOPClass(a.sopClassUID, study: study, db)
+            levels?.listed(sopClass: a.sopClassUID, study: study)
         }
+        // A replacement may have emptied and deleted its old series, study or patient.
+        if oldSeries != nil { levels?.clear() }
     }
 
     /// Removes an instance's row; its series, study and patient lose it from their counts (and go when empty).
@@ -110,7 +134,7 @@ enum IndexStatements {
 
     /// The study's pk; a new study counts for its patient, and a study that moved to another patient (a
     /// corrected Patient ID or issuer) leaves the old one, which goes when it has no studies left.
-    private static func upsertStudy(_ a: InstanceAttributes, patient: Int64, _ db: Database) throws -> Int64 {
+    private static func upsertStudy(_ a: InstanceAttributes, patient: Int64, _ db: Database) throws -> (pk: Int64, moved: Bool) {
         let fields: StatementArguments = [patient, a.studyDate, a.studyTime, a.accessionNumber, a.studyDescription,
                                           a.referringPhysicianName, a.studyID]
         if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT pk, patient_pk FROM studies WHERE study_uid = ?"),
@@ -132,8 +156,9 @@ enum IndexStatements {
                 try db.execute(sql: "UPDATE patients SET number_of_studies = number_of_studies - 1 WHERE pk = ?", arguments: [oldPatient])
                 try db.execute(sql: "UPDATE patients SET number_of_studies = number_of_studies + 1 WHERE pk = ?", arguments: [patient])
                 try prunePatient(oldPatient, db)
+                return (pk, true)
             }
-            return pk
+            return (pk, false)
         }
         try db.cachedStatement(sql: """
             INSERT INTO studies (patient_pk, study_date, study_time, accession_number, description, referring_physician, study_id, study_uid,
@@ -142,12 +167,12 @@ enum IndexStatements {
             """).execute(arguments: fields + [a.studyInstanceUID, TextFolding.fold(a.referringPhysicianName)])
         let pk = db.lastInsertedRowID
         try db.cachedStatement(sql: "UPDATE patients SET number_of_studies = number_of_studies + 1 WHERE pk = ?").execute(arguments: [patient])
-        return pk
+        return (pk, false)
     }
 
     /// The series' pk, and whether the study's Modalities in Study may have changed. A new series counts for its
     /// study; a series that moved to another study takes its instances along, and the old study goes when empty.
-    private static func upsertSeries(_ a: InstanceAttributes, study: Int64, _ db: Database) throws -> (Int64, Bool) {
+    private static func upsertSeries(_ a: InstanceAttributes, study: Int64, _ db: Database) throws -> (pk: Int64, refreshModalities: Bool, moved: Bool) {
         let fields: StatementArguments = [study, a.modality, a.seriesNumber, a.seriesDescription, a.bodyPartExamined, a.seriesDate, a.seriesTime]
         if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT pk, study_pk, modality, number_of_instances FROM series WHERE series_uid = ?"),
                                       arguments: [a.seriesInstanceUID]) {
@@ -173,9 +198,9 @@ enum IndexStatements {
                     """, arguments: [instances, study])
                 try refreshModalities(study: oldStudy, db)
                 try pruneStudy(oldStudy, db)
-                return (pk, true)
+                return (pk, true, true)
             }
-            return (pk, !a.modality.isEmpty && a.modality != oldModality)
+            return (pk, !a.modality.isEmpty && a.modality != oldModality, false)
         }
         try db.cachedStatement(sql: """
             INSERT INTO series (study_pk, modality, series_number, description, body_part, series_date, series_time, series_uid)
@@ -183,7 +208,7 @@ enum IndexStatements {
             """).execute(arguments: fields + [a.seriesInstanceUID])
         let pk = db.lastInsertedRowID
         try db.cachedStatement(sql: "UPDATE studies SET number_of_series = number_of_series + 1 WHERE pk = ?").execute(arguments: [study])
-        return (pk, true)
+        return (pk, true, false)
     }
 
     private static func adjust(series: Int64, by delta: Int, _ db: Database) throws {

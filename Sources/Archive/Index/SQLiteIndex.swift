@@ -15,6 +15,8 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
     public let path: String
     let pool: DatabasePool
     private let group = GroupCommit()
+    /// The levels the last group commits wrote (used inside the writer connection's transactions only).
+    let levels = LevelCache()
     /// Transactions committed by the group writer (for tests and benchmarks).
     public var transactionCount: Int { group.transactions }
     /// Instance rows recorded by every process on this database (`index.db-rows`).
@@ -86,10 +88,13 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
         try group.commit(record, batchLimit: Self.maxBatch) { batch in
             do {
                 try pool.write { db in
-                    for r in batch { try IndexStatements.record(r, in: db) }
+                    try levels.begin(db)
+                    for r in batch { try IndexStatements.record(r, in: db, levels: levels) }
+                    levels.end(db)
                 }
                 return batch.map { _ in .success(()) }
             } catch {
+                levels.clear()
                 // One bad row must not fail the others: each alone.
                 return batch.map { r in Result { try pool.write { db in try IndexStatements.record(r, in: db) } } }
             }

@@ -214,26 +214,29 @@ final class BackgroundWrites: @unchecked Sendable {
         inFlight.withLockedValue { $0 += 1 }
         let box = UnsafeMutableRawPointerBox(pointer: buffer)
         queue.async {
-            defer {
-                self.pool.give(box.pointer)
-                self.inFlight.withLockedValue { $0 -= 1 }
-                self.slots.signal()
-            }
+            defer { self.inFlight.withLockedValue { $0 -= 1 } }
             let bytes = UnsafeRawBufferPointer(start: box.pointer, count: count)
             self.observer?(bytes)
-            guard self.failure == nil else { return }
-            do {
-                do { try FileWriter.writeAll(fd, bytes, at: offset, path: path) } catch let e as FileError where e.errno == EINVAL {
-                    // A file system that opens with O_DIRECT but refuses its writes: through the cache, then.
-                    guard arca_set_direct(fd, 0) == 0 else { throw e }
-                    try FileWriter.writeAll(fd, bytes, at: offset, path: path)
+            var succeeded = false
+            if self.failure == nil {
+                do {
+                    do { try FileWriter.writeAll(fd, bytes, at: offset, path: path) } catch let e as FileError where e.errno == EINVAL {
+                        // A file system that opens with O_DIRECT but refuses its writes: through the cache, then.
+                        guard arca_set_direct(fd, 0) == 0 else { throw e }
+                        try FileWriter.writeAll(fd, bytes, at: offset, path: path)
+                    }
+                    succeeded = true
+                } catch let e as FileError {
+                    self.failure = IncomingFile.error("write", path, e.errno)
+                } catch {
+                    self.failure = .io("\(error)")
                 }
-                written?()
-            } catch let e as FileError {
-                self.failure = IncomingFile.error("write", path, e.errno)
-            } catch {
-                self.failure = .io("\(error)")
             }
+            // The buffer and its slot go back before `written`, which may wait for a flush: the appender
+            // fills the next buffers meanwhile.
+            self.pool.give(box.pointer)
+            self.slots.signal()
+            if succeeded { written?() }
         }
     }
 

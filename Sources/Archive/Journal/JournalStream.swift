@@ -85,7 +85,8 @@ public final class JournalStream: @unchecked Sendable {
     static let idleRecordMinimum = 64 << 10
 
     /// Writes what is staged as the final record; answers the write's sequence number (wait for it with
-    /// `IngestJournal.waitDurable`).
+    /// `IngestJournal.waitDurable`). In strict mode with direct writes it returns once the flush covering the
+    /// record has also run (see `submitFinal`), so that wait then finds it done.
     public func finish(_ final: FinalInfo) throws -> UInt64 {
         try submitFinal(final)
         return try waitWritten()
@@ -117,7 +118,9 @@ public final class JournalStream: @unchecked Sendable {
         }
     }
 
-    /// Once every record, the final one included, is written: the final record's sequence number.
+    /// Once every record, the final one included, is written: the final record's sequence number. In strict mode
+    /// with direct writes, also once the flush the writes' queue started after the final record has run (or
+    /// failed, which `IngestJournal.waitDurable` then reports).
     public func waitWritten() throws -> UInt64 {
         try writes?.wait(path: journal.directory)
         guard let sequence = finalSequence.withLockedValue({ $0 }) else {

@@ -36,6 +36,18 @@ import TestSupport
             a.patientBirthDate = ["19700101", "", "19700101"][next(3)]
             a.seriesNumber = next(6) == 0 ? nil : series
             if next(15) == 0 { a.sopClassUID = "1.2.840.10008.5.1.4.1.1.4" }
+            // Every other key the cache compares changes now and then too (an issuer makes another patient).
+            func now(_ usual: String, _ others: [String]) -> String { next(10) == 0 ? others[next(others.count)] : usual }
+            a.issuerOfPatientID = now("", ["HOSP1", "HOSP2"])
+            a.patientSex = now("F", ["", "O"])
+            a.studyDate = now("2026120\(1 + series / 2)", ["", "20261130"])
+            a.studyTime = now("083000", ["", "0830"])
+            a.accessionNumber = now("A\(series / 2)", ["", "AX"])
+            a.referringPhysicianName = now("Smith^John", ["", "SMITH^JOHN"])
+            a.studyID = now("S\(series / 2)", [""])
+            a.seriesDate = now("2026120\(1 + series / 2)", [""])
+            a.seriesTime = now("0900", ["", "090100"])
+            a.bodyPartExamined = now("HEAD", ["", "CHEST"])
             result.append((Fixture.record(a), nil))
         }
         return result
@@ -59,8 +71,8 @@ import TestSupport
             if step % 50 == 49 { #expect(try cached.canonicalDump() == (try plain.canonicalDump()), "after step \(step)") }
         }
         #expect(try cached.canonicalDump() == (try plain.canonicalDump()))
-        // The cache did its work: most instances repeated their patient.
-        #expect(cached.levels.hits > 100, "hits \(cached.levels.hits), misses \(cached.levels.misses)")
+        // The cache did its work: many instances repeated their patient.
+        #expect(cached.levels.hits > 50, "hits \(cached.levels.hits), misses \(cached.levels.misses)")
     }
 
     /// Another process removes the rows the cache points at (here a second connection on the same file): the

@@ -239,19 +239,25 @@ import TestSupport
 
         // A series re-sent under another study takes its instances along; a study re-sent under a corrected
         // Patient ID moves with its counts.
-        let first = [Self.attributes(patient: "A", study: "1.6.1", series: "1.6.1.1", sop: "1.6.9.1"),
+        // The SR's class stays with its study and the CT's goes with its series (SOP Classes in Study).
+        var first = [Self.attributes(patient: "A", study: "1.6.1", series: "1.6.1.1", sop: "1.6.9.1"),
                      Self.attributes(patient: "A", study: "1.6.1", series: "1.6.1.1", sop: "1.6.9.2"),
                      Self.attributes(patient: "A", study: "1.6.1", series: "1.6.1.2", sop: "1.6.9.3", modality: "SR")]
+        let srClass = "1.2.840.10008.5.1.4.1.1.88.11", ctClass = first[0].sopClassUID
+        first[2].sopClassUID = srClass
         for a in first { try await index.record(Self.record(a)) }
-        let moved = [Self.attributes(patient: "A", study: "1.6.2", series: "1.6.1.1", sop: "1.6.9.1"),
+        var moved = [Self.attributes(patient: "A", study: "1.6.2", series: "1.6.1.1", sop: "1.6.9.1"),
                      Self.attributes(patient: "A", study: "1.6.2", series: "1.6.1.1", sop: "1.6.9.2"),
                      Self.attributes(patient: "B", study: "1.6.1", series: "1.6.1.2", sop: "1.6.9.3", modality: "SR")]
+        moved[2].sopClassUID = srClass
         try await index.record(Self.record(moved[0]))
         var dump = try index.canonicalDump()
         #expect(dump.contains { $0.hasPrefix("study ") && $0.contains("study_uid:\"1.6.2\"") && $0.contains("number_of_series:1")
-                                && $0.contains("number_of_instances:2") && $0.contains("modalities_in_study:\"CT\"") }, "\(dump)")
+                                && $0.contains("number_of_instances:2") && $0.contains("modalities_in_study:\"CT\"")
+                                && $0.contains("sop_classes_in_study:\"\(ctClass)\"") }, "\(dump)")
         #expect(dump.contains { $0.hasPrefix("study ") && $0.contains("study_uid:\"1.6.1\"") && $0.contains("number_of_series:1")
-                                && $0.contains("number_of_instances:1") && $0.contains("modalities_in_study:\"SR\"") }, "\(dump)")
+                                && $0.contains("number_of_instances:1") && $0.contains("modalities_in_study:\"SR\"")
+                                && $0.contains("sop_classes_in_study:\"\(srClass)\"") }, "\(dump)")
         for a in moved.dropFirst() { try await index.record(Self.record(a)) }
         dump = try index.canonicalDump()
         let expected = try await Self.fresh([Self.record(Self.attributes(patient: "NEW", study: "1.5.2", series: "1.5.2.1", sop: "1.5.9.1", modality: "MR"))]

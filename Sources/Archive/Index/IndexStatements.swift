@@ -197,6 +197,9 @@ enum IndexStatements {
                     UPDATE studies SET number_of_series = number_of_series + 1, number_of_instances = number_of_instances + ? WHERE pk = ?
                     """, arguments: [instances, study])
                 try refreshModalities(study: oldStudy, db)
+                // The series' instances took their classes along: both studies' lists follow them.
+                try refreshSOPClasses(study: oldStudy, db)
+                try refreshSOPClasses(study: study, db)
                 try pruneStudy(oldStudy, db)
                 return (pk, true, true)
             }

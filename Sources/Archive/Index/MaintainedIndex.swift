@@ -19,15 +19,15 @@ public protocol MaintainedIndex: InstanceIndex, IndexQuerying {
 /// The statements and value format of `canonicalDump`.
 enum CanonicalRow {
     static let statements: [(prefix: String, sql: String)] = [
-        ("patient", "SELECT patient_id, issuer_of_patient_id, name, birth_date, sex, number_of_studies FROM patients"),
+        ("patient", "SELECT patient_id, issuer_of_patient_id, name, birth_date, sex, number_of_studies, name_folded FROM patients"),
         ("study", """
             SELECT s.study_uid, p.patient_id, p.issuer_of_patient_id, s.study_date, s.study_time, s.accession_number,
                    s.description, s.referring_physician, s.study_id, s.modalities_in_study, s.number_of_series,
-                   s.number_of_instances FROM studies s JOIN patients p ON p.pk = s.patient_pk
+                   s.number_of_instances, s.sop_classes_in_study, s.referring_physician_folded FROM studies s JOIN patients p ON p.pk = s.patient_pk
             """),
         ("series", """
             SELECT se.series_uid, st.study_uid, se.modality, se.series_number, se.description, se.body_part,
-                   se.number_of_instances FROM series se JOIN studies st ON st.pk = se.study_pk
+                   se.number_of_instances, se.series_date, se.series_time FROM series se JOIN studies st ON st.pk = se.study_pk
             """),
         ("instance", """
             SELECT i.sop_uid, se.series_uid, i.sop_class_uid, i.instance_number, i.transfer_syntax, i.file_path,

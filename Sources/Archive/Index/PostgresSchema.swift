@@ -9,13 +9,16 @@ import Foundation
 /// trip per instance instead of the ten statements SQLite runs in-process, and the function's statements are
 /// planned once per connection (PL/pgSQL keeps them prepared).
 enum PostgresSchema {
-    static let currentVersion = 4
+    static let currentVersion = 5
 
     /// Versions 1–3 are SQLite's v1–v3 (created at once: there is no older PostgreSQL index to upgrade); 4 adds
-    /// what several nodes share: claims on instances being committed.
+    /// what several nodes share: claims on instances being committed; 5 replaces `arca_record`, whose series
+    /// move left both studies' SOP Classes in Study as they were (`arca index rebuild` repairs an index that
+    /// met one).
     static let migrations: [(version: Int, sql: String)] = [
         (3, tables),
         (4, claims),
+        (5, recordFunction + "\nINSERT INTO schema_version (version) VALUES (5);"),
     ]
 
     /// The statements of a migration's text: split at the semicolons outside `$$` function bodies.
@@ -153,10 +156,49 @@ enum PostgresSchema {
             PERFORM arca_prune_study(v_study);
         END $$;
 
+        \(recordFunction)
+        CREATE FUNCTION arca_remove(p_sop_uid TEXT) RETURNS void LANGUAGE plpgsql AS $$
+        DECLARE v_series BIGINT; v_study BIGINT;
+        BEGIN
+            SELECT series_pk INTO v_series FROM instances WHERE sop_uid = p_sop_uid;
+            IF NOT FOUND THEN RETURN; END IF;
+            SELECT study_pk INTO v_study FROM series WHERE pk = v_series;
+            DELETE FROM instances WHERE sop_uid = p_sop_uid;
+            PERFORM arca_adjust(v_series, -1);
+            PERFORM arca_prune_series(v_series);
+            IF v_study IS NOT NULL THEN PERFORM arca_refresh_sop_classes(v_study); END IF;
+        END $$;
+
+        INSERT INTO schema_version (version) VALUES (1), (2), (3);
+        """
+
+    /// Nodes sharing the index claim a SOP Instance UID for the time of its commit (`InstanceIndex.claim`): a
+    /// second node receiving it then is answered at once by the duplicate policy, and never renames its file over
+    /// the first one's. `node` and `claimed_at` say who holds it (a claim older than the lease is a dead node's).
+    static let claims = """
+        CREATE TABLE ingest_claims (
+            sop_uid TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+            node TEXT NOT NULL,
+            claimed_at TIMESTAMPTZ NOT NULL DEFAULT now());
+        -- Whether a node is gone: every running node holds its session-level advisory lock (PostgresIndex.init),
+        -- which the server releases the moment the node's connection ends.
+        CREATE FUNCTION arca_node_gone(p_node TEXT) RETURNS BOOLEAN LANGUAGE plpgsql AS $$
+        BEGIN
+            IF pg_try_advisory_lock(hashtextextended('arca-node:' || p_node, 0)) THEN
+                PERFORM pg_advisory_unlock(hashtextextended('arca-node:' || p_node, 0));
+                RETURN true;
+            END IF;
+            RETURN false;
+        END $$;
+        INSERT INTO schema_version (version) VALUES (4);
+        """
+
+    /// `IndexStatements.record`, as one function: a write is one round trip.
+    static let recordFunction = """
         -- IndexStatements.record: levels created or updated (non-empty values win, a row is rewritten only when a
         -- value changes), moves take their counts along, emptied levels go. Two nodes creating one study at once
         -- meet in ON CONFLICT: the second waits for the first's commit and then uses its row.
-        CREATE FUNCTION arca_record(
+        CREATE OR REPLACE FUNCTION arca_record(
             p_patient_id TEXT, p_issuer TEXT, p_name TEXT, p_birth_date TEXT, p_sex TEXT, p_name_folded TEXT,
             p_study_uid TEXT, p_study_date TEXT, p_study_time TEXT, p_accession TEXT, p_study_description TEXT,
             p_referring TEXT, p_study_id TEXT, p_referring_folded TEXT,
@@ -258,6 +300,9 @@ enum PostgresSchema {
                     UPDATE studies SET number_of_series = number_of_series + 1, number_of_instances = number_of_instances + v_instances
                         WHERE pk = v_study;
                     PERFORM arca_refresh_modalities(v_old_study);
+                    -- The series' instances took their classes along: both studies' lists follow them.
+                    PERFORM arca_refresh_sop_classes(v_old_study);
+                    PERFORM arca_refresh_sop_classes(v_study);
                     PERFORM arca_prune_study(v_old_study);
                     v_refresh_modalities := true;
                 ELSIF p_modality != '' AND p_modality IS DISTINCT FROM v_old_modality THEN
@@ -303,40 +348,5 @@ enum PostgresSchema {
                 END IF;
             END IF;
         END $$;
-
-        CREATE FUNCTION arca_remove(p_sop_uid TEXT) RETURNS void LANGUAGE plpgsql AS $$
-        DECLARE v_series BIGINT; v_study BIGINT;
-        BEGIN
-            SELECT series_pk INTO v_series FROM instances WHERE sop_uid = p_sop_uid;
-            IF NOT FOUND THEN RETURN; END IF;
-            SELECT study_pk INTO v_study FROM series WHERE pk = v_series;
-            DELETE FROM instances WHERE sop_uid = p_sop_uid;
-            PERFORM arca_adjust(v_series, -1);
-            PERFORM arca_prune_series(v_series);
-            IF v_study IS NOT NULL THEN PERFORM arca_refresh_sop_classes(v_study); END IF;
-        END $$;
-
-        INSERT INTO schema_version (version) VALUES (1), (2), (3);
-        """
-
-    /// Nodes sharing the index claim a SOP Instance UID for the time of its commit (`InstanceIndex.claim`): a
-    /// second node receiving it then is answered at once by the duplicate policy, and never renames its file over
-    /// the first one's. `node` and `claimed_at` say who holds it (a claim older than the lease is a dead node's).
-    static let claims = """
-        CREATE TABLE ingest_claims (
-            sop_uid TEXT COLLATE "C" NOT NULL PRIMARY KEY,
-            node TEXT NOT NULL,
-            claimed_at TIMESTAMPTZ NOT NULL DEFAULT now());
-        -- Whether a node is gone: every running node holds its session-level advisory lock (PostgresIndex.init),
-        -- which the server releases the moment the node's connection ends.
-        CREATE FUNCTION arca_node_gone(p_node TEXT) RETURNS BOOLEAN LANGUAGE plpgsql AS $$
-        BEGIN
-            IF pg_try_advisory_lock(hashtextextended('arca-node:' || p_node, 0)) THEN
-                PERFORM pg_advisory_unlock(hashtextextended('arca-node:' || p_node, 0));
-                RETURN true;
-            END IF;
-            RETURN false;
-        END $$;
-        INSERT INTO schema_version (version) VALUES (4);
         """
 }

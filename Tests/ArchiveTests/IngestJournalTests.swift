@@ -73,6 +73,30 @@ import TestSupport
         }
     }
 
+    /// Bytes that keep coming (the writer's queue never runs dry, so `idle` is never called) still go to the
+    /// device before the commit once 128 KiB are staged: the final record carries only the tail.
+    @Test func aStreamThatNeverIdlesCutsRecordsBeforeItsFinal() throws {
+        let dir = try ExternalTool.temporaryDirectory("arca-journal")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let journal = try IngestJournal(root: dir.path, segmentSize: 4 << 20)
+        let stream = JournalStream(journal: journal, pool: AlignedBufferPool())
+        let bytes = Self.bytes(480 << 10, seed: 7)  // less than one staging buffer
+        for start in stride(from: 0, to: bytes.count, by: 16 << 10) {
+            try bytes[start..<(start + (16 << 10))].withUnsafeBytes { try stream.append($0) }
+        }
+        let before = stream.pieces
+        #expect(!before.isEmpty, "no record was cut while the bytes came")
+        #expect(before.allSatisfy { $0.length >= 128 << 10 }, "\(before.map(\.length))")
+        let sequence = try stream.finish(FinalInfo(sopInstanceUID: "1.2.3.9", transferSyntaxUID: "1.2.840.10008.1.2.1",
+                                                   callingAETitle: "TEST", receivedAt: "20261204T080000Z",
+                                                   totalLength: UInt64(bytes.count), hash: BLAKE3.hash(bytes)))
+        try journal.waitDurable(sequence)
+        let found = try Self.scan(journal.directory)
+        #expect(found.map(\.final.sopInstanceUID) == ["1.2.3.9"])
+        #expect(found.first?.pieces == stream.pieces)
+        #expect(stream.pieces.reduce(0) { $0 + $1.length } == bytes.count)
+    }
+
     enum Damage: String, CaseIterable {
         case truncatedInHeader, truncatedInBytes, truncatedInChecksum, flippedByte, flippedHeaderByte
     }

@@ -69,6 +69,9 @@ public final class JournalStream: @unchecked Sendable {
             base += n
             if staged == capacity { try writeRecord() }
         }
+        // Bytes that arrive faster than the writer takes them never leave its queue dry, so `idle` is not called
+        // during the transfer: cut a record here too once enough is staged and the device has nothing of ours.
+        if staged >= Self.streamRecordMinimum && writes?.isIdle != false { try writeRecord() }
     }
 
     /// The writer's queue ran dry (the rest of the instance is still on the network): what is staged goes out
@@ -83,6 +86,10 @@ public final class JournalStream: @unchecked Sendable {
 
     /// 64 KiB: at most 1/16 of a record in header and rounding.
     static let idleRecordMinimum = 64 << 10
+
+    /// 128 KiB: while bytes keep coming, the device starts on the first quarter of a 512 KB slice while the
+    /// writer copies the rest, instead of taking the whole slice once it is all staged.
+    static let streamRecordMinimum = 128 << 10
 
     /// Writes what is staged as the final record; answers the write's sequence number (wait for it with
     /// `IngestJournal.waitDurable`). In strict mode with direct writes it returns once the flush covering the

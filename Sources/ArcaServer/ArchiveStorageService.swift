@@ -63,11 +63,11 @@ public final class ArchiveStorageService: StorageService {
 }
 
 /// One instance on its way into the archive. The SCP calls a sink from one association task, one call at a
-/// time (the `InstanceSink` contract), which is what makes the unchecked state safe. Fragments are written
-/// (O_DIRECT, whenever the queue runs dry) and hashed on two side queues, so disk work and hashing overlap the
-/// network transfer and each other; the index is asked for the instance on the writer's queue as soon as the
-/// command names it; after the last fragment, one trip to the writer's queue runs the duplicate policy, the
-/// fdatasync, the rename and the index commit.
+/// time (the `InstanceSink` contract), which is what makes the unchecked state safe. Each fragment is hashed
+/// here, on the association's task, while the writer's queue copies the one before into the journal (the
+/// device writes from there), so hashing, copying and disk work overlap the network transfer and each other;
+/// the index is asked for the instance on the writer's queue as soon as the command names it; after the last
+/// fragment, one trip to the writer's queue runs the duplicate policy, the flush and the index commit.
 final class ArchiveSink: InstanceSink, @unchecked Sendable {
     private let service: ArchiveStorageService
     private let request: StoreRequest
@@ -89,6 +89,8 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
     private let destination: Destination
     private let writer: IncomingWriter
     private var parser: Part10Parser
+    /// BLAKE3 of every byte of the file (preamble and meta included), updated as the fragments pass.
+    private var hasher = BLAKE3()
     private var header = DataSetBuilder()
     private var parseError: Error?
     private var writeError: ArchiveError?
@@ -118,12 +120,15 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
                 early.withLockedValue { $0 = lookup }
             }
         }
+        preambleAndMeta.withUnsafeBytes { hasher.update($0) }
         try await writer.append(ByteBuffer(bytes: preambleAndMeta))
     }
 
     func write(_ fragment: ByteBuffer) async throws {
         received += UInt64(fragment.readableBytes)
+        // Hashed after it is queued: the writer copies it meanwhile.
         try await writer.append(fragment)
+        fragment.withUnsafeReadableBytes { hasher.update($0) }
         if parseError == nil && !parser.isStopped {
             fragment.withUnsafeReadableBytes { bytes in
                 do { try parser.feed(bytes, to: &header) } catch { parseError = error }
@@ -167,6 +172,7 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
             let archive = service.archive
             let syntax = request.transferSyntax.uid, calling = request.callingAETitle
             let early = self.early
+            let hash = hasher.finalize()
             let result: FileArchive.CommitResult
             // One trip to the writer's thread, after its last write, for the whole durable step.
             switch destination {
@@ -176,7 +182,7 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
                     try await writer.onQueue {
                         try archive.commitNow(journaled: stream, relative: relative, attributes: attributes,
                                               transferSyntaxUID: syntax, callingAETitle: calling,
-                                              receivedAt: Timestamp.now(), hash: writer.hashBytes(),
+                                              receivedAt: Timestamp.now(), hash: hash,
                                               early: early.withLockedValue { $0 })
                     }
                 }
@@ -187,10 +193,10 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
                         try archive.commitNow(placing: file, relative: relative, attributes: attributes, transferSyntaxUID: syntax,
                                               callingAETitle: calling, receivedAt: Timestamp.now(),
                                               early: early.withLockedValue { $0 }) {
-                            let hash = try writer.seal(file)
+                            try file.seal()
                             // eDCKV too: spooled (durably) before the file is renamed into place and indexed.
                             if let dckv { _ = try dckv.store(partTenFileAt: file.path) }
-                            return hash
+                            return BLAKE3.hex(hash)
                         }
                     }
                 }

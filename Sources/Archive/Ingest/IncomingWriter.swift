@@ -1,22 +1,19 @@
-import BLAKE3
 import DICOM
 import Dispatch
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// Writes and hashes an incoming file on its own serial queue, off the association's task, so disk work and
-/// hashing overlap the network transfer. At most `limit` bytes wait in the queue: past that, `append` waits,
-/// which stops reading the socket (back-pressure) while the disk is behind. The final seal runs on the same
-/// queue, after every write: one thread hop per instance for the whole durable step. The hash is computed on
-/// the same queue, in the pass that copies the bytes: a second queue beside it cost a thread wake-up per
-/// fragment, and with 512 KB slices the server spent ~10% more CPU (0.82–0.94 s against 0.91–0.99 s for 500
-/// slices) for no gain in rate or for a 1 GB object.
+/// Writes an incoming instance's bytes on its own serial queue, off the association's task, so disk work
+/// overlaps the network transfer. At most `limit` bytes wait in the queue: past that, `append` waits, which
+/// stops reading the socket (back-pressure) while the disk is behind. The final seal runs on the same queue,
+/// after every write: one thread hop per instance for the whole durable step. The caller hashes the bytes on
+/// its own task as it hands them over (a thread that is awake anyway): hashed here, in the pass that copies
+/// them, a 512 KB slice kept the queue 0.3 ms behind the network at the commit; a hashing queue of its own
+/// cost a thread wake-up per fragment (~10% more CPU).
 public final class IncomingWriter: @unchecked Sendable {
     private let queue = DispatchQueue(label: "arca.incoming")
     private let target: any IncomingTarget
     private let state = NIOLockedValueBox<(pending: Int, error: ArchiveError?)>((0, nil))
-    /// Touched only on `queue`.
-    private var hasher = BLAKE3()
     /// 1 MiB: two of `DirectFile`'s 512 KiB writes. The queued bytes are slices that keep their whole read
     /// buffers alive; at 8 MiB a 1 GB object peaked at 58–67 MB resident, at 1 MiB (with the server's smaller
     /// reads) at 41–42 MB, received as fast (2.0–2.6 s) and 500 CT slices ingested as fast (117/s).
@@ -34,7 +31,6 @@ public final class IncomingWriter: @unchecked Sendable {
         queue.async {
             var failure: ArchiveError?
             bytes.withUnsafeReadableBytes { raw in
-                self.hasher.update(raw)
                 if self.state.withLockedValue({ $0.error }) == nil {
                     do { try self.target.append(raw) } catch { failure = self.target.archiveError(error) }
                 }
@@ -56,17 +52,6 @@ public final class IncomingWriter: @unchecked Sendable {
         }
     }
 
-    /// On the queue: fdatasync of the incoming file, and the BLAKE3 hex of its bytes.
-    public func seal(_ file: IncomingFile) throws -> String {
-        try file.seal()
-        return hashHex()
-    }
-
-    /// On the queue: the BLAKE3 of every byte appended.
-    public func hashBytes() -> [UInt8] {
-        hasher.finalize()
-    }
-
     /// Drops the file once the queued writes are done (also after a write error).
     public func discard() async {
         await withCheckedContinuation { continuation in
@@ -75,11 +60,6 @@ public final class IncomingWriter: @unchecked Sendable {
                 continuation.resume()
             }
         }
-    }
-
-    /// On the queue: the BLAKE3 hex of every byte appended.
-    private func hashHex() -> String {
-        BLAKE3.hex(hasher.finalize())
     }
 
     /// Queues `body` before whatever is appended next, without waiting for it (work that may overlap the

@@ -1,5 +1,6 @@
 import CArcaIO
 import Foundation
+import NIOConcurrencyHelpers
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -83,6 +84,13 @@ public final class IngestJournal: @unchecked Sendable {
     private var nextNumber = 0
     /// One zeroed 1 MiB aligned buffer for filling new segments and writing segment headers.
     private let zeros: UnsafeMutableRawPointer
+    /// The last stream id handed out: random when the journal opens, then counted, so the streams of one
+    /// process never collide and those of two openings almost never (a random number per stream cost a
+    /// getrandom call on every C-STORE).
+    private let lastStream = NIOLockedValueBox<UInt64>(UInt64.random(in: .min ... .max))
+
+    /// The id of a new stream (`RecordHeader.stream`).
+    func nextStreamID() -> UInt64 { lastStream.withLockedValue { $0 &+= 1; return $0 } }
 
     /// Takes a free slot under `<root>/.journal/` (the first one no other process holds). Run recovery first.
     public init(root: String, segmentSize: Int = IngestJournal.defaultSegmentSize, durability: Durability = .strict) throws {

@@ -81,7 +81,8 @@ public struct FinalInfo: Equatable, Sendable {
 public struct RecordHeader: Equatable, Sendable {
     public var nonce: UInt64
     public var generation: UInt64
-    /// The instance's stream (random per instance, so streams of one process never collide).
+    /// The instance's stream (counted from a random start per journal opening, so streams of one process never
+    /// collide).
     public var stream: UInt64
     /// Where this piece starts in the instance, and its length.
     public var offset: UInt64

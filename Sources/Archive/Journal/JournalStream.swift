@@ -46,8 +46,7 @@ public final class JournalStream: @unchecked Sendable {
     public init(journal: IngestJournal, pool: AlignedBufferPool) {
         self.journal = journal
         self.pool = pool
-        var rng = SystemRandomNumberGenerator()
-        stream = rng.next()
+        stream = journal.nextStreamID()
     }
 
     deinit {

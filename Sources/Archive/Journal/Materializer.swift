@@ -141,8 +141,15 @@ public final class Materializer: @unchecked Sendable {
         job.queuedAt = now
         lastQueued = now
         queue.append(job)
+        let before = queuedBytes
         queuedBytes += job.size
-        condition.broadcast()
+        // The thread is woken only when this job can change its plan: a queue that was empty (it waits without
+        // a deadline), a batch now full, the hold's limit now reached. Otherwise it finds the job when its
+        // timed wait ends (a hold then runs on from `lastQueued`). A wake-up per instance cost two context
+        // switches of every C-STORE, 8 KB ones at 2,000 a second.
+        if queue.count == 1 || queue.count == Self.maxBatch || (before < hold.limit && queuedBytes >= hold.limit) {
+            condition.broadcast()
+        }
         condition.unlock()
     }
 

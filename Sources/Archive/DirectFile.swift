@@ -219,17 +219,11 @@ final class BackgroundWrites: @unchecked Sendable {
             self.observer?(bytes)
             var succeeded = false
             if self.failure == nil {
-                do {
-                    do { try FileWriter.writeAll(fd, bytes, at: offset, path: path) } catch let e as FileError where e.errno == EINVAL {
-                        // A file system that opens with O_DIRECT but refuses its writes: through the cache, then.
-                        guard arca_set_direct(fd, 0) == 0 else { throw e }
-                        try FileWriter.writeAll(fd, bytes, at: offset, path: path)
-                    }
+                do throws(ArchiveError) {
+                    try Self.write(fd: fd, bytes, at: offset, path: path)
                     succeeded = true
-                } catch let e as FileError {
-                    self.failure = IncomingFile.error("write", path, e.errno)
                 } catch {
-                    self.failure = .io("\(error)")
+                    self.failure = error
                 }
             }
             // The buffer and its slot go back before `written`, which may wait for a flush: the appender
@@ -237,6 +231,21 @@ final class BackgroundWrites: @unchecked Sendable {
             self.pool.give(box.pointer)
             self.slots.signal()
             if succeeded { written?() }
+        }
+    }
+
+    /// One write with O_DIRECT, on the caller's thread; a file system that opens with O_DIRECT but refuses its
+    /// writes gets them through the cache.
+    static func write(fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: UInt64, path: String) throws(ArchiveError) {
+        do {
+            do { try FileWriter.writeAll(fd, bytes, at: offset, path: path) } catch let e as FileError where e.errno == EINVAL {
+                guard arca_set_direct(fd, 0) == 0 else { throw e }
+                try FileWriter.writeAll(fd, bytes, at: offset, path: path)
+            }
+        } catch let e as FileError {
+            throw IncomingFile.error("write", path, e.errno)
+        } catch {
+            throw .io("\(error)")
         }
     }
 

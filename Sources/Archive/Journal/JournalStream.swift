@@ -83,6 +83,9 @@ public final class JournalStream: @unchecked Sendable {
         if staged >= Self.idleRecordMinimum && writes?.isIdle != false { try writeRecord() }
     }
 
+    /// A final record this small, with no record before it, is written on the writer's thread.
+    static let inlineFinalMaximum = 64 << 10
+
     /// 64 KiB: at most 1/16 of a record in header and rounding.
     static let idleRecordMinimum = 64 << 10
 
@@ -111,6 +114,18 @@ public final class JournalStream: @unchecked Sendable {
             return
         }
         guard let full = buffer else { return }
+        if writes == nil && bytes.count <= Self.inlineFinalMaximum {
+            // The whole instance in one small record and nothing in flight (an 8 KB image): written, and in
+            // strict mode flushed, on this thread. Handed to the background writes, the record cost a thread's
+            // wake-up and the writer's wait for it (two context switches each) to overlap a row of 0.06 ms.
+            try BackgroundWrites.write(fd: place.fd, bytes, at: UInt64(place.offset), path: journal.directory)
+            let written = journal.register(place.segment)
+            if journal.durability == .strict { try journal.waitDurable(written) }
+            finalSequence.withLockedValue { $0 = written }
+            pool.give(full)
+            buffer = nil
+            return
+        }
         buffer = nil
         let journal = self.journal, segment = place.segment, sequence = finalSequence
         backgroundWrites().submit(fd: place.fd, buffer: full, count: bytes.count, offset: UInt64(place.offset), path: journal.directory) {

@@ -265,14 +265,9 @@ final class StoreMetrics: Sendable {
     func instances(_ status: DIMSEStatus) -> Counter {
         byStatus.withLockedValue { counters in
             if let counter = counters[status.rawValue] { return counter }
-            let counter = Counter(label: "arca_instances_total", dimensions: [("status", Self.label(status.rawValue))])
+            let counter = Counter(label: "arca_instances_total", dimensions: [("status", String(format: "0x%04X", status.rawValue))])
             counters[status.rawValue] = counter
             return counter
         }
-    }
-
-    static func label(_ code: UInt16) -> String {
-        let hex = String(code, radix: 16, uppercase: true)
-        return "0x" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
     }
 }

@@ -19,9 +19,8 @@ public enum Timestamp {
         }
         // Whole microseconds first (a Date counts from 2001, so 1970-based values carry a rounding error), then
         // the milliseconds truncated, as Foundation's style does.
-        let microseconds = Int64((interval * 1_000_000).rounded())
-        let totalMilliseconds = microseconds >= 0 ? microseconds / 1000 : (microseconds - 999) / 1000
-        let seconds = totalMilliseconds >= 0 ? totalMilliseconds / 1000 : (totalMilliseconds - 999) / 1000
+        let totalMilliseconds = floorDivide(Int64((interval * 1_000_000).rounded()), 1000)
+        let seconds = floorDivide(totalMilliseconds, 1000)
         let milliseconds = Int(totalMilliseconds - seconds * 1000)
         var time = time_t(seconds)
         var parts = tm()
@@ -46,5 +45,10 @@ public enum Timestamp {
         digits(Int(parts.tm_sec), 2); text.append(UInt8(ascii: "."))
         digits(milliseconds, 3); text.append(UInt8(ascii: "Z"))
         return String(decoding: text, as: UTF8.self)
+    }
+
+    /// Division rounded toward minus infinity (times before 1970 count down).
+    private static func floorDivide(_ value: Int64, _ divisor: Int64) -> Int64 {
+        value >= 0 ? value / divisor : (value - divisor + 1) / divisor
     }
 }

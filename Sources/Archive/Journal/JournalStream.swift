@@ -83,7 +83,7 @@ public final class JournalStream: @unchecked Sendable {
         if staged >= Self.idleRecordMinimum && writes?.isIdle != false { try writeRecord() }
     }
 
-    /// A final record this small, with no record before it, is written on the writer's thread.
+    /// A final record this small, with no record before it, is written on the writer's thread (`submitFinal`).
     static let inlineFinalMaximum = 64 << 10
 
     /// 64 KiB: at most 1/16 of a record in header and rounding.
@@ -101,29 +101,22 @@ public final class JournalStream: @unchecked Sendable {
         return try waitWritten()
     }
 
-    /// Hands the final record to the background writes, after the records still in flight: the caller does
-    /// other work (the index row) while the device takes them, then calls `waitWritten`.
+    /// Writes the final record after the records still in flight. On this thread when the journal is written
+    /// through the page cache (a copy into memory is not worth a thread hop) and when this is the instance's
+    /// only record and a small one (an 8 KB image: handed to the background writes, it cost a thread's wake-up
+    /// and the writer's wait for it, two context switches each, to overlap a row of 0.06 ms); in strict mode it
+    /// is then flushed here too. Otherwise the background writes take it and the caller does other work (the
+    /// index row) while the device does, then calls `waitWritten`.
     public func submitFinal(_ final: FinalInfo) throws {
         let (place, bytes) = try stampRecord(final: final)
-        if journal.writesThroughCache {
-            try IngestJournal.writeAll(place.fd, bytes, at: place.offset, path: journal.directory)
-            let sequence = journal.register(place.segment)
-            finalSequence.withLockedValue { $0 = sequence }
-            if let buffer { pool.give(buffer) }
-            buffer = nil
-            return
-        }
         guard let full = buffer else { return }
-        if writes == nil && bytes.count <= Self.inlineFinalMaximum {
-            // The whole instance in one small record and nothing in flight (an 8 KB image): written, and in
-            // strict mode flushed, on this thread. Handed to the background writes, the record cost a thread's
-            // wake-up and the writer's wait for it (two context switches each) to overlap a row of 0.06 ms.
+        if journal.writesThroughCache || (writes == nil && bytes.count <= Self.inlineFinalMaximum) {
+            buffer = nil
+            defer { pool.give(full) }
             try BackgroundWrites.write(fd: place.fd, bytes, at: UInt64(place.offset), path: journal.directory)
             let written = journal.register(place.segment)
             if journal.durability == .strict { try journal.waitDurable(written) }
             finalSequence.withLockedValue { $0 = written }
-            pool.give(full)
-            buffer = nil
             return
         }
         buffer = nil

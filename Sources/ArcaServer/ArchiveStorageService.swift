@@ -180,21 +180,21 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
             switch destination {
             case .journal(let stream):
                 let relative = try archive.relativePath(for: attributes)
-                result = try await archive.claimedAcrossNodes(attributes.sopInstanceUID, relative: relative) {
+                result = try await archive.claimedAcrossNodes(attributes.sopInstanceUID, relative: relative) { claimed in
                     try await writer.onQueue {
                         try archive.commitNow(journaled: stream, relative: relative, attributes: attributes,
                                               transferSyntaxUID: syntax, callingAETitle: calling,
                                               receivedAt: Timestamp.now(), hash: hash,
-                                              early: early.withLockedValue { $0 })
+                                              early: claimed ?? early.withLockedValue { $0 })
                     }
                 }
             case .file(let file):
                 let relative = try archive.relativePath(for: attributes)
-                result = try await archive.claimedAcrossNodes(attributes.sopInstanceUID, relative: relative) {
+                result = try await archive.claimedAcrossNodes(attributes.sopInstanceUID, relative: relative) { claimed in
                     try await writer.onQueue {
                         try archive.commitNow(placing: file, relative: relative, attributes: attributes, transferSyntaxUID: syntax,
                                               callingAETitle: calling, receivedAt: Timestamp.now(),
-                                              early: early.withLockedValue { $0 }) {
+                                              early: claimed ?? early.withLockedValue { $0 }) {
                             try file.seal()
                             // eDCKV too: spooled (durably) before the file is renamed into place and indexed.
                             if let dckv { _ = try dckv.store(partTenFileAt: file.path) }

@@ -128,10 +128,16 @@ public final class FileArchive: Sendable {
         return try configuration.naming.relativePath(for: attributes, fileExtension: configuration.fileExtension)
     }
 
-    /// An index lookup made before an instance's bytes arrived that found no row for it, and when.
+    /// An index lookup made before the commit that found no row for the instance, and why that still holds.
     public struct EarlyLookup: Sendable {
+        enum Proof: Sendable {
+            /// Looked up while the bytes arrived: holds when no row of it was recorded since (`RecentRows`).
+            case noRowSince(RecentRows.Mark)
+            /// Looked up with the cross-node claim (`InstanceClaim.claimedNew`): holds while the claim does.
+            case claimed
+        }
         let sopInstanceUID: String
-        let mark: RecentRows.Mark
+        let proof: Proof
     }
 
     /// Whether `lookUpEarly` can answer: an index that counts the rows every process records (SQLite; on
@@ -149,7 +155,7 @@ public final class FileArchive: Sendable {
         } catch {
             return nil
         }
-        return EarlyLookup(sopInstanceUID: sop, mark: mark)
+        return EarlyLookup(sopInstanceUID: sop, proof: .noRowSince(mark))
     }
 
     /// Runs `body` while holding the SOP Instance UID: one commit per instance at a time, a second concurrent
@@ -236,8 +242,12 @@ public final class FileArchive: Sendable {
     /// The archived location of an instance: none when an early lookup found none and no row of it was recorded
     /// since; else the index's row, or without an index a file at the target.
     private func existingLocation(_ sop: String, target: String, relative: String, early: EarlyLookup?) throws -> String? {
-        if let early, early.sopInstanceUID == sop,
-           recentRows.noneSince(early.mark, of: sop, allRows: index?.recordedRowCount) { return nil }
+        if let early, early.sopInstanceUID == sop {
+            switch early.proof {
+            case .claimed: return nil
+            case .noRowSince(let mark): if recentRows.noneSince(mark, of: sop, allRows: index?.recordedRowCount) { return nil }
+            }
+        }
         if let index {
             do { return try index.filePathNow(ofInstance: sop) } catch {
                 throw ArchiveError.outOfResources("index unavailable: \(error)")
@@ -258,14 +268,21 @@ public final class FileArchive: Sendable {
     public var incomingDirectory: String { configuration.root + "/" + Self.incomingFolder }
 
     /// `claimed`, and on an index several nodes share, the instance claimed across them for the time of `body`
-    /// too; when another node holds it, the duplicate policy answers without running `body`.
-    public func claimedAcrossNodes(_ sop: String, relative: String, _ body: () async throws -> CommitResult) async throws -> CommitResult {
+    /// too; when another node holds it, the duplicate policy answers without running `body`. `body` is given the
+    /// claim's lookup when it found no row (its commit then need not look again). A commit that records the
+    /// instance's row ends the claim with it; one that does not (ignored, refused, failed) releases it here.
+    public func claimedAcrossNodes(_ sop: String, relative: String,
+                                   _ body: (EarlyLookup?) async throws -> CommitResult) async throws -> CommitResult {
         try await claimed(sop) {
-            guard let index else { return try await body() }
-            if let decided = try await claimAcrossNodes(sop, relative: relative, index) { return decided }
+            guard let index else { return try await body(nil) }
+            let lookup: EarlyLookup?
+            switch try await claimAcrossNodes(sop, relative: relative, index) {
+            case .decided(let result): return result
+            case .claimed(let found): lookup = found
+            }
             do {
-                let result = try await body()
-                await index.release(instance: sop)
+                let result = try await body(lookup)
+                if case .ignored = result { await index.release(instance: sop) }
                 return result
             } catch {
                 await index.release(instance: sop)
@@ -274,11 +291,17 @@ public final class FileArchive: Sendable {
         }
     }
 
-    /// Claims `sop` in the shared index. Nil when claimed (commit, then release); a result when the policy
-    /// decides without committing because another node is committing the same instance now: `reject` refuses
-    /// (0x0111, one of two simultaneous senders is told it is a duplicate), `ignore` answers success, `replace`
-    /// waits for the other node's commit and then replaces its file.
-    private func claimAcrossNodes(_ sop: String, relative: String, _ index: any InstanceIndex) async throws -> CommitResult? {
+    private enum CrossNodeClaim {
+        /// Claimed; with the lookup when it found no row.
+        case claimed(EarlyLookup?)
+        /// Another node is committing the instance: the duplicate policy's answer.
+        case decided(CommitResult)
+    }
+
+    /// Claims `sop` in the shared index; when another node is committing the same instance now, the policy
+    /// decides without committing: `reject` refuses (0x0111, one of two simultaneous senders is told it is a
+    /// duplicate), `ignore` answers success, `replace` waits for the other node's commit and then replaces its file.
+    private func claimAcrossNodes(_ sop: String, relative: String, _ index: any InstanceIndex) async throws -> CrossNodeClaim {
         // `replace` waits for the other node's commit; the index has no notification for it, so the retries
         // back off (1 ms doubling to 64 ms) rather than asking the database a thousand times a second.
         var pause: UInt64 = 1_000_000
@@ -287,10 +310,14 @@ public final class FileArchive: Sendable {
             do { claim = try await index.claim(instance: sop) } catch {
                 throw ArchiveError.outOfResources("index unavailable: \(error)")
             }
-            if claim == .claimed { return nil }
+            switch claim {
+            case .claimed: return .claimed(nil)
+            case .claimedNew: return .claimed(EarlyLookup(sopInstanceUID: sop, proof: .claimed))
+            case .heldElsewhere: break
+            }
             switch configuration.duplicatePolicy {
             case .reject: throw ArchiveError.duplicate("SOP Instance \(sop) is being archived by another node")
-            case .ignore: return .ignored(path: relative)
+            case .ignore: return .decided(.ignored(path: relative))
             case .replace:
                 try await Task.sleep(nanoseconds: pause)
                 pause = min(pause * 2, 64_000_000)

@@ -52,12 +52,17 @@ public protocol InstanceIndex: Sendable {
     /// Other nodes answer from this index (PostgreSQL shared by several nodes): a row this process records is
     /// found at once by readers that cannot wait for this process to put the file in place.
     var isReadByOtherNodes: Bool { get }
-    /// Ends a claim (after the commit, whatever its outcome).
+    /// Ends a claim whose commit wrote no row (refused, ignored, failed): recording the instance's row
+    /// (`recordNow`) ends this node's claim on it in the row's own transaction.
     func release(instance sopInstanceUID: String) async
 }
 
 public enum InstanceClaim: Sendable, Equatable {
+    /// Claimed; the commit looks the instance up (the index may have a row of it).
     case claimed
+    /// Claimed, and the index had no row of it when the claim was granted. None can appear while the claim is
+    /// held (other nodes claim first; this node commits one instance at a time), so the commit need not look.
+    case claimedNew
     /// Another node is committing this instance right now.
     case heldElsewhere
 }

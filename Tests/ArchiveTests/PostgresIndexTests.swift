@@ -32,8 +32,8 @@ struct PostgresIndexTests {
             }
             return try await group.reduce(into: [Int]()) { $0.append($1) }
         }
-        #expect(opened == [5, 5, 5, 5])
-        #expect(try PostgresTestServer.psql(url, "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version") == "1,2,3,4,5\n")
+        #expect(opened == [6, 6, 6, 6])
+        #expect(try PostgresTestServer.psql(url, "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version") == "1,2,3,4,5,6\n")
     }
 
     /// Rows reach the reader in batches while the statement runs; a reader that stops (a C-CANCEL, a limit)
@@ -66,20 +66,54 @@ struct PostgresIndexTests {
         let a = try Self.node(url, "a"), b = try Self.node(url, "b")
         // Another node may record any instance at any moment: a commit looks it up inside its claim only.
         #expect(a.recordedRowCount == nil)
-        #expect(try await a.claim(instance: "1.2.3") == .claimed)
+        #expect(try await a.claim(instance: "1.2.3") == .claimedNew)
         #expect(try await b.claim(instance: "1.2.3") == .heldElsewhere)
         await a.release(instance: "1.2.3")
-        #expect(try await b.claim(instance: "1.2.3") == .claimed)
+        #expect(try await b.claim(instance: "1.2.3") == .claimedNew)
         await b.release(instance: "1.2.3")
         // A node that dies holding a claim: its connection (and node lock) goes, and the claim can be taken.
         let c = try Self.node(url, "c")
-        #expect(try await c.claim(instance: "1.2.4") == .claimed)
+        #expect(try await c.claim(instance: "1.2.4") == .claimedNew)
         #expect(try await b.claim(instance: "1.2.4") == .heldElsewhere)
         c.close()
-        #expect(try await Self.eventually { try await b.claim(instance: "1.2.4") == .claimed })
+        #expect(try await Self.eventually { try await b.claim(instance: "1.2.4") == .claimedNew })
         #expect(try PostgresTestServer.psql(url, "SELECT node FROM ingest_claims WHERE sop_uid = '1.2.4'") == "b\n")
         // Two live processes may not share a node name.
         #expect(throws: (any Error).self) { _ = try Self.node(url, "a") }
+    }
+
+    /// The claim looks the instance up in the same round trip, and the row's commit ends the claim: another
+    /// node then finds the row (never neither the claim nor the row), and the claimant needs no release.
+    @Test func aRowsCommitEndsItsClaimAndTheNextClaimFindsTheRow() async throws {
+        let url = try PostgresTestServer.makeDatabase()
+        let a = try Self.node(url, "a"), b = try Self.node(url, "b")
+        let sops = ["1.8.1", "1.8.2"]
+        for sop in sops { #expect(try await a.claim(instance: sop) == .claimedNew) }
+        #expect(try await b.claim(instance: "1.8.1") == .heldElsewhere)
+        // One group-commit batch of both rows ends both claims; b's claim on another instance is not a's to end.
+        #expect(try await b.claim(instance: "1.8.3") == .claimedNew)
+        try a.recordBatch(sops.map { SQLiteIndexTests.record(SQLiteIndexTests.attributes(patient: "P", study: "1.8", series: "1.8.0", sop: $0)) })
+        #expect(try PostgresTestServer.psql(url, "SELECT string_agg(sop_uid || ' ' || node, ',' ORDER BY sop_uid) FROM ingest_claims") == "1.8.3 b\n")
+        // Granted, and the row is there: the commit looks it up and the duplicate policy decides.
+        #expect(try await b.claim(instance: "1.8.1") == .claimed)
+        await b.release(instance: "1.8.1")
+        // A row recorded alone (the group writer's one-record transaction) ends its claim too.
+        #expect(try await a.claim(instance: "1.8.4") == .claimedNew)
+        try a.recordNow(SQLiteIndexTests.record(SQLiteIndexTests.attributes(patient: "P", study: "1.8", series: "1.8.0", sop: "1.8.4")))
+        #expect(try await b.claim(instance: "1.8.4") == .claimed)
+    }
+
+    /// A group-commit batch is one statement of at most 1,000 rows (34 parameters each, 65,535 a statement): a
+    /// longer list, as a rebuild writes, is several in one transaction.
+    @Test func aListLongerThanOneStatementIsWrittenWhole() async throws {
+        let url = try PostgresTestServer.makeDatabase()
+        let index = try Self.node(url, "batch")
+        let records = (0..<2_345).map { i in
+            SQLiteIndexTests.record(SQLiteIndexTests.attributes(patient: "P\(i % 7)", study: "1.7.\(i % 11)", series: "1.7.\(i % 11).\(i % 3)", sop: "1.7.9.\(i)"))
+        }
+        try index.recordBatch(records)
+        #expect(try PostgresTestServer.psql(url, "SELECT count(*), count(DISTINCT series_pk) FROM instances") == "2345|33\n")
+        #expect(try PostgresTestServer.psql(url, "SELECT sum(number_of_instances) FROM series") == "2345\n")
     }
 
     @Test func oneNodeIsElectedAndTheRolePassesOnWhenItEnds() async throws {

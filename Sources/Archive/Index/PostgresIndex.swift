@@ -187,19 +187,29 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
     public func recordNow(_ record: InstanceRecord) throws {
         try group.commit(record, batchLimit: Self.maxBatch) { batch in
             do {
-                try self.blocking { try await self.recordInTransaction(batch) }
+                try self.blocking { try await self.recordRows(batch) }
                 return batch.map { _ in .success(()) }
             } catch {
                 // One bad row (or a deadlock with another node's batch) must not fail the others: each alone.
-                return batch.map { r in Result { try self.blocking { try await self.recordInTransaction([r]) } } }
+                return batch.map { r in Result { try self.blocking { try await self.recordRows([r]) } } }
             }
         }
     }
 
-    func recordInTransaction(_ records: [InstanceRecord]) async throws {
-        try await client.withTransaction(logger: logger) { [logger] connection in
-            for r in records {
-                for try await _ in try await connection.execute(RecordStatement(record: r), logger: logger) {}
+    /// The rows, and the end of this node's claims on them: deleted with the rows, so another node finds either
+    /// the claim or the row, never neither, and a commit needs no round trip after its row. A group-commit batch
+    /// is one statement, so one round trip (and one WAL flush) where BEGIN, a call per row, the claims' DELETE
+    /// and COMMIT took one each: with eight associations, a batch's time is what every waiting commit waits for.
+    /// A longer list (a rebuild) is one transaction of such statements.
+    func recordRows(_ records: [InstanceRecord]) async throws {
+        guard records.count > Self.maxBatch else {
+            for try await _ in try await client.query(RecordBatch.query(records[...], node: node), logger: logger) {}
+            return
+        }
+        try await client.withTransaction(logger: logger) { [logger, node] connection in
+            for first in stride(from: 0, to: records.count, by: Self.maxBatch) {
+                let chunk = records[first..<min(first + Self.maxBatch, records.count)]
+                for try await _ in try await connection.query(RecordBatch.query(chunk, node: node), logger: logger) {}
             }
         }
     }
@@ -214,19 +224,20 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
 
     public func recordBatch(_ records: [InstanceRecord]) throws {
         guard !records.isEmpty else { return }
-        try blocking { try await self.recordInTransaction(records) }
+        try blocking { try await self.recordRows(records) }
     }
 
-    /// Claims the instance for this node's commit: inserted and committed at once, so every node sees it. A
-    /// claim left by a node that died mid-commit is taken over once older than the lease.
+    /// Claims the instance for this node's commit: inserted and committed at once, so every node sees it, and
+    /// looked up in the same round trip (`arca_claim`). A claim left by a node that died mid-commit is taken over
+    /// once older than the lease. The claim ends with the instance's row (`recordRows`), or by `release`.
     public func claim(instance sopInstanceUID: String) async throws -> InstanceClaim {
-        let rows = try await rows("""
-            INSERT INTO ingest_claims (sop_uid, node) VALUES ($1, $2)
-            ON CONFLICT (sop_uid) DO UPDATE SET node = EXCLUDED.node, claimed_at = now()
-                WHERE ingest_claims.claimed_at < now() - make_interval(secs => $3) OR arca_node_gone(ingest_claims.node)
-            RETURNING 1
-            """, [.text(sopInstanceUID), .text(node), .integer(Int64(Self.claimLeaseSeconds))])
-        return rows.isEmpty ? .heldElsewhere : .claimed
+        let rows = try await rows("SELECT arca_claim($1, $2, $3)::BIGINT",
+                                  [.text(sopInstanceUID), .text(node), .integer(Int64(Self.claimLeaseSeconds))])
+        switch rows.first?.first?.integer {
+        case 1: return .claimedNew
+        case 2: return .claimed
+        default: return .heldElsewhere
+        }
     }
 
     public func release(instance sopInstanceUID: String) async {
@@ -377,36 +388,52 @@ final class NodeSession: Sendable {
     func close() { requests.finish() }
 }
 
-/// The prepared statement of one instance's write (prepared once per connection).
-struct RecordStatement: PostgresPreparedStatement {
-    typealias Row = Int64
-    static let sql = "SELECT 1::BIGINT FROM arca_record(" + (1...34).map { "$\($0)" }.joined(separator: ", ") + ")"
-    static var bindingDataTypes: [PostgresDataType] {
-        // Numbers are the series and instance numbers, the file size, rows, columns, bits and frames.
-        let integers: Set<Int> = [17, 24, 27, 31, 32, 33, 34]
-        return (1...34).map { integers.contains($0) ? .int8 : .text }
+/// Rows written by `arca_record` (one call per row, in order), and this node's claims on them ended, in one
+/// statement: `WITH ended AS (DELETE …) SELECT count(*) FROM (SELECT 1 FROM arca_record($3, …) UNION ALL …)`.
+/// A data-modifying WITH runs whether or not it is read; the calls run in the order of the UNION ALL (the
+/// function is not parallel safe). At most `PostgresIndex.maxBatch` rows: 34 parameters a row, 65,535 a statement.
+enum RecordBatch {
+    static let parametersPerRow = 34
+
+    static func query(_ records: ArraySlice<InstanceRecord>, node: String) -> PostgresQuery {
+        var binds = PostgresBindings(capacity: 2 + records.count * parametersPerRow)
+        binds.append(node)
+        binds.append(records.map(\.attributes.sopInstanceUID))
+        var calls: [String] = []
+        calls.reserveCapacity(records.count)
+        var next = 3
+        for record in records {
+            calls.append("SELECT 1 FROM arca_record(" + (next..<next + parametersPerRow).map { "$\($0)" }.joined(separator: ",") + ")")
+            next += parametersPerRow
+            for value in values(record) {
+                switch value {
+                case .null: binds.appendNull()
+                case .integer(let i): binds.append(i)
+                case .text(let t): binds.append(t)
+                case .real(let d): binds.append(d)
+                }
+            }
+        }
+        let sql = "WITH ended AS (DELETE FROM ingest_claims WHERE node = $1 AND sop_uid = ANY($2)) SELECT count(*) FROM ("
+            + calls.joined(separator: " UNION ALL ") + ") r"
+        return PostgresQuery(unsafeSQL: sql, binds: binds)
     }
 
-    let record: InstanceRecord
-
-    func makeBindings() throws -> PostgresBindings {
-        let a = record.attributes
-        let r = record
-        let values: [IndexValue] = [
+    /// `arca_record`'s arguments, in its order.
+    static func values(_ r: InstanceRecord) -> [IndexValue] {
+        let a = r.attributes
+        return [
             .text(a.patientID), .text(a.issuerOfPatientID), .text(a.patientName), .text(a.patientBirthDate), .text(a.patientSex),
             .text(TextFolding.fold(a.patientName)),
             .text(a.studyInstanceUID), .text(a.studyDate), .text(a.studyTime), .text(a.accessionNumber), .text(a.studyDescription),
             .text(a.referringPhysicianName), .text(a.studyID), .text(TextFolding.fold(a.referringPhysicianName)),
-            .text(a.seriesInstanceUID), .text(a.modality), Self.integer(a.seriesNumber), .text(a.seriesDescription),
+            .text(a.seriesInstanceUID), .text(a.modality), integer(a.seriesNumber), .text(a.seriesDescription),
             .text(a.bodyPartExamined), .text(a.seriesDate), .text(a.seriesTime),
-            .text(a.sopInstanceUID), .text(a.sopClassUID), Self.integer(a.instanceNumber), .text(r.transferSyntaxUID),
+            .text(a.sopInstanceUID), .text(a.sopClassUID), integer(a.instanceNumber), .text(r.transferSyntaxUID),
             .text(r.filePath), .integer(Int64(clamping: r.fileSize)), .text(r.fileHash), .text(r.receivedAt), .text(r.callingAETitle),
-            Self.integer(a.rows), Self.integer(a.columns), Self.integer(a.bitsAllocated), Self.integer(a.numberOfFrames),
+            integer(a.rows), integer(a.columns), integer(a.bitsAllocated), integer(a.numberOfFrames),
         ]
-        return PostgresIndex.bindings(values)
     }
-
-    func decodeRow(_ row: PostgresRow) throws -> Int64 { try row.decode(Int64.self) }
 
     static func integer(_ v: Int?) -> IndexValue { v.map { .integer(Int64($0)) } ?? .null }
 }

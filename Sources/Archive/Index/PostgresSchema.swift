@@ -9,16 +9,17 @@ import Foundation
 /// trip per instance instead of the ten statements SQLite runs in-process, and the function's statements are
 /// planned once per connection (PL/pgSQL keeps them prepared).
 enum PostgresSchema {
-    static let currentVersion = 5
+    static let currentVersion = 6
 
     /// Versions 1–3 are SQLite's v1–v3 (created at once: there is no older PostgreSQL index to upgrade); 4 adds
     /// what several nodes share: claims on instances being committed; 5 replaces `arca_record`, whose series
     /// move left both studies' SOP Classes in Study as they were (`arca index rebuild` repairs an index that
-    /// met one).
+    /// met one); 6 adds `arca_claim`, a claim and its duplicate lookup in one round trip.
     static let migrations: [(version: Int, sql: String)] = [
         (3, tables),
         (4, claims),
         (5, recordFunction + "\nINSERT INTO schema_version (version) VALUES (5);"),
+        (6, claimFunction),
     ]
 
     /// The statements of a migration's text: split at the semicolons outside `$$` function bodies.
@@ -191,6 +192,29 @@ enum PostgresSchema {
             RETURN false;
         END $$;
         INSERT INTO schema_version (version) VALUES (4);
+        """
+
+    /// A commit's claim and its duplicate lookup in one round trip (`PostgresIndex.claim`): 0 when another node
+    /// holds the instance, 1 when claimed and the index has no row of it, 2 when claimed and it has one. Two
+    /// statements, not one: the lookup's snapshot is taken once the claim is granted, so it sees the row of a node
+    /// whose claim ended (deleted with that row's commit, `PostgresIndex.recordInTransaction`) while this insert
+    /// waited for it; a single statement's snapshot would predate that row.
+    static let claimFunction = """
+        CREATE FUNCTION arca_claim(p_sop TEXT, p_node TEXT, p_lease_seconds BIGINT) RETURNS INTEGER LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO ingest_claims (sop_uid, node) VALUES (p_sop, p_node)
+            ON CONFLICT (sop_uid) DO UPDATE SET node = EXCLUDED.node, claimed_at = now()
+                WHERE ingest_claims.claimed_at < now() - make_interval(secs => p_lease_seconds)
+                    OR arca_node_gone(ingest_claims.node);
+            IF NOT FOUND THEN
+                RETURN 0;
+            END IF;
+            IF EXISTS (SELECT 1 FROM instances WHERE sop_uid = p_sop) THEN
+                RETURN 2;
+            END IF;
+            RETURN 1;
+        END $$;
+        INSERT INTO schema_version (version) VALUES (6);
         """
 
     /// `IndexStatements.record`, as one function: a write is one round trip.

@@ -67,9 +67,8 @@ public final class ArchiveStorageService: StorageService {
 /// time (the `InstanceSink` contract), which is what makes the unchecked state safe. Each fragment is hashed
 /// here, on the association's task, while the writer's queue copies the one before into the journal (the
 /// device writes from there), so hashing, copying and disk work overlap the network transfer and each other;
-/// the index is asked for the instance on the writer's queue as soon as the command names it (and on an index
-/// other nodes share, the instance is claimed across nodes then); after the last fragment, one trip to the
-/// writer's queue runs the duplicate policy, the flush and the index commit.
+/// the index is asked for the instance on the writer's queue as soon as the command names it; after the last
+/// fragment, one trip to the writer's queue runs the duplicate policy, the flush and the index commit.
 final class ArchiveSink: InstanceSink, @unchecked Sendable {
     private let service: ArchiveStorageService
     private let request: StoreRequest
@@ -101,9 +100,6 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
     private var received: UInt64 = 0
     /// The duplicate lookup made on the writer's queue while the bytes arrive (nil: none, or a row was found).
     private let early = NIOLockedValueBox<FileArchive.EarlyLookup?>(nil)
-    /// On an index other nodes share, the cross-node claim asked for while the bytes arrive; handed to the commit
-    /// or abandoned, once.
-    private var advance: FileArchive.AdvanceClaim?
 
     init(service: ArchiveStorageService, request: StoreRequest, destination: Destination) {
         self.service = service
@@ -127,7 +123,6 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
         }
         preambleAndMeta.withUnsafeBytes { hasher.update($0) }
         try await writer.append(ByteBuffer(bytes: preambleAndMeta))
-        advance = archive.claimInAdvance(request.sopInstanceUID)
     }
 
     func write(_ fragment: ByteBuffer) async throws {
@@ -145,18 +140,7 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
     func cancel() async {
         guard !done else { return }
         done = true
-        await abandonAdvanceClaim()
         await writer.discard()
-    }
-
-    /// The advance claim, for the commit to use or end.
-    private func takeAdvanceClaim() -> FileArchive.AdvanceClaim? {
-        defer { advance = nil }
-        return advance
-    }
-
-    private func abandonAdvanceClaim() async {
-        await takeAdvanceClaim()?.abandon()
     }
 
     func finish() async -> StoreOutcome {
@@ -196,7 +180,7 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
             switch destination {
             case .journal(let stream):
                 let relative = try archive.relativePath(for: attributes)
-                result = try await archive.claimedAcrossNodes(attributes.sopInstanceUID, relative: relative, advance: takeAdvanceClaim()) { claimed in
+                result = try await archive.claimedAcrossNodes(attributes.sopInstanceUID, relative: relative) { claimed in
                     try await writer.onQueue {
                         try archive.commitNow(journaled: stream, relative: relative, attributes: attributes,
                                               transferSyntaxUID: syntax, callingAETitle: calling,
@@ -206,7 +190,7 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
                 }
             case .file(let file):
                 let relative = try archive.relativePath(for: attributes)
-                result = try await archive.claimedAcrossNodes(attributes.sopInstanceUID, relative: relative, advance: takeAdvanceClaim()) { claimed in
+                result = try await archive.claimedAcrossNodes(attributes.sopInstanceUID, relative: relative) { claimed in
                     try await writer.onQueue {
                         try archive.commitNow(placing: file, relative: relative, attributes: attributes, transferSyntaxUID: syntax,
                                               callingAETitle: calling, receivedAt: Timestamp.now(),
@@ -240,7 +224,6 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
     }
 
     private func refuse(_ error: ArchiveError) async -> StoreOutcome {
-        await abandonAdvanceClaim()
         await writer.discard()
         let status: DIMSEStatus
         switch error {

@@ -267,55 +267,16 @@ public final class FileArchive: Sendable {
 
     public var incomingDirectory: String { configuration.root + "/" + Self.incomingFolder }
 
-    /// A cross-node claim asked for when a C-STORE's command names its instance, answered while the bytes
-    /// arrive, so the commit after the last byte finds it decided instead of asking then (a round trip: 1 ms
-    /// unloaded, 3–5 ms with eight associations on two cores). Its owner hands it to `claimedAcrossNodes` or
-    /// gives it up with `abandon()`.
-    public final class AdvanceClaim: Sendable {
-        let sopInstanceUID: String
-        let asked: ContinuousClock.Instant
-        let answer: Task<InstanceClaim, any Error>
-        let index: any InstanceIndex
-
-        init(_ sopInstanceUID: String, index: any InstanceIndex) {
-            self.sopInstanceUID = sopInstanceUID
-            self.index = index
-            asked = .now
-            answer = Task { try await index.claim(instance: sopInstanceUID) }
-        }
-
-        /// Ends the claim if it was granted (the instance was refused, or its association went away).
-        public func abandon() async {
-            guard let claim = try? await answer.value, claim != .heldElsewhere else { return }
-            await index.release(instance: sopInstanceUID)
-        }
-    }
-
-    /// The cross-node claim of an instance whose bytes are about to arrive; nil when no other node shares the index.
-    public func claimInAdvance(_ sop: String) -> AdvanceClaim? {
-        guard let index, index.isReadByOtherNodes else { return nil }
-        return AdvanceClaim(sop, index: index)
-    }
-
-    /// How long after it was asked an advance claim is used: well inside the lease after which another node may
-    /// take a live node's claim over (60 s, `PostgresIndex.claimLeaseSeconds`). An older one (a reception that
-    /// took longer) is ended and asked again.
-    static let advanceClaimValidity: Duration = .seconds(30)
-
     /// `claimed`, and on an index several nodes share, the instance claimed across them for the time of `body`
-    /// too (with `advance` when it was asked while the bytes arrived); when another node (or another association
-    /// of this one) holds it, the duplicate policy answers without running `body`. `body` is given the claim's
-    /// lookup when it found no row (its commit then need not look again). A commit that records the instance's
-    /// row ends the claim with it; one that does not (ignored, refused, failed) releases it here.
-    public func claimedAcrossNodes(_ sop: String, relative: String, advance: AdvanceClaim? = nil,
+    /// too; when another node holds it, the duplicate policy answers without running `body`. `body` is given the
+    /// claim's lookup when it found no row (its commit then need not look again). A commit that records the
+    /// instance's row ends the claim with it; one that does not (ignored, refused, failed) releases it here.
+    public func claimedAcrossNodes(_ sop: String, relative: String,
                                    _ body: (EarlyLookup?) async throws -> CommitResult) async throws -> CommitResult {
         try await claimed(sop) {
-            guard let index else {
-                await advance?.abandon()
-                return try await body(nil)
-            }
+            guard let index else { return try await body(nil) }
             let lookup: EarlyLookup?
-            switch try await claimAcrossNodes(sop, relative: relative, index, advance: advance) {
+            switch try await claimAcrossNodes(sop, relative: relative, index) {
             case .decided(let result): return result
             case .claimed(let found): lookup = found
             }
@@ -340,27 +301,13 @@ public final class FileArchive: Sendable {
     /// Claims `sop` in the shared index; when another node is committing the same instance now, the policy
     /// decides without committing: `reject` refuses (0x0111, one of two simultaneous senders is told it is a
     /// duplicate), `ignore` answers success, `replace` waits for the other node's commit and then replaces its file.
-    private func claimAcrossNodes(_ sop: String, relative: String, _ index: any InstanceIndex,
-                                  advance: AdvanceClaim?) async throws -> CrossNodeClaim {
+    private func claimAcrossNodes(_ sop: String, relative: String, _ index: any InstanceIndex) async throws -> CrossNodeClaim {
         // `replace` waits for the other node's commit; the index has no notification for it, so the retries
         // back off (1 ms doubling to 64 ms) rather than asking the database a thousand times a second.
         var pause: UInt64 = 1_000_000
-        var advance = advance
         while true {
             let claim: InstanceClaim
-            do {
-                // The advance claim answers the first round when it is this instance's (the dataset may name
-                // another than the command did) and young enough; otherwise it is ended and the claim asked now.
-                let asked = advance
-                advance = nil
-                if let asked, asked.sopInstanceUID == sop, ContinuousClock.now - asked.asked < Self.advanceClaimValidity,
-                   let answer = try? await asked.answer.value {
-                    claim = answer
-                } else {
-                    await asked?.abandon()
-                    claim = try await index.claim(instance: sop)
-                }
-            } catch {
+            do { claim = try await index.claim(instance: sop) } catch {
                 throw ArchiveError.outOfResources("index unavailable: \(error)")
             }
             switch claim {

@@ -192,7 +192,8 @@ public final class FileArchive: Sendable {
     /// so be seen a moment before its bytes are written (a reader waits for its file, as for any instance not yet
     /// materialized), and a crash in that moment leaves a row without a file and without a final record, which
     /// the reconcile after an unclean stop removes: nothing unacknowledged survives. A replacement keeps the order
-    /// (row after bytes), for an earlier row cannot be taken back.
+    /// (row after bytes), for an earlier row cannot be taken back; so does every row on an index other nodes
+    /// share, where the row also ends the cross-node claim.
     public func commitNow(journaled stream: JournalStream, relative: String, attributes: InstanceAttributes,
                           transferSyntaxUID: String, callingAETitle: String, receivedAt: String, hash: [UInt8],
                           early: EarlyLookup? = nil) throws -> CommitResult {
@@ -207,7 +208,10 @@ public final class FileArchive: Sendable {
                                     receivedAt: receivedAt, callingAETitle: callingAETitle)
         // Readers of the path wait from here on, until the file is in place or the commit failed.
         materializer.expect(relative)
-        let overlapped = existing == nil
+        // On an index other nodes share, the row ends the instance's claim: it waits for the bytes to be durable,
+        // for from then on another node may find it and act on it (replace it, refuse a duplicate of it), and a
+        // failed write could no longer take it back safely.
+        let overlapped = existing == nil && index?.isReadByOtherNodes != true
         do {
             try stream.submitFinal(final)
             if overlapped { try recordRow(record, whileWriting: stream) }
@@ -229,10 +233,10 @@ public final class FileArchive: Sendable {
     }
 
     /// The index row of a journaled commit; with `stream`, its records are still being written: a failure waits
-    /// for them before the stream is given up.
+    /// for them before the stream is given up. Without, the instance is durable and the row ends its claim.
     private func recordRow(_ record: InstanceRecord, whileWriting stream: JournalStream?) throws {
         guard let index else { return }
-        do { try index.recordNow(record) } catch {
+        do { try index.recordNow(record, endingClaim: stream == nil) } catch {
             _ = try? stream?.waitWritten()
             throw ArchiveError.outOfResources("index unavailable: \(error)")
         }
@@ -350,7 +354,7 @@ public final class FileArchive: Sendable {
         if let index {
             let record = InstanceRecord(attributes: attributes, filePath: relative, fileSize: file.size, fileHash: fileHash,
                                         transferSyntaxUID: transferSyntaxUID, receivedAt: receivedAt, callingAETitle: callingAETitle)
-            do { try index.recordNow(record) } catch {
+            do { try index.recordNow(record, endingClaim: true) } catch {
                 // Never leave a file the index does not know: take it back out (a replaced file is gone either way).
                 if existing == nil { try? Directory.remove(target) }
                 throw ArchiveError.outOfResources("index unavailable: \(error)")

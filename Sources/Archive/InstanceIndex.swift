@@ -52,9 +52,13 @@ public protocol InstanceIndex: Sendable {
     /// Other nodes answer from this index (PostgreSQL shared by several nodes): a row this process records is
     /// found at once by readers that cannot wait for this process to put the file in place.
     var isReadByOtherNodes: Bool { get }
-    /// Ends a claim whose commit wrote no row (refused, ignored, failed): recording the instance's row
-    /// (`recordNow`) ends this node's claim on it in the row's own transaction.
+    /// Ends a claim whose commit wrote no row (refused, ignored, failed): a commit's row
+    /// (`recordNow(_:endingClaim: true)`) ends this node's claim on it in the row's own transaction.
     func release(instance sopInstanceUID: String) async
+    /// `recordNow`, from a commit that holds the instance's claim: with `endingClaim`, the row's transaction
+    /// ends the claim too (one round trip less), so call it only once the instance is durable: from then on
+    /// another node may find the row and act on it.
+    func recordNow(_ record: InstanceRecord, endingClaim: Bool) throws
 }
 
 public enum InstanceClaim: Sendable, Equatable {
@@ -77,6 +81,7 @@ extension InstanceIndex {
 
     public func claim(instance sopInstanceUID: String) async throws -> InstanceClaim { .claimed }
     public func release(instance sopInstanceUID: String) async {}
+    public func recordNow(_ record: InstanceRecord, endingClaim: Bool) throws { try recordNow(record) }
     public var recordedRowCount: UInt64? { nil }
     public var isReadByOtherNodes: Bool { false }
 }

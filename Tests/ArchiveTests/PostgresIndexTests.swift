@@ -82,25 +82,34 @@ struct PostgresIndexTests {
         #expect(throws: (any Error).self) { _ = try Self.node(url, "a") }
     }
 
-    /// The claim looks the instance up in the same round trip, and the row's commit ends the claim: another
-    /// node then finds the row (never neither the claim nor the row), and the claimant needs no release.
-    @Test func aRowsCommitEndsItsClaimAndTheNextClaimFindsTheRow() async throws {
+    /// The claim looks the instance up in the same round trip, and a commit's row ends the claim: another node
+    /// then finds the row (never neither the claim nor the row), and the claimant needs no release. Rows other
+    /// paths write (a compressed copy's, a recovery's) end no claim.
+    @Test func aCommitsRowEndsItsClaimAndTheNextClaimFindsTheRow() async throws {
         let url = try PostgresTestServer.makeDatabase()
         let a = try Self.node(url, "a"), b = try Self.node(url, "b")
-        let sops = ["1.8.1", "1.8.2"]
-        for sop in sops { #expect(try await a.claim(instance: sop) == .claimedNew) }
+        func record(_ sop: String) -> InstanceRecord {
+            SQLiteIndexTests.record(SQLiteIndexTests.attributes(patient: "P", study: "1.8", series: "1.8.0", sop: sop))
+        }
+        func claims() throws -> String {
+            try PostgresTestServer.psql(url, "SELECT string_agg(sop_uid || ' ' || node, ',' ORDER BY sop_uid) FROM ingest_claims")
+        }
+        #expect(try await a.claim(instance: "1.8.1") == .claimedNew)
         #expect(try await b.claim(instance: "1.8.1") == .heldElsewhere)
-        // One group-commit batch of both rows ends both claims; b's claim on another instance is not a's to end.
+        // b's claim on another instance is not a's to end.
         #expect(try await b.claim(instance: "1.8.3") == .claimedNew)
-        try a.recordBatch(sops.map { SQLiteIndexTests.record(SQLiteIndexTests.attributes(patient: "P", study: "1.8", series: "1.8.0", sop: $0)) })
-        #expect(try PostgresTestServer.psql(url, "SELECT string_agg(sop_uid || ' ' || node, ',' ORDER BY sop_uid) FROM ingest_claims") == "1.8.3 b\n")
+        try a.recordNow(record("1.8.1"), endingClaim: true)
+        #expect(try claims() == "1.8.3 b\n")
         // Granted, and the row is there: the commit looks it up and the duplicate policy decides.
         #expect(try await b.claim(instance: "1.8.1") == .claimed)
         await b.release(instance: "1.8.1")
-        // A row recorded alone (the group writer's one-record transaction) ends its claim too.
+        // Rows written outside a commit keep the claim: it is the commit's to end.
         #expect(try await a.claim(instance: "1.8.4") == .claimedNew)
-        try a.recordNow(SQLiteIndexTests.record(SQLiteIndexTests.attributes(patient: "P", study: "1.8", series: "1.8.0", sop: "1.8.4")))
-        #expect(try await b.claim(instance: "1.8.4") == .claimed)
+        #expect(try await a.claim(instance: "1.8.5") == .claimedNew)
+        try a.recordNow(record("1.8.4"))
+        try a.recordBatch([record("1.8.5")])
+        #expect(try claims() == "1.8.3 b,1.8.4 a,1.8.5 a\n")
+        #expect(try await b.claim(instance: "1.8.4") == .heldElsewhere)
     }
 
     /// A group-commit batch is one statement of at most 1,000 rows (34 parameters each, 65,535 a statement): a

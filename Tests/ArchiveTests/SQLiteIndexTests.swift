@@ -118,7 +118,7 @@ import TestSupport
 
     /// While one transaction runs, every record queued behind it goes into the next one, whatever the timing.
     @Test func groupCommitTakesEveryQueuedRecord() throws {
-        let group = GroupCommit()
+        let group = GroupCommit<InstanceRecord>()
         let leaderWriting = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
         let lock = NSLock()
         nonisolated(unsafe) var batches: [Int] = []

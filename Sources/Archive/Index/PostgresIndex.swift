@@ -24,7 +24,8 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
     private let runner: Task<Void, Never>
     /// The connection this node keeps for its lifetime (its advisory locks: alive, merger).
     private let session: NodeSession
-    private let group = GroupCommit()
+    /// Each record with whether its row ends this node's claim on the instance (a commit's row does).
+    private let group = GroupCommit<(record: InstanceRecord, endsClaim: Bool)>()
     private let logger: Logger
     /// Transactions committed by the group writer (for tests and benchmarks).
     public var transactionCount: Int { group.transactions }
@@ -185,7 +186,11 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
     /// Blocks until the row is committed, in this caller's transaction or in the one another caller runs for
     /// everything pending.
     public func recordNow(_ record: InstanceRecord) throws {
-        try group.commit(record, batchLimit: Self.maxBatch) { batch in
+        try recordNow(record, endingClaim: false)
+    }
+
+    public func recordNow(_ record: InstanceRecord, endingClaim: Bool) throws {
+        try group.commit((record, endingClaim), batchLimit: Self.maxBatch) { batch in
             do {
                 try self.blocking { try await self.recordRows(batch) }
                 return batch.map { _ in .success(()) }
@@ -196,12 +201,12 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
         }
     }
 
-    /// The rows, and the end of this node's claims on them: deleted with the rows, so another node finds either
-    /// the claim or the row, never neither, and a commit needs no round trip after its row. A group-commit batch
-    /// is one statement, so one round trip (and one WAL flush) where BEGIN, a call per row, the claims' DELETE
-    /// and COMMIT took one each: with eight associations, a batch's time is what every waiting commit waits for.
-    /// A longer list (a rebuild) is one transaction of such statements.
-    func recordRows(_ records: [InstanceRecord]) async throws {
+    /// The rows, and the end of this node's claims on those a commit records (`endsClaim`): deleted with the
+    /// rows, so another node finds either the claim or the row, never neither, and a commit needs no round trip
+    /// after its row. A group-commit batch is one statement, so one round trip (and one WAL flush) where BEGIN,
+    /// a call per row, the claims' DELETE and COMMIT took one each: with eight associations, a batch's time is
+    /// what every waiting commit waits for. A longer list (a rebuild) is one transaction of such statements.
+    func recordRows(_ records: [(record: InstanceRecord, endsClaim: Bool)]) async throws {
         guard records.count > Self.maxBatch else {
             for try await _ in try await client.query(RecordBatch.query(records[...], node: node), logger: logger) {}
             return
@@ -224,7 +229,7 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
 
     public func recordBatch(_ records: [InstanceRecord]) throws {
         guard !records.isEmpty else { return }
-        try blocking { try await self.recordRows(records) }
+        try blocking { try await self.recordRows(records.map { ($0, false) }) }
     }
 
     /// Claims the instance for this node's commit: inserted and committed at once, so every node sees it, and
@@ -388,21 +393,22 @@ final class NodeSession: Sendable {
     func close() { requests.finish() }
 }
 
-/// Rows written by `arca_record` (one call per row, in order), and this node's claims on them ended, in one
-/// statement: `WITH ended AS (DELETE …) SELECT count(*) FROM (SELECT 1 FROM arca_record($3, …) UNION ALL …)`.
+/// Rows written by `arca_record` (one call per row, in order), and this node's claims on those a commit records
+/// ended, in one statement: `WITH ended AS (DELETE …) SELECT count(*) FROM (SELECT 1 FROM arca_record($3, …) UNION
+/// ALL …)`.
 /// A data-modifying WITH runs whether or not it is read; the calls run in the order of the UNION ALL (the
 /// function is not parallel safe). At most `PostgresIndex.maxBatch` rows: 34 parameters a row, 65,535 a statement.
 enum RecordBatch {
     static let parametersPerRow = 34
 
-    static func query(_ records: ArraySlice<InstanceRecord>, node: String) -> PostgresQuery {
+    static func query(_ records: ArraySlice<(record: InstanceRecord, endsClaim: Bool)>, node: String) -> PostgresQuery {
         var binds = PostgresBindings(capacity: 2 + records.count * parametersPerRow)
         binds.append(node)
-        binds.append(records.map(\.attributes.sopInstanceUID))
+        binds.append(records.filter(\.endsClaim).map(\.record.attributes.sopInstanceUID))
         var calls: [String] = []
         calls.reserveCapacity(records.count)
         var next = 3
-        for record in records {
+        for (record, _) in records {
             calls.append("SELECT 1 FROM arca_record(" + (next..<next + parametersPerRow).map { "$\($0)" }.joined(separator: ",") + ")")
             next += parametersPerRow
             for value in values(record) {

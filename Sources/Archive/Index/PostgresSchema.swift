@@ -195,10 +195,11 @@ enum PostgresSchema {
         """
 
     /// A commit's claim and its duplicate lookup in one round trip (`PostgresIndex.claim`): 0 when another node
-    /// holds the instance, 1 when claimed and the index has no row of it, 2 when claimed and it has one. Two
-    /// statements, not one: the lookup's snapshot is taken once the claim is granted, so it sees the row of a node
-    /// whose claim ended (deleted with that row's commit, `PostgresIndex.recordInTransaction`) while this insert
-    /// waited for it; a single statement's snapshot would predate that row.
+    /// holds the instance, 1 when claimed and the index has no row of it, 2 when claimed and it may have one (the
+    /// commit looks it up). Two statements, not one: under READ COMMITTED (PostgreSQL's default) the lookup's
+    /// snapshot is taken once the claim is granted, so it sees the row of a node whose claim ended (deleted with
+    /// that row, `RecordBatch`) while this insert waited for it; a single statement's snapshot would predate that
+    /// row, and so would the transaction's under a stricter isolation level, where the function answers 2.
     static let claimFunction = """
         CREATE FUNCTION arca_claim(p_sop TEXT, p_node TEXT, p_lease_seconds BIGINT) RETURNS INTEGER LANGUAGE plpgsql AS $$
         BEGIN
@@ -208,6 +209,9 @@ enum PostgresSchema {
                     OR arca_node_gone(ingest_claims.node);
             IF NOT FOUND THEN
                 RETURN 0;
+            END IF;
+            IF current_setting('transaction_isolation') <> 'read committed' THEN
+                RETURN 2;
             END IF;
             IF EXISTS (SELECT 1 FROM instances WHERE sop_uid = p_sop) THEN
                 RETURN 2;

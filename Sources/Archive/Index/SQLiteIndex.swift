@@ -14,7 +14,7 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
 
     public let path: String
     let pool: DatabasePool
-    private let group = GroupCommit()
+    private let group = GroupCommit<InstanceRecord>()
     /// The levels the last group commits wrote (used inside the writer connection's transactions only).
     let levels = LevelCache()
     /// Transactions committed by the group writer (for tests and benchmarks).
@@ -201,11 +201,11 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
 /// Group commit for blocking callers. Each caller queues its record; whoever finds no transaction running
 /// becomes the leader and commits everything queued (up to a limit), then wakes the others. A follower whose
 /// record was taken waits for its result; one whose record was not leads the next transaction.
-final class GroupCommit: @unchecked Sendable {
+final class GroupCommit<Item>: @unchecked Sendable {
     private final class Ticket {
-        let record: InstanceRecord
+        let item: Item
         var result: Result<Void, Error>?
-        init(_ record: InstanceRecord) { self.record = record }
+        init(_ item: Item) { self.item = item }
     }
 
     private let condition = NSCondition()
@@ -227,9 +227,8 @@ final class GroupCommit: @unchecked Sendable {
     }
 
     /// `write` commits a batch and answers each record's result, in order.
-    func commit(_ record: InstanceRecord, batchLimit: Int,
-                write: ([InstanceRecord]) -> [Result<Void, Error>]) throws {
-        let ticket = Ticket(record)
+    func commit(_ item: Item, batchLimit: Int, write: ([Item]) -> [Result<Void, Error>]) throws {
+        let ticket = Ticket(item)
         condition.lock()
         pending.append(ticket)
         while ticket.result == nil {
@@ -241,7 +240,7 @@ final class GroupCommit: @unchecked Sendable {
             let batch = Array(pending.prefix(batchLimit))
             pending.removeFirst(batch.count)
             condition.unlock()
-            let results = write(batch.map(\.record))
+            let results = write(batch.map(\.item))
             condition.lock()
             for (t, r) in zip(batch, results) { t.result = r }
             committed += 1

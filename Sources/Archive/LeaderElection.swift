@@ -2,7 +2,8 @@
 /// share (PostgreSQL) elects across machines, where an `flock` on the shared folder cannot be trusted (a network
 /// file system may not carry it).
 public protocol LeaderElection: Sendable {
-    /// True once this process holds `role`; it keeps it until it ends. Blocking: call from an I/O thread.
+    /// True while this process holds `role`, taking it when free. Ask before each use: a role can be lost (the
+    /// connection that held it, and another node takes it). Blocking: call from an I/O thread.
     func tryLead(_ role: String) throws -> Bool
 }
 

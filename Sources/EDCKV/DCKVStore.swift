@@ -73,17 +73,18 @@ public final class DCKVStore: Sendable {
         queue.sync { holder.release() }
     }
 
-    /// The lock, kept between passes once taken. Used only on the merger's queue.
+    /// The lock, kept between passes once taken; with an election, only while this process is still elected
+    /// (asked before every pass: a node whose index connection was lost may have lost the role to another).
+    /// Used only on the merger's queue.
     private final class LockHolder: @unchecked Sendable {
         static let role = "edckv-merger"
         private var held: MergeLock?
         private let election: (any LeaderElection)?
-        private var elected = false
         init(election: (any LeaderElection)?) { self.election = election }
         func lock(_ layout: StudyLayout) throws -> MergeLock? {
-            if let election, !elected {
-                elected = try election.tryLead(Self.role)
-                guard elected else { return nil }
+            if let election, try !election.tryLead(Self.role) {
+                held = nil
+                return nil
             }
             if held == nil { held = try MergeLock.tryAcquire(layout) }
             return held

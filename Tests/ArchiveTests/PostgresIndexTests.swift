@@ -135,6 +135,32 @@ struct PostgresIndexTests {
         #expect(try await Self.eventually { try b.tryLead("edckv-merger") })
     }
 
+    /// A node whose session connection is cut (the server ended it) takes its lock back on a new one, so other
+    /// nodes see it alive again; a role it led went with the old connection: another node may take it, and the
+    /// first then answers false until the role is free again.
+    @Test func aNodeWhoseSessionIsCutTakesItsLockBackAndAsksForItsRolesAgain() async throws {
+        let url = try PostgresTestServer.makeDatabase()
+        let a = try Self.node(url, "a"), b = try Self.node(url, "b")
+        func gone(_ node: String) throws -> String { try PostgresTestServer.psql(url, "SELECT arca_node_gone('\(node)')") }
+        #expect(try a.tryLead("edckv-merger"))
+        #expect(try !b.tryLead("edckv-merger"))
+        #expect(try gone("a") == "f\n")
+        // The backend holding node a's lock (a bigint advisory key: classid the high half, objid the low).
+        let ended = try PostgresTestServer.psql(url, """
+            SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' AND granted
+              AND ((classid::bigint << 32) | objid::bigint) = hashtextextended('arca-node:a', 0)
+            """)
+        #expect(ended == "1\n")
+        // The role went with the cut connection: b takes it, and a does not believe it still leads.
+        #expect(try await Self.eventually { try b.tryLead("edckv-merger") })
+        #expect(try !a.tryLead("edckv-merger"))
+        // The session comes back with the node's lock, and serves claims as before.
+        #expect(try await Self.eventually { try gone("a") == "f\n" })
+        #expect(try await a.claim(instance: "1.5.1") == .claimedNew)
+        b.close()
+        #expect(try await Self.eventually { try a.tryLead("edckv-merger") })
+    }
+
     @Test func migrateCopiesASQLiteIndexRowForRowAndNewRowsFollow() async throws {
         let dir = try ExternalTool.temporaryDirectory("arca-migrate")
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -56,7 +56,7 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
             try migrate()
             // The node's lock, held by its session as long as the process lives: a claim whose node no longer
             // holds it was left by a node that died (the server drops a killed process's locks at once).
-            guard try blocking({ [session, name = self.node] in try await session.run("SELECT pg_try_advisory_lock(hashtextextended('arca-node:' || $1, 0))", name) }) else {
+            guard try blocking({ [session, name = self.node] in try await session.lockNode(name) }) else {
                 throw ArchiveError.io("another running node is named \(self.node) on this index: give each node its own --node-name")
             }
         } catch {
@@ -77,10 +77,11 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
         runner.cancel()
     }
 
-    /// Elects one node for `role` across every node on this database: true once this node holds the role's lock
-    /// (kept until the process ends, so a node that dies hands the role to the next one that asks). Blocking.
+    /// Elects one node for `role` across every node on this database: true while this node holds the role's lock
+    /// (kept until the process ends, so a node that dies hands the role to the next one that asks; lost with the
+    /// node's session connection, after which this asks again). Blocking.
     public func tryLead(_ role: String) throws -> Bool {
-        try blocking { [session] in try await session.run("SELECT pg_try_advisory_lock(hashtextextended('arca-lead:' || $1, 0))", role) }
+        try blocking { [session] in try await session.lead(role) }
     }
 
     // MARK: Blocking bridge
@@ -340,12 +341,27 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
     }
 }
 
-/// One connection leased for the node's lifetime, running the statements whose effect is tied to a session
-/// (advisory locks) one after the other.
+/// One connection leased for the node's lifetime, holding the advisory locks that say the node is alive and
+/// which roles it leads, and running the statements tied to them one after the other (its own task owns the
+/// connection and what it holds).
+///
+/// A lost connection (the server restarted, a network cut) takes those locks with it: other nodes then see this
+/// one as gone (they may take its claims over, and its roles). The session opens a new connection and takes the
+/// node's lock again before anything else (retried every second: the server may hold the old connection's locks
+/// until it notices that connection is dead); roles are not taken back behind the callers' backs: the next
+/// `lead` asks again, and answers false if another node took the role meanwhile.
 final class NodeSession: Sendable {
     struct Request: Sendable {
-        let sql: String
-        let argument: String
+        enum Kind: Sendable {
+            /// The node's lock, taken again after every reconnection once granted.
+            case node(String)
+            /// A role's lock; answered from what the current connection holds when it holds it.
+            case role(String)
+            /// Connection `n` of the session closed (posted by the connection itself, so a lost connection is
+            /// replaced at once, not at the next request).
+            case closed(Int)
+        }
+        let kind: Kind
         let done: @Sendable (Result<Bool, any Error>) -> Void
     }
 
@@ -356,34 +372,77 @@ final class NodeSession: Sendable {
         let (stream, continuation) = AsyncStream.makeStream(of: Request.self)
         requests = continuation
         task = Task(executorPreference: executor) {
-            do {
-                try await client.withConnection { connection in
-                    for await request in stream {
-                        do {
+            var pending = stream.makeAsyncIterator()
+            var node: String?
+            var open = true
+            var generation = 0
+            while open && !Task.isCancelled {
+                do {
+                    try await client.withConnection { connection in
+                        generation += 1
+                        let current = generation
+                        connection.closeFuture.whenComplete { _ in _ = continuation.yield(Request(kind: .closed(current)) { _ in }) }
+                        func locked(_ key: String) async throws -> Bool {
                             var answer = false
-                            var binds = PostgresBindings()
-                            binds.append(request.argument)
-                            for try await row in try await connection.query(PostgresQuery(unsafeSQL: request.sql, binds: binds), logger: logger) {
-                                answer = try row.decode(Bool.self)
-                            }
-                            request.done(.success(answer))
-                        } catch {
-                            request.done(.failure(error))
+                            let rows = try await connection.query("SELECT pg_try_advisory_lock(hashtextextended(\(key), 0))", logger: logger)
+                            for try await row in rows { answer = try row.decode(Bool.self) }
+                            return answer
                         }
+                        if let node {
+                            while try await !locked("arca-node:" + node) {
+                                logger.warning("PostgreSQL: node \(node)'s lock is still held by its lost connection; asking again")
+                                try await Task.sleep(for: .seconds(1))
+                            }
+                            logger.notice("PostgreSQL: node \(node)'s session is back")
+                        }
+                        var roles: Set<String> = []
+                        while let request = await pending.next(isolation: #isolation) {
+                            if case .closed(let n) = request.kind {
+                                if n == current { throw ArchiveError.io("the connection closed") }
+                                continue
+                            }
+                            do {
+                                switch request.kind {
+                                case .node(let name):
+                                    let granted = try await locked("arca-node:" + name)
+                                    if granted { node = name }
+                                    request.done(.success(granted))
+                                case .closed:
+                                    break
+                                case .role(let role):
+                                    if roles.contains(role) && !connection.isClosed { request.done(.success(true)); continue }
+                                    let granted = try await locked("arca-lead:" + role)
+                                    if granted { roles.insert(role) }
+                                    request.done(.success(granted))
+                                }
+                            } catch {
+                                request.done(.failure(error))
+                                // A lost connection: open another (its locks are gone with it).
+                                if connection.isClosed { throw error }
+                            }
+                        }
+                        open = false
                     }
+                } catch {
+                    guard open, !Task.isCancelled else { break }
+                    logger.error("PostgreSQL: the node's session connection was lost (\(error)); opening another")
+                    try? await Task.sleep(for: .seconds(1))
                 }
-            } catch {
-                logger.error("the node's PostgreSQL session ended: \(error)")
             }
             // Whatever is still queued is answered.
-            for await request in stream { request.done(.failure(ArchiveError.io("PostgreSQL: the node's session is closed"))) }
+            while let request = await pending.next(isolation: #isolation) { request.done(.failure(ArchiveError.io("PostgreSQL: the node's session is closed"))) }
         }
     }
 
-    /// Runs a statement with one text argument that answers one boolean, on the node's connection.
-    func run(_ sql: String, _ argument: String) async throws -> Bool {
+    /// Takes the node's lock (held, and taken again after a reconnection, while the process lives).
+    func lockNode(_ name: String) async throws -> Bool { try await ask(.node(name)) }
+
+    /// Takes a role's lock, or answers that this node holds it on its current connection.
+    func lead(_ role: String) async throws -> Bool { try await ask(.role(role)) }
+
+    private func ask(_ kind: Request.Kind) async throws -> Bool {
         try await withCheckedThrowingContinuation { continuation in
-            let request = Request(sql: sql, argument: argument) { continuation.resume(with: $0) }
+            let request = Request(kind: kind) { continuation.resume(with: $0) }
             if case .terminated = requests.yield(request) {
                 continuation.resume(throwing: ArchiveError.io("PostgreSQL: the node's session is closed"))
             }

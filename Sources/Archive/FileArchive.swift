@@ -208,9 +208,9 @@ public final class FileArchive: Sendable {
                                     receivedAt: receivedAt, callingAETitle: callingAETitle)
         // Readers of the path wait from here on, until the file is in place or the commit failed.
         materializer.expect(relative)
-        // On an index other nodes share, the row ends the instance's claim: it waits for the bytes to be durable,
-        // for from then on another node may find it and act on it (replace it, refuse a duplicate of it), and a
-        // failed write could no longer take it back safely.
+        // On an index other nodes share, the row ends the instance's claim: it waits for the bytes to be written
+        // (and in strict mode flushed), for from then on another node may find it and act on it (replace it,
+        // refuse a duplicate of it), and a failed write could no longer take it back safely.
         let overlapped = existing == nil && index?.isReadByOtherNodes != true
         do {
             try stream.submitFinal(final)
@@ -243,8 +243,9 @@ public final class FileArchive: Sendable {
         recentRows.noted(record.attributes.sopInstanceUID)
     }
 
-    /// The archived location of an instance: none when an early lookup found none and no row of it was recorded
-    /// since; else the index's row, or without an index a file at the target.
+    /// The archived location of an instance: none when an early lookup found none and still holds (no row of it
+    /// recorded since, or the cross-node claim that looked it up is held); else the index's row, or without an
+    /// index a file at the target.
     private func existingLocation(_ sop: String, target: String, relative: String, early: EarlyLookup?) throws -> String? {
         if let early, early.sopInstanceUID == sop {
             switch early.proof {

@@ -64,8 +64,9 @@ public protocol InstanceIndex: Sendable {
 public enum InstanceClaim: Sendable, Equatable {
     /// Claimed; the commit looks the instance up (the index may have a row of it).
     case claimed
-    /// Claimed, and the index had no row of it when the claim was granted. None can appear while the claim is
-    /// held (other nodes claim first; this node commits one instance at a time), so the commit need not look.
+    /// Claimed, and the index had no row of it when the claim was granted. No commit can record one while the
+    /// claim is held (other nodes' commits claim first; this node commits one instance at a time; a takeover,
+    /// a recovery or the compressor records instances already recorded), so the commit need not look.
     case claimedNew
     /// Another node is committing this instance right now.
     case heldElsewhere

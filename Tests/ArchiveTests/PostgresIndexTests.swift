@@ -112,6 +112,17 @@ struct PostgresIndexTests {
         #expect(try await b.claim(instance: "1.8.4") == .heldElsewhere)
     }
 
+    /// The claim's lookup relies on READ COMMITTED's fresh snapshot per statement; under a stricter isolation
+    /// level it answers "claimed, look it up" instead of vouching for the absence of a row.
+    @Test func underRepeatableReadTheClaimLeavesTheLookupToTheCommit() async throws {
+        let url = try PostgresTestServer.makeDatabase()
+        let database = String(url[url.index(after: try #require(url.lastIndex(of: "/")))...])
+        _ = try PostgresTestServer.psql(url, "ALTER DATABASE \(database) SET default_transaction_isolation = 'repeatable read'")
+        let index = try Self.node(url, "rr")
+        #expect(try await index.claim(instance: "1.4.1") == .claimed)
+        #expect(try await Self.node(url, "other").claim(instance: "1.4.1") == .heldElsewhere)
+    }
+
     /// A group-commit batch is one statement of at most 1,000 rows (34 parameters each, 65,535 a statement): a
     /// longer list, as a rebuild writes, is several in one transaction.
     @Test func aListLongerThanOneStatementIsWrittenWhole() async throws {
@@ -145,9 +156,11 @@ struct PostgresIndexTests {
         #expect(try a.tryLead("edckv-merger"))
         #expect(try !b.tryLead("edckv-merger"))
         #expect(try gone("a") == "f\n")
-        // The backend holding node a's lock (a bigint advisory key: classid the high half, objid the low).
+        // The backend holding node a's lock in this database (a bigint advisory key: classid the high half, objid
+        // the low; other tests' databases have nodes named "a" too).
         let ended = try PostgresTestServer.psql(url, """
             SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' AND granted
+              AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
               AND ((classid::bigint << 32) | objid::bigint) = hashtextextended('arca-node:a', 0)
             """)
         #expect(ended == "1\n")

@@ -194,6 +194,37 @@ import Testing
         }
     }
 
+    /// With an election (several nodes on one PostgreSQL index), the merger asks before every pass: a node that
+    /// lost the role (its index connection went, another node took it) lets go of the merge lock and stops.
+    @Test func aMergerThatLosesItsElectionLetsGoOfTheLock() async throws {
+        let archive = try ExternalTool.temporaryDirectory("arca-dckv-election").path
+        defer { try? FileManager.default.removeItem(atPath: archive) }
+        let store = try DCKVStore(archiveRoot: archive, policy: .reject)
+        final class Election: LeaderElection, @unchecked Sendable {
+            private let lock = NSLock()
+            private var leading = true
+            var leads: Bool {
+                get { lock.withLock { leading } }
+                set { lock.withLock { leading = newValue } }
+            }
+            func tryLead(_ role: String) throws -> Bool { leads }
+        }
+        let election = Election()
+        let (passes, pass) = AsyncStream.makeStream(of: Void.self)
+        let merger = Task { await store.runMerger(interval: .milliseconds(10), election: election) { _ in pass.yield() } }
+        defer { merger.cancel() }
+        var iterator = passes.makeAsyncIterator()
+        _ = await iterator.next()
+        #expect(try MergeLock.tryAcquire(store.merger.layout) == nil)
+        election.leads = false
+        var freed = false
+        for _ in 0..<200 where !freed {
+            freed = try MergeLock.tryAcquire(store.merger.layout) != nil
+            if !freed { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        #expect(freed)
+    }
+
     @Test func onlyOneMergerHoldsTheLock() throws {
         let store = try Store()
         let layout = StudyLayout(root: store.root)

@@ -240,9 +240,10 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
         let rows = try await rows("SELECT arca_claim($1, $2, $3)::BIGINT",
                                   [.text(sopInstanceUID), .text(node), .integer(Int64(Self.claimLeaseSeconds))])
         switch rows.first?.first?.integer {
+        case 0: return .heldElsewhere
         case 1: return .claimedNew
         case 2: return .claimed
-        default: return .heldElsewhere
+        case let other: throw ArchiveError.io("PostgreSQL: arca_claim answered \(other.map(String.init) ?? "nothing")")
         }
     }
 

@@ -199,10 +199,15 @@ enum PostgresSchema {
     /// commit looks it up). Two statements, not one: under READ COMMITTED (PostgreSQL's default) the lookup's
     /// snapshot is taken once the claim is granted, so it sees the row of a node whose claim ended (deleted with
     /// that row, `RecordBatch`) while this insert waited for it; a single statement's snapshot would predate that
-    /// row, and so would the transaction's under a stricter isolation level, where the function answers 2.
+    /// row, and so would the transaction's under a stricter isolation level, where the function answers 2. The
+    /// claim's commit does not wait for the WAL flush (`synchronous_commit` off for its transaction only).
     static let claimFunction = """
         CREATE FUNCTION arca_claim(p_sop TEXT, p_node TEXT, p_lease_seconds BIGINT) RETURNS INTEGER LANGUAGE plpgsql AS $$
         BEGIN
+            -- A claim is a lease between live nodes, not data: its commit need not wait for the WAL flush (it is
+            -- visible to the other nodes at once either way; a server crash ends every node's session, and so
+            -- every claim, too).
+            PERFORM set_config('synchronous_commit', 'off', true);
             INSERT INTO ingest_claims (sop_uid, node) VALUES (p_sop, p_node)
             ON CONFLICT (sop_uid) DO UPDATE SET node = EXCLUDED.node, claimed_at = now()
                 WHERE ingest_claims.claimed_at < now() - make_interval(secs => p_lease_seconds)

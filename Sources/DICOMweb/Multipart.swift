@@ -128,22 +128,23 @@ struct MultipartReader {
         guard isDone else { throw Failure(description: "the multipart body ended without its closing boundary") }
     }
 
+    /// Where `needle` starts in the pending bytes, from `start`. The first byte's candidates come from `memchr` (the
+    /// C library's vector loop): a Swift byte loop here was a fifth of the server's time during a STOW-RS.
     private func find(_ needle: [UInt8], from start: Int = 0) -> Int? {
         pending.withUnsafeReadableBytes { haystack -> Int? in
-            guard haystack.count >= needle.count, let first = needle.first else { return nil }
-            var i = max(0, start)
-            let last = haystack.count - needle.count
-            while i <= last {
-                guard let hit = haystack[i...last].firstIndex(of: first) else { return nil }
-                var match = true
-                for k in needle.indices.dropFirst() where haystack[hit + k] != needle[k] {
-                    match = false
-                    break
+            needle.withUnsafeBytes { wanted -> Int? in
+                guard let base = haystack.baseAddress, let key = wanted.baseAddress, let first = needle.first,
+                      haystack.count >= needle.count else { return nil }
+                let last = haystack.count - needle.count
+                var i = max(0, start)
+                while i <= last {
+                    guard let found = memchr(base + i, Int32(first), last - i + 1) else { return nil }
+                    let hit = base.distance(to: UnsafeRawPointer(found))
+                    if memcmp(base + hit, key, needle.count) == 0 { return hit }
+                    i = hit + 1
                 }
-                if match { return hit }
-                i = hit + 1
+                return nil
             }
-            return nil
         }
     }
 }

@@ -117,6 +117,11 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
 
     static func bindings(_ arguments: [IndexValue]) -> PostgresBindings {
         var binds = PostgresBindings(capacity: arguments.count)
+        append(arguments, to: &binds)
+        return binds
+    }
+
+    static func append(_ arguments: [IndexValue], to binds: inout PostgresBindings) {
         for a in arguments {
             switch a {
             case .null: binds.appendNull()
@@ -125,7 +130,6 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
             case .real(let d): binds.append(d)
             }
         }
-        return binds
     }
 
     static func value(_ cell: PostgresCell) throws -> IndexValue {
@@ -471,14 +475,7 @@ enum RecordBatch {
         for (record, _) in records {
             calls.append("SELECT 1 FROM arca_record(" + (next..<next + parametersPerRow).map { "$\($0)" }.joined(separator: ",") + ")")
             next += parametersPerRow
-            for value in values(record) {
-                switch value {
-                case .null: binds.appendNull()
-                case .integer(let i): binds.append(i)
-                case .text(let t): binds.append(t)
-                case .real(let d): binds.append(d)
-                }
-            }
+            PostgresIndex.append(values(record), to: &binds)
         }
         let sql = "WITH ended AS (DELETE FROM ingest_claims WHERE node = $1 AND sop_uid = ANY($2)) SELECT count(*) FROM ("
             + calls.joined(separator: " UNION ALL ") + ") r"

@@ -82,11 +82,13 @@ let package = Package(
         ),
         // Linux file calls Glibc's module does not export (sync_file_range).
         .target(name: "CArcaIO"),
+        // A SQLite VFS whose reads fail instead of waiting for the device: short queries run on the event loop.
+        .target(name: "CSQLiteNoWait", linkerSettings: [.linkedLibrary("sqlite3")]),
         // The archive: file naming, duplicate policy, durable writes, the index.
         .target(
             name: "Archive",
             dependencies: [
-                "DICOM", "BLAKE3", "CArcaIO",
+                "DICOM", "BLAKE3", "CArcaIO", "CSQLiteNoWait",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -30,6 +30,11 @@ public struct FindService: CollectingDIMSEService {
         QueryModel.allCases.contains { $0.findSOPClass == abstractSyntax } ? QueryRetrieveSupport.find(foldsPersonNames: foldsPersonNames) : nil
     }
 
+    /// The final response: success, or 0xA700 with an Error Comment when the answers stop at the limit.
+    static func final(truncated: Bool, answered: Int) -> (DIMSEStatus, String?) {
+        truncated ? (.outOfResources, "more than \(answered) matches: narrow the query") : (.success, nil)
+    }
+
     public func perform(_ request: DIMSERequest, _ responder: DIMSEResponder) async throws {
         guard let model = QueryModel(sopClassUID: request.context.abstractSyntax) else {
             return try await responder.respond(status: .sopClassNotSupported)
@@ -45,26 +50,34 @@ public struct FindService: CollectingDIMSEService {
             logger.notice("[C-FIND] \(request.association.callingAETitle): refused: \(error)")
             return try await responder.respond(status: QueryRetrieveSupport.status(error), comment: error.description)
         }
-        // Answers are encoded on the I/O thread as the index is read and go out in batches (one write each) while
-        // the rest is read; a C-CANCEL is honoured between batches.
+        // Answers are encoded as the index is read (on this thread for a short query whose pages are cached, else
+        // on an I/O thread) and go out in batches (one write each) while the rest is read; a C-CANCEL is honoured
+        // between batches. The last batch and the final response go out in one write.
         var answered = 0
+        var finalSent = false
         let truncated: Bool
         do {
             truncated = try await engine.answers(to: query, syntax: try responder.dataSetSyntax(), batchSize: Self.batch) { batch in
                 guard !request.isCancelled else { return false }
-                try await responder.respondPending(encoded: batch)
-                answered += batch.count
+                answered += batch.answers.count
+                if let truncated = batch.truncated {
+                    let (status, comment) = Self.final(truncated: truncated, answered: answered)
+                    logger.info("[C-FIND] \(request.association.callingAETitle) \(model.rawValue) root \(query.level): \(answered)\(truncated ? "+" : "") match(es)")
+                    try await responder.respondPending(encoded: batch.answers, final: status, comment: comment)
+                    finalSent = true
+                } else {
+                    try await responder.respondPending(encoded: batch.answers)
+                }
                 return true
             }
         } catch let error as QueryError {
             logger.warning("[C-FIND] \(request.association.callingAETitle): \(error)")
             return try await responder.respond(status: QueryRetrieveSupport.status(error), comment: error.description)
         }
+        if finalSent { return }
         logger.info("[C-FIND] \(request.association.callingAETitle) \(model.rawValue) root \(query.level): \(answered)\(truncated ? "+" : "") match(es)")
         if request.isCancelled { return try await responder.respond(status: .cancel) }
-        if truncated {
-            return try await responder.respond(status: .outOfResources, comment: "more than \(answered) matches: narrow the query")
-        }
-        try await responder.respond(status: .success)
+        let (status, comment) = Self.final(truncated: truncated, answered: answered)
+        try await responder.respond(status: status, comment: comment)
     }
 }

@@ -107,9 +107,9 @@ struct DICOMwebRoutes: Sendable {
         var warnings = qido.warnings
         let base = Self.baseURL(request)
         let engine = services.engine
-        // The search and its JSON in one trip to the pool (up to `maxResults` answers: not work for the loop).
-        let (body, truncated, count) = try await services.reading.threadPool.runIfActive { () -> ([UInt8], Bool, Int) in
-            let result = try engine.findNow(query)
+        // The JSON is written where the search ended: on this loop for a short search whose index pages are
+        // cached, else on the I/O thread that read it (up to `maxResults` answers: not work for the loop).
+        let (body, truncated, count) = try await engine.find(query) { result -> ([UInt8], Bool, Int) in
             let encoder = DICOMJSONEncoder()
             var body: [UInt8] = []
             body.reserveCapacity(result.answers.count * 600 + 2)

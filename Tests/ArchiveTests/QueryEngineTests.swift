@@ -104,7 +104,28 @@ typealias Tag = DICOM.Tag
         let query = try Query(identifier: ds, model: model, options: options)
         let result = try f.engine.findNow(query)
         try expectEncodedAnswers(f, query, result)
+        try expectInlineAnswers(f.engine, query, result)
         return result.answers.map { $0.string(tag) ?? "<absent>" }.sorted()
+    }
+
+    /// A query started on the caller's thread with reads that do not wait (and finished on it, or handed over
+    /// and finished the ordinary way) answers what the I/O thread's reading answers, in the same order.
+    static func expectInlineAnswers(_ engine: QueryEngine, _ query: Query, _ result: QueryEngine.Result) throws {
+        let answer: @Sendable (AnswerBuilder, [IndexValue], () throws -> DataSet?) throws -> DataSet = { builder, row, header in
+            try builder.answer(row, header: header)
+        }
+        switch engine.startInline(query, answer) {
+        case .done(let answers, let truncated):
+            #expect(answers == result.answers)
+            #expect(truncated == result.truncated)
+        case .handOver(let rest):
+            var answers = rest.answers
+            try rest.finish(stop: { false }, answer) { answers.append($0) }
+            #expect(answers == result.answers)
+            #expect(rest.run.truncated == result.truncated)
+        case .notStarted:
+            #expect(engine.index.nonBlockingRows == nil, "a warm SQLite index starts every query on the caller's thread")
+        }
     }
 
     /// The answers C-FIND sends, encoded straight from the index rows, are the bytes of the answer datasets in
@@ -275,33 +296,51 @@ typealias Tag = DICOM.Tag
         #expect(retrieve.map(\.sopInstanceUID) == ["1.1.1.1", "1.1.1.2", "1.1.2.1", "2.1.1.1"])
     }
 
+    /// Every instance with its patient's name, patient root, relational.
+    static func everyInstance() throws -> Query {
+        var ds = DataSet()
+        ds.setString("IMAGE", for: .queryRetrieveLevel, vr: .CS)
+        ds.setString("", for: .sopInstanceUID, vr: .UI)
+        ds.setString("", for: .patientName, vr: .PN)
+        return try Query(identifier: ds, model: .patientRoot, options: QueryOptions(relational: true))
+    }
+
     /// C-FIND's path: the answers arrive in batches while the statement runs, the same bytes as `encodedNow`, and
     /// a consumer that stops after the first batch (a C-CANCEL) ends the statement instead of waiting for it.
     @Test(arguments: IndexEngine.all) func answersStreamInBatches(engine: IndexEngine) async throws {
         let f = try Self.fixture(engine)
         defer { try? FileManager.default.removeItem(at: f.directory) }
-        var ds = DataSet()
-        ds.setString("IMAGE", for: .queryRetrieveLevel, vr: .CS)
-        ds.setString("", for: .sopInstanceUID, vr: .UI)
-        ds.setString("", for: .patientName, vr: .PN)
-        let query = try Query(identifier: ds, model: .patientRoot, options: QueryOptions(relational: true))
+        let query = try Self.everyInstance()
         let whole = try f.engine.encodedNow(query, syntax: .explicitVRLittleEndian)
         #expect(whole.answers.count > 4)
-        var batches: [[[UInt8]]] = []
-        let truncated = try await f.engine.answers(to: query, syntax: .explicitVRLittleEndian, batchSize: 2) { batch in
-            batches.append(batch)
-            return true
+        // Read on this thread (a warm SQLite index; a slice no debug build runs out of), and handed over to the
+        // pool after one row (a zero slice).
+        let inline = QueryEngine(index: f.engine.index, source: f.engine.source, retrieveAETitle: "ARCA", inlineSlice: .seconds(60))
+        let handingOver = QueryEngine(index: f.engine.index, source: f.engine.source, retrieveAETitle: "ARCA", inlineSlice: .zero)
+        for engine in [inline, handingOver] {
+            var batches: [AnswerBatch] = []
+            let truncated = try await engine.answers(to: query, syntax: .explicitVRLittleEndian, batchSize: 2) { batch in
+                batches.append(batch)
+                return true
+            }
+            #expect(!truncated)
+            // (What the caller's thread read before handing over goes out first, a batch of its own.)
+            #expect(batches.dropLast().allSatisfy { (1...2).contains($0.answers.count) && !$0.isLast })
+            #expect(batches.dropFirst().dropLast().allSatisfy { $0.answers.count == 2 })
+            #expect(batches.last?.truncated == false)
+            #expect(batches.flatMap(\.answers) == whole.answers)
+            var seen = 0
+            let stopped = try await engine.answers(to: query, syntax: .explicitVRLittleEndian, batchSize: 2) { batch in
+                seen += batch.answers.count
+                return false
+            }
+            #expect(!stopped)
+            #expect(seen == (engine === handingOver ? 1 : 2))
         }
-        #expect(!truncated)
-        #expect(batches.dropLast().allSatisfy { $0.count == 2 })
-        #expect(batches.flatMap { $0 } == whole.answers)
-        var seen = 0
-        let stopped = try await f.engine.answers(to: query, syntax: .explicitVRLittleEndian, batchSize: 2) { batch in
-            seen += batch.count
-            return false
+        if engine == .sqlite {
+            #expect(inline.inlineOutcomesSoFar == QueryEngine.InlineOutcomes(done: 2))
+            #expect(handingOver.inlineOutcomesSoFar == QueryEngine.InlineOutcomes(handedOver: 2))
         }
-        #expect(!stopped)
-        #expect(seen == 2)
         // An index that fails on the I/O thread: the consumer gets the error, it is not left waiting.
         struct BrokenIndex: IndexQuerying {
             let dialect: any SQLDialect
@@ -313,6 +352,29 @@ typealias Tag = DICOM.Tag
         await #expect(throws: QueryError.self) {
             _ = try await broken.answers(to: query, syntax: .implicitVRLittleEndian, batchSize: 2) { _ in true }
         }
+    }
+
+    /// An index whose pages are not in the page cache: the read that would wait fails on the caller's thread,
+    /// and the query runs on an I/O thread from the start, with the same answers.
+    @Test func aQueryWhosePagesAreNotCachedRunsOnThePool() async throws {
+        let f = try Self.fixture(.sqlite)
+        defer { try? FileManager.default.removeItem(at: f.directory) }
+        let query = try Self.everyInstance()
+        let reference = try f.engine.findNow(query)
+        // New connections (nothing in SQLite's own page cache), then the files dropped from the kernel's.
+        let index = try SQLiteIndex(archive: f.directory.path)
+        for name in [SQLiteIndex.fileName, SQLiteIndex.fileName + "-wal"] {
+            let fd = open(f.directory.appendingPathComponent(name).path, O_RDONLY)
+            guard fd >= 0 else { continue }
+            #expect(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0)
+            close(fd)
+        }
+        let cold = QueryEngine(index: index, source: f.engine.source, retrieveAETitle: "ARCA", inlineSlice: .seconds(60))
+        #expect(try await cold.find(query).answers == reference.answers)
+        #expect(cold.inlineOutcomesSoFar == QueryEngine.InlineOutcomes(notStarted: 1))
+        // Its pages now read (by the I/O thread's reading, into the kernel's cache): the next one starts here.
+        #expect(try await cold.find(query).answers == reference.answers)
+        #expect(cold.inlineOutcomesSoFar == QueryEngine.InlineOutcomes(done: 1, notStarted: 1))
     }
 
     /// A task cancelled while it waits for the next batch (its association went away) stops the statement at its

@@ -14,6 +14,8 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
 
     public let path: String
     let pool: DatabasePool
+    /// Connections whose reads never wait for the device: short queries run on the caller's event loop.
+    public let nonBlockingRows: (any NonBlockingRows)?
     private let group = GroupCommit<InstanceRecord>()
     /// The levels the last group commits wrote (used inside the writer connection's transactions only).
     let levels = LevelCache()
@@ -64,6 +66,7 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
         // `prepareDatabase`: set it again on the writer, the one connection that commits.
         try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)") }
         try IndexSchema.migrator.migrate(pool)
+        nonBlockingRows = NoWaitRows(path: path, count: ProcessInfo.processInfo.activeProcessorCount)
     }
 
     /// The `synchronous` level the committing connection runs with (SQLite's numbers: 1 NORMAL, 2 FULL).

@@ -152,6 +152,11 @@ final class HeaderCache: Sendable {
         return ds
     }
 
+    /// The header of `location` if it is cached (nothing read).
+    func cached(_ location: String) -> DataSet? {
+        state.withLockedValue { $0.entries[location] }
+    }
+
     /// A stored instance changed (replaced, removed): its header is read again next time.
     func invalidate(_ location: String) {
         state.withLockedValue { s in

@@ -8,6 +8,8 @@ public protocol IndexQuerying: Sendable {
     /// Runs a read-only statement and hands each row (values in SELECT order) to `body` until it returns
     /// false. Blocking: call from an I/O thread.
     func forEachRow(_ sql: String, _ arguments: [IndexValue], _ body: ([IndexValue]) throws -> Bool) throws
+    /// Rows read without waiting for the device, when the index can (nil: every query goes to an I/O thread).
+    var nonBlockingRows: (any NonBlockingRows)? { get }
 }
 
 /// The archive's query engine, transport-neutral: a parsed `Query` in, matching entities out as answer
@@ -22,11 +24,28 @@ public final class QueryEngine: Sendable {
     public let maxResults: Int
     /// Retrieve AE Title (0008,0054) put in every answer: where the matches can be retrieved from.
     public let retrieveAETitle: String?
+    /// How long a query may run on the caller's thread (an event loop) before it goes on on an I/O thread:
+    /// enough for a search of a few dozen answers; a longer one loses little to the trip it then takes.
+    public let inlineSlice: Duration
     private let headers = HeaderCache()
     private let threadPool: NIOThreadPool
+    private let inlineOutcomes = NIOLockedValueBox(InlineOutcomes())
+
+    /// How the queries that could start on the caller's thread went (for tests and diagnostics).
+    public struct InlineOutcomes: Sendable, Equatable {
+        /// Read through on the caller's thread.
+        public var done = 0
+        /// Started there, finished on an I/O thread (the slice ran out, or a stored instance had to be read).
+        public var handedOver = 0
+        /// A read would have waited (or no connection was free): run on an I/O thread from the start.
+        public var notStarted = 0
+    }
+
+    public var inlineOutcomesSoFar: InlineOutcomes { inlineOutcomes.withLockedValue { $0 } }
 
     public init(index: any IndexQuerying, source: any InstanceSource, maxResults: Int = 10_000, retrieveAETitle: String? = nil,
-                threadPool: NIOThreadPool = .singleton) {
+                inlineSlice: Duration = .microseconds(250), threadPool: NIOThreadPool = .singleton) {
+        self.inlineSlice = inlineSlice
         self.index = index
         self.source = source
         self.maxResults = max(1, maxResults)
@@ -40,9 +59,31 @@ public final class QueryEngine: Sendable {
         public var truncated: Bool
     }
 
-    /// The answers to `query`, on an I/O thread.
+    /// The answers to `query`: read on the caller's thread while the index's pages are cached and the query is
+    /// short, else (or from where that stopped) on an I/O thread.
     public func find(_ query: Query) async throws -> Result {
-        try await threadPool.runIfActive { try self.findNow(query) }
+        try await find(query) { $0 }
+    }
+
+    /// The answers to `query` handed to `finish` where the matching ended: on the caller's thread for a short
+    /// query whose pages are cached (no trip to an I/O thread at all), else on the I/O thread, so the work
+    /// `finish` does for a large answer (a JSON body) stays off the caller's thread too.
+    public func find<T: Sendable>(_ query: Query, then finish: @escaping @Sendable (Result) throws -> T) async throws -> T {
+        let answer: @Sendable (AnswerBuilder, [IndexValue], () throws -> DataSet?) throws -> DataSet = { builder, row, header in
+            try builder.answer(row, header: header)
+        }
+        switch startInline(query, answer) {
+        case .done(let answers, let truncated):
+            return try finish(Result(answers: answers, truncated: truncated))
+        case .handOver(let rest):
+            return try await threadPool.runIfActive {
+                var answers = rest.answers
+                try rest.finish(stop: { false }, answer) { answers.append($0) }
+                return try finish(Result(answers: answers, truncated: rest.run.truncated))
+            }
+        case .notStarted:
+            return try await threadPool.runIfActive { try finish(self.findNow(query)) }
+        }
     }
 
     /// `find` for callers already on an I/O thread.
@@ -61,43 +102,83 @@ public final class QueryEngine: Sendable {
         return (answers, truncated)
     }
 
-    /// The answers to `query` encoded in `syntax`, handed to `body` in batches of `batchSize` while the index is
-    /// still being read: the statement runs on an I/O thread and `body` sends, on the caller's thread, what is
-    /// ready. A large answer set then costs the longer of the two instead of their sum (1,667 answers, profiled:
-    /// about 10 ms of reading and building, then 6 ms of sending). `body` returns false to stop (a C-CANCEL): the
-    /// statement ends at its next row. Returns whether more entities matched than were answered.
+    /// The answers to `query` encoded in `syntax`, handed to `body` in batches of `batchSize`, the last one marked
+    /// (`AnswerBatch.truncated`), so that a C-FIND can send its last answers and its final response in one write.
+    /// A short query whose pages are cached is read on the caller's thread; otherwise the statement runs (or goes
+    /// on) on an I/O thread and `body` sends, on the caller's thread, what is ready while the rest is read: a large
+    /// answer set then costs the longer of the two instead of their sum (1,667 answers, profiled: about 10 ms of
+    /// reading and building, then 6 ms of sending). `body` returns false to stop (a C-CANCEL): the statement
+    /// ends at its next row. Returns whether more entities matched than were answered.
     ///
     /// The batches wait in an unbounded stream: at most `maxResults` answers of a few hundred bytes each.
     public func answers(to query: Query, syntax: TransferSyntax, batchSize: Int,
-                        _ body: ([[UInt8]]) async throws -> Bool) async throws -> Bool {
-        enum Piece: Sendable {
-            case answers([[UInt8]])
-            case end(truncated: Bool)
-        }
-        let (pieces, continuation) = AsyncThrowingStream.makeStream(of: Piece.self)
-        let stop = NIOLockedValueBox(false)
+                        _ body: (AnswerBatch) async throws -> Bool) async throws -> Bool {
         let size = max(1, batchSize)
+        let answer: @Sendable (AnswerBuilder, [IndexValue], () throws -> DataSet?) throws -> [UInt8] = { builder, row, header in
+            try builder.encodedAnswer(row, header: header, syntax: syntax)
+        }
+        /// Hands `answers` to `body` in batches, the last marked with `truncated` when given; false when stopped.
+        func deliver(_ answers: [[UInt8]], truncated: Bool?) async throws -> Bool {
+            var start = 0
+            repeat {
+                let end = min(start + size, answers.count)
+                let last = end == answers.count
+                guard try await body(AnswerBatch(answers: Array(answers[start..<end]), truncated: last ? truncated : nil)) else {
+                    return false
+                }
+                start = end
+            } while start < answers.count
+            return true
+        }
+        var rest: HandOver<[UInt8]>?
+        switch startInline(query, answer) {
+        case .done(let answers, let truncated):
+            return try await deliver(answers, truncated: truncated) ? truncated : false
+        case .handOver(let handOver):
+            // What this thread read goes out first (nothing when it stopped at the first row).
+            if !handOver.answers.isEmpty {
+                guard try await deliver(handOver.answers, truncated: nil) else {
+                    handOver.cursor.close()
+                    return false
+                }
+            }
+            rest = handOver
+        case .notStarted:
+            break
+        }
+        let (pieces, continuation) = AsyncThrowingStream.makeStream(of: AnswerBatch.self)
+        let stop = NIOLockedValueBox(false)
         return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
+            group.addTask { [rest] in
                 // The stream is finished on the I/O thread, so the last batch does not wait for this task to hop
                 // back; here only when the pool could not run the statement at all.
                 do { try await self.threadPool.runIfActive {
                     do {
                         var batch: [[UInt8]] = []
-                        let truncated = try self.forEachMatch(query, stop: { stop.withLockedValue { $0 } }) { builder, row, header in
-                            batch.append(try builder.encodedAnswer(row, header: header, syntax: syntax))
+                        let emit = { (encoded: [UInt8]) in
+                            batch.append(encoded)
                             if batch.count == size {
-                                continuation.yield(.answers(batch))
+                                continuation.yield(AnswerBatch(answers: batch, truncated: nil))
                                 batch = []
                             }
                         }
-                        if !batch.isEmpty { continuation.yield(.answers(batch)) }
-                        continuation.yield(.end(truncated: truncated))
+                        let isStopped = { stop.withLockedValue { $0 } }
+                        let truncated: Bool
+                        if let rest {
+                            try rest.finish(stop: isStopped, answer, emit)
+                            truncated = rest.run.truncated
+                        } else {
+                            truncated = try self.forEachMatch(query, stop: isStopped) { builder, row, header in
+                                emit(try answer(builder, row, header))
+                            }
+                        }
+                        continuation.yield(AnswerBatch(answers: batch, truncated: truncated))
                         continuation.finish()
                     } catch {
                         continuation.finish(throwing: error)
                     }
                 } } catch {
+                    rest?.cursor.close()
                     continuation.finish(throwing: error)
                 }
             }
@@ -107,12 +188,11 @@ public final class QueryEngine: Sendable {
             // handler stops the statement, and the answers so far are not reported as complete.
             let outcome: Outcome = try await withTaskCancellationHandler {
                 for try await piece in pieces {
-                    switch piece {
-                    case .answers(let batch):
-                        guard try await body(batch) else { return .stopped }
-                    case .end(let truncated):
-                        return .ended(truncated: truncated)
-                    }
+                    // Cancelled while the end was already on its way: the statement stopped at the cancellation
+                    // (`stop`), so the answers so far are not all there are (seen once in CI).
+                    if piece.truncated != nil, Task.isCancelled { return .cut }
+                    guard try await body(piece) else { return .stopped }
+                    if let truncated = piece.truncated { return .ended(truncated: truncated) }
                 }
                 return .cut
             } onCancel: {
@@ -122,13 +202,96 @@ public final class QueryEngine: Sendable {
             case .stopped: return false
             case .cut: throw CancellationError()
             case .ended(let truncated):
-                // Cancelled while the end was already on its way: the statement stopped at the cancellation
-                // (`stop`), so the answers so far are not all there are (seen once in CI).
-                if Task.isCancelled { throw CancellationError() }
                 try await group.waitForAll()
                 return truncated
             }
         }
+    }
+
+
+    /// Where a query started on the caller's thread stands.
+    enum InlineStart<Answer> {
+        /// Every row was read: the answers, and whether more entities matched than were answered.
+        case done([Answer], truncated: Bool)
+        /// Part read; the rest is for an I/O thread.
+        case handOver(HandOver<Answer>)
+        /// Not started (no cursor free, or a read would have waited before any answer): run it the ordinary way.
+        case notStarted
+    }
+
+    /// A query stopped on the caller's thread: its answers so far, its run and its cursor, and the row it
+    /// stopped at (one that needs a stored instance's header), owned by whoever goes on with it.
+    final class HandOver<Answer>: @unchecked Sendable {
+        let answers: [Answer]
+        let run: MatchRun
+        let cursor: any RowCursor
+        let row: [IndexValue]?
+
+        init(answers: [Answer], run: MatchRun, cursor: any RowCursor, row: [IndexValue]?) {
+            self.answers = answers
+            self.run = run
+            self.cursor = cursor
+            self.row = row
+        }
+
+        /// Reads the rest, waiting for the device as needed (on an I/O thread), and closes the cursor.
+        func finish(stop: () -> Bool, _ answer: @escaping (AnswerBuilder, [IndexValue], () throws -> DataSet?) throws -> Answer,
+                    _ emit: (Answer) -> Void) throws {
+            defer { cursor.close() }
+            do {
+                if let row, try !run.take(row, mayWait: true, { emit(try answer($0, $1, $2)) }) { return }
+                while !stop(), let row = try cursor.next(mayWait: true) {
+                    guard try run.take(row, mayWait: true, { emit(try answer($0, $1, $2)) }) else { return }
+                }
+            } catch let error as QueryError {
+                throw error
+            } catch {
+                throw QueryError.unavailable("the index could not answer: \(error)")
+            }
+        }
+    }
+
+    /// Starts `query` on the caller's thread with reads that do not wait: runs it through when it is short and
+    /// its pages are cached, stops at `inlineSlice` or at a row that needs a stored instance read.
+    func startInline<Answer>(_ query: Query, _ answer: @escaping (AnswerBuilder, [IndexValue], () throws -> DataSet?) throws -> Answer)
+        -> InlineStart<Answer> {
+        let run = makeRun(query)
+        guard let rows = index.nonBlockingRows else { return .notStarted }
+        guard let cursor = rows.open(run.compiled.sql, run.compiled.arguments) else {
+            inlineOutcomes.withLockedValue { $0.notStarted += 1 }
+            return .notStarted
+        }
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: inlineSlice)
+        var answers: [Answer] = []
+        do {
+            while let row = try cursor.next(mayWait: false) {
+                do {
+                    guard try run.take(row, mayWait: false, { answers.append(try answer($0, $1, $2)) }) else { break }
+                } catch is WouldWait {
+                    inlineOutcomes.withLockedValue { $0.handedOver += 1 }
+                    return .handOver(HandOver(answers: answers, run: run, cursor: cursor, row: row))
+                }
+                if clock.now >= deadline {
+                    inlineOutcomes.withLockedValue { $0.handedOver += 1 }
+                    return .handOver(HandOver(answers: answers, run: run, cursor: cursor, row: nil))
+                }
+            }
+        } catch {
+            // A read would have waited (or failed): the statement is spent, and nothing of it was sent.
+            cursor.close()
+            inlineOutcomes.withLockedValue { $0.notStarted += 1 }
+            return .notStarted
+        }
+        cursor.close()
+        inlineOutcomes.withLockedValue { $0.done += 1 }
+        return .done(answers, truncated: run.truncated)
+    }
+
+    private func makeRun(_ query: Query) -> MatchRun {
+        let limit = min(query.limit ?? maxResults, maxResults)
+        return MatchRun(query: query, compiled: QueryCompiler.compile(query, dialect: index.dialect, limit: limit + 1), limit: limit,
+                        retrieveAETitle: retrieveAETitle, headers: headers, source: source)
     }
 
     /// Runs `query`'s statement and hands each answered row to `answer` (with the builder and a loader of the
@@ -136,62 +299,18 @@ public final class QueryEngine: Sendable {
     /// were answered.
     private func forEachMatch(_ query: Query, stop: () -> Bool = { false },
                               _ answer: (AnswerBuilder, [IndexValue], () throws -> DataSet?) throws -> Void) throws -> Bool {
-        let limit = min(query.limit ?? maxResults, maxResults)
-        let compiled = QueryCompiler.compile(query, dialect: index.dialect, limit: limit + 1)
-        var answered = 0
-        var truncated = false
-        var skipped = 0
-        let representative = compiled.columnIndex(.representative)
-        let builder = AnswerBuilder(query: query, compiled: compiled, retrieveAETitle: retrieveAETitle)
+        let run = makeRun(query)
         do {
-            try index.forEachRow(compiled.sql, compiled.arguments) { row in
+            try index.forEachRow(run.compiled.sql, run.compiled.arguments) { row in
                 if stop() { return false }
-                var header: DataSet?
-                var unreadable = false
-                // A stored instance that cannot be read (gone, damaged) answers nothing from it: the row is
-                // still answered from the index, and `arca index check` reports the file.
-                func loadHeader() throws -> DataSet? {
-                    if let header { return header }
-                    guard !unreadable, let i = representative, i < row.count, let location = row[i].text else { return nil }
-                    do { header = try headers.header(location) { try source.header(at: location) } } catch {
-                        unreadable = true
-                        return nil
-                    }
-                    return header
-                }
-                if !compiled.limitInSQL {
-                    guard try passesInstanceChecks(compiled, query, row, loadHeader) else { return true }
-                    if skipped < query.offset {
-                        skipped += 1
-                        return true
-                    }
-                }
-                if answered == limit {
-                    truncated = true
-                    return false
-                }
-                try answer(builder, row, loadHeader)
-                answered += 1
-                return true
+                return try run.take(row, mayWait: true, answer)
             }
         } catch let error as QueryError {
             throw error
         } catch {
             throw QueryError.unavailable("the index could not answer: \(error)")
         }
-        return truncated
-    }
-
-    /// The keys the statement could not decide, checked on the stored instance.
-    private func passesInstanceChecks(_ compiled: CompiledQuery, _ query: Query, _ row: [IndexValue],
-                                      _ loadHeader: () throws -> DataSet?) throws -> Bool {
-        var keys = compiled.instanceKeys
-        for key in compiled.nullableKeys {
-            if let i = compiled.columnIndex(.attribute(key.tag)), i < row.count, row[i].isNull { keys.append(key) }
-        }
-        guard !keys.isEmpty else { return true }
-        guard let header = try loadHeader() else { return false }
-        return keys.allSatisfy { InstanceMatcher.matches($0, in: header, options: query.options) }
+        return run.truncated
     }
 
     /// The stored instances a retrieve selects (C-MOVE, C-GET, WADO-RS): every instance below the entities

@@ -42,6 +42,16 @@ public struct DIMSEResponder: Sendable {
         try await writer.send(response, dataSets: dataSets, contextID: context.id)
     }
 
+    /// Sends the last pending responses and the final response (`status`, not pending) in one write: a short
+    /// answer costs the requestor one wake-up instead of two.
+    public func respondPending(encoded dataSets: [[UInt8]], final status: DIMSEStatus, comment: String? = nil) async throws {
+        let pending = CommandSet.response(answering: request, status: .pending)
+        let response = CommandSet.response(answering: request, status: status, comment: comment)
+        operations.finished(request.messageID ?? 0)
+        onFinal?(status, response)
+        try await writer.send(pending, dataSets: dataSets, contextID: context.id, final: response)
+    }
+
     /// The transfer syntax of the request's presentation context: what its datasets are encoded in.
     public func dataSetSyntax() throws -> TransferSyntax {
         try syntax(contextID: context.id)

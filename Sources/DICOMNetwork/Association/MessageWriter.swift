@@ -41,14 +41,17 @@ public final class MessageWriter: Sendable {
     /// flush (and one system call) each, and their command, the same for all, is encoded once. The PDUs are
     /// encoded here into one buffer that goes down the channel whole: one PDU at a time through the pipeline
     /// cost an allocation, a copy and a pass through every handler per answer.
-    public func send(_ command: CommandSet, dataSets: [[UInt8]], contextID: UInt8) async throws {
+    /// A `final` command without a dataset (the operation's final response) follows them in the same write.
+    public func send(_ command: CommandSet, dataSets: [[UInt8]], contextID: UInt8, final: CommandSet? = nil) async throws {
         var command = command
         if !dataSets.isEmpty, !command.hasDataSet { command.setUS(0x0000, .commandDataSetType) }
         let commandBytes = ByteBuffer(bytes: try command.encoded())
-        let pdus = fragmenter.packedPDUs(dataSets.map { (command: commandBytes, dataSet: ByteBuffer(bytes: $0)) }, contextID: contextID)
+        var pdus = fragmenter.packedPDUs(dataSets.map { (command: commandBytes, dataSet: ByteBuffer(bytes: $0)) }, contextID: contextID)
+        let finalBytes = try final.map { ByteBuffer(bytes: try $0.encoded()) }
+        if let finalBytes { pdus += fragmenter.pdus(finalBytes, contextID: contextID, isCommand: true) }
         // Each PDU adds at most a 6-byte PDU header and two 6-byte PDV headers to what it carries.
         var batch = ByteBuffer()
-        batch.reserveCapacity(dataSets.reduce(0) { $0 + $1.count + commandBytes.readableBytes + 18 })
+        batch.reserveCapacity(dataSets.reduce(0) { $0 + $1.count + commandBytes.readableBytes + 18 } + (finalBytes?.readableBytes ?? 0) + 18)
         for pdu in pdus { try pdu.encode(into: &batch) }
         try await lock.withLock { try await outbound.write(.encoded(batch)) }
     }

@@ -1,0 +1,86 @@
+import DICOM
+
+/// One query's matching, row by row: the instance checks the statement could not decide, the offset, the limit.
+/// An object so that a query started on the caller's thread goes on on an I/O thread where it stopped; owned
+/// by one thread at a time.
+final class MatchRun: @unchecked Sendable {
+    let query: Query
+    let compiled: CompiledQuery
+    let limit: Int
+    let builder: AnswerBuilder
+    private let headers: HeaderCache
+    private let source: any InstanceSource
+    private let representative: Int?
+    private(set) var answered = 0
+    private(set) var truncated = false
+    private var skipped = 0
+
+    init(query: Query, compiled: CompiledQuery, limit: Int, retrieveAETitle: String?, headers: HeaderCache, source: any InstanceSource) {
+        self.query = query
+        self.compiled = compiled
+        self.limit = limit
+        self.headers = headers
+        self.source = source
+        representative = compiled.columnIndex(.representative)
+        builder = AnswerBuilder(query: query, compiled: compiled, retrieveAETitle: retrieveAETitle)
+    }
+
+    /// Decides one row and hands a match to `answer` (with the builder and a loader of the row's stored
+    /// instance). Returns false once no more rows are wanted (the limit is passed: `truncated`). With `mayWait`
+    /// false, a row that needs a stored instance not already cached throws `WouldWait` and changes nothing.
+    func take(_ row: [IndexValue], mayWait: Bool,
+              _ answer: (AnswerBuilder, [IndexValue], () throws -> DataSet?) throws -> Void) throws -> Bool {
+        var header: DataSet?
+        var unreadable = false
+        // A stored instance that cannot be read (gone, damaged) answers nothing from it: the row is still
+        // answered from the index, and `arca index check` reports the file.
+        func loadHeader() throws -> DataSet? {
+            if let header { return header }
+            guard !unreadable, let i = representative, i < row.count, let location = row[i].text else { return nil }
+            if !mayWait {
+                guard let cached = headers.cached(location) else { throw WouldWait() }
+                header = cached
+                return cached
+            }
+            do { header = try headers.header(location) { try source.header(at: location) } } catch {
+                unreadable = true
+                return nil
+            }
+            return header
+        }
+        if !compiled.limitInSQL {
+            guard try passesInstanceChecks(row, loadHeader) else { return true }
+            if skipped < query.offset {
+                skipped += 1
+                return true
+            }
+        }
+        if answered == limit {
+            truncated = true
+            return false
+        }
+        try answer(builder, row, loadHeader)
+        answered += 1
+        return true
+    }
+
+    /// The keys the statement could not decide, checked on the stored instance.
+    private func passesInstanceChecks(_ row: [IndexValue], _ loadHeader: () throws -> DataSet?) throws -> Bool {
+        var keys = compiled.instanceKeys
+        for key in compiled.nullableKeys {
+            if let i = compiled.columnIndex(.attribute(key.tag)), i < row.count, row[i].isNull { keys.append(key) }
+        }
+        guard !keys.isEmpty else { return true }
+        guard let header = try loadHeader() else { return false }
+        return keys.allSatisfy { InstanceMatcher.matches($0, in: header, options: query.options) }
+    }
+}
+
+/// A batch of encoded answers; the last of a query says whether more entities matched than were answered.
+public struct AnswerBatch: Sendable {
+    public var answers: [[UInt8]]
+    /// Nil while more batches follow; on the last, true when the answers stop at the limit.
+    public var truncated: Bool?
+
+    public var isLast: Bool { truncated != nil }
+}

@@ -1,10 +1,12 @@
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include "csqlitenowait.h"
 
 // Why a wrapper and not a VFS of our own: locking, the WAL index in shared memory and every other detail stay
@@ -12,10 +14,35 @@
 
 static _Thread_local int section_open;
 static _Thread_local int section_blocked;
+static _Thread_local int64_t section_deadline;
 
-void arca_nowait_begin(void) { section_open = 1; section_blocked = 0; }
-int arca_nowait_end(void) { section_open = 0; return section_blocked; }
+static int64_t now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+void arca_nowait_begin(int64_t budget_ns) {
+    section_open = 1;
+    section_blocked = 0;
+    section_deadline = now_ns() + (budget_ns > 0 ? budget_ns : 0);
+}
+int arca_nowait_end(void) {
+    int blocked = section_blocked;
+    section_open = 0;
+    section_blocked = 0;
+    return blocked;
+}
 int arca_nowait_blocked(void) { return section_blocked; }
+
+/// Every thousand virtual-machine instructions (some microseconds): a statement inside a section that ran out of time stops
+/// (SQLITE_INTERRUPT) instead of holding the event loop (a scan of a whole table, a large offset, a sort).
+static int progress(void *unused) {
+    (void)unused;
+    if (!section_open || now_ns() < section_deadline) return 0;
+    section_blocked = 1;
+    return 1;
+}
 
 /// One open file: our methods, the descriptor reads use, and the wrapped file right after this struct.
 typedef struct NoWaitFile {
@@ -53,13 +80,20 @@ static int nw_close(sqlite3_file *file) {
     sqlite3_file *real = real_file(file);
     return real->pMethods ? real->pMethods->xClose(real) : SQLITE_OK;
 }
+// A read-only connection writes only temporary files (temp_store is MEMORY on these connections, so not even
+// those); inside a section any write, truncation or sync would be a blocking call on the event loop: refused.
 static int nw_write(sqlite3_file *file, const void *buffer, int amount, sqlite3_int64 offset) {
+    if (section_open) { section_blocked = 1; return SQLITE_IOERR_WRITE; }
     return real_file(file)->pMethods->xWrite(real_file(file), buffer, amount, offset);
 }
 static int nw_truncate(sqlite3_file *file, sqlite3_int64 size) {
+    if (section_open) { section_blocked = 1; return SQLITE_IOERR_TRUNCATE; }
     return real_file(file)->pMethods->xTruncate(real_file(file), size);
 }
-static int nw_sync(sqlite3_file *file, int flags) { return real_file(file)->pMethods->xSync(real_file(file), flags); }
+static int nw_sync(sqlite3_file *file, int flags) {
+    if (section_open) { section_blocked = 1; return SQLITE_IOERR_FSYNC; }
+    return real_file(file)->pMethods->xSync(real_file(file), flags);
+}
 static int nw_file_size(sqlite3_file *file, sqlite3_int64 *size) {
     return real_file(file)->pMethods->xFileSize(real_file(file), size);
 }
@@ -130,6 +164,13 @@ static int nw_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int f
         return rc;
     }
     if (strcmp(real->zName, "unix") == 0) f->fd = descriptor_of(f->real, name);
+    // A read updates the file's access time (relatime: the first read after each commit changes the WAL's
+    // mtime), and RWF_NOWAIT does not cover that: the inode update can wait behind the file system's journal.
+    // The server owns its index; where it does not, the flag is refused and reads update atime as before.
+    if (f->fd >= 0) {
+        int status = fcntl(f->fd, F_GETFL);
+        if (status >= 0) (void)fcntl(f->fd, F_SETFL, status | O_NOATIME);
+    }
     f->base.pMethods = &methods;
     return SQLITE_OK;
 }
@@ -152,7 +193,12 @@ static void nw_dl_close(sqlite3_vfs *vfs, void *handle) { real_vfs(vfs)->xDlClos
 static int nw_randomness(sqlite3_vfs *vfs, int size, char *out) {
     return real_vfs(vfs)->xRandomness(real_vfs(vfs), size, out);
 }
-static int nw_sleep(sqlite3_vfs *vfs, int microseconds) { return real_vfs(vfs)->xSleep(real_vfs(vfs), microseconds); }
+// SQLite sleeps between retries of a WAL read it could not begin (another connection's recovery, contended read
+// marks): inside a section it must not, so the read fails (SQLITE_PROTOCOL) and the I/O thread retries it.
+static int nw_sleep(sqlite3_vfs *vfs, int microseconds) {
+    if (section_open) { section_blocked = 1; return 0; }
+    return real_vfs(vfs)->xSleep(real_vfs(vfs), microseconds);
+}
 static int nw_current_time(sqlite3_vfs *vfs, double *out) { return real_vfs(vfs)->xCurrentTime(real_vfs(vfs), out); }
 static int nw_last_error(sqlite3_vfs *vfs, int size, char *out) {
     return real_vfs(vfs)->xGetLastError(real_vfs(vfs), size, out);
@@ -189,13 +235,24 @@ int arca_nowait_register(void) {
 int arca_nowait_open(const char *path, sqlite3 **db) {
     int rc = arca_nowait_register();
     if (rc != SQLITE_OK) { *db = 0; return rc; }
-    return sqlite3_open_v2(path, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, ARCA_NOWAIT_VFS);
+    rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, ARCA_NOWAIT_VFS);
+    if (rc == SQLITE_OK) sqlite3_progress_handler(*db, 1000, progress, 0);
+    return rc;
 }
 
-int arca_bind_text(sqlite3_stmt *statement, int index, const char *text, int length) {
-    return sqlite3_bind_text(statement, index, text, length, SQLITE_TRANSIENT);
+int arca_nowait_usable(sqlite3 *db) {
+    sqlite3_file *file = 0;
+    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK || !file) return 0;
+    if (file->pMethods != &methods) return 0;
+    NoWaitFile *f = (NoWaitFile *)file;
+    if (f->fd < 0) return 0;
+    char byte;
+    struct iovec vector = { &byte, 1 };
+    // EAGAIN (not cached yet) is fine; EOPNOTSUPP or EINVAL means this kernel or file system has no such reads.
+    if (preadv2(f->fd, &vector, 1, 0, RWF_NOWAIT) < 0 && (errno == EOPNOTSUPP || errno == EINVAL || errno == ENOSYS)) return 0;
+    return 1;
 }
 
-int arca_bind_blob(sqlite3_stmt *statement, int index, const void *bytes, int length) {
-    return sqlite3_bind_blob(statement, index, bytes, length, SQLITE_TRANSIENT);
+int arca_bind_text(sqlite3_stmt *statement, int index, const char *text) {
+    return sqlite3_bind_text(statement, index, text, -1, SQLITE_TRANSIENT);
 }

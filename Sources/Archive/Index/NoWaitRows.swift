@@ -13,13 +13,15 @@ final class NoWaitRows: NonBlockingRows {
     private let free: NIOLockedValueBox<[Connection]>
 
     /// Opens `count` connections to `path` (blocking: at start-up, on an I/O thread). Nil when the VFS or a
-    /// connection cannot be set up: queries then all read the ordinary way.
+    /// connection cannot be set up, or this kernel or file system has no no-wait reads: queries then all read
+    /// the ordinary way.
     init?(path: String, count: Int) {
         var connections: [Connection] = []
         for _ in 0..<max(1, count) {
             guard let connection = Connection(path: path) else { return nil }
             connections.append(connection)
         }
+        guard let first = connections.first, arca_nowait_usable(first.handle) != 0 else { return nil }
         free = NIOLockedValueBox(connections)
     }
 
@@ -45,9 +47,10 @@ final class NoWaitRows: NonBlockingRows {
                 return nil
             }
             handle = db
-            // Pages through the no-wait reads only (a memory-mapped page could fault and wait); no waiting for
-            // a busy lock either: a busy database sends the query to the pool.
-            sqlite3_exec(db, "PRAGMA mmap_size = 0; PRAGMA cache_size = -8192", nil, nil, nil)
+            // Pages through the no-wait reads only (a memory-mapped page could fault and wait); sorts in memory
+            // (a spilled one would write a file); no waiting for a busy lock either: a busy database sends the
+            // query to the pool.
+            sqlite3_exec(db, "PRAGMA mmap_size = 0; PRAGMA cache_size = -8192; PRAGMA temp_store = MEMORY", nil, nil, nil)
             sqlite3_busy_timeout(db, 0)
         }
 
@@ -75,14 +78,17 @@ final class NoWaitRows: NonBlockingRows {
         var lastError: String { String(cString: sqlite3_errmsg(handle)) }
     }
 
-    /// One statement's rows. Asked not to wait, a step runs inside a no-wait section: a read that would have
-    /// waited fails the statement, and the cursor throws `WouldWait` (it is then spent; close it).
+    /// One statement's rows. Given a budget, a step runs inside a no-wait section: a read that would have
+    /// waited, or a step that runs past the budget, fails the statement, and the cursor throws `WouldWait` (it
+    /// is then spent; close it). One owner at a time (`RowCursor`).
     final class Cursor: RowCursor, @unchecked Sendable {
         private var connection: Connection?
         private var statement: OpaquePointer?
         private let sql: String
         private let arguments: [IndexValue]
         private var started = false
+        /// SQLite runs a statement again when stepped after its end: never step past it.
+        private var finished = false
         private let giveBack: @Sendable () -> Void
 
         init(connection: Connection, sql: String, arguments: [IndexValue], giveBack: @escaping @Sendable () -> Void) {
@@ -94,37 +100,43 @@ final class NoWaitRows: NonBlockingRows {
 
         deinit { close() }
 
-        func next(mayWait: Bool) throws -> [IndexValue]? {
+        func next(within budget: Duration?) throws -> [IndexValue]? {
             guard let connection else { throw QueryError.unavailable("the index cursor is closed") }
-            if !mayWait { arca_nowait_begin() }
+            if finished { return nil }
+            let section = budget != nil
+            if let budget {
+                let (seconds, attoseconds) = budget.components
+                arca_nowait_begin(seconds.multipliedReportingOverflow(by: 1_000_000_000).partialValue &+ attoseconds / 1_000_000_000)
+            }
             let result: Int32
             do {
-                defer { if !mayWait, arca_nowait_end() != 0 { statement.map { sqlite3_reset($0) } } }
+                defer { if section, arca_nowait_end() != 0 { statement.map { sqlite3_reset($0) } } }
                 if !started {
                     // Preparing reads the schema's pages: inside the section too.
-                    try start(connection)
+                    try start(connection, inSection: section)
                     started = true
                 }
                 guard let statement else { throw QueryError.unavailable("the index cursor has no statement") }
                 result = sqlite3_step(statement)
-                if !mayWait, arca_nowait_blocked() != 0 { throw WouldWait() }
+                if section, arca_nowait_blocked() != 0 { throw WouldWait() }
             }
             guard let statement else { return nil }
             switch result {
             case SQLITE_ROW: return Self.row(statement)
-            case SQLITE_DONE: return nil
-            case SQLITE_BUSY, SQLITE_LOCKED:
-                // Only the no-wait attempt meets these (the ordinary reads wait on a busy handler): the pool
-                // runs the query instead.
+            case SQLITE_DONE:
+                finished = true
+                return nil
+            case SQLITE_BUSY where section, SQLITE_LOCKED where section:
+                // Only the no-wait attempt meets these (it has no busy handler): the pool runs the query instead.
                 throw WouldWait()
             default:
                 throw QueryError.unavailable("the index could not answer: \(connection.lastError)")
             }
         }
 
-        private func start(_ connection: Connection) throws {
+        private func start(_ connection: Connection, inSection: Bool) throws {
             guard let statement = connection.statement(sql) else {
-                if arca_nowait_blocked() != 0 { throw WouldWait() }
+                if inSection, arca_nowait_blocked() != 0 { throw WouldWait() }
                 throw QueryError.unavailable("the index could not prepare a query: \(connection.lastError)")
             }
             self.statement = statement
@@ -135,10 +147,7 @@ final class NoWaitRows: NonBlockingRows {
                 case .null: rc = sqlite3_bind_null(statement, position)
                 case .integer(let v): rc = sqlite3_bind_int64(statement, position, v)
                 case .real(let v): rc = sqlite3_bind_double(statement, position, v)
-                case .text(let v):
-                    rc = v.utf8CString.withUnsafeBufferPointer { text in
-                        arca_bind_text(statement, position, text.baseAddress, Int32(clamping: text.count - 1))
-                    }
+                case .text(let v): rc = arca_bind_text(statement, position, v)
                 }
                 guard rc == SQLITE_OK else { throw QueryError.unavailable("the index could not bind a value: \(connection.lastError)") }
             }
@@ -155,8 +164,10 @@ final class NoWaitRows: NonBlockingRows {
                 case SQLITE_NULL: row.append(.null)
                 default:
                     // Text, and a blob read as UTF-8 (as the ordinary reads do).
+                    // The pointer first, then its length (SQLite's documented order).
+                    let bytes = sqlite3_column_blob(statement, column)
                     let length = Int(sqlite3_column_bytes(statement, column))
-                    if let bytes = sqlite3_column_blob(statement, column), length > 0 {
+                    if let bytes, length > 0 {
                         row.append(.text(String(decoding: UnsafeRawBufferPointer(start: bytes, count: length), as: UTF8.self)))
                     } else {
                         row.append(.text(""))

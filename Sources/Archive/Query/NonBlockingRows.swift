@@ -5,16 +5,19 @@ public protocol NonBlockingRows: Sendable {
     func open(_ sql: String, _ arguments: [IndexValue]) -> (any RowCursor)?
 }
 
-/// One statement's rows, owned by one thread at a time (handed from the caller to an I/O thread at most once).
+/// One statement's rows, owned by one thread at a time (handed from the caller to an I/O thread at most once,
+/// through something that orders memory, as a thread pool's queue does): `next` and `close` never run at once.
 public protocol RowCursor: AnyObject, Sendable {
-    /// The next row, nil at the end. With `mayWait` false a read that would wait for the device throws
-    /// `WouldWait` instead, and the cursor is spent: close it and run the query the ordinary way.
-    func next(mayWait: Bool) throws -> [IndexValue]?
+    /// The next row, nil at the end. Given a `budget`, a step that would wait for the device (or a lock), or that
+    /// runs past the budget, throws `WouldWait` instead, and the cursor is spent: close it and run the query the
+    /// ordinary way. Without one (on an I/O thread) it waits as needed.
+    func next(within budget: Duration?) throws -> [IndexValue]?
     /// Ends the statement and releases what it holds; called once the rows are no longer wanted.
     func close()
 }
 
-/// A read would have waited for the device (or a lock): the work belongs on an I/O thread.
+/// A read would have waited for the device (or a lock), or a step ran out of its budget: the work belongs on an
+/// I/O thread.
 public struct WouldWait: Error {
     public init() {}
 }

@@ -31,6 +31,11 @@ public final class QueryEngine: Sendable {
     private let threadPool: NIOThreadPool
     private let inlineOutcomes = NIOLockedValueBox(InlineOutcomes())
 
+    /// `answers` cut into batches of at most `size`; none makes one empty batch (the last batch carries the end).
+    static func batches(_ answers: [[UInt8]], size: Int) -> [[[UInt8]]] {
+        stride(from: 0, to: max(answers.count, 1), by: size).map { Array(answers[$0..<min($0 + size, answers.count)]) }
+    }
+
     /// How the queries that could start on the caller's thread went (for tests and diagnostics).
     public struct InlineOutcomes: Sendable, Equatable {
         /// Read through on the caller's thread.
@@ -117,36 +122,25 @@ public final class QueryEngine: Sendable {
         let answer: @Sendable (AnswerBuilder, [IndexValue], () throws -> DataSet?) throws -> [UInt8] = { builder, row, header in
             try builder.encodedAnswer(row, header: header, syntax: syntax)
         }
-        /// Hands `answers` to `body` in batches, the last marked with `truncated` when given; false when stopped.
-        func deliver(_ answers: [[UInt8]], truncated: Bool?) async throws -> Bool {
-            var start = 0
-            repeat {
-                let end = min(start + size, answers.count)
-                let last = end == answers.count
-                guard try await body(AnswerBatch(answers: Array(answers[start..<end]), truncated: last ? truncated : nil)) else {
-                    return false
-                }
-                start = end
-            } while start < answers.count
-            return true
-        }
         var rest: HandOver<[UInt8]>?
         switch startInline(query, answer) {
         case .done(let answers, let truncated):
-            return try await deliver(answers, truncated: truncated) ? truncated : false
-        case .handOver(let handOver):
-            // What this thread read goes out first (nothing when it stopped at the first row).
-            if !handOver.answers.isEmpty {
-                guard try await deliver(handOver.answers, truncated: nil) else {
-                    handOver.cursor.close()
-                    return false
-                }
+            let batches = Self.batches(answers, size: size)
+            for (n, batch) in batches.enumerated() {
+                guard try await body(AnswerBatch(answers: batch, truncated: n == batches.count - 1 ? truncated : nil)) else { return false }
             }
+            return truncated
+        case .handOver(let handOver):
             rest = handOver
         case .notStarted:
             break
         }
         let (pieces, continuation) = AsyncThrowingStream.makeStream(of: AnswerBatch.self)
+        // What this thread read before handing over goes out first, but from the stream: the statement goes on
+        // on the I/O thread meanwhile, instead of holding its snapshot while the association's writer is busy.
+        for batch in Self.batches(rest?.answers ?? [], size: size) where !batch.isEmpty {
+            continuation.yield(AnswerBatch(answers: batch, truncated: nil))
+        }
         let stop = NIOLockedValueBox(false)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { [rest] in
@@ -240,7 +234,7 @@ public final class QueryEngine: Sendable {
             defer { cursor.close() }
             do {
                 if let row, try !run.take(row, mayWait: true, { emit(try answer($0, $1, $2)) }) { return }
-                while !stop(), let row = try cursor.next(mayWait: true) {
+                while !stop(), let row = try cursor.next(within: nil) {
                     guard try run.take(row, mayWait: true, { emit(try answer($0, $1, $2)) }) else { return }
                 }
             } catch let error as QueryError {
@@ -255,8 +249,8 @@ public final class QueryEngine: Sendable {
     /// its pages are cached, stops at `inlineSlice` or at a row that needs a stored instance read.
     func startInline<Answer>(_ query: Query, _ answer: @escaping (AnswerBuilder, [IndexValue], () throws -> DataSet?) throws -> Answer)
         -> InlineStart<Answer> {
-        let run = makeRun(query)
         guard let rows = index.nonBlockingRows else { return .notStarted }
+        let run = makeRun(query)
         guard let cursor = rows.open(run.compiled.sql, run.compiled.arguments) else {
             inlineOutcomes.withLockedValue { $0.notStarted += 1 }
             return .notStarted
@@ -265,7 +259,9 @@ public final class QueryEngine: Sendable {
         let deadline = clock.now.advanced(by: inlineSlice)
         var answers: [Answer] = []
         do {
-            while let row = try cursor.next(mayWait: false) {
+            // Each step gets what is left of the slice: one that runs past it (a scan, a sort, a large offset
+            // before the first row) is interrupted, and the query goes to the pool from the start.
+            while let row = try cursor.next(within: deadline - clock.now) {
                 do {
                     guard try run.take(row, mayWait: false, { answers.append(try answer($0, $1, $2)) }) else { break }
                 } catch is WouldWait {

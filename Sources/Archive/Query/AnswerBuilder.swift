@@ -13,8 +13,9 @@ struct AnswerBuilder {
     private let plan: [Step]
     private let hasRepresentative: Bool
 
-    /// An answer value before encoding: text is kept as Unicode until the character set is chosen.
-    indirect enum Value {
+    /// An answer value before encoding: text is kept as Unicode until the character set is chosen. Not
+    /// `indirect` (its one recursive case is behind an array already): a boxed case was an allocation per value.
+    enum Value {
         case text(String, VR)
         case element(Element)
         case items([[(Tag, Value)]])

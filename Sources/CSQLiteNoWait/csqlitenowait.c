@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -25,7 +26,8 @@ static int64_t now_ns(void) {
 void arca_nowait_begin(int64_t budget_ns) {
     section_open = 1;
     section_blocked = 0;
-    section_deadline = now_ns() + (budget_ns > 0 ? budget_ns : 0);
+    int64_t now = now_ns();
+    section_deadline = budget_ns <= 0 ? now : (budget_ns > INT64_MAX - now ? INT64_MAX : now + budget_ns);
 }
 int arca_nowait_end(void) {
     int blocked = section_blocked;
@@ -115,6 +117,9 @@ static int nw_shm_map(sqlite3_file *file, int page, int size, int extend, void v
     return real->pMethods->xShmMap(real, page, size, extend, out);
 }
 static int nw_shm_lock(sqlite3_file *file, int offset, int n, int flags) {
+    // Once a section is blocked (SQLite wanted to sleep between retries of a WAL read), a new lock fails at once
+    // instead of letting SQLite retry up to a hundred times without sleeping; unlocks always go through.
+    if (section_open && section_blocked && (flags & SQLITE_SHM_LOCK)) return SQLITE_IOERR_SHMLOCK;
     return real_file(file)->pMethods->xShmLock(real_file(file), offset, n, flags);
 }
 static void nw_shm_barrier(sqlite3_file *file) { real_file(file)->pMethods->xShmBarrier(real_file(file)); }
@@ -194,7 +199,8 @@ static int nw_randomness(sqlite3_vfs *vfs, int size, char *out) {
     return real_vfs(vfs)->xRandomness(real_vfs(vfs), size, out);
 }
 // SQLite sleeps between retries of a WAL read it could not begin (another connection's recovery, contended read
-// marks): inside a section it must not, so the read fails (SQLITE_PROTOCOL) and the I/O thread retries it.
+// marks): inside a section it must not. The section is marked blocked, the next shared-memory lock fails
+// (nw_shm_lock), the read gives up, and the I/O thread runs the query.
 static int nw_sleep(sqlite3_vfs *vfs, int microseconds) {
     if (section_open) { section_blocked = 1; return 0; }
     return real_vfs(vfs)->xSleep(real_vfs(vfs), microseconds);

@@ -106,7 +106,10 @@ final class NoWaitRows: NonBlockingRows {
             let section = budget != nil
             if let budget {
                 let (seconds, attoseconds) = budget.components
-                arca_nowait_begin(seconds.multipliedReportingOverflow(by: 1_000_000_000).partialValue &+ attoseconds / 1_000_000_000)
+                // Saturated: a slice of centuries is "no limit", not an overflow.
+                let nanoseconds = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+                arca_nowait_begin(nanoseconds.overflow ? (seconds < 0 ? 0 : Int64.max / 2)
+                                  : nanoseconds.partialValue.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue)
             }
             let result: Int32
             do {

@@ -81,10 +81,16 @@ public final class QueryEngine: Sendable {
         case .done(let answers, let truncated):
             return try finish(Result(answers: answers, truncated: truncated))
         case .handOver(let rest):
-            return try await threadPool.runIfActive {
-                var answers = rest.answers
-                try rest.finish(stop: { false }, answer) { answers.append($0) }
-                return try finish(Result(answers: answers, truncated: rest.run.truncated))
+            do {
+                return try await threadPool.runIfActive {
+                    var answers = rest.answers
+                    try rest.finish(stop: { false }, answer) { answers.append($0) }
+                    return try finish(Result(answers: answers, truncated: rest.run.truncated))
+                }
+            } catch {
+                // The pool did not run it (or it failed, and closed the cursor already): the connection goes back now.
+                rest.cursor.close()
+                throw error
             }
         case .notStarted:
             return try await threadPool.runIfActive { try finish(self.findNow(query)) }

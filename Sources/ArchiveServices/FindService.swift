@@ -30,11 +30,6 @@ public struct FindService: CollectingDIMSEService {
         QueryModel.allCases.contains { $0.findSOPClass == abstractSyntax } ? QueryRetrieveSupport.find(foldsPersonNames: foldsPersonNames) : nil
     }
 
-    /// The final response: success, or 0xA700 with an Error Comment when the answers stop at the limit.
-    static func final(truncated: Bool, answered: Int) -> (DIMSEStatus, String?) {
-        truncated ? (.outOfResources, "more than \(answered) matches: narrow the query") : (.success, nil)
-    }
-
     public func perform(_ request: DIMSERequest, _ responder: DIMSEResponder) async throws {
         guard let model = QueryModel(sopClassUID: request.context.abstractSyntax) else {
             return try await responder.respond(status: .sopClassNotSupported)
@@ -55,13 +50,14 @@ public struct FindService: CollectingDIMSEService {
         // between batches. The last batch and the final response go out in one write.
         var answered = 0
         var finalSent = false
-        let truncated: Bool
         do {
-            truncated = try await engine.answers(to: query, syntax: try responder.dataSetSyntax(), batchSize: Self.batch) { batch in
+            _ = try await engine.answers(to: query, syntax: try responder.dataSetSyntax(), batchSize: Self.batch) { batch in
                 guard !request.isCancelled else { return false }
                 answered += batch.answers.count
                 if let truncated = batch.truncated {
-                    let (status, comment) = Self.final(truncated: truncated, answered: answered)
+                    // Success, or 0xA700 with an Error Comment when the answers stop at the limit.
+                    let (status, comment): (DIMSEStatus, String?) =
+                        truncated ? (.outOfResources, "more than \(answered) matches: narrow the query") : (.success, nil)
                     logger.info("[C-FIND] \(request.association.callingAETitle) \(model.rawValue) root \(query.level): \(answered)\(truncated ? "+" : "") match(es)")
                     try await responder.respondPending(encoded: batch.answers, final: status, comment: comment)
                     finalSent = true
@@ -74,10 +70,9 @@ public struct FindService: CollectingDIMSEService {
             logger.warning("[C-FIND] \(request.association.callingAETitle): \(error)")
             return try await responder.respond(status: QueryRetrieveSupport.status(error), comment: error.description)
         }
-        if finalSent { return }
-        logger.info("[C-FIND] \(request.association.callingAETitle) \(model.rawValue) root \(query.level): \(answered)\(truncated ? "+" : "") match(es)")
-        if request.isCancelled { return try await responder.respond(status: .cancel) }
-        let (status, comment) = Self.final(truncated: truncated, answered: answered)
-        try await responder.respond(status: status, comment: comment)
+        // The engine hands over a last batch unless the body stopped it, which only a C-CANCEL does.
+        guard !finalSent else { return }
+        logger.info("[C-FIND] \(request.association.callingAETitle) \(model.rawValue) root \(query.level): cancelled after \(answered) match(es)")
+        try await responder.respond(status: .cancel)
     }
 }

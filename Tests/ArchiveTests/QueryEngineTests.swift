@@ -60,9 +60,7 @@ typealias Tag = DICOM.Tag
             extra(&ds)
             let location = "\(study)/\(series)/\(sop).dcm"
             headers[location] = ds
-            records.append(InstanceRecord(attributes: InstanceAttributes(ds), filePath: location, fileSize: 10,
-                                          fileHash: String(repeating: "0", count: 64), transferSyntaxUID: "1.2.840.10008.1.2.1",
-                                          receivedAt: "2026-12-02T00:00:00Z", callingAETitle: "TEST"))
+            records.append(record(ds, at: location))
         }
         add(patient: "P1", name: "Doe^John", study: "1.1", date: "20240115", time: "083000", accession: "ACC1", description: "CT chest",
             referring: "House^Gregory", series: "1.1.1", modality: "CT", number: 1, seriesDate: "20240115", sop: "1.1.1.1", instanceNumber: 1) {
@@ -94,6 +92,13 @@ typealias Tag = DICOM.Tag
         return Fixture(engine: QueryEngine(index: index, source: Instances(byLocation: headers), maxResults: maxResults, retrieveAETitle: "ARCA",
                                            inlineSlice: .seconds(60)),
                        directory: dir)
+    }
+
+    /// The index row of a stored instance holding `ds` at `location`.
+    static func record(_ ds: DataSet, at location: String) -> InstanceRecord {
+        InstanceRecord(attributes: InstanceAttributes(ds), filePath: location, fileSize: 10,
+                       fileHash: String(repeating: "0", count: 64), transferSyntaxUID: "1.2.840.10008.1.2.1",
+                       receivedAt: "2026-12-02T00:00:00Z", callingAETitle: "TEST")
     }
 
     /// The values of `tag` in the answers to an identifier built from `keys`.
@@ -398,9 +403,7 @@ typealias Tag = DICOM.Tag
             ds.setString("9.\(n).1.1", for: .sopInstanceUID, vr: .UI)
             ds.setString("1.2.840.10008.5.1.4.1.1.2", for: .sopClassUID, vr: .UI)
             ds.setString("CT", for: .modality, vr: .CS)
-            return InstanceRecord(attributes: InstanceAttributes(ds), filePath: "9.\(n).dcm", fileSize: 10,
-                                  fileHash: String(repeating: "0", count: 64), transferSyntaxUID: "1.2.840.10008.1.2.1",
-                                  receivedAt: "2026-12-02T00:00:00Z", callingAETitle: "TEST")
+            return Self.record(ds, at: "9.\(n).dcm")
         })
         var ds = DataSet()
         ds.setString("STUDY", for: .queryRetrieveLevel, vr: .CS)

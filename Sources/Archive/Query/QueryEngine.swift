@@ -208,7 +208,6 @@ public final class QueryEngine: Sendable {
         }
     }
 
-
     /// Where a query started on the caller's thread stands.
     enum InlineStart<Answer> {
         /// Every row was read: the answers, and whether more entities matched than were answered.
@@ -238,15 +237,11 @@ public final class QueryEngine: Sendable {
         func finish(stop: () -> Bool, _ answer: @escaping (AnswerBuilder, [IndexValue], () throws -> DataSet?) throws -> Answer,
                     _ emit: (Answer) -> Void) throws {
             defer { cursor.close() }
-            do {
+            try QueryEngine.readingIndex {
                 if let row, try !run.take(row, mayWait: true, { emit(try answer($0, $1, $2)) }) { return }
                 while !stop(), let row = try cursor.next(within: nil) {
                     guard try run.take(row, mayWait: true, { emit(try answer($0, $1, $2)) }) else { return }
                 }
-            } catch let error as QueryError {
-                throw error
-            } catch {
-                throw QueryError.unavailable("the index could not answer: \(error)")
             }
         }
     }
@@ -290,6 +285,17 @@ public final class QueryEngine: Sendable {
         return .done(answers, truncated: run.truncated)
     }
 
+    /// Runs `body`, reporting an index failure other than a `QueryError` as the index unable to answer (0xA700).
+    static func readingIndex<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as QueryError {
+            throw error
+        } catch {
+            throw QueryError.unavailable("the index could not answer: \(error)")
+        }
+    }
+
     private func makeRun(_ query: Query) -> MatchRun {
         let limit = min(query.limit ?? maxResults, maxResults)
         return MatchRun(query: query, compiled: QueryCompiler.compile(query, dialect: index.dialect, limit: limit + 1), limit: limit,
@@ -302,15 +308,11 @@ public final class QueryEngine: Sendable {
     private func forEachMatch(_ query: Query, stop: () -> Bool = { false },
                               _ answer: (AnswerBuilder, [IndexValue], () throws -> DataSet?) throws -> Void) throws -> Bool {
         let run = makeRun(query)
-        do {
+        try Self.readingIndex {
             try index.forEachRow(run.compiled.sql, run.compiled.arguments) { row in
                 if stop() { return false }
                 return try run.take(row, mayWait: true, answer)
             }
-        } catch let error as QueryError {
-            throw error
-        } catch {
-            throw QueryError.unavailable("the index could not answer: \(error)")
         }
         return run.truncated
     }

@@ -41,6 +41,21 @@ import Testing
         #expect(DataDictionary.entry(forKeyword: "OverlayData")?.tag == Tag(0x6000, 0x3000))
     }
 
+    /// The VR implicit VR data is read with, from the fast table, is the dictionary's for every standard tag:
+    /// "US or SS" by the pixels' sign, "OB or OW" (and other choices with OW) as OW, else the first VR.
+    @Test func implicitVRMatchesTheDictionary() {
+        for entry in DataDictionary.standard.exact.values where entry.tag != .pixelData && !entry.tag.isGroupLength {
+            for signed in [false, true] {
+                let vrs = entry.vrs
+                let expected: VR = vrs.contains(.US) && vrs.contains(.SS) ? (signed ? .SS : .US)
+                    : vrs.count > 1 && vrs.contains(.OW) ? .OW : entry.vr
+                #expect(DataSetParser.implicitVR(for: entry.tag, signedPixels: signed) == expected, "\(entry.tag) \(entry.keyword)")
+            }
+        }
+        #expect(DataSetParser.implicitVR(for: Tag(0x6002, 0x3000), signedPixels: false) == .OW)  // repeating: Overlay Data
+        #expect(DataSetParser.implicitVR(for: Tag(0x0029, 0x1010), signedPixels: false) == .UN)  // private
+    }
+
     @Test func keywordLookup() {
         #expect(DataDictionary.entry(forKeyword: "PatientName")?.tag == .patientName)
         #expect(DataDictionary.entry(forKeyword: "PixelData")?.tag == .pixelData)

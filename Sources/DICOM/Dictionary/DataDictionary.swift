@@ -86,6 +86,15 @@ public enum DataDictionary {
 
     static let vrTable = VRTable(standard.exact)
     static let repeatingVRTables: [(UInt32, VRTable)] = standard.repeating.map { ($0.0, VRTable($0.1)) }
+    /// Exact tag -> the VR implicit VR data is read with (`DataSetParser.implicitVR`): "US or SS" as US (see
+    /// `usOrSS`), "OB or OW" as OW. Every element of every implicit VR dataset (each DIMSE command among them)
+    /// looks its VR up here: through `entry(for:)` it was a `Dictionary` lookup and a copy of the entry's strings.
+    static let implicitVRTable = VRTable(standard.exact) { e in
+        if e.vrs.contains(.US) && e.vrs.contains(.SS) { return .US }
+        return e.vrs.count > 1 && e.vrs.contains(.OW) ? .OW : e.vr
+    }
+    /// Exact tags whose VR is "US or SS" (read as SS in a dataset of signed pixels).
+    static let usOrSS: Set<UInt32> = Set(standard.exact.filter { $0.value.vrs.contains(.US) && $0.value.vrs.contains(.SS) }.keys)
 
     /// Exact tag -> first VR, an open-addressing hash table (cheaper than `Dictionary`'s SipHash).
     struct VRTable: Sendable {
@@ -94,7 +103,7 @@ public enum DataDictionary {
         private let shift: UInt32
         private static let empty: UInt32 = 0xFFFF_FFFF  // (FFFF,FFFF) is not a dictionary tag
 
-        init(_ entries: [UInt32: DictionaryEntry]) {
+        init(_ entries: [UInt32: DictionaryEntry], vr: (DictionaryEntry) -> VR = { $0.vr }) {
             var bits: UInt32 = 4
             while (1 << bits) < entries.count * 3 { bits += 1 }
             shift = 32 - bits
@@ -105,7 +114,7 @@ public enum DataDictionary {
                 var i = slot(k)
                 while keys[i] != Self.empty { i = (i + 1) & m }
                 keys[i] = k
-                vrs[i] = e.vr
+                vrs[i] = vr(e)
             }
         }
 

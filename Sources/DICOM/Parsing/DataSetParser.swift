@@ -356,6 +356,10 @@ public struct DataSetParser {
             return tag.isPrivateCreator ? .LO : .UN
         }
         if tag == .pixelData { return .OW }
+        if let vr = DataDictionary.implicitVRTable[tag.rawValue] {
+            return vr == .US && signedPixels && DataDictionary.usOrSS.contains(tag.rawValue) ? .SS : vr
+        }
+        // Repeating groups (curves, overlays…).
         guard let entry = DataDictionary.entry(for: tag) else { return .UN }
         let vrs = entry.vrs
         if vrs.count > 1 {

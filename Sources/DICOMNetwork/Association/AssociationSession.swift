@@ -379,7 +379,7 @@ struct AssociationSession {
             bytes.writeBuffer(&piece)
             guard isLast else { return .collected(request, service: service, bytes: bytes) }
             let dataSet: DataSet
-            do { dataSet = try Self.decode(bytes, syntax: request.context.transferSyntax) } catch {
+            do { dataSet = try Self.decode(bytes, in: request.context) } catch {
                 return try await refuse(request.command, request.context.id,
                                         StoreOutcome(status: .cannotUnderstand, comment: "unreadable dataset: \(error)"), false, writer, operations,
                                         association, peer)
@@ -426,8 +426,8 @@ struct AssociationSession {
     }
 
     /// A collected request dataset, decoded in its context's transfer syntax.
-    static func decode(_ bytes: ByteBuffer, syntax uid: String) throws -> DataSet {
-        guard let syntax = TransferSyntax(uid: uid) else { throw DIMSEError("unknown transfer syntax \(uid)") }
+    static func decode(_ bytes: ByteBuffer, in context: AcceptedPresentationContext) throws -> DataSet {
+        guard let syntax = context.syntax else { throw DIMSEError("unknown transfer syntax \(context.transferSyntax)") }
         if let flat = bytes.withUnsafeReadableBytes({ FlatDataSetReader.read($0, syntax: syntax) }) { return flat }
         var parser = DataSetParser(transferSyntax: syntax, options: ParseOptions(maxDepth: 16))
         var builder = DataSetBuilder()

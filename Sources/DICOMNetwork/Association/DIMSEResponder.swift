@@ -89,7 +89,7 @@ public struct DIMSEResponder: Sendable {
     }
 
     private func syntax(contextID: UInt8) throws -> TransferSyntax {
-        guard let uid = association.acceptedContexts[contextID]?.transferSyntax, let syntax = TransferSyntax(uid: uid) else {
+        guard let syntax = association.acceptedContexts[contextID]?.syntax else {
             throw DIMSEError("no usable transfer syntax on presentation context \(contextID)")
         }
         return syntax

@@ -134,7 +134,7 @@ public struct StorageSCPService: StreamingDIMSEService {
     }
 
     public func beginDataSet(_ request: DIMSERequest) async throws -> any InstanceSink {
-        guard let ts = TransferSyntax(uid: request.context.transferSyntax) else {
+        guard let ts = request.context.syntax else {
             throw StoreRefusal(.cannotUnderstand, "transfer syntax \(request.context.transferSyntax) is not usable")
         }
         let command = request.command

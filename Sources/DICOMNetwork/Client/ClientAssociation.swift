@@ -238,7 +238,7 @@ public final class ClientAssociation {
     }
 
     private func encode(_ dataSet: DataSet, _ ctx: AcceptedPresentationContext) throws -> [UInt8] {
-        guard let syntax = TransferSyntax(uid: ctx.transferSyntax) else {
+        guard let syntax = ctx.syntax else {
             throw AssociationError("unusable transfer syntax \(ctx.transferSyntax)")
         }
         return try DataSetWriter.encode(dataSet, syntax: syntax)
@@ -373,15 +373,15 @@ public final class ClientAssociation {
 
     private func decode(_ bytes: ByteBuffer, _ contextID: UInt8) throws -> DataSet? {
         guard bytes.readableBytes > 0 else { return nil }
-        guard let uid = negotiated.acceptedContexts[contextID]?.transferSyntax else {
+        guard let context = negotiated.acceptedContexts[contextID] else {
             throw AssociationError("dataset on unknown presentation context \(contextID)")
         }
-        return try AssociationSession.decode(bytes, syntax: uid)
+        return try AssociationSession.decode(bytes, in: context)
     }
 
     private func openSink(_ command: CommandSet, _ contextID: UInt8, _ incoming: (any IncomingStoreHandler)?) async -> ((any InstanceSink)?, StoreOutcome?) {
         guard let incoming, let ctx = negotiated.acceptedContexts[contextID], ctx.requestorIsSCP,
-              let syntax = TransferSyntax(uid: ctx.transferSyntax) else {
+              let syntax = ctx.syntax else {
             return (nil, StoreOutcome(status: .sopClassNotSupported, comment: "no C-STORE expected on context \(contextID)"))
         }
         let request = StoreRequest(callingAETitle: negotiated.calledAETitle, calledAETitle: negotiated.callingAETitle,

@@ -127,7 +127,7 @@ public struct StoreSCU: Sendable {
                 }
             } else {
                 // The peer chose a fallback syntax: re-encode (possible for uncompressed data only).
-                guard let target = TransferSyntax(uid: ctx.transferSyntax), !p.syntax.isEncapsulated else {
+                guard let target = ctx.syntax, !p.syntax.isEncapsulated else {
                     throw AssociationError("cannot convert \(p.syntax.uid) to \(ctx.transferSyntax)")
                 }
                 let file = try DICOMFile.read(path: p.path)

@@ -1,3 +1,5 @@
+import DICOM
+
 /// Result of ``negotiate(_:policy:activeAssociations:)``.
 public enum NegotiationOutcome: Sendable {
     /// Send the A-ASSOCIATE-AC; the association is established with these parameters.
@@ -10,7 +12,9 @@ public enum NegotiationOutcome: Sendable {
 public struct AcceptedPresentationContext: Sendable, Hashable {
     public var id: UInt8
     public var abstractSyntax: String
-    public var transferSyntax: String
+    public var transferSyntax: String { didSet { syntax = TransferSyntax(uid: transferSyntax) } }
+    /// `transferSyntax` parsed once: every message's dataset on this context is read or written in it.
+    public private(set) var syntax: TransferSyntax?
     /// The association requestor may act as SCU (issue requests) on this context.
     public var requestorIsSCU: Bool
     /// The association requestor may act as SCP (e.g. receive C-STORE sub-operations of a C-GET).
@@ -20,6 +24,7 @@ public struct AcceptedPresentationContext: Sendable, Hashable {
         self.id = id
         self.abstractSyntax = abstractSyntax
         self.transferSyntax = transferSyntax
+        self.syntax = TransferSyntax(uid: transferSyntax)
         self.requestorIsSCU = requestorIsSCU
         self.requestorIsSCP = requestorIsSCP
     }

@@ -56,6 +56,30 @@ struct DICOMJSONEncoder {
         out.append(UInt8(ascii: "}"))
     }
 
+    /// One dataset given as its elements (ascending tags, text ASCII: `AnswerValues.flatASCIIElements`), written
+    /// as `write(_:into:)` writes the dataset that would hold them: QIDO-RS builds no dataset per answer.
+    func write(elements: [Element], into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "{"))
+        for (i, e) in elements.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "\""))
+            Self.appendKey(e.tag, to: &out)
+            out += #"":"#.utf8
+            if e.vr.isBinaryNumber {
+                // Binary numbers are read through the dataset that holds them.
+                var holder = DataSet()
+                holder.set(e)
+                write(e, in: holder, into: &out, topLevel: true)
+            } else {
+                write(e, in: Self.asciiDataSet, into: &out, topLevel: true)
+            }
+        }
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// What ASCII text is read in: the default character set, as in a dataset without (0008,0005).
+    private static let asciiDataSet = DataSet()
+
     static func key(_ tag: Tag) -> String {
         var out: [UInt8] = []
         appendKey(tag, to: &out)

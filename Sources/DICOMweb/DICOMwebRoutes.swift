@@ -109,22 +109,35 @@ struct DICOMwebRoutes: Sendable {
         let engine = services.engine
         // The JSON is written where the search ended: on this loop for a short search whose index pages are
         // cached, else on the I/O thread that read it (up to `maxResults` answers: not work for the loop).
-        let (body, truncated, count) = try await engine.find(query) { result -> ([UInt8], Bool, Int) in
+        // Each answer's JSON is written from its values (no dataset built) unless it needs a character set chosen
+        // or holds a sequence.
+        let (body, truncated, count) = try await engine.findValues(query) { answers, truncated -> ([UInt8], Bool, Int) in
             let encoder = DICOMJSONEncoder()
             var body: [UInt8] = []
-            body.reserveCapacity(result.answers.count * 600 + 2)
+            body.reserveCapacity(answers.count * 600 + 2)
             body.append(UInt8(ascii: "["))
-            for (n, var answer) in result.answers.enumerated() {
-                for tag in [Tag.queryRetrieveLevel, .specificCharacterSet, .retrieveAETitle] { answer.remove(tag) }
-                var url = base + "/studies/" + (answer.uid(.studyInstanceUID) ?? "")
-                if level >= .series, let s = answer.uid(.seriesInstanceUID) { url += "/series/" + s }
-                if level == .image, let i = answer.uid(.sopInstanceUID) { url += "/instances/" + i }
-                answer.setString(url, for: .retrieveURL, vr: .UR)
+            for (n, answer) in answers.enumerated() {
                 if n > 0 { body.append(UInt8(ascii: ",")) }
-                encoder.write(answer, into: &body)
+                if var elements = answer.flatASCIIElements {
+                    elements.removeAll { Self.notInQIDOAnswers.contains($0.tag) }
+                    let url = Self.retrieveURL(base, level) { tag in
+                        elements.first { $0.tag == tag }.flatMap { e in
+                            let uid = UIDString.trim(String(decoding: e.bytes, as: UTF8.self))
+                            return uid.isEmpty ? nil : uid
+                        }
+                    }
+                    let at = elements.firstIndex { $0.tag > .retrieveURL } ?? elements.endIndex
+                    elements.insert(Element(tag: .retrieveURL, vr: .UR, bytes: Array(url.utf8)), at: at)
+                    encoder.write(elements: elements, into: &body)
+                } else {
+                    var answer = answer.dataSet
+                    for tag in Self.notInQIDOAnswers { answer.remove(tag) }
+                    answer.setString(Self.retrieveURL(base, level) { answer.uid($0) }, for: .retrieveURL, vr: .UR)
+                    encoder.write(answer, into: &body)
+                }
             }
             body.append(UInt8(ascii: "]"))
-            return (body, result.truncated, result.answers.count)
+            return (body, truncated, answers.count)
         }
         if truncated {
             warnings.append("the number of results exceeded the limit; request more with offset=\(query.offset + count)")
@@ -134,6 +147,17 @@ struct DICOMwebRoutes: Sendable {
             for w in warnings { headers.append(HTTPField(name: warning, value: "299 Arca \"\(w.replacingOccurrences(of: "\"", with: "'"))\"")) }
         }
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// C-FIND's attributes that a QIDO-RS answer does not carry (its Retrieve URL says where instead).
+    static let notInQIDOAnswers: [Tag] = [.queryRetrieveLevel, .specificCharacterSet, .retrieveAETitle]
+
+    /// The Retrieve URL (0008,1190) of an answer at `level`, from its unique keys.
+    static func retrieveURL(_ base: String, _ level: QueryLevel, uid: (Tag) -> String?) -> String {
+        var url = base + "/studies/" + (uid(.studyInstanceUID) ?? "")
+        if level >= .series, let s = uid(.seriesInstanceUID) { url += "/series/" + s }
+        if level == .image, let i = uid(.sopInstanceUID) { url += "/instances/" + i }
+        return url
     }
 
     /// The DICOMweb root as the client reached it (`Forwarded` / `X-Forwarded-*` when behind a proxy).

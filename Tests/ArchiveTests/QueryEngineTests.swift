@@ -113,6 +113,7 @@ typealias Tag = DICOM.Tag
         let result = try f.engine.findNow(query)
         try expectEncodedAnswers(f, query, result)
         try expectInlineAnswers(f.engine, query, result)
+        try expectAnswerValues(f.engine, query, result)
         return result.answers.map { $0.string(tag) ?? "<absent>" }.sorted()
     }
 
@@ -133,6 +134,30 @@ typealias Tag = DICOM.Tag
             #expect(rest.run.truncated == result.truncated)
         case .notStarted:
             #expect(engine.index.nonBlockingRows == nil, "a warm SQLite index starts every query on the caller's thread")
+        }
+    }
+
+    /// The answers' values (what QIDO-RS writes its JSON from) are the answer datasets: whole, and as flat
+    /// elements (unpadded) whenever every text is ASCII and no attribute is a sequence.
+    static func expectAnswerValues(_ engine: QueryEngine, _ query: Query, _ result: QueryEngine.Result) throws {
+        var answers: [AnswerValues] = []
+        _ = try engine.forEachMatch(query) { builder, row, header in answers.append(try builder.answerValues(row, header: header)) }
+        #expect(answers.map(\.dataSet) == result.answers)
+        for (values, answer) in zip(answers, result.answers) {
+            let flat = answer.allSatisfy { e in
+                if case .sequence = e.value { return false }
+                return !e.vr.isString || e.bytes.allSatisfy { $0 < 0x80 }
+            } && answer[.specificCharacterSet] == nil
+            guard let elements = values.flatASCIIElements else {
+                #expect(!flat, "answer \(answer) has only flat ASCII attributes")
+                continue
+            }
+            #expect(flat)
+            #expect(elements.map(\.tag) == answer.map(\.tag))
+            for (e, a) in zip(elements, answer) {
+                let padded = e.bytes.count % 2 == 1 ? e.bytes + [e.vr.paddingByte] : e.bytes
+                #expect(padded == a.bytes && e.vr == a.vr, "\(e.tag)")
+            }
         }
     }
 

@@ -64,6 +64,30 @@ import Testing
         #expect(DICOMJSONEncoder().encode([]) == "[]")
     }
 
+    /// An answer written from its elements (QIDO-RS's path: unpadded, in tag order) is the JSON of the dataset
+    /// that holds them padded (the path of an answer that needs a character set or a sequence).
+    @Test func elementsWriteAsTheirDataSet() throws {
+        let texts = ["", "Doe^John", "1.2.840.10008.1.2", "A\\B", "12\\-3", "1.5", "+12", "20240115-20240131", "say \"hi\"", "a\u{1}b"]
+        let vrs: [VR] = [.AE, .AS, .CS, .DA, .DS, .DT, .IS, .LO, .LT, .PN, .SH, .ST, .TM, .UC, .UI, .UR, .UT]
+        for text in texts {
+            var elements: [Element] = []
+            for (i, vr) in vrs.enumerated() {
+                elements.append(Element(tag: Tag(0x0011, 0x1010 + UInt16(i)), vr: vr, bytes: Array(text.utf8)))
+            }
+            elements.append(Element(tag: Tag(0x0011, 0x1100), vr: .US, bytes: [0x00, 0x02, 0x01, 0x00]))
+            elements.append(Element(tag: Tag(0x0011, 0x1101), vr: .US, bytes: []))
+            var ds = DataSet()
+            for e in elements {
+                ds.set(Element(tag: e.tag, vr: e.vr, bytes: e.bytes.count % 2 == 1 ? e.bytes + [e.vr.paddingByte] : e.bytes))
+            }
+            var viaElements: [UInt8] = [], viaDataSet: [UInt8] = []
+            DICOMJSONEncoder().write(elements: elements, into: &viaElements)
+            DICOMJSONEncoder().write(ds, into: &viaDataSet)
+            #expect(String(decoding: viaElements, as: UTF8.self) == String(decoding: viaDataSet, as: UTF8.self), "\(text)")
+            _ = try Self.parse(String(decoding: viaElements, as: UTF8.self))
+        }
+    }
+
     /// Text values are written from their bytes when they are plain ASCII: wherever that path answers, it
     /// writes what decoding, splitting and trimming them as Strings writes, for every string VR; and it declines
     /// what needs escaping, a character set, or reformatting.

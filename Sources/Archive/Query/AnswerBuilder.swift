@@ -67,6 +67,10 @@ struct AnswerBuilder {
         Self.encode(try values(row, loadHeader), preferring: query.characterSet)
     }
 
+    func answerValues(_ row: [IndexValue], header loadHeader: () throws -> DataSet?) throws -> AnswerValues {
+        AnswerValues(values: try values(row, loadHeader), preferred: query.characterSet)
+    }
+
     /// The answer encoded in `syntax`: written straight from its values when they are flat and ASCII (nearly
     /// every answer: no character set to choose, no sequence), through a `DataSet` otherwise. The same bytes
     /// either way (`QueryEngineTests` compare them).
@@ -230,5 +234,38 @@ struct AnswerBuilder {
 
     private static func padded(_ bytes: [UInt8], _ vr: VR) -> [UInt8] {
         bytes.count % 2 == 1 ? bytes + [vr.paddingByte] : bytes
+    }
+}
+
+/// One answer as the engine built it, before it becomes a dataset: each attribute once, in tag order, text still
+/// Unicode (its character set not chosen yet).
+public struct AnswerValues: Sendable {
+    let values: [(Tag, AnswerBuilder.Value)]
+    let preferred: SpecificCharacterSet
+
+    /// The answer as `QueryEngine.find` gives it (character set chosen, sequences built).
+    public var dataSet: DataSet { AnswerBuilder.encode(values, preferring: preferred) }
+
+    /// Every attribute as one element, unpadded, in tag order, when every text is ASCII and none is a sequence
+    /// (nearly every answer); nil otherwise (then read `dataSet`).
+    public var flatASCIIElements: [Element]? {
+        var elements: [Element] = []
+        elements.reserveCapacity(values.count)
+        for (tag, v) in values {
+            switch v {
+            case .text(let s, let vr):
+                guard s.utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
+                elements.append(Element(tag: tag, vr: vr, bytes: Array(s.utf8)))
+            case .element(var e):
+                e.tag = tag
+                elements.append(e)
+            case .empty(let vr):
+                guard vr != .SQ else { return nil }
+                elements.append(Element(tag: tag, vr: vr, bytes: []))
+            case .items:
+                return nil
+            }
+        }
+        return elements
     }
 }

@@ -74,18 +74,30 @@ public final class QueryEngine: Sendable {
     /// query whose pages are cached (no trip to an I/O thread at all), else on the I/O thread, so the work
     /// `finish` does for a large answer (a JSON body) stays off the caller's thread too.
     public func find<T: Sendable>(_ query: Query, then finish: @escaping @Sendable (Result) throws -> T) async throws -> T {
-        let answer: @Sendable (AnswerBuilder, [IndexValue], () throws -> DataSet?) throws -> DataSet = { builder, row, header in
-            try builder.answer(row, header: header)
+        try await find(query, { builder, row, header in try builder.answer(row, header: header) }) { answers, truncated in
+            try finish(Result(answers: answers, truncated: truncated))
         }
+    }
+
+    /// `find(_:then:)` with each answer's values as the engine built them, before any dataset: a caller that
+    /// writes them in another encoding (QIDO-RS's JSON) skips building, then reading, a dataset per answer.
+    public func findValues<T: Sendable>(_ query: Query, then finish: @escaping @Sendable ([AnswerValues], _ truncated: Bool) throws -> T) async throws -> T {
+        try await find(query, { builder, row, header in try builder.answerValues(row, header: header) }, then: finish)
+    }
+
+    private func find<Answer: Sendable, T: Sendable>(
+        _ query: Query, _ answer: @escaping @Sendable (AnswerBuilder, [IndexValue], () throws -> DataSet?) throws -> Answer,
+        then finish: @escaping @Sendable ([Answer], Bool) throws -> T
+    ) async throws -> T {
         switch startInline(query, answer) {
         case .done(let answers, let truncated):
-            return try finish(Result(answers: answers, truncated: truncated))
+            return try finish(answers, truncated)
         case .handOver(let rest):
             do {
                 return try await threadPool.runIfActive {
                     var answers = rest.answers
                     try rest.finish(stop: { false }, answer) { answers.append($0) }
-                    return try finish(Result(answers: answers, truncated: rest.run.truncated))
+                    return try finish(answers, rest.run.truncated)
                 }
             } catch {
                 // The pool did not run it (or it failed, and closed the cursor already): the connection goes back now.
@@ -93,7 +105,11 @@ public final class QueryEngine: Sendable {
                 throw error
             }
         case .notStarted:
-            return try await threadPool.runIfActive { try finish(self.findNow(query)) }
+            return try await threadPool.runIfActive {
+                var answers: [Answer] = []
+                let truncated = try self.forEachMatch(query) { builder, row, header in answers.append(try answer(builder, row, header)) }
+                return try finish(answers, truncated)
+            }
         }
     }
 
@@ -305,7 +321,7 @@ public final class QueryEngine: Sendable {
     /// Runs `query`'s statement and hands each answered row to `answer` (with the builder and a loader of the
     /// row's stored instance); `stop` is asked before each row. Returns whether more entities matched than
     /// were answered.
-    private func forEachMatch(_ query: Query, stop: () -> Bool = { false },
+    func forEachMatch(_ query: Query, stop: () -> Bool = { false },
                               _ answer: (AnswerBuilder, [IndexValue], () throws -> DataSet?) throws -> Void) throws -> Bool {
         let run = makeRun(query)
         try Self.readingIndex {

@@ -2,6 +2,7 @@ import Archive
 import DICOM
 import DICOMNetwork
 import Hummingbird
+import Logging
 import NIOCore
 
 /// STOW-RS (PS3.18 10.5): each `application/dicom` part of a `multipart/related` body goes through the same
@@ -33,72 +34,71 @@ extension DICOMwebRoutes {
         }
         var reader = MultipartReader(boundary: boundary)
         var part: Part?
+        let base = Self.baseURL(request)
+
+        // A part's commit (its flush) runs while the next parts arrive: the client does not wait between parts as
+        // a C-STORE requestor waits for each response, so their flushes overlap and share the ingest's group
+        // commit. The response waits for every commit; at most `stowCommitsInFlight` run at once.
+        let concluded = try await withThrowingTaskGroup(of: (Int, Concluded).self) { commits -> [(Int, Concluded)] in
+            var done: [(Int, Concluded)] = []
+            var running = 0
+            var number = 0
+            do {
+                for try await chunk in request.body {
+                    for event in try reader.feed(chunk) {
+                        switch event {
+                        case .partStart(let headers):
+                            var p = Part()
+                            if let type = headers["content-type"], !type.lowercased().hasPrefix("application/dicom") {
+                                p.failure = (0xC000, "part of type \(type) is not application/dicom")
+                            }
+                            part = p
+                        case .bytes(let bytes):
+                            guard var p = part else { continue }
+                            part = nil
+                            await feed(&p, bytes)
+                            part = p
+                        case .partEnd:
+                            guard let p = part else { continue }
+                            part = nil
+                            number += 1
+                            switch await settle(p, study: study, base: base) {
+                            case .concluded(let c):
+                                done.append((number, c))
+                            case .commit(let commit):
+                                if running >= Self.stowCommitsInFlight, let finished = try await commits.next() {
+                                    done.append(finished)
+                                    running -= 1
+                                }
+                                let n = number
+                                let logger = self.logger
+                                commits.addTask { (n, await commit.run(logger)) }
+                                running += 1
+                            }
+                        }
+                    }
+                }
+                try reader.finish()
+            } catch let error as MultipartReader.Failure {
+                await part?.sink?.cancel()
+                // The parts already whole are committed (or refused) before the request is answered.
+                while try await commits.next() != nil {}
+                throw HTTPError(.badRequest, message: error.description)
+            }
+            while let finished = try await commits.next() { done.append(finished) }
+            return done
+        }
         var referenced: [DataSet] = []
         var failed: [DataSet] = []
         var studies = Set<String>()
-        let base = Self.baseURL(request)
-
-        func conclude(_ p: Part) async {
-            var p = p
-            var item = DataSet()
-            let sopClass = p.parser.meta.uid(.mediaStorageSOPClassUID) ?? p.header.dataSet.uid(.sopClassUID) ?? ""
-            let sop = p.parser.meta.uid(.mediaStorageSOPInstanceUID) ?? p.header.dataSet.uid(.sopInstanceUID) ?? ""
-            if !sopClass.isEmpty { item.setString(sopClass, for: .referencedSOPClassUID, vr: .UI) }
-            if !sop.isEmpty { item.setString(sop, for: .referencedSOPInstanceUID, vr: .UI) }
-            if p.failure == nil, !p.started { p.failure = (0xC000, "the part holds no DICOM dataset") }
-            if p.failure == nil {
-                do { try p.parser.finish(&p.header) } catch { p.failure = (0xC000, "unreadable dataset: \(error)") }
-            }
-            let instanceStudy = p.header.dataSet.uid(.studyInstanceUID) ?? ""
-            if p.failure == nil, let study, instanceStudy != study {
-                p.failure = (0x0110, "Study Instance UID \(instanceStudy) is not the study of the request")
-            }
-            if let failure = p.failure {
-                await p.sink?.cancel()
-                item.setUInt16(failure.reason, for: .failureReason)
-                failed.append(item)
-                logger.notice("[STOW-RS] \(sop.isEmpty ? "a part" : sop) refused: \(failure.comment)")
-                return
-            }
-            guard let sink = p.sink else { return }
-            let outcome = await sink.finish()
-            if outcome.status.isSuccess || outcome.status.isWarning {
-                item.setString("\(base)/studies/\(instanceStudy)/series/\(p.header.dataSet.uid(.seriesInstanceUID) ?? "")/instances/\(sop)",
-                               for: .retrieveURL, vr: .UR)
+        for (_, c) in concluded.sorted(by: { $0.0 < $1.0 }) {
+            switch c {
+            case .referenced(let item, let study):
                 referenced.append(item)
-                studies.insert(instanceStudy)
-            } else {
-                item.setUInt16(outcome.status.rawValue, for: .failureReason)
+                studies.insert(study)
+            case .failed(let item):
                 failed.append(item)
-                logger.notice("[STOW-RS] \(sop) refused: \(outcome.status) \(outcome.comment ?? "")")
             }
-        }
-
-        do {
-            for try await chunk in request.body {
-                for event in try reader.feed(chunk) {
-                    switch event {
-                    case .partStart(let headers):
-                        var p = Part()
-                        if let type = headers["content-type"], !type.lowercased().hasPrefix("application/dicom") {
-                            p.failure = (0xC000, "part of type \(type) is not application/dicom")
-                        }
-                        part = p
-                    case .bytes(let bytes):
-                        guard var p = part else { continue }
-                        part = nil
-                        await feed(&p, bytes)
-                        part = p
-                    case .partEnd:
-                        if let p = part { await conclude(p) }
-                        part = nil
-                    }
-                }
-            }
-            try reader.finish()
-        } catch let error as MultipartReader.Failure {
-            await part?.sink?.cancel()
-            throw HTTPError(.badRequest, message: error.description)
         }
         guard !referenced.isEmpty || !failed.isEmpty else { throw HTTPError(.badRequest, message: "the body holds no part") }
 
@@ -109,6 +109,72 @@ extension DICOMwebRoutes {
         let status: HTTPResponse.Status = failed.isEmpty ? .ok : referenced.isEmpty ? .conflict : .accepted
         return Response(status: status, headers: [.contentType: "application/dicom+json"],
                         body: ResponseBody(byteBuffer: ByteBuffer(string: DICOMJSONEncoder().encode(response))))
+    }
+
+    /// Commits in flight per STOW-RS request: enough for their flushes to be shared, few enough that a request
+    /// holds a bounded number of instances between received and durable.
+    static let stowCommitsInFlight = 16
+
+    /// What became of one part.
+    private enum Concluded: Sendable {
+        case referenced(DataSet, study: String)
+        case failed(DataSet)
+    }
+
+    /// A whole part that passed its checks: its sink is finished (made durable) by `run`, off the request's path.
+    private struct Commit: Sendable {
+        let sink: any InstanceSink
+        let item: DataSet
+        let study: String
+        let retrieveURL: String
+        let sop: String
+
+        func run(_ logger: Logger) async -> Concluded {
+            var item = item
+            let outcome = await sink.finish()
+            if outcome.status.isSuccess || outcome.status.isWarning {
+                item.setString(retrieveURL, for: .retrieveURL, vr: .UR)
+                return .referenced(item, study: study)
+            }
+            item.setUInt16(outcome.status.rawValue, for: .failureReason)
+            logger.notice("[STOW-RS] \(sop) refused: \(outcome.status) \(outcome.comment ?? "")")
+            return .failed(item)
+        }
+    }
+
+    private enum Settled {
+        case concluded(Concluded)
+        case commit(Commit)
+    }
+
+    /// A part that ended: refused here (nothing readable, another study than the request's…), or ready to commit.
+    private func settle(_ p: Part, study: String?, base: String) async -> Settled {
+        var p = p
+        var item = DataSet()
+        let sopClass = p.parser.meta.uid(.mediaStorageSOPClassUID) ?? p.header.dataSet.uid(.sopClassUID) ?? ""
+        let sop = p.parser.meta.uid(.mediaStorageSOPInstanceUID) ?? p.header.dataSet.uid(.sopInstanceUID) ?? ""
+        if !sopClass.isEmpty { item.setString(sopClass, for: .referencedSOPClassUID, vr: .UI) }
+        if !sop.isEmpty { item.setString(sop, for: .referencedSOPInstanceUID, vr: .UI) }
+        if p.failure == nil, !p.started { p.failure = (0xC000, "the part holds no DICOM dataset") }
+        if p.failure == nil {
+            do { try p.parser.finish(&p.header) } catch { p.failure = (0xC000, "unreadable dataset: \(error)") }
+        }
+        let instanceStudy = p.header.dataSet.uid(.studyInstanceUID) ?? ""
+        if p.failure == nil, let study, instanceStudy != study {
+            p.failure = (0x0110, "Study Instance UID \(instanceStudy) is not the study of the request")
+        }
+        if let failure = p.failure {
+            await p.sink?.cancel()
+            item.setUInt16(failure.reason, for: .failureReason)
+            logger.notice("[STOW-RS] \(sop.isEmpty ? "a part" : sop) refused: \(failure.comment)")
+            return .concluded(.failed(item))
+        }
+        guard let sink = p.sink else {
+            item.setUInt16(0xA700, for: .failureReason)
+            return .concluded(.failed(item))
+        }
+        let url = "\(base)/studies/\(instanceStudy)/series/\(p.header.dataSet.uid(.seriesInstanceUID) ?? "")/instances/\(sop)"
+        return .commit(Commit(sink: sink, item: item, study: instanceStudy, retrieveURL: url, sop: sop))
     }
 
     /// A part's bytes: the meta information is read first (at most 64 KB before it ends), then the sink opens

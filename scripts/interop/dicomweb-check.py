@@ -43,6 +43,10 @@ result = client.store_instances(datasets=originals)
 refs = result.get("ReferencedSOPSequence", []) if hasattr(result, "get") else result.ReferencedSOPSequence
 check("STOW-RS stores every instance", len(refs) == len(originals), f"{len(refs)} referenced")
 check("STOW-RS answers no failure", "FailedSOPSequence" not in result, str(result))
+# The parts' commits overlap; the answer still lists them in the order they were sent.
+sent = [o.SOPInstanceUID for o in originals]
+answered = [str(r.ReferencedSOPInstanceUID) if hasattr(r, "ReferencedSOPInstanceUID") else str(r.get("ReferencedSOPInstanceUID", "")) for r in refs]
+check("STOW-RS references the instances in the order sent", answered == sent, f"{answered} vs {sent}")
 
 # QIDO-RS
 studies = client.search_for_studies(search_filters={"StudyInstanceUID": study})

@@ -79,11 +79,13 @@ extension DICOMwebRoutes {
                     }
                 }
                 try reader.finish()
-            } catch let error as MultipartReader.Failure {
+            } catch {
+                // A malformed body, or a client gone: the part being received is dropped; those already whole are
+                // committed (or refused) before the request ends, their tasks not cancelled midway.
                 await part?.sink?.cancel()
-                // The parts already whole are committed (or refused) before the request is answered.
                 while try await commits.next() != nil {}
-                throw HTTPError(.badRequest, message: error.description)
+                if let failure = error as? MultipartReader.Failure { throw HTTPError(.badRequest, message: failure.description) }
+                throw error
             }
             while let finished = try await commits.next() { done.append(finished) }
             return done

@@ -355,6 +355,8 @@ public final class ClientAssociation {
                     guard collected.readableBytes + bytes.readableBytes <= Self.maxResponseDataSetLength else {
                         throw AssociationError("the peer's \(command.commandField.map { "\($0)" } ?? "message") dataset exceeds \(Self.maxResponseDataSetLength) bytes")
                     }
+                    // A dataset in one fragment (a C-FIND answer, nearly always) is read where it arrived.
+                    if isLast, collected.readableBytes == 0 { return message(command, contextID, try decode(bytes, contextID)) }
                     collected.writeBuffer(&bytes)
                     if isLast { return message(command, contextID, try decode(collected, contextID)) }
                 }

@@ -60,8 +60,10 @@ struct DICOMJSONEncoder {
     /// as `write(_:into:)` writes the dataset that would hold them: QIDO-RS builds no dataset per answer.
     func write(elements: [Element], into out: inout [UInt8]) {
         out.append(UInt8(ascii: "{"))
-        for (i, e) in elements.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
+        var first = true
+        for e in elements where !e.tag.isGroupLength && !e.tag.isFileMeta && !e.tag.isDelimiter {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
             out.append(UInt8(ascii: "\""))
             Self.appendKey(e.tag, to: &out)
             out += #"":"#.utf8

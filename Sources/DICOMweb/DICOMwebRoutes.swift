@@ -119,7 +119,8 @@ struct DICOMwebRoutes: Sendable {
             for (n, answer) in answers.enumerated() {
                 if n > 0 { body.append(UInt8(ascii: ",")) }
                 if var elements = answer.flatASCIIElements {
-                    elements.removeAll { Self.notInQIDOAnswers.contains($0.tag) }
+                    // An empty Retrieve URL asked for by `includefield` is replaced, as `setString` replaces it below.
+                    elements.removeAll { Self.notInQIDOAnswers.contains($0.tag) || $0.tag == .retrieveURL }
                     let url = Self.retrieveURL(base, level) { tag in
                         elements.first { $0.tag == tag }.flatMap { e in
                             let uid = UIDString.trim(String(decoding: e.bytes, as: UTF8.self))

@@ -41,8 +41,13 @@ extension DICOMwebRoutes {
         // commit. The response waits for every commit; at most `stowCommitsInFlight` run at once.
         let concluded = try await withThrowingTaskGroup(of: (Int, Concluded).self) { commits -> [(Int, Concluded)] in
             var done: [(Int, Concluded)] = []
-            var running = 0
+            /// The SOP Instance UIDs being committed, by part number.
+            var running: [Int: String] = [:]
             var number = 0
+            func collect(_ finished: (Int, Concluded)) {
+                done.append(finished)
+                running[finished.0] = nil
+            }
             do {
                 for try await chunk in request.body {
                     for event in try reader.feed(chunk) {
@@ -66,14 +71,16 @@ extension DICOMwebRoutes {
                             case .concluded(let c):
                                 done.append((number, c))
                             case .commit(let commit):
-                                if running >= Self.stowCommitsInFlight, let finished = try await commits.next() {
-                                    done.append(finished)
-                                    running -= 1
+                                // A second copy of an instance in one request waits for the first: the duplicate
+                                // policy then sees them in the order sent, as it did one part at a time.
+                                while running.count >= Self.stowCommitsInFlight || running.values.contains(commit.sop),
+                                      let finished = try await commits.next() {
+                                    collect(finished)
                                 }
                                 let n = number
                                 let logger = self.logger
                                 commits.addTask { (n, await commit.run(logger)) }
-                                running += 1
+                                running[n] = commit.sop
                             }
                         }
                     }
@@ -87,7 +94,7 @@ extension DICOMwebRoutes {
                 if let failure = error as? MultipartReader.Failure { throw HTTPError(.badRequest, message: failure.description) }
                 throw error
             }
-            while let finished = try await commits.next() { done.append(finished) }
+            while let finished = try await commits.next() { collect(finished) }
             return done
         }
         var referenced: [DataSet] = []

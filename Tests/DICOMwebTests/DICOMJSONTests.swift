@@ -70,7 +70,9 @@ import Testing
         let texts = ["", "Doe^John", "1.2.840.10008.1.2", "A\\B", "12\\-3", "1.5", "+12", "20240115-20240131", "say \"hi\"", "a\u{1}b"]
         let vrs: [VR] = [.AE, .AS, .CS, .DA, .DS, .DT, .IS, .LO, .LT, .PN, .SH, .ST, .TM, .UC, .UI, .UR, .UT]
         for text in texts {
-            var elements: [Element] = []
+            // A file meta element and a group length, which the JSON model leaves out either way.
+            var elements = [Element(tag: Tag(0x0002, 0x0010), vr: .UI, bytes: Array("1.2.840.10008.1.2.1".utf8)),
+                            Element(tag: Tag(0x0011, 0x0000), vr: .UL, bytes: [4, 0, 0, 0])]
             for (i, vr) in vrs.enumerated() {
                 elements.append(Element(tag: Tag(0x0011, 0x1010 + UInt16(i)), vr: vr, bytes: Array(text.utf8)))
             }

@@ -25,6 +25,32 @@ import TestSupport
         #expect(r.stdout.contains("0 failed"))
     }
 
+    /// A QIDO-RS answer names each attribute once, whatever `includefield` asks: Retrieve URL asked for is the
+    /// answer's own (not an empty one beside it), group lengths and file meta elements never appear.
+    @Test func qidoAnswersCarryEachKeyOnce() async throws {
+        guard try ExternalTool.require(ExternalTool.exists("/usr/bin/curl"), "curl") else { return }
+        let study = try CTStudy.make(count: 2, rows: 16)
+        defer { try? FileManager.default.removeItem(at: study.folder) }
+        let server = try await TestServer.start(http: true)
+        defer { Task { await server.stop() } }
+        try await QueryRetrieveInteropTests.store(study.files, into: server)
+        for level in ["studies", "series", "instances"] {
+            let url = server.dicomweb + "/\(level)?StudyInstanceUID=\(study.studyUID)&includefield=00081190&includefield=00100000"
+                + "&includefield=00020010&includefield=RetrieveURL"
+            let r = try await ExternalTool.runAsync("/usr/bin/curl", ["-sf", url])
+            #expect(r.status == 0, "\(r.stderr)")
+            let answers = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
+            #expect(answers.count == (level == "instances" ? 2 : 1))
+            // Duplicate keys collapse in the parsed objects: count them in the text.
+            #expect(r.stdout.components(separatedBy: "\"00081190\"").count - 1 == answers.count, "\(r.stdout.prefix(600))")
+            #expect(!r.stdout.contains("\"00100000\"") && !r.stdout.contains("\"00020010\""), "\(r.stdout.prefix(600))")
+            for answer in answers {
+                let retrieve = (answer["00081190"] as? [String: Any])?["Value"] as? [String]
+                #expect(retrieve?.first?.contains("/studies/\(study.studyUID)") == true, "\(answer)")
+            }
+        }
+    }
+
     /// WADO-RS over plain HTTP hands the files to the kernel (`FileRegionHandler`): two retrievals of a series
     /// on one keep-alive connection both come back whole (curl, chunked), small instances (read, not regions)
     /// and large ones alike, and a client that hangs up mid-body leaves no descriptor open in the server.

@@ -101,6 +101,20 @@ except requests.HTTPError as error:
     body = Dataset.from_json(error.response.json())
     check("a duplicate is refused with 0x0111 (409)", error.response.status_code == 409 and int(body.FailedSOPSequence[0].FailureReason) == 0x0111,
           error.response.text[:300])
+# The same new instance twice in one request (the parts' commits overlap): stored once, the copy refused.
+twin = dcmread(files[0])
+twin.SOPInstanceUID = generate_uid()
+twin.file_meta.MediaStorageSOPInstanceUID = twin.SOPInstanceUID
+encoded = io.BytesIO()
+twin.save_as(encoded)
+body = b"".join(b"--twin\r\nContent-Type: application/dicom\r\n\r\n" + encoded.getvalue() + b"\r\n" for _ in range(2)) + b"--twin--\r\n"
+r = requests.post(f"{base}/studies", data=body, headers={"Content-Type": 'multipart/related; type="application/dicom"; boundary=twin',
+                                                         "Accept": "application/dicom+json"})
+answer = Dataset.from_json(r.json()) if r.content else Dataset()
+check("an instance sent twice in one request is stored once, the copy refused with 0x0111 (202)",
+      r.status_code == 202 and len(answer.get("ReferencedSOPSequence", [])) == 1
+      and [int(i.FailureReason) for i in answer.get("FailedSOPSequence", [])] == [0x0111], f"{r.status_code} {r.text[:300]}")
+check("the instance sent twice is found once", len(client.search_for_instances(search_filters={"SOPInstanceUID": twin.SOPInstanceUID})) == 1)
 bad = dcmread(files[0])
 bad.SOPInstanceUID = generate_uid()
 bad.file_meta.MediaStorageSOPInstanceUID = bad.SOPInstanceUID

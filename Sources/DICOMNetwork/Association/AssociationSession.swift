@@ -231,7 +231,9 @@ struct AssociationSession {
             }
             return false
         }
-        guard released else { return }
+        // An operation that aborted the association while it drained (a retrieve whose file failed midway) has
+        // ended it: no release follows the A-ABORT.
+        guard released, !writer.hasAborted else { return }
         try await writer.write(.releaseRP)
         logger.info("[RELEASE] \(calling) disconnected (active: \(registry.active - 1))")
     }

@@ -13,6 +13,11 @@ public final class MessageWriter: Sendable {
     private let outbound: NIOAsyncChannelOutboundWriter<PDU>
     public let fragmenter: MessageFragmenter
     private let lock = AsyncSerialLock()
+    private let aborted = NIOLockedValueBox(false)
+
+    /// Whether this writer ended the association with an A-ABORT (a message that failed midway): nothing may
+    /// follow it, an A-RELEASE-RP least of all.
+    public var hasAborted: Bool { aborted.withLockedValue { $0 } }
 
     public init(outbound: NIOAsyncChannelOutboundWriter<PDU>, peerMaxPDULength: UInt32) {
         self.outbound = outbound
@@ -81,6 +86,7 @@ public final class MessageWriter: Sendable {
                     pending = chunk
                 }
             } catch {
+                aborted.withLockedValue { $0 = true }
                 try? await outbound.write(.abort(Abort(source: .serviceUser, reason: .notSpecified)))
                 throw BrokenMessage(description: "dataset of \(command.commandField.map { "\($0)" } ?? "a message") failed midway: \(error)")
             }

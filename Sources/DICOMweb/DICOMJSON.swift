@@ -43,22 +43,13 @@ struct DICOMJSONEncoder {
     }
 
     private func write(_ ds: DataSet, into out: inout [UInt8], topLevel: Bool) {
-        out.append(UInt8(ascii: "{"))
-        var first = true
-        for e in ds where !e.tag.isGroupLength && !e.tag.isFileMeta && !e.tag.isDelimiter {
-            if !first { out.append(UInt8(ascii: ",")) }
-            first = false
-            out.append(UInt8(ascii: "\""))
-            Self.appendKey(e.tag, to: &out)
-            out += #"":"#.utf8
-            write(e, in: ds, into: &out, topLevel: topLevel)
-        }
-        out.append(UInt8(ascii: "}"))
+        writeObject(ds, into: &out) { e, out in write(e, in: ds, into: &out, topLevel: topLevel) }
     }
 
-    /// One dataset given as its elements (ascending tags, text ASCII: `AnswerValues.flatASCIIElements`), written
-    /// as `write(_:into:)` writes the dataset that would hold them: QIDO-RS builds no dataset per answer.
-    func write(elements: [Element], into out: inout [UInt8]) {
+    /// `{"GGGGEEEE":…,…}` of `elements` in their order, the value of each written by `value`; group lengths,
+    /// file meta elements and delimiters are not part of the JSON model.
+    private func writeObject<Elements: Sequence<Element>>(_ elements: Elements, into out: inout [UInt8],
+                                                          value: (Element, inout [UInt8]) -> Void) {
         out.append(UInt8(ascii: "{"))
         var first = true
         for e in elements where !e.tag.isGroupLength && !e.tag.isFileMeta && !e.tag.isDelimiter {
@@ -67,6 +58,15 @@ struct DICOMJSONEncoder {
             out.append(UInt8(ascii: "\""))
             Self.appendKey(e.tag, to: &out)
             out += #"":"#.utf8
+            value(e, &out)
+        }
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// One dataset given as its elements (ascending tags, text ASCII: `AnswerValues.flatASCIIElements`), written
+    /// as `write(_:into:)` writes the dataset that would hold them: QIDO-RS builds no dataset per answer.
+    func write(elements: [Element], into out: inout [UInt8]) {
+        writeObject(elements, into: &out) { e, out in
             if e.vr.isBinaryNumber {
                 // Binary numbers are read through the dataset that holds them.
                 var holder = DataSet()
@@ -76,7 +76,6 @@ struct DICOMJSONEncoder {
                 write(e, in: Self.asciiDataSet, into: &out, topLevel: true)
             }
         }
-        out.append(UInt8(ascii: "}"))
     }
 
     /// What ASCII text is read in: the default character set, as in a dataset without (0008,0005).

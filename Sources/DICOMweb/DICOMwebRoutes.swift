@@ -121,12 +121,7 @@ struct DICOMwebRoutes: Sendable {
                 if var elements = answer.flatASCIIElements {
                     // An empty Retrieve URL asked for by `includefield` is replaced, as `setString` replaces it below.
                     elements.removeAll { Self.notInQIDOAnswers.contains($0.tag) || $0.tag == .retrieveURL }
-                    let url = Self.retrieveURL(base, level) { tag in
-                        elements.first { $0.tag == tag }.flatMap { e in
-                            let uid = UIDString.trim(String(decoding: e.bytes, as: UTF8.self))
-                            return uid.isEmpty ? nil : uid
-                        }
-                    }
+                    let url = Self.retrieveURL(base, level) { tag in elements.first { $0.tag == tag }?.uid }
                     let at = elements.firstIndex { $0.tag > .retrieveURL } ?? elements.endIndex
                     elements.insert(Element(tag: .retrieveURL, vr: .UR, bytes: Array(url.utf8)), at: at)
                     encoder.write(elements: elements, into: &body)

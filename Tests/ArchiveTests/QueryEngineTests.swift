@@ -140,8 +140,7 @@ typealias Tag = DICOM.Tag
     /// The answers' values (what QIDO-RS writes its JSON from) are the answer datasets: whole, and as flat
     /// elements (unpadded) whenever every text is ASCII and no attribute is a sequence.
     static func expectAnswerValues(_ engine: QueryEngine, _ query: Query, _ result: QueryEngine.Result) throws {
-        var answers: [AnswerValues] = []
-        _ = try engine.forEachMatch(query) { builder, row, header in answers.append(try builder.answerValues(row, header: header)) }
+        let answers = try engine.matchesNow(query) { builder, row, header in try builder.answerValues(row, header: header) }.answers
         #expect(answers.map(\.dataSet) == result.answers)
         for (values, answer) in zip(answers, result.answers) {
             let flat = answer.allSatisfy { e in

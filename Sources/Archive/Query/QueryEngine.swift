@@ -106,8 +106,7 @@ public final class QueryEngine: Sendable {
             }
         case .notStarted:
             return try await threadPool.runIfActive {
-                var answers: [Answer] = []
-                let truncated = try self.forEachMatch(query) { builder, row, header in answers.append(try answer(builder, row, header)) }
+                let (answers, truncated) = try self.matchesNow(query, answer)
                 return try finish(answers, truncated)
             }
         }
@@ -115,17 +114,20 @@ public final class QueryEngine: Sendable {
 
     /// `find` for callers already on an I/O thread.
     public func findNow(_ query: Query) throws -> Result {
-        var answers: [DataSet] = []
-        let truncated = try forEachMatch(query) { builder, row, header in answers.append(try builder.answer(row, header: header)) }
+        let (answers, truncated) = try matchesNow(query) { builder, row, header in try builder.answer(row, header: header) }
         return Result(answers: answers, truncated: truncated)
     }
 
     /// The answers to `query` encoded in `syntax` (what `answers(to:)` streams), for callers on an I/O thread.
     public func encodedNow(_ query: Query, syntax: TransferSyntax) throws -> (answers: [[UInt8]], truncated: Bool) {
-        var answers: [[UInt8]] = []
-        let truncated = try forEachMatch(query) { builder, row, header in
-            answers.append(try builder.encodedAnswer(row, header: header, syntax: syntax))
-        }
+        try matchesNow(query) { builder, row, header in try builder.encodedAnswer(row, header: header, syntax: syntax) }
+    }
+
+    /// Every answer to `query`, each made by `answer`, on this (I/O) thread; and whether more matched.
+    func matchesNow<Answer>(_ query: Query, _ answer: @escaping (AnswerBuilder, [IndexValue], () throws -> DataSet?) throws -> Answer)
+        throws -> (answers: [Answer], truncated: Bool) {
+        var answers: [Answer] = []
+        let truncated = try forEachMatch(query) { builder, row, header in answers.append(try answer(builder, row, header)) }
         return (answers, truncated)
     }
 
@@ -321,7 +323,7 @@ public final class QueryEngine: Sendable {
     /// Runs `query`'s statement and hands each answered row to `answer` (with the builder and a loader of the
     /// row's stored instance); `stop` is asked before each row. Returns whether more entities matched than
     /// were answered.
-    func forEachMatch(_ query: Query, stop: () -> Bool = { false },
+    private func forEachMatch(_ query: Query, stop: () -> Bool = { false },
                               _ answer: (AnswerBuilder, [IndexValue], () throws -> DataSet?) throws -> Void) throws -> Bool {
         let run = makeRun(query)
         try Self.readingIndex {

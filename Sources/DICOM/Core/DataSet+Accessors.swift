@@ -18,9 +18,7 @@ extension DataSet {
 
     /// A UID value without its padding; nil when absent or empty.
     public func uid(_ tag: Tag) -> String? {
-        guard let e = self[tag], case .bytes(let b) = e.value else { return nil }
-        let s = UIDString.trim(String(decoding: b, as: UTF8.self))
-        return s.isEmpty ? nil : s
+        self[tag]?.uid
     }
 
     /// The first value as an integer: US, SS, UL, SL, SV, UV or IS. A binary value is read in place: a
@@ -139,5 +137,14 @@ public enum TextValue {
             while let first = u.first, first == " " { u.removeFirst() }
         }
         return String(u)
+    }
+}
+
+extension Element {
+    /// The value as a UID (padding trimmed); nil when empty or not a byte value.
+    public var uid: String? {
+        guard case .bytes(let b) = value else { return nil }
+        let s = UIDString.trim(String(decoding: b, as: UTF8.self))
+        return s.isEmpty ? nil : s
     }
 }

@@ -22,9 +22,11 @@ public struct FindService: CollectingDIMSEService {
 
     public var commands: Set<CommandField> { [.cFindRQ] }
 
-    /// Answers per write: enough to spare most of the per-message system calls, few enough that a cancel is
-    /// prompt.
+    /// Answers in the first write: enough to spare most of the per-message system calls, few enough that the
+    /// first answers go out at once. Later writes carry twice as many each, up to `maxBatch` (about 100 KB),
+    /// which bounds what a C-CANCEL still lets through.
     static let batch = 32
+    static let maxBatch = 512
 
     public func support(for abstractSyntax: String) -> AbstractSyntaxSupport? {
         QueryModel.allCases.contains { $0.findSOPClass == abstractSyntax } ? QueryRetrieveSupport.find(foldsPersonNames: foldsPersonNames) : nil
@@ -51,7 +53,7 @@ public struct FindService: CollectingDIMSEService {
         var answered = 0
         var finalSent = false
         do {
-            _ = try await engine.answers(to: query, syntax: try responder.dataSetSyntax(), batchSize: Self.batch) { batch in
+            _ = try await engine.answers(to: query, syntax: try responder.dataSetSyntax(), batchSize: Self.batch, maxBatchSize: Self.maxBatch) { batch in
                 guard !request.isCancelled else { return false }
                 answered += batch.answers.count
                 if let truncated = batch.truncated {

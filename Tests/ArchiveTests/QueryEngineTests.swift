@@ -340,6 +340,16 @@ typealias Tag = DICOM.Tag
 
     /// C-FIND's path: the answers arrive in batches while the statement runs, the same bytes as `encodedNow`, and
     /// a consumer that stops after the first batch (a C-CANCEL) ends the statement instead of waiting for it.
+    @Test func queryLevelsReadInAnyCaseAndPadding() {
+        #expect(QueryLevel("STUDY") == .study)
+        #expect(QueryLevel(" study ") == .study)
+        #expect(QueryLevel("Image\0") == .image)
+        #expect(QueryLevel("INSTANCE") == .image)
+        #expect(QueryLevel("patient\t") == .patient)
+        #expect(QueryLevel("SERIES ") == .series)
+        for bad in ["", "  ", "ST UDY", "STUDYX", "STUDYSTUDY", "SÉRIES", "\0STUDY"] { #expect(QueryLevel(bad) == nil, "\(bad)") }
+    }
+
     @Test(arguments: IndexEngine.all) func answersStreamInBatches(engine: IndexEngine) async throws {
         let f = try Self.fixture(engine)
         defer { try? FileManager.default.removeItem(at: f.directory) }
@@ -374,8 +384,20 @@ typealias Tag = DICOM.Tag
             #expect(!stopped)
             #expect(seen == 2)
         }
+        // Growing batches: 1, 2, 4, then 4 each (the cap), the last what is left; the same answers in order.
+        var sizes: [Int] = []
+        var grown: [[UInt8]] = []
+        _ = try await inline.answers(to: query, syntax: .explicitVRLittleEndian, batchSize: 1, maxBatchSize: 4) { batch in
+            sizes.append(batch.answers.count)
+            grown += batch.answers
+            return true
+        }
+        #expect(grown == whole.answers)
+        let expected = [1, 2, 4] + Array(repeating: 4, count: max(0, whole.answers.count - 7) / 4)
+        #expect(Array(sizes.prefix(expected.count)) == Array(expected.prefix(sizes.count)))
+        #expect(sizes.allSatisfy { $0 <= 4 } && sizes.count <= expected.count + 1)
         if engine == .sqlite {
-            #expect(inline.inlineOutcomesSoFar == QueryEngine.InlineOutcomes(done: 2))
+            #expect(inline.inlineOutcomesSoFar == QueryEngine.InlineOutcomes(done: 3))
             #expect(handingOver.inlineOutcomesSoFar == QueryEngine.InlineOutcomes(done: 1, handedOver: 1))
         }
         // An index that fails on the I/O thread: the consumer gets the error, it is not left waiting.

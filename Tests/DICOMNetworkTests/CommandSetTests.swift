@@ -119,3 +119,30 @@ extension CommandSet {
         return c
     }
 }
+
+/// The quick-ACK handler skips its system call only after a read that ends a message; anything it cannot read
+/// for certain counts as not ended (acknowledged at once, the old behaviour).
+@Suite struct QuickAckTests {
+    static func pdu(_ bytes: [UInt8], command: Bool, last: Bool) -> PDU {
+        .dataTF(DataTransfer(pdvs: [PDV(contextID: 1, isCommand: command, isLast: last, data: ByteBuffer(bytes: bytes))]))
+    }
+
+    @Test func aReadEndsAMessageOnlyAtADatasetsEndOrACommandWithoutOne() throws {
+        let echo = try CommandSet.echoRequest(messageID: 1).encoded()
+        var find = CommandSet.storeRequest(messageID: 2, sopClassUID: "1.2.840.10008.5.1.4.1.2.2.1", sopInstanceUID: "1.2.3")
+        find.setUS(0x0000, .commandDataSetType)
+        let withDataSet = try find.encoded()
+        #expect(QuickAckHandler.endsMessage(Self.pdu(echo, command: true, last: true)))
+        #expect(!QuickAckHandler.endsMessage(Self.pdu(withDataSet, command: true, last: true)))
+        #expect(!QuickAckHandler.endsMessage(Self.pdu(echo, command: true, last: false)))
+        #expect(QuickAckHandler.endsMessage(Self.pdu([1, 2, 3, 4], command: false, last: true)))
+        #expect(!QuickAckHandler.endsMessage(Self.pdu([1, 2, 3, 4], command: false, last: false)))
+        #expect(QuickAckHandler.endsMessage(.releaseRQ))
+        // The command's tail only (a command in two PDVs), cut short, or with an overlong length: not ended.
+        #expect(!QuickAckHandler.endsMessage(Self.pdu(Array(echo.suffix(12)), command: true, last: true)))
+        for cut in 0..<echo.count { #expect(!QuickAckHandler.commandHasNoDataSet(ByteBuffer(bytes: echo.prefix(cut)))) }
+        var overlong = echo
+        overlong[4...7] = [0xFF, 0xFF, 0xFF, 0xFF]
+        #expect(!QuickAckHandler.commandHasNoDataSet(ByteBuffer(bytes: overlong)))
+    }
+}

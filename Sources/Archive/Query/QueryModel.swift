@@ -53,8 +53,16 @@ public enum QueryModel: String, Sendable, CaseIterable {
 public enum QueryLevel: Int, Sendable, Comparable, CaseIterable, CustomStringConvertible {
     case patient = 0, study, series, image
 
+    /// The level named by `text`, in any case, padded or not. Read byte by byte: Foundation's trimming was 5% of
+    /// the server's time for a one-answer C-FIND.
     public init?(_ text: String) {
-        switch text.trimmingCharacters(in: .whitespaces).uppercased() {
+        let bytes = Array(text.utf8)
+        var start = 0, end = bytes.count
+        while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
+        while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 || bytes[end - 1] == 0 { end -= 1 }
+        guard end - start <= 8 else { return nil }
+        let word = String(decoding: bytes[start..<end].map { (0x61...0x7A).contains($0) ? $0 - 0x20 : $0 }, as: UTF8.self)
+        switch word {
         case "PATIENT": self = .patient
         case "STUDY": self = .study
         case "SERIES": self = .series

@@ -4,18 +4,62 @@ import NIOPosix
 import Glibc
 #endif
 
-/// Acknowledges every received segment at once (Linux TCP_QUICKACK, which the kernel clears again, so it is
-/// re-armed after each read). A sender with Nagle on (DCMTK's storescu default) otherwise holds its last
-/// small segment until our delayed ACK fires, which costs tens of milliseconds per object.
-final class QuickAckHandler: ChannelInboundHandler, Sendable {
-    typealias InboundIn = ByteBuffer
+/// Acknowledges at once (Linux TCP_QUICKACK, which the kernel clears again, so it is re-armed after each read)
+/// unless the read ended a message. A sender with Nagle on (DCMTK's default) holds its last small segment until
+/// our ACK: without this, tens of milliseconds of delayed ACK per object. A read that ends a message (a request's
+/// dataset, a command that has none) is answered, and the answer carries the ACK: that read is spared the
+/// system call (3% of a one-answer C-FIND's server time). A read that ends inside a PDU, or between a command and
+/// its dataset, is acknowledged at once as before. After the PDU decoder, so it sees what the read completed.
+final class QuickAckHandler: ChannelInboundHandler {
+    typealias InboundIn = PDU
+    typealias InboundOut = PDU
+
+    /// Whether the last PDU of this read ended a message; reset after every read.
+    private var endedMessage = false
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        #if os(Linux)
-        let option = ChannelOptions.Types.SocketOption(level: .tcp, name: .init(rawValue: TCP_QUICKACK))
-        _ = try? context.channel.syncOptions?.setOption(option, value: 1)
-        #endif
+        endedMessage = Self.endsMessage(unwrapInboundIn(data))
         context.fireChannelRead(data)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        #if os(Linux)
+        if !endedMessage {
+            let option = ChannelOptions.Types.SocketOption(level: .tcp, name: .init(rawValue: TCP_QUICKACK))
+            _ = try? context.channel.syncOptions?.setOption(option, value: 1)
+        }
+        #endif
+        endedMessage = false
+        context.fireChannelReadComplete()
+    }
+
+    /// Whether `pdu` ends a message: its last PDV is a dataset's last fragment, or a whole command that says it
+    /// has no dataset. PDUs other than P-DATA-TF are answered (or end the association) as they come.
+    static func endsMessage(_ pdu: PDU) -> Bool {
+        guard case .dataTF(let transfer) = pdu else { return true }
+        guard let last = transfer.pdvs.last, last.isLast else { return false }
+        return !last.isCommand || commandHasNoDataSet(last.data)
+    }
+
+    /// Reads Command Data Set Type (0000,0800) from a command's last fragment (implicit VR little endian);
+    /// 0x0101 means no dataset follows. False when the element is not in this fragment (a command cut into
+    /// several PDVs) or the bytes do not parse: then the read is acknowledged at once, the safe side.
+    static func commandHasNoDataSet(_ bytes: ByteBuffer) -> Bool {
+        var offset = bytes.readerIndex
+        let end = bytes.writerIndex
+        while end - offset >= 8 {
+            guard let group = bytes.getInteger(at: offset, endianness: .little, as: UInt16.self),
+                  let element = bytes.getInteger(at: offset + 2, endianness: .little, as: UInt16.self),
+                  let length = bytes.getInteger(at: offset + 4, endianness: .little, as: UInt32.self),
+                  group == 0x0000, length <= UInt32(end - offset - 8) else { return false }
+            if element == 0x0800 {
+                guard length == 2, let type = bytes.getInteger(at: offset + 8, endianness: .little, as: UInt16.self) else { return false }
+                return type == 0x0101
+            }
+            if element > 0x0800 { return false }
+            offset += 8 + Int(length)
+        }
+        return false
     }
 }
 

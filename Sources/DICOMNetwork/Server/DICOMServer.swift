@@ -71,11 +71,11 @@ public final class DICOMServer: Service, Sendable {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
                     }
                     try channel.pipeline.syncOperations.addHandlers([
-                        QuickAckHandler(),
                         AssociationTimerHandler(artim: configuration.artimTimeout, idle: configuration.idleTimeout) { why in
                             logger.warning("[ABORT] \(peer): \(why)")
                         },
                         ByteToMessageHandler(PDUDecoder(limits: configuration.policy.decoderLimits)),
+                        QuickAckHandler(),
                         MessageToByteHandler(PDUEncoder()),
                     ])
                     // At most 4 PDUs (512 KiB at the default 128 KiB maximum PDU) wait for the session before reading pauses;

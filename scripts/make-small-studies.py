@@ -11,7 +11,9 @@ for i in range(n):
     fm.MediaStorageSOPInstanceUID = uid + ".1.1"; fm.TransferSyntaxUID = ExplicitVRLittleEndian
     ds = Dataset(); ds.file_meta = fm
     ds.SOPClassUID = CTImageStorage; ds.SOPInstanceUID = uid + ".1.1"; ds.StudyInstanceUID = uid; ds.SeriesInstanceUID = uid + ".1"
-    ds.PatientID = f"PID{i // 2}"; ds.PatientName = random.choice(names) + "^" + random.choice(["JOHN", "MARY", "ANNA"])
+    # Two studies a patient, one name a patient (its own generator): both servers then hold the same patient records.
+    patient = random.Random(i // 2)
+    ds.PatientID = f"PID{i // 2}"; ds.PatientName = patient.choice(names) + "^" + patient.choice(["JOHN", "MARY", "ANNA"])
     ds.StudyDate = f"{2016 + random.randrange(10)}{1 + random.randrange(12):02d}{1 + random.randrange(28):02d}"; ds.StudyTime = "101500"
     ds.Modality = random.choice(["CT", "MR", "US"]); ds.AccessionNumber = f"ACC{i}"; ds.SeriesNumber = 1; ds.InstanceNumber = 1
     ds.Rows = ds.Columns = 8; ds.BitsAllocated = 16; ds.BitsStored = 12; ds.HighBit = 11; ds.PixelRepresentation = 0

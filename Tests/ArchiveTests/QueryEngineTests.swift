@@ -338,8 +338,6 @@ typealias Tag = DICOM.Tag
         return try Query(identifier: ds, model: .patientRoot, options: QueryOptions(relational: true))
     }
 
-    /// C-FIND's path: the answers arrive in batches while the statement runs, the same bytes as `encodedNow`, and
-    /// a consumer that stops after the first batch (a C-CANCEL) ends the statement instead of waiting for it.
     @Test func queryLevelsReadInAnyCaseAndPadding() {
         #expect(QueryLevel("STUDY") == .study)
         #expect(QueryLevel(" study ") == .study)
@@ -350,6 +348,8 @@ typealias Tag = DICOM.Tag
         for bad in ["", "  ", "ST UDY", "STUDYX", "STUDYSTUDY", "SÉRIES", "\0STUDY"] { #expect(QueryLevel(bad) == nil, "\(bad)") }
     }
 
+    /// C-FIND's path: the answers arrive in batches while the statement runs, the same bytes as `encodedNow`, and
+    /// a consumer that stops after the first batch (a C-CANCEL) ends the statement instead of waiting for it.
     @Test(arguments: IndexEngine.all) func answersStreamInBatches(engine: IndexEngine) async throws {
         let f = try Self.fixture(engine)
         defer { try? FileManager.default.removeItem(at: f.directory) }
@@ -384,18 +384,28 @@ typealias Tag = DICOM.Tag
             #expect(!stopped)
             #expect(seen == 2)
         }
-        // Growing batches: 1, 2, 4, then 4 each (the cap), the last what is left; the same answers in order.
-        var sizes: [Int] = []
-        var grown: [[UInt8]] = []
-        _ = try await inline.answers(to: query, syntax: .explicitVRLittleEndian, batchSize: 1, maxBatchSize: 4) { batch in
-            sizes.append(batch.answers.count)
-            grown += batch.answers
-            return true
+        // Growing batches: 1, then 2 each (the cap), the same answers in order, whether read through on this
+        // thread or handed over after three rows (its sizes go on where this thread's stopped; a full batch goes
+        // at once, so the end comes after it in a batch of its own).
+        #expect(whole.answers.count == 7)
+        let handingOverAgain = QueryEngine(index: f.engine.index, source: f.engine.source, retrieveAETitle: "ARCA", inlineSlice: .seconds(60))
+        #expect(try handingOverAgain.findNow(firstThree).answers.count == 3)
+        for (engine, expected) in [(inline, [1, 2, 2, 2]), (handingOverAgain, [1, 2, 2, 2, 0])] {
+            var sizes: [Int] = []
+            var grown: [[UInt8]] = []
+            _ = try await engine.answers(to: query, syntax: .explicitVRLittleEndian, batchSize: 1, maxBatchSize: 2) { batch in
+                sizes.append(batch.answers.count)
+                grown += batch.answers
+                return true
+            }
+            #expect(grown == whole.answers)
+            #expect(sizes == expected)
         }
-        #expect(grown == whole.answers)
-        let expected = [1, 2, 4] + Array(repeating: 4, count: max(0, whole.answers.count - 7) / 4)
-        #expect(Array(sizes.prefix(expected.count)) == Array(expected.prefix(sizes.count)))
-        #expect(sizes.allSatisfy { $0 <= 4 } && sizes.count <= expected.count + 1)
+        var sizes = QueryEngine.BatchSizes(first: 3, cap: 10)
+        #expect((0..<5).map { _ in sizes.next() } == [3, 6, 10, 10, 10])
+        var huge = QueryEngine.BatchSizes(first: Int.max - 1, cap: Int.max)
+        let first = huge.next(), second = huge.next()
+        #expect(first == Int.max - 1 && second == Int.max)
         if engine == .sqlite {
             #expect(inline.inlineOutcomesSoFar == QueryEngine.InlineOutcomes(done: 3))
             #expect(handingOver.inlineOutcomesSoFar == QueryEngine.InlineOutcomes(done: 1, handedOver: 1))

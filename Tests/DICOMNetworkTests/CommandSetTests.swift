@@ -120,29 +120,70 @@ extension CommandSet {
     }
 }
 
-/// The quick-ACK handler skips its system call only after a read that ends a message; anything it cannot read
-/// for certain counts as not ended (acknowledged at once, the old behaviour).
+/// The quick-ACK handler skips its system call only after a read that ends a message this side answers (a
+/// request); a response, a message still open, or anything it cannot read for certain is acknowledged at once
+/// (the old behaviour).
 @Suite struct QuickAckTests {
     static func pdu(_ bytes: [UInt8], command: Bool, last: Bool) -> PDU {
         .dataTF(DataTransfer(pdvs: [PDV(contextID: 1, isCommand: command, isLast: last, data: ByteBuffer(bytes: bytes))]))
     }
 
-    @Test func aReadEndsAMessageOnlyAtADatasetsEndOrACommandWithoutOne() throws {
-        let echo = try CommandSet.echoRequest(messageID: 1).encoded()
+    static let echo = (try? CommandSet.echoRequest(messageID: 1).encoded()) ?? []
+    static var find: [UInt8] {
         var find = CommandSet.storeRequest(messageID: 2, sopClassUID: "1.2.840.10008.5.1.4.1.2.2.1", sopInstanceUID: "1.2.3")
+        find.setUS(CommandField.cFindRQ.rawValue, .commandField)
         find.setUS(0x0000, .commandDataSetType)
-        let withDataSet = try find.encoded()
-        #expect(QuickAckHandler.endsMessage(Self.pdu(echo, command: true, last: true)))
-        #expect(!QuickAckHandler.endsMessage(Self.pdu(withDataSet, command: true, last: true)))
-        #expect(!QuickAckHandler.endsMessage(Self.pdu(echo, command: true, last: false)))
-        #expect(QuickAckHandler.endsMessage(Self.pdu([1, 2, 3, 4], command: false, last: true)))
-        #expect(!QuickAckHandler.endsMessage(Self.pdu([1, 2, 3, 4], command: false, last: false)))
-        #expect(QuickAckHandler.endsMessage(.releaseRQ))
-        // The command's tail only (a command in two PDVs), cut short, or with an overlong length: not ended.
-        #expect(!QuickAckHandler.endsMessage(Self.pdu(Array(echo.suffix(12)), command: true, last: true)))
-        for cut in 0..<echo.count { #expect(!QuickAckHandler.commandHasNoDataSet(ByteBuffer(bytes: echo.prefix(cut)))) }
+        return (try? find.encoded()) ?? []
+    }
+    static func response(_ field: CommandField, status: DIMSEStatus, dataSet: Bool) -> [UInt8] {
+        var request = CommandSet.storeRequest(messageID: 3, sopClassUID: "1.2.3", sopInstanceUID: "1.2.3.4")
+        request.setUS(field.rawValue & 0x7FFF, .commandField)
+        var response = CommandSet.response(answering: request, status: status)
+        if dataSet { response.setUS(0x0000, .commandDataSetType) }
+        return (try? response.encoded()) ?? []
+    }
+
+    @Test func requestsAreAnsweredResponsesAreNot() {
+        let handler = QuickAckHandler()
+        // Requests: ended (and answered) at a command without a dataset, or at the dataset's last fragment.
+        #expect(handler.see(Self.pdu(Self.echo, command: true, last: true)))
+        #expect(!handler.see(Self.pdu(Self.find, command: true, last: true)))
+        #expect(!handler.see(Self.pdu([1, 2, 3, 4], command: false, last: false)))
+        #expect(handler.see(Self.pdu([1, 2, 3, 4], command: false, last: true)))
+        #expect(!handler.see(Self.pdu(Self.echo, command: true, last: false)))
+        // Responses are never answered: a pending C-GET-RSP (a C-STORE sub-operation may follow), a C-FIND
+        // answer, a final response.
+        #expect(!handler.see(Self.pdu(Self.response(.cGetRSP, status: .pending, dataSet: false), command: true, last: true)))
+        #expect(!handler.see(Self.pdu(Self.response(.cFindRSP, status: .pending, dataSet: true), command: true, last: true)))
+        #expect(!handler.see(Self.pdu([1, 2, 3, 4], command: false, last: true)))
+        #expect(!handler.see(Self.pdu(Self.response(.cEchoRSP, status: .success, dataSet: false), command: true, last: true)))
+        // A C-CANCEL-RQ has no response.
+        var cancel = CommandSet.echoRequest(messageID: 4)
+        cancel.setUS(CommandField.cCancelRQ.rawValue, .commandField)
+        #expect(!handler.see(Self.pdu((try? cancel.encoded()) ?? [], command: true, last: true)))
+        #expect(handler.see(.releaseRQ))
+        #expect(!handler.see(.releaseRP))
+        // Several PDVs in one PDU: the last decides.
+        let both = PDU.dataTF(DataTransfer(pdvs: [PDV(contextID: 1, isCommand: true, isLast: true, data: ByteBuffer(bytes: Self.find)),
+                                                  PDV(contextID: 1, isCommand: false, isLast: true, data: ByteBuffer(bytes: [0, 0]))]))
+        #expect(handler.see(both))
+    }
+
+    @Test func aCommandItCannotReadIsNotAnswered() {
+        let echo = Self.echo
+        #expect(QuickAckHandler.commandFacts(ByteBuffer(bytes: echo)).field == CommandField.cEchoRQ.rawValue)
+        #expect(QuickAckHandler.commandFacts(ByteBuffer(bytes: echo)).noDataSet)
+        // The command's tail only (a command in two PDVs, misaligned), cut short, or with an overlong length.
+        let handler = QuickAckHandler()
+        #expect(!handler.see(Self.pdu(Array(echo.suffix(12)), command: true, last: true)))
+        for cut in 0..<echo.count {
+            let facts = QuickAckHandler.commandFacts(ByteBuffer(bytes: echo.prefix(cut)))
+            #expect(!(facts.noDataSet && facts.field.map(QuickAckHandler.isAnsweredRequest) == true), "cut at \(cut)")
+        }
         var overlong = echo
         overlong[4...7] = [0xFF, 0xFF, 0xFF, 0xFF]
-        #expect(!QuickAckHandler.commandHasNoDataSet(ByteBuffer(bytes: overlong)))
+        let damaged = QuickAckHandler.commandFacts(ByteBuffer(bytes: overlong))
+        #expect(damaged.field == nil && !damaged.noDataSet)
+        #expect(!handler.see(Self.pdu(overlong, command: true, last: true)))
     }
 }

@@ -32,11 +32,14 @@ public final class QueryEngine: Sendable {
     private let inlineOutcomes = NIOLockedValueBox(InlineOutcomes())
 
     /// `answers` cut into batches as `sizes` says; none makes one empty batch (the last batch carries the end).
+    /// A last batch short of its size does not use the size up: the next batch (of the answers read on) gets it.
     static func batches(_ answers: [[UInt8]], _ sizes: inout BatchSizes) -> [[[UInt8]]] {
         var out: [[[UInt8]]] = []
         var start = 0
         repeat {
-            let end = min(start + sizes.next(), answers.count)
+            let size = sizes.current
+            let end = answers.count - start > size ? start + size : answers.count
+            if end - start == size { sizes.advance() }
             out.append(Array(answers[start..<end]))
             start = end
         } while start < answers.count
@@ -47,17 +50,19 @@ public final class QueryEngine: Sendable {
     /// the last, up to a cap. Every batch costs a hop to the event loop and a write (with its wake-up of the
     /// peer): 194 answers in batches of 32 took seven writes, now three; a cancel still waits for one capped batch at most.
     struct BatchSizes {
-        private var size: Int
+        private(set) var current: Int
         private let cap: Int
 
         init(first: Int, cap: Int) {
-            size = max(1, first)
-            self.cap = max(size, cap)
+            current = max(1, first)
+            self.cap = max(current, cap)
         }
 
+        mutating func advance() { current = current > cap / 2 ? cap : current * 2 }
+
         mutating func next() -> Int {
-            defer { size = min(size * 2, cap) }
-            return size
+            defer { advance() }
+            return current
         }
     }
 

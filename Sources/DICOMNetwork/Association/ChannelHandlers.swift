@@ -5,61 +5,88 @@ import Glibc
 #endif
 
 /// Acknowledges at once (Linux TCP_QUICKACK, which the kernel clears again, so it is re-armed after each read)
-/// unless the read ended a message. A sender with Nagle on (DCMTK's default) holds its last small segment until
-/// our ACK: without this, tens of milliseconds of delayed ACK per object. A read that ends a message (a request's
-/// dataset, a command that has none) is answered, and the answer carries the ACK: that read is spared the
-/// system call (3% of a one-answer C-FIND's server time). A read that ends inside a PDU, or between a command and
-/// its dataset, is acknowledged at once as before. After the PDU decoder, so it sees what the read completed.
+/// unless the read ended a message this side answers. A sender with Nagle on (DCMTK's default) holds its last
+/// small segment until our ACK: without this, tens of milliseconds of delayed ACK per object. A read that ends
+/// a request (its dataset's last fragment, or a command that has none), an A-ASSOCIATE-RQ or an A-RELEASE-RQ is
+/// answered, and the answer carries the ACK: that read is spared the system call (3% of a one-answer C-FIND's
+/// server time). Everything else is acknowledged at once as before: a read that ends inside a PDU or between a
+/// command and its dataset, and a response (nobody answers it, and the peer may go on sending: a C-GET's
+/// pending responses come between its C-STORE sub-operations). After the PDU decoder, so it sees what the
+/// read completed; the last PDU of a read decides.
 final class QuickAckHandler: ChannelInboundHandler {
     typealias InboundIn = PDU
     typealias InboundOut = PDU
 
-    /// Whether the last PDU of this read ended a message; reset after every read.
-    private var endedMessage = false
+    /// Whether the last PDU of this read ended a message this side answers; reset after every read.
+    private var endedAnsweredMessage = false
+    /// Whether the command last read is a request this side answers (its dataset's end then ends it).
+    private var commandIsAnswered = false
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        endedMessage = Self.endsMessage(unwrapInboundIn(data))
+        endedAnsweredMessage = see(unwrapInboundIn(data))
         context.fireChannelRead(data)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
         #if os(Linux)
-        if !endedMessage {
+        if !endedAnsweredMessage {
             let option = ChannelOptions.Types.SocketOption(level: .tcp, name: .init(rawValue: TCP_QUICKACK))
             _ = try? context.channel.syncOptions?.setOption(option, value: 1)
         }
         #endif
-        endedMessage = false
+        endedAnsweredMessage = false
         context.fireChannelReadComplete()
     }
 
-    /// Whether `pdu` ends a message: its last PDV is a dataset's last fragment, or a whole command that says it
-    /// has no dataset. PDUs other than P-DATA-TF are answered (or end the association) as they come.
-    static func endsMessage(_ pdu: PDU) -> Bool {
-        guard case .dataTF(let transfer) = pdu else { return true }
-        guard let last = transfer.pdvs.last, last.isLast else { return false }
-        return !last.isCommand || commandHasNoDataSet(last.data)
+    /// Follows `pdu`'s PDVs; returns whether it ends a message this side answers.
+    func see(_ pdu: PDU) -> Bool {
+        switch pdu {
+        case .associateRQ, .releaseRQ:
+            return true
+        case .dataTF(let transfer):
+            var ended = false
+            for pdv in transfer.pdvs {
+                ended = false
+                guard pdv.isLast else { continue }
+                if pdv.isCommand {
+                    let facts = Self.commandFacts(pdv.data)
+                    commandIsAnswered = facts.field.map(Self.isAnsweredRequest) ?? false
+                    ended = facts.noDataSet && commandIsAnswered
+                } else {
+                    ended = commandIsAnswered
+                }
+            }
+            return ended
+        default:
+            return false
+        }
     }
 
-    /// Reads Command Data Set Type (0000,0800) from a command's last fragment (implicit VR little endian);
-    /// 0x0101 means no dataset follows. False when the element is not in this fragment (a command cut into
-    /// several PDVs) or the bytes do not parse: then the read is acknowledged at once, the safe side.
-    static func commandHasNoDataSet(_ bytes: ByteBuffer) -> Bool {
+    /// A request the receiver answers: bit 15 of the Command Field clear (responses have it set), and not a
+    /// C-CANCEL-RQ (0x0FFF), which has no response.
+    static func isAnsweredRequest(_ field: UInt16) -> Bool { field & 0x8000 == 0 && field != 0x0FFF }
+
+    /// Command Field (0000,0100) and whether Command Data Set Type (0000,0800) says no dataset (0x0101), read
+    /// from a command's last fragment (implicit VR little endian). What is not in this fragment (a command cut
+    /// into several PDVs) or does not parse is nil / false: the read is then acknowledged at once, the safe side.
+    static func commandFacts(_ bytes: ByteBuffer) -> (field: UInt16?, noDataSet: Bool) {
+        var field: UInt16?
         var offset = bytes.readerIndex
         let end = bytes.writerIndex
         while end - offset >= 8 {
             guard let group = bytes.getInteger(at: offset, endianness: .little, as: UInt16.self),
                   let element = bytes.getInteger(at: offset + 2, endianness: .little, as: UInt16.self),
                   let length = bytes.getInteger(at: offset + 4, endianness: .little, as: UInt32.self),
-                  group == 0x0000, length <= UInt32(end - offset - 8) else { return false }
-            if element == 0x0800 {
-                guard length == 2, let type = bytes.getInteger(at: offset + 8, endianness: .little, as: UInt16.self) else { return false }
-                return type == 0x0101
+                  group == 0x0000, length <= UInt32(end - offset - 8) else { return (nil, false) }
+            let value = length == 2 ? bytes.getInteger(at: offset + 8, endianness: .little, as: UInt16.self) : nil
+            switch element {
+            case 0x0100: field = value
+            case 0x0800: return (field, value == 0x0101)
+            default: if element > 0x0800 { return (field, false) }
             }
-            if element > 0x0800 { return false }
             offset += 8 + Int(length)
         }
-        return false
+        return (field, false)
     }
 }
 

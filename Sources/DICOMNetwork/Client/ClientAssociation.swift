@@ -54,7 +54,8 @@ public final class ClientAssociation {
                     }
                     try channel.pipeline.syncOperations.addHandlers([
                         // A peer with Nagle on (DCMTK's default) holds each small response until our ACK: acknowledge
-                        // at once, as the SCP does (C-MOVE to storescp ran at 22/s without it, one delayed ACK per image).
+                        // at once unless what was read is a request we answer (C-MOVE to storescp ran at 22/s without
+                        // it, one delayed ACK per image).
                         ByteToMessageHandler(PDUDecoder(maxDataPDULength: maxPDU)),
                         QuickAckHandler(),
                         MessageToByteHandler(PDUEncoder()),

@@ -390,7 +390,9 @@ typealias Tag = DICOM.Tag
         #expect(whole.answers.count == 7)
         let handingOverAgain = QueryEngine(index: f.engine.index, source: f.engine.source, retrieveAETitle: "ARCA", inlineSlice: .seconds(60))
         #expect(try handingOverAgain.findNow(firstThree).answers.count == 3)
-        for (engine, expected) in [(inline, [1, 2, 2, 2]), (handingOverAgain, [1, 2, 2, 2, 0])] {
+        // (An index without no-wait reads, PostgreSQL, runs every query on the pool: the end comes on its own there.)
+        let readThrough = f.engine.index.nonBlockingRows != nil ? [1, 2, 2, 2] : [1, 2, 2, 2, 0]
+        for (engine, expected) in [(inline, readThrough), (handingOverAgain, [1, 2, 2, 2, 0])] {
             var sizes: [Int] = []
             var grown: [[UInt8]] = []
             _ = try await engine.answers(to: query, syntax: .explicitVRLittleEndian, batchSize: 1, maxBatchSize: 2) { batch in

@@ -20,9 +20,9 @@ struct DICOMwebRoutes: Sendable {
     static let explicitLittle = "1.2.840.10008.1.2.1"
     /// About how many bytes of a multipart body one write to the channel carries (WADO-RS instances).
     static let writeSize = 1 << 20
-    /// Instances whose files are opened per trip to the pool when they are sent as file regions (the next batch
-    /// while the current one is written); a write to the channel goes out once it carries as many (so a
-    /// connection holds at most about four batches of descriptors: being opened, being written, waiting in the
+    /// Instances whose files are opened per trip to the pool when they are sent as file regions (the next four
+    /// batches while the current one is written); a write to the channel goes out once it carries as many (so a
+    /// connection holds at most about eight batches of descriptors: being opened, being written, waiting in the
     /// writer, queued in the channel up to its high watermark).
     static let regionBatch = 8
 

@@ -84,3 +84,50 @@ import Testing
         #expect(!region.isOpen && markers.pending == 0)
     }
 }
+
+/// WADO-RS opens the files of several batches ahead on the pool: whichever batch's opens end first, `body`
+/// gets the batches in order, each region the file of its own instance.
+@Suite struct RegionBatchTests {
+    @Test(arguments: [0, 1, 4]) func batchesComeInOrderWhateverOpensFirst(ahead: Int) async throws {
+        let folder = NSTemporaryDirectory() + "region-batches-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var instances: [ArchivedInstance] = []
+        for n in 0..<23 {
+            var ds = DataSet()
+            ds.setString("1.2.840.10008.5.1.4.1.1.7", for: .sopClassUID, vr: .UI)
+            ds.setString("1.2.3.\(n)", for: .sopInstanceUID, vr: .UI)
+            // Every third dataset above the inline limit, so regions and read bytes mix.
+            ds.set(Element(tag: Tag(0x0009, 0x1010), vr: .OB, bytes: [UInt8](repeating: UInt8(n), count: n % 3 == 0 ? 70_000 : 100)))
+            let bytes = try DICOMFile(dataSet: ds).serialized()
+            FileManager.default.createFile(atPath: folder + "/\(n).dcm", contents: Data(bytes))
+            instances.append(ArchivedInstance(sopInstanceUID: "1.2.3.\(n)", sopClassUID: "1.2.840.10008.5.1.4.1.1.7",
+                                              transferSyntaxUID: "1.2.840.10008.1.2.1", location: "\(n).dcm", size: UInt64(bytes.count), hash: ""))
+        }
+        /// Opens slowly for the first batch, so a later batch is ready first when several are opened at once.
+        struct SlowFirst: InstanceSource {
+            let inner: ArchiveInstanceSource
+            func header(at location: String) throws -> DataSet { try inner.header(at: location) }
+            func open(_ location: String) throws -> any StoredInstanceReader {
+                if ["0.dcm", "1.dcm", "2.dcm"].contains(location) { usleep(30_000) }
+                return try inner.open(location)
+            }
+            func isIntact(_ location: String, hash: String) throws -> Bool { true }
+            func filePath(_ location: String) throws -> String { try inner.filePath(location) }
+        }
+        let reading = InstanceReading(source: SlowFirst(inner: ArchiveInstanceSource(root: folder)))
+        var seen: [String] = []
+        try await reading.forEachRegionBatch(instances, batchSize: 3, ahead: ahead) { batch, regions in
+            #expect(regions.count == batch.count)
+            for (instance, region) in zip(batch, regions) {
+                #expect(region?.meta.uid(.mediaStorageSOPInstanceUID) == instance.sopInstanceUID)
+                // The large ones are sent as file regions, the small ones read.
+                let large = Int(instance.location.dropLast(4)).map { $0 % 3 == 0 } ?? false
+                #expect((region?.bytes == nil) == large, "\(instance.location)")
+                region?.close()
+            }
+            seen += batch.map(\.sopInstanceUID)
+        }
+        #expect(seen == instances.map(\.sopInstanceUID))
+    }
+}

@@ -22,8 +22,8 @@ struct DICOMwebRoutes: Sendable {
     static let writeSize = 1 << 20
     /// Instances whose files are opened per trip to the pool when they are sent as file regions (the next four
     /// batches while the current one is written); a write to the channel goes out once it carries as many (so a
-    /// connection holds at most about eight batches of descriptors: being opened, being written, waiting in the
-    /// writer, queued in the channel up to its high watermark).
+    /// connection holds at most about seven batches of descriptors: four being opened, one being written, one
+    /// waiting in the writer, one queued in the channel up to its high watermark).
     static let regionBatch = 8
 
     func register(on router: Router<ArcaRequestContext>) {

@@ -201,17 +201,16 @@ public final class QueryEngine: Sendable {
             group.addTask { [rest, sizes] in
                 // The stream is finished on the I/O thread, so the last batch does not wait for this task to hop
                 // back; here only when the pool could not run the statement at all.
-                do { try await self.threadPool.runIfActive { [sizes] in
+                do { try await self.threadPool.runIfActive {
                     do {
                         var sizes = sizes
-                        var size = sizes.next()
                         var batch: [[UInt8]] = []
                         let emit = { (encoded: [UInt8]) in
                             batch.append(encoded)
-                            if batch.count == size {
+                            if batch.count == sizes.current {
                                 continuation.yield(AnswerBatch(answers: batch, truncated: nil))
                                 batch = []
-                                size = sizes.next()
+                                sizes.advance()
                             }
                         }
                         let isStopped = { stop.withLockedValue { $0 } }

@@ -88,7 +88,8 @@ import Testing
 /// WADO-RS opens the files of several batches ahead on the pool: whichever batch's opens end first, `body`
 /// gets the batches in order, each region the file of its own instance.
 @Suite struct RegionBatchTests {
-    @Test(arguments: [0, 1, 4]) func batchesComeInOrderWhateverOpensFirst(ahead: Int) async throws {
+    @Test(arguments: [0, 1, 4], [InstanceReading.RegionForm.dataSets, .wholeFiles])
+    func batchesComeInOrderWhateverOpensFirst(ahead: Int, form: InstanceReading.RegionForm) async throws {
         let folder = NSTemporaryDirectory() + "region-batches-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -113,14 +114,33 @@ import Testing
                 return try inner.open(location)
             }
             func isIntact(_ location: String, hash: String) throws -> Bool { true }
-            func filePath(_ location: String) throws -> String { try inner.filePath(location) }
+            func filePath(_ location: String) throws -> String {
+                if ["0.dcm", "1.dcm", "2.dcm"].contains(location) { usleep(30_000) }
+                return try inner.filePath(location)
+            }
+            func keepsWholeFile(_ location: String) -> Bool { inner.keepsWholeFile(location) }
         }
         let reading = InstanceReading(source: SlowFirst(inner: ArchiveInstanceSource(root: folder)))
         var seen: [String] = []
-        try await reading.forEachRegionBatch(instances, batchSize: 3, ahead: ahead) { batch, regions in
+        #expect(instances.allSatisfy(reading.keepsWholeFile))
+        try await reading.forEachRegionBatch(instances, batchSize: 3, ahead: ahead, form: form) { batch, regions in
             #expect(regions.count == batch.count)
             for (instance, region) in zip(batch, regions) {
-                #expect(region?.meta.uid(.mediaStorageSOPInstanceUID) == instance.sopInstanceUID)
+                let file = try [UInt8](Data(contentsOf: URL(fileURLWithPath: folder + "/" + instance.location)))
+                switch form {
+                case .dataSets:
+                    #expect(region?.meta.uid(.mediaStorageSOPInstanceUID) == instance.sopInstanceUID)
+                    // The dataset: the file's last bytes, as a region or read.
+                    if let bytes = region?.bytes {
+                        #expect(Array(bytes.readableBytesView) == Array(file.suffix(bytes.readableBytes)))
+                    } else {
+                        #expect(region.map { $0.offset + $0.length } == file.count)
+                    }
+                case .wholeFiles:
+                    // The file itself: from its first byte, or its bytes when read.
+                    #expect(region?.offset == 0 && region?.length == file.count)
+                    if let bytes = region?.bytes { #expect(Array(bytes.readableBytesView) == file) }
+                }
                 // The large ones are sent as file regions, the small ones read.
                 let large = Int(instance.location.dropLast(4)).map { $0 % 3 == 0 } ?? false
                 #expect((region?.bytes == nil) == large, "\(instance.location)")
@@ -129,5 +149,26 @@ import Testing
             seen += batch.map(\.sopInstanceUID)
         }
         #expect(seen == instances.map(\.sopInstanceUID))
+    }
+
+    /// A file whose size is not its row's fails its batch: a response whose length was announced from the index
+    /// cannot be completed, and nothing is sent of a file the index does not describe.
+    @Test func aWholeFileOfAnotherSizeThanItsRowFails() async throws {
+        let folder = NSTemporaryDirectory() + "region-size-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        FileManager.default.createFile(atPath: folder + "/a.dcm", contents: Data(repeating: 1, count: 100_000))
+        let instance = ArchivedInstance(sopInstanceUID: "1.2.3", sopClassUID: "1.2.840.10008.5.1.4.1.1.7",
+                                        transferSyntaxUID: "1.2.840.10008.1.2.1", location: "a.dcm", size: 99_999, hash: "")
+        let reading = InstanceReading(source: ArchiveInstanceSource(root: folder))
+        await #expect(throws: ArchiveError.self) { _ = try await reading.wholeFiles([instance][...]) }
+        let right = ArchivedInstance(sopInstanceUID: "1.2.3", sopClassUID: "1.2.840.10008.5.1.4.1.1.7",
+                                     transferSyntaxUID: "1.2.840.10008.1.2.1", location: "a.dcm", size: 100_000, hash: "")
+        let regions = try await reading.wholeFiles([right][...])
+        #expect(regions.first??.length == 100_000)
+        regions.forEach { $0?.close() }
+        // An eDCKV instance is no whole file.
+        #expect(!reading.keepsWholeFile(ArchivedInstance(sopInstanceUID: "1.2.3", sopClassUID: "", transferSyntaxUID: "",
+                                                         location: FileArchive.edckvFolder + "/x", size: 1, hash: "")))
     }
 }

@@ -51,9 +51,10 @@ import TestSupport
         }
     }
 
-    /// WADO-RS over plain HTTP hands the files to the kernel (`FileRegionHandler`): two retrievals of a series
-    /// on one keep-alive connection both come back whole (curl, chunked), small instances (read, not regions)
-    /// and large ones alike, and a client that hangs up mid-body leaves no descriptor open in the server.
+    /// WADO-RS over plain HTTP hands the stored files to the kernel whole (`FileRegionHandler`), under a
+    /// Content-Length taken from the index: two retrievals of a series on one keep-alive connection both come
+    /// back whole, each part byte for byte an archived file, small instances (read, not regions) and large ones
+    /// alike, and a client that hangs up mid-body leaves no descriptor open in the server.
     @Test func wadoFileRegionsCloseEveryDescriptor() async throws {
         guard try ExternalTool.require(ExternalTool.exists("/usr/bin/curl"), "curl") else { return }
         // 40 × 512 KB: more than loopback's socket buffers hold, so the hang-up comes mid-body.
@@ -81,11 +82,23 @@ import TestSupport
                                                               "-o", "/dev/null", series, "-o", "/dev/null", series])
         let lines = twice.stdout.split(separator: "\n").map { $0.split(separator: " ").compactMap { Int($0) } }
         #expect(twice.status == 0 && lines.count == 2, "\(twice.stdout)\(twice.stderr)")
-        // Each part is the stored file (its own meta rewritten) plus framing: about the files' size, both times.
+        // Each part is the archived file plus framing: about the files' size, both times.
         #expect(lines.allSatisfy { $0.count == 3 && $0[0] == 200 && abs($0[1] - stored) < 40 * 1024 }, "\(lines), stored \(stored)")
         #expect(lines.map { $0.last ?? -1 } == [1, 0], "the second retrieval reused the connection: \(lines)")
-        let smallBody = try await ExternalTool.runAsync("curl", ["-sf", "-H", accept, "-o", "/dev/null", "-w", "%{http_code}", smallSeries])
-        #expect(smallBody.stdout == "200")
+        // Byte for byte: every part of both series is one of the archived files, under the announced length.
+        let archived = Set(try server.archivedFiles().map { try Data(contentsOf: $0) })
+        for url in [series, smallSeries] {
+            let out = try ExternalTool.temporaryDirectory("wado-body")
+            defer { try? FileManager.default.removeItem(at: out) }
+            let got = try await ExternalTool.runAsync("curl", ["-sf", "-H", accept, "-D", out.path + "/head", "-o", out.path + "/body", url])
+            #expect(got.status == 0, "\(got.stderr)")
+            let head = (try? String(contentsOf: out.appendingPathComponent("head"), encoding: .utf8)) ?? ""
+            let body = (try? Data(contentsOf: out.appendingPathComponent("body"))) ?? Data()
+            #expect(head.lowercased().contains("content-length: \(body.count)\r\n"), "\(head)")
+            let parts = Self.multipartParts(body, contentType: head)
+            #expect(parts.count == (url == series ? 40 : 6))
+            #expect(parts.allSatisfy { archived.contains($0) }, "a part is not an archived file")
+        }
         _ = try await ExternalTool.runAsync("sh", ["-c", "curl -s -H '\(accept)' '\(series)' | head -c 100000 > /dev/null"])
         // The server learns of the hang-up when its next write fails: wait for that, boundedly.
         var open = openInstanceFiles()
@@ -94,6 +107,22 @@ import TestSupport
             open = openInstanceFiles()
         }
         #expect(open.isEmpty, "instance files still open after the retrievals: \(open)")
+    }
+
+    /// The parts' bodies of a multipart response, given the headers that name its boundary.
+    static func multipartParts(_ body: Data, contentType head: String) -> [Data] {
+        guard let range = head.range(of: "boundary=") else { return [] }
+        let boundary = head[range.upperBound...].prefix { !$0.isWhitespace && $0 != ";" }
+        let delimiter = Data("\r\n--\(boundary)".utf8)
+        var parts: [Data] = []
+        // The body starts with the first delimiter without its line break.
+        var rest = Data("\r\n".utf8) + body
+        while let found = rest.range(of: delimiter) {
+            let before = rest[rest.startIndex..<found.lowerBound]
+            if let end = before.range(of: Data("\r\n\r\n".utf8)) { parts.append(Data(before[end.upperBound...])) }
+            rest = Data(rest[found.upperBound...])
+        }
+        return parts
     }
 
     /// The C-FIND reference queries through QIDO-RS give the same matches as through C-FIND (patient-level and

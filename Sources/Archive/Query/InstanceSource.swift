@@ -15,6 +15,13 @@ public protocol InstanceSource: Sendable {
     /// A Part-10 file on disk holding the instance (the archived file, or an eDCKV instance rebuilt), for the
     /// pixel pipeline, which reads only the frames it needs.
     func filePath(_ location: String) throws -> String
+    /// Whether the instance at `location` is kept as a file (at `filePath`) that is exactly the Part-10
+    /// instance the index describes (its size and hash), so it can be sent whole. Touches no file.
+    func keepsWholeFile(_ location: String) -> Bool
+}
+
+extension InstanceSource {
+    public func keepsWholeFile(_ location: String) -> Bool { false }
 }
 
 /// A stored instance's dataset, read in order.
@@ -67,6 +74,9 @@ public struct ArchiveInstanceSource: InstanceSource {
         }
         return try PartTenFileReader(path: try path(location))
     }
+
+    /// An eDCKV instance's bytes are re-encoded into its study's files; its `filePath` is a rebuilt copy.
+    public func keepsWholeFile(_ location: String) -> Bool { !FileArchive.isEDCKVLocation(location) }
 
     public func filePath(_ location: String) throws -> String {
         if FileArchive.isEDCKVLocation(location) {

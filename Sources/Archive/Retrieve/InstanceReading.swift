@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import DICOM
 import NIOConcurrencyHelpers
 import NIOCore
@@ -146,11 +149,80 @@ public struct InstanceReading: Sendable {
         }
     }
 
-    /// `regions` of `instances` in batches of `batchSize`, each batch handed to `body` in order while the next
-    /// `ahead` are opened on the pool (side by side when it has the threads). One batch ahead was not enough: a
-    /// batch of 8 large files is sent in well under a millisecond, and the loop then waited ~1.7 ms (strace) for
-    /// the next batch's opens and the wake-up that delivers them, every batch. At most `ahead + 1` batches are open.
-    public func forEachRegionBatch(_ instances: [ArchivedInstance], batchSize: Int, ahead: Int = 4,
+    /// Whether `instance` is kept as a file that is exactly the Part-10 instance the index describes (its `size`
+    /// and `hash`), so `wholeFiles` can send it. Touches no file.
+    public func keepsWholeFile(_ instance: ArchivedInstance) -> Bool { source.keepsWholeFile(instance.location) }
+
+    /// The stored files of `instances`, whole (preamble, meta information and dataset as written at ingest),
+    /// opened in one trip to the pool: for a sender that announced the body's length from the index's sizes
+    /// before opening a file. One open and one `fstat` a file, where `regions` opens it twice and parses its
+    /// meta information. A file under `inlineLimit` is read in the same trip. A file whose size is not the
+    /// index's fails the batch (its row and its file disagree: the announced length cannot be kept).
+    public func wholeFiles(_ instances: ArraySlice<ArchivedInstance>) async throws -> [StoredRegion?] {
+        let source = self.source
+        return try await threadPool.runIfActive { () -> [StoredRegion?] in
+            var out: [StoredRegion?] = []
+            out.reserveCapacity(instances.count)
+            do {
+                for instance in instances {
+                    out.append(try Self.openWhole(instance, path: try source.filePath(instance.location)))
+                }
+            } catch {
+                for region in out { region?.close() }
+                throw error
+            }
+            return out
+        }
+    }
+
+    private static func openWhole(_ instance: ArchivedInstance, path: String) throws -> StoredRegion {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileError(path: path, operation: "open", errno: errno) }
+        let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
+        do {
+            var status = stat()
+            guard fstat(fd, &status) == 0 else { throw FileError(path: path, operation: "stat", errno: errno) }
+            guard status.st_size >= 0, UInt64(status.st_size) == instance.size else {
+                throw ArchiveError.io("\(path): \(status.st_size) bytes on disk, \(instance.size) in the index")
+            }
+            let length = Int(status.st_size)
+            guard length < inlineLimit else {
+                return StoredRegion(handle: handle, offset: 0, length: length, transferSyntax: instance.transferSyntaxUID, meta: DataSet())
+            }
+            var bytes = ByteBuffer()
+            let read = try bytes.writeWithUnsafeMutableBytes(minimumWritableBytes: max(1, length)) { raw -> Int in
+                guard let base = raw.baseAddress else { return 0 }
+                var done = 0
+                while done < length {
+                    let n = pread(fd, base + done, length - done, off_t(done))
+                    if n < 0, errno == EINTR { continue }
+                    guard n > 0 else { throw FileError(path: path, operation: "read", errno: n < 0 ? errno : EIO) }
+                    done += n
+                }
+                return done
+            }
+            try? handle.close()
+            guard read == length else { throw ArchiveError.io("\(path): read \(read) of \(length) bytes") }
+            return StoredRegion(bytes: bytes, transferSyntax: instance.transferSyntaxUID, meta: DataSet())
+        } catch {
+            try? handle.close()
+            throw error
+        }
+    }
+
+    /// What a batch of `forEachRegionBatch` is opened as: the stored datasets (`regions`), or the whole stored
+    /// files (`wholeFiles`).
+    public enum RegionForm: Sendable {
+        case dataSets
+        case wholeFiles
+    }
+
+    /// `regions` (or `wholeFiles`) of `instances` in batches of `batchSize`, each batch handed to `body` in
+    /// order while the next `ahead` are opened on the pool (side by side when it has the threads). One batch
+    /// ahead was not enough: a batch of 8 large files is sent in well under a millisecond, and the loop then
+    /// waited ~1.7 ms (strace) for the next batch's opens and the wake-up that delivers them, every batch. At
+    /// most `ahead + 1` batches are open.
+    public func forEachRegionBatch(_ instances: [ArchivedInstance], batchSize: Int, ahead: Int = 4, form: RegionForm = .dataSets,
                                    _ body: (ArraySlice<ArchivedInstance>, [StoredRegion?]) async throws -> Void) async throws {
         let size = max(1, batchSize)
         try await withThrowingTaskGroup(of: (Int, [StoredRegion?]).self) { group in
@@ -163,7 +235,12 @@ public struct InstanceReading: Sendable {
                 let number = opened
                 next = batch.endIndex
                 opened += 1
-                group.addTask { (number, try await self.regions(batch)) }
+                group.addTask {
+                    switch form {
+                    case .dataSets: (number, try await self.regions(batch))
+                    case .wholeFiles: (number, try await self.wholeFiles(batch))
+                    }
+                }
             }
             for _ in 0...max(0, ahead) { openNext() }
             var ready: [Int: [StoredRegion?]] = [:]

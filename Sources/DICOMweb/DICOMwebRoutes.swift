@@ -208,9 +208,6 @@ struct DICOMwebRoutes: Sendable {
         for instance in found where !reading.canConvert(from: instance.transferSyntaxUID, to: target ?? instance.transferSyntaxUID) {
             throw HTTPError(.notAcceptable, message: "\(instance.sopInstanceUID) is stored in \(instance.transferSyntaxUID) and cannot be sent in \(target ?? "")")
         }
-        if let markers = fileRegions, found.allSatisfy({ (target == nil || $0.transferSyntaxUID == target) && reading.keepsWholeFile($0) }) {
-            return sendWholeFiles(found, markers: markers, channel: channel)
-        }
         let multipart = MultipartWriter()
         let body = ResponseBody { writer in
             // Buffers are gathered until about `writeSize` and written together: each write is a hop to the
@@ -232,23 +229,25 @@ struct DICOMwebRoutes: Sendable {
                     pendingRegions = 0
                 }
             }
-            func send(_ instance: ArchivedInstance, syntax: String, meta: DataSet, _ dataSet: () async throws -> Void) async throws {
+            // `meta`: the stored file meta information, for a Part-10 header made anew before the dataset; nil when
+            // what `dataSet` sends is a whole Part-10 file as stored.
+            func send(_ instance: ArchivedInstance, syntax: String, meta: DataSet?, _ dataSet: () async throws -> Void) async throws {
                 var head = multipart.partHeader(contentType: "application/dicom; transfer-syntax=\(syntax)")
-                head.writeBytes(try Self.partTenHeader(instance, syntax: syntax, stored: meta))
+                if let meta { head.writeBytes(try Self.partTenHeader(instance, syntax: syntax, stored: meta)) }
                 try await add(head)
                 try await dataSet()
                 try await add(multipart.partEnd)
             }
             if let markers = fileRegions, found.allSatisfy({ target == nil || $0.transferSyntaxUID == target }) {
-                // Sent as stored: the files of a batch opened in one trip to the pool, each dataset handed to the
-                // kernel (a small one read in that trip). One whose file turns out to be in another syntax than
-                // its row says is read and converted as below.
-                try? await channel.setOption(.socketOption(.tcp_nodelay), value: 0).get()
+                // Sent as stored: the files of a batch opened in one trip to the pool, each handed to the kernel
+                // (a small one read in that trip): the whole file when it is a Part-10 file as Arca writes them
+                // (every file ingest wrote), else its dataset after a header made here. One whose file turns out
+                // to be in another syntax than its row says is read and converted as below.
                 try await reading.forEachRegionBatch(found, batchSize: Self.regionBatch) { batch, regions in
                     for (instance, region) in zip(batch, regions) {
                         let syntax = target ?? instance.transferSyntaxUID
                         if let region, region.transferSyntax == syntax {
-                            try await send(instance, syntax: syntax, meta: region.meta) {
+                            try await send(instance, syntax: syntax, meta: region.isWholeFile ? nil : region.meta) {
                                 if let bytes = region.bytes {
                                     try await add(bytes)
                                 } else {
@@ -273,70 +272,6 @@ struct DICOMwebRoutes: Sendable {
                     return true
                 }
             }
-            pending.append(multipart.closing)
-            try await writer.write(contentsOf: pending)
-            try await writer.finish(nil)
-            if fileRegions != nil { try? await channel.setOption(.socketOption(.tcp_nodelay), value: 1).get() }
-        }
-        return Response(status: .ok, headers: [.contentType: multipart.contentType(type: "application/dicom")], body: body)
-    }
-
-    /// Instances sent as stored, over plain HTTP: each stored file whole (the Part-10 file written at ingest, which
-    /// is what the index's size and hash describe) handed to the kernel. The body's length is known from the index
-    /// before any file is opened, so the response carries a Content-Length and no chunked framing: per instance one
-    /// small buffer (the part's end and the next part's header) and one file region, where chunking wrapped every
-    /// piece in framing of its own (strace: ~1.5 small writes and ~9 channel writes an instance). A file found
-    /// to differ in size from its row ends the response (the connection closes: the length cannot be kept).
-    func sendWholeFiles(_ found: [ArchivedInstance], markers: FileRegionMarkers, channel: any Channel) -> Response {
-        let multipart = MultipartWriter()
-        let reading = services.reading
-        let logger = self.logger
-        @Sendable func head(_ instance: ArchivedInstance, first: Bool) -> ByteBuffer {
-            var buffer = first ? ByteBuffer() : multipart.partEnd
-            var header = multipart.partHeader(contentType: "application/dicom; transfer-syntax=\(instance.transferSyntaxUID)")
-            buffer.writeBuffer(&header)
-            return buffer
-        }
-        var headerLengths: [String: Int] = [:]
-        var length = multipart.partEnd.readableBytes + multipart.closing.readableBytes
-        for instance in found {
-            let header = headerLengths[instance.transferSyntaxUID] ?? head(instance, first: true).readableBytes
-            headerLengths[instance.transferSyntaxUID] = header
-            length += header + Int(clamping: instance.size)
-        }
-        length += multipart.partEnd.readableBytes * (found.count - 1)
-        let body = ResponseBody(contentLength: length) { writer in
-            var pending: [ByteBuffer] = []
-            var pendingRegions = 0
-            var pendingBytes = 0
-            var first = true
-            do {
-                try await reading.forEachRegionBatch(found, batchSize: Self.regionBatch, form: .wholeFiles) { batch, regions in
-                    for (instance, region) in zip(batch, regions) {
-                        guard let region else { throw HTTPError(.internalServerError, message: "\(instance.sopInstanceUID) could not be opened") }
-                        pending.append(head(instance, first: first))
-                        first = false
-                        if let bytes = region.bytes {
-                            pending.append(bytes)
-                            pendingBytes += bytes.readableBytes
-                        } else {
-                            pending.append(markers.marker(for: region, on: channel))
-                            pendingBytes += region.length
-                            pendingRegions += 1
-                        }
-                        if pendingBytes >= Self.writeSize || pendingRegions >= Self.regionBatch {
-                            try await writer.write(contentsOf: pending)
-                            pending.removeAll(keepingCapacity: true)
-                            pendingBytes = 0
-                            pendingRegions = 0
-                        }
-                    }
-                }
-            } catch {
-                logger.error("WADO-RS retrieval ended early: \(error)")
-                throw error
-            }
-            pending.append(multipart.partEnd)
             pending.append(multipart.closing)
             try await writer.write(contentsOf: pending)
             try await writer.finish(nil)

@@ -88,8 +88,7 @@ import Testing
 /// WADO-RS opens the files of several batches ahead on the pool: whichever batch's opens end first, `body`
 /// gets the batches in order, each region the file of its own instance.
 @Suite struct RegionBatchTests {
-    @Test(arguments: [0, 1, 4], [InstanceReading.RegionForm.dataSets, .wholeFiles])
-    func batchesComeInOrderWhateverOpensFirst(ahead: Int, form: InstanceReading.RegionForm) async throws {
+    @Test(arguments: [0, 1, 4]) func batchesComeInOrderWhateverOpensFirst(ahead: Int) async throws {
         let folder = NSTemporaryDirectory() + "region-batches-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -118,29 +117,17 @@ import Testing
                 if ["0.dcm", "1.dcm", "2.dcm"].contains(location) { usleep(30_000) }
                 return try inner.filePath(location)
             }
-            func keepsWholeFile(_ location: String) -> Bool { inner.keepsWholeFile(location) }
         }
         let reading = InstanceReading(source: SlowFirst(inner: ArchiveInstanceSource(root: folder)))
         var seen: [String] = []
-        #expect(instances.allSatisfy(reading.keepsWholeFile))
-        try await reading.forEachRegionBatch(instances, batchSize: 3, ahead: ahead, form: form) { batch, regions in
+        try await reading.forEachRegionBatch(instances, batchSize: 3, ahead: ahead) { batch, regions in
             #expect(regions.count == batch.count)
             for (instance, region) in zip(batch, regions) {
+                // A file as Arca writes them: the whole file, from its first byte, or its bytes when read.
                 let file = try [UInt8](Data(contentsOf: URL(fileURLWithPath: folder + "/" + instance.location)))
-                switch form {
-                case .dataSets:
-                    #expect(region?.meta.uid(.mediaStorageSOPInstanceUID) == instance.sopInstanceUID)
-                    // The dataset: the file's last bytes, as a region or read.
-                    if let bytes = region?.bytes {
-                        #expect(Array(bytes.readableBytesView) == Array(file.suffix(bytes.readableBytes)))
-                    } else {
-                        #expect(region.map { $0.offset + $0.length } == file.count)
-                    }
-                case .wholeFiles:
-                    // The file itself: from its first byte, or its bytes when read.
-                    #expect(region?.offset == 0 && region?.length == file.count)
-                    if let bytes = region?.bytes { #expect(Array(bytes.readableBytesView) == file) }
-                }
+                #expect(region?.isWholeFile == true && region?.offset == 0 && region?.length == file.count)
+                if let bytes = region?.bytes { #expect(Array(bytes.readableBytesView) == file) }
+                #expect(region?.meta.uid(.mediaStorageSOPInstanceUID) == instance.sopInstanceUID)
                 // The large ones are sent as file regions, the small ones read.
                 let large = Int(instance.location.dropLast(4)).map { $0 % 3 == 0 } ?? false
                 #expect((region?.bytes == nil) == large, "\(instance.location)")
@@ -151,24 +138,37 @@ import Testing
         #expect(seen == instances.map(\.sopInstanceUID))
     }
 
-    /// A file whose size is not its row's fails its batch: a response whose length was announced from the index
-    /// cannot be completed, and nothing is sent of a file the index does not describe.
-    @Test func aWholeFileOfAnotherSizeThanItsRowFails() async throws {
-        let folder = NSTemporaryDirectory() + "region-size-\(UUID().uuidString)"
+    /// A file that is not a Part-10 file as Arca writes it is sent as its dataset, after a header made anew: one
+    /// with something in its preamble, one whose meta header names another syntax than its dataset is in, one
+    /// without a preamble.
+    @Test(arguments: ["preamble", "syntax", "bare"]) func anyOtherFileIsItsDataSet(kind: String) async throws {
+        let folder = NSTemporaryDirectory() + "region-other-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        FileManager.default.createFile(atPath: folder + "/a.dcm", contents: Data(repeating: 1, count: 100_000))
-        let instance = ArchivedInstance(sopInstanceUID: "1.2.3", sopClassUID: "1.2.840.10008.5.1.4.1.1.7",
-                                        transferSyntaxUID: "1.2.840.10008.1.2.1", location: "a.dcm", size: 99_999, hash: "")
-        let reading = InstanceReading(source: ArchiveInstanceSource(root: folder))
-        await #expect(throws: ArchiveError.self) { _ = try await reading.wholeFiles([instance][...]) }
-        let right = ArchivedInstance(sopInstanceUID: "1.2.3", sopClassUID: "1.2.840.10008.5.1.4.1.1.7",
-                                     transferSyntaxUID: "1.2.840.10008.1.2.1", location: "a.dcm", size: 100_000, hash: "")
-        let regions = try await reading.wholeFiles([right][...])
-        #expect(regions.first??.length == 100_000)
-        regions.forEach { $0?.close() }
-        // An eDCKV instance is no whole file.
-        #expect(!reading.keepsWholeFile(ArchivedInstance(sopInstanceUID: "1.2.3", sopClassUID: "", transferSyntaxUID: "",
-                                                         location: FileArchive.edckvFolder + "/x", size: 1, hash: "")))
+        var ds = DataSet()
+        ds.setString("1.2.840.10008.5.1.4.1.1.7", for: .sopClassUID, vr: .UI)
+        ds.setString("1.2.3.4", for: .sopInstanceUID, vr: .UI)
+        ds.set(Element(tag: Tag(0x0009, 0x1010), vr: .OB, bytes: [UInt8](repeating: 5, count: 70_000)))
+        var bytes = try DICOMFile(dataSet: ds).serialized()
+        let plain = try DICOMFile.read(bytes)
+        let dataSetBytes = try DataSetWriter.encode(ds, syntax: .explicitVRLittleEndian)
+        switch kind {
+        case "preamble": bytes[0] = 0x4D
+        case "syntax":
+            // The meta header says Implicit VR, the dataset is Explicit.
+            var meta = plain.meta
+            meta.setString("1.2.840.10008.1.2", for: .transferSyntaxUID, vr: .UI)
+            bytes = [UInt8](repeating: 0, count: 128) + Array("DICM".utf8) + (try FileMeta.encode(meta)) + dataSetBytes
+        default: bytes = Array(bytes.dropFirst(132))
+        }
+        FileManager.default.createFile(atPath: folder + "/a.dcm", contents: Data(bytes))
+        let instance = ArchivedInstance(sopInstanceUID: "1.2.3.4", sopClassUID: "1.2.840.10008.5.1.4.1.1.7",
+                                        transferSyntaxUID: "1.2.840.10008.1.2.1", location: "a.dcm", size: UInt64(bytes.count), hash: "")
+        let regions = try await InstanceReading(source: ArchiveInstanceSource(root: folder)).regions([instance][...])
+        let region = try #require(regions.first ?? nil)
+        #expect(!region.isWholeFile)
+        #expect(region.transferSyntax == "1.2.840.10008.1.2.1")
+        #expect(region.offset == bytes.count - dataSetBytes.count && region.length == dataSetBytes.count)
+        region.close()
     }
 }

@@ -15,13 +15,6 @@ public protocol InstanceSource: Sendable {
     /// A Part-10 file on disk holding the instance (the archived file, or an eDCKV instance rebuilt), for the
     /// pixel pipeline, which reads only the frames it needs.
     func filePath(_ location: String) throws -> String
-    /// Whether the instance at `location` is kept as a file (at `filePath`) that is exactly the Part-10
-    /// instance the index describes (its size and hash), so it can be sent whole. Touches no file.
-    func keepsWholeFile(_ location: String) -> Bool
-}
-
-extension InstanceSource {
-    public func keepsWholeFile(_ location: String) -> Bool { false }
 }
 
 /// A stored instance's dataset, read in order.
@@ -33,15 +26,9 @@ public protocol StoredInstanceReader: AnyObject {
     func readChunk(maxLength: Int) throws -> [UInt8]
     /// The next piece appended to `buffer` (what is sent: a file's bytes are read straight into it).
     func readChunk(into buffer: inout ByteBuffer, maxLength: Int) throws
-    /// The rest of the dataset as a region of a file, on a descriptor the caller owns and must close; nil for a
-    /// reader whose bytes are in no file as they are sent (an eDCKV instance is read from its rebuilt copy in
-    /// `.retrieve-cache`, which is such a file).
-    func restAsFileRegion() throws -> (descriptor: Int32, offset: Int, length: Int)?
 }
 
 extension StoredInstanceReader {
-    public func restAsFileRegion() throws -> (descriptor: Int32, offset: Int, length: Int)? { nil }
-
     public func readChunk(into buffer: inout ByteBuffer, maxLength: Int) throws {
         buffer.writeBytes(try readChunk(maxLength: maxLength))
     }
@@ -74,9 +61,6 @@ public struct ArchiveInstanceSource: InstanceSource {
         }
         return try PartTenFileReader(path: try path(location))
     }
-
-    /// An eDCKV instance's bytes are re-encoded into its study's files; its `filePath` is a rebuilt copy.
-    public func keepsWholeFile(_ location: String) -> Bool { !FileArchive.isEDCKVLocation(location) }
 
     public func filePath(_ location: String) throws -> String {
         if FileArchive.isEDCKVLocation(location) {
@@ -126,8 +110,6 @@ public final class PartTenFileReader: StoredInstanceReader {
     }
 
     public func readChunk(maxLength: Int) throws -> [UInt8] { try reader.readChunk(maxLength: maxLength) }
-
-    public func restAsFileRegion() throws -> (descriptor: Int32, offset: Int, length: Int)? { try reader.duplicateRest() }
 
     public func readChunk(into buffer: inout ByteBuffer, maxLength: Int) throws {
         let wanted = min(max(1, maxLength), try reader.remaining())

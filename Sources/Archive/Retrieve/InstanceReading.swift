@@ -112,10 +112,14 @@ public struct InstanceReading: Sendable {
         }
     }
 
-    /// The stored datasets of `instances` as regions of their files, opened in one trip to the pool: for a
-    /// sender that hands files to the kernel (`sendfile`) rather than reading them. A dataset smaller than
-    /// `inlineLimit` is read in the same trip instead (a descriptor held per 1 KB object would let a study of
-    /// small objects hold thousands open). Nil for an instance whose bytes are no file's as stored. The caller
+    /// The stored instances as regions of their files, opened in one trip to the pool: for a sender that hands
+    /// files to the kernel (`sendfile`) rather than reading them. A file that is a Part-10 file as Arca writes
+    /// them (`DataSetLocation.isPlainPartTen`: every file ingest or the compressor wrote) is the region whole,
+    /// from its first byte (`isWholeFile`): the sender sends it as it is. Any other (a file indexed by a
+    /// rebuild with a meta header naming the wrong syntax, none, or a preamble with something in it) is the
+    /// region of its dataset, after which the sender writes a Part-10 header of its own. One `open`, `fstat`
+    /// and `pread` of the header a file. A region under `inlineLimit` is read in the same trip instead (a
+    /// descriptor held per 1 KB object would let a study of small objects hold thousands open). The caller
     /// closes every region it is given (a region not closed is closed when released).
     public func regions(_ instances: ArraySlice<ArchivedInstance>) async throws -> [StoredRegion?] {
         let source = self.source
@@ -124,22 +128,7 @@ public struct InstanceReading: Sendable {
             out.reserveCapacity(instances.count)
             do {
                 for instance in instances {
-                    let reader = try source.open(instance.location)
-                    let syntax = reader.transferSyntax.uid
-                    guard let rest = try reader.restAsFileRegion() else {
-                        out.append(nil)
-                        continue
-                    }
-                    let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: rest.descriptor)
-                    if rest.length < Self.inlineLimit {
-                        try? handle.close()
-                        var bytes = ByteBuffer()
-                        try reader.readChunk(into: &bytes, maxLength: Self.inlineLimit)
-                        out.append(StoredRegion(bytes: bytes, transferSyntax: syntax, meta: reader.meta))
-                    } else {
-                        out.append(StoredRegion(handle: handle, offset: rest.offset, length: rest.length, transferSyntax: syntax,
-                                                meta: reader.meta))
-                    }
+                    out.append(try Self.openRegion(path: try source.filePath(instance.location)))
                 }
             } catch {
                 for region in out { region?.close() }
@@ -149,84 +138,53 @@ public struct InstanceReading: Sendable {
         }
     }
 
-    /// Whether `instance` is kept as a file that is exactly the Part-10 instance the index describes (its `size`
-    /// and `hash`), so `wholeFiles` can send it. Touches no file.
-    public func keepsWholeFile(_ instance: ArchivedInstance) -> Bool { source.keepsWholeFile(instance.location) }
-
-    /// The stored files of `instances`, whole (preamble, meta information and dataset as written at ingest),
-    /// opened in one trip to the pool: for a sender that announced the body's length from the index's sizes
-    /// before opening a file. One open and one `fstat` a file, where `regions` opens it twice and parses its
-    /// meta information. A file under `inlineLimit` is read in the same trip. A file whose size is not the
-    /// index's fails the batch (its row and its file disagree: the announced length cannot be kept).
-    public func wholeFiles(_ instances: ArraySlice<ArchivedInstance>) async throws -> [StoredRegion?] {
-        let source = self.source
-        return try await threadPool.runIfActive { () -> [StoredRegion?] in
-            var out: [StoredRegion?] = []
-            out.reserveCapacity(instances.count)
-            do {
-                for instance in instances {
-                    out.append(try Self.openWhole(instance, path: try source.filePath(instance.location)))
-                }
-            } catch {
-                for region in out { region?.close() }
-                throw error
-            }
-            return out
-        }
-    }
-
-    private static func openWhole(_ instance: ArchivedInstance, path: String) throws -> StoredRegion {
+    private static func openRegion(path: String) throws -> StoredRegion {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw FileError(path: path, operation: "open", errno: errno) }
         let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
         do {
             var status = stat()
             guard fstat(fd, &status) == 0 else { throw FileError(path: path, operation: "stat", errno: errno) }
-            guard status.st_size >= 0, UInt64(status.st_size) == instance.size else {
-                throw ArchiveError.io("\(path): \(status.st_size) bytes on disk, \(instance.size) in the index")
-            }
-            let length = Int(status.st_size)
+            let size = Int(clamping: max(0, Int64(status.st_size)))
+            let location = try DICOMFile.locateDataSet(descriptor: fd, path: path)
+            let whole = location.isPlainPartTen
+            let start = whole ? 0 : Int(clamping: location.offset)
+            guard start <= size else { throw DICOMParseError(.truncated, offset: UInt64(size), "\(path): the dataset starts past the end") }
+            let length = size - start
             guard length < inlineLimit else {
-                return StoredRegion(handle: handle, offset: 0, length: length, transferSyntax: instance.transferSyntaxUID, meta: DataSet())
+                return StoredRegion(handle: handle, offset: start, length: length, transferSyntax: location.transferSyntax.uid,
+                                    meta: location.meta, isWholeFile: whole)
             }
             var bytes = ByteBuffer()
             let read = try bytes.writeWithUnsafeMutableBytes(minimumWritableBytes: max(1, length)) { raw -> Int in
                 guard let base = raw.baseAddress else { return 0 }
                 var done = 0
                 while done < length {
-                    let n = pread(fd, base + done, length - done, off_t(done))
+                    let n = pread(fd, base + done, length - done, off_t(start + done))
                     if n < 0, errno == EINTR { continue }
                     guard n > 0 else { throw FileError(path: path, operation: "read", errno: n < 0 ? errno : EIO) }
                     done += n
                 }
                 return done
             }
-            try? handle.close()
-            guard read == length else { throw ArchiveError.io("\(path): read \(read) of \(length) bytes") }
-            return StoredRegion(bytes: bytes, transferSyntax: instance.transferSyntaxUID, meta: DataSet())
+            try handle.close()
+            guard read == length else { throw DICOMParseError(.truncated, offset: UInt64(start + read), "\(path): cut short") }
+            return StoredRegion(bytes: bytes, transferSyntax: location.transferSyntax.uid, meta: location.meta, isWholeFile: whole)
         } catch {
             try? handle.close()
             throw error
         }
     }
 
-    /// What a batch of `forEachRegionBatch` is opened as: the stored datasets (`regions`), or the whole stored
-    /// files (`wholeFiles`).
-    public enum RegionForm: Sendable {
-        case dataSets
-        case wholeFiles
-    }
-
-    /// `regions` (or `wholeFiles`) of `instances` in batches of `batchSize`, each batch handed to `body` in
-    /// order while the next `ahead` are opened on the pool (side by side when it has the threads). One batch
-    /// ahead was not enough: a batch of 8 large files is sent in well under a millisecond, and the loop then
-    /// waited ~1.7 ms (strace) for the next batch's opens and the wake-up that delivers them, every batch. At
-    /// most `ahead + 1` batches are open.
-    public func forEachRegionBatch(_ instances: [ArchivedInstance], batchSize: Int, ahead: Int = 4, form: RegionForm = .dataSets,
+    /// `regions` of `instances` in batches of `batchSize`, each batch handed to `body` in order while the next
+    /// `ahead` are opened on the pool (side by side when it has the threads). One batch ahead was not enough: a
+    /// batch of 8 large files is sent in well under a millisecond, and the loop then waited ~1.7 ms (strace) for
+    /// the next batch's opens and the wake-up that delivers them, every batch. At most `ahead + 1` batches are open.
+    public func forEachRegionBatch(_ instances: [ArchivedInstance], batchSize: Int, ahead: Int = 4,
                                    _ body: (ArraySlice<ArchivedInstance>, [StoredRegion?]) async throws -> Void) async throws {
         let size = max(1, batchSize)
         try await withThrowingTaskGroup(of: (Int, [StoredRegion?]).self) { group in
-            // Batches are numbered as opened and handed to `body` in that order, whichever open ends first.
+            // Batches are numbered as opened and handed to `body` in order, whichever open ends first.
             var next = instances.startIndex
             var opened = 0
             func openNext() {
@@ -235,12 +193,7 @@ public struct InstanceReading: Sendable {
                 let number = opened
                 next = batch.endIndex
                 opened += 1
-                group.addTask {
-                    switch form {
-                    case .dataSets: (number, try await self.regions(batch))
-                    case .wholeFiles: (number, try await self.wholeFiles(batch))
-                    }
-                }
+                group.addTask { (number, try await self.regions(batch)) }
             }
             for _ in 0...max(0, ahead) { openNext() }
             var ready: [Int: [StoredRegion?]] = [:]
@@ -277,18 +230,22 @@ public struct InstanceReading: Sendable {
 /// `sendfile` at the end of the file for ever): the archive only ever replaces files by rename, and eDCKV
 /// instances are read from their `.retrieve-cache` copies, replaced the same way.
 public final class StoredRegion: @unchecked Sendable {
-    /// The dataset itself when it is smaller than `InstanceReading.inlineLimit` (no descriptor then).
+    /// The region's bytes when it is smaller than `InstanceReading.inlineLimit` (no descriptor then).
     public let bytes: ByteBuffer?
     private let handle: NIOFileHandle?
     public let offset: Int
     public let length: Int
     public let transferSyntax: String
     public let meta: DataSet
+    /// The region is the whole file, a Part-10 file as Arca writes them (sent as it is); otherwise it is the
+    /// dataset alone, after the file's meta information.
+    public let isWholeFile: Bool
     /// Whether the descriptor is closed (under the lock: `close` may come from the loop and from `deinit`).
     private let closed = NIOLockedValueBox(false)
 
-    init(handle: NIOFileHandle, offset: Int, length: Int, transferSyntax: String, meta: DataSet) {
+    init(handle: NIOFileHandle, offset: Int, length: Int, transferSyntax: String, meta: DataSet, isWholeFile: Bool = false) {
         self.handle = handle
+        self.isWholeFile = isWholeFile
         self.bytes = nil
         self.offset = offset
         self.length = length
@@ -296,8 +253,9 @@ public final class StoredRegion: @unchecked Sendable {
         self.meta = meta
     }
 
-    init(bytes: ByteBuffer, transferSyntax: String, meta: DataSet) {
+    init(bytes: ByteBuffer, transferSyntax: String, meta: DataSet, isWholeFile: Bool = false) {
         self.handle = nil
+        self.isWholeFile = isWholeFile
         self.bytes = bytes
         self.offset = 0
         self.length = bytes.readableBytes

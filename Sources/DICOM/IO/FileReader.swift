@@ -16,7 +16,7 @@ public struct FileReader: ~Copyable {
 
     public init(path: String) throws {
         self.path = path
-        fd = open(path, O_RDONLY)
+        fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw FileError(path: path, operation: "open", errno: errno) }
     }
 
@@ -78,17 +78,6 @@ public struct FileReader: ~Copyable {
             count += n
         }
         return count
-    }
-
-    /// A new descriptor of the same file (the caller owns it), with the current position and the bytes from
-    /// there to the end: for handing the rest of the file to the kernel (`sendfile`) instead of reading it.
-    public func duplicateRest() throws -> (descriptor: Int32, offset: Int, length: Int) {
-        let length = try remaining()
-        let position = lseek(fd, 0, SEEK_CUR)
-        guard position >= 0 else { throw FileError(path: path, operation: "seek", errno: errno) }
-        let copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)
-        guard copy >= 0 else { throw FileError(path: path, operation: "dup", errno: errno) }
-        return (copy, Int(position), length)
     }
 
     /// Moves to an absolute offset.

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A Part-10 file (or a bare dataset as old archives hold them): preamble, meta header and dataset.
 public struct DICOMFile: Sendable, Equatable {
     /// The 128 preamble bytes, nil for a file that had none.
@@ -92,21 +96,58 @@ public struct DICOMFile: Sendable, Equatable {
         /// File offset of the dataset's first byte.
         public var offset: UInt64
         public var encodingMismatch: EncodingMismatch?
+        /// The 128 preamble bytes, nil for a file that had none.
+        public var preamble: [UInt8]?
+
+        /// Whether the file is a Part-10 file as Arca writes them: a zero preamble, `DICM`, a meta header naming
+        /// the syntax the dataset is really in. Such a file can be sent as it is where a Part-10 file is wanted.
+        public var isPlainPartTen: Bool {
+            encodingMismatch == nil && meta.uid(.transferSyntaxUID) == transferSyntax.uid
+                && preamble.map { $0.count == 128 && $0.allSatisfy { $0 == 0 } } == true
+        }
     }
 
     public static func locateDataSet(path: String) throws -> DataSetLocation {
+        let file = try FileReader(path: path)
+        return try locateDataSet(path: path) { buffer in try file.read(into: buffer) }
+    }
+
+    /// `locateDataSet` of an open file, read from its start with `pread` (the descriptor's position is left
+    /// alone): for a sender that keeps the descriptor to send from.
+    public static func locateDataSet(descriptor fd: Int32, path: String) throws -> DataSetLocation {
+        var position = 0
+        return try locateDataSet(path: path) { buffer in
+            guard let base = buffer.baseAddress else { return 0 }
+            while true {
+                let n = pread(fd, base, buffer.count, off_t(position))
+                if n < 0, errno == EINTR { continue }
+                guard n >= 0 else { throw FileError(path: path, operation: "read", errno: errno) }
+                position += n
+                return n
+            }
+        }
+    }
+
+    /// `read` fills a buffer from where the last read ended and answers how many bytes it holds (0 at the end).
+    private static func locateDataSet(path: String, read: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> DataSetLocation {
         var parser = Part10Parser(options: ParseOptions(stopBefore: Tag(rawValue: 0)))
         var builder = DataSetBuilder()
-        let file = try FileReader(path: path)
-        try file.forEachChunk(size: 16 * 1024) { chunk in
-            try parser.feed(chunk, to: &builder)
-            return parser.dataSetOffset == nil
+        // 4 KB holds a meta header and the dataset's first element in every file Arca writes; more is read
+        // 16 KB at a time for a file whose header is longer.
+        var buffer = [UInt8](repeating: 0, count: 16 * 1024)
+        var size = 4096
+        while parser.dataSetOffset == nil {
+            let n = try buffer.withUnsafeMutableBytes { try read(UnsafeMutableRawBufferPointer(rebasing: $0[0..<size])) }
+            if n == 0 { break }
+            try buffer.withUnsafeBytes { try parser.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n]), to: &builder) }
+            size = buffer.count
         }
         // A dataset shorter than the bytes the syntax check reads (an empty one) starts at the end of the file.
         if parser.dataSetOffset == nil { try parser.finish(&builder) }
         guard let ts = parser.transferSyntax, let offset = parser.dataSetOffset else {
             throw DICOMParseError(.notDICOM, offset: 0, "\(path): no dataset found")
         }
-        return DataSetLocation(meta: parser.meta, transferSyntax: ts, offset: offset, encodingMismatch: parser.encodingMismatch)
+        return DataSetLocation(meta: parser.meta, transferSyntax: ts, offset: offset, encodingMismatch: parser.encodingMismatch,
+                               preamble: parser.preamble)
     }
 }

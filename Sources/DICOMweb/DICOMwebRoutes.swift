@@ -246,7 +246,7 @@ struct DICOMwebRoutes: Sendable {
                 try await reading.forEachRegionBatch(found, batchSize: Self.regionBatch) { batch, regions in
                     for (instance, region) in zip(batch, regions) {
                         let syntax = target ?? instance.transferSyntaxUID
-                        if let region, region.transferSyntax == syntax {
+                        if region.transferSyntax == syntax {
                             try await send(instance, syntax: syntax, meta: region.isWholeFile ? nil : region.meta) {
                                 if let bytes = region.bytes {
                                     try await add(bytes)
@@ -255,7 +255,7 @@ struct DICOMwebRoutes: Sendable {
                                 }
                             }
                         } else {
-                            region?.close()
+                            region.close()
                             let dataSet = try await reading.prepare(instance, in: syntax)
                             try await send(instance, syntax: syntax, meta: dataSet.meta) { try await dataSet.read { try await add($0) } }
                         }

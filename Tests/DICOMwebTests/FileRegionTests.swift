@@ -108,10 +108,7 @@ import Testing
         struct SlowFirst: InstanceSource {
             let inner: ArchiveInstanceSource
             func header(at location: String) throws -> DataSet { try inner.header(at: location) }
-            func open(_ location: String) throws -> any StoredInstanceReader {
-                if ["0.dcm", "1.dcm", "2.dcm"].contains(location) { usleep(30_000) }
-                return try inner.open(location)
-            }
+            func open(_ location: String) throws -> any StoredInstanceReader { try inner.open(location) }
             func isIntact(_ location: String, hash: String) throws -> Bool { true }
             func filePath(_ location: String) throws -> String {
                 if ["0.dcm", "1.dcm", "2.dcm"].contains(location) { usleep(30_000) }
@@ -125,13 +122,13 @@ import Testing
             for (instance, region) in zip(batch, regions) {
                 // A file as Arca writes them: the whole file, from its first byte, or its bytes when read.
                 let file = try [UInt8](Data(contentsOf: URL(fileURLWithPath: folder + "/" + instance.location)))
-                #expect(region?.isWholeFile == true && region?.offset == 0 && region?.length == file.count)
-                if let bytes = region?.bytes { #expect(Array(bytes.readableBytesView) == file) }
-                #expect(region?.meta.uid(.mediaStorageSOPInstanceUID) == instance.sopInstanceUID)
+                #expect(region.isWholeFile && region.offset == 0 && region.length == file.count)
+                if let bytes = region.bytes { #expect(Array(bytes.readableBytesView) == file) }
+                #expect(region.meta.uid(.mediaStorageSOPInstanceUID) == instance.sopInstanceUID)
                 // The large ones are sent as file regions, the small ones read.
                 let large = Int(instance.location.dropLast(4)).map { $0 % 3 == 0 } ?? false
-                #expect((region?.bytes == nil) == large, "\(instance.location)")
-                region?.close()
+                #expect((region.bytes == nil) == large, "\(instance.location)")
+                region.close()
             }
             seen += batch.map(\.sopInstanceUID)
         }
@@ -140,8 +137,10 @@ import Testing
 
     /// A file that is not a Part-10 file as Arca writes it is sent as its dataset, after a header made anew: one
     /// with something in its preamble, one whose meta header names another syntax than its dataset is in, one
-    /// without a preamble.
-    @Test(arguments: ["preamble", "syntax", "bare"]) func anyOtherFileIsItsDataSet(kind: String) async throws {
+    /// whose meta names another SOP instance than its row, one whose group length says more than the meta
+    /// holds, one without a preamble, one without preamble or meta.
+    @Test(arguments: ["preamble", "syntax", "uid", "group length", "no preamble", "bare"])
+    func anyOtherFileIsItsDataSet(kind: String) async throws {
         let folder = NSTemporaryDirectory() + "region-other-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -159,13 +158,25 @@ import Testing
             var meta = plain.meta
             meta.setString("1.2.840.10008.1.2", for: .transferSyntaxUID, vr: .UI)
             bytes = [UInt8](repeating: 0, count: 128) + Array("DICM".utf8) + (try FileMeta.encode(meta)) + dataSetBytes
-        default: bytes = Array(bytes.dropFirst(132))
+        case "uid":
+            var meta = plain.meta
+            meta.setString("1.2.3.5", for: .mediaStorageSOPInstanceUID, vr: .UI)
+            bytes = [UInt8](repeating: 0, count: 128) + Array("DICM".utf8) + (try FileMeta.encode(meta)) + dataSetBytes
+        case "group length":
+            // The meta's elements as they are, its group length 8 bytes longer (a parser trusting it would read
+            // into the dataset).
+            var header = try FileMeta.encode(plain.meta)
+            let stated = UInt32(header[8]) | UInt32(header[9]) << 8 | UInt32(header[10]) << 16 | UInt32(header[11]) << 24
+            withUnsafeBytes(of: (stated + 8).littleEndian) { header.replaceSubrange(8..<12, with: $0) }
+            bytes = [UInt8](repeating: 0, count: 128) + Array("DICM".utf8) + header + dataSetBytes
+        case "no preamble": bytes = Array(bytes.dropFirst(132))
+        default: bytes = dataSetBytes
         }
         FileManager.default.createFile(atPath: folder + "/a.dcm", contents: Data(bytes))
         let instance = ArchivedInstance(sopInstanceUID: "1.2.3.4", sopClassUID: "1.2.840.10008.5.1.4.1.1.7",
                                         transferSyntaxUID: "1.2.840.10008.1.2.1", location: "a.dcm", size: UInt64(bytes.count), hash: "")
         let regions = try await InstanceReading(source: ArchiveInstanceSource(root: folder)).regions([instance][...])
-        let region = try #require(regions.first ?? nil)
+        let region = try #require(regions.first)
         #expect(!region.isWholeFile)
         #expect(region.transferSyntax == "1.2.840.10008.1.2.1")
         #expect(region.offset == bytes.count - dataSetBytes.count && region.length == dataSetBytes.count)

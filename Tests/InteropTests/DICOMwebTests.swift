@@ -95,7 +95,7 @@ import TestSupport
             let head = (try? String(contentsOf: out.appendingPathComponent("head"), encoding: .utf8)) ?? ""
             let body = (try? Data(contentsOf: out.appendingPathComponent("body"))) ?? Data()
             let parts = Self.multipartParts(body, contentType: head)
-            #expect(parts.count == (url == series ? 40 : 6))
+            #expect(parts.count == (url == series ? 40 : 6) && Set(parts).count == parts.count)
             #expect(parts.allSatisfy { archived.contains($0) }, "a part is not an archived file")
         }
         _ = try await ExternalTool.runAsync("sh", ["-c", "curl -s -H '\(accept)' '\(series)' | head -c 100000 > /dev/null"])
@@ -115,11 +115,12 @@ import TestSupport
         let delimiter = Data("\r\n--\(boundary)".utf8)
         var parts: [Data] = []
         // The body starts with the first delimiter without its line break.
-        var rest = Data("\r\n".utf8) + body
-        while let found = rest.range(of: delimiter) {
-            let before = rest[rest.startIndex..<found.lowerBound]
+        let all = Data("\r\n".utf8) + body
+        var start = all.startIndex
+        while let found = all.range(of: delimiter, in: start..<all.endIndex) {
+            let before = all[start..<found.lowerBound]
             if let end = before.range(of: Data("\r\n\r\n".utf8)) { parts.append(Data(before[end.upperBound...])) }
-            rest = Data(rest[found.upperBound...])
+            start = found.upperBound
         }
         return parts
     }

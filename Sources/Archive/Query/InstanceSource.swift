@@ -13,7 +13,8 @@ public protocol InstanceSource: Sendable {
     /// Whether the stored bytes are still those recorded (`hash`: the BLAKE3 hex the index holds).
     func isIntact(_ location: String, hash: String) throws -> Bool
     /// A Part-10 file on disk holding the instance (the archived file, or an eDCKV instance rebuilt), for the
-    /// pixel pipeline, which reads only the frames it needs.
+    /// pixel pipeline, which reads only the frames it needs, and for WADO-RS, which hands it to the kernel
+    /// (`sendfile`): such a file is only ever replaced by rename, never changed in place.
     func filePath(_ location: String) throws -> String
 }
 

@@ -114,31 +114,32 @@ public struct InstanceReading: Sendable {
 
     /// The stored instances as regions of their files, opened in one trip to the pool: for a sender that hands
     /// files to the kernel (`sendfile`) rather than reading them. A file that is a Part-10 file as Arca writes
-    /// them (`DataSetLocation.isPlainPartTen`: every file ingest or the compressor wrote) is the region whole,
-    /// from its first byte (`isWholeFile`): the sender sends it as it is. Any other (a file indexed by a
-    /// rebuild with a meta header naming the wrong syntax, none, or a preamble with something in it) is the
+    /// them (`DataSetLocation.isPlainPartTen`, its meta naming the row's SOP class and instance: every file
+    /// ingest, the compressor and the eDCKV export write) is the region whole, from its first byte
+    /// (`isWholeFile`): the sender sends it as it is. Any other (a file indexed by a rebuild with a meta header
+    /// naming the wrong syntax or other UIDs, with no meta, no preamble or something in its preamble) is the
     /// region of its dataset, after which the sender writes a Part-10 header of its own. One `open`, `fstat`
     /// and `pread` of the header a file. A region under `inlineLimit` is read in the same trip instead (a
     /// descriptor held per 1 KB object would let a study of small objects hold thousands open). The caller
     /// closes every region it is given (a region not closed is closed when released).
-    public func regions(_ instances: ArraySlice<ArchivedInstance>) async throws -> [StoredRegion?] {
+    public func regions(_ instances: ArraySlice<ArchivedInstance>) async throws -> [StoredRegion] {
         let source = self.source
-        return try await threadPool.runIfActive { () -> [StoredRegion?] in
-            var out: [StoredRegion?] = []
+        return try await threadPool.runIfActive { () -> [StoredRegion] in
+            var out: [StoredRegion] = []
             out.reserveCapacity(instances.count)
             do {
                 for instance in instances {
-                    out.append(try Self.openRegion(path: try source.filePath(instance.location)))
+                    out.append(try Self.openRegion(instance, path: try source.filePath(instance.location)))
                 }
             } catch {
-                for region in out { region?.close() }
+                for region in out { region.close() }
                 throw error
             }
             return out
         }
     }
 
-    private static func openRegion(path: String) throws -> StoredRegion {
+    private static func openRegion(_ instance: ArchivedInstance, path: String) throws -> StoredRegion {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw FileError(path: path, operation: "open", errno: errno) }
         let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
@@ -147,7 +148,8 @@ public struct InstanceReading: Sendable {
             guard fstat(fd, &status) == 0 else { throw FileError(path: path, operation: "stat", errno: errno) }
             let size = Int(clamping: max(0, Int64(status.st_size)))
             let location = try DICOMFile.locateDataSet(descriptor: fd, path: path)
-            let whole = location.isPlainPartTen
+            let whole = location.isPlainPartTen && location.meta.uid(.mediaStorageSOPInstanceUID) == instance.sopInstanceUID
+                && location.meta.uid(.mediaStorageSOPClassUID) == instance.sopClassUID
             let start = whole ? 0 : Int(clamping: location.offset)
             guard start <= size else { throw DICOMParseError(.truncated, offset: UInt64(size), "\(path): the dataset starts past the end") }
             let length = size - start
@@ -167,7 +169,8 @@ public struct InstanceReading: Sendable {
                 }
                 return done
             }
-            try handle.close()
+            // Read-only: a failing close loses nothing.
+            try? handle.close()
             guard read == length else { throw DICOMParseError(.truncated, offset: UInt64(start + read), "\(path): cut short") }
             return StoredRegion(bytes: bytes, transferSyntax: location.transferSyntax.uid, meta: location.meta, isWholeFile: whole)
         } catch {
@@ -181,9 +184,9 @@ public struct InstanceReading: Sendable {
     /// batch of 8 large files is sent in well under a millisecond, and the loop then waited ~1.7 ms (strace) for
     /// the next batch's opens and the wake-up that delivers them, every batch. At most `ahead + 1` batches are open.
     public func forEachRegionBatch(_ instances: [ArchivedInstance], batchSize: Int, ahead: Int = 4,
-                                   _ body: (ArraySlice<ArchivedInstance>, [StoredRegion?]) async throws -> Void) async throws {
+                                   _ body: (ArraySlice<ArchivedInstance>, [StoredRegion]) async throws -> Void) async throws {
         let size = max(1, batchSize)
-        try await withThrowingTaskGroup(of: (Int, [StoredRegion?]).self) { group in
+        try await withThrowingTaskGroup(of: (Int, [StoredRegion]).self) { group in
             // Batches are numbered as opened and handed to `body` in order, whichever open ends first.
             var next = instances.startIndex
             var opened = 0
@@ -196,7 +199,7 @@ public struct InstanceReading: Sendable {
                 group.addTask { (number, try await self.regions(batch)) }
             }
             for _ in 0...max(0, ahead) { openNext() }
-            var ready: [Int: [StoredRegion?]] = [:]
+            var ready: [Int: [StoredRegion]] = [:]
             var start = instances.startIndex
             var wanted = 0
             while start < instances.endIndex {
@@ -214,7 +217,7 @@ public struct InstanceReading: Sendable {
         }
     }
 
-    /// Datasets below this size are read, not sent as file regions.
+    /// Regions below this size are read, not sent as file regions.
     public static let inlineLimit = 64 << 10
 
     /// The stored instance's file meta information (SOP class and instance, Source AE Title).
@@ -224,7 +227,7 @@ public struct InstanceReading: Sendable {
     }
 }
 
-/// A stored instance's dataset as a region of its file, on a descriptor of its own: sent by the kernel from the
+/// A stored instance as a region of its file (the whole file, or its dataset), on a descriptor of its own: sent by the kernel from the
 /// page cache (`FileRegion`), never read into memory; or, when small, its bytes. Closed by whoever sends it,
 /// once sent (or not), or when released. The file must not shrink in place meanwhile (NIO would retry a
 /// `sendfile` at the end of the file for ever): the archive only ever replaces files by rename, and eDCKV

@@ -99,10 +99,13 @@ public struct DICOMFile: Sendable, Equatable {
         /// The 128 preamble bytes, nil for a file that had none.
         public var preamble: [UInt8]?
 
-        /// Whether the file is a Part-10 file as Arca writes them: a zero preamble, `DICM`, a meta header naming
-        /// the syntax the dataset is really in. Such a file can be sent as it is where a Part-10 file is wanted.
+        /// Whether the file is a Part-10 file as Arca writes them: a zero preamble, `DICM`, a meta header whose
+        /// group length is its length and which names the syntax the dataset is read in (no implicit/explicit
+        /// mismatch found). Such a file can be sent as it is where a Part-10 file is wanted.
         public var isPlainPartTen: Bool {
+            // 128 preamble bytes, `DICM`, and the group length element itself (12 bytes) before what it counts.
             encodingMismatch == nil && meta.uid(.transferSyntaxUID) == transferSyntax.uid
+                && meta.int(.fileMetaInformationGroupLength).map { $0 >= 0 && UInt64($0) + 144 == offset } == true
                 && preamble.map { $0.count == 128 && $0.allSatisfy { $0 == 0 } } == true
         }
     }
@@ -132,8 +135,8 @@ public struct DICOMFile: Sendable, Equatable {
     private static func locateDataSet(path: String, read: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> DataSetLocation {
         var parser = Part10Parser(options: ParseOptions(stopBefore: Tag(rawValue: 0)))
         var builder = DataSetBuilder()
-        // 4 KB holds a meta header and the dataset's first element in every file Arca writes; more is read
-        // 16 KB at a time for a file whose header is longer.
+        // 4 KB holds a meta header and the first bytes of the dataset (what tells its encoding) in every file
+        // Arca writes; more is read 16 KB at a time for a file whose header is longer.
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
         var size = 4096
         while parser.dataSetOffset == nil {

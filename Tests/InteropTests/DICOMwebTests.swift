@@ -2,8 +2,11 @@ import ArcaServer
 import DICOM
 import DICOMNetwork
 import Foundation
+import NIOCore
 import Testing
 import TestSupport
+
+@testable import DICOMweb
 
 /// DICOMweb with clients written elsewhere (dicomweb-client, a browser through Selenium, prometheus_client)
 /// and hostile HTTP requests.
@@ -108,19 +111,20 @@ import TestSupport
         #expect(open.isEmpty, "instance files still open after the retrievals: \(open)")
     }
 
-    /// The parts' bodies of a multipart response, given the headers that name its boundary.
+    /// The parts' bodies of a multipart response, given the headers that name its boundary, read by the server's
+    /// own `MultipartReader` (STOW-RS's): empty unless the body ends with its closing delimiter.
     static func multipartParts(_ body: Data, contentType head: String) -> [Data] {
         guard let range = head.range(of: "boundary=") else { return [] }
-        let boundary = head[range.upperBound...].prefix { !$0.isWhitespace && $0 != ";" }
-        let delimiter = Data("\r\n--\(boundary)".utf8)
+        var reader = MultipartReader(boundary: String(head[range.upperBound...].prefix { !$0.isWhitespace && $0 != ";" }))
+        guard let events = try? reader.feed(ByteBuffer(bytes: body)), reader.isDone else { return [] }
         var parts: [Data] = []
-        // The body starts with the first delimiter without its line break.
-        let all = Data("\r\n".utf8) + body
-        var start = all.startIndex
-        while let found = all.range(of: delimiter, in: start..<all.endIndex) {
-            let before = all[start..<found.lowerBound]
-            if let end = before.range(of: Data("\r\n\r\n".utf8)) { parts.append(Data(before[end.upperBound...])) }
-            start = found.upperBound
+        for event in events {
+            switch event {
+            case .partStart: parts.append(Data())
+            case .bytes(let bytes) where !parts.isEmpty: parts[parts.count - 1].append(contentsOf: bytes.readableBytesView)
+            case .bytes: break
+            case .partEnd: break
+            }
         }
         return parts
     }

@@ -158,16 +158,8 @@ public struct InstanceReading: Sendable {
                                     meta: location.meta, isWholeFile: whole)
             }
             var bytes = ByteBuffer()
-            let read = try bytes.writeWithUnsafeMutableBytes(minimumWritableBytes: max(1, length)) { raw -> Int in
-                guard let base = raw.baseAddress else { return 0 }
-                var done = 0
-                while done < length {
-                    let n = pread(fd, base + done, length - done, off_t(start + done))
-                    if n < 0, errno == EINTR { continue }
-                    guard n > 0 else { throw FileError(path: path, operation: "read", errno: n < 0 ? errno : EIO) }
-                    done += n
-                }
-                return done
+            let read = try bytes.writeWithUnsafeMutableBytes(minimumWritableBytes: max(1, length)) { raw in
+                try FileReader.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[..<length]), at: start, path: path)
             }
             // Read-only: a failing close loses nothing.
             try? handle.close()

@@ -80,6 +80,23 @@ public struct FileReader: ~Copyable {
         return count
     }
 
+    /// Fills `buffer` from `offset` of the open file `fd` with `pread` (the descriptor's position is left alone);
+    /// answers how many bytes it holds, fewer only at the end of the file.
+    public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int, path: String) throws -> Int {
+        guard let base = buffer.baseAddress else { return 0 }
+        var count = 0
+        while count < buffer.count {
+            let n = pread(fd, base + count, buffer.count - count, off_t(offset + count))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileError(path: path, operation: "read", errno: errno)
+            }
+            if n == 0 { break }
+            count += n
+        }
+        return count
+    }
+
     /// Moves to an absolute offset.
     public func seek(to offset: UInt64) throws {
         guard lseek(fd, off_t(clamping: offset), SEEK_SET) >= 0 else { throw FileError(path: path, operation: "seek", errno: errno) }

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// A Part-10 file (or a bare dataset as old archives hold them): preamble, meta header and dataset.
 public struct DICOMFile: Sendable, Equatable {
     /// The 128 preamble bytes, nil for a file that had none.
@@ -120,14 +116,9 @@ public struct DICOMFile: Sendable, Equatable {
     public static func locateDataSet(descriptor fd: Int32, path: String) throws -> DataSetLocation {
         var position = 0
         return try locateDataSet(path: path) { buffer in
-            guard let base = buffer.baseAddress else { return 0 }
-            while true {
-                let n = pread(fd, base, buffer.count, off_t(position))
-                if n < 0, errno == EINTR { continue }
-                guard n >= 0 else { throw FileError(path: path, operation: "read", errno: errno) }
-                position += n
-                return n
-            }
+            let n = try FileReader.read(fd, into: buffer, at: position, path: path)
+            position += n
+            return n
         }
     }
 

@@ -66,27 +66,28 @@ public struct FileReader: ~Copyable {
     /// Fills `buffer` from the current position; answers how many bytes it holds (fewer only at the end of
     /// the file). Lets a caller read straight into memory it owns (a network buffer) without a copy.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        guard let base = buffer.baseAddress else { return 0 }
-        var count = 0
-        while count < buffer.count {
-            let n = posixRead(fd, base + count, buffer.count - count)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw FileError(path: path, operation: "read", errno: errno)
-            }
-            if n == 0 { break }
-            count += n
-        }
-        return count
+        try Self.fill(buffer, path: path) { posixRead(fd, $0, $1) }
     }
 
     /// Fills `buffer` from `offset` of the open file `fd` with `pread` (the descriptor's position is left alone);
     /// answers how many bytes it holds, fewer only at the end of the file.
     public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int, path: String) throws -> Int {
+        var position = offset
+        return try fill(buffer, path: path) { base, count in
+            let n = pread(fd, base, count, off_t(position))
+            if n > 0 { position += n }
+            return n
+        }
+    }
+
+    /// Calls `read(address, count)` (a read(2)-like call) until `buffer` is full or it answers 0 (the end),
+    /// retrying on EINTR; answers how many bytes `buffer` holds.
+    private static func fill(_ buffer: UnsafeMutableRawBufferPointer, path: String,
+                             _ read: (UnsafeMutableRawPointer, Int) -> Int) throws -> Int {
         guard let base = buffer.baseAddress else { return 0 }
         var count = 0
         while count < buffer.count {
-            let n = pread(fd, base + count, buffer.count - count, off_t(offset + count))
+            let n = read(base + count, buffer.count - count)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw FileError(path: path, operation: "read", errno: errno)

@@ -170,6 +170,79 @@ typealias Tag = DICOM.Tag
         }
     }
 
+    /// A study row keeps copies of its patient's attributes (searches below the patient level read them, not
+    /// `patients`); the copies follow the patient: a new name from a later instance reaches every study of the
+    /// patient, and a study moved to another patient (a corrected Patient ID) answers that patient's values.
+    @Test(arguments: IndexEngine.all) func studiesAnswerTheirPatientsAttributesAsTheyChange(engine: IndexEngine) throws {
+        let f = try Self.fixture(engine)
+        defer { try? FileManager.default.removeItem(at: f.directory) }
+        guard let index = f.engine.index as? any MaintainedIndex else {
+            Issue.record("the fixture's index is not a MaintainedIndex")
+            return
+        }
+        func instance(patient: String, name: String, study: String, sop: String) -> InstanceRecord {
+            var ds = DataSet()
+            ds.setString(patient, for: .patientID, vr: .LO)
+            ds.setString(name, for: .patientName, vr: .PN)
+            ds.setString(study, for: .studyInstanceUID, vr: .UI)
+            ds.setString("20240401", for: .studyDate, vr: .DA)
+            ds.setString(study + ".1", for: .seriesInstanceUID, vr: .UI)
+            ds.setString("CT", for: .modality, vr: .CS)
+            ds.setString(sop, for: .sopInstanceUID, vr: .UI)
+            ds.setString("1.2.840.10008.5.1.4.1.1.2", for: .sopClassUID, vr: .UI)
+            return Self.record(ds, at: "\(study)/\(sop).dcm")
+        }
+        func copiesDisagreeing() throws -> Int64? {
+            var count: Int64?
+            try index.forEachRow("""
+                SELECT count(*) FROM studies s JOIN patients p ON p.pk = s.patient_pk WHERE s.patient_id != p.patient_id
+                OR s.patient_issuer != p.issuer_of_patient_id OR s.patient_name != p.name OR s.patient_name_folded != p.name_folded
+                OR s.patient_birth_date != p.birth_date OR s.patient_sex != p.sex
+                """, []) { row in
+                count = row.first?.integer
+                return false
+            }
+            return count
+        }
+        #expect(try copiesDisagreeing() == 0)
+        #expect(try Self.find(f, "STUDY", [(.patientName, "doe*")], answering: .studyInstanceUID) == ["1.1"])
+
+        // A new study of P1 under a new name: a non-empty value wins, so both of P1's studies answer it.
+        try index.recordBatch([instance(patient: "P1", name: "Doe^Jonathan", study: "6.1", sop: "6.1.1.1")])
+        #expect(try Self.find(f, "STUDY", [(.patientName, "Doe^Jonathan")], answering: .studyInstanceUID) == ["1.1", "6.1"])
+        #expect(try Self.find(f, "STUDY", [(.patientName, "Doe^John")], answering: .studyInstanceUID) == [])
+        #expect(try Self.find(f, "STUDY", [(.patientID, "P1")], answering: .patientName) == ["Doe^Jonathan", "Doe^Jonathan"])
+        #expect(try Self.find(f, "SERIES", [(.studyInstanceUID, "1.1"), (.patientName, "DOE^JON*")], answering: .seriesInstanceUID)
+                == ["1.1.1", "1.1.2"])
+
+        // Study 6.1 corrected to another patient: it answers that patient's values, and P1 keeps study 1.1.
+        try index.recordBatch([instance(patient: "P7", name: "Roe^Richard", study: "6.1", sop: "6.1.1.2")])
+        #expect(try Self.find(f, "STUDY", [(.patientID, "P7")], answering: .studyInstanceUID) == ["6.1"])
+        #expect(try Self.find(f, "STUDY", [(.studyInstanceUID, "6.1")], answering: .patientName) == ["Roe^Richard"])
+        #expect(try Self.find(f, "STUDY", [(.patientID, "P1")], answering: .studyInstanceUID) == ["1.1"])
+        #expect(try Self.find(f, "IMAGE", [(.studyInstanceUID, "6.1"), (.seriesInstanceUID, "6.1.1"), (.patientName, "roe*")],
+                              answering: .sopInstanceUID) == ["6.1.1.1", "6.1.1.2"])
+        #expect(try copiesDisagreeing() == 0)
+    }
+
+    /// Below the patient level a search joins `patients` only for an attribute the study row has no copy of (the
+    /// patient's counts); at the patient level it reads `patients` as before.
+    @Test func onlyThePatientsCountsJoinPatientsBelowThePatientLevel() throws {
+        func sql(_ level: String, _ keys: [(Tag, String)], model: QueryModel = .studyRoot) throws -> String {
+            var ds = DataSet()
+            ds.setString(level, for: .queryRetrieveLevel, vr: .CS)
+            for (t, v) in keys { ds.setString(v, for: t) }
+            return QueryCompiler.compile(try Query(identifier: ds, model: model, options: QueryOptions()),
+                                         dialect: SQLiteDialect(), limit: 10).sql
+        }
+        let names = try sql("STUDY", [(.patientName, "SMI*"), (.patientID, ""), (.patientBirthDate, ""), (.patientSex, ""), (.studyDate, "")])
+        #expect(!names.contains("patients"), "\(names)")
+        #expect(names.contains("st.patient_name_folded"), "\(names)")
+        #expect(try !sql("IMAGE", [(.studyInstanceUID, "1"), (.seriesInstanceUID, "1.1"), (.patientName, "")]).contains("patients"))
+        #expect(try sql("STUDY", [(.numberOfPatientRelatedStudies, "")]).contains("JOIN patients p"))
+        #expect(try sql("PATIENT", [(.patientName, "SMI*")], model: .patientRoot).contains("FROM patients p"))
+    }
+
     @Test(arguments: IndexEngine.all) func personNamesMatchInsensitively(engine: IndexEngine) throws {
         let f = try Self.fixture(engine)
         defer { try? FileManager.default.removeItem(at: f.directory) }

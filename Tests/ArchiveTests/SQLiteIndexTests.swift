@@ -298,6 +298,35 @@ import TestSupport
         #expect(try index.canonicalDump().contains { $0.hasPrefix("study ") && $0.contains("number_of_instances:39") })
     }
 
+    /// An index written before the studies kept their patient's attributes (schema 3) gets them when a server opens
+    /// it: the copies filled from `patients`, then kept by the triggers.
+    @Test func anIndexOfSchemaThreeGetsItsStudiesPatientCopies() throws {
+        let dir = try ExternalTool.temporaryDirectory("arca-v3")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.path + "/" + SQLiteIndex.fileName
+        do { _ = try SQLiteIndex(archive: dir.path) }
+        // Back to schema 3 as it was, with a patient and a study written then.
+        let copies = StudyPatientCopy.columns.map(\.study)
+        _ = try ExternalTool.run("/usr/bin/sqlite3", [path, """
+            DROP TRIGGER studies_patient_copy_new; DROP TRIGGER studies_patient_copy_moved; DROP TRIGGER patients_copy_to_studies;
+            DROP INDEX studies_patient_name_folded; DROP INDEX studies_patient_id;
+            \(copies.map { "ALTER TABLE studies DROP COLUMN \($0);" }.joined(separator: " "))
+            DELETE FROM schema_version WHERE version = 4; DELETE FROM grdb_migrations WHERE identifier = 'v4';
+            INSERT INTO patients (pk, patient_id, name, name_folded, birth_date, sex, number_of_studies)
+                VALUES (1, 'P9', 'Old^Row', 'OLD^ROW', '19500101', 'F', 1);
+            INSERT INTO studies (pk, study_uid, patient_pk, number_of_series) VALUES (1, '9.1', 1, 1);
+            """])
+        let index = try SQLiteIndex(archive: dir.path)
+        let rows = try ExternalTool.run("/usr/bin/sqlite3", [path, """
+            SELECT \(copies.joined(separator: ", ")) FROM studies; SELECT max(version) FROM schema_version;
+            """]).stdout
+        #expect(rows == "P9||Old^Row|OLD^ROW|19500101|F\n4\n", "\(rows)")
+        // Kept from then on: the patient's new name reaches the study.
+        try index.recordBatch([Self.record(Self.attributes(patient: "P9", study: "9.1", series: "9.1.1", sop: "9.1.1.1"))])
+        let renamed = try ExternalTool.run("/usr/bin/sqlite3", [path, "SELECT patient_name, patient_name_folded FROM studies"]).stdout
+        #expect(renamed == "Doe^Jane|DOE^JANE\n", "\(renamed)")
+    }
+
     @Test func namesAreStoredAsUTF8AndAMissingIndexIsRebuiltInPlace() async throws {
         let dir = try ExternalTool.temporaryDirectory("arca-inplace")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -318,7 +347,7 @@ import TestSupport
         let report = try IndexMaintenance.rebuildInPlace(root: root)
         #expect(report.indexed == 1 && report.failed.isEmpty)
         let rows = try ExternalTool.run("/usr/bin/sqlite3", [root + "/index.db", "SELECT name FROM patients; SELECT max(version) FROM schema_version;"]).stdout
-        #expect(rows == "Müller^Jürgen\n3\n", "\(rows)")
+        #expect(rows == "Müller^Jürgen\n4\n", "\(rows)")
         #expect(try IndexMaintenance.check(root: root, index: SQLiteIndex(archive: root)).isClean)
         // A second rebuild over an existing index gives the same rows.
         let before = try SQLiteIndex(archive: root).canonicalDump()

@@ -3,7 +3,7 @@ import GRDB
 /// The index's tables, as migrations. `schema_version` records each applied version so `sqlite3` users (and
 /// later versions of Arca) can see what they hold.
 enum IndexSchema {
-    static let currentVersion = 3
+    static let currentVersion = 4
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -102,6 +102,85 @@ enum IndexSchema {
             }
             try db.execute(sql: "INSERT INTO schema_version (version) VALUES (3)")
         }
+        migrator.registerMigration("v4") { db in
+            try db.execute(sql: StudyPatientCopy.sqlite + "\nINSERT INTO schema_version (version) VALUES (4);")
+        }
         return migrator
+    }
+}
+
+/// Each study row keeps a copy of its patient's attributes, so a study-level search (the study list of every
+/// workstation) matches and answers them from the study alone: over 10,000,000 instances the month of 8,523
+/// studies took PostgreSQL 26 ms with a look-up of each study's patient, 9 ms without. Triggers keep the copies,
+/// whichever statement writes: a new study takes its patient's values, a study moved to another patient (a
+/// corrected Patient ID) takes the new one's, and a patient whose attributes change passes them to its studies.
+/// The `patients` table stays what patient-level searches and the counts read.
+enum StudyPatientCopy {
+    /// The copied columns: (column of `studies`, column of `patients`).
+    static let columns: [(study: String, patient: String)] = [
+        ("patient_id", "patient_id"), ("patient_issuer", "issuer_of_patient_id"), ("patient_name", "name"),
+        ("patient_name_folded", "name_folded"), ("patient_birth_date", "birth_date"), ("patient_sex", "sex"),
+    ]
+
+    /// `studies.a = (SELECT p.a FROM patients p WHERE p.pk = <key>), …`
+    static func assignments(from key: String) -> String {
+        "(" + columns.map(\.study).joined(separator: ", ") + ") = (SELECT " + columns.map { "p." + $0.patient }.joined(separator: ", ")
+            + " FROM patients p WHERE p.pk = \(key))"
+    }
+
+    static var indexes: String {
+        """
+        CREATE INDEX studies_patient_name_folded ON studies(patient_name_folded);
+        CREATE INDEX studies_patient_id ON studies(patient_id);
+        """
+    }
+
+    /// SQLite: the columns filled for the studies there are, then kept by triggers (an AFTER trigger writes the
+    /// row once more: SQLite's triggers cannot change the row being written; a new study is rare beside its
+    /// instances).
+    static var sqlite: String {
+        let changed = columns.map { "OLD.\($0.patient) IS NOT NEW.\($0.patient)" }.joined(separator: " OR ")
+        return columns.map { "ALTER TABLE studies ADD COLUMN \($0.study) TEXT NOT NULL DEFAULT '';" }.joined(separator: "\n") + """
+
+            UPDATE studies SET \(assignments(from: "studies.patient_pk"));
+            \(indexes)
+            CREATE TRIGGER studies_patient_copy_new AFTER INSERT ON studies BEGIN
+                UPDATE studies SET \(assignments(from: "NEW.patient_pk")) WHERE pk = NEW.pk;
+            END;
+            CREATE TRIGGER studies_patient_copy_moved AFTER UPDATE OF patient_pk ON studies WHEN OLD.patient_pk IS NOT NEW.patient_pk BEGIN
+                UPDATE studies SET \(assignments(from: "NEW.patient_pk")) WHERE pk = NEW.pk;
+            END;
+            CREATE TRIGGER patients_copy_to_studies AFTER UPDATE ON patients WHEN \(changed) BEGIN
+                UPDATE studies SET \(assignments(from: "NEW.pk")) WHERE patient_pk = NEW.pk;
+            END;
+            """
+    }
+
+    /// PostgreSQL: the same columns (compared byte-wise), filled, then kept by triggers; a BEFORE trigger sets a new
+    /// or moved study's copies in the row being written.
+    static var postgres: String {
+        let changed = columns.map { "OLD.\($0.patient) IS DISTINCT FROM NEW.\($0.patient)" }.joined(separator: " OR ")
+        let into = columns.map { "NEW." + $0.study }.joined(separator: ", ")
+        return columns.map { "ALTER TABLE studies ADD COLUMN \($0.study) TEXT COLLATE \"C\" NOT NULL DEFAULT '';" }.joined(separator: "\n") + """
+
+            UPDATE studies SET \(assignments(from: "studies.patient_pk"));
+            \(indexes)
+            CREATE FUNCTION arca_study_patient_copy() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                SELECT \(columns.map { "p." + $0.patient }.joined(separator: ", ")) INTO \(into) FROM patients p WHERE p.pk = NEW.patient_pk;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER studies_patient_copy_new BEFORE INSERT ON studies
+                FOR EACH ROW EXECUTE FUNCTION arca_study_patient_copy();
+            CREATE TRIGGER studies_patient_copy_moved BEFORE UPDATE OF patient_pk ON studies
+                FOR EACH ROW WHEN (OLD.patient_pk IS DISTINCT FROM NEW.patient_pk) EXECUTE FUNCTION arca_study_patient_copy();
+            CREATE FUNCTION arca_patient_copy_to_studies() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                UPDATE studies SET \(assignments(from: "NEW.pk")) WHERE patient_pk = NEW.pk;
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER patients_copy_to_studies AFTER UPDATE ON patients FOR EACH ROW WHEN (\(changed))
+                EXECUTE FUNCTION arca_patient_copy_to_studies();
+            """
     }
 }

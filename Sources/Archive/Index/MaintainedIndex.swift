@@ -23,7 +23,9 @@ enum CanonicalRow {
         ("study", """
             SELECT s.study_uid, p.patient_id, p.issuer_of_patient_id, s.study_date, s.study_time, s.accession_number,
                    s.description, s.referring_physician, s.study_id, s.modalities_in_study, s.number_of_series,
-                   s.number_of_instances, s.sop_classes_in_study, s.referring_physician_folded FROM studies s JOIN patients p ON p.pk = s.patient_pk
+                   s.number_of_instances, s.sop_classes_in_study, s.referring_physician_folded, s.patient_id AS patient_id_copy,
+                   s.patient_issuer, s.patient_name, s.patient_name_folded, s.patient_birth_date, s.patient_sex
+                   FROM studies s JOIN patients p ON p.pk = s.patient_pk
             """),
         ("series", """
             SELECT se.series_uid, st.study_uid, se.modality, se.series_number, se.description, se.body_part,

@@ -9,17 +9,19 @@ import Foundation
 /// trip per instance instead of the ten statements SQLite runs in-process, and the function's statements are
 /// planned once per connection (PL/pgSQL keeps them prepared).
 enum PostgresSchema {
-    static let currentVersion = 6
+    static let currentVersion = 7
 
     /// Versions 1–3 are SQLite's v1–v3 (created at once: there is no older PostgreSQL index to upgrade); 4 adds
     /// what several nodes share: claims on instances being committed; 5 replaces `arca_record`, whose series
     /// move left both studies' SOP Classes in Study as they were (`arca index rebuild` repairs an index that
-    /// met one); 6 adds `arca_claim`, a claim and its duplicate lookup in one round trip.
+    /// met one); 6 adds `arca_claim`, a claim and its duplicate lookup in one round trip; 7 keeps each study's
+    /// patient attributes with the study (`StudyPatientCopy`, SQLite's v4).
     static let migrations: [(version: Int, sql: String)] = [
         (3, tables),
         (4, claims),
         (5, recordFunction + "\nINSERT INTO schema_version (version) VALUES (5);"),
         (6, claimFunction),
+        (7, StudyPatientCopy.postgres + "\nINSERT INTO schema_version (version) VALUES (7);"),
     ]
 
     /// The statements of a migration's text: split at the semicolons outside `$$` function bodies.

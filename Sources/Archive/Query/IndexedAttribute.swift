@@ -30,23 +30,36 @@ struct IndexedAttribute: Sendable {
     /// NULL in this column means "not indexed for this row" (rows written before the column existed): the
     /// instance is read to match and answer.
     let nullable: Bool
+    /// A patient attribute's copy on the study row (`StudyPatientCopy`), which searches of the study level and
+    /// below read instead of joining `patients`; a person name's folded copy is this column + `_folded`.
+    let studyCopy: String?
 
-    init(_ tag: Tag, _ vr: VR, _ level: QueryLevel, _ column: String, _ kind: Kind, nullable: Bool = false) {
+    init(_ tag: Tag, _ vr: VR, _ level: QueryLevel, _ column: String, _ kind: Kind, nullable: Bool = false,
+         studyCopy: String? = nil) {
         self.tag = tag
         self.vr = vr
         self.level = level
         self.column = column
         self.kind = kind
         self.nullable = nullable
+        self.studyCopy = studyCopy
+    }
+
+    /// The attribute read from its copy on the study row; nil when it has none.
+    var onStudyRow: IndexedAttribute? {
+        guard let studyCopy else { return nil }
+        var kind = self.kind
+        if case .personName = kind { kind = .personName(folded: studyCopy + "_folded") }
+        return IndexedAttribute(tag, vr, level, studyCopy, kind, nullable: nullable)
     }
 
     static let all: [IndexedAttribute] = [
         // Patient
-        IndexedAttribute(.patientName, .PN, .patient, "p.name", .personName(folded: "p.name_folded")),
-        IndexedAttribute(.patientID, .LO, .patient, "p.patient_id", .text),
-        IndexedAttribute(.issuerOfPatientID, .LO, .patient, "p.issuer_of_patient_id", .text),
-        IndexedAttribute(.patientBirthDate, .DA, .patient, "p.birth_date", .date),
-        IndexedAttribute(.patientSex, .CS, .patient, "p.sex", .text),
+        IndexedAttribute(.patientName, .PN, .patient, "p.name", .personName(folded: "p.name_folded"), studyCopy: "st.patient_name"),
+        IndexedAttribute(.patientID, .LO, .patient, "p.patient_id", .text, studyCopy: "st.patient_id"),
+        IndexedAttribute(.issuerOfPatientID, .LO, .patient, "p.issuer_of_patient_id", .text, studyCopy: "st.patient_issuer"),
+        IndexedAttribute(.patientBirthDate, .DA, .patient, "p.birth_date", .date, studyCopy: "st.patient_birth_date"),
+        IndexedAttribute(.patientSex, .CS, .patient, "p.sex", .text, studyCopy: "st.patient_sex"),
         IndexedAttribute(.numberOfPatientRelatedStudies, .IS, .patient, "p.number_of_studies", .count),
         IndexedAttribute(.numberOfPatientRelatedSeries, .IS, .patient,
                          "(SELECT COALESCE(SUM(xs.number_of_series), 0) FROM studies xs WHERE xs.patient_pk = p.pk)", .count),

@@ -28,14 +28,15 @@ struct CompiledQuery: Sendable {
 }
 
 enum QueryCompiler {
-    /// The FROM clause of a level: its table and those above it.
-    static func from(_ level: QueryLevel) -> String {
+    /// The FROM clause of a level: its table and those above it (`patients` below the patient level only when
+    /// `patients`: a study row has copies of the patient attributes most searches name).
+    static func from(_ level: QueryLevel, patients: Bool = true) -> String {
+        let patientsJoin = patients ? " JOIN patients p ON p.pk = st.patient_pk" : ""
         switch level {
         case .patient: return "patients p"
-        case .study: return "studies st JOIN patients p ON p.pk = st.patient_pk"
-        case .series: return "series se JOIN studies st ON st.pk = se.study_pk JOIN patients p ON p.pk = st.patient_pk"
-        case .image:
-            return "instances i JOIN series se ON se.pk = i.series_pk JOIN studies st ON st.pk = se.study_pk JOIN patients p ON p.pk = st.patient_pk"
+        case .study: return "studies st" + patientsJoin
+        case .series: return "series se JOIN studies st ON st.pk = se.study_pk" + patientsJoin
+        case .image: return "instances i JOIN series se ON se.pk = i.series_pk JOIN studies st ON st.pk = se.study_pk" + patientsJoin
         }
     }
 
@@ -73,12 +74,21 @@ enum QueryCompiler {
         var instanceKeys: [QueryKey] = []
         var nullableKeys: [QueryKey] = []
         var needsInstance = false
+        // Below the patient level, patient attributes are read from the study row's copies; `patients` is joined
+        // only for one without a copy (the patient's counts).
+        var joinsPatients = false
+        func resolved(_ attribute: IndexedAttribute) -> IndexedAttribute {
+            guard level > .patient, attribute.level == .patient else { return attribute }
+            if let copy = attribute.onStudyRow { return copy }
+            joinsPatients = true
+            return attribute
+        }
 
         let combined = query.options.combinedDateTime ? combinedStudyDateTime(query, &sql) : nil
         if let combined { conditions.append(combined) }
 
         for key in query.keys {
-            guard let attribute = IndexedAttribute.lookup(key.tag) else {
+            guard let attribute = IndexedAttribute.lookup(key.tag).map(resolved) else {
                 // Not in the index: answered from, and matched on, the stored instance.
                 if key.match.selectsAll && query.optionalReturnKeys.contains(key.tag) { continue }
                 needsInstance = true
@@ -100,7 +110,7 @@ enum QueryCompiler {
         if let exists = lowerLevels(from: level, below) { conditions.append(exists) }
         // The unique keys of the level and those above are in every answer (PS3.4 C.4.1.1.3.2).
         for l in query.model.levels where l <= level && !columns.contains(.attribute(l.uniqueKey)) {
-            guard let attribute = IndexedAttribute.lookup(l.uniqueKey) else { continue }
+            guard let attribute = IndexedAttribute.lookup(l.uniqueKey).map(resolved) else { continue }
             select.append(attribute.column)
             columns.append(.attribute(l.uniqueKey))
         }
@@ -108,7 +118,7 @@ enum QueryCompiler {
             select.append(representative(level))
             columns.append(.representative)
         }
-        var text = "SELECT " + select.joined(separator: ", ") + " FROM " + from(level)
+        var text = "SELECT " + select.joined(separator: ", ") + " FROM " + from(level, patients: joinsPatients)
         if !conditions.isEmpty { text += " WHERE " + conditions.joined(separator: " AND ") }
         if query.order == .stable { text += " ORDER BY " + orderBy(level) }
         let limitInSQL = instanceKeys.isEmpty && nullableKeys.isEmpty

@@ -36,6 +36,54 @@ struct PostgresIndexTests {
         #expect(try PostgresTestServer.psql(url, "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version") == "1,2,3,4,5,6,7\n")
     }
 
+    /// A study created, or moved to another patient, while another transaction (another node) changes that patient
+    /// takes the values that transaction commits: its copy's look-up waits for the patient's writer.
+    @Test func aStudyWrittenWhileItsPatientChangesTakesTheCommittedValues() async throws {
+        let url = try PostgresTestServer.makeDatabase()
+        let index = try Self.node(url, "copies")
+        defer { index.close() }
+        func record(_ patient: String, _ name: String, study: String) -> InstanceRecord {
+            var ds = DataSet()
+            ds.setString(patient, for: .patientID, vr: .LO)
+            ds.setString(name, for: .patientName, vr: .PN)
+            ds.setString(study, for: .studyInstanceUID, vr: .UI)
+            ds.setString(study + ".1", for: .seriesInstanceUID, vr: .UI)
+            ds.setString(study + ".1.1", for: .sopInstanceUID, vr: .UI)
+            return InstanceRecord(attributes: InstanceAttributes(ds), filePath: study + ".dcm", fileSize: 1, fileHash: "00",
+                                  transferSyntaxUID: "1.2.840.10008.1.2.1", receivedAt: "2026-12-05T00:00:00Z", callingAETitle: "T")
+        }
+        try index.recordBatch([record("P1", "Doe^John", study: "1.1"), record("P2", "Roe^Ann", study: "2.1"),
+                               record("P3", "Poe^Ed", study: "3.1")])
+        // The other writer renames P1 and P2 and keeps its transaction open a while (started here, not from a task
+        // that would wait for a cooperative thread while the other suites' tests hold them).
+        let renaming = Process()
+        renaming.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+        renaming.arguments = [url, "-v", "ON_ERROR_STOP=1", "-X", "-q", "-o", "/dev/null", "-c", """
+            BEGIN; UPDATE patients SET name = 'Doe^Jonathan' WHERE patient_id = 'P1';
+            UPDATE patients SET name = 'Roe^Richard' WHERE patient_id = 'P2'; SELECT pg_sleep(1.5); COMMIT;
+            """]
+        try renaming.run()
+        #expect(try await Self.eventually {
+            try PostgresTestServer.psql(url, """
+                SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(1.5)%' AND state = 'active' AND pid <> pg_backend_pid()
+                """) == "1\n"
+        })
+        // Meanwhile: a new study of P1, and study 3.1 corrected to P2.
+        _ = try PostgresTestServer.psql(url, """
+            INSERT INTO studies (study_uid, patient_pk) VALUES ('4.1', (SELECT pk FROM patients WHERE patient_id = 'P1'));
+            UPDATE studies SET patient_pk = (SELECT pk FROM patients WHERE patient_id = 'P2') WHERE study_uid = '3.1';
+            """)
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                renaming.waitUntilExit()
+                done.resume()
+            }
+        }
+        #expect(renaming.terminationStatus == 0)
+        #expect(try PostgresTestServer.psql(url, "SELECT study_uid || ' ' || patient_name FROM studies ORDER BY study_uid")
+                == "1.1 Doe^Jonathan\n2.1 Roe^Richard\n3.1 Roe^Richard\n4.1 Doe^Jonathan\n")
+    }
+
     /// Rows reach the reader in batches while the statement runs; a reader that stops (a C-CANCEL, a limit)
     /// ends the statement, and so does one that throws; the index answers the next statement as before.
     @Test func rowsStreamAndAStoppedReaderEndsTheStatement() async throws {

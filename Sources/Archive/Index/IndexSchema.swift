@@ -102,7 +102,8 @@ enum IndexSchema {
             }
             try db.execute(sql: "INSERT INTO schema_version (version) VALUES (3)")
         }
-        migrator.registerMigration("v4") { db in
+        // Foreign keys checked for the rows it touches only: the default whole-database check read every instance.
+        migrator.registerMigration("v4", foreignKeyChecks: .immediate) { db in
             try db.execute(sql: StudyPatientCopy.sqlite + "\nINSERT INTO schema_version (version) VALUES (4);")
         }
         return migrator
@@ -157,7 +158,7 @@ enum StudyPatientCopy {
     }
 
     /// PostgreSQL: the same columns (compared byte-wise), filled, then kept by triggers; a BEFORE trigger sets a new
-    /// or moved study's copies in the row being written.
+    /// or moved study's copies in the row being written, from the patient row it locks (several writers at once).
     static var postgres: String {
         let changed = columns.map { "OLD.\($0.patient) IS DISTINCT FROM NEW.\($0.patient)" }.joined(separator: " OR ")
         let into = columns.map { "NEW." + $0.study }.joined(separator: ", ")
@@ -167,7 +168,11 @@ enum StudyPatientCopy {
             \(indexes)
             CREATE FUNCTION arca_study_patient_copy() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
-                SELECT \(columns.map { "p." + $0.patient }.joined(separator: ", ")) INTO \(into) FROM patients p WHERE p.pk = NEW.patient_pk;
+                -- FOR SHARE: a transaction changing the patient now (another node, another batch) is waited for and
+                -- its values read; without the lock the study took the values before it, and that transaction's
+                -- trigger could not see the study yet, so the copy stayed stale.
+                SELECT \(columns.map { "p." + $0.patient }.joined(separator: ", ")) INTO \(into) FROM patients p WHERE p.pk = NEW.patient_pk
+                    FOR SHARE;
                 RETURN NEW;
             END $$;
             CREATE TRIGGER studies_patient_copy_new BEFORE INSERT ON studies

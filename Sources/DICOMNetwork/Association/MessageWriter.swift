@@ -50,14 +50,15 @@ public final class MessageWriter: Sendable {
     public func send(_ command: CommandSet, dataSets: [[UInt8]], contextID: UInt8, final: CommandSet? = nil) async throws {
         var command = command
         if !dataSets.isEmpty, !command.hasDataSet { command.setUS(0x0000, .commandDataSetType) }
-        let commandBytes = ByteBuffer(bytes: try command.encoded())
-        var pdus = fragmenter.packedPDUs(dataSets.map { (command: commandBytes, dataSet: ByteBuffer(bytes: $0)) }, contextID: contextID)
+        let commandBytes = try command.encoded()
         let finalBytes = try final.map { ByteBuffer(bytes: try $0.encoded()) }
-        if let finalBytes { pdus += fragmenter.pdus(finalBytes, contextID: contextID, isCommand: true) }
         // Each PDU adds at most a 6-byte PDU header and two 6-byte PDV headers to what it carries.
         var batch = ByteBuffer()
-        batch.reserveCapacity(dataSets.reduce(0) { $0 + $1.count + commandBytes.readableBytes + 18 } + (finalBytes?.readableBytes ?? 0) + 18)
-        for pdu in pdus { try pdu.encode(into: &batch) }
+        batch.reserveCapacity(dataSets.reduce(0) { $0 + $1.count + commandBytes.count + 18 } + (finalBytes?.readableBytes ?? 0) + 18)
+        fragmenter.writePacked(command: commandBytes, dataSets: dataSets, contextID: contextID, into: &batch)
+        if let finalBytes {
+            for pdu in fragmenter.pdus(finalBytes, contextID: contextID, isCommand: true) { try pdu.encode(into: &batch) }
+        }
         try await lock.withLock { try await outbound.write(.encoded(batch)) }
     }
 

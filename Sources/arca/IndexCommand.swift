@@ -66,8 +66,9 @@ struct Index: ParsableCommand {
             for p in report.rowsWithoutFiles { print("row without file: \(p)") }
             for p in report.sizeMismatches { print("size mismatch: \(p)") }
             for p in report.hashMismatches { print("hash mismatch: \(p)") }
+            for uid in report.staleStudyCopies { print("study whose copy of its patient's attributes differs (index rebuild repairs it): \(uid)") }
             for p in report.journaled { print("in the ingest journal (acknowledged, its file not yet in place): \(p)") }
-            let problems = report.filesWithoutRows.count + report.rowsWithoutFiles.count + report.sizeMismatches.count + report.hashMismatches.count
+            let problems = report.problems
             print("Checked \(report.checked) instance(s): \(problems == 0 ? "index and files agree" : "\(problems) problem(s)")")
             if problems > 0 { throw ExitCode.failure }
         }

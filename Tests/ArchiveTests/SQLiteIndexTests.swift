@@ -325,6 +325,11 @@ import TestSupport
         try index.recordBatch([Self.record(Self.attributes(patient: "P9", study: "9.1", series: "9.1.1", sop: "9.1.1.1"))])
         let renamed = try ExternalTool.run("/usr/bin/sqlite3", [path, "SELECT patient_name, patient_name_folded FROM studies"]).stdout
         #expect(renamed == "Doe^Jane|DOE^JANE\n", "\(renamed)")
+        // A copy changed behind the index's back is a problem `arca index check` names.
+        #expect(try IndexMaintenance.check(root: dir.path, index: index, quick: true).staleStudyCopies == [])
+        _ = try ExternalTool.run("/usr/bin/sqlite3", [path, "UPDATE studies SET patient_sex = 'O' WHERE study_uid = '9.1'"])
+        let report = try IndexMaintenance.check(root: dir.path, index: index, quick: true)
+        #expect(report.staleStudyCopies == ["9.1"] && !report.isClean)
     }
 
     @Test func namesAreStoredAsUTF8AndAMissingIndexIsRebuiltInPlace() async throws {

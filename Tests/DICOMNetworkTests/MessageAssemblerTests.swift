@@ -112,12 +112,19 @@ import Testing
         pending.setUS(0x0000, .commandDataSetType)
         let command = try Self.commandBytes(pending)
         let dataSets = (0..<60).map { i in (0..<(i * 37 % 700)).map { UInt8(truncatingIfNeeded: $0 &+ i) } }
-        var written = ByteBuffer()
+        // Written after bytes already in the buffer (a batch's earlier PDUs).
+        var written = ByteBuffer(bytes: [9, 9, 9])
         MessageFragmenter(peerMaxPDULength: maxPDULength)
             .writePacked(command: Array(buffer: command), dataSets: dataSets, contextID: 3, into: &written)
+        #expect(written.readBytes(length: 3) == [9, 9, 9])
+        let bytes = written
         var pdus: [PDU] = []
         while let pdu = try PDU.decode(from: &written, limits: PDULimits(maxDataPDULength: maxPDULength)) { pdus.append(pdu) }
         #expect(written.readableBytes == 0)
+        // The bytes are the PDUs' own encoding, as the PDU encoder writes them.
+        var encoded = ByteBuffer()
+        for pdu in pdus { try pdu.encode(into: &encoded) }
+        #expect(encoded == bytes)
         #expect(maxPDULength < 1000 || pdus.count == dataSets.count)
         var assembler = MessageAssembler()
         var commands = 0

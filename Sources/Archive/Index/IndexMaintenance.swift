@@ -205,14 +205,25 @@ public enum IndexMaintenance {
         /// Rows whose instance is in an ingest journal, acknowledged and not yet in its file (or its file not yet
         /// replaced): the running server puts it in place, or the next start does. Not a problem.
         public var journaled: [String] = []
+        /// Studies (by Study Instance UID) whose copy of their patient's attributes differs from the patient's row
+        /// (`StudyPatientCopy`): study searches would answer the copy. `arca index rebuild` writes them anew.
+        public var staleStudyCopies: [String] = []
         public var checked = 0
-        public var isClean: Bool { filesWithoutRows.isEmpty && rowsWithoutFiles.isEmpty && sizeMismatches.isEmpty && hashMismatches.isEmpty }
+        public var problems: Int {
+            filesWithoutRows.count + rowsWithoutFiles.count + sizeMismatches.count + hashMismatches.count + staleStudyCopies.count
+        }
+        public var isClean: Bool { problems == 0 }
     }
 
-    /// Files without rows, rows without files, and size or (unless `quick`) hash mismatches.
+    /// Files without rows, rows without files, size or (unless `quick`) hash mismatches, and studies whose patient
+    /// copy disagrees with the patient.
     public static func check(root: String, index: any MaintainedIndex, quick: Bool = false,
                              progress: (Int, Int) -> Void = { _, _ in }) throws -> CheckReport {
         var report = CheckReport()
+        try index.forEachRow(StudyPatientCopy.disagreeing, []) { row in
+            report.staleStudyCopies.append(row.first?.text ?? "")
+            return true
+        }
         let files = Set(archivedFiles(root: root))
         let rows = try index.allInstances().filter { !FileArchive.isEDCKVLocation($0.filePath) }
         let indexed = Set(rows.map(\.filePath))

@@ -129,6 +129,12 @@ enum StudyPatientCopy {
             + " FROM patients p WHERE p.pk = \(key))"
     }
 
+    /// The Study Instance UIDs of studies whose copies differ from their patient's row (`arca index check`).
+    static var disagreeing: String {
+        "SELECT s.study_uid FROM studies s JOIN patients p ON p.pk = s.patient_pk WHERE "
+            + columns.map { "s.\($0.study) <> p.\($0.patient)" }.joined(separator: " OR ") + " ORDER BY s.study_uid"
+    }
+
     static var indexes: String {
         """
         CREATE INDEX studies_patient_name_folded ON studies(patient_name_folded);

@@ -25,11 +25,15 @@ public struct MessageAssembler: Sendable {
 
     private enum State: Sendable {
         case idle
-        case command(contextID: UInt8, bytes: ByteBuffer)
+        case command(contextID: UInt8)
         case dataSet(contextID: UInt8, received: UInt64)
     }
 
     private var state = State.idle
+    /// The fragments of a command received so far: held here, not in `state`, so each append writes into a buffer
+    /// nothing else holds (held in the state's enum, every fragment copied the whole buffer: a 64 KiB command sent
+    /// as 1-byte PDVs cost gigabytes of copying).
+    private var gathered = ByteBuffer()
     /// The last command set decoded, with its bytes: a C-FIND's pending answers (thousands per search) all carry
     /// the same command, which is then decoded once (decoding it per answer was a tenth of a client's CPU).
     private var lastCommand: (bytes: ByteBuffer, command: CommandSet)?
@@ -57,10 +61,10 @@ public struct MessageAssembler: Sendable {
     public mutating func feed(_ pdv: PDV) throws -> Event? {
         switch state {
         case .idle where pdv.isCommand:
-            return try appendCommand(pdv, to: ByteBuffer())
-        case .command(let id, let bytes) where pdv.isCommand:
+            return try appendCommand(pdv)
+        case .command(let id) where pdv.isCommand:
             guard id == pdv.contextID else { throw Violation("command fragments on two presentation contexts (\(id), \(pdv.contextID))") }
-            return try appendCommand(pdv, to: bytes)
+            return try appendCommand(pdv)
         case .dataSet(let id, let received) where !pdv.isCommand:
             guard id == pdv.contextID else {
                 throw Violation("dataset fragment on context \(pdv.contextID), its command was on \(id)")
@@ -79,22 +83,28 @@ public struct MessageAssembler: Sendable {
     }
 
     /// Forgets a partly received message (after a release or abort).
-    public mutating func reset() { state = .idle }
+    public mutating func reset() {
+        state = .idle
+        gathered = ByteBuffer()
+    }
 
-    private mutating func appendCommand(_ pdv: PDV, to existing: ByteBuffer) throws -> Event? {
-        guard existing.readableBytes + pdv.data.readableBytes <= CommandSet.maxEncodedLength else {
+    private mutating func appendCommand(_ pdv: PDV) throws -> Event? {
+        guard gathered.readableBytes + pdv.data.readableBytes <= CommandSet.maxEncodedLength else {
             throw Violation("command set larger than \(CommandSet.maxEncodedLength) bytes", reason: .invalidPDUParameterValue)
         }
         // A command in one fragment (nearly all) is read where it lies; fragments are gathered first.
-        var bytes = pdv.data
-        if existing.readableBytes > 0 || !pdv.isLast {
-            bytes = existing
+        let bytes: ByteBuffer
+        if gathered.readableBytes == 0 && pdv.isLast {
+            bytes = pdv.data
+        } else {
             var fragment = pdv.data
-            bytes.writeBuffer(&fragment)
-        }
-        guard pdv.isLast else {
-            state = .command(contextID: pdv.contextID, bytes: bytes)
-            return nil
+            gathered.writeBuffer(&fragment)
+            guard pdv.isLast else {
+                state = .command(contextID: pdv.contextID)
+                return nil
+            }
+            bytes = gathered
+            gathered = ByteBuffer()
         }
         let command: CommandSet
         if let last = lastCommand, last.bytes == bytes {
@@ -103,7 +113,8 @@ public struct MessageAssembler: Sendable {
             do { command = try CommandSet.decode(bytes) } catch {
                 throw Violation("\(error)", reason: .invalidPDUParameterValue)
             }
-            // Kept as a copy of its own: a slice would keep the whole read buffer it came in alive.
+            // Kept as a copy of its own: a slice would keep the whole read buffer it came in alive, and NIO's `==`
+            // takes two views of one storage with the same indices as equal without comparing their bytes.
             lastCommand = (ByteBuffer(buffer: bytes), command)
         }
         let expectsDataSet = command.hasDataSet

@@ -30,6 +30,21 @@ import Testing
         }
     }
 
+    /// A command carrying another group's length element (as two fuzz inputs did: (FFFF,0000), (0800,0000)) reads
+    /// back as itself once encoded: the direct writer had left every group length out, the general one only the
+    /// command's.
+    @Test func anotherGroupsLengthEncodesBackToItself() throws {
+        var command = CommandSet.echoRequest(messageID: 3)
+        command.dataSet.setUInt32(98, for: Tag(0xFFFF, 0x0000))
+        command.dataSet.setUInt32(0, for: Tag(0x0800, 0x0000))
+        #expect(command.flatEncoding() == (try command.writerEncoding()))
+        var again = try CommandSet.decode(ByteBuffer(bytes: try command.encoded()))
+        var original = command
+        again.dataSet.remove(.commandGroupLength)
+        original.dataSet.remove(.commandGroupLength)
+        #expect(again == original)
+    }
+
     @Test func directReadingEqualsTheParsers() throws {
         for command in Self.commands where command.commandField != nil {
             let bytes = ByteBuffer(bytes: try command.encoded())

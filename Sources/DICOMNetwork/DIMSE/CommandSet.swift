@@ -75,7 +75,9 @@ public struct CommandSet: Sendable, Equatable {
     /// `encoded()` for the usual command (every element a value, none a sequence), written in one pass.
     func flatEncoding() -> [UInt8]? {
         var size = 12
-        for e in dataSet.elements where !e.tag.isGroupLength {
+        // Only the command's own group length is computed anew: another group's length element (a peer's command
+        // may carry one) is written as the dataset writer writes it, so what was read encodes back to itself.
+        for e in dataSet.elements where e.tag != .commandGroupLength {
             guard case .bytes(let b) = e.value, b.count <= Int(UInt32.max) else { return nil }
             size += 8 + b.count
         }
@@ -93,7 +95,7 @@ public struct CommandSet: Sendable, Equatable {
         }
         header(.commandGroupLength, 4)
         append32(contentLength)
-        for e in dataSet.elements where !e.tag.isGroupLength {
+        for e in dataSet.elements where e.tag != .commandGroupLength {
             let b = e.bytes
             header(e.tag, UInt32(truncatingIfNeeded: b.count))
             out.append(contentsOf: b)

@@ -91,7 +91,7 @@ public final class FileArchive: Sendable {
             self.journal = journal
             materializer = Materializer(root: configuration.root, journal: journal, pool: writeBuffers,
                                         createDirectories: configuration.createDirectories, afterPlace: afterPlace,
-                                        spool: configuration.spool, holdsBursts: index?.isReadByOtherNodes != true)
+                                        spool: configuration.spool, holdsBursts: index?.isReadByOtherNodes != true, index: index)
         } else {
             recovery = JournalRecovery.Report()
             journal = nil
@@ -234,9 +234,11 @@ public final class FileArchive: Sendable {
 
     /// The index row of a journaled commit; with `stream`, its records are still being written: a failure waits
     /// for them before the stream is given up. Without, the instance is durable and the row ends its claim.
+    /// The journal holds the instance until the materializer has made the row durable (`makeRowsDurable`), so
+    /// the row's commit need not wait for its own flush.
     private func recordRow(_ record: InstanceRecord, whileWriting stream: JournalStream?) throws {
         guard let index else { return }
-        do { try index.recordNow(record, endingClaim: stream == nil) } catch {
+        do { try index.recordJournaled(record, endingClaim: stream == nil) } catch {
             _ = try? stream?.waitWritten()
             throw ArchiveError.outOfResources("index unavailable: \(error)")
         }

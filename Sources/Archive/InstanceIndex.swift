@@ -59,6 +59,13 @@ public protocol InstanceIndex: Sendable {
     /// ends the claim too (one round trip less), so call it only once the instance is durable: from then on
     /// another node may find the row and act on it.
     func recordNow(_ record: InstanceRecord, endingClaim: Bool) throws
+    /// `recordNow(_:endingClaim:)` for an instance an ingest journal holds durably: the row need not be durable
+    /// when this returns (PostgreSQL commits it without waiting for its WAL flush), for the journal keeps the
+    /// instance until a `makeRowsDurable` called after this returned has returned.
+    func recordJournaled(_ record: InstanceRecord, endingClaim: Bool) throws
+    /// Makes durable every row `recordJournaled` recorded before this call, before a journal forgets the
+    /// instances behind them; rows the database lost meanwhile (its server restarted) are recorded again.
+    func makeRowsDurable() throws
 }
 
 public enum InstanceClaim: Sendable, Equatable {
@@ -83,6 +90,9 @@ extension InstanceIndex {
     public func claim(instance sopInstanceUID: String) async throws -> InstanceClaim { .claimed }
     public func release(instance sopInstanceUID: String) async {}
     public func recordNow(_ record: InstanceRecord, endingClaim: Bool) throws { try recordNow(record) }
+    public func recordJournaled(_ record: InstanceRecord, endingClaim: Bool) throws { try recordNow(record, endingClaim: endingClaim) }
+    /// An index in the archive's own file system (SQLite): the materializer's `syncfs` makes its rows durable.
+    public func makeRowsDurable() throws {}
     public var recordedRowCount: UInt64? { nil }
     public var isReadByOtherNodes: Bool { false }
 }

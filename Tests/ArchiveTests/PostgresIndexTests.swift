@@ -1,8 +1,9 @@
-import Archive
 import DICOM
 import Foundation
 import Testing
 import TestSupport
+
+@testable import Archive
 
 /// What only the PostgreSQL index does: several nodes on one database (claims, elections, concurrent first
 /// opens) and the migration from SQLite. The cases both engines share run in SQLiteIndexTests and
@@ -158,6 +159,48 @@ struct PostgresIndexTests {
         try a.recordBatch([record("1.8.5")])
         #expect(try claims() == "1.8.3 b,1.8.4 a,1.8.5 a\n")
         #expect(try await b.claim(instance: "1.8.4") == .heldElsewhere)
+    }
+
+    /// A journaled instance's row is committed without waiting for its WAL flush (the journal holds the instance
+    /// meanwhile): seen at once by every node, made durable by `makeRowsDurable`, which records again the rows a
+    /// restarted server may have lost (here the restart is pretended and the row removed, as a crash loses it).
+    @Test func journaledRowsAreSeenAtOnceAndThoseARestartLostAreRecordedAgain() async throws {
+        let url = try PostgresTestServer.makeDatabase()
+        let a = try Self.node(url, "a")
+        defer { a.close() }
+        func record(_ sop: String) -> InstanceRecord {
+            SQLiteIndexTests.record(SQLiteIndexTests.attributes(patient: "P", study: "1.9", series: "1.9.0", sop: sop))
+        }
+        #expect(try await a.claim(instance: "1.9.1") == .claimedNew)
+        try a.recordJournaled(record("1.9.1"), endingClaim: true)
+        try a.recordJournaled(record("1.9.2"), endingClaim: false)
+        #expect(a.unflushedCount == 2)
+        #expect(try PostgresTestServer.psql(url, "SELECT string_agg(sop_uid, ',' ORDER BY sop_uid) FROM instances") == "1.9.1,1.9.2\n")
+        #expect(try PostgresTestServer.psql(url, "SELECT count(*) FROM ingest_claims") == "0\n")
+        try a.makeRowsDurable()
+        #expect(a.unflushedCount == 0)
+        // Rows recorded by the ordinary path are durable when they return: nothing to remember.
+        try a.recordNow(record("1.9.3"), endingClaim: false)
+        #expect(a.unflushedCount == 0)
+
+        try a.recordJournaled(record("1.9.4"), endingClaim: false)
+        _ = try PostgresTestServer.psql(url, "SELECT arca_remove('1.9.4')")
+        a.pretendServerRestarted()
+        try a.makeRowsDurable()
+        #expect(a.unflushedCount == 0)
+        #expect(try PostgresTestServer.psql(url, "SELECT string_agg(sop_uid, ',' ORDER BY sop_uid) FROM instances") == "1.9.1,1.9.2,1.9.3,1.9.4\n")
+        #expect(try PostgresTestServer.psql(url, "SELECT number_of_instances FROM series") == "4\n")
+    }
+
+    /// Only a batch whose every row is journaled skips the flush, and only for its own transaction.
+    @Test func onlyAnAllJournaledBatchTurnsItsFlushOff() {
+        let record = SQLiteIndexTests.record(SQLiteIndexTests.attributes(patient: "P", study: "1.9", series: "1.9.0", sop: "1.9.5"))
+        let journaled = RowToRecord(record: record, endsClaim: true, journaled: true)
+        let plain = RowToRecord(record: record, endsClaim: true, journaled: false)
+        let off = "set_config('synchronous_commit', 'off', true)"
+        #expect(RecordBatch.query([journaled, journaled][...], node: "n").sql.contains(off))
+        #expect(!RecordBatch.query([journaled, plain][...], node: "n").sql.contains(off))
+        #expect(!RecordBatch.query([plain][...], node: "n").sql.contains(off))
     }
 
     /// The claim's lookup relies on READ COMMITTED's fresh snapshot per statement; under a stricter isolation

@@ -5,9 +5,11 @@ import PostgresNIO
 
 /// The archive's index in PostgreSQL (`--index postgres://…`): the tables and query engine of SQLite, shared by
 /// several `arca serve` nodes over one archive folder. A commit is durable when it returns (the server's
-/// `synchronous_commit`, on by default, flushes the WAL before it answers). Records that arrive while a
-/// transaction runs go into the next one (group commit, as on SQLite), so concurrent associations share the
-/// round trips and the WAL flush.
+/// `synchronous_commit`, on by default, flushes the WAL before it answers), except two kinds whose durability
+/// comes from elsewhere and which so skip that flush (`synchronous_commit` off for their transaction alone):
+/// claims (`arca_claim`), a lease between live nodes, and the rows of journaled instances (`recordJournaled`),
+/// whose instances the ingest journal holds until `makeRowsDurable`. Records that arrive while a transaction
+/// runs go into the next one (group commit, as on SQLite), so concurrent associations share the round trips.
 ///
 /// postgres-nio is asynchronous, the index's blocking forms are called from the archive's I/O threads: those
 /// wait on a semaphore while the work runs on this index's own executor (a dispatch queue), never on Swift's
@@ -25,7 +27,12 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
     /// The connection this node keeps for its lifetime (its advisory locks: alive, merger).
     private let session: NodeSession
     /// Each record with whether its row ends this node's claim on the instance (a commit's row does).
-    private let group = GroupCommit<(record: InstanceRecord, endsClaim: Bool)>()
+    private let group = GroupCommit<RowToRecord>()
+    /// Journaled rows committed without their WAL flush and not yet made durable, each with the server's start
+    /// time seen by its commit: a row whose server has restarted since may be gone (`makeRowsDurable`).
+    private let unflushed = NIOLockedValueBox<[(row: RowToRecord, serverStart: String)]>([])
+    /// One `makeRowsDurable` at a time (each removes the rows it covered).
+    private let durableLock = NIOLock()
     private let logger: Logger
     /// Transactions committed by the group writer (for tests and benchmarks).
     public var transactionCount: Int { group.transactions }
@@ -86,20 +93,41 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
 
     // MARK: Blocking bridge
 
-    /// Runs `operation` on this index's executor and waits for it: for the archive's I/O threads.
-    func blocking<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) throws -> T {
+    /// Runs `operation` on this index's executor and waits for it: for the archive's I/O threads. With `timeout`
+    /// (the calls of a C-STORE's commit, which take milliseconds), a call the server has not answered by then is
+    /// cancelled and fails (`noAnswer`): a commit then answers 0xA700 and its thread is free again. Seen after a
+    /// crash of the server: a statement sent as it went down was never answered, its commit waited for ever, and
+    /// so did every commit behind it and the node's own stop.
+    func blocking<T: Sendable>(timeout: Double? = nil, _ operation: @escaping @Sendable () async throws -> T) throws -> T {
         let result = NIOLockedValueBox<Result<T, any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
-        Task(executorPreference: executor) {
+        let task = Task(executorPreference: executor) {
             let r: Result<T, any Error>
             do { r = .success(try await operation()) } catch { r = .failure(error) }
             result.withLockedValue { $0 = r }
             done.signal()
         }
-        done.wait()
+        if let timeout {
+            guard done.wait(timeout: .now() + timeout) == .success else {
+                task.cancel()
+                throw NoAnswer(seconds: timeout)
+            }
+        } else {
+            done.wait()
+        }
         guard let r = result.withLockedValue({ $0 }) else { throw ArchiveError.io("PostgreSQL: no result") }
         return try r.get()
     }
+
+    /// A statement of a commit the server did not answer in time.
+    struct NoAnswer: Error, CustomStringConvertible {
+        let seconds: Double
+        var description: String { "PostgreSQL did not answer in \(Int(seconds)) s" }
+    }
+
+    /// How long a commit's statement may wait for the server: a batch takes milliseconds, a server that restarts
+    /// takes a few seconds to accept connections again.
+    static let commitTimeout: Double = 20
 
     /// A statement's rows, as index values.
     func rows(_ sql: String, _ arguments: [IndexValue] = []) async throws -> [[IndexValue]] {
@@ -185,7 +213,7 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
     }
 
     public func filePathNow(ofInstance sopInstanceUID: String) throws -> String? {
-        try blocking { try await self.filePath(ofInstance: sopInstanceUID) }
+        try blocking(timeout: Self.commitTimeout) { try await self.filePath(ofInstance: sopInstanceUID) }
     }
 
     /// Blocks until the row is committed, in this caller's transaction or in the one another caller runs for
@@ -195,15 +223,69 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
     }
 
     public func recordNow(_ record: InstanceRecord, endingClaim: Bool) throws {
-        try group.commit((record, endingClaim), batchLimit: Self.maxBatch) { batch in
+        try commit(RowToRecord(record: record, endsClaim: endingClaim, journaled: false))
+    }
+
+    public func recordJournaled(_ record: InstanceRecord, endingClaim: Bool) throws {
+        try commit(RowToRecord(record: record, endsClaim: endingClaim, journaled: true))
+    }
+
+    /// One synchronous commit, which flushes PostgreSQL's WAL past every commit made before it (those made
+    /// without their own flush too), and the server's start time read in it. A row committed under another start
+    /// time was committed before a restart, and may have been lost with the WAL not yet flushed then: those are
+    /// recorded again, synchronously (a crash of the server, not of this node; their instances are still in the
+    /// journal, which waits for this).
+    public func makeRowsDurable() throws {
+        try durableLock.withLock {
+            let pending = unflushed.withLockedValue { $0 }
+            guard !pending.isEmpty else { return }
+            let started = try blocking(timeout: Self.commitTimeout) { [self] in
+                try await self.rows("""
+                    WITH mark AS (INSERT INTO server_state (key, value) VALUES ($1, now()::TEXT)
+                                  ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value)
+                    SELECT pg_postmaster_start_time()::TEXT
+                    """, [.text("durable:" + node)]).first?.first?.text
+            }
+            let lost = pending.filter { $0.serverStart != started }.map { RowToRecord(record: $0.row.record, endsClaim: $0.row.endsClaim, journaled: false) }
+            if !lost.isEmpty {
+                logger.warning("PostgreSQL restarted after \(lost.count) rows were committed without their WAL flush: recording them again from the journal")
+                try blocking(timeout: Self.commitTimeout) { [self] in _ = try await self.recordRows(lost) }
+            }
+            unflushed.withLockedValue { $0.removeFirst(pending.count) }
+        }
+    }
+
+    private func commit(_ row: RowToRecord) throws {
+        try group.commit(row, batchLimit: Self.maxBatch) { batch in
             do {
-                try self.blocking { try await self.recordRows(batch) }
+                let started = try self.blocking(timeout: Self.commitTimeout) { try await self.recordRows(batch) }
+                self.noteUnflushed(batch, started)
                 return batch.map { _ in .success(()) }
+            } catch let error as NoAnswer {
+                return batch.map { _ in .failure(error) }
             } catch {
                 // One bad row (or a deadlock with another node's batch) must not fail the others: each alone.
-                return batch.map { r in Result { try self.blocking { try await self.recordRows([r]) } } }
+                return batch.map { r in
+                    Result {
+                        let started = try self.blocking(timeout: Self.commitTimeout) { try await self.recordRows([r]) }
+                        self.noteUnflushed([r], started)
+                    }
+                }
             }
         }
+    }
+
+    /// Journaled rows not yet made durable (tests).
+    var unflushedCount: Int { unflushed.withLockedValue { $0.count } }
+
+    /// Tests: the journaled rows not yet made durable count as committed before a restart of the server.
+    func pretendServerRestarted() { unflushed.withLockedValue { list in for i in list.indices { list[i].serverStart = "" } } }
+
+    /// Remembers rows committed without their flush (before their committers are told: a `makeRowsDurable`
+    /// called after that covers them).
+    private func noteUnflushed(_ rows: [RowToRecord], _ serverStart: String?) {
+        guard let serverStart else { return }
+        unflushed.withLockedValue { list in list += rows.map { ($0, serverStart) } }
     }
 
     /// The rows, and the end of this node's claims on those a commit records (`endsClaim`): deleted with the
@@ -211,10 +293,18 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
     /// after its row. A group-commit batch is one statement, so one round trip (and one WAL flush) where BEGIN,
     /// a call per row, the claims' DELETE and COMMIT took one each: with eight associations, a batch's time is
     /// what every waiting commit waits for. A longer list (a rebuild) is one transaction of such statements.
-    func recordRows(_ records: [(record: InstanceRecord, endsClaim: Bool)]) async throws {
+    /// Answers, for a batch committed without its flush (every row journaled), the server's start time its
+    /// statement saw.
+    @discardableResult
+    func recordRows(_ records: [RowToRecord]) async throws -> String? {
         guard records.count > Self.maxBatch else {
-            for try await _ in try await client.query(RecordBatch.query(records[...], node: node), logger: logger) {}
-            return
+            var started: String?
+            for try await row in try await client.query(RecordBatch.query(records[...], node: node), logger: logger) {
+                started = try row.makeRandomAccess()[1].decode(String.self)
+            }
+            guard records.allSatisfy(\.journaled) else { return nil }
+            guard let started else { throw ArchiveError.io("PostgreSQL: a batch answered no start time") }
+            return started
         }
         try await client.withTransaction(logger: logger) { [logger, node] connection in
             for first in stride(from: 0, to: records.count, by: Self.maxBatch) {
@@ -222,6 +312,7 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
                 for try await _ in try await connection.query(RecordBatch.query(chunk, node: node), logger: logger) {}
             }
         }
+        return nil
     }
 
     public func remove(instance sopInstanceUID: String) async throws {
@@ -234,7 +325,7 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
 
     public func recordBatch(_ records: [InstanceRecord]) throws {
         guard !records.isEmpty else { return }
-        try blocking { try await self.recordRows(records.map { ($0, false) }) }
+        try blocking { try await self.recordRows(records.map { RowToRecord(record: $0, endsClaim: false, journaled: false) }) }
     }
 
     /// Claims the instance for this node's commit: inserted and committed at once, so every node sees it, and
@@ -310,7 +401,8 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
     }
 
     public func endSession() throws {
-        try blocking {
+        // Bounded: a stop must not wait for ever on a server that went away (the next start then reconciles).
+        try blocking(timeout: Self.commitTimeout) {
             try await self.execute("""
                 INSERT INTO server_state (key, value) VALUES ($1, 'stopped') ON CONFLICT (key) DO UPDATE SET value = 'stopped'
                 """, [.text("session:" + self.node)])
@@ -457,28 +549,40 @@ final class NodeSession: Sendable {
     func close() { requests.finish() }
 }
 
+/// A row for the group commit: whether it ends this node's claim on the instance (a commit's row does), and
+/// whether a journal holds its instance durably (then its transaction need not wait for the WAL flush).
+struct RowToRecord: Sendable {
+    var record: InstanceRecord
+    var endsClaim: Bool
+    var journaled: Bool
+}
+
 /// Rows written by `arca_record` (one call per row, in order), and this node's claims on those a commit records
 /// ended, in one statement: `WITH ended AS (DELETE …) SELECT count(*) FROM (SELECT 1 FROM arca_record($3, …) UNION
 /// ALL …)`.
 /// A data-modifying WITH runs whether or not it is read; the calls run in the order of the UNION ALL (the
 /// function is not parallel safe). At most `PostgresIndex.maxBatch` rows: 34 parameters a row, 65,535 a statement.
+/// A batch of journaled rows only turns `synchronous_commit` off for its own transaction (`set_config(…, true)`,
+/// read when the statement's implicit transaction commits): one WAL flush less per batch.
 enum RecordBatch {
     static let parametersPerRow = 34
 
-    static func query(_ records: ArraySlice<(record: InstanceRecord, endsClaim: Bool)>, node: String) -> PostgresQuery {
+    static func query(_ records: ArraySlice<RowToRecord>, node: String) -> PostgresQuery {
         var binds = PostgresBindings(capacity: 2 + records.count * parametersPerRow)
         binds.append(node)
         binds.append(records.filter(\.endsClaim).map(\.record.attributes.sopInstanceUID))
         var calls: [String] = []
         calls.reserveCapacity(records.count)
         var next = 3
-        for (record, _) in records {
+        for record in records.lazy.map(\.record) {
             calls.append("SELECT 1 FROM arca_record(" + (next..<next + parametersPerRow).map { "$\($0)" }.joined(separator: ",") + ")")
             next += parametersPerRow
             PostgresIndex.append(values(record), to: &binds)
         }
-        let sql = "WITH ended AS (DELETE FROM ingest_claims WHERE node = $1 AND sop_uid = ANY($2)) SELECT count(*) FROM ("
-            + calls.joined(separator: " UNION ALL ") + ") r"
+        let unflushed = records.allSatisfy(\.journaled) ? ", set_config('synchronous_commit', 'off', true)" : ""
+        let sql = "WITH ended AS (DELETE FROM ingest_claims WHERE node = $1 AND sop_uid = ANY($2)) "
+            + "SELECT count(*), pg_postmaster_start_time()::TEXT" + unflushed
+            + " FROM (" + calls.joined(separator: " UNION ALL ") + ") r"
         return PostgresQuery(unsafeSQL: sql, binds: binds)
     }
 

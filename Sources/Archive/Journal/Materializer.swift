@@ -8,8 +8,9 @@ import Darwin
 
 /// Gives acknowledged instances their final layout in the background: each one's pieces are copied from the
 /// journal into a file under `.incoming/` (O_DIRECT, no fsync), renamed to the name the naming scheme gave
-/// it; then one `syncfs` makes the whole batch durable (files, folder entries, the index's WAL), and only then
-/// are the instances' journal pieces released so their segments can be recycled. A reader that wants an
+/// it; then one `syncfs` makes the whole batch durable (files, folder entries, the index's WAL; for an index on
+/// a database server, `makeRowsDurable`), and only then are the instances' journal pieces released so their
+/// segments can be recycled. A reader that wants an
 /// instance not yet materialized waits for it (`waitMaterialized`): a batch takes a few milliseconds.
 public final class Materializer: @unchecked Sendable {
     public struct Job: Sendable {
@@ -21,6 +22,8 @@ public final class Materializer: @unchecked Sendable {
         let size: UInt64
         /// When it was queued.
         var queuedAt = Date.distantPast
+        /// In place, in a batch whose rows could not be made durable yet: not copied again when it is retried.
+        var placed = false
 
         public init(stream: JournalStream, relativePath: String, replacedPath: String?) {
             self.stream = stream
@@ -64,6 +67,8 @@ public final class Materializer: @unchecked Sendable {
     let afterPlace: (@Sendable (_ absolutePath: String) throws -> Void)?
     /// eDCKV only: instances are spooled from the copy instead of becoming files.
     let spool: FileArchive.SpoolPlacement?
+    /// The index the instances' rows are in: its rows made durable before the journal lets them go.
+    let index: (any InstanceIndex)?
     private let condition = NSCondition()
     private var queue: [Job] = []
     private var pendingPaths: [String: Int] = [:]
@@ -97,8 +102,10 @@ public final class Materializer: @unchecked Sendable {
     }
 
     init(root: String, journal: IngestJournal, pool: AlignedBufferPool, createDirectories: Bool,
-         afterPlace: (@Sendable (String) throws -> Void)?, spool: FileArchive.SpoolPlacement? = nil, holdsBursts: Bool = true) {
+         afterPlace: (@Sendable (String) throws -> Void)?, spool: FileArchive.SpoolPlacement? = nil, holdsBursts: Bool = true,
+         index: (any InstanceIndex)? = nil) {
         self.root = root
+        self.index = index
         self.spool = spool
         self.journal = journal
         self.pool = pool
@@ -284,7 +291,7 @@ public final class Materializer: @unchecked Sendable {
             var failure: ArchiveError?
             for job in batch {
                 do {
-                    try place(job)
+                    if !job.placed { try place(job) }
                     done += 1
                 } catch let e as ArchiveError {
                     failure = e
@@ -297,6 +304,17 @@ public final class Materializer: @unchecked Sendable {
             if done > 0 && arca_syncfs(rootFD) != 0 {
                 failure = IncomingFile.error("syncfs", root, errno)
                 done = 0
+            }
+            if done > 0, let index {
+                // Rows committed without their own flush (PostgreSQL) rely on the journal until this returns. When
+                // it fails (the database is unreachable), the batch stays queued, in place, and only this is retried.
+                do { try index.makeRowsDurable() } catch {
+                    failure = .outOfResources("index unavailable: rows not made durable: \(error)")
+                    condition.lock()
+                    for i in 0..<min(done, queue.count) { queue[i].placed = true }
+                    condition.unlock()
+                    done = 0
+                }
             }
             for job in batch.prefix(done) { job.stream.releaseHeld() }
             try? journal.prepareSpare()

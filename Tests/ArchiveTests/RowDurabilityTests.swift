@@ -1,0 +1,85 @@
+import BLAKE3
+import DICOM
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Archive
+
+/// The journal keeps an instance until its row is durable: the materializer asks the index
+/// (`makeRowsDurable`) after its `syncfs`, and a batch whose rows cannot be made durable yet (the database is
+/// unreachable) stays queued, in place, and is asked for again, never copied twice.
+@Suite struct RowDurabilityTests {
+    /// SQLite, whose `makeRowsDurable` fails the first `failures` times.
+    final class UnreachableAtFirst: InstanceIndex, @unchecked Sendable {
+        let base: SQLiteIndex
+        private let lock = NSLock()
+        private var failuresLeft: Int
+        private(set) var asked = 0
+
+        init(_ base: SQLiteIndex, failures: Int) {
+            self.base = base
+            failuresLeft = failures
+        }
+
+        struct Unreachable: Error {}
+
+        func makeRowsDurable() throws {
+            try lock.withLock {
+                asked += 1
+                if failuresLeft > 0 {
+                    failuresLeft -= 1
+                    throw Unreachable()
+                }
+            }
+        }
+
+        var calls: Int { lock.withLock { asked } }
+
+        func filePath(ofInstance sopInstanceUID: String) async throws -> String? { try await base.filePath(ofInstance: sopInstanceUID) }
+        func remove(instance sopInstanceUID: String) async throws { try await base.remove(instance: sopInstanceUID) }
+        func filePathNow(ofInstance sopInstanceUID: String) throws -> String? { try base.filePathNow(ofInstance: sopInstanceUID) }
+        func recordNow(_ record: InstanceRecord) throws { try base.recordNow(record) }
+        func removeNow(instance sopInstanceUID: String) throws { try base.removeNow(instance: sopInstanceUID) }
+        var recordedRowCount: UInt64? { base.recordedRowCount }
+    }
+
+    @Test func aBatchWhoseRowsCannotBeMadeDurableStaysInTheJournalAndIsNotCopiedAgain() throws {
+        let root = try ExternalTool.temporaryDirectory("arca-rows").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let index = UnreachableAtFirst(try SQLiteIndex(archive: root), failures: 2)
+        let placed = PlacementCounter()
+        let archive = try FileArchive(configuration: FileArchive.Configuration(root: root), index: index,
+                                      afterPlace: { _ in placed.increment() })
+        defer { archive.close() }
+        let materializer = try #require(archive.materializer)
+        materializer.setHold(Materializer.Hold(quietPeriod: 0, maxHold: 0, limit: 0))
+
+        let file = SampleImage.secondaryCapture(rows: 64)
+        let bytes = try file.serialized()
+        let attributes = InstanceAttributes(file.dataSet)
+        let relative = try archive.relativePath(for: attributes)
+        let stream = try #require(archive.journalStream())
+        try bytes.withUnsafeBytes { try stream.append($0) }
+        let result = try archive.commitNow(journaled: stream, relative: relative, attributes: attributes,
+                                           transferSyntaxUID: file.transferSyntax.uid, callingAETitle: "T",
+                                           receivedAt: "20261205T130000Z", hash: BLAKE3.hash(bytes))
+        #expect(result == .stored(path: relative))
+        // Two failed attempts a second apart, then the third: bounded well past that.
+        #expect(materializer.waitIdle(timeout: 20))
+        #expect(index.calls == 3)
+        #expect(materializer.materialized == 1)
+        #expect(placed.value == 1)
+        #expect(materializer.lastError == nil)
+        #expect(try Array(Data(contentsOf: URL(fileURLWithPath: root + "/" + relative))) == bytes)
+        #expect(try index.filePathNow(ofInstance: attributes.sopInstanceUID) == relative)
+    }
+}
+
+/// A counter the materializer's thread bumps.
+final class PlacementCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func increment() { lock.withLock { count += 1 } }
+    var value: Int { lock.withLock { count } }
+}

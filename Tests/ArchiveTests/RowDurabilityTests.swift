@@ -1,5 +1,3 @@
-import BLAKE3
-import DICOM
 import Foundation
 import TestSupport
 import Testing
@@ -55,16 +53,7 @@ import Testing
         let materializer = try #require(archive.materializer)
         materializer.setHold(Materializer.Hold(quietPeriod: 0, maxHold: 0, limit: 0))
 
-        let file = SampleImage.secondaryCapture(rows: 64)
-        let bytes = try file.serialized()
-        let attributes = InstanceAttributes(file.dataSet)
-        let relative = try archive.relativePath(for: attributes)
-        let stream = try #require(archive.journalStream())
-        try bytes.withUnsafeBytes { try stream.append($0) }
-        let result = try archive.commitNow(journaled: stream, relative: relative, attributes: attributes,
-                                           transferSyntaxUID: file.transferSyntax.uid, callingAETitle: "T",
-                                           receivedAt: "20261205T130000Z", hash: BLAKE3.hash(bytes))
-        #expect(result == .stored(path: relative))
+        let (relative, bytes, sop) = try MaterializerHoldTests.Fixture.store(0, in: archive)
         // Two failed attempts a second apart, then the third: bounded well past that.
         #expect(materializer.waitIdle(timeout: 20))
         #expect(index.calls == 3)
@@ -72,7 +61,7 @@ import Testing
         #expect(placed.value == 1)
         #expect(materializer.lastError == nil)
         #expect(try Array(Data(contentsOf: URL(fileURLWithPath: root + "/" + relative))) == bytes)
-        #expect(try index.filePathNow(ofInstance: attributes.sopInstanceUID) == relative)
+        #expect(try index.filePathNow(ofInstance: sop) == relative)
     }
 }
 

@@ -162,34 +162,47 @@ struct PostgresIndexTests {
     }
 
     /// A journaled instance's row is committed without waiting for its WAL flush (the journal holds the instance
-    /// meanwhile): seen at once by every node, made durable by `makeRowsDurable`, which records again the rows a
-    /// restarted server may have lost (here the restart is pretended and the row removed, as a crash loses it).
-    @Test func journaledRowsAreSeenAtOnceAndThoseARestartLostAreRecordedAgain() async throws {
+    /// meanwhile): seen at once by every node, made durable by `makeRowsDurable`, which records again the rows the
+    /// server lost in a crash (here removed or overwritten by hand, as a crash loses them) and leaves another
+    /// writer's newer row alone.
+    @Test func journaledRowsAreSeenAtOnceAndThoseACrashLostAreRecordedAgain() async throws {
         let url = try PostgresTestServer.makeDatabase()
-        let a = try Self.node(url, "a")
-        defer { a.close() }
-        func record(_ sop: String) -> InstanceRecord {
-            SQLiteIndexTests.record(SQLiteIndexTests.attributes(patient: "P", study: "1.9", series: "1.9.0", sop: sop))
+        let a = try Self.node(url, "a"), b = try Self.node(url, "b")
+        defer { a.close(); b.close() }
+        func record(_ sop: String, hash: String = "aa") -> InstanceRecord {
+            var r = SQLiteIndexTests.record(SQLiteIndexTests.attributes(patient: "P", study: "1.9", series: "1.9.0", sop: sop))
+            r.fileHash = hash
+            return r
+        }
+        func hashes() throws -> String {
+            try PostgresTestServer.psql(url, "SELECT string_agg(sop_uid || '=' || file_hash, ',' ORDER BY sop_uid) FROM instances")
         }
         #expect(try await a.claim(instance: "1.9.1") == .claimedNew)
         try a.recordJournaled(record("1.9.1"), endingClaim: true)
         try a.recordJournaled(record("1.9.2"), endingClaim: false)
         #expect(a.unflushedCount == 2)
-        #expect(try PostgresTestServer.psql(url, "SELECT string_agg(sop_uid, ',' ORDER BY sop_uid) FROM instances") == "1.9.1,1.9.2\n")
+        #expect(try hashes() == "1.9.1=aa,1.9.2=aa\n")
         #expect(try PostgresTestServer.psql(url, "SELECT count(*) FROM ingest_claims") == "0\n")
         try a.makeRowsDurable()
         #expect(a.unflushedCount == 0)
+        #expect(try hashes() == "1.9.1=aa,1.9.2=aa\n")
         // Rows recorded by the ordinary path are durable when they return: nothing to remember.
         try a.recordNow(record("1.9.3"), endingClaim: false)
         #expect(a.unflushedCount == 0)
 
+        // 1.9.4 lost whole; 1.9.5 recorded twice by this node and only its first row kept; 1.9.6 replaced since
+        // by another node.
         try a.recordJournaled(record("1.9.4"), endingClaim: false)
+        try a.recordJournaled(record("1.9.5", hash: "b1"), endingClaim: false)
+        try a.recordJournaled(record("1.9.5", hash: "b2"), endingClaim: false)
+        try a.recordJournaled(record("1.9.6"), endingClaim: false)
         _ = try PostgresTestServer.psql(url, "SELECT arca_remove('1.9.4')")
-        a.pretendServerRestarted()
+        try b.recordNow(record("1.9.5", hash: "b1"))
+        try b.recordNow(record("1.9.6", hash: "cc"))
         try a.makeRowsDurable()
         #expect(a.unflushedCount == 0)
-        #expect(try PostgresTestServer.psql(url, "SELECT string_agg(sop_uid, ',' ORDER BY sop_uid) FROM instances") == "1.9.1,1.9.2,1.9.3,1.9.4\n")
-        #expect(try PostgresTestServer.psql(url, "SELECT number_of_instances FROM series") == "4\n")
+        #expect(try hashes() == "1.9.1=aa,1.9.2=aa,1.9.3=aa,1.9.4=aa,1.9.5=b2,1.9.6=cc\n")
+        #expect(try PostgresTestServer.psql(url, "SELECT number_of_instances FROM series") == "6\n")
     }
 
     /// Only a batch whose every row is journaled skips the flush, and only for its own transaction.

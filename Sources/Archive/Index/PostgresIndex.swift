@@ -28,9 +28,9 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
     private let session: NodeSession
     /// Each record with whether its row ends this node's claim on the instance (a commit's row does).
     private let group = GroupCommit<RowToRecord>()
-    /// Journaled rows committed without their WAL flush and not yet made durable, each with the server's start
-    /// time seen by its commit: a row whose server has restarted since may be gone (`makeRowsDurable`).
-    private let unflushed = NIOLockedValueBox<[(row: RowToRecord, serverStart: String)]>([])
+    /// Journaled rows committed without their WAL flush and not yet made durable (`makeRowsDurable`), in the
+    /// order of their commits.
+    private let unflushed = NIOLockedValueBox<[RowToRecord]>([])
     /// One `makeRowsDurable` at a time (each removes the rows it covered).
     private let durableLock = NIOLock()
     private let logger: Logger
@@ -117,6 +117,27 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
         }
         guard let r = result.withLockedValue({ $0 }) else { throw ArchiveError.io("PostgreSQL: no result") }
         return try r.get()
+    }
+
+    /// `operation` on this index's executor, for asynchronous callers (an association's claim): like
+    /// `blocking(timeout:)`, it answers `NoAnswer` after `timeout` seconds. Not a task group racing a timer: a
+    /// group waits for every child, and the statement that was never answered is an await nothing resumes (its
+    /// cancellation is asked for, and it is left behind).
+    func bounded<T: Sendable>(timeout: Double, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let answered = NIOLockedValueBox(false)
+            @Sendable func answer(_ result: Result<T, any Error>) -> Bool {
+                guard answered.withLockedValue({ done in defer { done = true }; return !done }) else { return false }
+                continuation.resume(with: result)
+                return true
+            }
+            let task = Task(executorPreference: executor) {
+                do { _ = answer(.success(try await operation())) } catch { _ = answer(.failure(error)) }
+            }
+            DispatchQueue.global().asyncAfter(deadline: .now() + timeout) {
+                if answer(.failure(NoAnswer(seconds: timeout))) { task.cancel() }
+            }
+        }
     }
 
     /// A statement of a commit the server did not answer in time.
@@ -231,35 +252,67 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
     }
 
     /// One synchronous commit, which flushes PostgreSQL's WAL past every commit made before it (those made
-    /// without their own flush too), and the server's start time read in it. A row committed under another start
-    /// time was committed before a restart, and may have been lost with the WAL not yet flushed then: those are
-    /// recorded again, synchronously (a crash of the server, not of this node; their instances are still in the
-    /// journal, which waits for this).
+    /// without their own flush too), and in the same statement the rows of the instances recorded without their
+    /// flush. A row that statement sees was committed before it, so is durable once it commits. A row it does not
+    /// see was lost: the server crashed before flushing it (a restart, or a backend's crash, after which the
+    /// server reinitializes and replays its WAL without restarting). Each instance's newest row is recorded
+    /// again, synchronously, when the instance has no row or has one this node wrote earlier (the newer one
+    /// lost, an older one kept); a row none of this node's is another writer's newer one, and stays.
+    /// Their instances are still in the journal, which waits for this.
     public func makeRowsDurable() throws {
         try durableLock.withLock {
             let pending = unflushed.withLockedValue { $0 }
             guard !pending.isEmpty else { return }
-            let started = try blocking(timeout: Self.commitTimeout) { [self] in
-                try await self.rows("""
-                    WITH mark AS (INSERT INTO server_state (key, value) VALUES ($1, now()::TEXT)
-                                  ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value)
-                    SELECT pg_postmaster_start_time()::TEXT
-                    """, [.text("durable:" + node)]).first?.first?.text
+            var newest: [String: RowToRecord] = [:]
+            var recorded: [String: Set<String>] = [:]
+            var order: [String] = []
+            for row in pending {
+                let sop = row.record.attributes.sopInstanceUID
+                if newest.updateValue(row, forKey: sop) == nil { order.append(sop) }
+                recorded[sop, default: []].insert(Self.version(row.record.filePath, row.record.fileHash))
             }
-            let lost = pending.filter { $0.serverStart != started }.map { RowToRecord(record: $0.row.record, endsClaim: $0.row.endsClaim, journaled: false) }
+            let found = try blocking(timeout: Self.commitTimeout) { [self, order] in
+                var binds = PostgresBindings(capacity: 2)
+                binds.append("durable:" + node)
+                binds.append(order)
+                // The mark makes it a transaction that writes, so its commit flushes; synchronously whatever the
+                // database's or role's default.
+                let query = PostgresQuery(unsafeSQL: """
+                    WITH mark AS (INSERT INTO server_state (key, value)
+                                  VALUES ($1, set_config('synchronous_commit', 'on', true) || ' ' || now()::TEXT)
+                                  ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value)
+                    SELECT sop_uid, file_path, file_hash FROM instances WHERE sop_uid = ANY($2)
+                    """, binds: binds)
+                var versions: [String: String] = [:]
+                for try await row in try await self.client.query(query, logger: self.logger) {
+                    let (sop, path, hash) = try row.decode((String, String, String).self)
+                    versions[sop] = Self.version(path, hash)
+                }
+                return versions
+            }
+            let lost = order.compactMap { sop -> RowToRecord? in
+                guard let row = newest[sop] else { return nil }
+                let now = found[sop]
+                if now == Self.version(row.record.filePath, row.record.fileHash) { return nil }
+                if let now, recorded[sop]?.contains(now) != true { return nil }
+                return RowToRecord(record: row.record, endsClaim: row.endsClaim, journaled: false)
+            }
             if !lost.isEmpty {
-                logger.warning("PostgreSQL restarted after \(lost.count) rows were committed without their WAL flush: recording them again from the journal")
-                try blocking(timeout: Self.commitTimeout) { [self] in _ = try await self.recordRows(lost) }
+                logger.warning("PostgreSQL lost \(lost.count) rows committed without their WAL flush (the server crashed): recording them again from the journal")
+                try blocking(timeout: Self.commitTimeout) { [self] in try await self.recordRows(lost) }
             }
             unflushed.withLockedValue { $0.removeFirst(pending.count) }
         }
     }
 
+    /// A row's file and content, as `makeRowsDurable` compares them.
+    private static func version(_ path: String, _ hash: String) -> String { path + "\u{0}" + hash }
+
     private func commit(_ row: RowToRecord) throws {
         try group.commit(row, batchLimit: Self.maxBatch) { batch in
             do {
-                let started = try self.blocking(timeout: Self.commitTimeout) { try await self.recordRows(batch) }
-                self.noteUnflushed(batch, started)
+                try self.blocking(timeout: Self.commitTimeout) { try await self.recordRows(batch) }
+                self.noteUnflushed(batch)
                 return batch.map { _ in .success(()) }
             } catch let error as NoAnswer {
                 return batch.map { _ in .failure(error) }
@@ -267,8 +320,8 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
                 // One bad row (or a deadlock with another node's batch) must not fail the others: each alone.
                 return batch.map { r in
                     Result {
-                        let started = try self.blocking(timeout: Self.commitTimeout) { try await self.recordRows([r]) }
-                        self.noteUnflushed([r], started)
+                        try self.blocking(timeout: Self.commitTimeout) { try await self.recordRows([r]) }
+                        self.noteUnflushed([r])
                     }
                 }
             }
@@ -278,14 +331,11 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
     /// Journaled rows not yet made durable (tests).
     var unflushedCount: Int { unflushed.withLockedValue { $0.count } }
 
-    /// Tests: the journaled rows not yet made durable count as committed before a restart of the server.
-    func pretendServerRestarted() { unflushed.withLockedValue { list in for i in list.indices { list[i].serverStart = "" } } }
-
     /// Remembers rows committed without their flush (before their committers are told: a `makeRowsDurable`
     /// called after that covers them).
-    private func noteUnflushed(_ rows: [RowToRecord], _ serverStart: String?) {
-        guard let serverStart else { return }
-        unflushed.withLockedValue { list in list += rows.map { ($0, serverStart) } }
+    private func noteUnflushed(_ rows: [RowToRecord]) {
+        guard rows.allSatisfy(\.journaled) else { return }
+        unflushed.withLockedValue { $0 += rows }
     }
 
     /// The rows, and the end of this node's claims on those a commit records (`endsClaim`): deleted with the
@@ -293,18 +343,10 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
     /// after its row. A group-commit batch is one statement, so one round trip (and one WAL flush) where BEGIN,
     /// a call per row, the claims' DELETE and COMMIT took one each: with eight associations, a batch's time is
     /// what every waiting commit waits for. A longer list (a rebuild) is one transaction of such statements.
-    /// Answers, for a batch committed without its flush (every row journaled), the server's start time its
-    /// statement saw.
-    @discardableResult
-    func recordRows(_ records: [RowToRecord]) async throws -> String? {
+    func recordRows(_ records: [RowToRecord]) async throws {
         guard records.count > Self.maxBatch else {
-            var started: String?
-            for try await row in try await client.query(RecordBatch.query(records[...], node: node), logger: logger) {
-                started = try row.makeRandomAccess()[1].decode(String.self)
-            }
-            guard records.allSatisfy(\.journaled) else { return nil }
-            guard let started else { throw ArchiveError.io("PostgreSQL: a batch answered no start time") }
-            return started
+            for try await _ in try await client.query(RecordBatch.query(records[...], node: node), logger: logger) {}
+            return
         }
         try await client.withTransaction(logger: logger) { [logger, node] connection in
             for first in stride(from: 0, to: records.count, by: Self.maxBatch) {
@@ -312,7 +354,6 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
                 for try await _ in try await connection.query(RecordBatch.query(chunk, node: node), logger: logger) {}
             }
         }
-        return nil
     }
 
     public func remove(instance sopInstanceUID: String) async throws {
@@ -332,8 +373,10 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
     /// looked up in the same round trip (`arca_claim`). A claim left by a node that died mid-commit is taken over
     /// once older than the lease. The claim ends with the instance's row (`recordRows`), or by `release`.
     public func claim(instance sopInstanceUID: String) async throws -> InstanceClaim {
-        let rows = try await rows("SELECT arca_claim($1, $2, $3)::BIGINT",
-                                  [.text(sopInstanceUID), .text(node), .integer(Int64(Self.claimLeaseSeconds))])
+        let rows = try await bounded(timeout: Self.commitTimeout) { [self] in
+            try await self.rows("SELECT arca_claim($1, $2, $3)::BIGINT",
+                                [.text(sopInstanceUID), .text(node), .integer(Int64(Self.claimLeaseSeconds))])
+        }
         switch rows.first?.first?.integer {
         case 0: return .heldElsewhere
         case 1: return .claimedNew
@@ -344,7 +387,9 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
 
     public func release(instance sopInstanceUID: String) async {
         do {
-            try await execute("DELETE FROM ingest_claims WHERE sop_uid = $1 AND node = $2", [.text(sopInstanceUID), .text(node)])
+            try await bounded(timeout: Self.commitTimeout) { [self] in
+                try await self.execute("DELETE FROM ingest_claims WHERE sop_uid = $1 AND node = $2", [.text(sopInstanceUID), .text(node)])
+            }
         } catch {
             // A claim left behind expires with its lease; the instance's row is what counts.
             logger.warning("could not release the claim on \(sopInstanceUID): \(error)")
@@ -581,7 +626,7 @@ enum RecordBatch {
         }
         let unflushed = records.allSatisfy(\.journaled) ? ", set_config('synchronous_commit', 'off', true)" : ""
         let sql = "WITH ended AS (DELETE FROM ingest_claims WHERE node = $1 AND sop_uid = ANY($2)) "
-            + "SELECT count(*), pg_postmaster_start_time()::TEXT" + unflushed
+            + "SELECT count(*)" + unflushed
             + " FROM (" + calls.joined(separator: " UNION ALL ") + ") r"
         return PostgresQuery(unsafeSQL: sql, binds: binds)
     }

@@ -64,7 +64,7 @@ public protocol InstanceIndex: Sendable {
     /// instance until a `makeRowsDurable` called after this returned has returned.
     func recordJournaled(_ record: InstanceRecord, endingClaim: Bool) throws
     /// Makes durable every row `recordJournaled` recorded before this call, before a journal forgets the
-    /// instances behind them; rows the database lost meanwhile (its server restarted) are recorded again.
+    /// instances behind them; rows the database lost meanwhile (its server crashed) are recorded again.
     func makeRowsDurable() throws
 }
 

@@ -95,7 +95,7 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
 
     /// Runs `operation` on this index's executor and waits for it: for the archive's I/O threads. With `timeout`
     /// (the calls of a C-STORE's commit, which take milliseconds), a call the server has not answered by then is
-    /// cancelled and fails (`noAnswer`): a commit then answers 0xA700 and its thread is free again. Seen after a
+    /// cancelled and fails (`NoAnswer`): a commit then answers 0xA700 and its thread is free again. Seen after a
     /// crash of the server: a statement sent as it went down was never answered, its commit waited for ever, and
     /// so did every commit behind it and the node's own stop.
     func blocking<T: Sendable>(timeout: Double? = nil, _ operation: @escaping @Sendable () async throws -> T) throws -> T {

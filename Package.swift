@@ -189,7 +189,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "ArchiveTests", dependencies: ["Archive", "DICOM", "BLAKE3", "TestSupport"]),
+        .testTarget(
+            name: "ArchiveTests",
+            dependencies: ["Archive", "DICOM", "BLAKE3", "TestSupport", .product(name: "PostgresNIO", package: "postgres-nio")]
+        ),
         .testTarget(name: "BLAKE3Tests", dependencies: ["BLAKE3"]),
         .testTarget(name: "PixelsTests", dependencies: ["Pixels", "DICOM", "TestSupport"]),
         .testTarget(name: "EDCKVTests", dependencies: ["EDCKV", "TestSupport"]),

@@ -12,13 +12,77 @@ import TestSupport
 struct PostgresIndexTests {
     static func node(_ url: String, _ name: String) throws -> PostgresIndex { try PostgresIndex(url: url, node: name) }
 
-    /// Waits (bounded) for a node's closed connections to be gone from the server: its locks go with them.
+    /// Waits (30 s at most, by the clock: a loaded test run makes each poll slow) for a condition the server
+    /// reaches by itself, such as a node's closed connections gone, and their locks with them.
     static func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
-        for _ in 0..<100 {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while true {
             if try await condition() { return true }
+            // Checked after the condition: a sleep that the starved cooperative pool resumed late still gets its look.
+            if ContinuousClock.now >= deadline { return false }
             try await Task.sleep(for: .milliseconds(50))
         }
-        return false
+    }
+
+    /// `psql` running `sql` in the background: another writer, whose transaction the test keeps open as long as
+    /// it needs (behind a `Gate`), not for a time a loaded machine may exceed.
+    final class BackgroundSQL: Sendable {
+        let process: Process
+
+        init(_ url: String, _ sql: String) throws {
+            process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+            process.arguments = [url, "-v", "ON_ERROR_STOP=1", "-X", "-q", "-o", "/dev/null", "-c", sql]
+            try process.run()
+        }
+
+        /// Its exit status, once it has ended (waited for on a dispatch thread, not a cooperative one).
+        func status() async -> Int32 {
+            await withCheckedContinuation { (done: CheckedContinuation<Int32, Never>) in
+                DispatchQueue.global().async {
+                    self.process.waitUntilExit()
+                    done.resume(returning: self.process.terminationStatus)
+                }
+            }
+        }
+    }
+
+    /// An advisory lock held by a background session until `open()`: a writer's transaction ends with
+    /// `pg_advisory_xact_lock(key)` (`wait`) and so stays open, its row locks held, until the test opens the gate.
+    struct Gate {
+        let url: String
+        let key: Int
+        let holder: BackgroundSQL
+
+        init(_ url: String, key: Int) async throws {
+            self.url = url
+            self.key = key
+            holder = try BackgroundSQL(url, "SELECT pg_advisory_lock(\(key)), pg_sleep(600)")
+            #expect(try await PostgresIndexTests.eventually { try Self.locks(url, key, granted: true) == 1 })
+        }
+
+        /// The SQL a writer ends its transaction with, to wait for the gate.
+        var wait: String { "SELECT pg_advisory_xact_lock(\(key));" }
+
+        /// Whether a session waits at the gate.
+        func waited() async throws -> Bool {
+            try await PostgresIndexTests.eventually { try Self.locks(url, key, granted: false) == 1 }
+        }
+
+        func open() async throws {
+            _ = try PostgresTestServer.psql(url, """
+                SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = \(key)
+                  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                """)
+            _ = await holder.status()
+        }
+
+        static func locks(_ url: String, _ key: Int, granted: Bool) throws -> Int {
+            Int(try PostgresTestServer.psql(url, """
+                SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted = \(granted) AND objid = \(key)
+                  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                """).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        }
     }
 
     @Test func nodesOpeningANewDatabaseTogetherAllGetTheSchema() async throws {
@@ -55,32 +119,27 @@ struct PostgresIndexTests {
         }
         try index.recordBatch([record("P1", "Doe^John", study: "1.1"), record("P2", "Roe^Ann", study: "2.1"),
                                record("P3", "Poe^Ed", study: "3.1")])
-        // The other writer renames P1 and P2 and keeps its transaction open a while (started here, not from a task
-        // that would wait for a cooperative thread while the other suites' tests hold them).
-        let renaming = Process()
-        renaming.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
-        renaming.arguments = [url, "-v", "ON_ERROR_STOP=1", "-X", "-q", "-o", "/dev/null", "-c", """
+        // The other writer renames P1 and P2 and keeps its transaction open until the gate opens.
+        let gate = try await Gate(url, key: 4101)
+        let renaming = try BackgroundSQL(url, """
             BEGIN; UPDATE patients SET name = 'Doe^Jonathan' WHERE patient_id = 'P1';
-            UPDATE patients SET name = 'Roe^Richard' WHERE patient_id = 'P2'; SELECT pg_sleep(1.5); COMMIT;
-            """]
-        try renaming.run()
-        #expect(try await Self.eventually {
-            try PostgresTestServer.psql(url, """
-                SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(1.5)%' AND state = 'active' AND pid <> pg_backend_pid()
-                """) == "1\n"
-        })
-        // Meanwhile: a new study of P1, and study 3.1 corrected to P2.
-        _ = try PostgresTestServer.psql(url, """
+            UPDATE patients SET name = 'Roe^Richard' WHERE patient_id = 'P2'; \(gate.wait) COMMIT;
+            """)
+        #expect(try await gate.waited())
+        // Meanwhile: a new study of P1, and study 3.1 corrected to P2. Their copies' look-ups wait for the writer.
+        let correcting = try BackgroundSQL(url, """
             INSERT INTO studies (study_uid, patient_pk) VALUES ('4.1', (SELECT pk FROM patients WHERE patient_id = 'P1'));
             UPDATE studies SET patient_pk = (SELECT pk FROM patients WHERE patient_id = 'P2') WHERE study_uid = '3.1';
             """)
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async {
-                renaming.waitUntilExit()
-                done.resume()
-            }
-        }
-        #expect(renaming.terminationStatus == 0)
+        #expect(try await Self.eventually {
+            try PostgresTestServer.psql(url, """
+                SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
+                  AND query LIKE 'INSERT INTO studies%'
+                """) == "1\n"
+        })
+        try await gate.open()
+        #expect(await renaming.status() == 0)
+        #expect(await correcting.status() == 0)
         #expect(try PostgresTestServer.psql(url, "SELECT study_uid || ' ' || patient_name FROM studies ORDER BY study_uid")
                 == "1.1 Doe^Jonathan\n2.1 Roe^Richard\n3.1 Roe^Richard\n4.1 Doe^Jonathan\n")
     }
@@ -214,6 +273,39 @@ struct PostgresIndexTests {
         #expect(RecordBatch.query([journaled, journaled][...], node: "n").sql.contains(off))
         #expect(!RecordBatch.query([journaled, plain][...], node: "n").sql.contains(off))
         #expect(!RecordBatch.query([plain][...], node: "n").sql.contains(off))
+    }
+
+    /// A commit's batch stuck behind another writer's lock: the node stops waiting after `commitTimeout` and
+    /// refuses the C-STORE, so the batch must not commit once the lock is gone. The server gives it up first
+    /// (`statement_timeout` on the committing connections).
+    @Test func aBatchTheNodeGaveUpOnCannotCommitAfterwards() async throws {
+        let url = try PostgresTestServer.makeDatabase()
+        let index = try PostgresIndex(url: url, node: "slow", commitTimeout: 2)
+        defer { index.close() }
+        let first = SQLiteIndexTests.record(SQLiteIndexTests.attributes(patient: "P", study: "1.3", series: "1.3.1", sop: "1.3.1.1"))
+        try index.recordBatch([first])
+        // Another writer holds the series row (every new instance updates its count) until the gate opens.
+        let gate = try await Gate(url, key: 4102)
+        let holder = try BackgroundSQL(url, """
+            BEGIN; SELECT 1 FROM series WHERE series_uid = '1.3.1' FOR UPDATE; \(gate.wait) COMMIT;
+            """)
+        #expect(try await gate.waited())
+        let second = SQLiteIndexTests.record(SQLiteIndexTests.attributes(patient: "P", study: "1.3", series: "1.3.1", sop: "1.3.1.2"))
+        #expect(throws: (any Error).self) { try index.recordJournaled(second, endingClaim: false) }
+        try await gate.open()
+        #expect(await holder.status() == 0)
+        // A batch still running would commit now that the row is free: none may be left.
+        #expect(try await Self.eventually {
+            try PostgresTestServer.psql(url, """
+                SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'WITH ended AS%'
+                  AND state <> 'idle'
+                """) == "0\n"
+        })
+        #expect(try PostgresTestServer.psql(url, "SELECT count(*) FROM instances WHERE sop_uid = '1.3.1.2'") == "0\n")
+        #expect(try PostgresTestServer.psql(url, "SELECT number_of_instances FROM series") == "1\n")
+        // The index commits as before once the other writer is done.
+        try index.recordJournaled(second, endingClaim: false)
+        #expect(try PostgresTestServer.psql(url, "SELECT number_of_instances FROM series") == "2\n")
     }
 
     /// The claim's lookup relies on READ COMMITTED's fresh snapshot per statement; under a stricter isolation

@@ -22,7 +22,18 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
     /// This node's name in claims and session rows (host and port by default).
     public let node: String
     let client: PostgresClient
+    /// The commit's row batches and `makeRowsDurable`, on connections of their own whose server gives up a
+    /// statement after three quarters of `commitTimeout` (`statement_timeout`, sent when each connects). A batch
+    /// this node stopped waiting for (`NoAnswer`: its C-STORE answered 0xA700, its file gone) could otherwise
+    /// still commit afterwards, and leave a row without its file. The group commit runs one batch at a time, so
+    /// two connections are enough.
+    let committer: PostgresClient
+    /// How long a commit's statement may wait for the server: a batch takes milliseconds, a server that restarts
+    /// takes a few seconds to accept connections again.
+    let commitTimeout: Double
     let executor: QueueExecutor
+    /// Every statement runs through it: a statement whose connection closed is failed, not waited for.
+    let watch: ClosedConnectionWatch
     private let runner: Task<Void, Never>
     /// The connection this node keeps for its lifetime (its advisory locks: alive, merger).
     private let session: NodeSession
@@ -45,7 +56,8 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
 
     /// Connects (a pool of at most `maxConnections`) and brings the schema to the current version. Blocking: call
     /// it from a thread that may wait (start-up, a command), not from an event loop.
-    public init(url: String, node: String? = nil, maxConnections: Int = 16, logger: Logger = Logger(label: "arca.index.postgres")) throws {
+    public init(url: String, node: String? = nil, maxConnections: Int = 16, commitTimeout: Double = 20,
+                logger: Logger = Logger(label: "arca.index.postgres")) throws {
         let parsed = try PostgresURL(url)
         self.url = url
         displayURL = parsed.display
@@ -55,10 +67,23 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
         configuration.options.maximumConnections = max(2, maxConnections)
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
+        var committing = parsed.configuration
+        committing.options.maximumConnections = 2
+        committing.options.additionalStartupParameters = [("statement_timeout", "\(Int(commitTimeout * 750))ms")]
+        let committer = PostgresClient(configuration: committing, backgroundLogger: logger)
+        self.committer = committer
+        self.commitTimeout = commitTimeout
         let executor = QueueExecutor(label: "arca.index.postgres")
         self.executor = executor
-        runner = Task(executorPreference: executor) { await client.run() }
-        session = NodeSession(client: client, executor: executor, logger: logger)
+        let watch = ClosedConnectionWatch(executor: executor)
+        self.watch = watch
+        runner = Task(executorPreference: executor) {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await client.run() }
+                group.addTask { await committer.run() }
+            }
+        }
+        session = NodeSession(client: client, watch: watch, executor: executor, logger: logger)
         do {
             try migrate()
             // The node's lock, held by its session as long as the process lives: a claim whose node no longer
@@ -146,22 +171,32 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
         var description: String { "PostgreSQL did not answer in \(Int(seconds)) s" }
     }
 
-    /// How long a commit's statement may wait for the server: a batch takes milliseconds, a server that restarts
-    /// takes a few seconds to accept connections again.
-    static let commitTimeout: Double = 20
+    /// `work` on a connection leased from the pool for it, failed as soon as that connection closes
+    /// (`ClosedConnectionWatch`: postgres-nio would never answer a statement written to it). Every statement
+    /// of the index runs this way, none through `PostgresClient.query`, which loses its lease then.
+    func onConnection<T: Sendable>(of pool: PostgresClient? = nil, _ work: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await (pool ?? client).withConnection { [watch] connection in
+            try await watch.run(on: connection) { try await work(connection) }
+        }
+    }
 
     /// A statement's rows, as index values.
     func rows(_ sql: String, _ arguments: [IndexValue] = []) async throws -> [[IndexValue]] {
-        let sequence = try await client.query(PostgresQuery(unsafeSQL: sql, binds: Self.bindings(arguments)), logger: logger)
-        var out: [[IndexValue]] = []
-        for try await row in sequence {
-            out.append(try row.map(Self.value))
+        let query = PostgresQuery(unsafeSQL: sql, binds: Self.bindings(arguments))
+        return try await onConnection { [logger] connection in
+            var out: [[IndexValue]] = []
+            for try await row in try await connection.query(query, logger: logger) {
+                out.append(try row.map(Self.value))
+            }
+            return out
         }
-        return out
     }
 
     func execute(_ sql: String, _ arguments: [IndexValue] = []) async throws {
-        for try await _ in try await client.query(PostgresQuery(unsafeSQL: sql, binds: Self.bindings(arguments)), logger: logger) {}
+        let query = PostgresQuery(unsafeSQL: sql, binds: Self.bindings(arguments))
+        try await onConnection { [logger] connection in
+            for try await _ in try await connection.query(query, logger: logger) {}
+        }
     }
 
     static func bindings(_ arguments: [IndexValue]) -> PostgresBindings {
@@ -200,8 +235,8 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
     /// Applies the migrations not yet applied, one node at a time (a transaction-scoped advisory lock: nodes
     /// starting together on a new database would otherwise both create the tables).
     private func migrate() throws {
-        try blocking { [client, logger] in
-            try await client.withTransaction(logger: logger) { connection in
+        try blocking { [self, logger] in
+            try await onConnection { connection in try await connection.withTransaction(logger: logger) { connection in
                 _ = try await connection.query("SELECT pg_advisory_xact_lock(7237005577332262213)", logger: logger)
                 var applied = 0
                 let exists = try await connection.query("SELECT to_regclass('schema_version') IS NOT NULL", logger: logger)
@@ -218,7 +253,7 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
                         _ = try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                     }
                 }
-            }
+            } }
         }
     }
 
@@ -234,7 +269,7 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
     }
 
     public func filePathNow(ofInstance sopInstanceUID: String) throws -> String? {
-        try blocking(timeout: Self.commitTimeout) { try await self.filePath(ofInstance: sopInstanceUID) }
+        try blocking(timeout: commitTimeout) { try await self.filePath(ofInstance: sopInstanceUID) }
     }
 
     /// Blocks until the row is committed, in this caller's transaction or in the one another caller runs for
@@ -271,7 +306,7 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
                 if newest.updateValue(row, forKey: sop) == nil { order.append(sop) }
                 recorded[sop, default: []].insert(Self.version(row.record.filePath, row.record.fileHash))
             }
-            let found = try blocking(timeout: Self.commitTimeout) { [self, order] in
+            let found = try blocking(timeout: commitTimeout) { [self, order] in
                 var binds = PostgresBindings(capacity: 2)
                 binds.append("durable:" + node)
                 binds.append(order)
@@ -283,12 +318,14 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
                                   ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value)
                     SELECT sop_uid, file_path, file_hash FROM instances WHERE sop_uid = ANY($2)
                     """, binds: binds)
-                var versions: [String: String] = [:]
-                for try await row in try await self.client.query(query, logger: self.logger) {
-                    let (sop, path, hash) = try row.decode((String, String, String).self)
-                    versions[sop] = Self.version(path, hash)
+                return try await onConnection(of: committer) { [logger] connection in
+                    var versions: [String: String] = [:]
+                    for try await row in try await connection.query(query, logger: logger) {
+                        let (sop, path, hash) = try row.decode((String, String, String).self)
+                        versions[sop] = Self.version(path, hash)
+                    }
+                    return versions
                 }
-                return versions
             }
             let lost = order.compactMap { sop -> RowToRecord? in
                 guard let row = newest[sop] else { return nil }
@@ -299,7 +336,7 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
             }
             if !lost.isEmpty {
                 logger.warning("PostgreSQL lost \(lost.count) rows committed without their WAL flush (the server crashed): recording them again from the journal")
-                try blocking(timeout: Self.commitTimeout) { [self] in try await self.recordRows(lost) }
+                try blocking(timeout: commitTimeout) { [self] in try await self.recordRows(lost, committing: true) }
             }
             unflushed.withLockedValue { $0.removeFirst(pending.count) }
         }
@@ -311,7 +348,7 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
     private func commit(_ row: RowToRecord) throws {
         try group.commit(row, batchLimit: Self.maxBatch) { batch in
             do {
-                try self.blocking(timeout: Self.commitTimeout) { try await self.recordRows(batch) }
+                try self.blocking(timeout: self.commitTimeout) { try await self.recordRows(batch, committing: true) }
                 self.noteUnflushed(batch)
                 return batch.map { _ in .success(()) }
             } catch let error as NoAnswer {
@@ -320,7 +357,7 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
                 // One bad row (or a deadlock with another node's batch) must not fail the others: each alone.
                 return batch.map { r in
                     Result {
-                        try self.blocking(timeout: Self.commitTimeout) { try await self.recordRows([r]) }
+                        try self.blocking(timeout: self.commitTimeout) { try await self.recordRows([r], committing: true) }
                         self.noteUnflushed([r])
                     }
                 }
@@ -343,15 +380,18 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
     /// after its row. A group-commit batch is one statement, so one round trip (and one WAL flush) where BEGIN,
     /// a call per row, the claims' DELETE and COMMIT took one each: with eight associations, a batch's time is
     /// what every waiting commit waits for. A longer list (a rebuild) is one transaction of such statements.
-    func recordRows(_ records: [RowToRecord]) async throws {
-        guard records.count > Self.maxBatch else {
-            for try await _ in try await client.query(RecordBatch.query(records[...], node: node), logger: logger) {}
-            return
-        }
-        try await client.withTransaction(logger: logger) { [logger, node] connection in
-            for first in stride(from: 0, to: records.count, by: Self.maxBatch) {
-                let chunk = records[first..<min(first + Self.maxBatch, records.count)]
-                for try await _ in try await connection.query(RecordBatch.query(chunk, node: node), logger: logger) {}
+    /// `committing`: a C-STORE's commit, on the connections that give a statement up (`committer`).
+    func recordRows(_ records: [RowToRecord], committing: Bool = false) async throws {
+        try await onConnection(of: committing ? committer : client) { [logger, node] connection in
+            guard records.count > Self.maxBatch else {
+                for try await _ in try await connection.query(RecordBatch.query(records[...], node: node), logger: logger) {}
+                return
+            }
+            try await connection.withTransaction(logger: logger) { connection in
+                for first in stride(from: 0, to: records.count, by: Self.maxBatch) {
+                    let chunk = records[first..<min(first + Self.maxBatch, records.count)]
+                    for try await _ in try await connection.query(RecordBatch.query(chunk, node: node), logger: logger) {}
+                }
             }
         }
     }
@@ -373,7 +413,7 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
     /// looked up in the same round trip (`arca_claim`). A claim left by a node that died mid-commit is taken over
     /// once older than the lease. The claim ends with the instance's row (`recordRows`), or by `release`.
     public func claim(instance sopInstanceUID: String) async throws -> InstanceClaim {
-        let rows = try await bounded(timeout: Self.commitTimeout) { [self] in
+        let rows = try await bounded(timeout: commitTimeout) { [self] in
             try await self.rows("SELECT arca_claim($1, $2, $3)::BIGINT",
                                 [.text(sopInstanceUID), .text(node), .integer(Int64(Self.claimLeaseSeconds))])
         }
@@ -387,7 +427,7 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
 
     public func release(instance sopInstanceUID: String) async {
         do {
-            try await bounded(timeout: Self.commitTimeout) { [self] in
+            try await bounded(timeout: commitTimeout) { [self] in
                 try await self.execute("DELETE FROM ingest_claims WHERE sop_uid = $1 AND node = $2", [.text(sopInstanceUID), .text(node)])
             }
         } catch {
@@ -405,18 +445,21 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
     /// `rowBatch`: an 8,500-study answer no longer waits for PostgreSQL's last row before its first is answered.
     public func forEachRow(_ sql: String, _ arguments: [IndexValue], _ body: ([IndexValue]) throws -> Bool) throws {
         let handoff = RowHandoff()
-        Task(executorPreference: executor) {
+        let query = PostgresQuery(unsafeSQL: sql, binds: Self.bindings(arguments))
+        Task(executorPreference: executor) { [logger] in
             do {
-                var batch: [[IndexValue]] = []
-                for try await row in try await self.client.query(PostgresQuery(unsafeSQL: sql, binds: Self.bindings(arguments)), logger: self.logger) {
-                    batch.append(try row.map(Self.value))
-                    if batch.count == Self.rowBatch {
-                        // The reader stopped: leaving the loop ends the statement.
-                        guard handoff.push(batch) else { break }
-                        batch = []
+                try await self.onConnection { connection in
+                    var batch: [[IndexValue]] = []
+                    for try await row in try await connection.query(query, logger: logger) {
+                        batch.append(try row.map(Self.value))
+                        if batch.count == Self.rowBatch {
+                            // The reader stopped: leaving the loop ends the statement.
+                            guard handoff.push(batch) else { break }
+                            batch = []
+                        }
                     }
+                    _ = handoff.push(batch)
                 }
-                _ = handoff.push(batch)
                 handoff.finish()
             } catch {
                 handoff.finish(error)
@@ -447,7 +490,7 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
 
     public func endSession() throws {
         // Bounded: a stop must not wait for ever on a server that went away (the next start then reconciles).
-        try blocking(timeout: Self.commitTimeout) {
+        try blocking(timeout: commitTimeout) {
             try await self.execute("""
                 INSERT INTO server_state (key, value) VALUES ($1, 'stopped') ON CONFLICT (key) DO UPDATE SET value = 'stopped'
                 """, [.text("session:" + self.node)])
@@ -467,18 +510,18 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
     }
 
     public func canonicalDump() throws -> [String] {
-        try blocking {
-            var lines: [String] = []
-            func add(_ prefix: String, _ sql: String) async throws {
-                let sequence = try await self.client.query(PostgresQuery(unsafeSQL: sql), logger: self.logger)
-                for try await row in sequence {
-                    var fields: [(String, IndexValue)] = []
-                    for cell in row { fields.append((cell.columnName, try Self.value(cell))) }
-                    lines.append(CanonicalRow.line(prefix, fields))
+        try blocking { [self, logger] in
+            try await onConnection { connection in
+                var lines: [String] = []
+                for (prefix, sql) in CanonicalRow.statements {
+                    for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) {
+                        var fields: [(String, IndexValue)] = []
+                        for cell in row { fields.append((cell.columnName, try Self.value(cell))) }
+                        lines.append(CanonicalRow.line(prefix, fields))
+                    }
                 }
+                return lines.sorted()
             }
-            for (prefix, sql) in CanonicalRow.statements { try await add(prefix, sql) }
-            return lines.sorted()
         }
     }
 }
@@ -510,7 +553,7 @@ final class NodeSession: Sendable {
     private let requests: AsyncStream<Request>.Continuation
     private let task: Task<Void, Never>
 
-    init(client: PostgresClient, executor: QueueExecutor, logger: Logger) {
+    init(client: PostgresClient, watch: ClosedConnectionWatch, executor: QueueExecutor, logger: Logger) {
         let (stream, continuation) = AsyncStream.makeStream(of: Request.self)
         requests = continuation
         task = Task(executorPreference: executor) {
@@ -525,10 +568,12 @@ final class NodeSession: Sendable {
                         let current = generation
                         connection.closeFuture.whenComplete { _ in _ = continuation.yield(Request(kind: .closed(current)) { _ in }) }
                         func locked(_ key: String) async throws -> Bool {
-                            var answer = false
-                            let rows = try await connection.query("SELECT pg_try_advisory_lock(hashtextextended(\(key), 0))", logger: logger)
-                            for try await row in rows { answer = try row.decode(Bool.self) }
-                            return answer
+                            try await watch.run(on: connection) {
+                                var answer = false
+                                let rows = try await connection.query("SELECT pg_try_advisory_lock(hashtextextended(\(key), 0))", logger: logger)
+                                for try await row in rows { answer = try row.decode(Bool.self) }
+                                return answer
+                            }
                         }
                         if let node {
                             while try await !locked("arca-node:" + node) {

@@ -1,0 +1,103 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Testing
+import TestSupport
+
+@testable import Archive
+
+/// A statement written to a connection that has just closed: postgres-nio 1.33's own `query` writes it with no
+/// promise, and once NIO has taken a closed channel's handlers away that write fails with nobody told, so the
+/// statement is never answered (and, through `PostgresClient.query`, its connection's lease never returned).
+@Suite(.enabled(if: PostgresTestServer.shouldRun, Comment(rawValue: PostgresTestServer.skipReason)))
+struct PostgresConnectionLossTests {
+    /// The server ends the connection's backend; the answer waits until the client has seen it closed.
+    static func cut(_ connection: PostgresConnection, url: String) async throws {
+        var pid = 0
+        for try await row in try await connection.query("SELECT pg_backend_pid()", logger: Logger(label: "test")) {
+            pid = try row.decode(Int.self)
+        }
+        #expect(try PostgresTestServer.psql(url, "SELECT pg_terminate_backend(\(pid))") == "t\n")
+        try? await connection.closeFuture.get()
+        // NIO removes a closed channel's handlers on a later turn of its event loop.
+        try await Task.sleep(for: .milliseconds(200))
+    }
+
+    @Test func upstreamNeverAnswersAStatementWrittenToAClosedConnection() async throws {
+        let url = try PostgresTestServer.makeDatabase()
+        let index = try PostgresIndex(url: url, node: "cut")
+        defer { index.close() }
+        let answer: Result<Int, any Error> = try await index.client.withConnection { connection in
+            try await Self.cut(connection, url: url)
+            do {
+                return .success(try await index.bounded(timeout: 3) {
+                    var n = 0
+                    for try await _ in try await connection.query("SELECT 1", logger: Logger(label: "test")) { n += 1 }
+                    return n
+                })
+            } catch {
+                return .failure(error)
+            }
+        }
+        guard case .failure(let error) = answer else { Issue.record("answered: \(answer)"); return }
+        #expect(error is PostgresIndex.NoAnswer, "\(error)")
+    }
+
+    @Test func theIndexFailsAStatementOnAClosedConnectionAtOnce() async throws {
+        let url = try PostgresTestServer.makeDatabase()
+        let index = try PostgresIndex(url: url, node: "cut")
+        defer { index.close() }
+        let answer: Result<Int, any Error> = try await index.client.withConnection { connection in
+            try await Self.cut(connection, url: url)
+            do {
+                return .success(try await index.bounded(timeout: 10) {
+                    try await index.watch.run(on: connection) {
+                        var n = 0
+                        for try await _ in try await connection.query("SELECT 1", logger: Logger(label: "test")) { n += 1 }
+                        return n
+                    }
+                })
+            } catch {
+                return .failure(error)
+            }
+        }
+        guard case .failure(let error) = answer else { Issue.record("answered: \(answer)"); return }
+        #expect(error is ClosedConnectionWatch.Closed, "\(error)")
+    }
+
+    /// Every connection of the pool cut at once (as a crash of the server does), with statements on their way:
+    /// each is answered or failed, none waits, and the pool then serves as before (no lease lost).
+    @Test func statementsCaughtByACutAreAnsweredAndThePoolServesAfter() async throws {
+        let url = try PostgresTestServer.makeDatabase()
+        let index = try PostgresIndex(url: url, node: "cut", maxConnections: 4)
+        defer { index.close() }
+        for round in 0..<10 {
+            let ended = try PostgresTestServer.psql(url, """
+                SELECT count(pg_terminate_backend(pid)) >= 0 FROM pg_stat_activity
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()
+                """)
+            #expect(ended == "t\n")
+            let outcomes = await withTaskGroup(of: String.self) { group in
+                for i in 0..<40 {
+                    group.addTask {
+                        do {
+                            _ = try await index.bounded(timeout: 15) { try await index.rows("SELECT $1::BIGINT", [.integer(Int64(i))]) }
+                            return "answered"
+                        } catch is PostgresIndex.NoAnswer {
+                            return "no answer"
+                        } catch {
+                            return "failed"
+                        }
+                    }
+                }
+                return await group.reduce(into: [String: Int]()) { $0[$1, default: 0] += 1 }
+            }
+            #expect(outcomes["no answer"] == nil, "round \(round): \(outcomes)")
+        }
+        // Four connections, so forty statements need every one of them back.
+        for i in 0..<40 {
+            let rows = try await index.bounded(timeout: 15) { try await index.rows("SELECT $1::BIGINT", [.integer(Int64(i))]) }
+            #expect(rows.first?.first?.integer == Int64(i))
+        }
+    }
+}

@@ -34,7 +34,7 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
     let executor: QueueExecutor
     /// Every statement runs through it: a statement whose connection closed is failed, not waited for.
     let watch: ClosedConnectionWatch
-    private let runner: Task<Void, Never>
+    private let runners: [Task<Void, Never>]
     /// The connection this node keeps for its lifetime (its advisory locks: alive, merger).
     private let session: NodeSession
     /// Each record with whether its row ends this node's claim on the instance (a commit's row does).
@@ -77,12 +77,10 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
         self.executor = executor
         let watch = ClosedConnectionWatch(executor: executor)
         self.watch = watch
-        runner = Task(executorPreference: executor) {
-            await withDiscardingTaskGroup { group in
-                group.addTask { await client.run() }
-                group.addTask { await committer.run() }
-            }
-        }
+        // Each pool's run() in a task of its own, started at once: the migration below leases a connection, and a
+        // pool whose run() has not begun yet logs a warning (a task group's children started one hop later).
+        runners = [Task(executorPreference: executor) { await client.run() },
+                   Task(executorPreference: executor) { await committer.run() }]
         session = NodeSession(client: client, watch: watch, executor: executor, logger: logger)
         do {
             try migrate()
@@ -93,20 +91,20 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
             }
         } catch {
             session.close()
-            runner.cancel()
+            for runner in runners { runner.cancel() }
             throw error
         }
     }
 
     deinit {
         session.close()
-        runner.cancel()
+        for runner in runners { runner.cancel() }
     }
 
     /// Stops the connection pool (its connections close; this node's locks go with them).
     public func close() {
         session.close()
-        runner.cancel()
+        for runner in runners { runner.cancel() }
     }
 
     /// Elects one node for `role` across every node on this database: true while this node holds the role's lock

@@ -291,7 +291,9 @@ struct PostgresIndexTests {
             """)
         #expect(try await gate.waited())
         let second = SQLiteIndexTests.record(SQLiteIndexTests.attributes(patient: "P", study: "1.3", series: "1.3.1", sop: "1.3.1.2"))
-        #expect(throws: (any Error).self) { try index.recordJournaled(second, endingClaim: false) }
+        let refused = #expect(throws: (any Error).self) { try index.recordJournaled(second, endingClaim: false) }
+        // The server's own timeout, so the batch's rows were not tried again one by one.
+        #expect(refused.map(PostgresIndex.gaveUp) == true, "\(String(describing: refused))")
         try await gate.open()
         #expect(await holder.status() == 0)
         // A batch still running would commit now that the row is free: none may be left.

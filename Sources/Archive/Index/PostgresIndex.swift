@@ -349,7 +349,7 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
                 try self.blocking(timeout: self.commitTimeout) { try await self.recordRows(batch, committing: true) }
                 self.noteUnflushed(batch)
                 return batch.map { _ in .success(()) }
-            } catch let error as NoAnswer {
+            } catch let error where Self.gaveUp(error) {
                 return batch.map { _ in .failure(error) }
             } catch {
                 // One bad row (or a deadlock with another node's batch) must not fail the others: each alone.
@@ -361,6 +361,15 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
                 }
             }
         }
+    }
+
+    /// Whether a batch's error ends every row of it, none tried alone: the server did not answer in time
+    /// (`NoAnswer`), or gave the statement up itself (`statement_timeout` on the committing connections, SQLSTATE
+    /// 57014). Each row alone would wait as long again: a stuck batch of 100 would hold its commits for 25 minutes.
+    static func gaveUp(_ error: any Error) -> Bool {
+        if error is NoAnswer { return true }
+        if let error = error as? PSQLError, error.serverInfo?[.sqlState] == "57014" { return true }
+        return false
     }
 
     /// Journaled rows not yet made durable (tests).

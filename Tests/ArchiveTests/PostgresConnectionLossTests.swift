@@ -100,4 +100,34 @@ struct PostgresConnectionLossTests {
             #expect(rows.first?.first?.integer == Int64(i))
         }
     }
+
+    /// Each pool numbers its connections from 0: a close in the main pool must not fail a statement running on
+    /// the committer's connection of the same number.
+    @Test func aCloseInOnePoolLeavesTheOtherPoolsStatementsAlone() async throws {
+        let url = try PostgresTestServer.makeDatabase()
+        let index = try PostgresIndex(url: url, node: "pools")
+        defer { index.close() }
+        // The main pool's connections (the migration's, the session's) are open and watched since the start. The
+        // committer's statement waits behind a gate until they are cut.
+        let gate = try await PostgresIndexTests.Gate(url, key: 4103)
+        let committing = Task {
+            try await index.bounded(timeout: 60) {
+                try await index.onConnection(committing: true) { connection in
+                    var n = 0
+                    for try await row in try await connection.query("SELECT 7 FROM pg_advisory_xact_lock(4103)", logger: Logger(label: "test")) {
+                        n = try row.decode(Int.self)
+                    }
+                    return n
+                }
+            }
+        }
+        #expect(try await gate.waited())
+        // Every connection of the database but the gate's holder and the committer's is cut.
+        _ = try PostgresTestServer.psql(url, """
+            SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database()
+              AND pid <> pg_backend_pid() AND pid NOT IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = 4103)
+            """)
+        try await gate.open()
+        #expect(try await committing.value == 7)
+    }
 }

@@ -15,7 +15,8 @@ import PostgresNIO
 /// connection's lease, returned by `withConnection`) goes on with `Closed`.
 ///
 /// One close callback per connection, not one per statement (a connection's close future keeps its callbacks
-/// until it closes, and a connection may run millions of statements).
+/// until it closes, and a connection may run millions of statements). One watch per pool: connections are known
+/// by their ids, which each pool counts from 0.
 final class ClosedConnectionWatch: Sendable {
     /// The work of a statement whose connection closed before it was answered.
     struct Closed: Error, CustomStringConvertible {
@@ -47,7 +48,10 @@ final class ClosedConnectionWatch: Sendable {
                     answer(.failure(Closed()))
                     running.withLockedValue { $0?.cancel() }
                 }
-                // Closed already (its close answered at once): the work would only wait for ever.
+                // Closed already: the work would only wait for ever (its close is answered on the connection's event
+                // loop, so this catches what that has not yet; a close in between still answers the caller, and
+                // leaves the work waiting).
+                if connection.isClosed { answer(.failure(Closed())) }
                 guard !answered.withLockedValue({ $0 }) else { return }
                 running.withLockedValue { task in
                     task = Task(executorPreference: executor) { [self] in

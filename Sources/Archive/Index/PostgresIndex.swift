@@ -22,12 +22,16 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
     /// This node's name in claims and session rows (host and port by default).
     public let node: String
     let client: PostgresClient
-    /// The commit's row batches and `makeRowsDurable`, on connections of their own whose server gives up a
-    /// statement after three quarters of `commitTimeout` (`statement_timeout`, sent when each connects). A batch
-    /// this node stopped waiting for (`NoAnswer`: its C-STORE answered 0xA700, its file gone) could otherwise
-    /// still commit afterwards, and leave a row without its file. The group commit runs one batch at a time, so
-    /// two connections are enough.
+    /// The commit's row batches and `makeRowsDurable`, on connections of their own whose server gives a
+    /// statement up after 70% of `commitTimeout` (`statement_timeout`, sent when each connects), a statement
+    /// sent within 20% of it (`sendBy`): the server has given it up before the node does. A batch this node
+    /// stopped waiting for (`NoAnswer`: its C-STORE answered 0xA700, its file gone) could otherwise still commit
+    /// afterwards, and leave a row without its file. The group commit runs one batch at a time, so two
+    /// connections are enough.
     let committer: PostgresClient
+    /// The committer's own watch: each pool numbers its connections from 0, so one watch for both would take
+    /// one pool's connection for the other's.
+    let committerWatch: ClosedConnectionWatch
     /// How long a commit's statement may wait for the server: a batch takes milliseconds, a server that restarts
     /// takes a few seconds to accept connections again.
     let commitTimeout: Double
@@ -69,7 +73,7 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
         self.client = client
         var committing = parsed.configuration
         committing.options.maximumConnections = 2
-        committing.options.additionalStartupParameters = [("statement_timeout", "\(Int(commitTimeout * 750))ms")]
+        committing.options.additionalStartupParameters = [("statement_timeout", "\(Int(commitTimeout * 700))ms")]
         let committer = PostgresClient(configuration: committing, backgroundLogger: logger)
         self.committer = committer
         self.commitTimeout = commitTimeout
@@ -77,6 +81,7 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
         self.executor = executor
         let watch = ClosedConnectionWatch(executor: executor)
         self.watch = watch
+        committerWatch = ClosedConnectionWatch(executor: executor)
         // Each pool's run() in a task of its own, started at once: the migration below leases a connection, and a
         // pool whose run() has not begun yet logs a warning (a task group's children started one hop later).
         runners = [Task(executorPreference: executor) { await client.run() },
@@ -172,10 +177,26 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
     /// `work` on a connection leased from the pool for it, failed as soon as that connection closes
     /// (`ClosedConnectionWatch`: postgres-nio would never answer a statement written to it). Every statement
     /// of the index runs this way, none through `PostgresClient.query`, which loses its lease then.
-    func onConnection<T: Sendable>(of pool: PostgresClient? = nil, _ work: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        try await (pool ?? client).withConnection { [watch] connection in
+    /// `committing`: on the committer's connections (`committer`).
+    func onConnection<T: Sendable>(committing: Bool = false, _ work: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let watch = committing ? committerWatch : self.watch
+        return try await (committing ? committer : client).withConnection { connection in
             try await watch.run(on: connection) { try await work(connection) }
         }
+    }
+
+    /// The latest moment a commit's statement started now may be sent: the server, giving it up after 70% of
+    /// `commitTimeout`, then does so 10% before the node stops waiting for it.
+    func sendBy() -> ContinuousClock.Instant { .now + .seconds(commitTimeout * 0.2) }
+
+    /// A commit's statement not sent by its `sendBy` (no connection was ready): failed unsent, since the server
+    /// could no longer give it up before the node does.
+    struct NotSentInTime: Error, CustomStringConvertible {
+        var description: String { "PostgreSQL: no connection was ready in time to send the commit's statement" }
+    }
+
+    static func check(_ sendBy: ContinuousClock.Instant?) throws {
+        if let sendBy, ContinuousClock.now > sendBy { throw NotSentInTime() }
     }
 
     /// A statement's rows, as index values.
@@ -304,6 +325,7 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
                 if newest.updateValue(row, forKey: sop) == nil { order.append(sop) }
                 recorded[sop, default: []].insert(Self.version(row.record.filePath, row.record.fileHash))
             }
+            let sendBy = sendBy()
             let found = try blocking(timeout: commitTimeout) { [self, order] in
                 var binds = PostgresBindings(capacity: 2)
                 binds.append("durable:" + node)
@@ -316,7 +338,8 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
                                   ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value)
                     SELECT sop_uid, file_path, file_hash FROM instances WHERE sop_uid = ANY($2)
                     """, binds: binds)
-                return try await onConnection(of: committer) { [logger] connection in
+                return try await onConnection(committing: true) { [logger] connection in
+                    try Self.check(sendBy)
                     var versions: [String: String] = [:]
                     for try await row in try await connection.query(query, logger: logger) {
                         let (sop, path, hash) = try row.decode((String, String, String).self)
@@ -334,7 +357,8 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
             }
             if !lost.isEmpty {
                 logger.warning("PostgreSQL lost \(lost.count) rows committed without their WAL flush (the server crashed): recording them again from the journal")
-                try blocking(timeout: commitTimeout) { [self] in try await self.recordRows(lost, committing: true) }
+                let again = self.sendBy()
+                try blocking(timeout: commitTimeout) { [self] in try await self.recordRows(lost, sendBy: again) }
             }
             unflushed.withLockedValue { $0.removeFirst(pending.count) }
         }
@@ -346,7 +370,8 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
     private func commit(_ row: RowToRecord) throws {
         try group.commit(row, batchLimit: Self.maxBatch) { batch in
             do {
-                try self.blocking(timeout: self.commitTimeout) { try await self.recordRows(batch, committing: true) }
+                let sendBy = self.sendBy()
+                try self.blocking(timeout: self.commitTimeout) { try await self.recordRows(batch, sendBy: sendBy) }
                 self.noteUnflushed(batch)
                 return batch.map { _ in .success(()) }
             } catch let error where Self.gaveUp(error) {
@@ -355,7 +380,8 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
                 // One bad row (or a deadlock with another node's batch) must not fail the others: each alone.
                 return batch.map { r in
                     Result {
-                        try self.blocking(timeout: self.commitTimeout) { try await self.recordRows([r], committing: true) }
+                        let sendBy = self.sendBy()
+                        try self.blocking(timeout: self.commitTimeout) { try await self.recordRows([r], sendBy: sendBy) }
                         self.noteUnflushed([r])
                     }
                 }
@@ -364,10 +390,10 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
     }
 
     /// Whether a batch's error ends every row of it, none tried alone: the server did not answer in time
-    /// (`NoAnswer`), or gave the statement up itself (`statement_timeout` on the committing connections, SQLSTATE
+    /// (`NoAnswer`), the statement could not be sent in time (`NotSentInTime`), or the server gave it up itself (`statement_timeout` on the committing connections, SQLSTATE
     /// 57014). Each row alone would wait as long again: a stuck batch of 100 would hold its commits for 25 minutes.
     static func gaveUp(_ error: any Error) -> Bool {
-        if error is NoAnswer { return true }
+        if error is NoAnswer || error is NotSentInTime { return true }
         if let error = error as? PSQLError, error.serverInfo?[.sqlState] == "57014" { return true }
         return false
     }
@@ -387,9 +413,11 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
     /// after its row. A group-commit batch is one statement, so one round trip (and one WAL flush) where BEGIN,
     /// a call per row, the claims' DELETE and COMMIT took one each: with eight associations, a batch's time is
     /// what every waiting commit waits for. A longer list (a rebuild) is one transaction of such statements.
-    /// `committing`: a C-STORE's commit, on the connections that give a statement up (`committer`).
-    func recordRows(_ records: [RowToRecord], committing: Bool = false) async throws {
-        try await onConnection(of: committing ? committer : client) { [logger, node] connection in
+    /// `sendBy`: a C-STORE's commit, on the connections whose server gives a statement up (`committer`), and
+    /// sent by then or not at all.
+    func recordRows(_ records: [RowToRecord], sendBy: ContinuousClock.Instant? = nil) async throws {
+        try await onConnection(committing: sendBy != nil) { [logger, node] connection in
+            try Self.check(sendBy)
             guard records.count > Self.maxBatch else {
                 for try await _ in try await connection.query(RecordBatch.query(records[...], node: node), logger: logger) {}
                 return

@@ -18,27 +18,35 @@ struct PostgresConnectionLossTests {
             pid = try row.decode(Int.self)
         }
         #expect(try PostgresTestServer.psql(url, "SELECT pg_terminate_backend(\(pid))") == "t\n")
+        // NIO has taken the channel's handlers away by the time its close future succeeds.
         try? await connection.closeFuture.get()
-        // NIO removes a closed channel's handlers on a later turn of its event loop.
-        try await Task.sleep(for: .milliseconds(200))
+    }
+
+    /// `SELECT 1` written to a connection the server has cut: as postgres-nio writes it, or through the index's
+    /// watch (`watched`); bounded, so a statement never answered fails with `NoAnswer`.
+    static func selectAfterCut(_ index: PostgresIndex, url: String, watched: Bool) async throws -> Result<Int, any Error> {
+        try await index.client.withConnection { connection in
+            try await Self.cut(connection, url: url)
+            let select: @Sendable () async throws -> Int = {
+                var n = 0
+                for try await _ in try await connection.query("SELECT 1", logger: Logger(label: "test")) { n += 1 }
+                return n
+            }
+            do {
+                return .success(try await index.bounded(timeout: watched ? 10 : 3) {
+                    watched ? try await index.watch.run(on: connection, select) : try await select()
+                })
+            } catch {
+                return .failure(error)
+            }
+        }
     }
 
     @Test func upstreamNeverAnswersAStatementWrittenToAClosedConnection() async throws {
         let url = try PostgresTestServer.makeDatabase()
         let index = try PostgresIndex(url: url, node: "cut")
         defer { index.close() }
-        let answer: Result<Int, any Error> = try await index.client.withConnection { connection in
-            try await Self.cut(connection, url: url)
-            do {
-                return .success(try await index.bounded(timeout: 3) {
-                    var n = 0
-                    for try await _ in try await connection.query("SELECT 1", logger: Logger(label: "test")) { n += 1 }
-                    return n
-                })
-            } catch {
-                return .failure(error)
-            }
-        }
+        let answer = try await Self.selectAfterCut(index, url: url, watched: false)
         guard case .failure(let error) = answer else { Issue.record("answered: \(answer)"); return }
         #expect(error is PostgresIndex.NoAnswer, "\(error)")
     }
@@ -47,20 +55,7 @@ struct PostgresConnectionLossTests {
         let url = try PostgresTestServer.makeDatabase()
         let index = try PostgresIndex(url: url, node: "cut")
         defer { index.close() }
-        let answer: Result<Int, any Error> = try await index.client.withConnection { connection in
-            try await Self.cut(connection, url: url)
-            do {
-                return .success(try await index.bounded(timeout: 10) {
-                    try await index.watch.run(on: connection) {
-                        var n = 0
-                        for try await _ in try await connection.query("SELECT 1", logger: Logger(label: "test")) { n += 1 }
-                        return n
-                    }
-                })
-            } catch {
-                return .failure(error)
-            }
-        }
+        let answer = try await Self.selectAfterCut(index, url: url, watched: true)
         guard case .failure(let error) = answer else { Issue.record("answered: \(answer)"); return }
         #expect(error is ClosedConnectionWatch.Closed, "\(error)")
     }

@@ -587,8 +587,12 @@ final class NodeSession: Sendable {
 
     private let requests: AsyncStream<Request>.Continuation
     private let task: Task<Void, Never>
+    /// Set by `close()`: a connection lost from then on (the pool shuts down after it) is not replaced.
+    private let closing: NIOLockedValueBox<Bool>
 
     init(client: PostgresClient, watch: ClosedConnectionWatch, executor: QueueExecutor, logger: Logger) {
+        let closing = NIOLockedValueBox(false)
+        self.closing = closing
         let (stream, continuation) = AsyncStream.makeStream(of: Request.self)
         requests = continuation
         task = Task(executorPreference: executor) {
@@ -646,7 +650,9 @@ final class NodeSession: Sendable {
                         open = false
                     }
                 } catch {
-                    guard open, !Task.isCancelled else { break }
+                    // A closed session has nothing to reconnect to: the pool shuts down after it, and retrying each
+                    // second would go on, and log, for as long as the process lives.
+                    guard open, !Task.isCancelled, !closing.withLockedValue({ $0 }) else { break }
                     logger.error("PostgreSQL: the node's session connection was lost (\(error)); opening another")
                     try? await Task.sleep(for: .seconds(1))
                 }
@@ -671,7 +677,10 @@ final class NodeSession: Sendable {
         }
     }
 
-    func close() { requests.finish() }
+    func close() {
+        closing.withLockedValue { $0 = true }
+        requests.finish()
+    }
 }
 
 /// A row for the group commit: whether it ends this node's claim on the instance (a commit's row does), and

@@ -38,27 +38,23 @@ final class ClosedConnectionWatch: Sendable {
     func run<T: Sendable>(on connection: PostgresConnection, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
         let running = NIOLockedValueBox<Task<Void, Never>?>(nil)
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-                let answered = NIOLockedValueBox(false)
-                @Sendable func answer(_ result: Result<T, any Error>) {
-                    guard answered.withLockedValue({ done in defer { done = true }; return !done }) else { return }
-                    continuation.resume(with: result)
-                }
+            try await withCheckedThrowingContinuation { continuation in
+                let first = FirstAnswer(continuation)
                 let token = watch(connection) {
-                    answer(.failure(Closed()))
+                    first.answer(.failure(Closed()))
                     running.withLockedValue { $0?.cancel() }
                 }
                 // Closed already: the work would only wait for ever (its close is answered on the connection's event
                 // loop, so this catches what that has not yet; a close in between still answers the caller, and
                 // leaves the work waiting).
-                if connection.isClosed { answer(.failure(Closed())) }
-                guard !answered.withLockedValue({ $0 }) else { return }
+                if connection.isClosed { first.answer(.failure(Closed())) }
+                guard !first.isAnswered else { return }
                 running.withLockedValue { task in
                     task = Task(executorPreference: executor) { [self] in
                         let result: Result<T, any Error>
                         do { result = .success(try await work()) } catch { result = .failure(error) }
                         unwatch(connection.id, token)
-                        answer(result)
+                        first.answer(result)
                     }
                 }
             }

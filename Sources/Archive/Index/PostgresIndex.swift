@@ -152,18 +152,13 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
     /// group waits for every child, and the statement that was never answered is an await nothing resumes (its
     /// cancellation is asked for, and it is left behind).
     func bounded<T: Sendable>(timeout: Double, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let answered = NIOLockedValueBox(false)
-            @Sendable func answer(_ result: Result<T, any Error>) -> Bool {
-                guard answered.withLockedValue({ done in defer { done = true }; return !done }) else { return false }
-                continuation.resume(with: result)
-                return true
-            }
+        try await withCheckedThrowingContinuation { continuation in
+            let first = FirstAnswer(continuation)
             let task = Task(executorPreference: executor) {
-                do { _ = answer(.success(try await operation())) } catch { _ = answer(.failure(error)) }
+                do { first.answer(.success(try await operation())) } catch { first.answer(.failure(error)) }
             }
             DispatchQueue.global().asyncAfter(deadline: .now() + timeout) {
-                if answer(.failure(NoAnswer(seconds: timeout))) { task.cancel() }
+                if first.answer(.failure(NoAnswer(seconds: timeout))) { task.cancel() }
             }
         }
     }
@@ -357,8 +352,7 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
             }
             if !lost.isEmpty {
                 logger.warning("PostgreSQL lost \(lost.count) rows committed without their WAL flush (the server crashed): recording them again from the journal")
-                let again = self.sendBy()
-                try blocking(timeout: commitTimeout) { [self] in try await self.recordRows(lost, sendBy: again) }
+                try commitRows(lost)
             }
             unflushed.withLockedValue { $0.removeFirst(pending.count) }
         }
@@ -370,8 +364,7 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
     private func commit(_ row: RowToRecord) throws {
         try group.commit(row, batchLimit: Self.maxBatch) { batch in
             do {
-                let sendBy = self.sendBy()
-                try self.blocking(timeout: self.commitTimeout) { try await self.recordRows(batch, sendBy: sendBy) }
+                try self.commitRows(batch)
                 self.noteUnflushed(batch)
                 return batch.map { _ in .success(()) }
             } catch let error where Self.gaveUp(error) {
@@ -380,13 +373,18 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
                 // One bad row (or a deadlock with another node's batch) must not fail the others: each alone.
                 return batch.map { r in
                     Result {
-                        let sendBy = self.sendBy()
-                        try self.blocking(timeout: self.commitTimeout) { try await self.recordRows([r], sendBy: sendBy) }
+                        try self.commitRows([r])
                         self.noteUnflushed([r])
                     }
                 }
             }
         }
+    }
+
+    /// A C-STORE's rows, on the committer's connections: sent by `sendBy()` and waited for `commitTimeout`.
+    private func commitRows(_ rows: [RowToRecord]) throws {
+        let sendBy = sendBy()
+        try blocking(timeout: commitTimeout) { try await self.recordRows(rows, sendBy: sendBy) }
     }
 
     /// Whether a batch's error ends every row of it, none tried alone: the server did not answer in time

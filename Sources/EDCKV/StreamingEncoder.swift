@@ -195,7 +195,7 @@ public struct StreamingEncoder<Output: EntryOutput>: ParseEventHandler {
         try markChild()
         if levels.isEmpty { note(h.tag, bytes) }
         if h.tag == .specificCharacterSet {
-            let cs = SpecificCharacterSet(String(decoding: bytes, as: UTF8.self))
+            let cs = SpecificCharacterSet(bytes: bytes)
             if case .item(let path, _, let has)? = levels.last { levels[levels.count - 1] = .item(path: path, charset: cs, hasChildren: has) } else { rootCharset = cs }
         }
         try emit(rootCategory, suffix: atrc(h.tag, h.vr, path: currentPath), value: bytes)

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
+import NIOCore
 import PostgresNIO
 
 /// The archive's index in PostgreSQL (`--index postgres://…`): the tables and query engine of SQLite, shared by
@@ -231,8 +232,11 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
     }
 
     static func value(_ cell: PostgresCell) throws -> IndexValue {
-        guard cell.bytes != nil else { return .null }
+        guard let bytes = cell.bytes else { return .null }
         switch cell.dataType {
+        // Their bytes are the UTF-8 text in either format: read straight, without the generic decoding's context
+        // (a search of 8,523 answers reads 40,000 such cells).
+        case .text, .varchar, .bpchar, .name: return .text(String(buffer: bytes))
         case .int2, .int4, .int8: return .integer(try cell.decode(Int64.self))
         case .float4, .float8: return .real(try cell.decode(Double.self))
         case .numeric:

@@ -21,6 +21,24 @@ public struct SpecificCharacterSet: Sendable, Hashable, CustomStringConvertible 
 
     public static let `default` = SpecificCharacterSet(terms: [])
 
+    /// UTF-8 (ISO_IR 192) and Latin-1 (ISO_IR 100), made once: the values nearly every dataset that names a
+    /// character set names (parsing one per C-FIND answer showed in a client's profile).
+    public static let utf8 = SpecificCharacterSet(terms: ["ISO_IR 192"])
+    public static let latin1 = SpecificCharacterSet(terms: ["ISO_IR 100"])
+
+    /// The raw value of (0008,0005) as an element holds it.
+    public init(bytes: [UInt8]) {
+        switch bytes {
+        case [], [0x20]: self = .default
+        case Self.utf8Bytes, Self.utf8Bytes + [0x20]: self = .utf8
+        case Self.latin1Bytes, Self.latin1Bytes + [0x20]: self = .latin1
+        default: self.init(String(decoding: bytes, as: UTF8.self))
+        }
+    }
+
+    private static let utf8Bytes = Array("ISO_IR 192".utf8)
+    private static let latin1Bytes = Array("ISO_IR 100".utf8)
+
     /// Parses the raw value of (0008,0005): terms separated by '\', padding trimmed.
     public init(_ value: String) {
         let trimmed = Self.trim(value)

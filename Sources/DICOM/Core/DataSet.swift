@@ -10,6 +10,15 @@ public struct DataSet: Sendable, Equatable, RandomAccessCollection {
         for e in elements { self.set(e) }
     }
 
+    /// `elements`, already in ascending tag order with no tag twice (a reader that checked it as it went).
+    init(ascending elements: [Element]) {
+        self.elements = elements
+        characterSet = .default
+        if let i = elements.firstIndex(where: { $0.tag >= .specificCharacterSet }), elements[i].tag == .specificCharacterSet {
+            characterSet = SpecificCharacterSet(bytes: elements[i].bytes)
+        }
+    }
+
     public static func == (lhs: DataSet, rhs: DataSet) -> Bool { lhs.elements == rhs.elements }
 
     public var startIndex: Int { elements.startIndex }
@@ -48,7 +57,7 @@ public struct DataSet: Sendable, Equatable, RandomAccessCollection {
         }
         // Also on the in-order append path: a group length (0008,0000) may precede it.
         if element.tag == .specificCharacterSet {
-            characterSet = SpecificCharacterSet(String(decoding: element.bytes, as: UTF8.self))
+            characterSet = SpecificCharacterSet(bytes: element.bytes)
         }
     }
 

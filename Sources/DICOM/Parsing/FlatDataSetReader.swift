@@ -11,7 +11,9 @@ public enum FlatDataSetReader {
     public static func read(_ raw: UnsafeRawBufferPointer, syntax: TransferSyntax) -> DataSet? {
         guard !syntax.isBigEndian, !syntax.isDeflated else { return nil }
         let explicit = syntax.isExplicitVR
-        var ds = DataSet()
+        // In ascending order (checked below): appended, never inserted.
+        var elements: [Element] = []
+        elements.reserveCapacity(16)
         var pos = 0
         var previous: UInt32?
         var signedPixels = false
@@ -40,10 +42,10 @@ public enum FlatDataSetReader {
             let end = start + Int(length)
             let value = Array(raw[start..<end])
             if tag == .pixelRepresentation { signedPixels = value.first == 1 }
-            ds.set(Element(tag: tag, vr: vr, bytes: value))
+            elements.append(Element(tag: tag, vr: vr, bytes: value))
             previous = tag.rawValue
             pos = end
         }
-        return ds
+        return DataSet(ascending: elements)
     }
 }

@@ -273,7 +273,7 @@ public final class ClientAssociation {
     }
 
     /// Reads until the next response to `request`, handling what the peer sends meanwhile.
-    private func response(to request: CommandSet, incoming: (any IncomingStoreHandler)? = nil) async throws -> (command: CommandSet, dataSet: DataSet?) {
+    @inline(__always) private func response(to request: CommandSet, incoming: (any IncomingStoreHandler)? = nil) async throws -> (command: CommandSet, dataSet: DataSet?) {
         while true {
             let message = try await nextMessage(incoming: incoming)
             switch message {
@@ -288,7 +288,7 @@ public final class ClientAssociation {
 
     /// Reads one message. C-STORE requests (a C-GET's sub-operations) are streamed to `incoming` and answered
     /// here, then reading goes on; other requests and responses are returned with their dataset collected.
-    private func nextMessage(incoming: (any IncomingStoreHandler)?) async throws -> Message {
+    @inline(__always) private func nextMessage(incoming: (any IncomingStoreHandler)?) async throws -> Message {
         var header: (command: CommandSet, contextID: UInt8)?
         var collected = ByteBuffer()
         var sink: (any InstanceSink)?

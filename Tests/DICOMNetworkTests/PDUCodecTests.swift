@@ -641,6 +641,54 @@ private func samplePDUs() -> [PDU] {
         _ = try channel.finish()
     }
 
+    /// A coalescing decoder gives a read's consecutive P-DATA-TF PDUs as one, their PDVs in order, and every
+    /// other PDU as it is; a PDU cut by the end of what was read waits for the rest, as without coalescing.
+    @Test func coalescedDataTransfersKeepEveryPDVInOrder() throws {
+        func data(_ n: Int, command: Bool = false) -> PDU {
+            .dataTF(DataTransfer(pdvs: [PDV(contextID: 1, isCommand: command, isLast: true, data: buffer((0..<(n % 9 + 1)).map { UInt8($0 + n) }))]))
+        }
+        let pdus: [PDU] = [data(1, command: true), data(2), data(3), .releaseRQ, data(4), data(5)]
+        var stream = allocator.buffer(capacity: 1024)
+        for p in pdus { try p.encode(into: &stream) }
+        // The last PDU's final byte arrives in a read of its own.
+        let lastByte = stream.getSlice(at: stream.writerIndex - 1, length: 1) ?? buffer([])
+        stream.moveWriterIndex(to: stream.writerIndex - 1)
+        let channel = EmbeddedChannel(handler: ByteToMessageHandler(PDUDecoder(maxDataPDULength: 16384, coalescesDataTransfers: true)))
+        try channel.writeInbound(stream)
+        var received: [PDU] = []
+        while let p = try channel.readInbound(as: PDU.self) { received.append(p) }
+        try channel.writeInbound(lastByte)
+        while let p = try channel.readInbound(as: PDU.self) { received.append(p) }
+        func pdvs(_ list: [PDU]) -> [PDV] {
+            list.flatMap { (pdu: PDU) -> [PDV] in
+                guard case .dataTF(let t) = pdu else { return [] }
+                return t.pdvs
+            }
+        }
+        #expect(received.count == 4)  // 1-3 as one, the release, 4 alone, then 5 when its last byte came
+        #expect(received[1] == .releaseRQ)
+        #expect(pdvs(received) == pdvs(pdus))
+        _ = try channel.finish()
+    }
+
+    /// A bad PDU after good ones: the good ones' PDVs go up first, then the error.
+    @Test func coalescingStopsAtABadPDUAfterDeliveringWhatPrecedesIt() throws {
+        var stream = allocator.buffer(capacity: 256)
+        let good = PDU.dataTF(DataTransfer(pdvs: [PDV(contextID: 1, isCommand: true, isLast: true, data: buffer([1, 2, 3, 4]))]))
+        try good.encode(into: &stream)
+        try good.encode(into: &stream)
+        stream.writeBytes([4, 0, 0xFF, 0xFF, 0xFF, 0xFF])  // a P-DATA-TF far over the Maximum Length
+        let channel = EmbeddedChannel(handler: ByteToMessageHandler(PDUDecoder(maxDataPDULength: 16384, coalescesDataTransfers: true)))
+        #expect(throws: PDUError.self) { try channel.writeInbound(stream) }
+        let first = try channel.readInbound(as: PDU.self)
+        guard case .dataTF(let transfer)? = first else {
+            Issue.record("expected the good PDUs first, got \(String(describing: first))")
+            return
+        }
+        #expect(transfer.pdvs.count == 2)
+        _ = try? channel.finish()
+    }
+
     @Test func decoderFailsImmediatelyOnHostileHeaders() throws {
         let http = EmbeddedChannel(handler: ByteToMessageHandler(PDUDecoder(maxDataPDULength: 16384)))
         #expect(throws: PDUError.self) { try http.writeInbound(buffer(ascii("GET / HTTP/1.1\r\n"))) }

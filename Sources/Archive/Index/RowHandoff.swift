@@ -52,3 +52,32 @@ final class RowHandoff: @unchecked Sendable {
         batches.removeAll()
     }
 }
+
+/// Rows gathered into batches for a `RowHandoff` by a producer that gets them one at a time on one thread (a
+/// connection's event loop); `add` throws `ReaderStopped` once the reader wants no more, which ends the statement.
+final class RowBatches: @unchecked Sendable {
+    struct ReaderStopped: Error {}
+
+    private let handoff: RowHandoff
+    private let size: Int
+    // Touched by one thread at a time: the producer's, then (after it is done) the one that flushes.
+    private var batch: [[IndexValue]] = []
+
+    init(_ handoff: RowHandoff, size: Int) {
+        self.handoff = handoff
+        self.size = max(1, size)
+    }
+
+    func add(_ row: [IndexValue]) throws {
+        batch.append(row)
+        guard batch.count >= size else { return }
+        defer { batch = [] }
+        guard handoff.push(batch) else { throw ReaderStopped() }
+    }
+
+    /// Hands over what is left (after the statement ended).
+    func flush() {
+        _ = handoff.push(batch)
+        batch = []
+    }
+}

@@ -14,6 +14,11 @@ struct AnswerBuilder {
     /// `plan` when every value comes from an index column or is a text constant (a search on indexed keys:
     /// nearly every C-FIND), for `direct`; nil when a value may come from a stored instance.
     private let columnPlan: [ColumnStep]?
+    /// Whether a `columnPlan` answer that is not ASCII may be written in UTF-8 straight away: the query names no
+    /// other character set, and no attribute precedes Specific Character Set.
+    private let columnPlanTakesUTF8: Bool
+    /// Whether an answer that is not ASCII goes in UTF-8: the query names no other character set.
+    private let takesUTF8: Bool
     private let hasRepresentative: Bool
 
     /// An answer value before encoding: text is kept as Unicode until the character set is chosen. Not
@@ -80,6 +85,8 @@ struct AnswerBuilder {
             }
         }
         self.columnPlan = columnPlan
+        takesUTF8 = query.characterSet.terms.isEmpty || query.characterSet == .utf8
+        columnPlanTakesUTF8 = takesUTF8 && self.plan.allSatisfy { $0.tag > .specificCharacterSet }
     }
 
     func answer(_ row: [IndexValue], header loadHeader: () throws -> DataSet?) throws -> DataSet {
@@ -90,18 +97,16 @@ struct AnswerBuilder {
         AnswerValues(values: try values(row, loadHeader), preferred: query.characterSet)
     }
 
-    /// The answer encoded in `syntax`: written straight from its values when they are flat and ASCII (nearly
-    /// every answer: no character set to choose, no sequence), through a `DataSet` otherwise. The same bytes
-    /// either way (`QueryEngineTests` compare them).
+    /// The answer encoded in `syntax`: written straight from its row when every value is an index column's
+    /// (nearly every answer), else from its values when they are flat (no sequence; ASCII, or UTF-8 the query
+    /// allows), through a `DataSet` otherwise. The same bytes every way (`QueryEngineTests` compare them).
     func encodedAnswer(_ row: [IndexValue], header loadHeader: () throws -> DataSet?, syntax: TransferSyntax) throws -> [UInt8] {
-        if let columnPlan, let bytes = try Self.direct(columnPlan, row, syntax) { return bytes }
+        if let columnPlan, let bytes = try Self.direct(columnPlan, row, syntax, utf8: columnPlanTakesUTF8) { return bytes }
         let values = try values(row, loadHeader)
-        if let bytes = try Self.flat(values, syntax, utf8: false) { return bytes }
         // A text that is not ASCII goes in UTF-8 unless the query names another character set (which `encode`
         // then tries first): written flat as well. Through a `DataSet`, the 3% of answers with a name such as
         // MÜLLER took 6% of the server's CPU in a search of 8,523 answers.
-        if query.characterSet.terms.isEmpty || query.characterSet == .utf8,
-           let bytes = try Self.flat(values, syntax, utf8: true) { return bytes }
+        if let bytes = try Self.flat(values, syntax, utf8: takesUTF8) { return bytes }
         return try DataSetWriter.encode(Self.encode(values, preferring: query.characterSet), syntax: syntax)
     }
 
@@ -190,26 +195,36 @@ struct AnswerBuilder {
 
     /// The answer written straight from `row` as `flat` writes its values (the same bytes), without building
     /// them first: their array, and an enum copied per value, were a tenth of the server's CPU in a search of
-    /// 8,523 answers. Nil when a column is NULL or missing (the value may then come from a stored instance), a
-    /// text is not ASCII, or the syntax is written whole: the caller takes the values path.
-    private static func direct(_ steps: [ColumnStep], _ row: [IndexValue], _ syntax: TransferSyntax) throws -> [UInt8]? {
+    /// 8,523 answers. A text that is not ASCII is written in UTF-8 when `utf8` allows (ISO_IR 192 first, as
+    /// `flat` does). Nil when a column is NULL or missing (the value may then come from a stored instance), a
+    /// text is not ASCII and `utf8` is false, or the syntax is written whole: the caller takes the values path.
+    private static func direct(_ steps: [ColumnStep], _ row: [IndexValue], _ syntax: TransferSyntax, utf8: Bool) throws -> [UInt8]? {
         guard var encoder = ElementEncoder(syntax: syntax) else { return nil }
         var size = 0
+        var ascii = true
+        func text(_ s: String, _ vr: VR) -> Bool {
+            if ascii && !s.utf8.allSatisfy({ $0 < 0x80 }) {
+                guard utf8 else { return false }
+                ascii = false
+            }
+            size += encoder.size(ofText: s.utf8.count, vr)
+            return true
+        }
         for step in steps {
             switch step {
             case .column(_, let vr, let i):
                 guard i < row.count else { return nil }
                 switch row[i] {
                 case .null: return nil
-                case .text(let s):
-                    guard vr != .US, s.utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
-                    size += encoder.size(ofText: s.utf8.count, vr)
-                default: size += 32  // a number, written as `indexed` writes it
+                case .text(let s): guard vr != .US, text(s, vr) else { return nil }
+                default: size += 32  // a number, written as `indexed` writes it (digits, or two bytes)
                 }
-            case .text(_, let vr, let s): size += encoder.size(ofText: s.utf8.count, vr)
+            case .text(_, let vr, let s): guard text(s, vr) else { return nil }
             }
         }
+        if !ascii { size += encoder.size(ofText: utf8Term.utf8.count, .CS) }
         encoder.reserveCapacity(size)
+        if !ascii { try encoder.append(.specificCharacterSet, .CS, text: utf8Term) }
         for step in steps {
             switch step {
             case .column(let tag, let vr, let i):
@@ -218,9 +233,7 @@ struct AnswerBuilder {
                     continue
                 }
                 switch indexed(row[i], tag, vr) {
-                case .text(let s, _):
-                    guard s.utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
-                    try encoder.append(tag, vr, text: s)
+                case .text(let s, _): try encoder.append(tag, vr, text: s)
                 case .element(var e):
                     e.tag = tag
                     try encoder.append(e)
@@ -233,26 +246,33 @@ struct AnswerBuilder {
     }
 
     /// `values` encoded one after another, or nil when one of them needs the dataset path: a sequence, a syntax
-    /// written whole (deflated), or (unless `utf8`) a text that is not ASCII. With `utf8`, Specific Character Set
-    /// ISO_IR 192 comes first and the texts are their UTF-8 bytes: what `encode` gives an answer that is not ASCII
-    /// when the query names no other character set.
+    /// written whole (deflated), or a text that is not ASCII unless `utf8` allows UTF-8. Then Specific Character
+    /// Set ISO_IR 192 comes first and the texts are their UTF-8 bytes: what `encode` gives an answer that is not
+    /// ASCII when the query names no other character set. One pass decides (it once took two: ASCII, then UTF-8).
     private static func flat(_ values: [(Tag, Value)], _ syntax: TransferSyntax, utf8: Bool) throws -> [UInt8]? {
         guard var encoder = ElementEncoder(syntax: syntax) else { return nil }
-        var size = utf8 ? encoder.size(ofText: utf8Term.utf8.count, .CS) : 0
-        for (tag, v) in values {
-            // The character set goes first (no value of the answer is one: `values(of:)` leaves it out).
-            if utf8 && tag <= .specificCharacterSet { return nil }
+        var size = 0
+        var ascii = true
+        for (_, v) in values {
             switch v {
             case .text(let s, let vr):
-                guard utf8 || s.utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
+                if ascii && !s.utf8.allSatisfy({ $0 < 0x80 }) {
+                    guard utf8 else { return nil }
+                    ascii = false
+                }
                 size += encoder.size(ofText: s.utf8.count, vr)
             case .element(let e): size += 12 + e.bytes.count
             case .empty(let vr): if vr == .SQ { return nil } else { size += 12 }
             case .items: return nil
             }
         }
+        if !ascii {
+            // The character set goes first (no value of the answer is one: `values(of:)` leaves it out).
+            guard values.allSatisfy({ $0.0 > .specificCharacterSet }) else { return nil }
+            size += encoder.size(ofText: utf8Term.utf8.count, .CS)
+        }
         encoder.reserveCapacity(size)
-        if utf8 { try encoder.append(.specificCharacterSet, .CS, text: utf8Term) }
+        if !ascii { try encoder.append(.specificCharacterSet, .CS, text: utf8Term) }
         for (tag, v) in values {
             switch v {
             case .text(let s, let vr): try encoder.append(tag, vr, text: s)

@@ -56,7 +56,7 @@ public final class ClientAssociation {
                         // A peer with Nagle on (DCMTK's default) holds each small response until our ACK: acknowledge
                         // at once unless what was read is a request we answer (C-MOVE to storescp ran at 22/s without
                         // it, one delayed ACK per image).
-                        ByteToMessageHandler(PDUDecoder(maxDataPDULength: maxPDU)),
+                        ByteToMessageHandler(PDUDecoder(maxDataPDULength: maxPDU, coalescesDataTransfers: true)),
                         QuickAckHandler(),
                         MessageToByteHandler(PDUEncoder()),
                     ])

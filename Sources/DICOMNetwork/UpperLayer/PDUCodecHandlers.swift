@@ -9,21 +9,47 @@ public struct PDUDecoder: ByteToMessageDecoder, Sendable {
     public typealias InboundOut = PDU
 
     public var limits: PDULimits
+    /// Consecutive P-DATA-TF PDUs already read go up as one, their PDVs in order (each PDU still checked against
+    /// `limits`): a reader that takes PDVs, not PDU boundaries, then handles a read's worth of small messages
+    /// (a C-FIND's answers, one PDU each) in one pass instead of one trip through the pipeline and the async
+    /// channel per answer, which was a third of a client's time in a search of 8,523 answers.
+    public var coalescesDataTransfers: Bool
 
-    public init(limits: PDULimits) {
+    /// At most this many PDVs go up as one P-DATA-TF (a bound on the array, whatever a read holds).
+    public static let maxCoalescedPDVs = 1024
+
+    public init(limits: PDULimits, coalescesDataTransfers: Bool = false) {
         self.limits = limits
+        self.coalescesDataTransfers = coalescesDataTransfers
     }
 
     /// - Parameters:
     ///   - maxDataPDULength: the Maximum Length we advertised; larger P-DATA-TF PDUs are errors.
     ///   - maxAssociatePDULength: largest A-ASSOCIATE-RQ/AC accepted (default 1 MiB).
-    public init(maxDataPDULength: UInt32, maxAssociatePDULength: UInt32 = PDULimits.defaultMaxAssociatePDULength) {
+    public init(maxDataPDULength: UInt32, maxAssociatePDULength: UInt32 = PDULimits.defaultMaxAssociatePDULength,
+                coalescesDataTransfers: Bool = false) {
         self.limits = PDULimits(maxDataPDULength: maxDataPDULength, maxAssociatePDULength: maxAssociatePDULength)
+        self.coalescesDataTransfers = coalescesDataTransfers
     }
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard let pdu = try PDU.decode(from: &buffer, limits: limits) else { return .needMoreData }
-        context.fireChannelRead(Self.wrapInboundOut(pdu))
+        guard coalescesDataTransfers, case .dataTF(var transfer) = pdu else {
+            context.fireChannelRead(Self.wrapInboundOut(pdu))
+            return .continue
+        }
+        do {
+            while transfer.pdvs.count < Self.maxCoalescedPDVs,
+                  buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) == PDUType.dataTF.rawValue,
+                  case .dataTF(let next)? = try PDU.decode(from: &buffer, limits: limits) {
+                transfer.pdvs.append(contentsOf: next.pdvs)
+            }
+        } catch {
+            // What came before the bad PDU goes up first, as it would have one PDU at a time.
+            context.fireChannelRead(Self.wrapInboundOut(.dataTF(transfer)))
+            throw error
+        }
+        context.fireChannelRead(Self.wrapInboundOut(.dataTF(transfer)))
         return .continue
     }
 

@@ -65,6 +65,8 @@ typealias Tag = DICOM.Tag
         add(patient: "P1", name: "Doe^John", study: "1.1", date: "20240115", time: "083000", accession: "ACC1", description: "CT chest",
             referring: "House^Gregory", series: "1.1.1", modality: "CT", number: 1, seriesDate: "20240115", sop: "1.1.1.1", instanceNumber: 1) {
             $0.setString("Main Hospital", for: Tag(0x0008, 0x0080), vr: .LO)
+            $0.set(Element(tag: .rows, vr: .US, bytes: [0x00, 0x02]))     // 512
+            $0.set(Element(tag: .columns, vr: .US, bytes: [0x00, 0x01]))  // 256
         }
         add(patient: "P1", name: "Doe^John", study: "1.1", date: "20240115", time: "083000", accession: "ACC1", description: "CT chest",
             series: "1.1.1", modality: "CT", number: 1, seriesDate: "20240115", sop: "1.1.1.2", instanceNumber: 2)
@@ -329,6 +331,30 @@ typealias Tag = DICOM.Tag
                 == ["Müller^Jürgen"])
     }
 
+    /// US columns (Rows, Columns) answer as two little-endian bytes; an instance whose column is NULL (no Rows)
+    /// is answered from its stored header, where the attribute is absent: present and empty. Both are written
+    /// straight from the row or through the values, the same bytes (`expectEncodedAnswers`).
+    @Test(arguments: IndexEngine.all) func binaryColumnsAndNullColumnsAnswerAsTheInstancesHoldThem(engine: IndexEngine) throws {
+        let f = try Self.fixture(engine)
+        defer { try? FileManager.default.removeItem(at: f.directory) }
+        var ds = DataSet()
+        ds.setString("IMAGE", for: .queryRetrieveLevel, vr: .CS)
+        ds.setString("1.1", for: .studyInstanceUID, vr: .UI)
+        ds.setString("1.1.1", for: .seriesInstanceUID, vr: .UI)
+        ds.setString("", for: .sopInstanceUID, vr: .UI)
+        ds.set(Element(tag: .rows, vr: .US, bytes: []))
+        ds.set(Element(tag: .columns, vr: .US, bytes: []))
+        let query = try Query(identifier: ds, model: .studyRoot)
+        let result = try f.engine.findNow(query)
+        try Self.expectEncodedAnswers(f, query, result)
+        try Self.expectAnswerValues(f.engine, query, result)
+        let answers = result.answers.sorted { ($0.string(.sopInstanceUID) ?? "") < ($1.string(.sopInstanceUID) ?? "") }
+        #expect(answers.map { $0.string(.sopInstanceUID) } == ["1.1.1.1", "1.1.1.2"])
+        #expect(answers.map { $0[.rows]?.bytes } == [[0x00, 0x02], []])
+        #expect(answers.map { $0[.columns]?.bytes } == [[0x00, 0x01], []])
+        #expect(answers.allSatisfy { $0[.rows]?.vr == .US })
+    }
+
     @Test(arguments: IndexEngine.all) func keysTheIndexLacksComeFromTheInstances(engine: IndexEngine) throws {
         let f = try Self.fixture(engine)
         defer { try? FileManager.default.removeItem(at: f.directory) }
@@ -514,9 +540,15 @@ typealias Tag = DICOM.Tag
         let cold = QueryEngine(index: index, source: f.engine.source, retrieveAETitle: "ARCA", inlineSlice: .seconds(60))
         #expect(try await cold.find(query).answers == reference.answers)
         #expect(cold.inlineOutcomesSoFar == QueryEngine.InlineOutcomes(notStarted: 1))
-        // Its pages now read (by the I/O thread's reading, into the kernel's cache): the next one starts here.
-        #expect(try await cold.find(query).answers == reference.answers)
-        #expect(cold.inlineOutcomesSoFar == QueryEngine.InlineOutcomes(done: 1, notStarted: 1))
+        // Its pages now read (by the I/O thread's reading, into the kernel's cache): the next one starts here. A
+        // page of the fixture's rows still being written back makes a no-wait read refuse (seen twice in loaded
+        // runs here, never in CI): asked again, it runs inline once the page is back.
+        for _ in 0..<5 where cold.inlineOutcomesSoFar.done == 0 {
+            #expect(try await cold.find(query).answers == reference.answers)
+            if cold.inlineOutcomesSoFar.done == 0 { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(cold.inlineOutcomesSoFar.done == 1)
+        #expect(cold.inlineOutcomesSoFar.handedOver == 0)
     }
 
     /// A step that runs past the slice before its first row (a wild card that scans 3,000 studies, a zero

@@ -101,6 +101,36 @@ import Testing
         #expect(registry.performs(.cGetRQ) && !registry.performs(.cFindRQ))
     }
 
+    /// A command and dataset that fill the peer's Maximum Length exactly go in one PDU (the one-pass path); one
+    /// byte more and the dataset is split: every PDU within the limit, every byte there, in order.
+    @Test func aMessageThatFillsThePDUExactlyIsOnePDUAndOneByteMoreIsTwo() throws {
+        var request = CommandSet.storeRequest(messageID: 9, sopClassUID: "1.2.840.10008.5.1.4.1.2.2.1", sopInstanceUID: "1.2.3")
+        request.setUS(CommandField.cFindRQ.rawValue, .commandField)
+        var pending = CommandSet.response(answering: request, status: .pending)
+        pending.setUS(0x0000, .commandDataSetType)
+        let command = Array(buffer: try Self.commandBytes(pending))
+        let max: UInt32 = 1000
+        for extra in [0, 1] {
+            let dataSet = (0..<(Int(max) - 12 - command.count + extra)).map { UInt8(truncatingIfNeeded: $0) }
+            var written = ByteBuffer()
+            MessageFragmenter(peerMaxPDULength: max).writePacked(command: command, dataSets: [dataSet], contextID: 3, into: &written)
+            var pdus: [PDU] = []
+            while let pdu = try PDU.decode(from: &written, limits: PDULimits(maxDataPDULength: max)) { pdus.append(pdu) }
+            #expect(written.readableBytes == 0)
+            #expect(pdus.count == 1 + extra)
+            var commandRead: [UInt8] = []
+            var dataRead: [UInt8] = []
+            for case .dataTF(let transfer) in pdus {
+                for var pdv in transfer.pdvs {
+                    let bytes = pdv.data.readBytes(length: pdv.data.readableBytes) ?? []
+                    if pdv.isCommand { commandRead += bytes } else { dataRead += bytes }
+                }
+            }
+            #expect(commandRead == command)
+            #expect(dataRead == dataSet)
+        }
+    }
+
     /// Small messages packed: every PDU within the peer's Maximum Length, no PDU carrying two messages (peers
     /// drop what follows a completed message), and the PDVs read back through the assembler give every message
     /// whole and in order.

@@ -493,7 +493,8 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
                     do {
                         _ = try await connection.query(query, logger: logger, { row in try batches.add(row.map(Self.value)) }).get()
                     } catch is RowBatches.ReaderStopped {
-                        // The reader stopped: the throw ended the statement.
+                        // The reader stopped: no more rows are delivered (postgres-nio reads and drops the rest
+                        // before the connection serves another statement; a search stops at its LIMIT).
                     }
                     batches.flush()
                 }

@@ -3,7 +3,7 @@ import Foundation
 /// Rows passed from the task reading them off a PostgreSQL connection to the I/O thread that answers them, in
 /// batches as they arrive: the thread starts answering (and the answers go out) while the database still sends,
 /// instead of after its last row. The I/O thread blocks in `next()`, which is what it is for; the reading task
-/// never blocks: it learns from `push` that the reader stopped (a C-CANCEL, a limit) and ends the statement.
+/// never blocks: it learns from `push` that the reader stopped (a C-CANCEL, a limit) and stops taking rows.
 /// Unbounded, as reading the rows whole was: a statement stops at its LIMIT, or at the candidates a check on the
 /// stored instances thins out.
 final class RowHandoff: @unchecked Sendable {
@@ -54,7 +54,8 @@ final class RowHandoff: @unchecked Sendable {
 }
 
 /// Rows gathered into batches for a `RowHandoff` by a producer that gets them one at a time on one thread (a
-/// connection's event loop); `add` throws `ReaderStopped` once the reader wants no more, which ends the statement.
+/// connection's event loop); `add` throws `ReaderStopped` once the reader wants no more, which stops the rows'
+/// delivery (the driver drops the rest as they come).
 final class RowBatches: @unchecked Sendable {
     struct ReaderStopped: Error {}
 

@@ -30,14 +30,16 @@ public struct SpecificCharacterSet: Sendable, Hashable, CustomStringConvertible 
     public init(bytes: [UInt8]) {
         switch bytes {
         case [], [0x20]: self = .default
-        case Self.utf8Bytes, Self.utf8Bytes + [0x20]: self = .utf8
-        case Self.latin1Bytes, Self.latin1Bytes + [0x20]: self = .latin1
+        case Self.utf8Bytes, Self.utf8Padded: self = .utf8
+        case Self.latin1Bytes, Self.latin1Padded: self = .latin1
         default: self.init(String(decoding: bytes, as: UTF8.self))
         }
     }
 
     private static let utf8Bytes = Array("ISO_IR 192".utf8)
     private static let latin1Bytes = Array("ISO_IR 100".utf8)
+    private static let utf8Padded = utf8Bytes + [0x20]
+    private static let latin1Padded = latin1Bytes + [0x20]
 
     /// Parses the raw value of (0008,0005): terms separated by '\', padding trimmed.
     public init(_ value: String) {

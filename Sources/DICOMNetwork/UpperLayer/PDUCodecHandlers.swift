@@ -15,7 +15,8 @@ public struct PDUDecoder: ByteToMessageDecoder, Sendable {
     /// channel per answer, which was a third of a client's time in a search of 8,523 answers.
     public var coalescesDataTransfers: Bool
 
-    /// At most this many PDVs go up as one P-DATA-TF (a bound on the array, whatever a read holds).
+    /// No PDU is merged once this many PDVs are gathered (a soft bound on the array: the PDU merged last may add
+    /// several; what is gathered never exceeds the bytes already read).
     public static let maxCoalescedPDVs = 1024
 
     public init(limits: PDULimits, coalescesDataTransfers: Bool = false) {

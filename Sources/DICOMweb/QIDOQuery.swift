@@ -60,7 +60,7 @@ struct QIDOQuery {
         }
         if level == .series { Self.add(Self.requestAttributes, to: &keys) }
         var query = Query(model: .studyRoot, level: level, keys: keys, options: QueryOptions(relational: true),
-                          characterSet: SpecificCharacterSet("ISO_IR 192"), limit: limit, offset: offset)
+                          characterSet: .utf8, limit: limit, offset: offset)
         query.order = .stable
         // Defaults the index does not hold are answered when an instance is read for another key, else empty.
         query.optionalReturnKeys = Set(Self.defaultReturnKeys(level) + [Self.requestAttributes.tag]).subtracting(include)

@@ -14,9 +14,6 @@ struct AnswerBuilder {
     /// `plan` when every value comes from an index column or is a text constant (a search on indexed keys:
     /// nearly every C-FIND), for `direct`; nil when a value may come from a stored instance.
     private let columnPlan: [ColumnStep]?
-    /// Whether a `columnPlan` answer that is not ASCII may be written in UTF-8 straight away: the query names no
-    /// other character set, and no attribute precedes Specific Character Set.
-    private let columnPlanTakesUTF8: Bool
     /// Whether an answer that is not ASCII goes in UTF-8: the query names no other character set.
     private let takesUTF8: Bool
     private let hasRepresentative: Bool
@@ -35,6 +32,12 @@ struct AnswerBuilder {
     private enum ColumnStep {
         case column(Tag, VR, Int)
         case text(Tag, VR, String)
+
+        var tag: Tag {
+            switch self {
+            case .column(let tag, _, _), .text(let tag, _, _): return tag
+            }
+        }
     }
 
     /// One attribute of the answer: a key (its index column when the index has one), or a constant.
@@ -86,7 +89,6 @@ struct AnswerBuilder {
         }
         self.columnPlan = columnPlan
         takesUTF8 = query.characterSet.terms.isEmpty || query.characterSet == .utf8
-        columnPlanTakesUTF8 = takesUTF8 && self.plan.allSatisfy { $0.tag > .specificCharacterSet }
     }
 
     func answer(_ row: [IndexValue], header loadHeader: () throws -> DataSet?) throws -> DataSet {
@@ -101,7 +103,7 @@ struct AnswerBuilder {
     /// (nearly every answer), else from its values when they are flat (no sequence; ASCII, or UTF-8 the query
     /// allows), through a `DataSet` otherwise. The same bytes every way (`QueryEngineTests` compare them).
     func encodedAnswer(_ row: [IndexValue], header loadHeader: () throws -> DataSet?, syntax: TransferSyntax) throws -> [UInt8] {
-        if let columnPlan, let bytes = try Self.direct(columnPlan, row, syntax, utf8: columnPlanTakesUTF8) { return bytes }
+        if let columnPlan, let bytes = try Self.direct(columnPlan, row, syntax, utf8: takesUTF8) { return bytes }
         let values = try values(row, loadHeader)
         // A text that is not ASCII goes in UTF-8 unless the query names another character set (which `encode`
         // then tries first): written flat as well. Through a `DataSet`, the 3% of answers with a name such as
@@ -195,54 +197,31 @@ struct AnswerBuilder {
 
     /// The answer written straight from `row` as `flat` writes its values (the same bytes), without building
     /// them first: their array, and an enum copied per value, were a tenth of the server's CPU in a search of
-    /// 8,523 answers. A text that is not ASCII is written in UTF-8 when `utf8` allows (ISO_IR 192 first, as
-    /// `flat` does). Nil when a column is NULL or missing (the value may then come from a stored instance), a
-    /// text is not ASCII and `utf8` is false, or the syntax is written whole: the caller takes the values path.
+    /// 8,523 answers. Nil when a column is NULL or missing (the value may then come from a stored instance), or
+    /// as `flat` says: the caller then takes the values path.
     private static func direct(_ steps: [ColumnStep], _ row: [IndexValue], _ syntax: TransferSyntax, utf8: Bool) throws -> [UInt8]? {
-        guard var encoder = ElementEncoder(syntax: syntax) else { return nil }
-        var size = 0
-        var ascii = true
-        func text(_ s: String, _ vr: VR) -> Bool {
-            if ascii && !s.utf8.allSatisfy({ $0 < 0x80 }) {
-                guard utf8 else { return false }
-                ascii = false
-            }
-            size += encoder.size(ofText: s.utf8.count, vr)
-            return true
-        }
+        guard var answer = FlatAnswer(syntax, utf8: utf8) else { return nil }
         for step in steps {
             switch step {
             case .column(_, let vr, let i):
                 guard i < row.count else { return nil }
                 switch row[i] {
                 case .null: return nil
-                case .text(let s): guard vr != .US, text(s, vr) else { return nil }
-                default: size += 32  // a number, written as `indexed` writes it (digits, or two bytes)
+                case .text(let s): guard vr != .US, answer.count(s, vr) else { return nil }
+                default: answer.count(bytes: 20)  // a number, written as `indexed` writes it (digits, or two bytes)
                 }
-            case .text(_, let vr, let s): guard text(s, vr) else { return nil }
+            case .text(_, let vr, let s): guard answer.count(s, vr) else { return nil }
             }
         }
-        if !ascii { size += encoder.size(ofText: utf8Term.utf8.count, .CS) }
-        encoder.reserveCapacity(size)
-        if !ascii { try encoder.append(.specificCharacterSet, .CS, text: utf8Term) }
+        guard try answer.start(firstTag: steps.first?.tag) else { return nil }
         for step in steps {
             switch step {
             case .column(let tag, let vr, let i):
-                if case .text(let s) = row[i] {
-                    try encoder.append(tag, vr, text: s)
-                    continue
-                }
-                switch indexed(row[i], tag, vr) {
-                case .text(let s, _): try encoder.append(tag, vr, text: s)
-                case .element(var e):
-                    e.tag = tag
-                    try encoder.append(e)
-                default: try encoder.append(Element(tag: tag, vr: vr, bytes: []))
-                }
-            case .text(let tag, let vr, let s): try encoder.append(tag, vr, text: s)
+                if case .text(let s) = row[i] { try answer.encoder.append(tag, vr, text: s) } else { try answer.append(tag, indexed(row[i], tag, vr)) }
+            case .text(let tag, let vr, let s): try answer.encoder.append(tag, vr, text: s)
             }
         }
-        return encoder.bytes
+        return answer.encoder.bytes
     }
 
     /// `values` encoded one after another, or nil when one of them needs the dataset path: a sequence, a syntax
@@ -250,40 +229,70 @@ struct AnswerBuilder {
     /// Set ISO_IR 192 comes first and the texts are their UTF-8 bytes: what `encode` gives an answer that is not
     /// ASCII when the query names no other character set. One pass decides (it once took two: ASCII, then UTF-8).
     private static func flat(_ values: [(Tag, Value)], _ syntax: TransferSyntax, utf8: Bool) throws -> [UInt8]? {
-        guard var encoder = ElementEncoder(syntax: syntax) else { return nil }
-        var size = 0
-        var ascii = true
+        guard var answer = FlatAnswer(syntax, utf8: utf8) else { return nil }
         for (_, v) in values {
             switch v {
-            case .text(let s, let vr):
-                if ascii && !s.utf8.allSatisfy({ $0 < 0x80 }) {
-                    guard utf8 else { return nil }
-                    ascii = false
-                }
-                size += encoder.size(ofText: s.utf8.count, vr)
-            case .element(let e): size += 12 + e.bytes.count
-            case .empty(let vr): if vr == .SQ { return nil } else { size += 12 }
+            case .text(let s, let vr): guard answer.count(s, vr) else { return nil }
+            case .element(let e): answer.count(bytes: e.bytes.count)
+            case .empty(let vr): if vr == .SQ { return nil } else { answer.count(bytes: 0) }
             case .items: return nil
             }
         }
-        if !ascii {
-            // The character set goes first (no value of the answer is one: `values(of:)` leaves it out).
-            guard values.allSatisfy({ $0.0 > .specificCharacterSet }) else { return nil }
-            size += encoder.size(ofText: utf8Term.utf8.count, .CS)
+        guard try answer.start(firstTag: values.first?.0) else { return nil }
+        for (tag, v) in values { try answer.append(tag, v) }
+        return answer.encoder.bytes
+    }
+
+    /// An answer written flat in two passes, for `direct` and `flat`: each value counted (its size, and whether
+    /// every text is ASCII or else UTF-8 is allowed), then `start` and the values appended in tag order.
+    private struct FlatAnswer {
+        var encoder: ElementEncoder
+        private let utf8: Bool
+        private var size = 0
+        private var ascii = true
+
+        init?(_ syntax: TransferSyntax, utf8: Bool) {
+            guard let encoder = ElementEncoder(syntax: syntax) else { return nil }
+            self.encoder = encoder
+            self.utf8 = utf8
         }
-        encoder.reserveCapacity(size)
-        if !ascii { try encoder.append(.specificCharacterSet, .CS, text: utf8Term) }
-        for (tag, v) in values {
-            switch v {
+
+        /// False when `s` is not ASCII and UTF-8 is not allowed.
+        mutating func count(_ s: String, _ vr: VR) -> Bool {
+            if ascii && !s.utf8.allSatisfy({ $0 < 0x80 }) {
+                guard utf8 else { return false }
+                ascii = false
+            }
+            size += encoder.size(ofText: s.utf8.count, vr)
+            return true
+        }
+
+        /// A value of `n` bytes (at most 12 of header).
+        mutating func count(bytes n: Int) { size += 12 + n }
+
+        /// Reserves the answer's size and, when a text is not ASCII, writes ISO_IR 192 first; false when an
+        /// attribute of the answer (the first, `firstTag`: they are in tag order) would come before it.
+        mutating func start(firstTag: Tag?) throws -> Bool {
+            if !ascii {
+                if let firstTag, firstTag <= .specificCharacterSet { return false }
+                size += encoder.size(ofText: utf8Term.utf8.count, .CS)
+            }
+            encoder.reserveCapacity(size)
+            if !ascii { try encoder.append(.specificCharacterSet, .CS, text: utf8Term) }
+            return true
+        }
+
+        /// A counted value (never `.items`: counting refused those).
+        mutating func append(_ tag: Tag, _ value: Value) throws {
+            switch value {
             case .text(let s, let vr): try encoder.append(tag, vr, text: s)
             case .element(var e):
                 e.tag = tag
                 try encoder.append(e)
             case .empty(let vr): try encoder.append(Element(tag: tag, vr: vr, bytes: []))
-            case .items: return nil
+            case .items: break
             }
         }
-        return encoder.bytes
     }
 
     /// Whether every text of the answer is ASCII (nearly every answer: no character set to choose).

@@ -272,7 +272,9 @@ public final class ClientAssociation {
         case request(CommandSet, contextID: UInt8, DataSet?)
     }
 
-    /// Reads until the next response to `request`, handling what the peer sends meanwhile.
+    /// Reads until the next response to `request`, handling what the peer sends meanwhile. Inlined, as
+    /// `nextMessage` is, into the operation that waits: each nonisolated async frame entered cost a task switch
+    /// (a lock on the task's status) per answer of a C-FIND.
     @inline(__always) private func response(to request: CommandSet, incoming: (any IncomingStoreHandler)? = nil) async throws -> (command: CommandSet, dataSet: DataSet?) {
         while true {
             let message = try await nextMessage(incoming: incoming)

@@ -231,6 +231,14 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
         }
     }
 
+    /// A row's values, its cells taken in order (the row's iterator: its indices re-read each cell's length).
+    static func values(_ row: PostgresRow) throws -> [IndexValue] {
+        var values: [IndexValue] = []
+        values.reserveCapacity(row.count)
+        for cell in row { values.append(try value(cell)) }
+        return values
+    }
+
     static func value(_ cell: PostgresCell) throws -> IndexValue {
         guard let bytes = cell.bytes else { return .null }
         switch cell.dataType {
@@ -491,7 +499,7 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
                 try await self.onConnection { connection in
                     let batches = RowBatches(handoff, size: Self.rowBatch)
                     do {
-                        _ = try await connection.query(query, logger: logger, { row in try batches.add(row.map(Self.value)) }).get()
+                        _ = try await connection.query(query, logger: logger, { row in try batches.add(Self.values(row)) }).get()
                     } catch is RowBatches.ReaderStopped {
                         // The reader stopped: no more rows are delivered (postgres-nio reads and drops the rest
                         // before the connection serves another statement; a search stops at its LIMIT).

@@ -205,7 +205,9 @@ public final class QueryEngine: Sendable {
                     do {
                         var sizes = sizes
                         var batch: [[UInt8]] = []
-                        let emit = { (encoded: [UInt8]) in
+                        // A local function, not a closure value: the state it changes stays in this frame (a
+                        // closure value's captures were boxed, each answer's access checked at run time).
+                        func emit(_ encoded: [UInt8]) {
                             batch.append(encoded)
                             if batch.count == sizes.current {
                                 continuation.yield(AnswerBatch(answers: batch, truncated: nil))

@@ -27,7 +27,8 @@ public struct ElementEncoder {
         // A short-length VR cannot carry more than 64 KiB in explicit VR: such a value goes as UN (as DataSetWriter).
         let written = encoding.explicitVR && !vr.hasLongLength && length > 0xFFFF ? VR.UN : vr
         try DataSetWriter.header(tag, written, length: length, encoding, into: &bytes)
-        bytes.append(contentsOf: utf8)
+        // One copy of the string's storage (the UTF-8 view appended element by element was 3% of a large search).
+        if utf8.withContiguousStorageIfAvailable({ bytes.append(contentsOf: $0) }) == nil { bytes.append(contentsOf: utf8) }
         if length > utf8.count { bytes.append(vr.paddingByte) }
     }
 

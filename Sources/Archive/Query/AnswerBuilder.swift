@@ -259,7 +259,7 @@ struct AnswerBuilder {
 
         /// False when `s` is not ASCII and UTF-8 is not allowed.
         mutating func count(_ s: String, _ vr: VR) -> Bool {
-            if ascii && !s.utf8.allSatisfy({ $0 < 0x80 }) {
+            if ascii && !AnswerBuilder.isASCII(s) {
                 guard utf8 else { return false }
                 ascii = false
             }
@@ -295,11 +295,17 @@ struct AnswerBuilder {
         }
     }
 
+    /// Whether `s` is ASCII, read in its storage at once: its UTF-8 view's iterator (a byte at a time, each index
+    /// checked) was half of the time `direct` took to write an answer.
+    static func isASCII(_ s: String) -> Bool {
+        s.utf8.withContiguousStorageIfAvailable { $0.reduce(0, |) < 0x80 } ?? s.utf8.allSatisfy { $0 < 0x80 }
+    }
+
     /// Whether every text of the answer is ASCII (nearly every answer: no character set to choose).
     private static func allASCII(_ values: [(Tag, Value)]) -> Bool {
         for (_, v) in values {
             switch v {
-            case .text(let s, _): if !s.utf8.allSatisfy({ $0 < 0x80 }) { return false }
+            case .text(let s, _): if !isASCII(s) { return false }
             case .items(let items): if !items.allSatisfy(allASCII) { return false }
             default: break
             }
@@ -363,7 +369,7 @@ public struct AnswerValues: Sendable {
         for (tag, v) in values {
             switch v {
             case .text(let s, let vr):
-                guard s.utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
+                guard AnswerBuilder.isASCII(s) else { return nil }
                 elements.append(Element(tag: tag, vr: vr, bytes: Array(s.utf8)))
             case .element(var e):
                 e.tag = tag

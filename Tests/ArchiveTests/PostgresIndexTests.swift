@@ -171,6 +171,33 @@ struct PostgresIndexTests {
         #expect(throws: (any Error).self) { try index.forEachRow("SELECT no_such_column FROM instances", []) { _ in true } }
     }
 
+    /// A statement whose reader stops is cancelled on the server, not read to its end: one that would send rows
+    /// for hours (no LIMIT: a search whose keys are checked on the stored instances) is gone from the server's
+    /// activity at once, and the connection serves the next statements.
+    @Test func aStoppedStatementIsCancelledOnTheServer() async throws {
+        let url = try PostgresTestServer.makeDatabase()
+        let index = try Self.node(url, "canceller")
+        // In the SELECT list, where it streams: in FROM it would be materialized whole before the first row.
+        let endless = "SELECT generate_series(1, 1000000000000) AS n"
+        for round in 1...3 {
+            var seen = 0
+            try index.forEachRow(endless, []) { _ in
+                seen += 1
+                return seen < 100
+            }
+            #expect(seen == 100)
+            let running = "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%generate_series(1, 1000000000000)%' AND pid <> pg_backend_pid()"
+            #expect(try await Self.eventually { try PostgresTestServer.psql(url, running) == "0\n" }, "round \(round)")
+            var next: [Int64] = []
+            try index.forEachRow("SELECT n FROM generate_series(1, 3) n", []) { row in
+                next.append(row.first?.integer ?? -1)
+                return true
+            }
+            #expect(next == [1, 2, 3])
+        }
+        index.close()
+    }
+
     @Test func aClaimIsExclusiveAcrossNodesAndADeadNodesClaimIsTakenOver() async throws {
         let url = try PostgresTestServer.makeDatabase()
         let a = try Self.node(url, "a"), b = try Self.node(url, "b")

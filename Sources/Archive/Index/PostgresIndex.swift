@@ -37,6 +37,8 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
     /// takes a few seconds to accept connections again.
     let commitTimeout: Double
     let executor: QueueExecutor
+    /// The server process of each of `client`'s connections, by connection (`backendPID`).
+    private let backendPIDs = NIOLockedValueBox<[PostgresConnection.ID: Int32]>([:])
     /// Every statement runs through it: a statement whose connection closed is failed, not waited for.
     let watch: ClosedConnectionWatch
     private let runners: [Task<Void, Never>]
@@ -498,11 +500,21 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
             do {
                 try await self.onConnection { connection in
                     let batches = RowBatches(handoff, size: Self.rowBatch)
+                    let cancel = StatementCancel(session: self.session, backend: try await self.backendPID(of: connection),
+                                                 executor: self.executor, logger: logger)
                     do {
-                        _ = try await connection.query(query, logger: logger, { row in try batches.add(Self.values(row)) }).get()
-                    } catch is RowBatches.ReaderStopped {
-                        // The reader stopped: no more rows are delivered (postgres-nio reads and drops the rest
-                        // before the connection serves another statement; a search stops at its LIMIT).
+                        _ = try await connection.query(query, logger: logger, { row in
+                            do { try batches.add(Self.values(row)) } catch {
+                                // The reader stopped: no more rows are delivered, and the rest of the statement is
+                                // cancelled (postgres-nio would read and drop every row left before this query's
+                                // end, a search without LIMIT all it matches).
+                                cancel.start()
+                                throw error
+                            }
+                        }).get()
+                    } catch where cancel.started {
+                        // The statement's end after its reader stopped (ours, or the server's "canceling statement").
+                        await cancel.finish(on: connection)
                     }
                     batches.flush()
                 }
@@ -515,6 +527,15 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
         while let batch = try handoff.next() {
             for row in batch where try !body(row) { return }
         }
+    }
+
+    /// The server process serving `connection`, asked once per connection (what `pg_cancel_backend` names).
+    private func backendPID(of connection: PostgresConnection) async throws -> Int32 {
+        if let pid = backendPIDs.withLockedValue({ $0[connection.id] }) { return pid }
+        var pid: Int32 = 0
+        for try await row in try await connection.query("SELECT pg_backend_pid()", logger: logger) { pid = try row.decode(Int32.self) }
+        backendPIDs.withLockedValue { [pid] in $0[connection.id] = pid }
+        return pid
     }
 
     /// Rows per hand-off: few enough that the first answers go out early, enough to spare the wake-ups.
@@ -588,6 +609,8 @@ final class NodeSession: Sendable {
             case node(String)
             /// A role's lock; answered from what the current connection holds when it holds it.
             case role(String)
+            /// Cancels what a server process runs (`pg_cancel_backend`): a statement whose reader stopped.
+            case cancel(Int32)
             /// Connection `n` of the session closed (posted by the connection itself, so a lost connection is
             /// replaced at once, not at the next request).
             case closed(Int)
@@ -617,13 +640,15 @@ final class NodeSession: Sendable {
                         generation += 1
                         let current = generation
                         connection.closeFuture.whenComplete { _ in _ = continuation.yield(Request(kind: .closed(current)) { _ in }) }
-                        func locked(_ key: String) async throws -> Bool {
+                        func answer(_ query: PostgresQuery) async throws -> Bool {
                             try await watch.run(on: connection) {
                                 var answer = false
-                                let rows = try await connection.query("SELECT pg_try_advisory_lock(hashtextextended(\(key), 0))", logger: logger)
-                                for try await row in rows { answer = try row.decode(Bool.self) }
+                                for try await row in try await connection.query(query, logger: logger) { answer = try row.decode(Bool.self) }
                                 return answer
                             }
+                        }
+                        func locked(_ key: String) async throws -> Bool {
+                            try await answer("SELECT pg_try_advisory_lock(hashtextextended(\(key), 0))")
                         }
                         if let node {
                             while try await !locked("arca-node:" + node) {
@@ -651,6 +676,8 @@ final class NodeSession: Sendable {
                                     let granted = try await locked("arca-lead:" + role)
                                     if granted { roles.insert(role) }
                                     request.done(.success(granted))
+                                case .cancel(let backend):
+                                    request.done(.success(try await answer("SELECT pg_cancel_backend(\(backend))")))
                                 }
                             } catch {
                                 request.done(.failure(error))
@@ -678,6 +705,9 @@ final class NodeSession: Sendable {
 
     /// Takes a role's lock, or answers that this node holds it on its current connection.
     func lead(_ role: String) async throws -> Bool { try await ask(.role(role)) }
+
+    /// Asks the server to cancel what process `backend` runs; false when it runs nothing to cancel any more.
+    func cancel(backend: Int32) async throws -> Bool { try await ask(.cancel(backend)) }
 
     private func ask(_ kind: Request.Kind) async throws -> Bool {
         try await withCheckedThrowingContinuation { continuation in
@@ -799,5 +829,47 @@ final class QueueExecutor: TaskExecutor, @unchecked Sendable {
         let job = UnownedJob(job)
         let executor = asUnownedTaskExecutor()
         queue.async { job.runSynchronously(on: executor) }
+    }
+}
+
+/// The cancel of one statement whose reader stopped. Started on the connection's event loop as the reader is found
+/// gone (it must not wait there), sent from the node's session connection (a second lease from the pool could wait
+/// for ever on a pool whose every connection is held by a statement waiting for the same), and finished before the
+/// statement's connection goes back to the pool: the cancel then reaches this statement or an idle server, which
+/// drops it, never the next statement on the connection.
+final class StatementCancel: Sendable {
+    private let session: NodeSession
+    private let backend: Int32
+    private let executor: QueueExecutor
+    private let logger: Logger
+    private let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
+
+    init(session: NodeSession, backend: Int32, executor: QueueExecutor, logger: Logger) {
+        self.session = session
+        self.backend = backend
+        self.executor = executor
+        self.logger = logger
+    }
+
+    var started: Bool { task.withLockedValue { $0 != nil } }
+
+    /// Asks the server to cancel the statement (once).
+    func start() {
+        task.withLockedValue { task in
+            guard task == nil else { return }
+            task = Task(executorPreference: executor) { [session, backend, logger] in
+                do { _ = try await session.cancel(backend: backend) } catch {
+                    // Not cancelled (the session is reconnecting): the statement's rows are read and dropped.
+                    logger.debug("PostgreSQL: a stopped statement could not be cancelled: \(error)")
+                }
+            }
+        }
+    }
+
+    /// Waits for the cancel to be sent, then for a trivial statement on `connection`: a cancel the server took
+    /// late (after the statement ended) is spent on it, not on the next statement.
+    func finish(on connection: PostgresConnection) async {
+        await task.withLockedValue { $0 }?.value
+        _ = try? await connection.query("SELECT 1", logger: logger).get()
     }
 }

@@ -195,6 +195,16 @@ struct PostgresIndexTests {
             }
             #expect(next == [1, 2, 3])
         }
+        // A statement that fails after some rows is an error, not the end of the rows: only a stopped reader ends
+        // them quietly.
+        var before = 0
+        #expect(throws: (any Error).self) {
+            try index.forEachRow("SELECT 100 / (10 - n) FROM generate_series(1, 20) n", []) { _ in
+                before += 1
+                return true
+            }
+        }
+        #expect(before < 10)
         index.close()
     }
 

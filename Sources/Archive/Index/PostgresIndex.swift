@@ -504,16 +504,18 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
                                                  executor: self.executor, logger: logger)
                     do {
                         _ = try await connection.query(query, logger: logger, { row in
-                            do { try batches.add(Self.values(row)) } catch {
+                            let values = try Self.values(row)
+                            do { try batches.add(values) } catch {
                                 // The reader stopped: no more rows are delivered, and the rest of the statement is
-                                // cancelled (postgres-nio would read and drop every row left before this query's
-                                // end, a search without LIMIT all it matches).
+                                // cancelled (postgres-nio would read and drop every row left before the connection
+                                // served anything else, a search without LIMIT all it matches).
                                 cancel.start()
                                 throw error
                             }
                         }).get()
-                    } catch where cancel.started {
-                        // The statement's end after its reader stopped (ours, or the server's "canceling statement").
+                    } catch is RowBatches.ReaderStopped {
+                        // The query failed as the callback threw; the statement goes on on the connection until
+                        // it is cancelled (or its rows are read and dropped), which `finish` waits for.
                         await cancel.finish(on: connection)
                     }
                     batches.flush()
@@ -535,6 +537,8 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
         var pid: Int32 = 0
         for try await row in try await connection.query("SELECT pg_backend_pid()", logger: logger) { pid = try row.decode(Int32.self) }
         backendPIDs.withLockedValue { [pid] in $0[connection.id] = pid }
+        // Forgotten with the connection (the pool replaces idle ones: the table would otherwise only grow).
+        connection.closeFuture.whenComplete { [backendPIDs, id = connection.id] _ in _ = backendPIDs.withLockedValue { $0.removeValue(forKey: id) } }
         return pid
     }
 
@@ -609,8 +613,9 @@ final class NodeSession: Sendable {
             case node(String)
             /// A role's lock; answered from what the current connection holds when it holds it.
             case role(String)
-            /// Cancels what a server process runs (`pg_cancel_backend`): a statement whose reader stopped.
-            case cancel(Int32)
+            /// Cancels what a server process runs (`pg_cancel_backend`): a statement whose reader stopped, unless
+            /// its waiter abandoned it meanwhile (`StatementCancel.Ticket`).
+            case cancel(Int32, StatementCancel.Ticket)
             /// Connection `n` of the session closed (posted by the connection itself, so a lost connection is
             /// replaced at once, not at the next request).
             case closed(Int)
@@ -676,7 +681,8 @@ final class NodeSession: Sendable {
                                     let granted = try await locked("arca-lead:" + role)
                                     if granted { roles.insert(role) }
                                     request.done(.success(granted))
-                                case .cancel(let backend):
+                                case .cancel(let backend, let ticket):
+                                    guard ticket.send() else { request.done(.success(false)); continue }
                                     request.done(.success(try await answer("SELECT pg_cancel_backend(\(backend))")))
                                 }
                             } catch {
@@ -706,8 +712,9 @@ final class NodeSession: Sendable {
     /// Takes a role's lock, or answers that this node holds it on its current connection.
     func lead(_ role: String) async throws -> Bool { try await ask(.role(role)) }
 
-    /// Asks the server to cancel what process `backend` runs; false when it runs nothing to cancel any more.
-    func cancel(backend: Int32) async throws -> Bool { try await ask(.cancel(backend)) }
+    /// Asks the server to cancel what process `backend` runs; false when it runs nothing to cancel any more, or
+    /// when the ticket's waiter gave up before it was sent (then it never is).
+    func cancel(backend: Int32, _ ticket: StatementCancel.Ticket) async throws -> Bool { try await ask(.cancel(backend, ticket)) }
 
     private func ask(_ kind: Request.Kind) async throws -> Bool {
         try await withCheckedThrowingContinuation { continuation in
@@ -836,12 +843,44 @@ final class QueueExecutor: TaskExecutor, @unchecked Sendable {
 /// gone (it must not wait there), sent from the node's session connection (a second lease from the pool could wait
 /// for ever on a pool whose every connection is held by a statement waiting for the same), and finished before the
 /// statement's connection goes back to the pool: the cancel then reaches this statement or an idle server, which
-/// drops it, never the next statement on the connection.
+/// drops it, never the next statement on the connection. A cancel the session has not sent within
+/// `sendTimeout` (it is reconnecting, itself waiting for a connection of the pool) is abandoned, never sent late,
+/// and the statement's rows are read and dropped as before.
+///
+/// One narrow case costs a connection, never a wrong answer: a cancel the server takes between the statement's last
+/// row and its end makes it report an error after completing, on which postgres-nio closes the connection.
 final class StatementCancel: Sendable {
+    /// Whether the cancel may still be sent: the session and the waiter agree under one lock.
+    final class Ticket: Sendable {
+        private enum State { case pending, sending, abandoned }
+        private let state = NIOLockedValueBox(State.pending)
+
+        /// The session is about to send it; false once abandoned.
+        func send() -> Bool {
+            state.withLockedValue { state in
+                guard state == .pending else { return false }
+                state = .sending
+                return true
+            }
+        }
+
+        /// The waiter gives up; false when the session is already sending it (then it is waited for).
+        func abandon() -> Bool {
+            state.withLockedValue { state in
+                guard state == .pending else { return false }
+                state = .abandoned
+                return true
+            }
+        }
+    }
+
+    static let sendTimeout: Duration = .seconds(1)
+
     private let session: NodeSession
     private let backend: Int32
     private let executor: QueueExecutor
     private let logger: Logger
+    private let ticket = Ticket()
     private let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
 
     init(session: NodeSession, backend: Int32, executor: QueueExecutor, logger: Logger) {
@@ -851,25 +890,35 @@ final class StatementCancel: Sendable {
         self.logger = logger
     }
 
-    var started: Bool { task.withLockedValue { $0 != nil } }
-
     /// Asks the server to cancel the statement (once).
     func start() {
         task.withLockedValue { task in
             guard task == nil else { return }
-            task = Task(executorPreference: executor) { [session, backend, logger] in
-                do { _ = try await session.cancel(backend: backend) } catch {
-                    // Not cancelled (the session is reconnecting): the statement's rows are read and dropped.
+            task = Task(executorPreference: executor) { [session, backend, ticket, logger] in
+                do { _ = try await session.cancel(backend: backend, ticket) } catch {
                     logger.debug("PostgreSQL: a stopped statement could not be cancelled: \(error)")
                 }
             }
         }
     }
 
-    /// Waits for the cancel to be sent, then for a trivial statement on `connection`: a cancel the server took
-    /// late (after the statement ended) is spent on it, not on the next statement.
+    /// Waits for the cancel to be sent (or abandons it after `sendTimeout`), then for a trivial statement on
+    /// `connection`, queued behind the statement: answered once the statement has ended, and a cancel the
+    /// server took late is spent on it (its error ignored), not on the next statement.
     func finish(on connection: PostgresConnection) async {
-        await task.withLockedValue { $0 }?.value
+        guard let sending = task.withLockedValue({ $0 }) else { return }
+        let sent = await withTaskGroup(of: Bool.self) { group in
+            group.addTask { await sending.value; return true }
+            group.addTask {
+                try? await Task.sleep(for: Self.sendTimeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        if !sent && !ticket.abandon() { await sending.value }  // already on its way: wait for it
+        guard !connection.isClosed else { return }
         _ = try? await connection.query("SELECT 1", logger: logger).get()
     }
 }

@@ -907,15 +907,24 @@ final class StatementCancel: Sendable {
     /// server took late is spent on it (its error ignored), not on the next statement.
     func finish(on connection: PostgresConnection) async {
         guard let sending = task.withLockedValue({ $0 }) else { return }
-        let sent = await withTaskGroup(of: Bool.self) { group in
-            group.addTask { await sending.value; return true }
-            group.addTask {
-                try? await Task.sleep(for: Self.sendTimeout)
-                return false
+        // Whichever comes first: the cancel sent, or the timeout (a task group would wait for both, and waiting
+        // for the cancel cannot be interrupted).
+        let sent = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let waiting = NIOLockedValueBox<CheckedContinuation<Bool, Never>?>(continuation)
+            let resume: @Sendable (Bool) -> Void = { sent in
+                waiting.withLockedValue { waiting in
+                    waiting?.resume(returning: sent)
+                    waiting = nil
+                }
             }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
+            Task(executorPreference: executor) {
+                await sending.value
+                resume(true)
+            }
+            Task(executorPreference: executor) {
+                try? await Task.sleep(for: Self.sendTimeout)
+                resume(false)
+            }
         }
         if !sent && !ticket.abandon() { await sending.value }  // already on its way: wait for it
         guard !connection.isClosed else { return }

@@ -917,13 +917,14 @@ final class StatementCancel: Sendable {
                     waiting = nil
                 }
             }
+            let timeout = Task(executorPreference: executor) {
+                try? await Task.sleep(for: Self.sendTimeout)
+                resume(false)
+            }
             Task(executorPreference: executor) {
                 await sending.value
                 resume(true)
-            }
-            Task(executorPreference: executor) {
-                try? await Task.sleep(for: Self.sendTimeout)
-                resume(false)
+                timeout.cancel()  // after `resume(true)`, which it must not overtake: it ends its sleep at once
             }
         }
         if !sent && !ticket.abandon() { await sending.value }  // already on its way: wait for it

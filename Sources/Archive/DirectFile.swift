@@ -93,6 +93,9 @@ public struct DirectFile: ~Copyable {
         self.fd = fd
     }
 
+    /// Whether the bytes go to the device with O_DIRECT (not through the cache).
+    public var isDirect: Bool { writes != nil }
+
     deinit {
         writes?.waitQuietly()
         if let buffer { pool?.give(buffer) }
@@ -214,6 +217,8 @@ final class BackgroundWrites: @unchecked Sendable {
         inFlight.withLockedValue { $0 += 1 }
         let box = UnsafeMutableRawPointerBox(pointer: buffer)
         queue.async {
+            // O_DIRECT only: the device waits for this thread (see `ThreadSlice`).
+            ThreadSlice.shortenForTheDevice()
             defer { self.inFlight.withLockedValue { $0 -= 1 } }
             let bytes = UnsafeRawBufferPointer(start: box.pointer, count: count)
             self.observer?(bytes)

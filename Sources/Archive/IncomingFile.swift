@@ -14,6 +14,8 @@ public final class IncomingFile: @unchecked Sendable {
     public let path: String
     private var file: DirectFile
     public var size: UInt64 { file.size }
+    /// O_DIRECT writes, flushed before the answer (`IncomingTarget`).
+    public var writesToTheDevice: Bool { file.isDirect }
 
     public init(directory: String, buffers: AlignedBufferPool? = nil) throws {
         var rng = SystemRandomNumberGenerator()

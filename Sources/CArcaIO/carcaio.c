@@ -72,3 +72,35 @@ void arca_shared_add(uint64_t *counter, uint64_t value) {
 uint64_t arca_shared_load(const uint64_t *counter) {
     return __atomic_load_n(counter, __ATOMIC_SEQ_CST);
 }
+
+#ifdef __linux__
+/* The kernel's struct sched_attr (sched_setattr(2)); glibc declares neither it nor the call. */
+struct arca_sched_attr {
+    uint32_t size, sched_policy;
+    uint64_t sched_flags;
+    int32_t sched_nice;
+    uint32_t sched_priority;
+    uint64_t sched_runtime, sched_deadline, sched_period;
+    uint32_t sched_util_min, sched_util_max;
+};
+#endif
+
+int arca_request_slice(uint64_t nanoseconds) {
+#ifdef __linux__
+    static __thread uint64_t requested = 0;
+    if (requested == nanoseconds) return 0;
+    struct arca_sched_attr attr = {0};
+    /* Read first: only the slice changes (a nice value or a real-time policy set by the administrator stays). */
+    if (syscall(SYS_sched_getattr, 0, &attr, (unsigned) sizeof attr, 0) != 0) return errno;
+    if (attr.sched_policy != 0 /* SCHED_OTHER */) { requested = nanoseconds; return 0; }
+    attr.size = sizeof attr;
+    attr.sched_flags = 0;
+    attr.sched_runtime = nanoseconds;
+    if (syscall(SYS_sched_setattr, 0, &attr, 0) != 0) return errno;
+    requested = nanoseconds;
+    return 0;
+#else
+    (void) nanoseconds;
+    return 0;
+#endif
+}

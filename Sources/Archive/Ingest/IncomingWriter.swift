@@ -13,13 +13,18 @@ import NIOCore
 public final class IncomingWriter: @unchecked Sendable {
     private let queue = DispatchQueue(label: "arca.incoming")
     private let target: any IncomingTarget
+    /// The target's `writesToTheDevice`: the queue's threads then run short slices (`ThreadSlice`).
+    private let feedsTheDevice: Bool
     private let state = NIOLockedValueBox<(pending: Int, error: ArchiveError?)>((0, nil))
     /// 1 MiB: two of `DirectFile`'s 512 KiB writes. The queued bytes are slices that keep their whole read
     /// buffers alive; at 8 MiB a 1 GB object peaked at 58–67 MB resident, at 1 MiB (with the server's smaller
     /// reads) at 41–42 MB, received as fast (2.0–2.6 s) and 500 CT slices ingested as fast (117/s).
     private static let limit = 1 << 20
 
-    public init(target: any IncomingTarget) { self.target = target }
+    public init(target: any IncomingTarget) {
+        self.target = target
+        feedsTheDevice = target.writesToTheDevice
+    }
 
     public func append(_ bytes: ByteBuffer) async throws {
         let count = bytes.readableBytes
@@ -29,6 +34,7 @@ public final class IncomingWriter: @unchecked Sendable {
         }
         if let error { throw error }
         queue.async {
+            if self.feedsTheDevice { ThreadSlice.shortenForTheDevice() }
             var failure: ArchiveError?
             bytes.withUnsafeReadableBytes { raw in
                 if self.state.withLockedValue({ $0.error }) == nil {
@@ -72,6 +78,7 @@ public final class IncomingWriter: @unchecked Sendable {
     public func onQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             queue.async {
+                if self.feedsTheDevice { ThreadSlice.shortenForTheDevice() }
                 if let error = self.state.withLockedValue({ $0.error }) {
                     continuation.resume(throwing: error)
                     return
@@ -89,6 +96,8 @@ public protocol IncomingTarget: AnyObject, Sendable {
     /// Nothing more is queued for now (a moment to start slow work on what has arrived).
     func idle() throws
     func discard()
+    /// Whether the bytes go to the device as they arrive (O_DIRECT) and the acknowledgement waits for them.
+    var writesToTheDevice: Bool { get }
     /// What an error of `append` or `idle` means for the sender: bytes that cannot be understood, or the
     /// archive failing to keep them.
     func archiveError(_ error: any Error) -> ArchiveError
@@ -111,4 +120,8 @@ extension ArchiveError {
 }
 
 extension IncomingFile: IncomingTarget {}
-extension JournalStream: IncomingTarget {}
+
+extension JournalStream: IncomingTarget {
+    /// Strict mode; deferred mode writes through the page cache and answers before the flush.
+    public var writesToTheDevice: Bool { !journal.writesThroughCache }
+}

@@ -72,7 +72,9 @@ public struct DirectFile: ~Copyable {
 
     /// Creates `path` exclusively; `pool` nil (or a file system without O_DIRECT) writes through the cache.
     /// `observer` sees every byte once, in file order, as it is written (on the background queue: a hash).
-    public init(creating path: String, pool: AlignedBufferPool?,
+    /// `feedsTheDevice`: an acknowledgement waits for these writes (a received instance in strict mode, not
+    /// the materializer's copy): its writes' queue runs short slices (`ThreadSlice`).
+    public init(creating path: String, pool: AlignedBufferPool?, feedsTheDevice: Bool = false,
                 observer: (@Sendable (UnsafeRawBufferPointer) -> Void)? = nil) throws {
         self.path = path
         self.pool = pool
@@ -84,7 +86,7 @@ public struct DirectFile: ~Copyable {
         }
         if fd >= 0, let pool {
             buffer = pool.take()
-            writes = BackgroundWrites(pool: pool, observer: observer)
+            writes = BackgroundWrites(pool: pool, feedsTheDevice: feedsTheDevice, observer: observer)
         } else {
             fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
             guard fd >= 0 else { throw IncomingFile.error("create", path, errno) }
@@ -201,11 +203,14 @@ final class BackgroundWrites: @unchecked Sendable {
     private let inFlight = NIOLockedValueBox(0)
     private let pool: AlignedBufferPool
     private let observer: (@Sendable (UnsafeRawBufferPointer) -> Void)?
+    /// An acknowledgement waits for these writes: the queue's thread runs short slices (`ThreadSlice`).
+    private let feedsTheDevice: Bool
     /// The first failure (touched only on `queue`).
     private var failure: ArchiveError?
 
-    init(pool: AlignedBufferPool, observer: (@Sendable (UnsafeRawBufferPointer) -> Void)?) {
+    init(pool: AlignedBufferPool, feedsTheDevice: Bool, observer: (@Sendable (UnsafeRawBufferPointer) -> Void)?) {
         self.pool = pool
+        self.feedsTheDevice = feedsTheDevice
         self.observer = observer
     }
 
@@ -217,8 +222,7 @@ final class BackgroundWrites: @unchecked Sendable {
         inFlight.withLockedValue { $0 += 1 }
         let box = UnsafeMutableRawPointerBox(pointer: buffer)
         queue.async {
-            // O_DIRECT only: the device waits for this thread (see `ThreadSlice`).
-            ThreadSlice.shortenForTheDevice()
+            if self.feedsTheDevice { ThreadSlice.shortenForTheDevice() }
             defer { self.inFlight.withLockedValue { $0 -= 1 } }
             let bytes = UnsafeRawBufferPointer(start: box.pointer, count: count)
             self.observer?(bytes)

@@ -20,7 +20,7 @@ public final class IncomingFile: @unchecked Sendable {
     public init(directory: String, buffers: AlignedBufferPool? = nil) throws {
         var rng = SystemRandomNumberGenerator()
         path = directory + "/.part-\(getpid())-\(String(rng.next() as UInt64, radix: 36))"
-        file = try DirectFile(creating: path, pool: buffers)
+        file = try DirectFile(creating: path, pool: buffers, feedsTheDevice: true)
     }
 
     public func append(_ bytes: UnsafeRawBufferPointer) throws {

@@ -74,7 +74,8 @@ uint64_t arca_shared_load(const uint64_t *counter) {
 }
 
 #ifdef __linux__
-/* The kernel's struct sched_attr (sched_setattr(2)); glibc declares neither it nor the call. */
+/* The kernel's struct sched_attr (sched_setattr(2), SCHED_ATTR_SIZE_VER1); older glibc declares neither it nor
+   the calls, so the syscalls are made directly. */
 struct arca_sched_attr {
     uint32_t size, sched_policy;
     uint64_t sched_flags;
@@ -83,24 +84,40 @@ struct arca_sched_attr {
     uint64_t sched_runtime, sched_deadline, sched_period;
     uint32_t sched_util_min, sched_util_max;
 };
+#define ARCA_SCHED_FLAG_RESET_ON_FORK 0x01
 #endif
 
 int arca_request_slice(uint64_t nanoseconds) {
 #ifdef __linux__
+    /* What this thread asked for, and the answer: asked once, whatever the answer (a kernel or a security
+       policy that refuses is not asked again for every work item). */
     static __thread uint64_t requested = 0;
-    if (requested == nanoseconds) return 0;
+    static __thread int answer = 0;
+    if (requested == nanoseconds) return answer;
+    requested = nanoseconds;
     struct arca_sched_attr attr = {0};
     /* Read first: only the slice changes (a nice value or a real-time policy set by the administrator stays). */
-    if (syscall(SYS_sched_getattr, 0, &attr, (unsigned) sizeof attr, 0) != 0) return errno;
-    if (attr.sched_policy != 0 /* SCHED_OTHER */) { requested = nanoseconds; return 0; }
+    if (syscall(SYS_sched_getattr, 0, &attr, (unsigned) sizeof attr, 0) != 0) return answer = errno;
+    if (attr.sched_policy != 0 /* SCHED_OTHER */) return answer = 0;
     attr.size = sizeof attr;
-    attr.sched_flags = 0;
+    /* Reset on fork: a thread this one creates (a Dispatch worker, a hook's process) starts with the default
+       slice instead of inheriting the short one unknown to it. */
+    attr.sched_flags = (attr.sched_flags & ARCA_SCHED_FLAG_RESET_ON_FORK) | ARCA_SCHED_FLAG_RESET_ON_FORK;
     attr.sched_runtime = nanoseconds;
-    if (syscall(SYS_sched_setattr, 0, &attr, 0) != 0) return errno;
-    requested = nanoseconds;
-    return 0;
+    if (syscall(SYS_sched_setattr, 0, &attr, 0) != 0) return answer = errno;
+    return answer = 0;
 #else
     (void) nanoseconds;
+    return 0;
+#endif
+}
+
+uint64_t arca_current_slice(void) {
+#ifdef __linux__
+    struct arca_sched_attr attr = {0};
+    if (syscall(SYS_sched_getattr, 0, &attr, (unsigned) sizeof attr, 0) != 0) return 0;
+    return attr.sched_policy == 0 ? attr.sched_runtime : 0;
+#else
     return 0;
 #endif
 }

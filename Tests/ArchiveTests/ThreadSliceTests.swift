@@ -6,18 +6,10 @@ import TestSupport
 
 /// The scheduler slice of the threads that feed the device in strict mode (`ThreadSlice`).
 @Suite struct ThreadSliceTests {
-    /// The calling thread's slice in nanoseconds as the kernel reports it (`se.slice`, Linux 6.12+), or nil.
-    static func currentSlice() -> UInt64? {
-        guard let text = try? String(contentsOfFile: "/proc/thread-self/sched", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix("se.slice") {
-            return line.split(separator: ":").last.flatMap { UInt64($0.trimmingCharacters(in: .whitespaces)) }
-        }
-        return nil
-    }
+    /// A kernel that reports a thread's slice (sched_getattr, Linux 6.12+) takes one too.
+    static let kernelReportsSlices = ThreadSlice.current() != 0
 
-    static let kernelReportsSlices = currentSlice() != nil
-
-    @Test(.enabled(if: kernelReportsSlices, "this kernel does not report a thread's slice (se.slice, Linux 6.12+)"))
+    @Test(.enabled(if: kernelReportsSlices, "this kernel does not report a thread's slice (sched_getattr, Linux 6.12+)"))
     func aStrictWritersThreadRunsShortSlices() async throws {
         let dir = try ExternalTool.temporaryDirectory("arca-slice")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -26,9 +18,24 @@ import TestSupport
         #expect(stream.writesToTheDevice)
         let writer = IncomingWriter(target: stream)
         try await writer.append(ByteBuffer(bytes: [1, 2, 3]))
-        let slice = try await writer.onQueue { Self.currentSlice() }
+        let slice = try await writer.onQueue { ThreadSlice.current() }
         #expect(slice == ThreadSlice.deviceFeeder)
         await writer.discard()
+    }
+
+    /// A thread a shortened thread creates (a Dispatch worker, a hook's process) starts with the kernel's
+    /// default, not with a short slice nobody asked it for.
+    @Test(.enabled(if: kernelReportsSlices, "this kernel does not report a thread's slice (sched_getattr, Linux 6.12+)"))
+    func aThreadMadeByAShortenedThreadStartsWithTheDefault() async {
+        let (own, child) = await withCheckedContinuation { (continuation: CheckedContinuation<(UInt64, UInt64), Never>) in
+            Thread {
+                ThreadSlice.shortenForTheDevice()
+                let own = ThreadSlice.current()
+                Thread { continuation.resume(returning: (own, ThreadSlice.current())) }.start()
+            }.start()
+        }
+        #expect(own == ThreadSlice.deviceFeeder)
+        #expect(child != ThreadSlice.deviceFeeder && child != 0, "the child's slice: \(child) ns")
     }
 
     /// Deferred mode writes through the page cache: its writer is CPU work beside the event loop, not a wait on

@@ -16,10 +16,14 @@ enum ThreadSlice {
     static let deviceFeeder: UInt64 = 100_000
 
     /// For the calling thread, once per thread (a thread-local in C remembers it). Worker threads of Dispatch
-    /// keep it for later work items, which in a strict server are mostly more of the same. A kernel that refuses
-    /// or ignores it (before 6.12, or another scheduling policy) leaves the thread as it was: nothing depends on
-    /// it but speed.
+    /// keep it for later work items, which in a strict server are mostly more of the same; threads they create
+    /// start with the default (reset on fork). A kernel that refuses or ignores it (before 6.12, or another
+    /// scheduling policy) leaves the thread as it was: nothing depends on it but speed.
     static func shortenForTheDevice() {
         _ = arca_request_slice(deviceFeeder)
     }
+
+    /// The calling thread's slice in nanoseconds, 0 where the kernel does not report one (before 6.12, or a
+    /// thread not SCHED_OTHER).
+    static func current() -> UInt64 { arca_current_slice() }
 }

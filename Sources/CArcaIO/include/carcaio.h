@@ -33,10 +33,15 @@ void arca_shared_add(uint64_t *counter, uint64_t value);
 uint64_t arca_shared_load(const uint64_t *counter);
 
 /// Asks the kernel to run the calling thread in slices of `nanoseconds` (Linux 6.12+ EEVDF: a thread with a
-/// shorter slice preempts the running one when it wakes; 100 µs is the least the kernel takes). Once per thread
-/// and value (a thread-local remembers it), so calling it at the start of each work item costs nothing after
-/// the first. Returns 0, or the errno of sched_setattr; a no-op elsewhere and on older kernels, which ignore
-/// the slice of a SCHED_OTHER thread.
+/// shorter slice preempts the running one when it wakes; 100 µs is the least the kernel takes), with
+/// SCHED_FLAG_RESET_ON_FORK so threads it creates start with the default. Asked once per thread and value (a
+/// thread-local remembers it and the answer, a refusal too), so calling it at the start of each work item costs
+/// nothing after the first. Returns 0, or the errno of sched_getattr/sched_setattr; a no-op elsewhere, for a
+/// thread not SCHED_OTHER, and on older kernels, which ignore the slice of a SCHED_OTHER thread.
 int arca_request_slice(uint64_t nanoseconds);
+
+/// The calling thread's slice in nanoseconds (sched_getattr's sched_runtime for a SCHED_OTHER thread, Linux
+/// 6.12+); 0 where the kernel does not report one.
+uint64_t arca_current_slice(void);
 
 #endif

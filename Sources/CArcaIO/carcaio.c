@@ -102,7 +102,7 @@ int arca_request_slice(uint64_t nanoseconds) {
     attr.size = sizeof attr;
     /* Reset on fork: a thread this one creates (a Dispatch worker, a hook's process) starts with the default
        slice instead of inheriting the short one unknown to it. */
-    attr.sched_flags = (attr.sched_flags & ARCA_SCHED_FLAG_RESET_ON_FORK) | ARCA_SCHED_FLAG_RESET_ON_FORK;
+    attr.sched_flags = ARCA_SCHED_FLAG_RESET_ON_FORK;
     attr.sched_runtime = nanoseconds;
     if (syscall(SYS_sched_setattr, 0, &attr, 0) != 0) return answer = errno;
     return answer = 0;

@@ -160,7 +160,7 @@ public final class JournalStream: @unchecked Sendable {
 
     private func backgroundWrites() -> BackgroundWrites {
         if let writes { return writes }
-        let fresh = BackgroundWrites(pool: pool, feedsTheDevice: journal.durability == .strict, observer: nil)
+        let fresh = BackgroundWrites(pool: pool, feedsTheDevice: writesToTheDevice, observer: nil)
         writes = fresh
         return fresh
     }

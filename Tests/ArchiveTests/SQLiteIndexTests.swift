@@ -50,6 +50,33 @@ import TestSupport
         #expect(try normal.writerSynchronousLevel() == 1)
     }
 
+    /// The writer's commits never checkpoint the WAL themselves (a checkpoint inside an acknowledgement's commit
+    /// held it and every row behind it for the checkpoint's copies and fsyncs): the checkpointer does, beside
+    /// them, and the WAL still starts over (the writer checkpoints what is left past `limit`), so it stays bounded
+    /// instead of growing with the rows.
+    @Test func theWALIsCheckpointedBesideTheWriter() throws {
+        let dir = try ExternalTool.temporaryDirectory("arca-index")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.path + "/index.db"
+        let index = try SQLiteIndex(path: path, synchronous: .normal)
+        // Each row in its own commit: ~6 WAL pages each, so 1,500 rows write ~9,000 pages (~37 MB of WAL without
+        // checkpoints). Distinct studies, so every level is written.
+        for n in 0..<1500 {
+            try index.recordNow(Self.record(Self.attributes(patient: "P\(n % 50)", study: "1.2.\(n)", series: "1.2.\(n).1",
+                                                            sop: "1.2.\(n).1.1")))
+        }
+        index.checkpointer.settle()
+        #expect(index.checkpointer.checkpoints.made >= 2)
+        let wal = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int ?? 0
+        // At most the writer's own limit, plus what the commits around it added.
+        #expect(wal < (Int(WALCheckpointer.limit) + 500) * 4120, "WAL of \(wal) bytes")
+        #expect(index.recordedRowCount == 1500)
+        #expect(try index.filePathNow(ofInstance: "1.2.1499.1.1") == "1.2.1499/1.2.1499.1/1.2.1499.1.1.dcm")
+        // What the checkpoints copied reads back whole once the WAL is gone.
+        let closed = try SQLiteIndex(path: path, synchronous: .normal)
+        #expect(try closed.canonicalDump() == index.canonicalDump())
+    }
+
     /// Several servers opening one new archive at once all get a migrated index (their migrations used to
     /// race: "table schema_version already exists").
     @Test func concurrentOpensOfANewIndexAllSucceed() throws {

@@ -24,6 +24,8 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
     /// Instance rows recorded by every process on this database (`index.db-rows`).
     private let sharedRows: SharedRowCount?
     public var recordedRowCount: UInt64? { sharedRows?.value }
+    /// Checkpoints the WAL beside the writer, not inside its commits.
+    let checkpointer: WALCheckpointer
 
     /// Most records one group-commit transaction takes; a longer queue is committed in several.
     static let maxBatch = 1000
@@ -66,7 +68,16 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
         // `prepareDatabase`: set it again on the writer, the one connection that commits.
         try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)") }
         try IndexSchema.migrator.migrate(pool)
+        let checkpointer = WALCheckpointer(path: path, synchronous: synchronous.rawValue)
+        try pool.writeWithoutTransaction { db in if let writer = db.sqliteConnection { checkpointer.install(on: writer) } }
+        self.checkpointer = checkpointer
         nonBlockingRows = NoWaitRows(path: path, count: ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    deinit {
+        let checkpointer = self.checkpointer
+        try? pool.writeWithoutTransaction { db in if let writer = db.sqliteConnection { checkpointer.uninstall(from: writer) } }
+        checkpointer.settle()
     }
 
     /// The `synchronous` level the committing connection runs with (SQLite's numbers: 1 NORMAL, 2 FULL).

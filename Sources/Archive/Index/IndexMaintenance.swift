@@ -138,7 +138,11 @@ public enum IndexMaintenance {
         do {
             let index = try SQLiteIndex(path: temp)
             report = try rebuild(root: root, into: index, alsoRecord: alsoRecord, progress: progress)
-            try index.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+            // No connection but the writer may be left on the new file when it is renamed: a checkpoint of ours
+            // running there would make the TRUNCATE busy (it does not wait for the checkpoint lock) and keep the
+            // WAL from being folded in at close.
+            index.stopCheckpoints()
+            guard try index.truncateWAL() else { throw ArchiveError.io("\(temp): its WAL could not be checkpointed (busy)") }
             try index.pool.close()
         }
         // The old index's WAL must not outlive it (SQLite would replay it into the new file): fold it into the

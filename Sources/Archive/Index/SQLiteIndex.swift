@@ -75,9 +75,28 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
     }
 
     deinit {
+        stopCheckpoints()
+    }
+
+    /// Folds the whole WAL into the database and empties it (TRUNCATE): false when another connection's
+    /// checkpoint made it busy (a TRUNCATE does not wait for the checkpoint lock).
+    func truncateWAL() throws -> Bool {
+        try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") == 0 }
+    }
+
+    /// Gives the writer SQLite's auto-checkpoint back and closes the checkpointer's connection (before the pool
+    /// is closed and the file renamed: `IndexMaintenance.rebuildInPlace`). Idempotent.
+    func stopCheckpoints() {
         let checkpointer = self.checkpointer
-        try? pool.writeWithoutTransaction { db in if let writer = db.sqliteConnection { checkpointer.uninstall(from: writer) } }
-        checkpointer.settle()
+        var uninstalled = false
+        try? pool.writeWithoutTransaction { db in
+            if let writer = db.sqliteConnection {
+                checkpointer.uninstall(from: writer)
+                uninstalled = true
+            }
+        }
+        if !uninstalled { checkpointer.hookClosed() }
+        checkpointer.shutdown()
     }
 
     /// The `synchronous` level the committing connection runs with (SQLite's numbers: 1 NORMAL, 2 FULL).

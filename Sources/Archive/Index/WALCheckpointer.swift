@@ -14,9 +14,11 @@ import NIOConcurrencyHelpers
 /// each time it grew by `threshold` pages it asks this checkpointer's queue for a PASSIVE checkpoint, made on a
 /// connection of its own, which never takes the write lock: commits go on while it copies and syncs. But the WAL
 /// starts over only when a write begins with every frame copied, which a steady stream of commits beside the
-/// checkpoint never allows, so past `limit` pages the writer checkpoints inline once, as SQLite would have: by
-/// then the checkpointer has copied all but the last frames, and the next commit starts the WAL over. One such
-/// checkpoint per ~1,400 rows (5.7 pages each) instead of one full checkpoint per ~175.
+/// checkpoint never allows, so past `limit` pages the writer checkpoints inline, as SQLite would have: what the
+/// checkpointer has not copied yet (up to `threshold` frames) and the two fsyncs, once per ~1,400 rows (5.7 pages
+/// each) instead of once per ~175; the next commit then starts the WAL over, unless a reader still uses it (then
+/// each commit past `limit` checkpoints inline, SQLite's own behaviour at 8× its threshold). The `-wal` file
+/// keeps the size it reached (up to ~33 MB; SQLite's ~4 MB before), and recovery after a crash reads up to that.
 final class WALCheckpointer: @unchecked Sendable {
     /// SQLite's auto-checkpoint threshold, kept.
     static let threshold: Int32 = 1000
@@ -30,8 +32,12 @@ final class WALCheckpointer: @unchecked Sendable {
     /// The checkpoint's connection, opened at the first checkpoint (touched only on `queue`).
     private var connection: OpaquePointer?
     private let counts = NIOLockedValueBox((checkpoints: 0, failures: 0))
-    /// The writer's hook holds a reference (set by `install`, given back by `uninstall`).
+    /// The writer's hook holds a reference (set by `install`, given back by `uninstall` or `hookClosed`).
     private let hooked = NIOLockedValueBox(false)
+    /// After `shutdown`, no checkpoint runs and the connection is closed (touched only on `queue`).
+    private var closed = false
+    /// WAL restarts seen by the hook (the WAL shorter than when a checkpoint was last asked), for tests.
+    private let restartCount = NIOLockedValueBox(0)
 
     init(path: String, synchronous: String) {
         self.path = path
@@ -49,10 +55,10 @@ final class WALCheckpointer: @unchecked Sendable {
     /// keeps the checkpointer until `uninstall` (the pool's writer may outlive the index that installed it).
     func install(on writer: OpaquePointer) {
         guard hooked.withLockedValue({ was in defer { was = true }; return !was }) else { return }
-        sqlite3_wal_hook(writer, { context, db, _, pages in
+        sqlite3_wal_hook(writer, { context, db, name, pages in
             if pages >= WALCheckpointer.limit {
                 // Busy when the checkpointer is at it: the next commit tries again.
-                _ = sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+                _ = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
             } else if let context, pages >= WALCheckpointer.threshold {
                 Unmanaged<WALCheckpointer>.fromOpaque(context).takeUnretainedValue().walGrew(to: pages)
             }
@@ -67,14 +73,37 @@ final class WALCheckpointer: @unchecked Sendable {
         Unmanaged.passUnretained(self).release()
     }
 
-    /// Waits for a queued or running checkpoint (tests, closing).
+    /// The writer was closed with the hook on it (the hook went with the connection): its reference is given
+    /// back here.
+    func hookClosed() {
+        guard hooked.withLockedValue({ was in defer { was = false }; return was }) else { return }
+        Unmanaged.passUnretained(self).release()
+    }
+
+    /// Waits for a queued or running checkpoint, then closes the checkpoint's connection for good: the database
+    /// can then be closed, renamed or removed with no connection of ours left on it.
+    func shutdown() {
+        queue.sync {
+            closed = true
+            if let connection { sqlite3_close_v2(connection) }
+            connection = nil
+        }
+    }
+
+    /// Waits for a queued or running checkpoint (tests).
     func settle() { queue.sync {} }
+
+    /// WAL restarts the writer's hook has seen.
+    var restarts: Int { restartCount.withLockedValue { $0 } }
 
     /// On the writer, inside its commit: one lock, and a queued block when the WAL grew by `threshold` pages
     /// since the last checkpoint was asked for and none runs.
     private func walGrew(to pages: Int32) {
         let ask = asked.withLockedValue { asked -> Bool in
-            if pages < asked.at { asked.at = 0 }  // the WAL started over
+            if pages < asked.at {  // the WAL started over
+                asked.at = 0
+                restartCount.withLockedValue { $0 += 1 }
+            }
             guard !asked.running, pages >= asked.at + Self.threshold else { return false }
             asked = (true, pages)
             return true
@@ -84,6 +113,7 @@ final class WALCheckpointer: @unchecked Sendable {
 
     private func checkpoint() {
         defer { asked.withLockedValue { $0.running = false } }
+        if closed { return }
         if connection == nil {
             var db: OpaquePointer?
             guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK, let db else {
@@ -91,10 +121,14 @@ final class WALCheckpointer: @unchecked Sendable {
                 counts.withLockedValue { $0.failures += 1 }
                 return
             }
-            // The checkpoint's fsyncs follow the index's level; no waiting on a busy lock (the next long WAL asks
-            // again).
-            sqlite3_exec(db, "PRAGMA synchronous = \(synchronous)", nil, nil, nil)
+            // No waiting on a busy lock (the next 1,000 pages ask again). A checkpoint needs a connection that has
+            // read the database (and so knows it is in WAL mode): read its schema first.
             sqlite3_busy_timeout(db, 0)
+            guard sqlite3_exec(db, "PRAGMA synchronous = \(synchronous); SELECT 1 FROM sqlite_master LIMIT 1", nil, nil, nil) == SQLITE_OK else {
+                sqlite3_close_v2(db)
+                counts.withLockedValue { $0.failures += 1 }
+                return
+            }
             connection = db
         }
         let result = sqlite3_wal_checkpoint_v2(connection, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)

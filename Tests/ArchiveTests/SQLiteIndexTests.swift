@@ -61,9 +61,11 @@ import TestSupport
         let rows = 3000
         let dump: [String]
         weak var gone: SQLiteIndex?
+        weak var checkpointer: WALCheckpointer?
         do {
             let index = try SQLiteIndex(path: path, synchronous: .normal)
             gone = index
+            checkpointer = index.checkpointer
             // Each row in its own commit: ~6 WAL pages each, so ~18,000 pages, twice `limit` (~74 MB of WAL if it
             // never started over). Distinct studies, so every level is written.
             for n in 0..<rows {
@@ -72,6 +74,7 @@ import TestSupport
             }
             index.checkpointer.settle()
             #expect(index.checkpointer.checkpoints.made >= 2)
+            #expect(index.checkpointer.checkpoints.framesCopied > 0)
             #expect(index.checkpointer.restarts >= 1)
             let wal = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int ?? 0
             // Never far past `limit`: commits may land while the checkpointer holds the lock the writer's own
@@ -81,9 +84,9 @@ import TestSupport
             #expect(try index.filePathNow(ofInstance: "1.2.2999.1.1") == "1.2.2999/1.2.2999.1/1.2.2999.1.1.dcm")
             dump = try index.canonicalDump()
         }
-        // Every connection of the first index is closed (SQLite folded the WAL into the file; GRDB's persistent WAL
-        // keeps the emptied -wal file).
+        // The index is gone, and so is its checkpointer (the writer's hook gave its reference back).
         #expect(gone == nil)
+        #expect(checkpointer == nil)
         let reopened = try SQLiteIndex(path: path, synchronous: .normal)
         #expect(try reopened.canonicalDump() == dump)
     }
@@ -94,18 +97,39 @@ import TestSupport
         let dir = try ExternalTool.temporaryDirectory("arca-index")
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.path + "/index.db"
-        let index = try SQLiteIndex(path: path, synchronous: .normal)
-        for n in 0..<400 {
-            try index.recordNow(Self.record(Self.attributes(study: "1.3.\(n)", series: "1.3.\(n).1", sop: "1.3.\(n).1.1")))
+        weak var checkpointer: WALCheckpointer?
+        do {
+            let index = try SQLiteIndex(path: path, synchronous: .normal)
+            checkpointer = index.checkpointer
+            for n in 0..<400 {
+                try index.recordNow(Self.record(Self.attributes(study: "1.3.\(n)", series: "1.3.\(n).1", sop: "1.3.\(n).1.1")))
+            }
+            index.checkpointer.settle()
+            #expect(index.checkpointer.checkpoints.made >= 1)
+            #expect(index.checkpointer.checkpoints.framesCopied > 0)
+            #expect(index.checkpointer.hasConnection)
+            index.stopCheckpoints()
+            index.stopCheckpoints()  // idempotent
+            #expect(!index.checkpointer.hasConnection)
+            #expect(try index.truncateWAL())
+            try index.pool.close()
         }
-        index.checkpointer.settle()
-        #expect(index.checkpointer.checkpoints.made >= 1)
-        index.stopCheckpoints()
-        index.stopCheckpoints()  // idempotent
-        #expect(try index.truncateWAL())
-        try index.pool.close()
-        let wal = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
-        #expect(wal == 0)
+        #expect(checkpointer == nil)
+    }
+
+    /// A pool closed without stopping the checkpoints first (the writer's hook went with its connection) still
+    /// gives the checkpointer back when the index goes.
+    @Test func aClosedWriterGivesTheCheckpointerBack() throws {
+        let dir = try ExternalTool.temporaryDirectory("arca-index")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        weak var checkpointer: WALCheckpointer?
+        do {
+            let index = try SQLiteIndex(path: dir.path + "/index.db", synchronous: .normal)
+            checkpointer = index.checkpointer
+            try index.recordNow(Self.record(Self.attributes(sop: "1.4.1")))
+            try index.pool.close()
+        }
+        #expect(checkpointer == nil)
     }
 
     /// Several servers opening one new archive at once all get a migrated index (their migrations used to

@@ -15,7 +15,7 @@ import NIOConcurrencyHelpers
 /// connection of its own, which never takes the write lock: commits go on while it copies and syncs. But the WAL
 /// starts over only when a write begins with every frame copied, which a steady stream of commits beside the
 /// checkpoint never allows, so past `limit` pages the writer checkpoints inline, as SQLite would have: what the
-/// checkpointer has not copied yet (up to `threshold` frames) and the two fsyncs, once per ~1,400 rows (5.7 pages
+/// checkpointer has not copied yet (typically up to `threshold` frames) and the two fsyncs, once per ~1,400 rows (5.7 pages
 /// each) instead of once per ~175; the next commit then starts the WAL over, unless a reader still uses it (then
 /// each commit past `limit` checkpoints inline, SQLite's own behaviour at 8× its threshold). The `-wal` file
 /// keeps the size it reached (up to ~33 MB; SQLite's ~4 MB before), and recovery after a crash reads up to that.
@@ -31,7 +31,7 @@ final class WALCheckpointer: @unchecked Sendable {
     private let asked = NIOLockedValueBox((running: false, at: Int32(0)))
     /// The checkpoint's connection, opened at the first checkpoint (touched only on `queue`).
     private var connection: OpaquePointer?
-    private let counts = NIOLockedValueBox((checkpoints: 0, failures: 0))
+    private let counts = NIOLockedValueBox((checkpoints: 0, failures: 0, frames: 0))
     /// The writer's hook holds a reference (set by `install`, given back by `uninstall` or `hookClosed`).
     private let hooked = NIOLockedValueBox(false)
     /// After `shutdown`, no checkpoint runs and the connection is closed (touched only on `queue`).
@@ -48,8 +48,14 @@ final class WALCheckpointer: @unchecked Sendable {
         if let connection { sqlite3_close_v2(connection) }
     }
 
-    /// Checkpoints made and refused (busy: another connection was checkpointing), for tests.
-    var checkpoints: (made: Int, refused: Int) { counts.withLockedValue { ($0.checkpoints, $0.failures) } }
+    /// Checkpoints made, refused (busy: another connection was checkpointing; or the connection could not be
+    /// opened) and the WAL frames they copied in all, for tests.
+    var checkpoints: (made: Int, refused: Int, framesCopied: Int) {
+        counts.withLockedValue { ($0.checkpoints, $0.failures, $0.frames) }
+    }
+
+    /// Whether the checkpoint's connection is open (tests).
+    var hasConnection: Bool { queue.sync { connection != nil } }
 
     /// Replaces the auto-checkpoint of `writer` (the one connection that commits) by this checkpointer. The hook
     /// keeps the checkpointer until `uninstall` (the pool's writer may outlive the index that installed it).
@@ -131,7 +137,16 @@ final class WALCheckpointer: @unchecked Sendable {
             }
             connection = db
         }
-        let result = sqlite3_wal_checkpoint_v2(connection, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
-        counts.withLockedValue { if result == SQLITE_OK { $0.checkpoints += 1 } else { $0.failures += 1 } }
+        var log: Int32 = -1, copied: Int32 = -1
+        let result = sqlite3_wal_checkpoint_v2(connection, nil, SQLITE_CHECKPOINT_PASSIVE, &log, &copied)
+        // A connection not in WAL mode answers OK with -1 frames: not a checkpoint.
+        counts.withLockedValue { counts in
+            if result == SQLITE_OK && log >= 0 {
+                counts.checkpoints += 1
+                counts.frames += Int(max(0, copied))
+            } else {
+                counts.failures += 1
+            }
+        }
     }
 }

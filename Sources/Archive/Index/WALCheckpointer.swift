@@ -15,8 +15,8 @@ import NIOConcurrencyHelpers
 /// connection of its own, which never takes the write lock: commits go on while it copies and syncs. But the WAL
 /// starts over only when a write begins with every frame copied, which a steady stream of commits beside the
 /// checkpoint never allows, so past `limit` pages the writer checkpoints inline, as SQLite would have: what the
-/// checkpointer has not copied yet (typically up to `threshold` frames) and the two fsyncs, once per ~1,400 rows (5.7 pages
-/// each) instead of once per ~175; the next commit then starts the WAL over, unless a reader still uses it (then
+/// checkpointer has not copied yet (typically up to `threshold` frames) and the two fsyncs, once per ~1,400
+/// rows (5.7 pages each) instead of once per ~175; the next commit then starts the WAL over, unless a reader still uses it (then
 /// each commit past `limit` checkpoints inline, SQLite's own behaviour at 8× its threshold). The `-wal` file
 /// keeps the size it reached (up to ~33 MB; SQLite's ~4 MB before), and recovery after a crash reads up to that.
 final class WALCheckpointer: @unchecked Sendable {
@@ -27,8 +27,9 @@ final class WALCheckpointer: @unchecked Sendable {
     private let path: String
     private let synchronous: String
     private let queue = DispatchQueue(label: "arca.index.checkpoint")
-    /// A checkpoint is queued or running (commits meanwhile ask for none), and the WAL's size when it was asked.
-    private let asked = NIOLockedValueBox((running: false, at: Int32(0)))
+    /// A checkpoint is queued or running (commits meanwhile ask for none), the WAL's size when it was asked, and
+    /// the WAL restarts seen (the WAL shorter than then; tests).
+    private let asked = NIOLockedValueBox((running: false, at: Int32(0), restarts: 0))
     /// The checkpoint's connection, opened at the first checkpoint (touched only on `queue`).
     private var connection: OpaquePointer?
     private let counts = NIOLockedValueBox((checkpoints: 0, failures: 0, frames: 0))
@@ -36,8 +37,6 @@ final class WALCheckpointer: @unchecked Sendable {
     private let hooked = NIOLockedValueBox(false)
     /// After `shutdown`, no checkpoint runs and the connection is closed (touched only on `queue`).
     private var closed = false
-    /// WAL restarts seen by the hook (the WAL shorter than when a checkpoint was last asked), for tests.
-    private let restartCount = NIOLockedValueBox(0)
 
     init(path: String, synchronous: String) {
         self.path = path
@@ -74,13 +73,13 @@ final class WALCheckpointer: @unchecked Sendable {
 
     /// Gives `writer` back SQLite's auto-checkpoint, and the checkpointer its hook's reference.
     func uninstall(from writer: OpaquePointer) {
-        guard hooked.withLockedValue({ was in defer { was = false }; return was }) else { return }
+        guard hooked.withLockedValue({ $0 }) else { return }
         sqlite3_wal_autocheckpoint(writer, WALCheckpointer.threshold)
-        Unmanaged.passUnretained(self).release()
+        hookClosed()
     }
 
-    /// The writer was closed with the hook on it (the hook went with the connection): its reference is given
-    /// back here.
+    /// The writer was closed with the hook on it (the hook went with the connection), or the hook was replaced:
+    /// its reference is given back, once.
     func hookClosed() {
         guard hooked.withLockedValue({ was in defer { was = false }; return was }) else { return }
         Unmanaged.passUnretained(self).release()
@@ -100,7 +99,7 @@ final class WALCheckpointer: @unchecked Sendable {
     func settle() { queue.sync {} }
 
     /// WAL restarts the writer's hook has seen.
-    var restarts: Int { restartCount.withLockedValue { $0 } }
+    var restarts: Int { asked.withLockedValue { $0.restarts } }
 
     /// On the writer, inside its commit: one lock, and a queued block when the WAL grew by `threshold` pages
     /// since the last checkpoint was asked for and none runs.
@@ -108,10 +107,11 @@ final class WALCheckpointer: @unchecked Sendable {
         let ask = asked.withLockedValue { asked -> Bool in
             if pages < asked.at {  // the WAL started over
                 asked.at = 0
-                restartCount.withLockedValue { $0 += 1 }
+                asked.restarts += 1
             }
             guard !asked.running, pages >= asked.at + Self.threshold else { return false }
-            asked = (true, pages)
+            asked.running = true
+            asked.at = pages
             return true
         }
         if ask { queue.async { self.checkpoint() } }

@@ -129,6 +129,56 @@ import TestSupport
         #expect(found.map(\.final.sopInstanceUID) == written.dropLast().map(\.sop))
     }
 
+    /// The same damage through recovery, which checks each instance's BLAKE3 as it copies it (not in its scan):
+    /// exactly the others are replayed, the damaged one leaves no file, no row and no temporary file, and is not
+    /// a failure (it was never acknowledged), so the journal is emptied.
+    @Test(arguments: Damage.allCases)
+    func recoveryReplaysExactlyTheUndamaged(damage: Damage) throws {
+        let dir = try ExternalTool.temporaryDirectory("arca-journal")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var instances: [(String, [UInt8])] = []
+        for n in 0..<3 {
+            var file = SampleImage.secondaryCapture(rows: 64 + UInt16(n), columns: 64)
+            let sop = "1.2.826.0.1.3680043.10.2.\(n)"
+            file.dataSet.setString(sop, for: .sopInstanceUID, vr: .UI)
+            file.meta.setString(sop, for: .mediaStorageSOPInstanceUID, vr: .UI)
+            instances.append((sop, try file.serialized()))
+        }
+        // The journal (its streams hold it, and its slot's flock) is gone before recovery, as its process would be.
+        let (directory, last) = try { () throws -> (String, JournalPiece) in
+            let (directory, written) = try Self.writeJournal(root: dir.path, instances: instances)
+            return (directory, try #require(written.last?.pieces.last))
+        }()
+        let handle = try #require(FileHandle(forUpdatingAtPath: Self.segmentPath(directory, last.segment)))
+        let header = UInt64(last.recordOffset)
+        switch damage {
+        case .truncatedInHeader: try handle.truncate(atOffset: header + 100)
+        case .truncatedInBytes: try handle.truncate(atOffset: header + 1024 + UInt64(last.length / 2))
+        case .truncatedInChecksum: try handle.truncate(atOffset: header + 1010)
+        case .flippedByte, .flippedHeaderByte:
+            let at = damage == .flippedByte ? header + 1024 + UInt64(last.length / 2) : header + 60
+            try handle.seek(toOffset: at)
+            let byte = try #require(try handle.read(upToCount: 1)?.first)
+            try handle.seek(toOffset: at)
+            try handle.write(contentsOf: Data([byte ^ 0x20]))
+        }
+        try handle.close()
+        let index = try SQLiteIndex(archive: dir.path)
+        let configuration = FileArchive.Configuration(root: dir.path)
+        let report = try FileArchive.recover(configuration, index: index)
+        #expect(report.failed.isEmpty)
+        #expect(report.replayed.count == 2)
+        for (sop, bytes) in instances.dropLast() {
+            let path = try #require(try index.filePathNow(ofInstance: sop))
+            #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: dir.path + "/" + path))) == bytes)
+        }
+        let damaged = try #require(instances.last?.0)
+        #expect(try index.filePathNow(ofInstance: damaged) == nil)
+        let incoming = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/" + FileArchive.incomingFolder)
+        #expect(incoming.isEmpty, "left in .incoming: \(incoming)")
+        #expect(try FileArchive.recover(configuration, index: index).replayed.isEmpty)
+    }
+
     /// A record of a received image can hold bytes that look like a journal header; without the segment's
     /// random nonce they never count, and an instance cut short stays dropped.
     @Test func payloadImitatingAHeaderIsNotARecord() throws {

@@ -106,6 +106,17 @@ import Testing
         #expect(paths.allSatisfy { FileManager.default.fileExists(atPath: f.root + "/" + $0) })
     }
 
+    /// The default limit: a whole large study (1 GiB) where the disk leaves room for it, half the journal's
+    /// segments but two where it does not, nothing on a journal of three or fewer.
+    @Test func theLimitIsABurstOrHalfTheJournal() {
+        let segment = IngestJournal.defaultSegmentSize
+        #expect(Materializer.Hold.limit(segments: 400, segmentSize: segment) == Materializer.Hold.burstLimit)
+        #expect(Materializer.Hold.burstLimit == 1 << 30)
+        #expect(Materializer.Hold.limit(segments: 22, segmentSize: segment) == UInt64(10 * segment))
+        #expect(Materializer.Hold.limit(segments: 3, segmentSize: segment) == 0)
+        #expect(Materializer.Hold.limit(segments: 0, segmentSize: segment) == 0)
+    }
+
     @Test func aStopMaterializesWhatIsHeld() throws {
         let f = try Fixture(hold: Materializer.Hold(quietPeriod: 10, maxHold: 60, limit: 1 << 30))
         defer { f.close() }

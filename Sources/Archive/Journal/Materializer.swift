@@ -1,3 +1,4 @@
+import BLAKE3
 import CArcaIO
 import Foundation
 #if canImport(Glibc)
@@ -50,9 +51,21 @@ public final class Materializer: @unchecked Sendable {
     struct Hold: Sendable {
         var quietPeriod = 0.1
         var maxHold = 5.0
-        /// At most 256 MiB wait for a pause (so recovery after a crash replays at most that), and at most half of
-        /// the journal's segments but two (the one being filled and a spare): none on a journal of three or fewer.
+        /// At most `burstLimit` waits for a pause, and at most half of the journal's segments but two (the one
+        /// being filled and a spare): none on a journal of three or fewer.
         var limit: UInt64
+
+        /// 1 GiB: a study of 2,000 CT slices. At 256 MiB, 1,000 slices of 512 KB over four associations
+        /// (525 MB) passed it halfway, and materializing the rest beside the burst cost a third of its rate
+        /// (deferred 367–457/s against 534–591/s held whole, strict 338–343 against 442–493/s, 2026-12-06).
+        /// What it costs: recovery after a crash replays at most this much journal, and the journal keeps the
+        /// segments a held burst needed (section "Measured choices" of ARCHITECTURE.md).
+        static let burstLimit: UInt64 = 1 << 30
+
+        /// The limit for a journal of `segments` segments of `segmentSize` bytes at most.
+        static func limit(segments: Int, segmentSize: Int) -> UInt64 {
+            min(burstLimit, UInt64(max(0, segments - 2) / 2) * UInt64(max(0, segmentSize)))
+        }
     }
     private var hold: Hold
     /// Until then no hold: the journal was short of space (a stream waits up to 2 s for a recycled segment).
@@ -111,7 +124,7 @@ public final class Materializer: @unchecked Sendable {
         self.pool = pool
         self.createDirectories = createDirectories
         self.afterPlace = afterPlace
-        hold = Hold(limit: holdsBursts ? UInt64(min(256 << 20, max(0, journal.maxSegments - 2) / 2 * journal.segmentSize)) : 0)
+        hold = Hold(limit: holdsBursts ? Hold.limit(segments: journal.maxSegments, segmentSize: journal.segmentSize) : 0)
         rootFD = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         journal.onPressure = { [weak self] in self?.retryNow() }
         let thread = Thread { [weak self] in self?.run() }
@@ -389,13 +402,20 @@ public final class Materializer: @unchecked Sendable {
         try copy(pieces, descriptor: { journal.descriptor($0) }, into: directory, pool: pool)
     }
 
+    /// `expecting`: the BLAKE3 the bytes must have (recovery, which reads them here once instead of once to
+    /// check and once to copy); other bytes throw `HashMismatch` and leave no file.
     static func copy(_ pieces: [JournalPiece], descriptor: @escaping (Int) -> Int32, into directory: String,
-                     pool: AlignedBufferPool) throws -> String {
+                     pool: AlignedBufferPool, expecting hash: [UInt8]? = nil) throws -> String {
         var rng = SystemRandomNumberGenerator()
         let temp = directory + "/.part-\(getpid())-m\(String(rng.next() as UInt64, radix: 36))"
         var file = try DirectFile(creating: temp, pool: pool)
         do {
-            try JournaledBytes(pieces: pieces, descriptor: descriptor, pool: pool).forEachPiece { try file.append($0) }
+            var hasher = BLAKE3()
+            try JournaledBytes(pieces: pieces, descriptor: descriptor, pool: pool).forEachPiece { piece in
+                if hash != nil { hasher.update(piece) }
+                try file.append(piece)
+            }
+            if let hash, hasher.finalize() != hash { throw HashMismatch() }
             try file.writeAll()
             file.close()
         } catch {
@@ -405,6 +425,9 @@ public final class Materializer: @unchecked Sendable {
         }
         return temp
     }
+
+    /// Journaled bytes whose BLAKE3 is not the one their final record names: never acknowledged.
+    struct HashMismatch: Error {}
 
     /// A piece's payload, read with its record (aligned, for O_DIRECT) into `buffer`.
     static func read(_ piece: JournalPiece, fd: Int32, into buffer: UnsafeMutableRawPointer, capacity: Int) throws

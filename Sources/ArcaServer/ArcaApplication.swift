@@ -96,6 +96,7 @@ public struct ArcaApplication: Sendable {
         let report = try FileArchive.recover(archiveConfiguration(dckv), index: index, afterPlace: spoolAfterPlace(dckv))
         for path in report.replayed { logger.notice("[JOURNAL] completed \(path) (acknowledged before the stop)") }
         for failure in report.failed { logger.warning("[JOURNAL] could not complete \(failure.sop): \(failure.error)") }
+        for sop in report.dropped { logger.notice("[JOURNAL] dropped \(sop): its bytes do not match its final record (never acknowledged)") }
         return report
     }
 

@@ -24,6 +24,7 @@ struct JournalTakeoverService: Service {
                     }
                     for path in report.replayed { logger.notice("[JOURNAL] completed \(path) (acknowledged by a node that stopped)") }
                     for failure in report.failed { logger.warning("[JOURNAL] could not complete \(failure.sop): \(failure.error)") }
+                    for sop in report.dropped { logger.notice("[JOURNAL] dropped \(sop): its bytes do not match its final record (never acknowledged)") }
                 } catch {
                     logger.error("[JOURNAL] taking over stopped nodes' journals failed: \(error)")
                 }

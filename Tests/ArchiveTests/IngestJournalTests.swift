@@ -129,6 +129,15 @@ import TestSupport
         #expect(found.map(\.final.sopInstanceUID) == written.dropLast().map(\.sop))
     }
 
+    /// A Part-10 instance of `sop`; `rows` sets its size (800: over one 512 KiB record, so its copy is written
+    /// in pieces and the last ones may still be in flight when a mismatch is found).
+    static func part10(_ sop: String, rows: UInt16) throws -> [UInt8] {
+        var file = SampleImage.secondaryCapture(rows: rows, columns: 800)
+        file.dataSet.setString(sop, for: .sopInstanceUID, vr: .UI)
+        file.meta.setString(sop, for: .mediaStorageSOPInstanceUID, vr: .UI)
+        return try file.serialized()
+    }
+
     /// The same damage through recovery, which checks each instance's BLAKE3 as it copies it (not in its scan):
     /// exactly the others are replayed, the damaged one leaves no file, no row and no temporary file, and is not
     /// a failure (it was never acknowledged), so the journal is emptied.
@@ -136,13 +145,9 @@ import TestSupport
     func recoveryReplaysExactlyTheUndamaged(damage: Damage) throws {
         let dir = try ExternalTool.temporaryDirectory("arca-journal")
         defer { try? FileManager.default.removeItem(at: dir) }
-        var instances: [(String, [UInt8])] = []
-        for n in 0..<3 {
-            var file = SampleImage.secondaryCapture(rows: 64 + UInt16(n), columns: 64)
+        let instances = try [(16, 0), (32, 1), (800, 2)].map { rows, n in
             let sop = "1.2.826.0.1.3680043.10.2.\(n)"
-            file.dataSet.setString(sop, for: .sopInstanceUID, vr: .UI)
-            file.meta.setString(sop, for: .mediaStorageSOPInstanceUID, vr: .UI)
-            instances.append((sop, try file.serialized()))
+            return (sop, try Self.part10(sop, rows: UInt16(rows)))
         }
         // The journal (its streams hold it, and its slot's flock) is gone before recovery, as its process would be.
         let (directory, last) = try { () throws -> (String, JournalPiece) in
@@ -174,9 +179,39 @@ import TestSupport
         }
         let damaged = try #require(instances.last?.0)
         #expect(try index.filePathNow(ofInstance: damaged) == nil)
+        // Only a flipped byte of the bytes gets past the scan (whose record checks see the rest) to the copy's check.
+        #expect(report.dropped == (damage == .flippedByte ? [damaged] : []))
         let incoming = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/" + FileArchive.incomingFolder)
         #expect(incoming.isEmpty, "left in .incoming: \(incoming)")
         #expect(try FileArchive.recover(configuration, index: index).replayed.isEmpty)
+    }
+
+    /// A replacement (the same SOP Instance UID journaled again) whose bytes were damaged: the instance keeps the
+    /// bytes of the copy before it, which recovery puts in place and indexes.
+    @Test func aDamagedReplacementLeavesTheCopyBeforeIt() throws {
+        let dir = try ExternalTool.temporaryDirectory("arca-journal")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let sop = "1.2.826.0.1.3680043.10.3.1"
+        let first = try Self.part10(sop, rows: 700)
+        let second = try Self.part10(sop, rows: 720)
+        let (directory, last) = try { () throws -> (String, JournalPiece) in
+            let (directory, written) = try Self.writeJournal(root: dir.path, instances: [(sop, first), (sop, second)])
+            return (directory, try #require(written.last?.pieces.last))
+        }()
+        let handle = try #require(FileHandle(forUpdatingAtPath: Self.segmentPath(directory, last.segment)))
+        let at = UInt64(last.recordOffset) + 1024 + UInt64(last.length / 2)
+        try handle.seek(toOffset: at)
+        let byte = try #require(try handle.read(upToCount: 1)?.first)
+        try handle.seek(toOffset: at)
+        try handle.write(contentsOf: Data([byte ^ 0x20]))
+        try handle.close()
+        let index = try SQLiteIndex(archive: dir.path)
+        let report = try FileArchive.recover(FileArchive.Configuration(root: dir.path), index: index)
+        #expect(report.replayed.count == 1)
+        #expect(report.dropped == [sop])
+        #expect(report.failed.isEmpty)
+        let path = try #require(try index.filePathNow(ofInstance: sop))
+        #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: dir.path + "/" + path))) == first)
     }
 
     /// A record of a received image can hold bytes that look like a journal header; without the segment's

@@ -14,7 +14,7 @@ public final class DICOMServer: Service, Sendable {
     private let logger: Logger
     private let group: any EventLoopGroup
     private let registry = AssociationRegistry()
-    private let bound: NIOLockedValueBoxPort
+    private let bound = ListeningState()
     private let listener = NIOLockedValueBox<(any Channel)?>(nil)
 
     public init(configuration: SCPConfiguration, services: DIMSEServiceRegistry, logger: Logger,
@@ -25,19 +25,15 @@ public final class DICOMServer: Service, Sendable {
         self.services = services
         self.logger = logger
         self.group = group
-        self.bound = NIOLockedValueBoxPort()
     }
 
     /// The port actually bound (useful with port 0), once `run` has bound it.
     public var boundPort: Int? { bound.port }
 
-    /// Waits until the server listens; returns its port.
-    public func waitUntilListening() async throws -> Int {
-        for _ in 0..<1000 {
-            if let p = bound.port { return p }
-            try await Task.sleep(nanoseconds: 10_000_000)
-        }
-        throw DIMSEError("server did not start listening")
+    /// Waits until `run` listens, and returns its port; throws what `run` met if it could not bind, or after
+    /// `timeout` without either.
+    public func waitUntilListening(timeout: Duration = .seconds(60)) async throws -> Int {
+        try await bound.wait(timeout: timeout)
     }
 
     /// Stops accepting and closes running associations (the abrupt form of a graceful shutdown, for tests
@@ -48,6 +44,13 @@ public final class DICOMServer: Service, Sendable {
     }
 
     public func run() async throws {
+        do { try await serve() } catch {
+            bound.fail(error)  // a caller waiting for the port learns why there is none (nothing once it listened)
+            throw error
+        }
+    }
+
+    private func serve() async throws {
         let configuration = self.configuration
         let registry = self.registry
         let logger = self.logger
@@ -91,7 +94,7 @@ public final class DICOMServer: Service, Sendable {
                         backPressureStrategy: .init(lowWatermark: 2, highWatermark: 4)))
                 }
             }
-        bound.set(server.channel.localAddress?.port)
+        bound.listening(on: server.channel.localAddress?.port ?? configuration.port)
         listener.withLockedValue { $0 = server.channel }
         logger.info("DICOM SCP \(configuration.policy.aeTitle) listening\(configuration.tls == nil ? "" : " with TLS") on port \(server.channel.localAddress?.port ?? configuration.port)")
 
@@ -118,9 +121,84 @@ public final class DICOMServer: Service, Sendable {
     }
 }
 
-/// The bound port, set once from the event loop and read from anywhere.
-final class NIOLockedValueBoxPort: Sendable {
-    private let box = NIOLockedValueBox<Int?>(nil)
-    var port: Int? { box.withLockedValue { $0 } }
-    func set(_ p: Int?) { box.withLockedValue { $0 = p } }
+/// Whether the server listens: its port once bound, or why it never will. Callers of `wait` are resumed by
+/// whichever comes first of the bind, its failure and their timeout.
+final class ListeningState: Sendable {
+    private enum Outcome {
+        case pending
+        case listening(Int)
+        case failed(any Error)
+    }
+
+    private struct State {
+        var outcome = Outcome.pending
+        var waiters: [Int: CheckedContinuation<Int, any Error>] = [:]
+        var nextWaiter = 0
+        /// Waiters whose timeout came before they were registered.
+        var expired: Set<Int> = []
+    }
+
+    private let state = NIOLockedValueBox(State())
+
+    var port: Int? {
+        state.withLockedValue { s in
+            if case .listening(let p) = s.outcome { return p }
+            return nil
+        }
+    }
+
+    func listening(on port: Int) { settle(.listening(port)) }
+
+    /// A failure after the server listened (it stopped) changes nothing.
+    func fail(_ error: any Error) { settle(.failed(error)) }
+
+    private func settle(_ outcome: Outcome) {
+        let waiters = state.withLockedValue { s -> [CheckedContinuation<Int, any Error>] in
+            guard case .pending = s.outcome else { return [] }
+            s.outcome = outcome
+            defer { s.waiters = [:] }
+            return Array(s.waiters.values)
+        }
+        for waiter in waiters {
+            switch outcome {
+            case .listening(let port): waiter.resume(returning: port)
+            case .failed(let error): waiter.resume(throwing: error)
+            case .pending: break
+            }
+        }
+    }
+
+    private static func timedOut(_ timeout: Duration) -> DIMSEError {
+        DIMSEError("server did not start listening within \(timeout)")
+    }
+
+    func wait(timeout: Duration) async throws -> Int {
+        let id = state.withLockedValue { s in
+            defer { s.nextWaiter += 1 }
+            return s.nextWaiter
+        }
+        let expiry = Task {
+            try await Task.sleep(for: timeout)
+            let waiter = state.withLockedValue { s in
+                let waiter = s.waiters.removeValue(forKey: id)
+                if waiter == nil { s.expired.insert(id) }
+                return waiter
+            }
+            waiter?.resume(throwing: Self.timedOut(timeout))
+        }
+        defer { expiry.cancel() }
+        return try await withCheckedThrowingContinuation { continuation in
+            let now = state.withLockedValue { s -> Result<Int, any Error>? in
+                switch s.outcome {
+                case .listening(let port): return .success(port)
+                case .failed(let error): return .failure(error)
+                case .pending:
+                    if s.expired.remove(id) != nil { return .failure(Self.timedOut(timeout)) }
+                    s.waiters[id] = continuation
+                    return nil
+                }
+            }
+            if let now { continuation.resume(with: now) }
+        }
+    }
 }

@@ -101,6 +101,24 @@ import TestSupport
         case truncatedInHeader, truncatedInBytes, truncatedInChecksum, flippedByte, flippedHeaderByte
     }
 
+    /// Damages `piece`'s record (the 1 KiB header, then the payload) in its segment file.
+    static func apply(_ damage: Damage, to piece: JournalPiece, in directory: String) throws {
+        let handle = try #require(FileHandle(forUpdatingAtPath: segmentPath(directory, piece.segment)))
+        defer { try? handle.close() }
+        let header = UInt64(piece.recordOffset)
+        switch damage {
+        case .truncatedInHeader: try handle.truncate(atOffset: header + 100)
+        case .truncatedInBytes: try handle.truncate(atOffset: header + 1024 + UInt64(piece.length / 2))
+        case .truncatedInChecksum: try handle.truncate(atOffset: header + 1010)
+        case .flippedByte, .flippedHeaderByte:
+            let at = damage == .flippedByte ? header + 1024 + UInt64(piece.length / 2) : header + 60
+            try handle.seek(toOffset: at)
+            let byte = try #require(try handle.read(upToCount: 1)?.first)
+            try handle.seek(toOffset: at)
+            try handle.write(contentsOf: Data([byte ^ 0x20]))
+        }
+    }
+
     /// The last instance's final record is damaged the way a crash during its write (before any
     /// acknowledgement) leaves it: recovery finds exactly the others.
     @Test(arguments: Damage.allCases)
@@ -110,21 +128,7 @@ import TestSupport
         let instances = Self.sizes.enumerated().map { ("1.2.3.\($0.offset)", Self.bytes($0.element, seed: UInt64($0.offset) + 7)) }
         let (directory, written) = try Self.writeJournal(root: dir.path, instances: instances)
         guard let last = written.last?.pieces.last else { Issue.record("nothing written"); return }
-        let path = Self.segmentPath(directory, last.segment)
-        let handle = try #require(FileHandle(forUpdatingAtPath: path))
-        let header = UInt64(last.recordOffset)
-        switch damage {
-        case .truncatedInHeader: try handle.truncate(atOffset: header + 100)
-        case .truncatedInBytes: try handle.truncate(atOffset: header + 1024 + UInt64(last.length / 2))
-        case .truncatedInChecksum: try handle.truncate(atOffset: header + 1010)
-        case .flippedByte, .flippedHeaderByte:
-            let at = damage == .flippedByte ? header + 1024 + UInt64(last.length / 2) : header + 60
-            try handle.seek(toOffset: at)
-            let byte = try #require(try handle.read(upToCount: 1)?.first)
-            try handle.seek(toOffset: at)
-            try handle.write(contentsOf: Data([byte ^ 0x20]))
-        }
-        try handle.close()
+        try Self.apply(damage, to: last, in: directory)
         let found = try Self.scan(directory)
         #expect(found.map(\.final.sopInstanceUID) == written.dropLast().map(\.sop))
     }
@@ -154,20 +158,7 @@ import TestSupport
             let (directory, written) = try Self.writeJournal(root: dir.path, instances: instances)
             return (directory, try #require(written.last?.pieces.last))
         }()
-        let handle = try #require(FileHandle(forUpdatingAtPath: Self.segmentPath(directory, last.segment)))
-        let header = UInt64(last.recordOffset)
-        switch damage {
-        case .truncatedInHeader: try handle.truncate(atOffset: header + 100)
-        case .truncatedInBytes: try handle.truncate(atOffset: header + 1024 + UInt64(last.length / 2))
-        case .truncatedInChecksum: try handle.truncate(atOffset: header + 1010)
-        case .flippedByte, .flippedHeaderByte:
-            let at = damage == .flippedByte ? header + 1024 + UInt64(last.length / 2) : header + 60
-            try handle.seek(toOffset: at)
-            let byte = try #require(try handle.read(upToCount: 1)?.first)
-            try handle.seek(toOffset: at)
-            try handle.write(contentsOf: Data([byte ^ 0x20]))
-        }
-        try handle.close()
+        try Self.apply(damage, to: last, in: directory)
         let index = try SQLiteIndex(archive: dir.path)
         let configuration = FileArchive.Configuration(root: dir.path)
         let report = try FileArchive.recover(configuration, index: index)
@@ -198,13 +189,7 @@ import TestSupport
             let (directory, written) = try Self.writeJournal(root: dir.path, instances: [(sop, first), (sop, second)])
             return (directory, try #require(written.last?.pieces.last))
         }()
-        let handle = try #require(FileHandle(forUpdatingAtPath: Self.segmentPath(directory, last.segment)))
-        let at = UInt64(last.recordOffset) + 1024 + UInt64(last.length / 2)
-        try handle.seek(toOffset: at)
-        let byte = try #require(try handle.read(upToCount: 1)?.first)
-        try handle.seek(toOffset: at)
-        try handle.write(contentsOf: Data([byte ^ 0x20]))
-        try handle.close()
+        try Self.apply(.flippedByte, to: last, in: directory)
         let index = try SQLiteIndex(archive: dir.path)
         let report = try FileArchive.recover(FileArchive.Configuration(root: dir.path), index: index)
         #expect(report.replayed.count == 1)

@@ -154,7 +154,12 @@ import TestSupport
         let mountPoint = try ExternalTool.temporaryDirectory("arca-tmpfs")
         let mounted = try ExternalTool.run("/bin/mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", mountPoint.path])
         guard try ExternalTool.require(mounted.status == 0, "a tmpfs mount (needs root): \(mounted.stderr)") else { return }
-        defer { _ = try? ExternalTool.run("/bin/umount", [mountPoint.path]) }
+        // Lazily (MNT_DETACH): this runs before the server's stop below (an unawaited task) has closed its journal
+        // and index on the mount, and a plain umount then failed busy and left the mount behind (8 in /tmp here).
+        defer {
+            _ = try? ExternalTool.run("/bin/umount", ["-l", mountPoint.path])
+            try? FileManager.default.removeItem(at: mountPoint)
+        }
         guard try ExternalTool.require(ExternalTool.hasPythonModule("pydicom"), "pydicom") else { return }
         let ct = try ExternalTool.temporaryDirectory("arca-ct-full")
         let gen = ExternalTool.repositoryRoot.appendingPathComponent("scripts/gen-ct.py").path

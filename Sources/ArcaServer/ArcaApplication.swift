@@ -94,9 +94,7 @@ public struct ArcaApplication: Sendable {
     public func completeJournals(index: (any InstanceIndex)?) throws -> JournalRecovery.Report {
         let dckv = try makeDCKVStore()
         let report = try FileArchive.recover(archiveConfiguration(dckv), index: index, afterPlace: spoolAfterPlace(dckv))
-        for path in report.replayed { logger.notice("[JOURNAL] completed \(path) (acknowledged before the stop)") }
-        for failure in report.failed { logger.warning("[JOURNAL] could not complete \(failure.sop): \(failure.error)") }
-        for sop in report.dropped { logger.notice("[JOURNAL] dropped \(sop): its bytes do not match its final record (never acknowledged)") }
+        report.log(to: logger, acknowledged: "before the stop")
         return report
     }
 

@@ -22,9 +22,7 @@ struct JournalTakeoverService: Service {
                     let report = try await NIOThreadPool.singleton.runIfActive {
                         try FileArchive.recover(configuration, index: index, afterPlace: afterPlace)
                     }
-                    for path in report.replayed { logger.notice("[JOURNAL] completed \(path) (acknowledged by a node that stopped)") }
-                    for failure in report.failed { logger.warning("[JOURNAL] could not complete \(failure.sop): \(failure.error)") }
-                    for sop in report.dropped { logger.notice("[JOURNAL] dropped \(sop): its bytes do not match its final record (never acknowledged)") }
+                    report.log(to: logger, acknowledged: "by a node that stopped")
                 } catch {
                     logger.error("[JOURNAL] taking over stopped nodes' journals failed: \(error)")
                 }

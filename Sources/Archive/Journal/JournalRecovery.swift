@@ -1,6 +1,7 @@
 import BLAKE3
 import CArcaIO
 import DICOM
+import Logging
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -24,6 +25,13 @@ public enum JournalRecovery {
     }
 
     public struct Report: Sendable {
+        /// Logs what the report holds; `who` says whose acknowledgement the completed instances had.
+        public func log(to logger: Logger, acknowledged who: String) {
+            for path in replayed { logger.notice("[JOURNAL] completed \(path) (acknowledged \(who))") }
+            for failure in failed { logger.warning("[JOURNAL] could not complete \(failure.sop): \(failure.error)") }
+            for sop in dropped { logger.notice("[JOURNAL] dropped \(sop): its bytes do not match its final record (never acknowledged)") }
+        }
+
         public var replayed: [String] = []
         public var failed: [(sop: String, error: String)] = []
         /// Instances whose bytes do not have the BLAKE3 their final record names (a record damaged before its
@@ -87,23 +95,19 @@ public enum JournalRecovery {
                 expected += UInt64(piece.length)
             }
             guard complete, expected == candidate.final.totalLength else { continue }
-            guard verify else {
-                var instance = candidate
-                instance.pieces = all
-                found.append(instance)
-                continue
-            }
-            var hasher = BLAKE3()
-            var readable = true
-            for piece in all {
-                guard let fd = descriptors[piece.segment],
-                      let payload = try? Materializer.read(piece, fd: fd, into: buffer, capacity: maxRecord) else {
-                    readable = false
-                    break
+            if verify {
+                var hasher = BLAKE3()
+                var readable = true
+                for piece in all {
+                    guard let fd = descriptors[piece.segment],
+                          let payload = try? Materializer.read(piece, fd: fd, into: buffer, capacity: maxRecord) else {
+                        readable = false
+                        break
+                    }
+                    hasher.update(payload)
                 }
-                hasher.update(payload)
+                guard readable, hasher.finalize() == candidate.final.hash else { continue }
             }
-            guard readable, hasher.finalize() == candidate.final.hash else { continue }
             var instance = candidate
             instance.pieces = all
             found.append(instance)

@@ -194,17 +194,23 @@ public final class FileArchive: Sendable {
     /// the reconcile after an unclean stop removes: nothing unacknowledged survives. A replacement keeps the order
     /// (row after bytes), for an earlier row cannot be taken back; so does every row on an index other nodes
     /// share, where the row also ends the cross-node claim.
+    ///
+    /// `crc`: the CRC-32C of the instance's bytes, which its final record names; its row's hash is a placeholder
+    /// until the materializer has computed the BLAKE3.
     public func commitNow(journaled stream: JournalStream, relative: String, attributes: InstanceAttributes,
-                          transferSyntaxUID: String, callingAETitle: String, receivedAt: String, hash: [UInt8],
+                          transferSyntaxUID: String, callingAETitle: String, receivedAt: String, crc: UInt32,
                           early: EarlyLookup? = nil) throws -> CommitResult {
         guard let journal, let materializer else { throw ArchiveError.io("no ingest journal") }
         let sop = attributes.sopInstanceUID
         let existing = try existingLocation(sop, target: configuration.root + "/" + relative, relative: relative, early: early)
         if let existing, try !duplicateAccepted(sop, existing: existing) { return .ignored(path: existing) }
         let final = FinalInfo(sopInstanceUID: sop, transferSyntaxUID: transferSyntaxUID, callingAETitle: callingAETitle,
-                              receivedAt: receivedAt, totalLength: stream.size, hash: hash)
+                              receivedAt: receivedAt, totalLength: stream.size, checksum: .crc32c(crc))
+        // The row's hash is a placeholder until the materializer has hashed the bytes (BLAKE3 off the
+        // acknowledgement's path).
+        let placeholder = final.checksum.indexHash(stream: stream.stream)
         let record = InstanceRecord(attributes: attributes, filePath: relative, fileSize: final.totalLength,
-                                    fileHash: BLAKE3.hex(hash), transferSyntaxUID: transferSyntaxUID,
+                                    fileHash: placeholder, transferSyntaxUID: transferSyntaxUID,
                                     receivedAt: receivedAt, callingAETitle: callingAETitle)
         // Readers of the path wait from here on, until the file is in place or the commit failed.
         materializer.expect(relative)
@@ -228,7 +234,8 @@ public final class FileArchive: Sendable {
             throw error
         }
         materializer.enqueue(Materializer.Job(stream: stream, relativePath: relative,
-                                              replacedPath: existing.flatMap { Self.isEDCKVLocation($0) ? nil : $0 }))
+                                              replacedPath: existing.flatMap { Self.isEDCKVLocation($0) ? nil : $0 },
+                                              pending: .init(sopInstanceUID: sop, placeholder: placeholder, crc: crc)))
         return existing == nil ? .stored(path: relative) : .replaced(path: relative)
     }
 

@@ -6,7 +6,9 @@ public struct InstanceRecord: Sendable, Equatable {
     /// Relative to the archive root.
     public var filePath: String
     public var fileSize: UInt64
-    /// BLAKE3 of the file's bytes, 64 lowercase hex digits.
+    /// BLAKE3 of the file's bytes, 64 lowercase hex digits; for an instance acknowledged from the ingest
+    /// journal and not yet in place, a placeholder (`JournalChecksum.isPlaceholder`) until the materializer
+    /// records its BLAKE3 (`settleHashes`).
     public var fileHash: String
     public var transferSyntaxUID: String
     /// ISO 8601, UTC.
@@ -22,6 +24,22 @@ public struct InstanceRecord: Sendable, Equatable {
         self.transferSyntaxUID = transferSyntaxUID
         self.receivedAt = receivedAt
         self.callingAETitle = callingAETitle
+    }
+}
+
+/// A journaled instance's BLAKE3, computed as the materializer copied it into place, for the row that holds
+/// `placeholder` in its stead.
+public struct SettledHash: Sendable, Equatable {
+    public let sopInstanceUID: String
+    public let filePath: String
+    public let placeholder: String
+    public let hash: String
+
+    public init(sopInstanceUID: String, filePath: String, placeholder: String, hash: String) {
+        self.sopInstanceUID = sopInstanceUID
+        self.filePath = filePath
+        self.placeholder = placeholder
+        self.hash = hash
     }
 }
 
@@ -66,6 +84,10 @@ public protocol InstanceIndex: Sendable {
     /// Makes durable every row `recordJournaled` recorded before this call, before a journal forgets the
     /// instances behind them; rows the database lost meanwhile (its server crashed) are recorded again.
     func makeRowsDurable() throws
+    /// Replaces each row's placeholder hash with the BLAKE3 the materializer computed. A row that no longer holds
+    /// that placeholder (the instance replaced or removed since) is left as it is. Durable once the archive's file
+    /// system is synced (SQLite) or when it returns (a database server).
+    func settleHashes(_ hashes: [SettledHash]) throws
 }
 
 public enum InstanceClaim: Sendable, Equatable {

@@ -80,15 +80,20 @@ public struct StorageCommitmentService: CollectingDIMSEService {
         let uids = references.map(\.sopInstance).filter { UIDString.isValid($0) }
         var stored: [String: ArchivedInstance] = [:]
         var failure: UInt16?
-        if !uids.isEmpty {
-            let query = Query(model: .studyRoot, level: .image,
-                              keys: [QueryKey(tag: .sopInstanceUID, vr: .UI, match: .anyOf(uids.map { .single($0) }))])
-            do {
-                for instance in try await engine.instances(query) { stored[instance.sopInstanceUID] = instance }
-            } catch {
-                logger.warning("[COMMIT] the index could not answer: \(error)")
-                failure = 0x0110
+        do {
+            stored = try await instances(uids)
+            // Acknowledged from the ingest journal and not yet in place: their rows hold a placeholder until the
+            // materializer has hashed them (a batch, milliseconds; its syncfs also makes them durable, which a
+            // deferred-durability commitment waits for). Read again once they are.
+            let pending = stored.values.filter { JournalChecksum.isPlaceholder($0.hash) }
+            if !pending.isEmpty {
+                let source = engine.source
+                for instance in pending { _ = try? await threadPool.runIfActive { source.waitInPlace(instance.location) } }
+                for (uid, instance) in try await instances(pending.map(\.sopInstanceUID)) { stored[uid] = instance }
             }
+        } catch {
+            logger.warning("[COMMIT] the index could not answer: \(error)")
+            failure = 0x0110
         }
         let source = engine.source
         var report = Report()
@@ -109,6 +114,16 @@ public struct StorageCommitmentService: CollectingDIMSEService {
             if intact { report.committed.append(ref) } else { report.failed.append((ref.sopClass, ref.sopInstance, 0x0110)) }
         }
         return report
+    }
+
+    /// The index's rows of these instances.
+    private func instances(_ uids: [String]) async throws -> [String: ArchivedInstance] {
+        guard !uids.isEmpty else { return [:] }
+        let query = Query(model: .studyRoot, level: .image,
+                          keys: [QueryKey(tag: .sopInstanceUID, vr: .UI, match: .anyOf(uids.map { .single($0) }))])
+        var out: [String: ArchivedInstance] = [:]
+        for instance in try await engine.instances(query) { out[instance.sopInstanceUID] = instance }
+        return out
     }
 
     static func eventReport(transaction: String, _ report: Report, retrieveAETitle: String?) -> (CommandSet, DataSet) {

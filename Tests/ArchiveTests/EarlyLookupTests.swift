@@ -57,7 +57,7 @@ import Testing
             try bytes.withUnsafeBytes { try stream.append($0) }
             return try archive.commitNow(journaled: stream, relative: relative, attributes: attributes,
                                          transferSyntaxUID: file.transferSyntax.uid, callingAETitle: "T",
-                                         receivedAt: "20261203T190000Z", hash: BLAKE3.hash(bytes), early: early)
+                                         receivedAt: "20261203T190000Z", crc: CRC32C.checksum(bytes), early: early)
         }
         #expect(try commit(first) == .stored(path: relative))
         #expect { try commit(second) } throws: { error in
@@ -88,7 +88,7 @@ import Testing
         try bytes.withUnsafeBytes { try stream.append($0) }
         #expect { try archive.commitNow(journaled: stream, relative: relative, attributes: attributes,
                                         transferSyntaxUID: file.transferSyntax.uid, callingAETitle: "T",
-                                        receivedAt: "20261203T190001Z", hash: BLAKE3.hash(bytes), early: early) } throws: { error in
+                                        receivedAt: "20261203T190001Z", crc: CRC32C.checksum(bytes), early: early) } throws: { error in
             if case ArchiveError.duplicate = error { return true } else { return false }
         }
     }

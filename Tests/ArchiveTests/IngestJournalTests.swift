@@ -25,8 +25,9 @@ import TestSupport
         var stream: JournalStream
     }
 
-    /// Writes each instance into a fresh journal in `root` (in pieces of odd sizes), flushes, closes it.
-    static func writeJournal(root: String, instances: [(String, [UInt8])], segmentSize: Int = 4 << 20)
+    /// Writes each instance into a fresh journal in `root` (in pieces of odd sizes), flushes, closes it. `legacy`:
+    /// final records with the BLAKE3 of the bytes, as journals written before 2026-12-06 have them.
+    static func writeJournal(root: String, instances: [(String, [UInt8])], segmentSize: Int = 4 << 20, legacy: Bool = false)
         throws -> (directory: String, written: [Written]) {
         let journal = try IngestJournal(root: root, segmentSize: segmentSize)
         let pool = AlignedBufferPool()
@@ -42,7 +43,8 @@ import TestSupport
             }
             let sequence = try stream.finish(FinalInfo(sopInstanceUID: sop, transferSyntaxUID: "1.2.840.10008.1.2.1",
                                                        callingAETitle: "TEST", receivedAt: "20261202T140000Z",
-                                                       totalLength: UInt64(bytes.count), hash: BLAKE3.hash(bytes)))
+                                                       totalLength: UInt64(bytes.count),
+                                                       checksum: legacy ? .blake3(BLAKE3.hash(bytes)) : .crc32c(CRC32C.checksum(bytes))))
             try journal.waitDurable(sequence)
             written.append(Written(sop: sop, bytes: bytes, pieces: stream.pieces, stream: stream))
         }
@@ -89,7 +91,7 @@ import TestSupport
         #expect(before.allSatisfy { $0.length >= 128 << 10 }, "\(before.map(\.length))")
         let sequence = try stream.finish(FinalInfo(sopInstanceUID: "1.2.3.9", transferSyntaxUID: "1.2.840.10008.1.2.1",
                                                    callingAETitle: "TEST", receivedAt: "20261204T080000Z",
-                                                   totalLength: UInt64(bytes.count), hash: BLAKE3.hash(bytes)))
+                                                   totalLength: UInt64(bytes.count), checksum: .crc32c(CRC32C.checksum(bytes))))
         try journal.waitDurable(sequence)
         let found = try Self.scan(journal.directory)
         #expect(found.map(\.final.sopInstanceUID) == ["1.2.3.9"])
@@ -208,7 +210,7 @@ import TestSupport
         try fake.withUnsafeMutableBytes { raw in
             try RecordHeader(nonce: 1, generation: 1, stream: 9, offset: 0, length: 0,
                              final: FinalInfo(sopInstanceUID: "6.6.6", transferSyntaxUID: "1.2", callingAETitle: "EVIL",
-                                              receivedAt: "x", totalLength: 0, hash: BLAKE3.hash([UInt8]()))).encode(into: raw)
+                                              receivedAt: "x", totalLength: 0, checksum: .crc32c(0))).encode(into: raw)
         }
         // At payload offset 3072 the fake header sits on a block boundary of the segment.
         var payload = Self.bytes(3 * 4096, seed: 1)
@@ -254,10 +256,13 @@ import TestSupport
     /// After a crash and before the next start, acknowledged instances are in the journal with their rows but
     /// without files: `arca index check` says so (not "row without file"), and once recovery has put them in
     /// place the files agree with the rows.
-    @Test func checkCountsJournaledInstancesAsPendingNotMissing() throws {
+    /// Journals written before 2026-12-06 (`legacy`) name the BLAKE3, which the row holds too; newer ones a
+    /// CRC-32C, and the row a placeholder naming it and the instance's stream.
+    @Test(arguments: [false, true]) func checkCountsJournaledInstancesAsPendingNotMissing(legacy: Bool) throws {
         let dir = try ExternalTool.temporaryDirectory("arca-journal-check")
         defer { try? FileManager.default.removeItem(at: dir) }
         var instances: [(String, [UInt8])] = []
+        var files: [DICOMFile] = []
         let index = try SQLiteIndex(archive: dir.path)
         let configuration = FileArchive.Configuration(root: dir.path)
         for n in 0..<3 {
@@ -265,16 +270,22 @@ import TestSupport
             let sop = "1.2.826.0.1.3680043.10.2.\(n)"
             file.dataSet.setString(sop, for: .sopInstanceUID, vr: .UI)
             file.meta.setString(sop, for: .mediaStorageSOPInstanceUID, vr: .UI)
-            let bytes = try file.serialized()
-            instances.append((sop, bytes))
-            // The row as the journaled commit writes it, before the materializer has run.
-            let attributes = InstanceAttributes(file.dataSet)
-            try index.recordNow(InstanceRecord(
-                attributes: attributes, filePath: try configuration.naming.relativePath(for: attributes, fileExtension: ".dcm"),
-                fileSize: UInt64(bytes.count), fileHash: BLAKE3.hex(BLAKE3.hash(bytes)),
-                transferSyntaxUID: "1.2.840.10008.1.2.1", receivedAt: "20261202T140000Z", callingAETitle: "TEST"))
+            instances.append((sop, try file.serialized()))
+            files.append(file)
         }
-        _ = try Self.writeJournal(root: dir.path, instances: instances)
+        // In a scope of its own: the streams keep the journal (and its slot's lock) until they go.
+        do {
+            let (_, written) = try Self.writeJournal(root: dir.path, instances: instances, legacy: legacy)
+            for (file, w) in zip(files, written) {
+                // The row as the journaled commit writes it, before the materializer has run.
+                let attributes = InstanceAttributes(file.dataSet)
+                let checksum: JournalChecksum = legacy ? .blake3(BLAKE3.hash(w.bytes)) : .crc32c(CRC32C.checksum(w.bytes))
+                try index.recordNow(InstanceRecord(
+                    attributes: attributes, filePath: try configuration.naming.relativePath(for: attributes, fileExtension: ".dcm"),
+                    fileSize: UInt64(w.bytes.count), fileHash: checksum.indexHash(stream: w.stream.stream),
+                    transferSyntaxUID: "1.2.840.10008.1.2.1", receivedAt: "20261202T140000Z", callingAETitle: "TEST"))
+            }
+        }
         let before = try IndexMaintenance.check(root: dir.path, index: index)
         #expect(before.journaled.count == 3)
         #expect(before.isClean, "\(before.rowsWithoutFiles)")

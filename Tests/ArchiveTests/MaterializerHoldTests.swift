@@ -37,7 +37,7 @@ import Testing
             try bytes.withUnsafeBytes { try stream.append($0) }
             let result = try archive.commitNow(journaled: stream, relative: relative, attributes: attributes,
                                                transferSyntaxUID: file.transferSyntax.uid, callingAETitle: "T",
-                                               receivedAt: "20261203T220000Z", hash: BLAKE3.hash(bytes))
+                                               receivedAt: "20261203T220000Z", crc: CRC32C.checksum(bytes))
             #expect(result == .stored(path: relative))
             return (relative, bytes, attributes.sopInstanceUID)
         }

@@ -303,6 +303,37 @@ struct PostgresIndexTests {
         #expect(try PostgresTestServer.psql(url, "SELECT number_of_instances FROM series") == "6\n")
     }
 
+    /// The materializer's BLAKE3 replaces a journaled row's placeholder only where the row still holds it, and the
+    /// rows waiting for `makeRowsDurable` take it too: a row the server lost is recorded again with the BLAKE3.
+    @Test func settledHashesReplaceOnlyTheirPlaceholders() async throws {
+        let url = try PostgresTestServer.makeDatabase()
+        let a = try Self.node(url, "a")
+        defer { a.close() }
+        func record(_ sop: String, hash: String) -> InstanceRecord {
+            var r = SQLiteIndexTests.record(SQLiteIndexTests.attributes(patient: "P", study: "1.7", series: "1.7.0", sop: sop))
+            r.fileHash = hash
+            return r
+        }
+        func hashes() throws -> String {
+            try PostgresTestServer.psql(url, "SELECT string_agg(sop_uid || '=' || file_hash, ',' ORDER BY sop_uid) FROM instances")
+        }
+        try a.recordJournaled(record("1.7.1", hash: "journal-1-a"), endingClaim: false)
+        try a.recordJournaled(record("1.7.2", hash: "journal-2-b"), endingClaim: false)
+        try a.recordJournaled(record("1.7.3", hash: "journal-3-c"), endingClaim: false)
+        func path(_ sop: String) -> String { record(sop, hash: "").filePath }
+        try a.settleHashes([
+            SettledHash(sopInstanceUID: "1.7.1", filePath: path("1.7.1"), placeholder: "journal-1-a", hash: "b3one"),
+            // Replaced since (another placeholder now): left as it is.
+            SettledHash(sopInstanceUID: "1.7.2", filePath: path("1.7.2"), placeholder: "journal-9-z", hash: "b3stale"),
+            SettledHash(sopInstanceUID: "1.7.3", filePath: path("1.7.3"), placeholder: "journal-3-c", hash: "b3three"),
+        ])
+        #expect(try hashes() == "1.7.1=b3one,1.7.2=journal-2-b,1.7.3=b3three\n")
+        // 1.7.3 lost in a crash: recorded again, with its BLAKE3.
+        _ = try PostgresTestServer.psql(url, "SELECT arca_remove('1.7.3')")
+        try a.makeRowsDurable()
+        #expect(try hashes() == "1.7.1=b3one,1.7.2=journal-2-b,1.7.3=b3three\n")
+    }
+
     /// Only a batch whose every row is journaled skips the flush, and only for its own transaction.
     @Test func onlyAnAllJournaledBatchTurnsItsFlushOff() {
         let record = SQLiteIndexTests.record(SQLiteIndexTests.attributes(patient: "P", study: "1.9", series: "1.9.0", sop: "1.9.5"))

@@ -39,6 +39,7 @@ import Testing
         func filePathNow(ofInstance sopInstanceUID: String) throws -> String? { try base.filePathNow(ofInstance: sopInstanceUID) }
         func recordNow(_ record: InstanceRecord) throws { try base.recordNow(record) }
         func removeNow(instance sopInstanceUID: String) throws { try base.removeNow(instance: sopInstanceUID) }
+        func settleHashes(_ hashes: [SettledHash]) throws { try base.settleHashes(hashes) }
         var recordedRowCount: UInt64? { base.recordedRowCount }
     }
 

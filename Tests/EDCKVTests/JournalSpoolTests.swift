@@ -32,7 +32,7 @@ import Testing
                 try bytes.withUnsafeBytes { try stream.append($0) }
                 let sequence = try stream.finish(FinalInfo(
                     sopInstanceUID: "\(MergerTests.study).1.\(n)", transferSyntaxUID: file.transferSyntax.uid, callingAETitle: "T",
-                    receivedAt: "20261202T170000Z", totalLength: UInt64(bytes.count), hash: BLAKE3.hash(bytes)))
+                    receivedAt: "20261202T170000Z", totalLength: UInt64(bytes.count), checksum: .crc32c(CRC32C.checksum(bytes))))
                 try journal.waitDurable(sequence)
                 streams.append(stream)
                 sent["\(MergerTests.study).1.\(n)"] = bytes

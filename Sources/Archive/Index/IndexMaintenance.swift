@@ -233,11 +233,11 @@ public enum IndexMaintenance {
         let indexed = Set(rows.map(\.filePath))
         report.filesWithoutRows = files.subtracting(indexed).sorted()
         // Read only when a row disagrees with the files (the journals of a busy server hold the last seconds).
-        var journal: [String: FinalInfo]?
+        var journal: [String: JournalRecovery.Found]?
         func isJournaled(_ row: (sopInstanceUID: String, filePath: String, fileSize: Int64, fileHash: String)) -> Bool {
             if journal == nil { journal = JournalRecovery.journaled(root: root) }
-            guard let final = journal?[row.sopInstanceUID] else { return false }
-            return final.totalLength == row.fileSize && BLAKE3.hex(final.hash) == row.fileHash
+            guard let found = journal?[row.sopInstanceUID] else { return false }
+            return found.final.totalLength == row.fileSize && found.final.checksum.indexHash(stream: found.stream) == row.fileHash
         }
         for (i, row) in rows.enumerated() {
             progress(i + 1, rows.count)

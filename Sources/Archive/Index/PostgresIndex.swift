@@ -451,6 +451,33 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
         try blocking { try await self.remove(instance: sopInstanceUID) }
     }
 
+    /// One synchronous commit for the batch; the rows still waiting for `makeRowsDurable` take the hash too, so
+    /// that a row the database lost is recorded again with it.
+    public func settleHashes(_ hashes: [SettledHash]) throws {
+        guard !hashes.isEmpty else { return }
+        var binds = PostgresBindings(capacity: 4)
+        binds.append(hashes.map(\.hash))
+        binds.append(hashes.map(\.sopInstanceUID))
+        binds.append(hashes.map(\.filePath))
+        binds.append(hashes.map(\.placeholder))
+        let query = PostgresQuery(unsafeSQL: """
+            UPDATE instances i SET file_hash = u.hash
+            FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[]) AS u(hash, sop, path, placeholder)
+            WHERE i.sop_uid = u.sop AND i.file_path = u.path AND i.file_hash = u.placeholder
+            """, binds: binds)
+        try blocking(timeout: commitTimeout) { [self] in
+            try await onConnection(committing: true) { [logger] connection in
+                _ = try await connection.query(query, logger: logger)
+            }
+        }
+        let settled = Dictionary(hashes.map { ($0.placeholder, $0.hash) }, uniquingKeysWith: { _, last in last })
+        unflushed.withLockedValue { rows in
+            for i in rows.indices {
+                if let hash = settled[rows[i].record.fileHash] { rows[i].record.fileHash = hash }
+            }
+        }
+    }
+
     public func recordBatch(_ records: [InstanceRecord]) throws {
         guard !records.isEmpty else { return }
         try blocking { try await self.recordRows(records.map { RowToRecord(record: $0, endsClaim: false, journaled: false) }) }

@@ -170,6 +170,17 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
         try pool.write { db in try IndexStatements.remove(sopInstanceUID, in: db) }
     }
 
+    /// One transaction for the batch, made durable by the materializer's `syncfs` (the WAL is in the archive's
+    /// file system).
+    public func settleHashes(_ hashes: [SettledHash]) throws {
+        guard !hashes.isEmpty else { return }
+        try pool.write { db in
+            let statement = try db.cachedStatement(
+                sql: "UPDATE instances SET file_hash = ? WHERE sop_uid = ? AND file_path = ? AND file_hash = ?")
+            for h in hashes { try statement.execute(arguments: [h.hash, h.sopInstanceUID, h.filePath, h.placeholder]) }
+        }
+    }
+
     /// Records many instances in one transaction (rebuilds, imports).
     public func recordBatch(_ records: [InstanceRecord]) throws {
         try pool.write { db in

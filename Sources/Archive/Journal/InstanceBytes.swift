@@ -1,3 +1,4 @@
+import BLAKE3
 import DICOM
 
 /// An instance's Part-10 bytes handed over in order, piece by piece, without being gathered in one place: read
@@ -18,6 +19,26 @@ struct JournaledBytes: InstanceBytes {
         for piece in pieces {
             try body(try Materializer.read(piece, fd: descriptor(piece.segment), into: buffer, capacity: pool.bufferSize))
         }
+    }
+}
+
+/// Bytes handed over while their CRC-32C and BLAKE3 are computed: `sums` holds them once a pass has ended.
+final class ChecksummedBytes<Base: InstanceBytes>: InstanceBytes {
+    let base: Base
+    private(set) var sums: (crc: UInt32, blake3: [UInt8])?
+
+    init(_ base: Base) { self.base = base }
+
+    func forEachPiece(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        var crc = CRC32C()
+        var hasher = BLAKE3()
+        sums = nil
+        try base.forEachPiece { piece in
+            crc.update(piece)
+            hasher.update(piece)
+            try body(piece)
+        }
+        sums = (crc.value, hasher.finalize())
     }
 }
 

@@ -10,7 +10,8 @@ import Darwin
 
 /// Completes, on start and before anything is accepted, every store a journal holds: the journals of
 /// processes that are gone (their slot's flock is free). A final record whose header is valid and whose
-/// pieces are all present with the BLAKE3 it names was acknowledged (or could have been); anything else — a
+/// pieces are all present with the checksum it names (CRC-32C, or BLAKE3 in journals written before
+/// 2026-12-06) was acknowledged (or could have been); anything else — a
 /// record cut inside its header, its bytes or its checksum, a flipped byte — was never acknowledged and is
 /// dropped. Instances are replayed in the order they were written (a later replacement wins), materialized,
 /// indexed; one syncfs; then every segment is marked free.
@@ -19,6 +20,8 @@ public enum JournalRecovery {
     public struct Found: Sendable, Equatable {
         public var final: FinalInfo
         public var pieces: [JournalPiece]
+        /// The instance's stream (its index row's placeholder names it).
+        public var stream: UInt64
         /// Write order: the segment's generation, then the final record's offset.
         public var generation: UInt64
         public var offset: Int
@@ -34,15 +37,15 @@ public enum JournalRecovery {
 
         public var replayed: [String] = []
         public var failed: [(sop: String, error: String)] = []
-        /// Instances whose bytes do not have the BLAKE3 their final record names (a record damaged before its
+        /// Instances whose bytes do not have the checksum their final record names (a record damaged before its
         /// acknowledgement, or since): not replayed.
         public var dropped: [String] = []
     }
 
     /// Scans one journal folder's segments; answers the complete instances in write order. `descriptors` maps
     /// the segment numbers of `pieces` to the open segment files (the caller closes them). `verify`: only those
-    /// whose bytes have the BLAKE3 their final record names (a second read of every byte); recovery checks it as
-    /// it copies them instead.
+    /// whose bytes have the checksum their final record names (a second read of every byte); recovery checks it
+    /// as it copies them instead.
     public static func scan(directory: String, maxRecord: Int, verify: Bool = true) throws -> (found: [Found], descriptors: [Int: Int32]) {
         var descriptors: [Int: Int32] = [:]
         var pieces: [UInt64: [JournalPiece]] = [:]
@@ -77,7 +80,8 @@ public enum JournalRecovery {
                 let piece = JournalPiece(segment: number, recordOffset: at, instanceOffset: record.offset, length: Int(record.length))
                 pieces[record.stream, default: []].append(piece)
                 if let final = record.final {
-                    finals.append((Found(final: final, pieces: [], generation: header.generation, offset: at), record.stream))
+                    finals.append((Found(final: final, pieces: [], stream: record.stream, generation: header.generation, offset: at),
+                                   record.stream))
                 }
                 at += record.recordSize
             }
@@ -96,6 +100,7 @@ public enum JournalRecovery {
             }
             guard complete, expected == candidate.final.totalLength else { continue }
             if verify {
+                var crc = CRC32C()
                 var hasher = BLAKE3()
                 var readable = true
                 for piece in all {
@@ -104,9 +109,12 @@ public enum JournalRecovery {
                         readable = false
                         break
                     }
-                    hasher.update(payload)
+                    switch candidate.final.checksum {
+                    case .crc32c: crc.update(payload)
+                    case .blake3: hasher.update(payload)
+                    }
                 }
-                guard readable, hasher.finalize() == candidate.final.hash else { continue }
+                guard readable, candidate.final.checksum.matches(crc: crc.value, blake3: hasher.finalize()) else { continue }
             }
             var instance = candidate
             instance.pieces = all
@@ -116,15 +124,15 @@ public enum JournalRecovery {
     }
 
     /// Every complete instance the journals under `<root>/.journal/` hold now, read-only, held or not (a running
-    /// server's journal too): SOP Instance UID → its final record. For `arca index check` and `rebuild`: an
+    /// server's journal too): SOP Instance UID → what its final record says. For `arca index check`: an
     /// acknowledged instance may be in a journal and not yet in its file.
-    public static func journaled(root: String, maxRecord: Int = AlignedBufferPool.defaultBufferSize) -> [String: FinalInfo] {
-        var out: [String: FinalInfo] = [:]
+    public static func journaled(root: String, maxRecord: Int = AlignedBufferPool.defaultBufferSize) -> [String: Found] {
+        var out: [String: Found] = [:]
         for slot in slots(root: root) {
             guard let (found, descriptors) = try? scan(directory: slot, maxRecord: maxRecord) else { continue }
             descriptors.values.forEach { close($0) }
             // Write order: a later record of the same instance (a replacement) wins.
-            for instance in found { out[instance.final.sopInstanceUID] = instance.final }
+            for instance in found { out[instance.final.sopInstanceUID] = instance }
         }
         return out
     }
@@ -178,7 +186,7 @@ public enum JournalRecovery {
                                     afterPlace: (@Sendable (String) throws -> Void)?, spool: FileArchive.SpoolPlacement?,
                                     report: inout Report) throws {
         // Each instance's bytes are read twice: the scan reads every segment whole (for the records' headers), and
-        // the copy checks the BLAKE3 as it writes the file. A third read, to check first, made recovery 10-25%
+        // the copy checks the checksum (and computes the BLAKE3 the row keeps) as it writes the file. A third read, to check first, made recovery 10-25%
         // slower (186-207 instances of 525 KB a second from a cold cache, against 220-233).
         let (found, descriptors) = try scan(directory: slot, maxRecord: pool.bufferSize, verify: false)
         defer { descriptors.values.forEach { close($0) } }
@@ -187,11 +195,11 @@ public enum JournalRecovery {
         for instance in found {
             let sop = instance.final.sopInstanceUID
             do {
-                let temp: String
+                let (temp, hash): (String, [UInt8])
                 do {
-                    temp = try Materializer.copy(instance.pieces, descriptor: { descriptors[$0] ?? -1 }, into: incoming, pool: pool,
-                                                 expecting: instance.final.hash)
-                } catch is Materializer.HashMismatch {
+                    (temp, hash) = try Materializer.copy(instance.pieces, descriptor: { descriptors[$0] ?? -1 }, into: incoming,
+                                                         pool: pool, expecting: instance.final.checksum)
+                } catch is Materializer.ChecksumMismatch {
                     report.dropped.append(sop)
                     continue
                 }
@@ -220,7 +228,7 @@ public enum JournalRecovery {
                     }
                     try index?.recordNow(InstanceRecord(
                         attributes: attributes, filePath: relative, fileSize: instance.final.totalLength,
-                        fileHash: BLAKE3.hex(instance.final.hash), transferSyntaxUID: instance.final.transferSyntaxUID,
+                        fileHash: BLAKE3.hex(hash), transferSyntaxUID: instance.final.transferSyntaxUID,
                         receivedAt: instance.final.receivedAt, callingAETitle: instance.final.callingAETitle))
                     report.replayed.append(relative)
                 } catch {

@@ -19,18 +19,37 @@ public final class Materializer: @unchecked Sendable {
         public let relativePath: String
         /// The file an accepted replacement supersedes (removed once the new one is in place).
         public let replacedPath: String?
+        /// The instance's row holds a placeholder for its hash until it is copied here (nil: it has its BLAKE3).
+        public let pending: PendingHash?
         /// The journal space its records take (read once, on the committing thread that owns the stream).
         let size: UInt64
         /// When it was queued.
         var queuedAt = Date.distantPast
         /// In place, in a batch whose rows could not be made durable yet: not copied again when it is retried.
         var placed = false
+        /// Its BLAKE3 (hex), computed as it was copied into place.
+        var hash: String?
 
-        public init(stream: JournalStream, relativePath: String, replacedPath: String?) {
+        public init(stream: JournalStream, relativePath: String, replacedPath: String?, pending: PendingHash? = nil) {
             self.stream = stream
             self.relativePath = relativePath
             self.replacedPath = replacedPath
+            self.pending = pending
             size = stream.pieces.reduce(0) { $0 + UInt64(JournalLayout.blocks(JournalLayout.recordHeaderSize + $1.length)) }
+        }
+    }
+
+    /// A row whose hash waits for the materializer, and the CRC-32C its bytes were acknowledged with (checked as
+    /// they are read back: a journal damaged since is not placed with a BLAKE3 of the damage).
+    public struct PendingHash: Sendable {
+        public let sopInstanceUID: String
+        public let placeholder: String
+        public let crc: UInt32
+
+        public init(sopInstanceUID: String, placeholder: String, crc: UInt32) {
+            self.sopInstanceUID = sopInstanceUID
+            self.placeholder = placeholder
+            self.crc = crc
         }
     }
 
@@ -297,14 +316,14 @@ public final class Materializer: @unchecked Sendable {
                 }
             }
             hurry = false
-            let batch = Array(queue.prefix(Self.maxBatch))
+            var batch = Array(queue.prefix(Self.maxBatch))
             running = batch.count
             condition.unlock()
             var done = 0
             var failure: ArchiveError?
-            for job in batch {
+            for i in batch.indices {
                 do {
-                    if !job.placed { try place(job) }
+                    if !batch[i].placed { batch[i].hash = try place(batch[i]) }
                     done += 1
                 } catch let e as ArchiveError {
                     failure = e
@@ -312,6 +331,20 @@ public final class Materializer: @unchecked Sendable {
                 } catch {
                     failure = .io("\(error)")
                     break
+                }
+            }
+            // The rows' placeholders become the BLAKE3 computed in the copy, before the syncfs that makes the
+            // rows durable (SQLite's WAL; PostgreSQL commits these synchronously).
+            let settled = batch.prefix(done).compactMap { job -> SettledHash? in
+                guard let pending = job.pending, let hash = job.hash else { return nil }
+                return SettledHash(sopInstanceUID: pending.sopInstanceUID, filePath: job.relativePath,
+                                   placeholder: pending.placeholder, hash: hash)
+            }
+            if !settled.isEmpty, let index {
+                do { try index.settleHashes(settled) } catch {
+                    failure = .outOfResources("index unavailable: hashes not recorded: \(error)")
+                    keepPlaced(batch.prefix(done))
+                    done = 0
                 }
             }
             if done > 0 && arca_syncfs(rootFD) != 0 {
@@ -323,9 +356,7 @@ public final class Materializer: @unchecked Sendable {
                 // it fails (the database is unreachable), the batch stays queued, in place, and only this is retried.
                 do { try index.makeRowsDurable() } catch {
                     failure = .outOfResources("index unavailable: rows not made durable: \(error)")
-                    condition.lock()
-                    for i in 0..<min(done, queue.count) { queue[i].placed = true }
-                    condition.unlock()
+                    keepPlaced(batch.prefix(done))
                     done = 0
                 }
             }
@@ -358,18 +389,38 @@ public final class Materializer: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// The first jobs of the queue (those of `placed`, in place) are not copied again when they are retried.
+    private func keepPlaced(_ placed: ArraySlice<Job>) {
+        condition.lock()
+        for (i, job) in placed.enumerated() where i < queue.count {
+            queue[i].placed = true
+            queue[i].hash = job.hash
+        }
+        condition.unlock()
+    }
+
     /// One instance: copied from the journal into a hidden file, then renamed into place (or, eDCKV only,
-    /// spooled from it).
-    private func place(_ job: Job) throws {
+    /// spooled from it); answers the BLAKE3 (hex) of its bytes, computed on the way.
+    private func place(_ job: Job) throws -> String {
+        let expected = job.pending.map { JournalChecksum.crc32c($0.crc) }
         if let spool, FileArchive.isEDCKVLocation(job.relativePath) {
             // Encoded into the spool straight from the journal: a Part-10 copy in between cost a write, a read
             // back from the device and an unlink per instance.
             let journal = self.journal
-            let bytes = JournaledBytes(pieces: job.stream.pieces, descriptor: { journal.descriptor($0) }, pool: pool)
+            let bytes = ChecksummedBytes(JournaledBytes(pieces: job.stream.pieces, descriptor: { journal.descriptor($0) }, pool: pool))
             try Self.spool(bytes, expecting: job.relativePath, spool)
-            return
+            guard let sums = bytes.sums, expected?.matches(crc: sums.crc, blake3: sums.blake3) ?? true else {
+                throw ArchiveError.io("journal: the bytes of \(job.relativePath) read back do not have their CRC-32C")
+            }
+            return BLAKE3.hex(sums.blake3)
         }
-        let temp = try Self.copy(job.stream.pieces, from: journal, into: root + "/" + FileArchive.incomingFolder, pool: pool)
+        let (temp, hash): (String, [UInt8])
+        do {
+            (temp, hash) = try Self.copy(job.stream.pieces, descriptor: { [journal] in journal.descriptor($0) },
+                                         into: root + "/" + FileArchive.incomingFolder, pool: pool, expecting: expected)
+        } catch is ChecksumMismatch {
+            throw ArchiveError.io("journal: the bytes of \(job.relativePath) read back do not have their CRC-32C")
+        }
         do {
             let target = root + "/" + job.relativePath
             let folder = String(target[..<(target.lastIndex(of: "/") ?? target.endIndex)])
@@ -386,6 +437,7 @@ public final class Materializer: @unchecked Sendable {
         }
         if let replaced = job.replacedPath, replaced != job.relativePath { try? Directory.remove(root + "/" + replaced) }
         try afterPlace?(root + "/" + job.relativePath)
+        return BLAKE3.hex(hash)
     }
 
     /// Spools an instance into the eDCKV store, which must put it where the index row says.
@@ -396,38 +448,39 @@ public final class Materializer: @unchecked Sendable {
         }
     }
 
-    /// Copies an instance's pieces from the journal into a new hidden file in `directory`; answers its path.
-    static func copy(_ pieces: [JournalPiece], from journal: IngestJournal, into directory: String,
-                     pool: AlignedBufferPool) throws -> String {
-        try copy(pieces, descriptor: { journal.descriptor($0) }, into: directory, pool: pool)
-    }
-
-    /// `expecting`: the BLAKE3 the bytes must have (recovery, which reads them here once instead of once to
-    /// check and once to copy); other bytes throw `HashMismatch` and leave no file.
+    /// Copies an instance's pieces from the journal into a new hidden file in `directory`; answers its path and
+    /// the BLAKE3 of its bytes. `expecting`: the checksum the bytes must have (the materializer's CRC-32C check;
+    /// recovery, which reads the bytes here once instead of once to check and once to copy); other bytes throw
+    /// `ChecksumMismatch` and leave no file.
     static func copy(_ pieces: [JournalPiece], descriptor: @escaping (Int) -> Int32, into directory: String,
-                     pool: AlignedBufferPool, expecting hash: [UInt8]? = nil) throws -> String {
+                     pool: AlignedBufferPool, expecting checksum: JournalChecksum? = nil) throws -> (path: String, hash: [UInt8]) {
         var rng = SystemRandomNumberGenerator()
         let temp = directory + "/.part-\(getpid())-m\(String(rng.next() as UInt64, radix: 36))"
         var file = try DirectFile(creating: temp, pool: pool)
         do {
             var hasher = BLAKE3()
+            var crc = CRC32C()
+            let checksCRC = if case .crc32c = checksum { true } else { false }
             try JournaledBytes(pieces: pieces, descriptor: descriptor, pool: pool).forEachPiece { piece in
-                if hash != nil { hasher.update(piece) }
+                hasher.update(piece)
+                if checksCRC { crc.update(piece) }
                 try file.append(piece)
             }
-            if let hash, hasher.finalize() != hash { throw HashMismatch() }
+            let hash = hasher.finalize()
+            if let checksum, !checksum.matches(crc: crc.value, blake3: hash) { throw ChecksumMismatch() }
             try file.writeAll()
             file.close()
+            return (temp, hash)
         } catch {
             file.close()
             unlink(temp)
             throw error
         }
-        return temp
     }
 
-    /// Journaled bytes whose BLAKE3 is not the one their final record names: never acknowledged.
-    struct HashMismatch: Error {}
+    /// Journaled bytes without the checksum their final record names: never acknowledged (recovery), or damaged
+    /// since.
+    struct ChecksumMismatch: Error {}
 
     /// A piece's payload, read with its record (aligned, for O_DIRECT) into `buffer`.
     static func read(_ piece: JournalPiece, fd: Int32, into buffer: UnsafeMutableRawPointer, capacity: Int) throws

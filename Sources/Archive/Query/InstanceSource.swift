@@ -12,10 +12,18 @@ public protocol InstanceSource: Sendable {
     func open(_ location: String) throws -> any StoredInstanceReader
     /// Whether the stored bytes are still those recorded (`hash`: the BLAKE3 hex the index holds).
     func isIntact(_ location: String, hash: String) throws -> Bool
+    /// Blocks until an instance acknowledged from the ingest journal is in place and durable (at once for any
+    /// other): then its row holds its BLAKE3, not a placeholder.
+    func waitInPlace(_ location: String)
     /// A Part-10 file on disk holding the instance (the archived file, or an eDCKV instance rebuilt), for the
     /// pixel pipeline, which reads only the frames it needs, and for WADO-RS, which hands it to the kernel
     /// (`sendfile`): such a file is only ever replaced by rename, never changed in place.
     func filePath(_ location: String) throws -> String
+}
+
+extension InstanceSource {
+    /// A source without an ingest journal of its own has every instance in place.
+    public func waitInPlace(_ location: String) {}
 }
 
 /// A stored instance's dataset, read in order.
@@ -76,6 +84,10 @@ public struct ArchiveInstanceSource: InstanceSource {
             return try store(location).isIntact(location, hash: hash)
         }
         return BLAKE3.hex(try BLAKE3.hashFile(atPath: try path(location))) == hash
+    }
+
+    public func waitInPlace(_ location: String) {
+        materializer?.waitMaterialized(location)
     }
 
     /// The eDCKV store, once an instance acknowledged into the journal has been spooled.

@@ -135,6 +135,8 @@ public struct ArcaApplication: Sendable {
     /// `extraHooks`: post-store work of the application itself (the storage compressor).
     public func makeOperations(index: (any InstanceIndex)?, dckv: DCKVStore?, extraHooks: [any PostStoreHook] = []) throws -> ArchiveOperations {
         let archive = try FileArchive(configuration: archiveConfiguration(dckv), index: index, afterPlace: spoolAfterPlace(dckv))
+        let logger = self.logger
+        archive.materializer?.setReporter { logger.error("[JOURNAL] \($0)") }
         let hooks = HookRunner(configuration: .init(
             execOnStore: settings.execOnStore, execOnStudyStable: settings.execOnStudyStable,
             stableAfterSeconds: settings.stableAfterSeconds, maxConcurrent: settings.hookConcurrency,

@@ -9,13 +9,24 @@
 #define POLY 0x82F63B78u
 #define LANE 1024
 
-static uint32_t byte_table[256];
+/// slice[k][b]: the register b run over one byte then k zero bytes (slicing by 8: eight bytes a step where the
+/// CPU has no instruction; slice[0] is the bytewise table).
+static uint32_t slice[8][256];
+#define byte_table slice[0]
 /// shift[k][b]: the register (b << 8k) run over LANE zero bytes.
 static uint32_t shift[4][256];
 static int hardware;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static uint32_t run_bytes(uint32_t s, const uint8_t *p, size_t n) {
+    while (n >= 8) {
+        // Little-endian loads in a byte order of their own: the same on any CPU.
+        uint32_t lo = s ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+        s = slice[7][lo & 0xff] ^ slice[6][(lo >> 8) & 0xff] ^ slice[5][(lo >> 16) & 0xff] ^ slice[4][lo >> 24]
+            ^ slice[3][p[4]] ^ slice[2][p[5]] ^ slice[1][p[6]] ^ slice[0][p[7]];
+        p += 8;
+        n -= 8;
+    }
     while (n--) s = (s >> 8) ^ byte_table[(s ^ *p++) & 0xff];
     return s;
 }
@@ -34,6 +45,9 @@ static void make_tables(void) {
         uint32_t c = b;
         for (int k = 0; k < 8; k++) c = (c >> 1) ^ (POLY & (0u - (c & 1)));
         byte_table[b] = c;
+    }
+    for (int k = 1; k < 8; k++) {
+        for (uint32_t b = 0; b < 256; b++) slice[k][b] = (slice[k - 1][b] >> 8) ^ byte_table[slice[k - 1][b] & 0xff];
     }
     // The matrix's columns: each bit of the register moved over LANE zero bytes.
     uint32_t column[32];
@@ -96,6 +110,12 @@ static uint32_t run_hardware(uint32_t s, const uint8_t *p, size_t n) {
 int arca_crc32c_hardware(void) {
     pthread_once(&once, make_tables);
     return hardware;
+}
+
+uint32_t arca_crc32c_portable(uint32_t crc, const void *data, size_t length) {
+    pthread_once(&once, make_tables);
+    if (length == 0 || data == NULL) return crc;
+    return ~run_bytes(~crc, data, length);
 }
 
 uint32_t arca_crc32c(uint32_t crc, const void *data, size_t length) {

@@ -1,4 +1,5 @@
 import BLAKE3
+import CArcaIO
 import DICOM
 import Foundation
 import TestSupport
@@ -61,6 +62,70 @@ import Testing
         #expect(FileManager.default.contents(atPath: root + "/" + path) == Data(sent[1]))
     }
 
+    /// The update lands only on the row that still holds the placeholder it names, at the path it names.
+    @Test func aSettledHashReplacesOnlyItsOwnPlaceholder() throws {
+        let (index, dir) = try SQLiteIndexTests.index()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var record = SQLiteIndexTests.record(SQLiteIndexTests.attributes(patient: "P", study: "1.6", series: "1.6.0", sop: "1.6.1"))
+        record.fileHash = "journal-0000000000000002-0badf00d"
+        try index.recordNow(record)
+        func hash() throws -> String? { try index.allInstances().first?.fileHash }
+        try index.settleHashes([SettledHash(sopInstanceUID: "1.6.1", filePath: record.filePath,
+                                            placeholder: "journal-0000000000000001-0badf00d", hash: "earlier")])
+        #expect(try hash() == record.fileHash)
+        try index.settleHashes([SettledHash(sopInstanceUID: "1.6.1", filePath: "elsewhere.dcm",
+                                            placeholder: record.fileHash, hash: "elsewhere")])
+        #expect(try hash() == record.fileHash)
+        try index.settleHashes([SettledHash(sopInstanceUID: "1.6.1", filePath: record.filePath,
+                                            placeholder: record.fileHash, hash: "b3")])
+        #expect(try hash() == "b3")
+    }
+
+    /// Bytes damaged in the journal after their acknowledgement are not placed, and do not stop the instances
+    /// behind them: set aside, reported, their row left with its placeholder (a row without its file).
+    @Test func anInstanceDamagedInTheJournalIsSetAsideAndTheRestPlaced() throws {
+        let f = try MaterializerHoldTests.Fixture(hold: Materializer.Hold(quietPeriod: 10, maxHold: 60, limit: 1 << 30))
+        defer { f.close() }
+        let reports = ReportLog()
+        f.materializer.setReporter { reports.append($0) }
+        var stored: [(path: String, bytes: [UInt8], sop: String, piece: JournalPiece)] = []
+        for n in 0..<3 {
+            let file = SampleImage.secondaryCapture(rows: UInt16(80 + n))
+            let bytes = try file.serialized()
+            let attributes = InstanceAttributes(file.dataSet)
+            let relative = try f.archive.relativePath(for: attributes)
+            let stream = try #require(f.archive.journalStream())
+            try bytes.withUnsafeBytes { try stream.append($0) }
+            _ = try f.archive.commitNow(journaled: stream, relative: relative, attributes: attributes,
+                                        transferSyntaxUID: file.transferSyntax.uid, callingAETitle: "T",
+                                        receivedAt: "20261206T130000Z", crc: CRC32C.checksum(bytes))
+            stored.append((relative, bytes, attributes.sopInstanceUID, try #require(stream.pieces.first)))
+        }
+        // One byte of the second instance flipped on the device.
+        let journal = try #require(f.archive.journal)
+        let segment = journal.directory + "/" + String(format: "seg-%06d", stored[1].piece.segment)
+        let handle = try #require(FileHandle(forUpdatingAtPath: segment))
+        let at = UInt64(stored[1].piece.recordOffset + JournalLayout.recordHeaderSize + 200)
+        try handle.seek(toOffset: at)
+        let byte = try #require(try handle.read(upToCount: 1)?.first)
+        try handle.seek(toOffset: at)
+        try handle.write(contentsOf: [byte ^ 0x20])
+        try handle.synchronize()
+        try handle.close()
+
+        f.materializer.drain()
+        #expect(f.materializer.isIdle)
+        let rows = try Self.rows(f.index)
+        for i in [0, 2] {
+            #expect(rows[stored[i].sop] == BLAKE3.hex(BLAKE3.hash(stored[i].bytes)))
+            #expect(FileManager.default.contents(atPath: f.root + "/" + stored[i].path) == Data(stored[i].bytes))
+        }
+        #expect(rows[stored[1].sop].map(JournalChecksum.isPlaceholder) == true)
+        #expect(!FileManager.default.fileExists(atPath: f.root + "/" + stored[1].path))
+        #expect(reports.lines.contains { $0.contains(stored[1].path) && $0.contains("CRC-32C") }, "\(reports.lines)")
+        #expect(try IndexMaintenance.check(root: f.root, index: f.index).rowsWithoutFiles == [stored[1].path])
+    }
+
     @Test func crc32cMatchesTheStandardsCheckValueInAnyPieces() {
         // The check value of CRC-32C (RFC 3720 B.4; "123456789").
         #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
@@ -83,5 +148,22 @@ import Testing
             size = size * 3 + 5
         }
         #expect(pieces.value == reference)
+        // The tables of CPUs without the instruction agree too.
+        bytes.withUnsafeBytes { raw in
+            for (start, length) in [(0, 0), (1, 7), (3, 4099), (5, 100_000 - 8)] {
+                let piece = UnsafeRawBufferPointer(rebasing: raw[start..<(start + length)])
+                var crc = CRC32C()
+                crc.update(piece)
+                #expect(arca_crc32c_portable(0, piece.baseAddress, length) == crc.value)
+            }
+        }
     }
+}
+
+/// What a materializer reported.
+final class ReportLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var kept: [String] = []
+    func append(_ line: String) { lock.withLock { kept.append(line) } }
+    var lines: [String] { lock.withLock { kept } }
 }

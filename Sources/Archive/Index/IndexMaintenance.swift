@@ -219,6 +219,9 @@ public enum IndexMaintenance {
         public var isClean: Bool { problems == 0 }
     }
 
+    typealias InstanceRow = (sopInstanceUID: String, filePath: String, fileSize: Int64, fileHash: String)
+    enum Disagreement { case noFile, size, hash }
+
     /// Files without rows, rows without files, size or (unless `quick`) hash mismatches, and studies whose patient
     /// copy disagrees with the patient.
     public static func check(root: String, index: any MaintainedIndex, quick: Bool = false,
@@ -234,26 +237,48 @@ public enum IndexMaintenance {
         report.filesWithoutRows = files.subtracting(indexed).sorted()
         // Read only when a row disagrees with the files (the journals of a busy server hold the last seconds).
         var journal: [String: JournalRecovery.Found]?
-        func isJournaled(_ row: (sopInstanceUID: String, filePath: String, fileSize: Int64, fileHash: String)) -> Bool {
+        func isJournaled(_ row: InstanceRow) -> Bool {
             if journal == nil { journal = JournalRecovery.journaled(root: root) }
             guard let found = journal?[row.sopInstanceUID] else { return false }
             return found.final.totalLength == row.fileSize && found.final.checksum.indexHash(stream: found.stream) == row.fileHash
         }
-        for (i, row) in rows.enumerated() {
-            progress(i + 1, rows.count)
-            guard files.contains(row.filePath) else {
-                if isJournaled(row) { report.journaled.append(row.filePath) } else { report.rowsWithoutFiles.append(row.filePath) }
-                continue
-            }
+        func disagreement(_ row: InstanceRow, listed: Bool) -> Disagreement? {
+            guard listed else { return .noFile }
             let path = root + "/" + row.filePath
             let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.int64Value ?? -1
-            report.checked += 1
-            if size != row.fileSize {
-                if isJournaled(row) { report.journaled.append(row.filePath) } else { report.sizeMismatches.append(row.filePath) }
+            if size != row.fileSize { return .size }
+            if !quick, (try? BLAKE3.hex(BLAKE3.hashFile(atPath: path))) != row.fileHash { return .hash }
+            return nil
+        }
+        // A row read with its placeholder before a running server put the instance in place and let the journal go:
+        // checked again as the index holds it now.
+        func settledSince(_ row: InstanceRow) throws -> Bool {
+            guard JournalChecksum.isPlaceholder(row.fileHash) else { return false }
+            var now: InstanceRow?
+            let sql = "SELECT file_path, file_size, file_hash FROM instances WHERE sop_uid = \(index.dialect.placeholder(1))"
+            try index.forEachRow(sql, [.text(row.sopInstanceUID)]) { values in
+                if values.count == 3, let path = values[0].text, let size = values[1].integer, let hash = values[2].text {
+                    now = (row.sopInstanceUID, path, size, hash)
+                }
+                return false
+            }
+            guard let now, now.fileHash != row.fileHash else { return false }
+            return disagreement(now, listed: FileManager.default.fileExists(atPath: root + "/" + now.filePath)) == nil
+        }
+        for (i, row) in rows.enumerated() {
+            progress(i + 1, rows.count)
+            let listed = files.contains(row.filePath)
+            if listed { report.checked += 1 }
+            guard let problem = disagreement(row, listed: listed) else { continue }
+            if isJournaled(row) {
+                report.journaled.append(row.filePath)
                 continue
             }
-            if !quick, (try? BLAKE3.hex(BLAKE3.hashFile(atPath: path))) != row.fileHash {
-                if isJournaled(row) { report.journaled.append(row.filePath) } else { report.hashMismatches.append(row.filePath) }
+            if try settledSince(row) { continue }
+            switch problem {
+            case .noFile: report.rowsWithoutFiles.append(row.filePath)
+            case .size: report.sizeMismatches.append(row.filePath)
+            case .hash: report.hashMismatches.append(row.filePath)
             }
         }
         return report

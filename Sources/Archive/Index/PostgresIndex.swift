@@ -333,6 +333,8 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
                 let sop = row.record.attributes.sopInstanceUID
                 if newest.updateValue(row, forKey: sop) == nil { order.append(sop) }
                 recorded[sop, default: []].insert(Self.version(row.record.filePath, row.record.fileHash))
+                // A row still holding the placeholder its hash replaced is this node's too (its update lost).
+                if let placeholder = row.placeholder { recorded[sop, default: []].insert(Self.version(row.record.filePath, placeholder)) }
             }
             let sendBy = sendBy()
             let found = try blocking(timeout: commitTimeout) { [self, order] in
@@ -460,20 +462,28 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
         binds.append(hashes.map(\.sopInstanceUID))
         binds.append(hashes.map(\.filePath))
         binds.append(hashes.map(\.placeholder))
+        // Synchronously whatever the database's or role's default (as `makeRowsDurable`): the journal lets the
+        // instances go after this batch.
         let query = PostgresQuery(unsafeSQL: """
+            WITH durable AS (SELECT set_config('synchronous_commit', 'on', true))
             UPDATE instances i SET file_hash = u.hash
-            FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[]) AS u(hash, sop, path, placeholder)
+            FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[]) AS u(hash, sop, path, placeholder), durable
             WHERE i.sop_uid = u.sop AND i.file_path = u.path AND i.file_hash = u.placeholder
             """, binds: binds)
+        let sendBy = sendBy()
         try blocking(timeout: commitTimeout) { [self] in
             try await onConnection(committing: true) { [logger] connection in
+                try Self.check(sendBy)
                 _ = try await connection.query(query, logger: logger)
             }
         }
         let settled = Dictionary(hashes.map { ($0.placeholder, $0.hash) }, uniquingKeysWith: { _, last in last })
         unflushed.withLockedValue { rows in
             for i in rows.indices {
-                if let hash = settled[rows[i].record.fileHash] { rows[i].record.fileHash = hash }
+                if let hash = settled[rows[i].record.fileHash] {
+                    rows[i].placeholder = rows[i].record.fileHash
+                    rows[i].record.fileHash = hash
+                }
             }
         }
     }
@@ -764,6 +774,8 @@ struct RowToRecord: Sendable {
     var record: InstanceRecord
     var endsClaim: Bool
     var journaled: Bool
+    /// The placeholder hash the row was recorded with, once `settleHashes` gave `record` its BLAKE3.
+    var placeholder: String? = nil
 }
 
 /// Rows written by `arca_record` (one call per row, in order), and this node's claims on those a commit records

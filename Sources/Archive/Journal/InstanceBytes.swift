@@ -22,12 +22,18 @@ struct JournaledBytes: InstanceBytes {
     }
 }
 
-/// Bytes handed over while their CRC-32C and BLAKE3 are computed: `sums` holds them once a pass has ended.
+/// Bytes handed over while their CRC-32C and BLAKE3 are computed: `sums` holds them once a pass has ended. With
+/// `expecting`, a pass whose bytes have another CRC-32C throws `Materializer.ChecksumMismatch` after the last
+/// piece, before the consumer can finish with them (the eDCKV spool then discards what it wrote).
 final class ChecksummedBytes<Base: InstanceBytes>: InstanceBytes {
     let base: Base
+    let expecting: UInt32?
     private(set) var sums: (crc: UInt32, blake3: [UInt8])?
 
-    init(_ base: Base) { self.base = base }
+    init(_ base: Base, expecting: UInt32? = nil) {
+        self.base = base
+        self.expecting = expecting
+    }
 
     func forEachPiece(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         var crc = CRC32C()
@@ -38,6 +44,7 @@ final class ChecksummedBytes<Base: InstanceBytes>: InstanceBytes {
             hasher.update(piece)
             try body(piece)
         }
+        if let expecting, crc.value != expecting { throw Materializer.ChecksumMismatch() }
         sums = (crc.value, hasher.finalize())
     }
 }

@@ -154,6 +154,16 @@ public final class Materializer: @unchecked Sendable {
 
     deinit { if rootFD >= 0 { close(rootFD) } }
 
+    /// Told (on the materializer's thread) what goes wrong: an instance damaged in the journal, a failure that
+    /// keeps batches from completing (once, not at each retry). The server logs it.
+    private var report: (@Sendable (String) -> Void)?
+
+    public func setReporter(_ report: @escaping @Sendable (String) -> Void) {
+        condition.lock()
+        self.report = report
+        condition.unlock()
+    }
+
     /// Another hold policy (tests).
     func setHold(_ policy: Hold) {
         condition.lock()
@@ -321,9 +331,17 @@ public final class Materializer: @unchecked Sendable {
             condition.unlock()
             var done = 0
             var failure: ArchiveError?
+            var damaged: [String] = []
             for i in batch.indices {
                 do {
                     if !batch[i].placed { batch[i].hash = try place(batch[i]) }
+                    done += 1
+                } catch is DamagedInJournal {
+                    // Set aside rather than retried for ever (the bytes will not heal, and every instance behind it
+                    // would wait): released with the batch, placed nowhere; its row keeps its placeholder, which
+                    // `arca index check` reports as a row without its file.
+                    damaged.append(batch[i].relativePath)
+                    batch[i].placed = true
                     done += 1
                 } catch let e as ArchiveError {
                     failure = e
@@ -375,8 +393,19 @@ public final class Materializer: @unchecked Sendable {
                 }
             }
             running = 0
+            let reportFailure = failure != nil && failure != self.failure
             self.failure = failure
+            let report = self.report
             condition.broadcast()
+            if report != nil && (!damaged.isEmpty || reportFailure) {
+                condition.unlock()
+                for path in damaged {
+                    report?("the journal's bytes of \(path) read back do not have the CRC-32C they were acknowledged with "
+                            + "(damaged on the device since): not placed; its row keeps a placeholder hash")
+                }
+                if reportFailure, let failure { report?("materializing failed, retrying every second: \(failure)") }
+                condition.lock()
+            }
             if !ready.isEmpty {
                 condition.unlock()
                 ready.forEach { $0() }
@@ -400,27 +429,34 @@ public final class Materializer: @unchecked Sendable {
     }
 
     /// One instance: copied from the journal into a hidden file, then renamed into place (or, eDCKV only,
-    /// spooled from it); answers the BLAKE3 (hex) of its bytes, computed on the way.
+    /// spooled from it); answers the BLAKE3 (hex) of its bytes, computed on the way. Bytes without the CRC-32C
+    /// they were acknowledged with throw `DamagedInJournal` and are placed nowhere.
     private func place(_ job: Job) throws -> String {
-        let expected = job.pending.map { JournalChecksum.crc32c($0.crc) }
-        if let spool, FileArchive.isEDCKVLocation(job.relativePath) {
-            // Encoded into the spool straight from the journal: a Part-10 copy in between cost a write, a read
-            // back from the device and an unlink per instance.
-            let journal = self.journal
-            let bytes = ChecksummedBytes(JournaledBytes(pieces: job.stream.pieces, descriptor: { journal.descriptor($0) }, pool: pool))
-            try Self.spool(bytes, expecting: job.relativePath, spool)
-            guard let sums = bytes.sums, expected?.matches(crc: sums.crc, blake3: sums.blake3) ?? true else {
-                throw ArchiveError.io("journal: the bytes of \(job.relativePath) read back do not have their CRC-32C")
-            }
-            return BLAKE3.hex(sums.blake3)
-        }
-        let (temp, hash): (String, [UInt8])
         do {
-            (temp, hash) = try Self.copy(job.stream.pieces, descriptor: { [journal] in journal.descriptor($0) },
-                                         into: root + "/" + FileArchive.incomingFolder, pool: pool, expecting: expected)
+            if let spool, FileArchive.isEDCKVLocation(job.relativePath) {
+                // Encoded into the spool straight from the journal: a Part-10 copy in between cost a write, a read
+                // back from the device and an unlink per instance.
+                let journal = self.journal
+                let bytes = ChecksummedBytes(JournaledBytes(pieces: job.stream.pieces, descriptor: { journal.descriptor($0) }, pool: pool),
+                                             expecting: job.pending?.crc)
+                try Self.spool(bytes, expecting: job.relativePath, spool)
+                guard let sums = bytes.sums else { throw ArchiveError.io("journal: \(job.relativePath) was not read whole") }
+                return BLAKE3.hex(sums.blake3)
+            }
+            return try placeFile(job)
         } catch is ChecksumMismatch {
-            throw ArchiveError.io("journal: the bytes of \(job.relativePath) read back do not have their CRC-32C")
+            throw DamagedInJournal()
         }
+    }
+
+    /// A job's bytes read back from the journal do not have their CRC-32C (the device damaged them since).
+    struct DamagedInJournal: Error {}
+
+    /// A file instance: copied into `.incoming/`, renamed into place, the file it replaces removed.
+    private func placeFile(_ job: Job) throws -> String {
+        let (temp, hash) = try Self.copy(job.stream.pieces, descriptor: { [journal] in journal.descriptor($0) },
+                                         into: root + "/" + FileArchive.incomingFolder, pool: pool,
+                                         expecting: job.pending.map { JournalChecksum.crc32c($0.crc) })
         do {
             let target = root + "/" + job.relativePath
             let folder = String(target[..<(target.lastIndex(of: "/") ?? target.endIndex)])

@@ -9,6 +9,10 @@
 /// a table elsewhere. The ingest journal's check of its records' bytes.
 uint32_t arca_crc32c(uint32_t crc, const void *data, size_t length);
 
+/// `arca_crc32c` through the tables (slicing by 8) whatever the CPU has: the path of CPUs without the
+/// instruction, which tests compare with it.
+uint32_t arca_crc32c_portable(uint32_t crc, const void *data, size_t length);
+
 /// Whether `arca_crc32c` uses the CPU's instruction (1) or the table (0).
 int arca_crc32c_hardware(void);
 

@@ -103,6 +103,14 @@ import TestSupport
         case truncatedInHeader, truncatedInBytes, truncatedInChecksum, flippedByte, flippedHeaderByte
     }
 
+    /// The piece of an instance to damage: its final record, or for a flipped byte of the bytes its last piece
+    /// that has bytes (a final record may carry none: when the earlier records took them all, and whether they do
+    /// depends on timing, so a flip at its "payload" landed in padding, which no checksum covers, and a CI run
+    /// replayed the instance as undamaged).
+    static func target(_ damage: Damage, in pieces: [JournalPiece]) -> JournalPiece? {
+        damage == .flippedByte ? pieces.last { $0.length > 0 } : pieces.last
+    }
+
     /// Damages `piece`'s record (the 1 KiB header, then the payload) in its segment file.
     static func apply(_ damage: Damage, to piece: JournalPiece, in directory: String) throws {
         let handle = try #require(FileHandle(forUpdatingAtPath: segmentPath(directory, piece.segment)))
@@ -119,6 +127,8 @@ import TestSupport
             try handle.seek(toOffset: at)
             try handle.write(contentsOf: Data([byte ^ 0x20]))
         }
+        // On the device before recovery reads it with O_DIRECT.
+        try handle.synchronize()
     }
 
     /// The last instance's final record is damaged the way a crash during its write (before any
@@ -129,7 +139,7 @@ import TestSupport
         defer { try? FileManager.default.removeItem(at: dir) }
         let instances = Self.sizes.enumerated().map { ("1.2.3.\($0.offset)", Self.bytes($0.element, seed: UInt64($0.offset) + 7)) }
         let (directory, written) = try Self.writeJournal(root: dir.path, instances: instances)
-        guard let last = written.last?.pieces.last else { Issue.record("nothing written"); return }
+        guard let last = Self.target(damage, in: written.last?.pieces ?? []) else { Issue.record("nothing written"); return }
         try Self.apply(damage, to: last, in: directory)
         let found = try Self.scan(directory)
         #expect(found.map(\.final.sopInstanceUID) == written.dropLast().map(\.sop))
@@ -158,7 +168,7 @@ import TestSupport
         // The journal (its streams hold it, and its slot's flock) is gone before recovery, as its process would be.
         let (directory, last) = try { () throws -> (String, JournalPiece) in
             let (directory, written) = try Self.writeJournal(root: dir.path, instances: instances)
-            return (directory, try #require(written.last?.pieces.last))
+            return (directory, try #require(Self.target(damage, in: written.last?.pieces ?? [])))
         }()
         try Self.apply(damage, to: last, in: directory)
         let index = try SQLiteIndex(archive: dir.path)
@@ -189,7 +199,7 @@ import TestSupport
         let second = try Self.part10(sop, rows: 720)
         let (directory, last) = try { () throws -> (String, JournalPiece) in
             let (directory, written) = try Self.writeJournal(root: dir.path, instances: [(sop, first), (sop, second)])
-            return (directory, try #require(written.last?.pieces.last))
+            return (directory, try #require(Self.target(.flippedByte, in: written.last?.pieces ?? [])))
         }()
         try Self.apply(.flippedByte, to: last, in: directory)
         let index = try SQLiteIndex(archive: dir.path)

@@ -186,8 +186,9 @@ public enum JournalRecovery {
                                     afterPlace: (@Sendable (String) throws -> Void)?, spool: FileArchive.SpoolPlacement?,
                                     report: inout Report) throws {
         // Each instance's bytes are read twice: the scan reads every segment whole (for the records' headers), and
-        // the copy checks the checksum (and computes the BLAKE3 the row keeps) as it writes the file. A third read, to check first, made recovery 10-25%
-        // slower (186-207 instances of 525 KB a second from a cold cache, against 220-233).
+        // the copy checks the checksum (and computes the BLAKE3 the row keeps) as it writes the file. A third read,
+        // to check first, made recovery 10-25% slower (186-207 instances of 525 KB a second from a cold cache,
+        // against 220-233).
         let (found, descriptors) = try scan(directory: slot, maxRecord: pool.bufferSize, verify: false)
         defer { descriptors.values.forEach { close($0) } }
         let incoming = root + "/" + FileArchive.incomingFolder

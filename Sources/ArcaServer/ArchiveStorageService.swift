@@ -67,8 +67,10 @@ public final class ArchiveStorageService: StorageService {
 /// time (the `InstanceSink` contract), which is what makes the unchecked state safe. Each fragment is hashed
 /// here, on the association's task, while the writer's queue copies the one before into the journal (the
 /// device writes from there), so hashing, copying and disk work overlap the network transfer and each other;
-/// the index is asked for the instance on the writer's queue as soon as the command names it; after the last
-/// fragment, one trip to the writer's queue runs the duplicate policy, the flush and the index commit.
+/// the index is asked for the instance on the writer's queue as soon as the instance is known to be large;
+/// after the last fragment, one trip to the writer's queue runs the duplicate policy, the flush and the index
+/// commit. A small instance (at most `holdLimit` bytes) is kept here until then and goes with that trip: the
+/// writer's thread is woken once for it, not for the lookup and each fragment too.
 final class ArchiveSink: InstanceSink, @unchecked Sendable {
     private let service: ArchiveStorageService
     private let request: StoreRequest
@@ -104,6 +106,14 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
     private var received: UInt64 = 0
     /// The duplicate lookup made on the writer's queue while the bytes arrive (nil: none, or a row was found).
     private let early = NIOLockedValueBox<FileArchive.EarlyLookup?>(nil)
+    /// The bytes kept back while `holding` (at most `holdLimit`, preamble and meta included).
+    private var held = ByteBuffer()
+    private var holding = true
+    /// 64 KiB: an instance this small is received in one or a few PDUs, so there is no transfer for the writer's
+    /// work to overlap, and each wake-up of its thread cost two context switches on the two cores the client
+    /// shares (8 KB images: four wake-ups of the writer an instance became one). A larger instance starts the
+    /// writer once it passes this, and its lookup and records then overlap the rest of the transfer.
+    static let holdLimit = 64 << 10
 
     init(service: ArchiveStorageService, request: StoreRequest, destination: Destination) {
         self.service = service
@@ -116,8 +126,16 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
     }
 
     func start(preambleAndMeta: [UInt8]) async throws {
-        // The command names the instance: look it up in the index now, on the writer's queue (idle until the
-        // first fragment), rather than after the last byte.
+        preambleAndMeta.withUnsafeBytes { check($0) }
+        held.reserveCapacity(preambleAndMeta.count + 16 << 10)
+        held.writeBytes(preambleAndMeta)
+    }
+
+    /// The instance is larger than `holdLimit`: the writer starts on what was kept back, and the instance is
+    /// looked up in the index on its queue (the command named it) while the rest arrives, rather than after
+    /// the last byte.
+    private func startWriting() async throws {
+        holding = false
         let archive = service.archive
         if archive.looksUpEarly {
             let sop = request.sopInstanceUID, early = self.early
@@ -126,14 +144,21 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
                 early.withLockedValue { $0 = lookup }
             }
         }
-        preambleAndMeta.withUnsafeBytes { check($0) }
-        try await writer.append(ByteBuffer(bytes: preambleAndMeta))
+        let kept = held
+        held = ByteBuffer()
+        try await writer.append(kept)
     }
 
     func write(_ fragment: ByteBuffer) async throws {
         received += UInt64(fragment.readableBytes)
-        // Hashed after it is queued: the writer copies it meanwhile.
-        try await writer.append(fragment)
+        if holding && held.readableBytes + fragment.readableBytes <= Self.holdLimit {
+            var piece = fragment
+            held.writeBuffer(&piece)
+        } else {
+            if holding { try await startWriting() }
+            // Hashed after it is queued: the writer copies it meanwhile.
+            try await writer.append(fragment)
+        }
         fragment.withUnsafeReadableBytes { check($0) }
         if parseError == nil && !parser.isStopped {
             fragment.withUnsafeReadableBytes { bytes in
@@ -184,13 +209,17 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
             let syntax = request.transferSyntax.uid, calling = request.callingAETitle
             let early = self.early
             let crc = self.crc.value, hash = hashesNow ? hasher.finalize() : []
+            // What a small instance kept back goes to the writer with the commit.
+            let kept: ByteBuffer? = holding ? held : nil
+            holding = false
+            held = ByteBuffer()
             let result: FileArchive.CommitResult
             // One trip to the writer's thread, after its last write, for the whole durable step.
             switch destination {
             case .journal(let stream):
                 let relative = try archive.relativePath(for: attributes)
                 result = try await archive.claimedAcrossNodes(attributes.sopInstanceUID, relative: relative) { claimed in
-                    try await writer.onQueue {
+                    try await writer.onQueue(appending: kept) {
                         try archive.commitNow(journaled: stream, relative: relative, attributes: attributes,
                                               transferSyntaxUID: syntax, callingAETitle: calling,
                                               receivedAt: Timestamp.now(), crc: crc,
@@ -200,7 +229,7 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
             case .file(let file):
                 let relative = try archive.relativePath(for: attributes)
                 result = try await archive.claimedAcrossNodes(attributes.sopInstanceUID, relative: relative) { claimed in
-                    try await writer.onQueue {
+                    try await writer.onQueue(appending: kept) {
                         try archive.commitNow(placing: file, relative: relative, attributes: attributes, transferSyntaxUID: syntax,
                                               callingAETitle: calling, receivedAt: Timestamp.now(),
                                               early: claimed ?? early.withLockedValue { $0 }) {

@@ -74,14 +74,23 @@ public final class IncomingWriter: @unchecked Sendable {
         queue.async(execute: body)
     }
 
-    /// Runs `body` on the queue, after the queued writes (unless one failed).
-    public func onQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    /// Runs `body` on the queue, after the queued writes (unless one failed), and after `held`: bytes the caller
+    /// kept back until now, written in the same trip (a small instance's whole dataset and its commit).
+    public func onQueue<T: Sendable>(appending held: ByteBuffer? = nil, _ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             queue.async {
                 if self.feedsTheDevice { ThreadSlice.shortenForTheDevice() }
                 if let error = self.state.withLockedValue({ $0.error }) {
                     continuation.resume(throwing: error)
                     return
+                }
+                if let held, held.readableBytes > 0 {
+                    do { try held.withUnsafeReadableBytes { try self.target.append($0) } } catch {
+                        let failure = self.target.archiveError(error)
+                        self.state.withLockedValue { s in if s.error == nil { s.error = failure } }
+                        continuation.resume(throwing: failure)
+                        return
+                    }
                 }
                 continuation.resume(with: Result { try body() })
             }

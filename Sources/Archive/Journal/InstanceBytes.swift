@@ -1,4 +1,3 @@
-import BLAKE3
 import DICOM
 
 /// An instance's Part-10 bytes handed over in order, piece by piece, without being gathered in one place: read
@@ -22,30 +21,27 @@ struct JournaledBytes: InstanceBytes {
     }
 }
 
-/// Bytes handed over while their CRC-32C and BLAKE3 are computed: `sums` holds them once a pass has ended. With
-/// `expecting`, a pass whose bytes have another CRC-32C throws `Materializer.ChecksumMismatch` after the last
-/// piece, before the consumer can finish with them (the eDCKV spool then discards what it wrote).
+/// Bytes handed over while their BLAKE3 is computed: `blake3` holds it once a pass has ended. With `expecting`,
+/// a pass whose bytes have another checksum throws `Materializer.ChecksumMismatch` after the last piece, before
+/// the consumer can finish with them (the eDCKV spool then discards what it wrote).
 final class ChecksummedBytes<Base: InstanceBytes>: InstanceBytes {
     let base: Base
-    let expecting: UInt32?
-    private(set) var sums: (crc: UInt32, blake3: [UInt8])?
+    let expecting: JournalChecksum?
+    private(set) var blake3: [UInt8]?
 
-    init(_ base: Base, expecting: UInt32? = nil) {
+    init(_ base: Base, expecting: JournalChecksum? = nil) {
         self.base = base
         self.expecting = expecting
     }
 
     func forEachPiece(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        var crc = CRC32C()
-        var hasher = BLAKE3()
-        sums = nil
+        var sums = JournalSums(expecting: expecting, blake3: true)
+        blake3 = nil
         try base.forEachPiece { piece in
-            crc.update(piece)
-            hasher.update(piece)
+            sums.update(piece)
             try body(piece)
         }
-        if let expecting, crc.value != expecting { throw Materializer.ChecksumMismatch() }
-        sums = (crc.value, hasher.finalize())
+        blake3 = try sums.finish()
     }
 }
 

@@ -84,14 +84,6 @@ public enum JournalChecksum: Equatable, Sendable {
         let s = String(v, radix: 16)
         return String(repeating: "0", count: max(0, digits - s.count)) + s
     }
-
-    /// Whether `crc` and `blake3` (of the same bytes) are what this checksum names.
-    func matches(crc: UInt32, blake3: [UInt8]) -> Bool {
-        switch self {
-        case .crc32c(let expected): return crc == expected
-        case .blake3(let expected): return blake3 == expected
-        }
-    }
 }
 
 /// What recovery needs beyond the bytes to complete a store.

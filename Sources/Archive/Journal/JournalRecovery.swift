@@ -100,8 +100,7 @@ public enum JournalRecovery {
             }
             guard complete, expected == candidate.final.totalLength else { continue }
             if verify {
-                var crc = CRC32C()
-                var hasher = BLAKE3()
+                var sums = JournalSums(expecting: candidate.final.checksum, blake3: false)
                 var readable = true
                 for piece in all {
                     guard let fd = descriptors[piece.segment],
@@ -109,12 +108,9 @@ public enum JournalRecovery {
                         readable = false
                         break
                     }
-                    switch candidate.final.checksum {
-                    case .crc32c: crc.update(payload)
-                    case .blake3: hasher.update(payload)
-                    }
+                    sums.update(payload)
                 }
-                guard readable, candidate.final.checksum.matches(crc: crc.value, blake3: hasher.finalize()) else { continue }
+                guard readable, (try? sums.finish()) != nil else { continue }
             }
             var instance = candidate
             instance.pieces = all

@@ -438,10 +438,10 @@ public final class Materializer: @unchecked Sendable {
                 // back from the device and an unlink per instance.
                 let journal = self.journal
                 let bytes = ChecksummedBytes(JournaledBytes(pieces: job.stream.pieces, descriptor: { journal.descriptor($0) }, pool: pool),
-                                             expecting: job.pending?.crc)
+                                             expecting: job.pending.map { .crc32c($0.crc) })
                 try Self.spool(bytes, expecting: job.relativePath, spool)
-                guard let sums = bytes.sums else { throw ArchiveError.io("journal: \(job.relativePath) was not read whole") }
-                return BLAKE3.hex(sums.blake3)
+                guard let hash = bytes.blake3 else { throw ArchiveError.io("journal: \(job.relativePath) was not read whole") }
+                return BLAKE3.hex(hash)
             }
             return try placeFile(job)
         } catch is ChecksumMismatch {
@@ -494,16 +494,12 @@ public final class Materializer: @unchecked Sendable {
         let temp = directory + "/.part-\(getpid())-m\(String(rng.next() as UInt64, radix: 36))"
         var file = try DirectFile(creating: temp, pool: pool)
         do {
-            var hasher = BLAKE3()
-            var crc = CRC32C()
-            let checksCRC = if case .crc32c = checksum { true } else { false }
+            var sums = JournalSums(expecting: checksum, blake3: true)
             try JournaledBytes(pieces: pieces, descriptor: descriptor, pool: pool).forEachPiece { piece in
-                hasher.update(piece)
-                if checksCRC { crc.update(piece) }
+                sums.update(piece)
                 try file.append(piece)
             }
-            let hash = hasher.finalize()
-            if let checksum, !checksum.matches(crc: crc.value, blake3: hash) { throw ChecksumMismatch() }
+            let hash = try sums.finish()
             try file.writeAll()
             file.close()
             return (temp, hash)

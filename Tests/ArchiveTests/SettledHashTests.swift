@@ -81,6 +81,38 @@ import Testing
         #expect(try hash() == "b3")
     }
 
+    /// `arca index check` on a running server: a row read with its placeholder, whose instance the materializer
+    /// puts in place and settles (and whose journal record it lets go) while the check goes through the rows, is
+    /// read again and found in order, not reported as a row without its file. The same row never settled is.
+    @Test func aRowSettledWhileTheCheckRunsIsReadAgain() throws {
+        for settles in [true, false] {
+            let (index, dir) = try SQLiteIndexTests.index()
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let bytes = [UInt8](repeating: 0x5A, count: 10)
+            var record = SQLiteIndexTests.record(SQLiteIndexTests.attributes(patient: "P", study: "1.7", series: "1.7.0", sop: "1.7.1"))
+            record.fileHash = "journal-0000000000000003-0badf00d"
+            try index.recordNow(record)
+            var settled = false
+            let report = try IndexMaintenance.check(root: dir.path, index: index) { _, _ in
+                // After the check has read every row and listed the files: the server's materializer at work.
+                guard settles, !settled else { return }
+                settled = true
+                let path = dir.path + "/" + record.filePath
+                try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                         withIntermediateDirectories: true)
+                FileManager.default.createFile(atPath: path, contents: Data(bytes))
+                try? index.settleHashes([SettledHash(sopInstanceUID: "1.7.1", filePath: record.filePath,
+                                                     placeholder: record.fileHash, hash: BLAKE3.hex(BLAKE3.hash(bytes)))])
+            }
+            if settles {
+                #expect(settled)
+                #expect(report.isClean, "\(report)")
+            } else {
+                #expect(report.rowsWithoutFiles == [record.filePath])
+            }
+        }
+    }
+
     /// Bytes damaged in the journal after their acknowledgement are not placed, and do not stop the instances
     /// behind them: set aside, reported, their row left with its placeholder (a row without its file).
     @Test func anInstanceDamagedInTheJournalIsSetAsideAndTheRestPlaced() throws {

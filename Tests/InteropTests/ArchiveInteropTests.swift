@@ -33,7 +33,7 @@ import TestSupport
         server.archivedFiles().map { String($0.path.dropFirst(server.archive.path.count + 1)) }.sorted()
     }
 
-    @Test(arguments: [NamingScheme.uidHierarchical, .dateHierarchical, .flat])
+    @Test(.needs(.dcmtk), arguments: [NamingScheme.uidHierarchical, .dateHierarchical, .flat])
     func namingScheme(_ naming: NamingScheme) async throws {
         let dated = try Self.sample(study: "1.2.3.4", sop: "1.2.3.4.1.1", date: "20260102")
         let undated = try Self.sample(study: "1.2.3.5", sop: "1.2.3.5.1.1", date: nil)
@@ -52,7 +52,7 @@ import TestSupport
         #expect(Self.relativePaths(server) == expected.sorted())
     }
 
-    @Test func overlongAndTraversalUIDsAreRefused() async throws {
+    @Test(.needs(.dcmtk)) func overlongAndTraversalUIDsAreRefused() async throws {
         let long = try Self.sample(study: "1." + String(repeating: "2", count: 70), sop: "1.2.3.6.1")
         let server = try await TestServer.start()
         defer { Task { await server.stop() } }
@@ -61,7 +61,7 @@ import TestSupport
         #expect(server.archivedFiles().isEmpty)
     }
 
-    @Test func duplicateReject() async throws {
+    @Test(.needs(.dcmtk)) func duplicateReject() async throws {
         let file = try Self.sample(sop: "1.2.3.7.1")
         let server = try await TestServer.start { $0.duplicate = .reject }
         defer { Task { await server.stop() } }
@@ -75,7 +75,7 @@ import TestSupport
         #expect(try FileManager.default.attributesOfItem(atPath: stored.path)[.modificationDate] as? Date == before)
     }
 
-    @Test func duplicateReplace() async throws {
+    @Test(.needs(.dcmtk)) func duplicateReplace() async throws {
         let old = try Self.sample(sop: "1.2.3.8.1", description: "Old")
         let server = try await TestServer.start { $0.duplicate = .replace }
         defer { Task { await server.stop() } }
@@ -89,7 +89,7 @@ import TestSupport
         #expect(try files.first.map { try DICOMFile.read(path: $0.path).dataSet.string(.studyDescription) } == "New")
     }
 
-    @Test func duplicateIgnore() async throws {
+    @Test(.needs(.dcmtk)) func duplicateIgnore() async throws {
         let old = try Self.sample(sop: "1.2.3.9.1", description: "Old")
         let server = try await TestServer.start { $0.duplicate = .ignore }
         defer { Task { await server.stop() } }
@@ -103,7 +103,7 @@ import TestSupport
         #expect(server.incomingFiles().isEmpty)
     }
 
-    @Test func twoConcurrentSendersOfOneInstanceUnderReject() async throws {
+    @Test(.needs(.dcmtk)) func twoConcurrentSendersOfOneInstanceUnderReject() async throws {
         let file = try Self.sample(sop: "1.2.3.10.1")
         let server = try await TestServer.start()
         defer { Task { await server.stop() } }
@@ -117,7 +117,7 @@ import TestSupport
         #expect(server.archivedFiles().count == 1)
     }
 
-    @Test func execOnStoreAndStudyStableHooks() async throws {
+    @Test(.needs(.dcmtk)) func execOnStoreAndStudyStableHooks() async throws {
         let out = try ExternalTool.temporaryDirectory("arca-hooks")
         let file = try Self.sample(study: "1.2.3.11", sop: "1.2.3.11.1.1")
         let server = try await TestServer.start {
@@ -150,7 +150,7 @@ import TestSupport
 
     /// A 4 MB tmpfs as the archive: storing fills it, 0xA700 follows, nothing partial stays, and storing works
     /// again once space is freed.
-    @Test func diskFullAnswersA700AndRecovers() async throws {
+    @Test(.needs(.root, .pydicom)) func diskFullAnswersA700AndRecovers() async throws {
         let mountPoint = try ExternalTool.temporaryDirectory("arca-tmpfs")
         let mounted = try ExternalTool.run("/bin/mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", mountPoint.path])
         guard try ExternalTool.require(mounted.status == 0, "a tmpfs mount (needs root): \(mounted.stderr)") else { return }

@@ -5,7 +5,7 @@ import Testing
 import TestSupport
 
 /// DCMTK's echoscu and storescu against Arca's SCP: every instance of the corpus stored, datasets equal.
-@Suite(.serialized) struct DCMTKStoreSCUTests {
+@Suite(.needs(.dcmtk), .serialized) struct DCMTKStoreSCUTests {
     static func dcmtk(_ tool: String) throws -> String? {
         let path = "/usr/bin/" + tool
         return try ExternalTool.require(ExternalTool.exists(path), "DCMTK (\(path))") ? path : nil
@@ -51,25 +51,25 @@ import TestSupport
     static let uncompressed = ["implicit-le", "explicit-le", "explicit-be", "deflated", "utf8", "iso2022-jp", "cyrillic",
                                "multiframe-be", "no-preamble", "dcmtk-defined-lengths"]
 
-    @Test(arguments: [["-pdu", "4096"], ["-pdu", "131072"], ["-xe"], ["-xb"], ["-xd"]])
+    @Test(.needs(.pydicom), arguments: [["-pdu", "4096"], ["-pdu", "131072"], ["-xe"], ["-xb"], ["-xd"]])
     func storescuSendsTheUncompressedCorpus(options: [String]) async throws {
-        guard let corpus = try Corpus.load() else { return }
+        let corpus = try Corpus.load()
         try await sendAndVerify(corpus.files(Self.uncompressed.map { $0 + ".dcm" }[...]), options: options)
     }
 
-    @Test func storescuImplicitOnly() async throws {
-        guard let corpus = try Corpus.load() else { return }
+    @Test(.needs(.pydicom)) func storescuImplicitOnly() async throws {
+        let corpus = try Corpus.load()
         // Implicit VR cannot say a private element is a sequence: those come back as UN bytes.
         try await sendAndVerify(corpus.files(Self.uncompressed.map { $0 + ".dcm" }[...]), options: ["-xi", "-pdu", "16384"], dropPrivate: true)
     }
 
-    @Test(arguments: [("jpeg", "-xy"), ("j2k", "-xv"), ("rle", "-xr")])
+    @Test(.needs(.pydicom), arguments: [("jpeg", "-xy"), ("j2k", "-xv"), ("rle", "-xr")])
     func storescuSendsEncapsulated(name: String, option: String) async throws {
-        guard let corpus = try Corpus.load() else { return }
+        let corpus = try Corpus.load()
         try await sendAndVerify(corpus.files(name), options: [option])
     }
 
-    @Test func eightStorescuAtOnce() async throws {
+    @Test(.needs(.pydicom)) func eightStorescuAtOnce() async throws {
         guard let storescu = try Self.dcmtk("storescu"), try ExternalTool.require(ExternalTool.hasPythonModule("pydicom"), "pydicom")
         else { return }
         let dir = try ExternalTool.temporaryDirectory("arca-ct")

@@ -70,8 +70,9 @@ import TestSupport
         return out
     }
 
-    @Test func corpusThroughStorescuIntoDCKVExportsEqual() async throws {
-        guard let corpus = try Corpus.load(), let storescu = try DCMTKStoreSCUTests.dcmtk("storescu"),
+    @Test(.needs(.pydicom, .dcmtk, .b3sum)) func corpusThroughStorescuIntoDCKVExportsEqual() async throws {
+        let corpus = try Corpus.load()
+        guard let storescu = try DCMTKStoreSCUTests.dcmtk("storescu"),
               try ExternalTool.require(ExternalTool.exists("/usr/bin/b3sum"), "b3sum") else { return }
         let (dir, plain, encapsulated) = try Self.sendSet(corpus)
         let server = try await TestServer.start { $0.store = .dckv; $0.mergeIntervalSeconds = 0.2; $0.mergeAfterSeconds = 0 }
@@ -115,8 +116,9 @@ import TestSupport
     }
 
     /// `files,dckv`: each instance becomes a Part-10 file (indexed by its path) and is merged into its study.
-    @Test func filesAndDCKVTogether() async throws {
-        guard let corpus = try Corpus.load(), let storescu = try DCMTKStoreSCUTests.dcmtk("storescu") else { return }
+    @Test(.needs(.pydicom, .dcmtk)) func filesAndDCKVTogether() async throws {
+        let corpus = try Corpus.load()
+        guard let storescu = try DCMTKStoreSCUTests.dcmtk("storescu") else { return }
         let files = corpus.files("explicit-le.dcm", "utf8.dcm", "cyrillic.dcm")
         let server = try await TestServer.start { $0.store = StoreTargets(files: true, dckv: true); $0.mergeIntervalSeconds = 0.2; $0.mergeAfterSeconds = 0 }
         defer { Task { await server.stop() } }
@@ -137,7 +139,7 @@ import TestSupport
 
     /// Refusals leave nothing in the spool: a duplicate under `reject` (0x0111) and a validation failure
     /// (no Patient ID: 0xC001); the hidden folder of a refused instance is gone.
-    @Test func refusedInstancesLeaveNothingInTheSpool() async throws {
+    @Test(.needs(.dcmtk)) func refusedInstancesLeaveNothingInTheSpool() async throws {
         let first = try ArchiveInteropTests.sample(sop: "1.2.3.77.1")
         var noID = try DICOMFile.read(path: try ArchiveInteropTests.sample(sop: "1.2.3.77.2").path)
         noID.dataSet.setString("", for: .patientID, vr: .LO)
@@ -179,7 +181,7 @@ import TestSupport
 
     /// Three `arca serve --store dckv` processes on one archive receive one study's instances in parallel;
     /// one of them merges (the lock decides): each instance ends up in the study exactly once.
-    @Test func threeServersReceiveOneStudyEachInstanceOnce() async throws {
+    @Test(.needs(.dcmtk, .pydicom)) func threeServersReceiveOneStudyEachInstanceOnce() async throws {
         guard let r = try await Self.script(["concurrency", "300"]) else { return }
         #expect(r.status == 0, "\(r.stdout.suffix(2000))\(r.stderr.suffix(2000))")
         #expect(r.stdout.contains("dckv-test concurrency: 300 instances from 3 processes merged exactly once"))
@@ -187,7 +189,7 @@ import TestSupport
 
     /// The merger SIGKILLed at random moments 10 times during a 1,000-instance merge: after each restart
     /// nothing is lost, nothing duplicated, no temporary or superseded file left.
-    @Test func mergerKilledTenTimesLosesNothing() async throws {
+    @Test(.needs(.dcmtk, .pydicom)) func mergerKilledTenTimesLosesNothing() async throws {
         guard let r = try await Self.script(["crash", "1000", "10"]) else { return }
         #expect(r.status == 0, "\(r.stdout.suffix(2000))\(r.stderr.suffix(2000))")
         #expect(r.stdout.contains("dckv-test crash: 10 kills during a 1000-instance merge"))

@@ -29,8 +29,8 @@ import TestSupport
         return ds
     }
 
-    @Test func craftedIdentifiersGetFailureStatuses() async throws {
-        guard let corpus = try Corpus.load() else { return }
+    @Test(.needs(.pydicom)) func craftedIdentifiersGetFailureStatuses() async throws {
+        let corpus = try Corpus.load()
         let server = try await TestServer.start()
         defer { Task { await server.stop() } }
         try await QueryRetrieveInteropTests.store(corpus.files("explicit-le.dcm", "utf8.dcm"), into: server)

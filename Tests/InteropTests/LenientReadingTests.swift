@@ -48,7 +48,7 @@ import TestSupport
         }
     }
 
-    @Test func arcaStoreToDCMTKStorescp() async throws {
+    @Test(.needs(.dcmtk)) func arcaStoreToDCMTKStorescp() async throws {
         guard try ExternalTool.require(ExternalTool.exists("/usr/bin/storescp"), "DCMTK") else { return }
         let (dir, files) = try Self.mismatchedFiles()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -83,7 +83,7 @@ import TestSupport
 
     /// `arca dump` of a file cut at several places lists the elements before the cut, as `dcmdump +E` does,
     /// then the error with its offset on stderr, and fails; a mismatched file dumps with a warning.
-    @Test func arcaDumpOfCutAndMismatchedFiles() throws {
+    @Test(.needs(.dcmtk)) func arcaDumpOfCutAndMismatchedFiles() throws {
         guard let arca = Self.arca else {
             Issue.record(".build/debug/arca is not built: run `swift build` first (scripts/test does)")
             return

@@ -7,7 +7,7 @@ import TestSupport
 /// refused once, C-FIND on either node sees everything, a node SIGKILLed mid-ingest loses nothing acknowledged
 /// and the survivor keeps serving.
 @Suite struct MultiNodeTests {
-    @Test(.enabled(if: PostgresTestServer.shouldRun, Comment(rawValue: PostgresTestServer.skipReason)))
+    @Test(.needs(.dcmtk, .pydicom), .enabled(if: PostgresTestServer.shouldRun, Comment(rawValue: PostgresTestServer.skipReason)))
     func twoNodesOnOnePostgreSQLActAsOneArchive() async throws {
         guard try ExternalTool.require(ExternalTool.exists("/usr/bin/storescu"), "DCMTK"),
               try ExternalTool.require(ExternalTool.hasPythonModule("pydicom"), "pydicom") else { return }

@@ -13,7 +13,7 @@ import TestSupport
         try ExternalTool.require(ExternalTool.hasPythonModule("pynetdicom"), "pynetdicom (python3 -m pip install pynetdicom)")
     }
 
-    @Test func pynetdicomEcho() async throws {
+    @Test(.needs(.pynetdicom)) func pynetdicomEcho() async throws {
         guard try Self.hasPynetdicom() else { return }
         let server = try await TestServer.start()
         defer { Task { await server.stop() } }
@@ -21,8 +21,9 @@ import TestSupport
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
     }
 
-    @Test func pynetdicomStoresWithAsyncWindow() async throws {
-        guard try Self.hasPynetdicom(), let corpus = try Corpus.load() else { return }
+    @Test(.needs(.pynetdicom, .pydicom)) func pynetdicomStoresWithAsyncWindow() async throws {
+        guard try Self.hasPynetdicom() else { return }
+        let corpus = try Corpus.load()
         let files = corpus.files(["explicit-le.dcm", "implicit-le.dcm", "explicit-be.dcm", "utf8.dcm", "jpeg-multiframe.dcm", "rle.dcm"][...])
         let server = try await TestServer.start()
         defer { Task { await server.stop() } }
@@ -86,8 +87,9 @@ import TestSupport
         return try await StoreSCU(host: "127.0.0.1", port: port, callingAETitle: "ARCA_SCU", calledAETitle: aec).send(files.map(\.path))
     }
 
-    @Test func arcaStoreAgainstPynetdicomSCP() async throws {
-        guard try Self.hasPynetdicom(), let corpus = try Corpus.load() else { return }
+    @Test(.needs(.pynetdicom, .pydicom)) func arcaStoreAgainstPynetdicomSCP() async throws {
+        guard try Self.hasPynetdicom() else { return }
+        let corpus = try Corpus.load()
         let out = try ExternalTool.temporaryDirectory("pynetdicom-scp")
         let port = Self.freePort()
         let peer = try await Self.startPeer("python3", [Self.script + "/pynetdicom-scp.py", String(port), out.path], port: port)
@@ -98,8 +100,9 @@ import TestSupport
         #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).count == corpus.files.count)
     }
 
-    @Test func arcaStoreAgainstDCMTKStorescp() async throws {
-        guard try ExternalTool.require(ExternalTool.exists("/usr/bin/storescp"), "DCMTK"), let corpus = try Corpus.load() else { return }
+    @Test(.needs(.dcmtk, .pydicom)) func arcaStoreAgainstDCMTKStorescp() async throws {
+        guard try ExternalTool.require(ExternalTool.exists("/usr/bin/storescp"), "DCMTK") else { return }
+        let corpus = try Corpus.load()
         let out = try ExternalTool.temporaryDirectory("dcmtk-scp")
         let port = Self.freePort()
         // +xa: accept every transfer syntax, so compressed files go as they are.

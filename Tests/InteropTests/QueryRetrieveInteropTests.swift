@@ -34,7 +34,7 @@ import TestSupport
 
     /// Every query of scripts/qr/queries.json through findscu and through pynetdicom returns exactly the
     /// entities and values scripts/qr/reference.py computes from the stored files with pydicom.
-    @Test(arguments: ["findscu", "pynetdicom"]) func findMatchesTheReference(via client: String) async throws {
+    @Test(.needs(.dcmtk, .pynetdicom), arguments: ["findscu", "pynetdicom"]) func findMatchesTheReference(via client: String) async throws {
         guard try Self.hasDCMTK(), try Self.hasPynetdicom() else { return }
         let corpus = try ExternalTool.temporaryDirectory("qr-corpus")
         defer { try? FileManager.default.removeItem(at: corpus) }
@@ -55,7 +55,7 @@ import TestSupport
 
     // MARK: C-MOVE and C-GET with DCMTK
 
-    @Test func movescuToStorescpAndGetscu() async throws {
+    @Test(.needs(.dcmtk)) func movescuToStorescpAndGetscu() async throws {
         guard try Self.hasDCMTK() else { return }
         let study = try CTStudy.make(count: 6)
         defer { try? FileManager.default.removeItem(at: study.folder) }
@@ -122,7 +122,7 @@ import TestSupport
     }
 
     /// A C-CANCEL during a move stops it: 0xFE00 with the counts so far, fewer instances sent than selected.
-    @Test func cancelStopsAMove() async throws {
+    @Test(.needs(.dcmtk)) func cancelStopsAMove() async throws {
         guard try Self.hasDCMTK() else { return }
         let study = try CTStudy.make(count: 30, rows: 256)
         defer { try? FileManager.default.removeItem(at: study.folder) }
@@ -149,7 +149,7 @@ import TestSupport
 
     // MARK: Storage commitment with pynetdicom
 
-    @Test(arguments: ["same", "new"]) func storageCommitmentWithPynetdicom(mode: String) async throws {
+    @Test(.needs(.pynetdicom), arguments: ["same", "new"]) func storageCommitmentWithPynetdicom(mode: String) async throws {
         guard try Self.hasPynetdicom() else { return }
         let study = try CTStudy.make(count: 4)
         defer { try? FileManager.default.removeItem(at: study.folder) }

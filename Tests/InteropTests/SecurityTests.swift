@@ -11,7 +11,7 @@ import TestSupport
 
 /// DICOM TLS, HTTPS, access control and the audit trail (issue 13), with DCMTK's TLS clients and server, curl,
 /// and a CA made by the test with `openssl`.
-@Suite(.serialized) struct SecurityTests {
+@Suite(.needs(.dcmtk, .openssl, .curl), .serialized) struct SecurityTests {
     static func requireTools() throws -> Bool {
         try ExternalTool.require(["echoscu", "storescu", "findscu", "storescp"].allSatisfy { ExternalTool.exists("/usr/bin/\($0)") }
                                  && ExternalTool.exists("/usr/bin/openssl") && ExternalTool.exists("/usr/bin/curl"),

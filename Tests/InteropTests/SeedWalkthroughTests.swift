@@ -25,7 +25,7 @@ import TestSupport
         }
     }
 
-    @Test func seedTestingSection() async throws {
+    @Test(.needs(.dcmtk, .sqlite3)) func seedTestingSection() async throws {
         guard try ExternalTool.require(ExternalTool.exists("/usr/bin/storescu"), "DCMTK"),
               try ExternalTool.require(ExternalTool.exists("/usr/bin/sqlite3"), "sqlite3") else { return }
         let work = try ExternalTool.temporaryDirectory("arca-seed")

@@ -22,9 +22,9 @@ struct DecodeTests {
         guard r.status == 0 else { throw CorpusError("\(args.joined(separator: " ")): \(r.stderr)") }
     }
 
-    @Test("every encoded file decodes as DCMTK or GDCM decode it, and lossless ones give back their source")
+    @Test("every encoded file decodes as DCMTK or GDCM decode it, and lossless ones give back their source", .needs(.pydicom, .pixelTools))
     func encodedFilesMatchTheReference() throws {
-        guard let corpus = try PixelCorpus.load() else { return }
+        let corpus = try PixelCorpus.load()
         let work = try ExternalTool.temporaryDirectory("arca-pixels-ref")
         let encoded = corpus.entries.filter { $0.syntax != "native" }
         #expect(encoded.count >= 60)
@@ -49,9 +49,9 @@ struct DecodeTests {
         }
     }
 
-    @Test("native files of every layout decode as pydicom reads them")
+    @Test("native files of every layout decode as pydicom reads them", .needs(.pydicom, .pixelTools))
     func nativeFilesMatchPydicom() throws {
-        guard let corpus = try PixelCorpus.load() else { return }
+        let corpus = try PixelCorpus.load()
         for entry in corpus.entries where entry.syntax == "native" {
             let ours = try sampleValues(try FrameReader(path: entry.file.path))
             let theirs = try pydicomValues(entry.file)
@@ -59,9 +59,9 @@ struct DecodeTests {
         }
     }
 
-    @Test("a 12-bit extended JPEG decodes with Arca's own DCT decoder, a lossless one with its predictors")
+    @Test("a 12-bit extended JPEG decodes with Arca's own DCT decoder, a lossless one with its predictors", .needs(.pydicom, .pixelTools))
     func ownDecodersServeWhatLibjpegTurboCannot() throws {
-        guard let corpus = try PixelCorpus.load() else { return }
+        let corpus = try PixelCorpus.load()
         let twelve = try FrameReader(path: corpus.directory.appendingPathComponent("ct-12bit.jpeg-extended.dcm").path)
         #expect(try twelve.decodeFrame(0).format.bitsStored == 12)
         for p in [2, 4, 7] {

@@ -27,9 +27,9 @@ struct RenderTests {
         ("cr-sigmoid", ["+Wi", "1"], nil, 0, 1), ("mr-inverse", ["+Wi", "1"], nil, 0, 1),
     ]
 
-    @Test("rendered frames match dcmj2pnm within one grey level (two for YBR)")
+    @Test("rendered frames match dcmj2pnm within one grey level (two for YBR)", .needs(.pydicom, .pixelTools))
     func matchesDCMTK() throws {
-        guard let corpus = try PixelCorpus.load() else { return }
+        let corpus = try PixelCorpus.load()
         let work = try ExternalTool.temporaryDirectory("arca-render")
         for (name, options, window, frame, tolerance) in Self.cases {
             var file = corpus.directory.appendingPathComponent(name + ".dcm")
@@ -72,9 +72,9 @@ struct RenderTests {
         #expect(abs(Int(image.pixels[0]) - Int(expected)) <= 1)
     }
 
-    @Test("a thumbnail fits the viewport, keeps the aspect ratio, and is a valid PNG and JPEG")
+    @Test("a thumbnail fits the viewport, keeps the aspect ratio, and is a valid PNG and JPEG", .needs(.pydicom, .pixelTools))
     func thumbnail() throws {
-        guard let corpus = try PixelCorpus.load() else { return }
+        let corpus = try PixelCorpus.load()
         let reader = try FrameReader(path: corpus.native("cr-mono1").path)  // 200 × 240
         let image = try Renderer.render(reader, viewport: Viewport(width: 64, height: 64))
         #expect(image.width == 53 && image.height == 64)

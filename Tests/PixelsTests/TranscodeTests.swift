@@ -11,9 +11,9 @@ struct TranscodeTests {
     static let compressible = ["ct-signed", "ct-12bit", "mr", "cr-mono1", "mono8", "mr-multiframe", "sc-rgb", "sc-rgb-planar",
                                "us-ybr-multiframe", "us-palette", "ct-bigendian", "ct-implicit", "ct-deflated", "mr-highbit15"]
 
-    @Test("native → RLE / JPEG-LS / JPEG 2000 lossless → native round trips exactly; DCMTK and GDCM read the result")
+    @Test("native → RLE / JPEG-LS / JPEG 2000 lossless → native round trips exactly; DCMTK and GDCM read the result", .needs(.pydicom, .pixelTools))
     func losslessRoundTrips() throws {
-        guard let corpus = try PixelCorpus.load() else { return }
+        let corpus = try PixelCorpus.load()
         let work = try ExternalTool.temporaryDirectory("arca-transcode")
         for name in Self.compressible {
             let source = try sampleValues(try FrameReader(path: corpus.native(name).path))
@@ -39,9 +39,9 @@ struct TranscodeTests {
         }
     }
 
-    @Test("uncompressed syntaxes convert into each other byte-exactly, 1-bit frames packed end to end")
+    @Test("uncompressed syntaxes convert into each other byte-exactly, 1-bit frames packed end to end", .needs(.pydicom, .pixelTools))
     func nativeConversions() throws {
-        guard let corpus = try PixelCorpus.load() else { return }
+        let corpus = try PixelCorpus.load()
         let work = try ExternalTool.temporaryDirectory("arca-transcode-native")
         for name in ["ct-signed", "seg-1bit", "dose-32bit", "us-ybr422", "sc-rgb-planar", "ct-bigendian", "ct-deflated"] {
             let source = try pydicomValues(corpus.native(name))
@@ -53,9 +53,9 @@ struct TranscodeTests {
         }
     }
 
-    @Test("the streaming form writes the same file the path form writes")
+    @Test("the streaming form writes the same file the path form writes", .needs(.pydicom, .pixelTools))
     func streamingMatchesFile() throws {
-        guard let corpus = try PixelCorpus.load() else { return }
+        let corpus = try PixelCorpus.load()
         let work = try ExternalTool.temporaryDirectory("arca-transcode-stream")
         let syntax = try #require(PixelSyntax.named("jpeg-ls-lossless"))
         let out = work.appendingPathComponent("single.dcm")
@@ -65,9 +65,9 @@ struct TranscodeTests {
         #expect(streamed == [UInt8](try Data(contentsOf: out)))
     }
 
-    @Test("compressing a stored file verifies the pixels and refuses lossy sources")
+    @Test("compressing a stored file verifies the pixels and refuses lossy sources", .needs(.pydicom, .pixelTools))
     func compressStored() throws {
-        guard let corpus = try PixelCorpus.load() else { return }
+        let corpus = try PixelCorpus.load()
         let work = try ExternalTool.temporaryDirectory("arca-compress")
         let out = work.appendingPathComponent("mr.dcm")
         let result = try Transcoder.compressLosslessly(path: corpus.native("mr-multiframe").path, to: try #require(PixelSyntax.named("jpeg-ls-lossless")), output: out.path)
@@ -82,11 +82,10 @@ struct TranscodeTests {
 /// HTJ2K: Arca writes it with OpenJPH; OpenJPEG (through pydicom and pylibjpeg-openjpeg) is the reference reader.
 @Suite(.serialized)
 struct HTJ2KTests {
-    @Test("native → HTJ2K lossless → native round trips exactly, and OpenJPEG reads the same values")
+    @Test("native → HTJ2K lossless → native round trips exactly, and OpenJPEG reads the same values", .needs(.pydicom, .pixelTools, .openjpeg))
     func roundTrip() throws {
-        guard let corpus = try PixelCorpus.load(),
-              try ExternalTool.require(ExternalTool.hasPythonModule("openjpeg"), "pylibjpeg-openjpeg (python3 -m pip install pylibjpeg pylibjpeg-openjpeg)")
-        else { return }
+        let corpus = try PixelCorpus.load()
+        guard try ExternalTool.require(Peer.openjpeg.isInstalled, Peer.openjpeg.what) else { return }
         let work = try ExternalTool.temporaryDirectory("arca-htj2k")
         let syntax = try #require(PixelSyntax.named("htj2k-lossless"))
         for name in ["ct-signed", "ct-12bit", "mr", "mr-multiframe", "sc-rgb", "us-palette", "mr-highbit15"] {
@@ -100,9 +99,9 @@ struct HTJ2KTests {
 }
 
 extension HTJ2KTests {
-    @Test("lossy HTJ2K decodes with OpenJPH as OpenJPEG decodes it, close to the source")
+    @Test("lossy HTJ2K decodes with OpenJPH as OpenJPEG decodes it, close to the source", .needs(.pydicom, .pixelTools))
     func lossy() throws {
-        guard let corpus = try PixelCorpus.load() else { return }
+        let corpus = try PixelCorpus.load()
         for name in ["ct-12bit", "mr", "mono8"] {
             let reader = try FrameReader(path: corpus.native(name).path)
             let source = try reader.decodeFrame(0).normalized()

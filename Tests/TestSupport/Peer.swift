@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+
+/// A program or Python module a test needs beside Arca: the real peers (DCMTK, pynetdicom, Orthanc...) and the
+/// tools that make its inputs (pydicom's corpus). Whether it is installed is looked up once per test run.
+public struct Peer: Sendable {
+    /// What to install, as the skip reason names it.
+    public let what: String
+    public let isInstalled: Bool
+
+    public init(_ what: String, installed: Bool) {
+        self.what = what
+        self.isInstalled = installed
+    }
+
+    private static func programs(_ names: [String]) -> Bool { names.allSatisfy { ExternalTool.exists("/usr/bin/" + $0) } }
+
+    public static let dcmtk = Peer("DCMTK (apt-get install dcmtk)",
+                                   installed: programs(["echoscu", "storescu", "storescp", "findscu", "movescu", "getscu", "dcmdump"]))
+    public static let dcmqrscp = Peer("DCMTK's dcmqrscp (apt-get install dcmtk)", installed: programs(["dcmqrscp"]))
+    /// pydicom and numpy: the corpus (`scripts/corpus`) and the sample studies are made with them.
+    public static let pydicom = Peer("pydicom and numpy (python3 -m pip install pydicom numpy)",
+                                     installed: ExternalTool.hasPythonModule("pydicom") && ExternalTool.hasPythonModule("numpy"))
+    public static let pynetdicom = Peer("pynetdicom (python3 -m pip install pynetdicom)", installed: ExternalTool.hasPythonModule("pynetdicom"))
+    public static let dicomwebClient = Peer("dicomweb-client (python3 -m pip install dicomweb-client)",
+                                            installed: ExternalTool.hasPythonModule("dicomweb_client"))
+    public static let curl = Peer("curl (apt-get install curl)", installed: programs(["curl"]))
+    public static let openssl = Peer("openssl (apt-get install openssl)", installed: programs(["openssl"]))
+    public static let sqlite3 = Peer("sqlite3 (apt-get install sqlite3)", installed: programs(["sqlite3"]))
+    public static let b3sum = Peer("b3sum (the BLAKE3 reference command)", installed: programs(["b3sum"]))
+    public static let orthanc = Peer("Orthanc (apt-get install orthanc)", installed: ExternalTool.exists("/usr/sbin/Orthanc"))
+    /// The encoders and decoders the pixel corpus is made and checked with.
+    public static let pixelTools = Peer("DCMTK and GDCM (apt-get install dcmtk libgdcm-tools)",
+                                        installed: programs(["dcmcrle", "dcmcjpeg", "dcmcjpls", "dcmdrle", "dcmdjpeg", "dcmdjpls",
+                                                             "dcmj2pnm", "gdcmconv"]))
+    public static let openjpeg = Peer("pylibjpeg-openjpeg (python3 -m pip install pylibjpeg pylibjpeg-openjpeg)",
+                                      installed: ExternalTool.hasPythonModule("openjpeg"))
+    /// The web page's test: headless Chromium driven through Selenium (Debian's chromium, chromium-driver).
+    public static let browser = Peer("chromium, chromium-driver and selenium (apt-get install chromium chromium-driver python3-selenium)",
+                                     installed: programs(["chromium", "chromedriver"]) && ExternalTool.hasPythonModule("selenium"))
+    public static let prometheusClient = Peer("prometheus-client (python3 -m pip install prometheus-client)",
+                                              installed: ExternalTool.hasPythonModule("prometheus_client"))
+    /// Mounting a small file system (the disk-full test) needs root.
+    public static let root = Peer("root (to mount a small tmpfs)", installed: geteuid() == 0)
+}
+
+extension Trait where Self == ConditionTrait {
+    /// Runs the test when every one of `peers` is installed, and always under CI, where a missing one then fails
+    /// the test loudly (`ExternalTool.require`). Elsewhere the test is reported as skipped, naming what to
+    /// install, never as passed.
+    public static func needs(_ peers: Peer...) -> Self {
+        let missing = peers.filter { !$0.isInstalled }.map(\.what)
+        return .enabled(if: ExternalTool.isCI || missing.isEmpty,
+                        Comment(rawValue: "needs \(missing.joined(separator: ", ")) (scripts/test installs it); fails when CI=true"))
+    }
+}

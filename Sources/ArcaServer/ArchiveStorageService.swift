@@ -53,10 +53,7 @@ public final class ArchiveStorageService: StorageService {
             destination = .file(try IncomingFile(directory: incomingDirectory, buffers: archive.writeBuffers))
         }
         let sink = ArchiveSink(service: self, request: request, destination: destination)
-        do { try await sink.start(preambleAndMeta: [UInt8](repeating: 0, count: 128) + Array("DICM".utf8) + header) } catch {
-            destination.target.discard()
-            throw error
-        }
+        sink.start(preambleAndMeta: [UInt8](repeating: 0, count: 128) + Array("DICM".utf8) + header)
         return sink
     }
 
@@ -125,7 +122,8 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
         parser = Part10Parser(options: .headerOnly, fallbackSyntax: request.transferSyntax)
     }
 
-    func start(preambleAndMeta: [UInt8]) async throws {
+    /// Kept back with the first fragments: nothing reaches the writer before the instance is known to be large.
+    func start(preambleAndMeta: [UInt8]) {
         preambleAndMeta.withUnsafeBytes { check($0) }
         held.reserveCapacity(preambleAndMeta.count + 16 << 10)
         held.writeBytes(preambleAndMeta)

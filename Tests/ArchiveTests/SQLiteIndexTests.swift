@@ -353,7 +353,7 @@ import TestSupport
         #expect(try index.canonicalDump().isEmpty)
     }
 
-    @Test(arguments: IndexEngine.all) func aBatchWithABadRowFailsOnlyThatRow(engine: IndexEngine) async throws {
+    @Test(.needs(.sqlite3), arguments: IndexEngine.all) func aBatchWithABadRowFailsOnlyThatRow(engine: IndexEngine) async throws {
         let (index, dir) = try Self.index(engine)
         defer { try? FileManager.default.removeItem(at: dir) }
         // A trigger stands in for any per-row failure (a constraint, a full disk for that page…).
@@ -382,7 +382,7 @@ import TestSupport
 
     /// An index written before the studies kept their patient's attributes (schema 3) gets them when a server opens
     /// it: the copies filled from `patients`, then kept by the triggers.
-    @Test func anIndexOfSchemaThreeGetsItsStudiesPatientCopies() throws {
+    @Test(.needs(.sqlite3)) func anIndexOfSchemaThreeGetsItsStudiesPatientCopies() throws {
         let dir = try ExternalTool.temporaryDirectory("arca-v3")
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.path + "/" + SQLiteIndex.fileName
@@ -414,7 +414,7 @@ import TestSupport
         #expect(report.staleStudyCopies == ["9.1"] && !report.isClean)
     }
 
-    @Test func namesAreStoredAsUTF8AndAMissingIndexIsRebuiltInPlace() async throws {
+    @Test(.needs(.sqlite3)) func namesAreStoredAsUTF8AndAMissingIndexIsRebuiltInPlace() async throws {
         let dir = try ExternalTool.temporaryDirectory("arca-inplace")
         defer { try? FileManager.default.removeItem(at: dir) }
         let root = dir.path

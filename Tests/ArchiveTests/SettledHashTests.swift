@@ -100,7 +100,7 @@ import Testing
                 let path = dir.path + "/" + record.filePath
                 try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
                                                          withIntermediateDirectories: true)
-                FileManager.default.createFile(atPath: path, contents: Data(bytes))
+                _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
                 try? index.settleHashes([SettledHash(sopInstanceUID: "1.7.1", filePath: record.filePath,
                                                      placeholder: record.fileHash, hash: BLAKE3.hex(BLAKE3.hash(bytes)))])
             }

@@ -7,7 +7,7 @@ import TestSupport
 /// acknowledged instance is on disk with identical bytes and indexed with its BLAKE3, no partial instance or
 /// temporary file remains, and `arca index check` passes.
 @Suite struct CrashSafetyTests {
-    @Test(.needs(.dcmtk, .pydicom), arguments: ["strict", "deferred"])
+    @Test(.needs(.b3sum, .dcmtk, .pydicom), arguments: ["strict", "deferred"])
     func sigkillDuringIngestLosesNothing(durability: String) async throws {
         guard try ExternalTool.require(ExternalTool.exists("/usr/bin/storescu"), "DCMTK"),
               try ExternalTool.require(ExternalTool.hasPythonModule("pydicom"), "pydicom") else { return }

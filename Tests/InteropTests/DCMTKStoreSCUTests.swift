@@ -22,7 +22,8 @@ import TestSupport
 
     /// Sends `files` with storescu and the given options; checks each is archived with an equal dataset.
     func sendAndVerify(_ files: [URL], options: [String], dropPrivate: Bool = false) async throws {
-        guard let storescu = try Self.dcmtk("storescu"), !files.isEmpty else { return }
+        guard let storescu = try Self.dcmtk("storescu") else { return }
+        try #require(!files.isEmpty, "no corpus file matched")
         let server = try await TestServer.start()
         defer { Task { await server.stop() } }
         let r = try await ExternalTool.runAsync(storescu, ["-aec", "STORE_SCP", "-aet", "STORESCU", "-nh"] + options

@@ -17,7 +17,7 @@ import TestSupport
     /// dicomweb-client stores a study (STOW-RS), searches (QIDO-RS) and retrieves it (WADO-RS: instances,
     /// metadata, frames, rendered, thumbnail; WADO-URI): what comes back equals the files; a duplicate and an
     /// instance without Patient ID are refused with their reasons.
-    @Test(.needs(.dicomwebClient)) func dicomwebClient() async throws {
+    @Test(.needs(.pydicom, .dicomwebClient)) func dicomwebClient() async throws {
         guard try ExternalTool.require(ExternalTool.hasPythonModule("dicomweb_client"), "dicomweb-client (pip install dicomweb-client)") else { return }
         let study = try CTStudy.make(count: 4)
         defer { try? FileManager.default.removeItem(at: study.folder) }
@@ -30,7 +30,7 @@ import TestSupport
 
     /// A QIDO-RS answer names each attribute once, whatever `includefield` asks: Retrieve URL asked for is the
     /// answer's own (not an empty one beside it), group lengths and file meta elements never appear.
-    @Test(.needs(.curl)) func qidoAnswersCarryEachKeyOnce() async throws {
+    @Test(.needs(.pydicom, .curl)) func qidoAnswersCarryEachKeyOnce() async throws {
         guard try ExternalTool.require(ExternalTool.exists("/usr/bin/curl"), "curl") else { return }
         let study = try CTStudy.make(count: 2, rows: 16)
         defer { try? FileManager.default.removeItem(at: study.folder) }
@@ -58,7 +58,7 @@ import TestSupport
     /// of a series on one keep-alive connection both come back whole (curl, chunked), each part byte for byte an
     /// archived file, small instances (read, not regions) and large ones alike, and a client that hangs up
     /// mid-body leaves no descriptor open in the server.
-    @Test(.needs(.curl)) func wadoFileRegionsCloseEveryDescriptor() async throws {
+    @Test(.needs(.pydicom, .curl)) func wadoFileRegionsCloseEveryDescriptor() async throws {
         guard try ExternalTool.require(ExternalTool.exists("/usr/bin/curl"), "curl") else { return }
         // 40 × 512 KB: more than loopback's socket buffers hold, so the hang-up comes mid-body.
         let study = try CTStudy.make(count: 40, rows: 512)
@@ -151,7 +151,7 @@ import TestSupport
 
     /// The web page in headless Chromium: the list, a search, a study, thumbnails, the viewer (not blank),
     /// scrolling, dragging the window, an upload. Screenshots are kept in .build/test-artifacts/web.
-    @Test(.needs(.browser)) func webPageInABrowser() async throws {
+    @Test(.needs(.pydicom, .browser)) func webPageInABrowser() async throws {
         guard try ExternalTool.require(ExternalTool.exists("/usr/bin/chromium") && ExternalTool.exists("/usr/bin/chromedriver")
                                        && ExternalTool.hasPythonModule("selenium"), "chromium, chromium-driver and selenium") else { return }
         let corpus = try ExternalTool.temporaryDirectory("web-corpus")
@@ -174,7 +174,7 @@ import TestSupport
 
     /// `/metrics` parses with prometheus_client's parser and its counters move as instances arrive; `/health`
     /// is ready. Through the `arca serve` binary, which collects metrics (tests in-process collect none).
-    @Test(.needs(.prometheusClient, .curl)) func metricsAndHealth() async throws {
+    @Test(.needs(.pydicom, .prometheusClient, .curl)) func metricsAndHealth() async throws {
         let arca = ExternalTool.repositoryRoot.appendingPathComponent(".build/debug/arca").path
         guard ExternalTool.exists(arca) else { Issue.record(".build/debug/arca is not built: run `swift build` first"); return }
         guard try ExternalTool.require(ExternalTool.hasPythonModule("prometheus_client"), "prometheus-client (pip install prometheus-client)"),

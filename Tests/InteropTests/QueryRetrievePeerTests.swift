@@ -16,7 +16,7 @@ import TestSupport
 
     static func hasOrthanc() throws -> Bool { try ExternalTool.require(OrthancPeer.isInstalled, "Orthanc (apt install orthanc) and curl") }
 
-    @Test(.needs(.orthanc, .curl)) func orthancQueriesAndRetrievesFromArcaAndArcaMovesIntoOrthanc() async throws {
+    @Test(.needs(.pydicom, .orthanc, .curl)) func orthancQueriesAndRetrievesFromArcaAndArcaMovesIntoOrthanc() async throws {
         guard try Self.hasOrthanc() else { return }
         let first = try CTStudy.make(count: 4), second = try CTStudy.make(count: 3)
         defer { for s in [first, second] { try? FileManager.default.removeItem(at: s.folder) } }
@@ -51,7 +51,7 @@ import TestSupport
 
     /// `arca find`, `arca move` and `arca get` against Orthanc and against dcmqrscp: the same answers and
     /// the same files as from Arca.
-    @Test(.needs(.orthanc, .curl, .dcmqrscp), arguments: ["orthanc", "dcmqrscp"]) func arcaClientsAgainstPeers(peer: String) async throws {
+    @Test(.needs(.pydicom, .orthanc, .curl, .dcmqrscp), arguments: ["orthanc", "dcmqrscp"]) func arcaClientsAgainstPeers(peer: String) async throws {
         guard let arca = Self.arca else {
             Issue.record(".build/debug/arca is not built: run `swift build` first (scripts/test does)")
             return

@@ -11,7 +11,7 @@ import TestSupport
 
 /// DICOM TLS, HTTPS, access control and the audit trail (issue 13), with DCMTK's TLS clients and server, curl,
 /// and a CA made by the test with `openssl`.
-@Suite(.needs(.dcmtk, .openssl, .curl), .serialized) struct SecurityTests {
+@Suite(.serialized) struct SecurityTests {
     static func requireTools() throws -> Bool {
         try ExternalTool.require(["echoscu", "storescu", "findscu", "storescp"].allSatisfy { ExternalTool.exists("/usr/bin/\($0)") }
                                  && ExternalTool.exists("/usr/bin/openssl") && ExternalTool.exists("/usr/bin/curl"),
@@ -25,7 +25,7 @@ import TestSupport
     /// DCMTK's echoscu, storescu and findscu with `+tls`/`+tla` against Arca's TLS port: anonymous clients and
     /// clients with a certificate; what storescu sent is archived and findscu finds it; the plain port still
     /// works beside the TLS one; the audit trail says which associations were TLS.
-    @Test func dcmtkClientsOverTLS() async throws {
+    @Test(.needs(.dcmtk, .openssl, .curl, .pydicom)) func dcmtkClientsOverTLS() async throws {
         guard try Self.requireTools() else { return }
         let pki = try TestPKI.make()
         defer { try? FileManager.default.removeItem(at: pki.folder) }
@@ -72,7 +72,7 @@ import TestSupport
     /// Mutual TLS (`tls_ca`): a client certificate of our CA is admitted; no certificate, a certificate of
     /// another CA, and a plain DICOM client on the TLS port are all refused, and the server keeps serving.
     /// Arca's own SCU with and without its certificate behaves the same.
-    @Test func mutualTLSRefusesWithoutHarm() async throws {
+    @Test(.needs(.dcmtk, .openssl, .curl)) func mutualTLSRefusesWithoutHarm() async throws {
         guard try Self.requireTools() else { return }
         let pki = try TestPKI.make()
         defer { try? FileManager.default.removeItem(at: pki.folder) }
@@ -114,7 +114,7 @@ import TestSupport
     }
 
     /// `arca echo` and `arca store --tls` against DCMTK's `storescp +tls` requiring a client certificate.
-    @Test func arcaClientsAgainstStorescpTLS() async throws {
+    @Test(.needs(.dcmtk, .openssl, .curl, .pydicom)) func arcaClientsAgainstStorescpTLS() async throws {
         guard try Self.requireTools() else { return }
         guard let arca = LenientReadingTests.arca else {
             Issue.record(".build/debug/arca is not built: run `swift build` first (scripts/test does)")
@@ -144,7 +144,7 @@ import TestSupport
 
     /// C-MOVE to a destination configured `+tls`: the sub-operations reach DCMTK's `storescp +tls`, which
     /// requires Arca's certificate; the same destination without `+tls` fails the sub-operations.
-    @Test func moveToATLSDestination() async throws {
+    @Test(.needs(.dcmtk, .openssl, .curl, .pydicom)) func moveToATLSDestination() async throws {
         guard try Self.requireTools() else { return }
         let pki = try TestPKI.make()
         defer { try? FileManager.default.removeItem(at: pki.folder) }
@@ -172,7 +172,7 @@ import TestSupport
     }
 
     /// HTTPS on the HTTP port with the same files: curl verifies it against the test CA.
-    @Test func httpsWithTheSameFiles() async throws {
+    @Test(.needs(.dcmtk, .openssl, .curl)) func httpsWithTheSameFiles() async throws {
         guard try Self.requireTools() else { return }
         let pki = try TestPKI.make()
         defer { try? FileManager.default.removeItem(at: pki.folder) }
@@ -197,7 +197,7 @@ import TestSupport
 
     /// Bound beyond loopback, the HTTP API needs credentials: none or wrong is 401, a read-only token reads but
     /// cannot STOW (403), a read-write user can; /health stays open; every request is in the audit trail.
-    @Test func httpAccessControl() async throws {
+    @Test(.needs(.dcmtk, .openssl, .curl, .pydicom)) func httpAccessControl() async throws {
         guard try Self.requireTools() else { return }
         let study = try CTStudy.make(count: 1)
         defer { try? FileManager.default.removeItem(at: study.folder) }
@@ -243,7 +243,7 @@ import TestSupport
     }
 
     /// On loopback without credentials configured, the API stays open as before.
-    @Test func loopbackNeedsNoCredentials() async throws {
+    @Test(.needs(.dcmtk, .openssl, .curl)) func loopbackNeedsNoCredentials() async throws {
         guard try Self.requireTools() else { return }
         let server = try await SecurityServer.start { $0.httpPort = TestServer.freePort() }
         defer { Task { await server.stop() } }
@@ -278,7 +278,7 @@ import TestSupport
     /// rejected with A-ASSOCIATE-RJ (reasons 3 and 1); each AE may use only its services (0x0124 otherwise) and
     /// move only to its destinations; an AE tied to a client certificate is admitted only over TLS with it. The
     /// audit trail shows each refusal.
-    @Test func dicomAccessRules() async throws {
+    @Test(.needs(.dcmtk, .openssl, .curl, .pydicom)) func dicomAccessRules() async throws {
         guard try Self.requireTools() else { return }
         let pki = try TestPKI.make()
         defer { try? FileManager.default.removeItem(at: pki.folder) }
@@ -384,7 +384,7 @@ import TestSupport
 
     /// `audit_log: PATH`: the events of a session (associations, a store, a query, a retrieve, HTTP requests)
     /// are JSON lines in the file, each with who, what, when and the outcome.
-    @Test func auditLogFile() async throws {
+    @Test(.needs(.dcmtk, .openssl, .curl, .pydicom)) func auditLogFile() async throws {
         guard try Self.requireTools() else { return }
         let study = try CTStudy.make(count: 2)
         defer { try? FileManager.default.removeItem(at: study.folder) }

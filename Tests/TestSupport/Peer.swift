@@ -16,7 +16,7 @@ public struct Peer: Sendable {
     private static func programs(_ names: [String]) -> Bool { names.allSatisfy { ExternalTool.exists("/usr/bin/" + $0) } }
 
     public static let dcmtk = Peer("DCMTK (apt-get install dcmtk)",
-                                   installed: programs(["echoscu", "storescu", "storescp", "findscu", "movescu", "getscu", "dcmdump"]))
+                                   installed: programs(["echoscu", "storescu", "storescp", "findscu", "movescu", "getscu", "dcmdump", "dump2dcm"]))
     public static let dcmqrscp = Peer("DCMTK's dcmqrscp (apt-get install dcmtk)", installed: programs(["dcmqrscp"]))
     /// pydicom and numpy: the corpus (`scripts/corpus`) and the sample studies are made with them.
     public static let pydicom = Peer("pydicom and numpy (python3 -m pip install pydicom numpy)",

@@ -175,7 +175,7 @@ typealias Tag = DICOM.Tag
     /// A study row keeps copies of its patient's attributes (searches below the patient level read them, not
     /// `patients`); the copies follow the patient: a new name from a later instance reaches every study of the
     /// patient, and a study moved to another patient (a corrected Patient ID) answers that patient's values.
-    @Test(arguments: IndexEngine.all) func studiesAnswerTheirPatientsAttributesAsTheyChange(engine: IndexEngine) throws {
+    @Test(arguments: IndexEngine.embedded) func studiesAnswerTheirPatientsAttributesAsTheyChange(engine: IndexEngine) throws {
         let f = try Self.fixture(engine)
         defer { try? FileManager.default.removeItem(at: f.directory) }
         guard let index = f.engine.index as? any MaintainedIndex else {
@@ -245,7 +245,7 @@ typealias Tag = DICOM.Tag
         #expect(try sql("PATIENT", [(.patientName, "SMI*")], model: .patientRoot).contains("FROM patients p"))
     }
 
-    @Test(arguments: IndexEngine.all) func personNamesMatchInsensitively(engine: IndexEngine) throws {
+    @Test(arguments: IndexEngine.embedded) func personNamesMatchInsensitively(engine: IndexEngine) throws {
         let f = try Self.fixture(engine)
         defer { try? FileManager.default.removeItem(at: f.directory) }
         #expect(try Self.find(f, "STUDY", [(.patientName, "doe*")], answering: .studyInstanceUID) == ["1.1"])
@@ -260,7 +260,7 @@ typealias Tag = DICOM.Tag
         #expect(try Self.find(f, "STUDY", [(.accessionNumber, "acc*")], answering: .studyInstanceUID) == ["2.1"])
     }
 
-    @Test(arguments: IndexEngine.all) func rangesListsAndWildcards(engine: IndexEngine) throws {
+    @Test(arguments: IndexEngine.embedded) func rangesListsAndWildcards(engine: IndexEngine) throws {
         let f = try Self.fixture(engine)
         defer { try? FileManager.default.removeItem(at: f.directory) }
         #expect(try Self.find(f, "STUDY", [(.studyDate, "20240101-20240301")], answering: .studyInstanceUID) == ["1.1", "3.1"])
@@ -301,7 +301,7 @@ typealias Tag = DICOM.Tag
         }
     }
 
-    @Test(arguments: IndexEngine.all) func levelsAndComputedAttributes(engine: IndexEngine) throws {
+    @Test(arguments: IndexEngine.embedded) func levelsAndComputedAttributes(engine: IndexEngine) throws {
         let f = try Self.fixture(engine)
         defer { try? FileManager.default.removeItem(at: f.directory) }
         #expect(try Self.find(f, "STUDY", [(.studyInstanceUID, "1.1")], answering: .numberOfStudyRelatedInstances) == ["3"])
@@ -334,7 +334,7 @@ typealias Tag = DICOM.Tag
     /// US columns (Rows, Columns) answer as two little-endian bytes; an instance whose column is NULL (no Rows)
     /// is answered from its stored header, where the attribute is absent: present and empty. Both are written
     /// straight from the row or through the values, the same bytes (`expectEncodedAnswers`).
-    @Test(arguments: IndexEngine.all) func binaryColumnsAndNullColumnsAnswerAsTheInstancesHoldThem(engine: IndexEngine) throws {
+    @Test(arguments: IndexEngine.embedded) func binaryColumnsAndNullColumnsAnswerAsTheInstancesHoldThem(engine: IndexEngine) throws {
         let f = try Self.fixture(engine)
         defer { try? FileManager.default.removeItem(at: f.directory) }
         var ds = DataSet()
@@ -355,7 +355,7 @@ typealias Tag = DICOM.Tag
         #expect(answers.allSatisfy { $0[.rows]?.vr == .US })
     }
 
-    @Test(arguments: IndexEngine.all) func keysTheIndexLacksComeFromTheInstances(engine: IndexEngine) throws {
+    @Test(arguments: IndexEngine.embedded) func keysTheIndexLacksComeFromTheInstances(engine: IndexEngine) throws {
         let f = try Self.fixture(engine)
         defer { try? FileManager.default.removeItem(at: f.directory) }
         let institution = Tag(0x0008, 0x0080)
@@ -378,7 +378,7 @@ typealias Tag = DICOM.Tag
         #expect(result.answers.first?.items(Tag(0x0008, 0x1032)).map { $0.string(Tag(0x0008, 0x0100)) } == ["XR123"])
     }
 
-    @Test(arguments: IndexEngine.all) func answersNameTheirCharacterSet(engine: IndexEngine) throws {
+    @Test(arguments: IndexEngine.embedded) func answersNameTheirCharacterSet(engine: IndexEngine) throws {
         let f = try Self.fixture(engine)
         defer { try? FileManager.default.removeItem(at: f.directory) }
         var ds = DataSet(characterSet: SpecificCharacterSet("ISO_IR 192"))
@@ -401,7 +401,7 @@ typealias Tag = DICOM.Tag
         #expect(utf8 == ["ISO_IR 192"])
     }
 
-    @Test(arguments: IndexEngine.all) func truncationIsReported(engine: IndexEngine) throws {
+    @Test(arguments: IndexEngine.embedded) func truncationIsReported(engine: IndexEngine) throws {
         let f = try Self.fixture(engine, maxResults: 2)
         defer { try? FileManager.default.removeItem(at: f.directory) }
         var ds = DataSet()
@@ -449,7 +449,7 @@ typealias Tag = DICOM.Tag
 
     /// C-FIND's path: the answers arrive in batches while the statement runs, the same bytes as `encodedNow`, and
     /// a consumer that stops after the first batch (a C-CANCEL) ends the statement instead of waiting for it.
-    @Test(arguments: IndexEngine.all) func answersStreamInBatches(engine: IndexEngine) async throws {
+    @Test(arguments: IndexEngine.embedded) func answersStreamInBatches(engine: IndexEngine) async throws {
         let f = try Self.fixture(engine)
         defer { try? FileManager.default.removeItem(at: f.directory) }
         // Institution Name is not indexed: each answer reads its stored instance.

@@ -149,30 +149,41 @@ import TestSupport
 
     // MARK: Storage commitment with pynetdicom
 
+    /// A server that knows pynetdicom's commitment SCP (PYCOMMIT, listening on the port after `listen`).
+    static func commitmentServer() async throws -> (server: TestServer, listen: Int) {
+        let listen = PynetdicomTests.freePort()
+        let server = try await TestServer.start {
+            $0.remotes = [RemoteAE(aeTitle: "PYCOMMIT", host: "127.0.0.1", port: listen + 1)]
+        }
+        return (server, listen)
+    }
+
+    /// One N-ACTION for `files` (and `bogus` UIDs never stored) from pynetdicom-commit.py in `mode` (the report on
+    /// the same association or a new one): the N-EVENT-REPORT it received, as its JSON line.
+    static func requestCommitment(_ server: TestServer, listen: Int, mode: String, _ files: [URL],
+                                  bogus: [String] = []) async throws -> [String: Any]? {
+        let r = try await ExternalTool.runAsync("python3", [interop + "/pynetdicom-commit.py", String(server.port), mode]
+                                                + files.map(\.path) + (bogus.isEmpty ? [] : ["--bogus"] + bogus),
+                                                environment: ["PYCOMMIT_LISTEN": String(listen + 1)])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        let report = r.stdout.split(separator: "\n").last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        if report == nil { Issue.record("no report: \(r.stdout)\(r.stderr)") }
+        return report
+    }
+
     @Test(.needs(.pydicom, .pynetdicom), arguments: ["same", "new"]) func storageCommitmentWithPynetdicom(mode: String) async throws {
         guard try Self.hasPynetdicom() else { return }
         let study = try CTStudy.make(count: 4)
         defer { try? FileManager.default.removeItem(at: study.folder) }
-        let listenPort = PynetdicomTests.freePort()
-        let server = try await TestServer.start {
-            $0.remotes = [RemoteAE(aeTitle: "PYCOMMIT", host: "127.0.0.1", port: listenPort + 1)]
-        }
+        let (server, listen) = try await Self.commitmentServer()
         defer { Task { await server.stop() } }
         try await Self.store(study.files, into: server)
         let bogus = "1.2.826.0.1.3680043.10.1432.99.1"
-        let r = try await ExternalTool.runAsync("python3", [Self.interop + "/pynetdicom-commit.py", String(server.port), mode]
-                                                + study.files.map(\.path) + ["--bogus", bogus],
-                                                environment: ["PYCOMMIT_LISTEN": String(listenPort + 1)])
-        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
-        guard let data = r.stdout.split(separator: "\n").last.map({ Data($0.utf8) }),
-              let report = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            Issue.record("no report: \(r.stdout)\(r.stderr)")
-            return
-        }
-        #expect(report["event"] as? Int == 2)
-        #expect(report["transaction_matches"] as? Bool == true)
-        #expect((report["committed"] as? [String])?.count == 4)
-        #expect((report["failed"] as? [String: Int])?[bogus] == 0x0112)
+        let report = try await Self.requestCommitment(server, listen: listen, mode: mode, study.files, bogus: [bogus])
+        #expect(report?["event"] as? Int == 2)
+        #expect(report?["transaction_matches"] as? Bool == true)
+        #expect((report?["committed"] as? [String])?.count == 4)
+        #expect((report?["failed"] as? [String: Int])?[bogus] == 0x0112)
     }
 
     /// Instances acknowledged from the ingest journal and still held there (their rows hold a placeholder until
@@ -182,22 +193,15 @@ import TestSupport
         guard try Self.hasPynetdicom() else { return }
         let study = try CTStudy.make(count: 4)
         defer { try? FileManager.default.removeItem(at: study.folder) }
-        let listenPort = PynetdicomTests.freePort()
-        let server = try await TestServer.start {
-            $0.remotes = [RemoteAE(aeTitle: "PYCOMMIT", host: "127.0.0.1", port: listenPort + 1)]
-        }
+        let (server, listen) = try await Self.commitmentServer()
         defer { Task { await server.stop() } }
         let materializer = try #require(server.materializer)
         // Held for a minute: only a reader waiting for one of them ends the hold before that.
         materializer.setHold(Materializer.Hold(quietPeriod: 60, maxHold: 60, limit: 1 << 30))
         try await Self.store(study.files, into: server)
         #expect(materializer.materialized == 0)
-        let r = try await ExternalTool.runAsync("python3", [Self.interop + "/pynetdicom-commit.py", String(server.port), "same"]
-                                                + study.files.map(\.path),
-                                                environment: ["PYCOMMIT_LISTEN": String(listenPort + 1)])
-        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
-        let report = r.stdout.split(separator: "\n").last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-        #expect((report?["committed"] as? [String])?.count == 4, "\(r.stdout)\(r.stderr)")
+        let report = try await Self.requestCommitment(server, listen: listen, mode: "same", study.files)
+        #expect((report?["committed"] as? [String])?.count == 4)
         #expect(materializer.materialized == 4)
     }
 }

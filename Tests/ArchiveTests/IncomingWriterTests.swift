@@ -1,0 +1,57 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import Testing
+
+@testable import Archive
+
+/// The instance writer's queue: bytes reach the target in the order they were handed over, whether queued as they
+/// arrived or kept back and handed over with the commit (a small instance); a failed write fails the commit
+/// and every trip after it, and the commit's body never runs on bytes that did not all arrive.
+@Suite struct IncomingWriterTests {
+    /// Keeps what it is given; refuses every append once `failAfter` bytes have arrived.
+    final class RecordingTarget: IncomingTarget, @unchecked Sendable {
+        struct Full: Error {}
+        let failAfter: Int
+        private let kept = NIOLockedValueBox<[UInt8]>([])
+        init(failAfter: Int = .max) { self.failAfter = failAfter }
+        var bytes: [UInt8] { kept.withLockedValue { $0 } }
+        func append(_ bytes: UnsafeRawBufferPointer) throws {
+            try kept.withLockedValue { k in
+                if k.count + bytes.count > failAfter { throw Full() }
+                k.append(contentsOf: bytes)
+            }
+        }
+        func idle() throws {}
+        func discard() {}
+        var writesToTheDevice: Bool { false }
+    }
+
+    @Test func heldBytesFollowTheQueuedOnesAndPrecedeTheCommit() async throws {
+        let target = RecordingTarget()
+        let writer = IncomingWriter(target: target)
+        try await writer.append(ByteBuffer(bytes: [1, 2, 3]))
+        try await writer.append(ByteBuffer(bytes: [4]))
+        let seen = try await writer.onQueue(appending: ByteBuffer(bytes: [5, 6])) { target.bytes }
+        #expect(seen == [1, 2, 3, 4, 5, 6])
+    }
+
+    @Test func aSmallInstanceKeptBackReachesTheTargetWithItsCommit() async throws {
+        let target = RecordingTarget()
+        let writer = IncomingWriter(target: target)
+        let seen = try await writer.onQueue(appending: ByteBuffer(bytes: Array(0..<200))) { target.bytes }
+        #expect(seen == Array(0..<200))
+    }
+
+    @Test func aFailedWriteOfTheHeldBytesFailsTheCommitAndWhatFollows() async throws {
+        let target = RecordingTarget(failAfter: 10)
+        let writer = IncomingWriter(target: target)
+        let ran = NIOLockedValueBox(false)
+        await #expect(throws: ArchiveError.self) {
+            try await writer.onQueue(appending: ByteBuffer(bytes: Array(repeating: 7, count: 11))) { ran.withLockedValue { $0 = true } }
+        }
+        #expect(!ran.withLockedValue { $0 })
+        await #expect(throws: ArchiveError.self) { try await writer.onQueue {} }
+        await #expect(throws: ArchiveError.self) { try await writer.append(ByteBuffer(bytes: [1])) }
+    }
+}

@@ -18,7 +18,6 @@ import TestSupport
     /// metadata, frames, rendered, thumbnail; WADO-URI): what comes back equals the files; a duplicate and an
     /// instance without Patient ID are refused with their reasons.
     @Test(.needs(.pydicom, .dicomwebClient)) func dicomwebClient() async throws {
-        guard try ExternalTool.require(ExternalTool.hasPythonModule("dicomweb_client"), "dicomweb-client (pip install dicomweb-client)") else { return }
         let study = try CTStudy.make(count: 4)
         defer { try? FileManager.default.removeItem(at: study.folder) }
         let server = try await TestServer.start(http: true)
@@ -31,7 +30,6 @@ import TestSupport
     /// A QIDO-RS answer names each attribute once, whatever `includefield` asks: Retrieve URL asked for is the
     /// answer's own (not an empty one beside it), group lengths and file meta elements never appear.
     @Test(.needs(.pydicom, .curl)) func qidoAnswersCarryEachKeyOnce() async throws {
-        guard try ExternalTool.require(ExternalTool.exists("/usr/bin/curl"), "curl") else { return }
         let study = try CTStudy.make(count: 2, rows: 16)
         defer { try? FileManager.default.removeItem(at: study.folder) }
         let server = try await TestServer.start(http: true)
@@ -59,7 +57,6 @@ import TestSupport
     /// archived file, small instances (read, not regions) and large ones alike, and a client that hangs up
     /// mid-body leaves no descriptor open in the server.
     @Test(.needs(.pydicom, .curl)) func wadoFileRegionsCloseEveryDescriptor() async throws {
-        guard try ExternalTool.require(ExternalTool.exists("/usr/bin/curl"), "curl") else { return }
         // 40 × 512 KB: more than loopback's socket buffers hold, so the hang-up comes mid-body.
         let study = try CTStudy.make(count: 40, rows: 512)
         defer { try? FileManager.default.removeItem(at: study.folder) }
@@ -132,8 +129,6 @@ import TestSupport
     /// The C-FIND reference queries through QIDO-RS give the same matches as through C-FIND (patient-level and
     /// DIMSE-only queries are skipped by the checker, with their reason).
     @Test(.needs(.pydicom, .pynetdicom, .dcmtk)) func qidoMatchesTheReference() async throws {
-        guard try ExternalTool.require(ExternalTool.hasPythonModule("pydicom") && ExternalTool.hasPythonModule("pynetdicom"), "pydicom, pynetdicom"),
-              try ExternalTool.require(ExternalTool.exists("/usr/bin/findscu"), "DCMTK") else { return }
         let qr = ExternalTool.repositoryRoot.appendingPathComponent("scripts/qr").path
         let corpus = try ExternalTool.temporaryDirectory("qr-corpus")
         defer { try? FileManager.default.removeItem(at: corpus) }
@@ -152,8 +147,6 @@ import TestSupport
     /// The web page in headless Chromium: the list, a search, a study, thumbnails, the viewer (not blank),
     /// scrolling, dragging the window, an upload. Screenshots are kept in .build/test-artifacts/web.
     @Test(.needs(.pydicom, .browser)) func webPageInABrowser() async throws {
-        guard try ExternalTool.require(ExternalTool.exists("/usr/bin/chromium") && ExternalTool.exists("/usr/bin/chromedriver")
-                                       && ExternalTool.hasPythonModule("selenium"), "chromium, chromium-driver and selenium") else { return }
         let corpus = try ExternalTool.temporaryDirectory("web-corpus")
         defer { try? FileManager.default.removeItem(at: corpus) }
         let made = try ExternalTool.run("python3", [Self.web + "/make-studies.py", corpus.path])
@@ -177,8 +170,6 @@ import TestSupport
     @Test(.needs(.pydicom, .prometheusClient, .curl)) func metricsAndHealth() async throws {
         let arca = ExternalTool.repositoryRoot.appendingPathComponent(".build/debug/arca").path
         guard ExternalTool.exists(arca) else { Issue.record(".build/debug/arca is not built: run `swift build` first"); return }
-        guard try ExternalTool.require(ExternalTool.hasPythonModule("prometheus_client"), "prometheus-client (pip install prometheus-client)"),
-              try ExternalTool.require(ExternalTool.exists("/usr/bin/curl"), "curl") else { return }
         let archive = try ExternalTool.temporaryDirectory("arca-metrics")
         defer { try? FileManager.default.removeItem(at: archive) }
         let dicomPort = TestServer.freePort(), httpPort = TestServer.freePort()
@@ -212,7 +203,6 @@ import TestSupport
 
     /// Requests no client should send: each answered with its status, nothing held, and the server goes on.
     @Test(.needs(.curl)) func hostileRequests() async throws {
-        guard try ExternalTool.require(ExternalTool.exists("/usr/bin/curl"), "curl") else { return }
         let server = try await TestServer.start(http: true)
         defer { Task { await server.stop() } }
         let base = server.dicomweb

@@ -49,7 +49,6 @@ import TestSupport
     }
 
     @Test(.needs(.dcmtk)) func arcaStoreToDCMTKStorescp() async throws {
-        guard try ExternalTool.require(ExternalTool.exists("/usr/bin/storescp"), "DCMTK") else { return }
         let (dir, files) = try Self.mismatchedFiles()
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = try ExternalTool.temporaryDirectory("arca-storescp-mismatch")
@@ -83,7 +82,7 @@ import TestSupport
 
     /// `arca dump` of a file cut at several places lists the elements before the cut, as `dcmdump +E` does,
     /// then the error with its offset on stderr, and fails; a mismatched file dumps with a warning.
-    @Test(.needs(.dcmtk)) func arcaDumpOfCutAndMismatchedFiles() throws {
+    @Test func arcaDumpOfCutAndMismatchedFiles() throws {
         guard let arca = Self.arca else {
             Issue.record(".build/debug/arca is not built: run `swift build` first (scripts/test does)")
             return
@@ -100,7 +99,9 @@ import TestSupport
         let full = try ExternalTool.run(arca, ["dump", fullPath])
         #expect(full.status == 0 && full.stderr.isEmpty, "\(full.stderr)")
         let allTags = Self.tags(full.stdout)
-        let hasDCMTK = try ExternalTool.require(ExternalTool.exists("/usr/bin/dcmdump"), "DCMTK")
+        // Compared with dcmdump where DCMTK is installed (always under CI, where its absence fails the run below);
+        // the checks of Arca's own output run without it.
+        let hasDCMTK = Peer.dcmtk.isInstalled || ExternalTool.isCI
 
         for cut in [600, 800, 1000, bytes.count / 2, bytes.count - 10] {
             let path = dir.appendingPathComponent("cut-\(cut).dcm").path

@@ -9,12 +9,7 @@ import TestSupport
 @Suite(.serialized) struct PynetdicomTests {
     static var script: String { ExternalTool.repositoryRoot.appendingPathComponent("scripts/interop").path }
 
-    static func hasPynetdicom() throws -> Bool {
-        try ExternalTool.require(ExternalTool.hasPythonModule("pynetdicom"), "pynetdicom (python3 -m pip install pynetdicom)")
-    }
-
     @Test(.needs(.pynetdicom)) func pynetdicomEcho() async throws {
-        guard try Self.hasPynetdicom() else { return }
         let server = try await TestServer.start()
         defer { Task { await server.stop() } }
         let r = try await ExternalTool.runAsync("python3", [Self.script + "/pynetdicom-scu.py", "echo", String(server.port)])
@@ -22,7 +17,6 @@ import TestSupport
     }
 
     @Test(.needs(.pynetdicom, .pydicom)) func pynetdicomStoresWithAsyncWindow() async throws {
-        guard try Self.hasPynetdicom() else { return }
         let corpus = try Corpus.load()
         let files = corpus.files(["explicit-le.dcm", "implicit-le.dcm", "explicit-be.dcm", "utf8.dcm", "jpeg-multiframe.dcm", "rle.dcm"][...])
         let server = try await TestServer.start()
@@ -88,7 +82,6 @@ import TestSupport
     }
 
     @Test(.needs(.pynetdicom, .pydicom)) func arcaStoreAgainstPynetdicomSCP() async throws {
-        guard try Self.hasPynetdicom() else { return }
         let corpus = try Corpus.load()
         let out = try ExternalTool.temporaryDirectory("pynetdicom-scp")
         let port = Self.freePort()
@@ -101,7 +94,6 @@ import TestSupport
     }
 
     @Test(.needs(.dcmtk, .pydicom)) func arcaStoreAgainstDCMTKStorescp() async throws {
-        guard try ExternalTool.require(ExternalTool.exists("/usr/bin/storescp"), "DCMTK") else { return }
         let corpus = try Corpus.load()
         let out = try ExternalTool.temporaryDirectory("dcmtk-scp")
         let port = Self.freePort()

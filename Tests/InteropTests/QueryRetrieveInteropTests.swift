@@ -14,15 +14,6 @@ import TestSupport
     static let qr = ExternalTool.repositoryRoot.appendingPathComponent("scripts/qr").path
     static let interop = ExternalTool.repositoryRoot.appendingPathComponent("scripts/interop").path
 
-    static func hasDCMTK() throws -> Bool {
-        try ExternalTool.require(ExternalTool.exists("/usr/bin/findscu") && ExternalTool.exists("/usr/bin/movescu")
-                                 && ExternalTool.exists("/usr/bin/getscu") && ExternalTool.exists("/usr/bin/storescp"), "DCMTK")
-    }
-
-    static func hasPynetdicom() throws -> Bool {
-        try ExternalTool.require(ExternalTool.hasPythonModule("pynetdicom"), "pynetdicom (python3 -m pip install pynetdicom)")
-    }
-
     /// Stores files into a server with Arca's own SCU.
     static func store(_ files: [URL], into server: TestServer) async throws {
         let results = try await StoreSCU(host: "127.0.0.1", port: server.port).send(files.map(\.path))
@@ -35,7 +26,6 @@ import TestSupport
     /// Every query of scripts/qr/queries.json through findscu and through pynetdicom returns exactly the
     /// entities and values scripts/qr/reference.py computes from the stored files with pydicom.
     @Test(.needs(.pydicom, .dcmtk, .pynetdicom), arguments: ["findscu", "pynetdicom"]) func findMatchesTheReference(via client: String) async throws {
-        guard try Self.hasDCMTK(), try Self.hasPynetdicom() else { return }
         let corpus = try ExternalTool.temporaryDirectory("qr-corpus")
         defer { try? FileManager.default.removeItem(at: corpus) }
         let made = try ExternalTool.run("python3", [Self.qr + "/make-corpus.py", corpus.path])
@@ -56,7 +46,6 @@ import TestSupport
     // MARK: C-MOVE and C-GET with DCMTK
 
     @Test(.needs(.pydicom, .dcmtk)) func movescuToStorescpAndGetscu() async throws {
-        guard try Self.hasDCMTK() else { return }
         let study = try CTStudy.make(count: 6)
         defer { try? FileManager.default.removeItem(at: study.folder) }
         let destPort = PynetdicomTests.freePort()
@@ -123,7 +112,6 @@ import TestSupport
 
     /// A C-CANCEL during a move stops it: 0xFE00 with the counts so far, fewer instances sent than selected.
     @Test(.needs(.pydicom, .dcmtk)) func cancelStopsAMove() async throws {
-        guard try Self.hasDCMTK() else { return }
         let study = try CTStudy.make(count: 30, rows: 256)
         defer { try? FileManager.default.removeItem(at: study.folder) }
         let destPort = PynetdicomTests.freePort()
@@ -172,7 +160,6 @@ import TestSupport
     }
 
     @Test(.needs(.pydicom, .pynetdicom), arguments: ["same", "new"]) func storageCommitmentWithPynetdicom(mode: String) async throws {
-        guard try Self.hasPynetdicom() else { return }
         let study = try CTStudy.make(count: 4)
         defer { try? FileManager.default.removeItem(at: study.folder) }
         let (server, listen) = try await Self.commitmentServer()
@@ -190,7 +177,6 @@ import TestSupport
     /// the materializer has hashed them): the commitment waits for them to be put in place, reads their rows
     /// again, and reports them committed.
     @Test(.needs(.pydicom, .pynetdicom)) func storageCommitmentOfInstancesStillInTheJournal() async throws {
-        guard try Self.hasPynetdicom() else { return }
         let study = try CTStudy.make(count: 4)
         defer { try? FileManager.default.removeItem(at: study.folder) }
         let (server, listen) = try await Self.commitmentServer()

@@ -12,12 +12,6 @@ import TestSupport
 /// DICOM TLS, HTTPS, access control and the audit trail (issue 13), with DCMTK's TLS clients and server, curl,
 /// and a CA made by the test with `openssl`.
 @Suite(.serialized) struct SecurityTests {
-    static func requireTools() throws -> Bool {
-        try ExternalTool.require(["echoscu", "storescu", "findscu", "storescp"].allSatisfy { ExternalTool.exists("/usr/bin/\($0)") }
-                                 && ExternalTool.exists("/usr/bin/openssl") && ExternalTool.exists("/usr/bin/curl"),
-                                 "DCMTK (with TLS), openssl and curl")
-    }
-
     static func dcmtk(_ tool: String, _ args: [String]) async throws -> ExternalTool.Result {
         try await ExternalTool.runAsync("/usr/bin/" + tool, args)
     }
@@ -26,7 +20,6 @@ import TestSupport
     /// clients with a certificate; what storescu sent is archived and findscu finds it; the plain port still
     /// works beside the TLS one; the audit trail says which associations were TLS.
     @Test(.needs(.dcmtk, .openssl, .curl, .pydicom)) func dcmtkClientsOverTLS() async throws {
-        guard try Self.requireTools() else { return }
         let pki = try TestPKI.make()
         defer { try? FileManager.default.removeItem(at: pki.folder) }
         let study = try CTStudy.make(count: 4)
@@ -73,7 +66,6 @@ import TestSupport
     /// another CA, and a plain DICOM client on the TLS port are all refused, and the server keeps serving.
     /// Arca's own SCU with and without its certificate behaves the same.
     @Test(.needs(.dcmtk, .openssl, .curl)) func mutualTLSRefusesWithoutHarm() async throws {
-        guard try Self.requireTools() else { return }
         let pki = try TestPKI.make()
         defer { try? FileManager.default.removeItem(at: pki.folder) }
         let server = try await SecurityServer.start {
@@ -115,7 +107,6 @@ import TestSupport
 
     /// `arca echo` and `arca store --tls` against DCMTK's `storescp +tls` requiring a client certificate.
     @Test(.needs(.dcmtk, .openssl, .curl, .pydicom)) func arcaClientsAgainstStorescpTLS() async throws {
-        guard try Self.requireTools() else { return }
         guard let arca = LenientReadingTests.arca else {
             Issue.record(".build/debug/arca is not built: run `swift build` first (scripts/test does)")
             return
@@ -145,7 +136,6 @@ import TestSupport
     /// C-MOVE to a destination configured `+tls`: the sub-operations reach DCMTK's `storescp +tls`, which
     /// requires Arca's certificate; the same destination without `+tls` fails the sub-operations.
     @Test(.needs(.dcmtk, .openssl, .curl, .pydicom)) func moveToATLSDestination() async throws {
-        guard try Self.requireTools() else { return }
         let pki = try TestPKI.make()
         defer { try? FileManager.default.removeItem(at: pki.folder) }
         let study = try CTStudy.make(count: 3)
@@ -173,7 +163,6 @@ import TestSupport
 
     /// HTTPS on the HTTP port with the same files: curl verifies it against the test CA.
     @Test(.needs(.dcmtk, .openssl, .curl)) func httpsWithTheSameFiles() async throws {
-        guard try Self.requireTools() else { return }
         let pki = try TestPKI.make()
         defer { try? FileManager.default.removeItem(at: pki.folder) }
         let server = try await SecurityServer.start {
@@ -198,7 +187,6 @@ import TestSupport
     /// Bound beyond loopback, the HTTP API needs credentials: none or wrong is 401, a read-only token reads but
     /// cannot STOW (403), a read-write user can; /health stays open; every request is in the audit trail.
     @Test(.needs(.dcmtk, .openssl, .curl, .pydicom)) func httpAccessControl() async throws {
-        guard try Self.requireTools() else { return }
         let study = try CTStudy.make(count: 1)
         defer { try? FileManager.default.removeItem(at: study.folder) }
         let token = TokenHash.newToken()
@@ -244,7 +232,6 @@ import TestSupport
 
     /// On loopback without credentials configured, the API stays open as before.
     @Test(.needs(.dcmtk, .openssl, .curl)) func loopbackNeedsNoCredentials() async throws {
-        guard try Self.requireTools() else { return }
         let server = try await SecurityServer.start { $0.httpPort = TestServer.freePort() }
         defer { Task { await server.stop() } }
         #expect(try await Self.curl("http://127.0.0.1:\(try #require(server.httpPort))/dicom-web/studies") == "200")
@@ -279,7 +266,6 @@ import TestSupport
     /// move only to its destinations; an AE tied to a client certificate is admitted only over TLS with it. The
     /// audit trail shows each refusal.
     @Test(.needs(.dcmtk, .openssl, .curl, .pydicom)) func dicomAccessRules() async throws {
-        guard try Self.requireTools() else { return }
         let pki = try TestPKI.make()
         defer { try? FileManager.default.removeItem(at: pki.folder) }
         let study = try CTStudy.make(count: 2)
@@ -385,7 +371,6 @@ import TestSupport
     /// `audit_log: PATH`: the events of a session (associations, a store, a query, a retrieve, HTTP requests)
     /// are JSON lines in the file, each with who, what, when and the outcome.
     @Test(.needs(.dcmtk, .openssl, .curl, .pydicom)) func auditLogFile() async throws {
-        guard try Self.requireTools() else { return }
         let study = try CTStudy.make(count: 2)
         defer { try? FileManager.default.removeItem(at: study.folder) }
         let folder = try ExternalTool.temporaryDirectory("audit")

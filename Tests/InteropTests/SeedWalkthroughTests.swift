@@ -26,8 +26,6 @@ import TestSupport
     }
 
     @Test(.needs(.dcmtk, .sqlite3)) func seedTestingSection() async throws {
-        guard try ExternalTool.require(ExternalTool.exists("/usr/bin/storescu"), "DCMTK"),
-              try ExternalTool.require(ExternalTool.exists("/usr/bin/sqlite3"), "sqlite3") else { return }
         let work = try ExternalTool.temporaryDirectory("arca-seed")
         defer { try? FileManager.default.removeItem(at: work) }
         // hello_dicom_output.dcm, as `arca hello` writes it, and a folder of three more.

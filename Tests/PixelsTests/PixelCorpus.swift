@@ -24,8 +24,8 @@ struct PixelCorpus: Sendable {
     /// test's cancellation (checked on every call: a cached cancellation, thrown again in another test, reads as
     /// passed). Tests that use it say so with `.needs(.pydicom, .pixelTools)`.
     static func load() throws -> PixelCorpus {
-        _ = try ExternalTool.require(Peer.pydicom.isInstalled, Peer.pydicom.what)
-        _ = try ExternalTool.require(Peer.pixelTools.isInstalled, Peer.pixelTools.what)
+        try ExternalTool.require(Peer.pydicom.isInstalled, Peer.pydicom.what)
+        try ExternalTool.require(Peer.pixelTools.isInstalled, Peer.pixelTools.what)
         return try shared.get()
     }
 

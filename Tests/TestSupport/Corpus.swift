@@ -20,7 +20,7 @@ public struct Corpus: Sendable {
     /// cancellation (checked on every call: a cached cancellation, thrown again in another test, reads as passed).
     /// Tests that use it say so with `.needs(.pydicom)`.
     public static func load() throws -> Corpus {
-        _ = try ExternalTool.require(Peer.pydicom.isInstalled, Peer.pydicom.what)
+        try ExternalTool.require(Peer.pydicom.isInstalled, Peer.pydicom.what)
         return try shared.get()
     }
 

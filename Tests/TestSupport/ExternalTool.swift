@@ -66,12 +66,12 @@ public enum ExternalTool {
         public let description: String
     }
 
-    /// True when `available`; else throws: under CI a failure, elsewhere the test's cancellation, which reports
-    /// it as cancelled with the reason, never as passed. A test states what it needs with `.needs(...)`, which
-    /// skips it before it starts (and is the only honest skip for a parameterized test: a cancelled test case
-    /// is reported as passed); this is the check inside it.
-    public static func require(_ available: Bool, _ what: String) throws -> Bool {
-        if available { return true }
+    /// Throws unless `available`: under CI a failure, elsewhere the test's cancellation, which reports it as
+    /// cancelled with the reason, never as passed. For what only the test's run can tell (a mount that failed)
+    /// and for shared inputs (the corpora); a peer a test needs is stated by its `.needs(...)` trait, which skips
+    /// it before it starts (the only honest skip for a parameterized test: a cancelled case reads as passed).
+    public static func require(_ available: Bool, _ what: String) throws {
+        if available { return }
         let message = "\(what) is not installed: run scripts/test, which installs it"
         if isCI { throw MissingPeer(description: message) }
         try Test.cancel(Comment(rawValue: message))

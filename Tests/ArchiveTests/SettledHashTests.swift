@@ -93,9 +93,10 @@ import Testing
             record.fileHash = "journal-0000000000000003-0badf00d"
             try index.recordNow(record)
             var settled = false
-            let report = try IndexMaintenance.check(root: dir.path, index: index) { _, _ in
-                // After the check has read every row and listed the files: the server's materializer at work.
-                guard settles, !settled else { return }
+            let report = try IndexMaintenance.check(root: dir.path, index: index) { done, _ in
+                // After the check has read every row and listed the files (its progress starts with the first row
+                // it checks): the server's materializer at work.
+                guard settles, !settled, done >= 1 else { return }
                 settled = true
                 let path = dir.path + "/" + record.filePath
                 try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,

@@ -34,7 +34,7 @@ public struct Peer: Sendable {
                                         installed: programs(["dcmcrle", "dcmcjpeg", "dcmcjpls", "dcmdrle", "dcmdjpeg", "dcmdjpls",
                                                              "dcmj2pnm", "gdcmconv"]))
     public static let openjpeg = Peer("pylibjpeg-openjpeg (python3 -m pip install pylibjpeg pylibjpeg-openjpeg)",
-                                      installed: ExternalTool.hasPythonModule("openjpeg"))
+                                      installed: ExternalTool.hasPythonModule("pylibjpeg") && ExternalTool.hasPythonModule("openjpeg"))
     /// The web page's test: headless Chromium driven through Selenium (Debian's chromium, chromium-driver).
     public static let browser = Peer("chromium, chromium-driver and selenium (apt-get install chromium chromium-driver python3-selenium)",
                                      installed: programs(["chromium", "chromedriver"]) && ExternalTool.hasPythonModule("selenium"))

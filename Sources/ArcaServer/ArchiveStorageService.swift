@@ -53,7 +53,7 @@ public final class ArchiveStorageService: StorageService {
             destination = .file(try IncomingFile(directory: incomingDirectory, buffers: archive.writeBuffers))
         }
         let sink = ArchiveSink(service: self, request: request, destination: destination)
-        sink.start(preambleAndMeta: [UInt8](repeating: 0, count: 128) + Array("DICM".utf8) + header)
+        sink.start(meta: header)
         return sink
     }
 
@@ -97,15 +97,14 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
     private let hashesNow: Bool
     private var header = DataSetBuilder()
     private var parseError: Error?
-    private var writeError: ArchiveError?
     private var done = false
     /// Dataset bytes received (for the metrics).
     private var received: UInt64 = 0
     /// The duplicate lookup made on the writer's queue while the bytes arrive (nil: none, or a row was found).
     private let early = NIOLockedValueBox<FileArchive.EarlyLookup?>(nil)
-    /// The bytes kept back while `holding` (at most `holdLimit`, preamble and meta included).
-    private var held = ByteBuffer()
-    private var holding = true
+    /// The bytes kept back until the instance passes `holdLimit` (preamble and meta included); nil once the
+    /// writer has them.
+    private var held: ByteBuffer? = ByteBuffer()
     /// 64 KiB: an instance this small is received in one or a few PDUs, so there is no transfer for the writer's
     /// work to overlap, and each wake-up of its thread cost two context switches on the two cores the client
     /// shares (8 KB images: four wake-ups of the writer an instance became one). A larger instance starts the
@@ -122,18 +121,23 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
         parser = Part10Parser(options: .headerOnly, fallbackSyntax: request.transferSyntax)
     }
 
-    /// Kept back with the first fragments: nothing reaches the writer before the instance is known to be large.
-    func start(preambleAndMeta: [UInt8]) {
-        preambleAndMeta.withUnsafeBytes { check($0) }
-        held.reserveCapacity(preambleAndMeta.count + 16 << 10)
-        held.writeBytes(preambleAndMeta)
+    /// The file's 128-byte preamble, "DICM" and the encoded `meta`, kept back with the first fragments: nothing
+    /// reaches the writer before the instance is known to be large.
+    func start(meta: [UInt8]) {
+        var start = ByteBuffer()
+        start.reserveCapacity(132 + meta.count + 16 << 10)
+        start.writeRepeatingByte(0, count: 128)
+        start.writeString("DICM")
+        start.writeBytes(meta)
+        start.withUnsafeReadableBytes { check($0) }
+        held = start
     }
 
     /// The instance is larger than `holdLimit`: the writer starts on what was kept back, and the instance is
     /// looked up in the index on its queue (the command named it) while the rest arrives, rather than after
     /// the last byte.
-    private func startWriting() async throws {
-        holding = false
+    private func startWriting(_ kept: ByteBuffer) async throws {
+        held = nil
         let archive = service.archive
         if archive.looksUpEarly {
             let sop = request.sopInstanceUID, early = self.early
@@ -142,18 +146,16 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
                 early.withLockedValue { $0 = lookup }
             }
         }
-        let kept = held
-        held = ByteBuffer()
         try await writer.append(kept)
     }
 
     func write(_ fragment: ByteBuffer) async throws {
         received += UInt64(fragment.readableBytes)
-        if holding && held.readableBytes + fragment.readableBytes <= Self.holdLimit {
+        if let size = held?.readableBytes, size + fragment.readableBytes <= Self.holdLimit {
             var piece = fragment
-            held.writeBuffer(&piece)
+            held?.writeBuffer(&piece)
         } else {
-            if holding { try await startWriting() }
+            if let kept = held { try await startWriting(kept) }
             // Hashed after it is queued: the writer copies it meanwhile.
             try await writer.append(fragment)
         }
@@ -208,9 +210,8 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
             let early = self.early
             let crc = self.crc.value, hash = hashesNow ? hasher.finalize() : []
             // What a small instance kept back goes to the writer with the commit.
-            let kept: ByteBuffer? = holding ? held : nil
-            holding = false
-            held = ByteBuffer()
+            let kept = held
+            held = nil
             let result: FileArchive.CommitResult
             // One trip to the writer's thread, after its last write, for the whole durable step.
             switch destination {

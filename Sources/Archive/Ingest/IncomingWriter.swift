@@ -41,21 +41,23 @@ public final class IncomingWriter: @unchecked Sendable {
                     do { try self.target.append(raw) } catch { failure = self.target.archiveError(error) }
                 }
             }
+            if let failure { self.fail(failure) }
             let idle = self.state.withLockedValue { s -> Bool in
                 s.pending -= count
-                if let failure, s.error == nil { s.error = failure }
                 return s.pending == 0 && s.error == nil
             }
             if idle {
-                do { try self.target.idle() } catch {
-                    let failure = self.target.archiveError(error)
-                    self.state.withLockedValue { s in if s.error == nil { s.error = failure } }
-                }
+                do { try self.target.idle() } catch { self.fail(self.target.archiveError(error)) }
             }
         }
         if pending > Self.limit {
             try await onQueue {}
         }
+    }
+
+    /// The first failure stays: every later append and trip throws it.
+    private func fail(_ failure: ArchiveError) {
+        state.withLockedValue { s in if s.error == nil { s.error = failure } }
     }
 
     /// Drops the file once the queued writes are done (also after a write error).
@@ -87,7 +89,7 @@ public final class IncomingWriter: @unchecked Sendable {
                 if let held, held.readableBytes > 0 {
                     do { try held.withUnsafeReadableBytes { try self.target.append($0) } } catch {
                         let failure = self.target.archiveError(error)
-                        self.state.withLockedValue { s in if s.error == nil { s.error = failure } }
+                        self.fail(failure)
                         continuation.resume(throwing: failure)
                         return
                     }

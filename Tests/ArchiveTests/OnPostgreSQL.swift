@@ -1,14 +1,15 @@
 import Testing
 import TestSupport
 
-/// The PostgreSQL cases of the tests that `SQLiteIndexTests` and `QueryEngineTests` run on each index engine (their
-/// own parameterized tests run SQLite's): a suite of its own, skipped with the reason when no PostgreSQL server
-/// runs outside CI (scripts/test starts one; under CI its absence fails), instead of cases left out of a
+/// The PostgreSQL cases of the tests that `SQLiteIndexTests`, `QueryEngineTests` and `SettledHashTests` run on
+/// each index engine (their own parameterized tests run SQLite's): a suite of its own, skipped with the reason
+/// when no PostgreSQL server runs outside CI (scripts/test starts one; under CI its absence fails), instead of cases left out of a
 /// parameterized test that then passes on SQLite alone.
 @Suite(.enabled(if: PostgresTestServer.shouldRun, Comment(rawValue: PostgresTestServer.skipReason)))
 struct OnPostgreSQL {
     let index = SQLiteIndexTests()
     let query = QueryEngineTests()
+    let settled = SettledHashTests()
 
     @Test func countsFollowRecordReplaceAndRemove() async throws {
         try await index.countsFollowRecordReplaceAndRemove(engine: .postgres)
@@ -33,6 +34,9 @@ struct OnPostgreSQL {
     }
     @Test func afterAnUncleanStopReconcileIndexesTheFilesWithoutRows() async throws {
         try await index.afterAnUncleanStopReconcileIndexesTheFilesWithoutRows(engine: .postgres)
+    }
+    @Test func aRowSettledWhileTheCheckRunsIsReadAgain() throws {
+        try settled.aRowSettledWhileTheCheckRunsIsReadAgain(engine: .postgres)
     }
     @Test func studiesAnswerTheirPatientsAttributesAsTheyChange() throws {
         try query.studiesAnswerTheirPatientsAttributesAsTheyChange(engine: .postgres)

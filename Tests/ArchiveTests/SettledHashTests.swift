@@ -84,9 +84,11 @@ import Testing
     /// `arca index check` on a running server: a row read with its placeholder, whose instance the materializer
     /// puts in place and settles (and whose journal record it lets go) while the check goes through the rows, is
     /// read again and found in order, not reported as a row without its file. The same row never settled is.
-    @Test func aRowSettledWhileTheCheckRunsIsReadAgain() throws {
+    /// The row is read again in the engine's own SQL (its parameter placeholder), so each engine runs it
+    /// (PostgreSQL's case in `OnPostgreSQL`).
+    @Test(arguments: IndexEngine.embedded) func aRowSettledWhileTheCheckRunsIsReadAgain(engine: IndexEngine) throws {
         for settles in [true, false] {
-            let (index, dir) = try SQLiteIndexTests.index()
+            let (index, dir) = try SQLiteIndexTests.index(engine)
             defer { try? FileManager.default.removeItem(at: dir) }
             let bytes = [UInt8](repeating: 0x5A, count: 10)
             var record = SQLiteIndexTests.record(SQLiteIndexTests.attributes(patient: "P", study: "1.7", series: "1.7.0", sop: "1.7.1"))

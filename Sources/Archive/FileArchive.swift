@@ -91,7 +91,7 @@ public final class FileArchive: Sendable {
             self.journal = journal
             materializer = Materializer(root: configuration.root, journal: journal, pool: writeBuffers,
                                         createDirectories: configuration.createDirectories, afterPlace: afterPlace,
-                                        spool: configuration.spool, holdsBursts: index?.isReadByOtherNodes != true, index: index)
+                                        spool: configuration.spool, index: index)
         } else {
             recovery = JournalRecovery.Report()
             journal = nil

@@ -70,6 +70,9 @@ public protocol InstanceIndex: Sendable {
     /// Other nodes answer from this index (PostgreSQL shared by several nodes): a row this process records is
     /// found at once by readers that cannot wait for this process to put the file in place.
     var isReadByOtherNodes: Bool { get }
+    /// How the nodes sharing this index ask each other for instances still in their journals (nil: no other
+    /// node reads it).
+    var placementNotices: (any PlacementNotices)? { get }
     /// Ends a claim whose commit wrote no row (refused, ignored, failed): a commit's row
     /// (`recordNow(_:endingClaim: true)`) ends this node's claim on it in the row's own transaction.
     func release(instance sopInstanceUID: String) async
@@ -117,4 +120,5 @@ extension InstanceIndex {
     public func makeRowsDurable() throws {}
     public var recordedRowCount: UInt64? { nil }
     public var isReadByOtherNodes: Bool { false }
+    public var placementNotices: (any PlacementNotices)? { nil }
 }

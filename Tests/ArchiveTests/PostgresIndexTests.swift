@@ -303,6 +303,33 @@ struct PostgresIndexTests {
         #expect(try PostgresTestServer.psql(url, "SELECT number_of_instances FROM series") == "6\n")
     }
 
+    /// Every node holds a burst in its journal, so a row another node committed may name a file not in place yet.
+    /// A reader here asks every node to place what it holds (NOTIFY) and reads the file once the node holding it
+    /// announces its batch: long before that node's hold (a minute here) would have ended it.
+    @Test func aReaderOnAnotherNodeGetsAHeldInstancePlacedAtOnce() throws {
+        let url = try PostgresTestServer.makeDatabase()
+        let root = try ExternalTool.temporaryDirectory("arca-place").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let a = try Self.node(url, "a"), b = try Self.node(url, "b")
+        defer { a.close(); b.close() }
+        #expect(a.placement.waitUntilListening(timeout: 30) && b.placement.waitUntilListening(timeout: 30))
+        let onA = try FileArchive(configuration: FileArchive.Configuration(root: root), index: a)
+        let onB = try FileArchive(configuration: FileArchive.Configuration(root: root), index: b)
+        defer { onA.close(); onB.close() }
+        let held = Materializer.Hold(quietPeriod: 60, maxHold: 60, limit: 1 << 30)
+        let materializerA = try #require(onA.materializer), materializerB = try #require(onB.materializer)
+        materializerA.setHold(held)
+        materializerB.setHold(held)
+        let stored = try MaterializerHoldTests.Fixture.store(1, in: onA)
+        // Held on a: its row is there for every node, its file is not.
+        #expect(try b.filePathNow(ofInstance: stored.sop) == stored.path)
+        #expect(!FileManager.default.fileExists(atPath: root + "/" + stored.path))
+        let path = try ArchiveInstanceSource(root: root, materializer: materializerB).filePath(stored.path)
+        #expect(FileManager.default.contents(atPath: path) == Data(stored.bytes))
+        #expect(materializerA.materialized == 1)
+        #expect(materializerB.materialized == 0)
+    }
+
     /// The materializer's BLAKE3 replaces a journaled row's placeholder only where the row still holds it, and the
     /// rows waiting for `makeRowsDurable` take it too: a row the server lost is recorded again with the BLAKE3.
     @Test func settledHashesReplaceOnlyTheirPlaceholders() async throws {

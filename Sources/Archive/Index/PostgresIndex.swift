@@ -42,6 +42,12 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
     /// Every statement runs through it: a statement whose connection closed is failed, not waited for.
     let watch: ClosedConnectionWatch
     private let runners: [Task<Void, Never>]
+    /// Placement requests and announcements between the nodes (`PlacementNotices`), through LISTEN/NOTIFY on
+    /// `placementChannel`: every node holds bursts in its journal, and a reader on another node asks for them.
+    let placement: PlacementNoticeBoard
+    /// The task listening on `placementChannel` (started once the pool runs; a connection of its own).
+    private let listener = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    static let placementChannel = "arca_placement"
     /// The connection this node keeps for its lifetime (its advisory locks: alive, merger).
     private let session: NodeSession
     /// Each record with whether its row ends this node's claim on the instance (a commit's row does).
@@ -90,6 +96,21 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
         runners = [Task(executorPreference: executor) { await client.run() },
                    Task(executorPreference: executor) { await committer.run() }]
         session = NodeSession(client: client, watch: watch, executor: executor, logger: logger)
+        placement = PlacementNoticeBoard(node: self.node) { message in
+            Task(executorPreference: executor) {
+                do {
+                    try await client.withConnection { connection in
+                        try await watch.run(on: connection) {
+                            let notify: PostgresQuery = "SELECT pg_notify(\(PostgresIndex.placementChannel), \(message))"
+                            for try await _ in try await connection.query(notify, logger: logger) {}
+                        }
+                    }
+                } catch {
+                    // A reader still finds the instance once the node's hold ends (at most `Hold.maxHold`).
+                    logger.warning("PostgreSQL: a placement notice was not sent: \(error)")
+                }
+            }
+        }
         do {
             try migrate()
             // The node's lock, held by its session as long as the process lives: a claim whose node no longer
@@ -102,17 +123,49 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
             for runner in runners { runner.cancel() }
             throw error
         }
+        listener.withLockedValue { $0 = Self.listen(client, placement, executor, logger) }
+        // Listening before the node serves: a request sent before would wait for the end of this node's hold.
+        if !placement.waitUntilListening(timeout: commitTimeout) {
+            logger.warning("PostgreSQL: not yet listening for placement notices; readers on other nodes may wait up to 5 s")
+        }
     }
 
     deinit {
         session.close()
+        listener.withLockedValue { $0 }?.cancel()
         for runner in runners { runner.cancel() }
     }
 
     /// Stops the connection pool (its connections close; this node's locks go with them).
     public func close() {
         session.close()
+        listener.withLockedValue { $0 }?.cancel()
         for runner in runners { runner.cancel() }
+    }
+
+    public var placementNotices: (any PlacementNotices)? { placement }
+
+    /// Hands every notice on `placementChannel` to `board`, on a connection kept for it, listening again after
+    /// the connection is lost (readers then look again: a notice sent meanwhile was missed).
+    private static func listen(_ client: PostgresClient, _ board: PlacementNoticeBoard, _ executor: QueueExecutor,
+                               _ logger: Logger) -> Task<Void, Never> {
+        Task(executorPreference: executor) {
+            while !Task.isCancelled {
+                do {
+                    try await client.withConnection { connection in
+                        try await connection.listen(on: placementChannel) { notices in
+                            board.setListening(true)
+                            defer { board.setListening(false) }
+                            for try await notice in notices { board.received(notice.payload) }
+                        }
+                    }
+                } catch {
+                    guard !Task.isCancelled else { break }
+                    logger.warning("PostgreSQL: not listening for placement notices (\(error)); listening again in 1 s")
+                }
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
     }
 
     /// Elects one node for `role` across every node on this database: true while this node holds the role's lock

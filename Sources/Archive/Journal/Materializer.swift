@@ -65,8 +65,8 @@ public final class Materializer: @unchecked Sendable {
     /// for them: fdatasync p50 1.8 ms beside the materializer against 0.9 ms without, 500 × 512 KB, 2026-12-03),
     /// and the CPU with their transfers. A burst is materialized once it pauses, unless an instance has waited
     /// `maxHold` seconds (a stream that never pauses: then each instance is put in place that long after it came),
-    /// the backlog reaches `limit` bytes of journal, a reader waits for an instance, or the journal is short of
-    /// space. No hold when other nodes read the index (they cannot wait for this node's files).
+    /// the backlog reaches `limit` bytes of journal, a reader waits for an instance (here, or on another node
+    /// sharing the index: `PlacementNotices`), or the journal is short of space.
     struct Hold: Sendable {
         var quietPeriod = 0.1
         var maxHold = 5.0
@@ -110,6 +110,11 @@ public final class Materializer: @unchecked Sendable {
     /// Readers blocked in `waitMaterialized`, and a retry asked (disk pressure): the batch starts at once.
     private var readersWaiting = 0
     private var hurry = false
+    /// A reader on another node asked for what this node holds (`PlacementNotices`): everything queued before
+    /// this moment is placed without waiting for the burst to pause.
+    private var requestedAt = Date.distantPast
+    /// Nodes sharing the index: asked by their readers, told of each batch placed.
+    let notices: (any PlacementNotices)?
     /// Callers of `drain` waiting.
     private var draining = 0
     /// When the newest queued instance was queued (the oldest is the queue's first).
@@ -134,7 +139,7 @@ public final class Materializer: @unchecked Sendable {
     }
 
     init(root: String, journal: IngestJournal, pool: AlignedBufferPool, createDirectories: Bool,
-         afterPlace: (@Sendable (String) throws -> Void)?, spool: FileArchive.SpoolPlacement? = nil, holdsBursts: Bool = true,
+         afterPlace: (@Sendable (String) throws -> Void)?, spool: FileArchive.SpoolPlacement? = nil,
          index: (any InstanceIndex)? = nil) {
         self.root = root
         self.index = index
@@ -143,9 +148,11 @@ public final class Materializer: @unchecked Sendable {
         self.pool = pool
         self.createDirectories = createDirectories
         self.afterPlace = afterPlace
-        hold = Hold(limit: holdsBursts ? Hold.limit(segments: journal.maxSegments, segmentSize: journal.segmentSize) : 0)
+        hold = Hold(limit: Hold.limit(segments: journal.maxSegments, segmentSize: journal.segmentSize))
         rootFD = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        notices = index?.placementNotices
         journal.onPressure = { [weak self] in self?.retryNow() }
+        notices?.whenRequested { [weak self] in self?.placeNow() }
         let thread = Thread { [weak self] in self?.run() }
         thread.name = "arca.materializer"
         self.thread = thread
@@ -177,6 +184,14 @@ public final class Materializer: @unchecked Sendable {
         condition.lock()
         hurry = true
         pressureUntil = Date(timeIntervalSinceNow: 2)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// A reader on another node waits for an instance this node may hold: what is queued now is placed at once.
+    func placeNow() {
+        condition.lock()
+        requestedAt = Date()
         condition.broadcast()
         condition.unlock()
     }
@@ -303,7 +318,7 @@ public final class Materializer: @unchecked Sendable {
                 condition.wait()
                 continue
             }
-            if readersWaiting == 0 && !hurry && draining == 0, let oldest = queue.first?.queuedAt {
+            if readersWaiting == 0 && !hurry && draining == 0, let oldest = queue.first?.queuedAt, oldest > requestedAt {
                 let now = Date()
                 if let last = lastQueued, queuedBytes < hold.limit, now >= pressureUntil {
                     let until = min(last.addingTimeInterval(hold.quietPeriod), oldest.addingTimeInterval(hold.maxHold))
@@ -315,7 +330,7 @@ public final class Materializer: @unchecked Sendable {
                         try? journal.prepareSpare()
                         condition.lock()
                         // A reader, a drain or the journal's pressure may have asked meanwhile (its wake-up missed).
-                        if readersWaiting == 0 && !hurry && draining == 0 { _ = condition.wait(until: until) }
+                        if readersWaiting == 0 && !hurry && draining == 0 && oldest > requestedAt { _ = condition.wait(until: until) }
                         continue
                     }
                 }
@@ -406,9 +421,11 @@ public final class Materializer: @unchecked Sendable {
                 if reportFailure, let failure { report?("materializing failed, retrying every second: \(failure)") }
                 condition.lock()
             }
-            if !ready.isEmpty {
+            if !ready.isEmpty || (done > 0 && notices != nil) {
                 condition.unlock()
                 ready.forEach { $0() }
+                // Readers on other nodes look again (their file may be among these).
+                if done > 0 { notices?.announcePlaced() }
                 condition.lock()
             }
             // Disk full or another failure: the jobs stay queued (their bytes are safe in the journal); retry in

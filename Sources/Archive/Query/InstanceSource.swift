@@ -1,5 +1,6 @@
 import BLAKE3
 import DICOM
+import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 
@@ -87,8 +88,24 @@ public struct ArchiveInstanceSource: InstanceSource {
     }
 
     public func waitInPlace(_ location: String) {
-        materializer?.waitMaterialized(location)
+        if FileArchive.isEDCKVLocation(location) { materializer?.waitMaterialized(location) } else { waitForFile(location) }
     }
+
+    /// Waits for the file at `location` when it is not in place yet: this node's materializer places it, or, on
+    /// an index other nodes share, the node whose journal holds it, asked to place what it holds now
+    /// (`PlacementNotices`). A file missing for another reason is looked for that long before the read fails.
+    func waitForFile(_ location: String) {
+        materializer?.waitMaterialized(location)
+        guard let notices = materializer?.notices else { return }
+        let path = root + "/" + location
+        guard !FileManager.default.fileExists(atPath: path) else { return }
+        notices.requestPlacement()
+        _ = notices.wait(timeout: Self.placementTimeout) { FileManager.default.fileExists(atPath: path) }
+    }
+
+    /// A node places what it holds within `Materializer.Hold.maxHold` (5 s) even if the request never reached
+    /// it; asked, within milliseconds.
+    static let placementTimeout = 6.0
 
     /// The eDCKV store, once an instance acknowledged into the journal has been spooled.
     func store(_ location: String) throws -> any InstanceSource {
@@ -102,7 +119,7 @@ public struct ArchiveInstanceSource: InstanceSource {
         guard !location.hasPrefix("/"), !location.split(separator: "/").contains("..") else {
             throw ArchiveError.io("\(location): not a location inside the archive")
         }
-        materializer?.waitMaterialized(location)
+        waitForFile(location)
         return root + "/" + location
     }
 }

@@ -47,6 +47,8 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
     let placement: PlacementNoticeBoard
     /// The task listening on `placementChannel` (started once the pool runs; a connection of its own).
     private let listener = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    /// Set by `close()`: a notice the closing pool can no longer send (the last batch's, at a stop) is not a fault.
+    private let closed = NIOLockedValueBox(false)
     static let placementChannel = "arca_placement"
     /// The connection this node keeps for its lifetime (its advisory locks: alive, merger).
     private let session: NodeSession
@@ -96,6 +98,7 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
         runners = [Task(executorPreference: executor) { await client.run() },
                    Task(executorPreference: executor) { await committer.run() }]
         session = NodeSession(client: client, watch: watch, executor: executor, logger: logger)
+        let closed = self.closed
         placement = PlacementNoticeBoard(node: self.node) { message in
             Task(executorPreference: executor) {
                 do {
@@ -105,10 +108,10 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
                             for try await _ in try await connection.query(notify, logger: logger) {}
                         }
                     }
-                } catch {
+                } catch where !closed.withLockedValue({ $0 }) {
                     // A reader still finds the instance once the node's hold ends (at most `Hold.maxHold`).
-                    logger.warning("PostgreSQL: a placement notice was not sent: \(error)")
-                }
+                    logger.warning("PostgreSQL: a placement notice was not sent: \(String(reflecting: error))")
+                } catch {}
             }
         }
         do {
@@ -138,6 +141,7 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
 
     /// Stops the connection pool (its connections close; this node's locks go with them).
     public func close() {
+        closed.withLockedValue { $0 = true }
         session.close()
         listener.withLockedValue { $0 }?.cancel()
         for runner in runners { runner.cancel() }

@@ -88,19 +88,23 @@ public struct ArchiveInstanceSource: InstanceSource {
     }
 
     public func waitInPlace(_ location: String) {
-        if FileArchive.isEDCKVLocation(location) { materializer?.waitMaterialized(location) } else { waitForFile(location) }
+        if FileArchive.isEDCKVLocation(location) { _ = try? store(location) } else { waitForFile(location) }
     }
 
-    /// Waits for the file at `location` when it is not in place yet: this node's materializer places it, or, on
-    /// an index other nodes share, the node whose journal holds it, asked to place what it holds now
-    /// (`PlacementNotices`). A file missing for another reason is looked for that long before the read fails.
     func waitForFile(_ location: String) {
-        materializer?.waitMaterialized(location)
-        guard let notices = materializer?.notices else { return }
         let path = root + "/" + location
-        guard !FileManager.default.fileExists(atPath: path) else { return }
+        waitPlaced(location) { FileManager.default.fileExists(atPath: path) }
+    }
+
+    /// Waits for the instance at `location` when it is not in place yet (`present` says whether it is): this
+    /// node's materializer places it, or, on an index other nodes share, the node whose journal holds it, asked to
+    /// place what it holds now (`PlacementNotices`). An instance missing for another reason is looked for that long
+    /// before the read fails.
+    func waitPlaced(_ location: String, present: () -> Bool) {
+        materializer?.waitMaterialized(location)
+        guard let notices = materializer?.notices, !present() else { return }
         notices.requestPlacement()
-        _ = notices.wait(timeout: Self.placementTimeout) { FileManager.default.fileExists(atPath: path) }
+        _ = notices.wait(timeout: Self.placementTimeout, until: present)
     }
 
     /// A node places what it holds within `Materializer.Hold.maxHold` (5 s) even if the request never reached
@@ -110,7 +114,8 @@ public struct ArchiveInstanceSource: InstanceSource {
     /// The eDCKV store, once an instance acknowledged into the journal has been spooled.
     func store(_ location: String) throws -> any InstanceSource {
         guard let edckv else { throw ArchiveError.io("\(location): the eDCKV store is not open") }
-        materializer?.waitMaterialized(location)
+        // Spooled by the node that received it (its spool, then its merged study, rebuild the file).
+        waitPlaced(location) { (try? edckv.filePath(location)) != nil }
         return edckv
     }
 

@@ -15,9 +15,9 @@ import Testing
 
     /// A blocking wait on a thread of its own, as a reader's I/O thread waits: on the cooperative pool (two threads
     /// on two cores) two such waits left no thread to the tasks that end them.
-    static func onThread(_ body: @escaping @Sendable () -> Bool) async -> Bool {
-        await withCheckedContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(returning: body()) }
+    static func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
         }
     }
 
@@ -38,13 +38,13 @@ import Testing
         #expect(asked.withLockedValue { $0 } == 1)
     }
 
-    @Test func aWaiterLooksAgainAtEachAnnouncementAndGivesUpAtItsTimeout() async {
+    @Test func aWaiterLooksAgainAtEachAnnouncementAndGivesUpAtItsTimeout() async throws {
         let (board, _) = Self.board("b")
         let file = NIOLockedValueBox(false)
         // Each look of the waiter, as it happens.
         let (looks, look) = AsyncStream.makeStream(of: Void.self)
         var looked = looks.makeAsyncIterator()
-        let found = Task { await Self.onThread {
+        let found = Task { try await Self.onThread {
             board.wait(timeout: 30) {
                 defer { look.yield() }
                 return file.withLockedValue { $0 }
@@ -57,18 +57,18 @@ import Testing
         file.withLockedValue { $0 = true }
         board.received("placed a")
         await looked.next()
-        #expect(await found.value)
+        #expect(try await found.value)
         // Nothing announced: the answer at the timeout.
-        #expect(await Self.onThread { !board.wait(timeout: 0.2) { false } })
+        #expect(try await Self.onThread { !board.wait(timeout: 0.2) { false } })
     }
 
-    @Test func theListenersStartMakesWaitersLookAgain() async {
+    @Test func theListenersStartMakesWaitersLookAgain() async throws {
         let (board, _) = Self.board("b")
-        #expect(await Self.onThread { !board.waitUntilListening(timeout: 0.1) })
+        #expect(try await Self.onThread { !board.waitUntilListening(timeout: 0.1) })
         let (looks, look) = AsyncStream.makeStream(of: Void.self)
         var looked = looks.makeAsyncIterator()
         let count = NIOLockedValueBox(0)
-        let found = Task { await Self.onThread {
+        let found = Task { try await Self.onThread {
             board.wait(timeout: 30) {
                 defer { look.yield() }
                 return count.withLockedValue { $0 += 1; return $0 } >= 2
@@ -76,7 +76,7 @@ import Testing
         } }
         await looked.next()
         board.setListening(true)
-        #expect(await found.value)
+        #expect(try await found.value)
         #expect(board.waitUntilListening(timeout: 0.1))
     }
 }

@@ -89,7 +89,8 @@ struct PostgresConnectionLossTests {
             }
             #expect(outcomes["no answer"] == nil, "round \(round): \(outcomes)")
         }
-        // Four connections, so forty statements need every one of them back.
+        // Four connections, two of them kept by the session and the placement listener: forty statements need
+        // each of the other two back many times.
         for i in 0..<40 {
             let rows = try await index.bounded(timeout: 15) { try await index.rows("SELECT $1::BIGINT", [.integer(Int64(i))]) }
             #expect(rows.first?.first?.integer == Int64(i))

@@ -304,9 +304,14 @@ struct PostgresIndexTests {
     }
 
     /// Every node holds a burst in its journal, so a row another node committed may name a file not in place yet.
-    /// A reader here asks every node to place what it holds (NOTIFY) and reads the file once the node holding it
-    /// announces its batch: long before that node's hold (a minute here) would have ended it.
-    @Test func aReaderOnAnotherNodeGetsAHeldInstancePlacedAtOnce() throws {
+    /// A reader here, given a row with a placeholder hash, asks every node to place what it holds (NOTIFY) and reads
+    /// the file once the node holding it announces its batch: long before that node's hold (a minute here) would
+    /// have ended it. Its waits run on a thread of their own, as a reader's do, not on the cooperative pool.
+    @Test func aReaderOnAnotherNodeGetsAHeldInstancePlacedAtOnce() async throws {
+        try await PlacementNoticesTests.onThread { try Self.readAHeldInstanceFromAnotherNode() }
+    }
+
+    static func readAHeldInstanceFromAnotherNode() throws {
         let url = try PostgresTestServer.makeDatabase()
         let root = try ExternalTool.temporaryDirectory("arca-place").path
         defer { try? FileManager.default.removeItem(atPath: root) }
@@ -324,7 +329,12 @@ struct PostgresIndexTests {
         // Held on a: its row is there for every node, its file is not.
         #expect(try b.filePathNow(ofInstance: stored.sop) == stored.path)
         #expect(!FileManager.default.fileExists(atPath: root + "/" + stored.path))
-        let path = try ArchiveInstanceSource(root: root, materializer: materializerB).filePath(stored.path)
+        let row = try #require(try b.allInstances().first { $0.sopInstanceUID == stored.sop })
+        #expect(JournalChecksum.isPlaceholder(row.fileHash))
+        let source = ArchiveInstanceSource(root: root, materializer: materializerB)
+        source.waitIfPending(ArchivedInstance(sopInstanceUID: stored.sop, sopClassUID: "", transferSyntaxUID: "",
+                                              location: row.filePath, size: UInt64(row.fileSize), hash: row.fileHash))
+        let path = try source.filePath(stored.path)
         #expect(FileManager.default.contents(atPath: path) == Data(stored.bytes))
         #expect(materializerA.materialized == 1)
         #expect(materializerB.materialized == 0)

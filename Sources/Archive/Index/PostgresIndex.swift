@@ -79,7 +79,8 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
         self.node = node ?? ProcessInfo.processInfo.hostName + ":" + String(ProcessInfo.processInfo.processIdentifier)
         self.logger = logger
         var configuration = parsed.configuration
-        configuration.options.maximumConnections = max(2, maxConnections)
+        // The node's session and the placement listener keep one connection each for good.
+        configuration.options.maximumConnections = max(3, maxConnections)
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
         var committing = parsed.configuration

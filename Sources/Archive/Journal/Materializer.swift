@@ -110,9 +110,10 @@ public final class Materializer: @unchecked Sendable {
     /// Readers blocked in `waitMaterialized`, and a retry asked (disk pressure): the batch starts at once.
     private var readersWaiting = 0
     private var hurry = false
-    /// A reader on another node asked for what this node holds (`PlacementNotices`): everything queued before
-    /// this moment is placed without waiting for the burst to pause.
-    private var requestedAt = Date.distantPast
+    /// A reader on another node asked for what this node holds (`PlacementNotices`): this many instances, every
+    /// one whose commit had begun (`expect`) by then, queued or about to be, are placed without waiting for the
+    /// burst to pause. A count, not a moment: an instance whose row another node read may not be queued yet.
+    private var owed = 0
     /// Nodes sharing the index: asked by their readers, told of each batch placed.
     let notices: (any PlacementNotices)?
     /// Callers of `drain` waiting.
@@ -191,7 +192,7 @@ public final class Materializer: @unchecked Sendable {
     /// A reader on another node waits for an instance this node may hold: what is queued now is placed at once.
     func placeNow() {
         condition.lock()
-        requestedAt = Date()
+        owed = max(owed, pendingPaths.values.reduce(0, +))
         condition.broadcast()
         condition.unlock()
     }
@@ -318,7 +319,7 @@ public final class Materializer: @unchecked Sendable {
                 condition.wait()
                 continue
             }
-            if readersWaiting == 0 && !hurry && draining == 0, let oldest = queue.first?.queuedAt, oldest > requestedAt {
+            if readersWaiting == 0 && !hurry && draining == 0 && owed == 0, let oldest = queue.first?.queuedAt {
                 let now = Date()
                 if let last = lastQueued, queuedBytes < hold.limit, now >= pressureUntil {
                     let until = min(last.addingTimeInterval(hold.quietPeriod), oldest.addingTimeInterval(hold.maxHold))
@@ -330,7 +331,7 @@ public final class Materializer: @unchecked Sendable {
                         try? journal.prepareSpare()
                         condition.lock()
                         // A reader, a drain or the journal's pressure may have asked meanwhile (its wake-up missed).
-                        if readersWaiting == 0 && !hurry && draining == 0 && oldest > requestedAt { _ = condition.wait(until: until) }
+                        if readersWaiting == 0 && !hurry && draining == 0 && owed == 0 { _ = condition.wait(until: until) }
                         continue
                     }
                 }
@@ -408,6 +409,9 @@ public final class Materializer: @unchecked Sendable {
                 }
             }
             running = 0
+            // Announced to the nodes whose readers asked, while what they asked for is being placed.
+            let announce = owed > 0 && done > 0
+            owed = pendingPaths.isEmpty ? 0 : max(0, owed - done)
             let reportFailure = failure != nil && failure != self.failure
             self.failure = failure
             let report = self.report
@@ -421,11 +425,11 @@ public final class Materializer: @unchecked Sendable {
                 if reportFailure, let failure { report?("materializing failed, retrying every second: \(failure)") }
                 condition.lock()
             }
-            if !ready.isEmpty || (done > 0 && notices != nil) {
+            if !ready.isEmpty || announce {
                 condition.unlock()
                 ready.forEach { $0() }
                 // Readers on other nodes look again (their file may be among these).
-                if done > 0 { notices?.announcePlaced() }
+                if announce { notices?.announcePlaced() }
                 condition.lock()
             }
             // Disk full or another failure: the jobs stay queued (their bytes are safe in the journal); retry in

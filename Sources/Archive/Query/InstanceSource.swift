@@ -45,6 +45,14 @@ extension StoredInstanceReader {
 }
 
 /// The archive's Part-10 files, and (through `edckv`) instances kept only in the eDCKV store.
+extension InstanceSource {
+    /// Before reading an instance whose row holds a placeholder hash (acknowledged, not yet in place, perhaps
+    /// by another node): `waitInPlace`.
+    public func waitIfPending(_ instance: ArchivedInstance) {
+        if JournalChecksum.isPlaceholder(instance.hash) { waitInPlace(instance.location) }
+    }
+}
+
 public struct ArchiveInstanceSource: InstanceSource {
     public let root: String
     public let edckv: (any InstanceSource)?
@@ -87,22 +95,23 @@ public struct ArchiveInstanceSource: InstanceSource {
         return BLAKE3.hex(try BLAKE3.hashFile(atPath: try path(location))) == hash
     }
 
+    /// Waits for an instance whose row holds a placeholder hash (acknowledged, not yet in place): this node's
+    /// materializer places it, or, on an index other nodes share, the node whose journal holds it, asked to place
+    /// what it holds now (`PlacementNotices`), within `placementTimeout`. Only for such rows: a file missing from a
+    /// settled row is missing, and its reader fails at once.
     public func waitInPlace(_ location: String) {
-        if FileArchive.isEDCKVLocation(location) { _ = try? store(location) } else { waitForFile(location) }
-    }
-
-    func waitForFile(_ location: String) {
-        let path = root + "/" + location
-        waitPlaced(location) { FileManager.default.fileExists(atPath: path) }
-    }
-
-    /// Waits for the instance at `location` when it is not in place yet (`present` says whether it is): this
-    /// node's materializer places it, or, on an index other nodes share, the node whose journal holds it, asked to
-    /// place what it holds now (`PlacementNotices`). An instance missing for another reason is looked for that long
-    /// before the read fails.
-    func waitPlaced(_ location: String, present: () -> Bool) {
         materializer?.waitMaterialized(location)
-        guard let notices = materializer?.notices, !present() else { return }
+        guard let notices = materializer?.notices else { return }
+        let present: () -> Bool
+        if FileArchive.isEDCKVLocation(location) {
+            guard let edckv else { return }
+            // Spooled by the node that received it (its spool, then its merged study, rebuild the file).
+            present = { (try? edckv.filePath(location)) != nil }
+        } else {
+            let path = root + "/" + location
+            present = { FileManager.default.fileExists(atPath: path) }
+        }
+        guard !present() else { return }
         notices.requestPlacement()
         _ = notices.wait(timeout: Self.placementTimeout, until: present)
     }
@@ -114,8 +123,7 @@ public struct ArchiveInstanceSource: InstanceSource {
     /// The eDCKV store, once an instance acknowledged into the journal has been spooled.
     func store(_ location: String) throws -> any InstanceSource {
         guard let edckv else { throw ArchiveError.io("\(location): the eDCKV store is not open") }
-        // Spooled by the node that received it (its spool, then its merged study, rebuild the file).
-        waitPlaced(location) { (try? edckv.filePath(location)) != nil }
+        materializer?.waitMaterialized(location)
         return edckv
     }
 
@@ -124,7 +132,7 @@ public struct ArchiveInstanceSource: InstanceSource {
         guard !location.hasPrefix("/"), !location.split(separator: "/").contains("..") else {
             throw ArchiveError.io("\(location): not a location inside the archive")
         }
-        waitForFile(location)
+        materializer?.waitMaterialized(location)
         return root + "/" + location
     }
 }

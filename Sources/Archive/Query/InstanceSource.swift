@@ -44,7 +44,6 @@ extension StoredInstanceReader {
     }
 }
 
-/// The archive's Part-10 files, and (through `edckv`) instances kept only in the eDCKV store.
 extension InstanceSource {
     /// Before reading an instance whose row holds a placeholder hash (acknowledged, not yet in place, perhaps
     /// by another node): `waitInPlace`.
@@ -53,6 +52,7 @@ extension InstanceSource {
     }
 }
 
+/// The archive's Part-10 files, and (through `edckv`) instances kept only in the eDCKV store.
 public struct ArchiveInstanceSource: InstanceSource {
     public let root: String
     public let edckv: (any InstanceSource)?

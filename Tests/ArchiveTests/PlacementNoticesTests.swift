@@ -41,23 +41,30 @@ import Testing
     @Test func aWaiterLooksAgainAtEachAnnouncementAndGivesUpAtItsTimeout() async throws {
         let (board, _) = Self.board("b")
         let file = NIOLockedValueBox(false)
+        let count = NIOLockedValueBox(0)
         // Each look of the waiter, as it happens.
         let (looks, look) = AsyncStream.makeStream(of: Void.self)
         var looked = looks.makeAsyncIterator()
         let found = Task { try await Self.onThread {
             board.wait(timeout: 30) {
+                count.withLockedValue { $0 += 1 }
                 defer { look.yield() }
                 return file.withLockedValue { $0 }
             }
         } }
         // An announcement that does not bring the file, then one that does.
         await looked.next()
+        // Without an announcement it does not look again (it waits; it does not spin): nothing to wait for but
+        // the absence of a look, so a pause.
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(count.withLockedValue { $0 } == 1)
         board.received("placed a")
         await looked.next()
         file.withLockedValue { $0 = true }
         board.received("placed a")
         await looked.next()
         #expect(try await found.value)
+        #expect(count.withLockedValue { $0 } == 3)
         // Nothing announced: the answer at the timeout.
         #expect(try await Self.onThread { !board.wait(timeout: 0.2) { false } })
     }

@@ -312,6 +312,33 @@ struct PostgresIndexTests {
     }
 
     static func readAHeldInstanceFromAnotherNode() throws {
+        try withTwoNodesHolding { root, a, b, onA, onB in
+            try readAHeldInstance(root, a, b, onA, onB)
+        }
+    }
+
+    /// The same for a C-FIND on the other node asking for a key the index lacks (Conversion Type): it is read
+    /// from the instance, which the node holding it places when asked, not answered empty.
+    @Test func aCFindOnAnotherNodeReadsAHeldInstancesAttributes() async throws {
+        try await PlacementNoticesTests.onThread {
+            try Self.withTwoNodesHolding { root, _, b, onA, onB in
+                let stored = try MaterializerHoldTests.Fixture.store(2, in: onA)
+                #expect(!FileManager.default.fileExists(atPath: root + "/" + stored.path))
+                let engine = QueryEngine(index: b, source: ArchiveInstanceSource(root: root, materializer: onB.materializer))
+                // The study's answer reads its representative instance (the only one) for the key.
+                var keys = DataSet()
+                keys.setString("STUDY", for: .queryRetrieveLevel, vr: .CS)
+                keys.setString("", for: .studyInstanceUID, vr: .UI)
+                keys.setString("", for: .conversionType, vr: .CS)
+                let result = try engine.findNow(try Query(identifier: keys, model: .studyRoot))
+                #expect(result.answers.map { $0.string(.conversionType) } == ["WSD"])
+                #expect(FileManager.default.fileExists(atPath: root + "/" + stored.path))
+            }
+        }
+    }
+
+    /// Two nodes on one new database and one folder, each holding its bursts for a minute.
+    static func withTwoNodesHolding(_ body: (String, PostgresIndex, PostgresIndex, FileArchive, FileArchive) throws -> Void) throws {
         let url = try PostgresTestServer.makeDatabase()
         let root = try ExternalTool.temporaryDirectory("arca-place").path
         defer { try? FileManager.default.removeItem(atPath: root) }
@@ -322,9 +349,14 @@ struct PostgresIndexTests {
         let onB = try FileArchive(configuration: FileArchive.Configuration(root: root), index: b)
         defer { onA.close(); onB.close() }
         let held = Materializer.Hold(quietPeriod: 60, maxHold: 60, limit: 1 << 30)
+        try #require(onA.materializer).setHold(held)
+        try #require(onB.materializer).setHold(held)
+        try body(root, a, b, onA, onB)
+    }
+
+    static func readAHeldInstance(_ root: String, _ a: PostgresIndex, _ b: PostgresIndex, _ onA: FileArchive,
+                                  _ onB: FileArchive) throws {
         let materializerA = try #require(onA.materializer), materializerB = try #require(onB.materializer)
-        materializerA.setHold(held)
-        materializerB.setHold(held)
         let stored = try MaterializerHoldTests.Fixture.store(1, in: onA)
         // Held on a: its row is there for every node, its file is not.
         #expect(try b.filePathNow(ofInstance: stored.sop) == stored.path)

@@ -36,13 +36,21 @@ final class MatchRun: @unchecked Sendable {
         // answered from the index, and `arca index check` reports the file.
         func loadHeader() throws -> DataSet? {
             if let header { return header }
-            guard !unreadable, let i = representative, i < row.count, let location = row[i].text else { return nil }
+            guard !unreadable, let i = representative, i < row.count, let value = row[i].text,
+                  let instance = RepresentativeInstance(value) else { return nil }
+            let location = instance.location
             if !mayWait {
                 guard let cached = headers.cached(location) else { throw WouldWait() }
                 header = cached
                 return cached
             }
-            do { header = try headers.header(location) { try source.header(at: location) } } catch {
+            do {
+                header = try headers.header(location) {
+                    // Acknowledged and perhaps still held in a journal (this node's or another's): waited for.
+                    if instance.isPending { source.waitInPlace(location) }
+                    return try source.header(at: location)
+                }
+            } catch {
                 unreadable = true
                 return nil
             }
@@ -83,4 +91,17 @@ public struct AnswerBatch: Sendable {
     public var truncated: Bool?
 
     public var isLast: Bool { truncated != nil }
+}
+
+/// The representative instance column of a compiled query: `location|hash` (`QueryCompiler.representative`).
+/// Split at the last bar: a hash has none, a location might.
+struct RepresentativeInstance {
+    let location: String
+    let isPending: Bool
+
+    init?(_ value: String) {
+        guard let bar = value.lastIndex(of: "|") else { return nil }
+        location = String(value[..<bar])
+        isPending = JournalChecksum.isPlaceholder(String(value[value.index(after: bar)...]))
+    }
 }

@@ -49,16 +49,18 @@ enum QueryCompiler {
         }
     }
 
-    /// One instance of the entity: its own file at IMAGE level, any one of its instances above.
+    /// One instance of the entity: its own file at IMAGE level, any one of its instances above. Its location and
+    /// hash in one value (`RepresentativeInstance`): a hash still a placeholder says the file may not be in place.
     static func representative(_ level: QueryLevel) -> String {
+        let value = "xr.file_path || '|' || xr.file_hash"
         switch level {
-        case .image: return "i.file_path"
-        case .series: return "(SELECT xr.file_path FROM instances xr WHERE xr.series_pk = se.pk LIMIT 1)"
+        case .image: return "i.file_path || '|' || i.file_hash"
+        case .series: return "(SELECT \(value) FROM instances xr WHERE xr.series_pk = se.pk LIMIT 1)"
         case .study:
-            return "(SELECT xr.file_path FROM series yr JOIN instances xr ON xr.series_pk = yr.pk WHERE yr.study_pk = st.pk LIMIT 1)"
+            return "(SELECT \(value) FROM series yr JOIN instances xr ON xr.series_pk = yr.pk WHERE yr.study_pk = st.pk LIMIT 1)"
         case .patient:
             return """
-                (SELECT xr.file_path FROM studies zr JOIN series yr ON yr.study_pk = zr.pk JOIN instances xr ON xr.series_pk = yr.pk \
+                (SELECT \(value) FROM studies zr JOIN series yr ON yr.study_pk = zr.pk JOIN instances xr ON xr.series_pk = yr.pk \
                 WHERE zr.patient_pk = p.pk LIMIT 1)
                 """
         }

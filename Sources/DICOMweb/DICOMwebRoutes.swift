@@ -303,8 +303,7 @@ struct DICOMwebRoutes: Sendable {
             parts.reserveCapacity(found.count)
             for instance in found {
                 parts.append(try cache.json(for: instance, base: base) {
-                    source.waitIfPending(instance)
-                    return try source.header(at: instance.location)
+                    try source.header(of: instance)
                 })
             }
             return "[" + parts.joined(separator: ",") + "]"
@@ -318,8 +317,7 @@ struct DICOMwebRoutes: Sendable {
         if tag == .pixelData { return try await frames(request, uids, list: nil) }
         let source = services.engine.source
         let value = try await services.reading.threadPool.runIfActive { () -> [UInt8]? in
-            source.waitIfPending(instance)
-            let path = try source.filePath(instance.location)
+            let path = try source.filePath(of: instance)
             return try DICOMFile.read(path: path).dataSet[tag]?.bytes
         }
         guard let value else { throw HTTPError(.notFound, message: "no \(text) in the instance") }
@@ -367,10 +365,7 @@ struct DICOMwebRoutes: Sendable {
             asStored = false
         }
         let source = services.engine.source
-        let path = try await services.reading.threadPool.runIfActive {
-            source.waitIfPending(instance)
-            return try source.filePath(instance.location)
-        }
+        let path = try await services.reading.threadPool.runIfActive { try source.filePath(of: instance) }
         let count = try await services.reading.threadPool.runIfActive { try pixels.numberOfFrames(path: path) }
         let numbers = asked ?? Array(1...max(1, count))
         guard numbers.allSatisfy({ $0 <= count }) else { throw HTTPError(.notFound, message: "the instance has \(count) frame(s)") }
@@ -427,8 +422,7 @@ struct DICOMwebRoutes: Sendable {
         let mediaType = png ? "image/png" : "image/jpeg"
         let renderOne: @Sendable (ArchivedInstance, Int) async throws -> [UInt8] = { instance, frame in
             try await pool.runIfActive {
-                source.waitIfPending(instance)
-                let path = try source.filePath(instance.location)
+                let path = try source.filePath(of: instance)
                 return try pixels.render(path: path, frame: frame, window: window, viewport: viewport, jpeg: !png, quality: quality)
             }
         }
@@ -514,8 +508,7 @@ struct DICOMwebRoutes: Sendable {
         let quality = p["imageQuality"].flatMap { Int($0) }.map { min(100, max(1, $0)) } ?? 90
         let source = services.engine.source
         let image = try await services.reading.threadPool.runIfActive {
-            source.waitIfPending(instance)
-            return try pixels.render(path: try source.filePath(instance.location), frame: frame, window: window, viewport: viewport,
+            try pixels.render(path: try source.filePath(of: instance), frame: frame, window: window, viewport: viewport,
                               jpeg: contentType == "image/jpeg", quality: quality)
         }
         return Response(status: .ok, headers: [.contentType: contentType], body: ResponseBody(byteBuffer: ByteBuffer(bytes: image)))

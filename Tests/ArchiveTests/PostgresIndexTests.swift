@@ -364,9 +364,8 @@ struct PostgresIndexTests {
         let row = try #require(try b.allInstances().first { $0.sopInstanceUID == stored.sop })
         #expect(JournalChecksum.isPlaceholder(row.fileHash))
         let source = ArchiveInstanceSource(root: root, materializer: materializerB)
-        source.waitIfPending(ArchivedInstance(sopInstanceUID: stored.sop, sopClassUID: "", transferSyntaxUID: "",
-                                              location: row.filePath, size: UInt64(row.fileSize), hash: row.fileHash))
-        let path = try source.filePath(stored.path)
+        let path = try source.filePath(of: ArchivedInstance(sopInstanceUID: stored.sop, sopClassUID: "", transferSyntaxUID: "",
+                                                            location: row.filePath, size: UInt64(row.fileSize), hash: row.fileHash))
         #expect(FileManager.default.contents(atPath: path) == Data(stored.bytes))
         #expect(materializerA.materialized == 1)
         #expect(materializerB.materialized == 0)

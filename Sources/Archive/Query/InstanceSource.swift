@@ -44,10 +44,25 @@ extension StoredInstanceReader {
     }
 }
 
+/// Reading an instance from its index row: a row whose hash is still a placeholder (acknowledged, not yet in
+/// place, perhaps by another node) is waited for first (`waitInPlace`), here rather than at each reader.
 extension InstanceSource {
-    /// Before reading an instance whose row holds a placeholder hash (acknowledged, not yet in place, perhaps
-    /// by another node): `waitInPlace`.
-    public func waitIfPending(_ instance: ArchivedInstance) {
+    public func header(of instance: ArchivedInstance) throws -> DataSet {
+        waitIfPending(instance)
+        return try header(at: instance.location)
+    }
+
+    public func open(_ instance: ArchivedInstance) throws -> any StoredInstanceReader {
+        waitIfPending(instance)
+        return try open(instance.location)
+    }
+
+    public func filePath(of instance: ArchivedInstance) throws -> String {
+        waitIfPending(instance)
+        return try filePath(instance.location)
+    }
+
+    func waitIfPending(_ instance: ArchivedInstance) {
         if JournalChecksum.isPlaceholder(instance.hash) { waitInPlace(instance.location) }
     }
 }

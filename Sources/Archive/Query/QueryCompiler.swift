@@ -52,9 +52,10 @@ enum QueryCompiler {
     /// One instance of the entity: its own file at IMAGE level, any one of its instances above. Its location and
     /// hash in one value (`RepresentativeInstance`): a hash still a placeholder says the file may not be in place.
     static func representative(_ level: QueryLevel) -> String {
-        let value = "xr.file_path || '|' || xr.file_hash"
+        func located(_ table: String) -> String { "\(table).file_path || '|' || \(table).file_hash" }
+        let value = located("xr")
         switch level {
-        case .image: return "i.file_path || '|' || i.file_hash"
+        case .image: return located("i")
         case .series: return "(SELECT \(value) FROM instances xr WHERE xr.series_pk = se.pk LIMIT 1)"
         case .study:
             return "(SELECT \(value) FROM series yr JOIN instances xr ON xr.series_pk = yr.pk WHERE yr.study_pk = st.pk LIMIT 1)"

@@ -55,8 +55,7 @@ public struct InstanceReading: Sendable {
         let source = self.source
         // Opening and the first piece (a whole CT slice) in one trip to the pool.
         let (reader, first) = try await threadPool.runIfActive { () -> (ReaderBox, ByteBuffer?) in
-            source.waitIfPending(instance)
-            let reader = try source.open(instance.location)
+            let reader = try source.open(instance)
             guard reader.transferSyntax.uid == target else { return (ReaderBox(reader), nil) }
             var first = ByteBuffer()
             try reader.readChunk(into: &first, maxLength: Self.readPiece)
@@ -130,8 +129,7 @@ public struct InstanceReading: Sendable {
             out.reserveCapacity(instances.count)
             do {
                 for instance in instances {
-                    source.waitIfPending(instance)
-                    out.append(try Self.openRegion(instance, path: try source.filePath(instance.location)))
+                    out.append(try Self.openRegion(instance, path: try source.filePath(of: instance)))
                 }
             } catch {
                 for region in out { region.close() }
@@ -217,10 +215,7 @@ public struct InstanceReading: Sendable {
     /// The stored instance's file meta information (SOP class and instance, Source AE Title).
     public func meta(of instance: ArchivedInstance) async throws -> DataSet {
         let source = self.source
-        return try await threadPool.runIfActive {
-            source.waitIfPending(instance)
-            return try source.open(instance.location).meta
-        }
+        return try await threadPool.runIfActive { try source.open(instance).meta }
     }
 }
 

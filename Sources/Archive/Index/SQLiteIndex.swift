@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Logging
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -8,7 +9,9 @@ import Darwin
 
 /// The archive's index in SQLite (`<archive>/index.db`, WAL, synchronous FULL: a commit is durable when it
 /// returns). Records that arrive while a transaction runs go into the next one (group commit), so concurrent
-/// associations share fsyncs; each caller returns once its own row is committed.
+/// associations share fsyncs; each caller returns once its own row is committed. A journaled instance's row
+/// (`recordJournaled`) is committed a moment after its acknowledgement, with the rows of the instances that came
+/// meanwhile (`PendingRows`); every read waits for the rows acknowledged before it.
 public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, Sendable {
     public static let fileName = "index.db"
 
@@ -17,6 +20,8 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
     /// Connections whose reads never wait for the device: short queries run on the caller's event loop.
     public let nonBlockingRows: (any NonBlockingRows)?
     private let group = GroupCommit<InstanceRecord>()
+    /// Journaled instances' rows, acknowledged and not yet committed.
+    private let pending: PendingRows
     /// The levels the last group commits wrote (used inside the writer connection's transactions only).
     let levels = LevelCache()
     /// Transactions committed by the group writer (for tests and benchmarks).
@@ -38,9 +43,10 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
         case normal = "NORMAL"
     }
 
-    public init(path: String, synchronous: Synchronous = .full) throws {
+    public init(path: String, synchronous: Synchronous = .full, logger: Logger = Logger(label: "arca.index")) throws {
         self.path = path
-        sharedRows = SharedRowCount.map(path + "-rows")
+        let sharedRows = SharedRowCount.map(path + "-rows")
+        self.sharedRows = sharedRows
         // A -wal or -shm without its database (someone deleted index.db, as the seed's recipe does) belongs to
         // a database that no longer exists: SQLite would replay that WAL into the new, empty file.
         if !Directory.exists(path) {
@@ -71,22 +77,32 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
         let checkpointer = WALCheckpointer(path: path, synchronous: synchronous.rawValue)
         try pool.writeWithoutTransaction { db in if let writer = db.sqliteConnection { checkpointer.install(on: writer) } }
         self.checkpointer = checkpointer
-        nonBlockingRows = NoWaitRows(path: path, count: ProcessInfo.processInfo.activeProcessorCount)
+        let pool = self.pool, levels = self.levels
+        let pending = PendingRows(batchLimit: Self.maxBatch, logger: logger) { batch in
+            Self.commitRows(batch, pool: pool, levels: levels)
+        }
+        self.pending = pending
+        nonBlockingRows = NoWaitRows(path: path, count: ProcessInfo.processInfo.activeProcessorCount).map {
+            SettledRowsOnly(base: $0, pending: pending)
+        }
     }
 
     deinit {
+        try? pending.settle()
         stopCheckpoints()
     }
 
     /// Folds the whole WAL into the database and empties it (TRUNCATE): false when another connection's
     /// checkpoint made it busy (a TRUNCATE does not wait for the checkpoint lock).
     func truncateWAL() throws -> Bool {
-        try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") == 0 }
+        try pending.settle()
+        return try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") == 0 }
     }
 
     /// Gives the writer SQLite's auto-checkpoint back and closes the checkpointer's connection (before the pool
     /// is closed and the file renamed: `IndexMaintenance.rebuildInPlace`). Idempotent.
     func stopCheckpoints() {
+        try? pending.settle()
         let checkpointer = self.checkpointer
         var uninstalled = false
         try? pool.writeWithoutTransaction { db in
@@ -110,7 +126,9 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
     }
 
     public func filePath(ofInstance sopInstanceUID: String) async throws -> String? {
-        try await pool.read { db in
+        // The pending rows first: one committed after this look is in the database when it is read.
+        if let path = pending.location(of: sopInstanceUID) { return path }
+        return try await pool.read { db in
             try String.fetchOne(db.cachedStatement(sql: "SELECT file_path FROM instances WHERE sop_uid = ?"), arguments: [sopInstanceUID])
         }
     }
@@ -118,23 +136,38 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
     /// `record` for the archive's I/O threads: blocks until the row is committed, in this caller's transaction
     /// or in the one another caller runs for everything pending.
     public func recordNow(_ record: InstanceRecord) throws {
-        try group.commit(record, batchLimit: Self.maxBatch) { batch in
-            do {
-                try pool.writeWithoutTransaction { db in
-                    try Self.inTransaction(db) {
-                        try levels.begin(db)
-                        for r in batch { try IndexStatements.record(r, in: db, levels: levels) }
-                        levels.end(db)
-                    }
-                }
-                return batch.map { _ in .success(()) }
-            } catch {
-                levels.clear()
-                // One bad row must not fail the others: each alone.
-                return batch.map { r in Result { try pool.write { db in try IndexStatements.record(r, in: db) } } }
-            }
-        }
+        // After the pending rows: a replacement updates the row it replaces.
+        try pending.settle()
+        let pool = self.pool, levels = self.levels
+        try group.commit(record, batchLimit: Self.maxBatch) { batch in Self.commitRows(batch, pool: pool, levels: levels) }
         sharedRows?.add(1)
+    }
+
+    /// A journaled instance's row: visible at once (`filePathNow` finds it, reads wait for it), committed with the
+    /// rows of the instances that come within `PendingRows.window`. Counted among the rows recorded at once, so
+    /// that an early duplicate lookup of this process (`FileArchive.lookUpEarly`) that began before it does not
+    /// hold; another process's lookup then asks the index, which has the row once it is committed.
+    public func recordJournaled(_ record: InstanceRecord, endingClaim: Bool) throws {
+        try pending.add(record)
+        sharedRows?.add(1)
+    }
+
+    /// One transaction for `batch` on the writer's connection; a failure commits each row alone, so that one bad row
+    /// does not fail the others. Each row's result, in order.
+    private static func commitRows(_ batch: [InstanceRecord], pool: DatabasePool, levels: LevelCache) -> [Result<Void, any Error>] {
+        do {
+            try pool.writeWithoutTransaction { db in
+                try inTransaction(db) {
+                    try levels.begin(db)
+                    for r in batch { try IndexStatements.record(r, in: db, levels: levels) }
+                    levels.end(db)
+                }
+            }
+            return batch.map { _ in .success(()) }
+        } catch {
+            levels.clear()
+            return batch.map { r in Result { try pool.write { db in try IndexStatements.record(r, in: db) } } }
+        }
     }
 
     /// `body` in one IMMEDIATE transaction, its BEGIN and COMMIT prepared once per connection: GRDB's `write`
@@ -151,6 +184,7 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
     }
 
     public func remove(instance sopInstanceUID: String) async throws {
+        try pending.settle()
         try await pool.write { db in try IndexStatements.remove(sopInstanceUID, in: db) }
     }
 
@@ -160,19 +194,23 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
     /// BEGIN and a COMMIT prepared anew, a pooled connection) cost as much again. One statement is its own
     /// transaction; it waits at most for one group commit.
     public func filePathNow(ofInstance sopInstanceUID: String) throws -> String? {
-        try pool.writeWithoutTransaction { db in
+        if let path = pending.location(of: sopInstanceUID) { return path }
+        return try pool.writeWithoutTransaction { db in
             try String.fetchOne(db.cachedStatement(sql: "SELECT file_path FROM instances WHERE sop_uid = ?"), arguments: [sopInstanceUID])
         }
     }
 
     /// `remove(instance:)` for synchronous callers (maintenance).
     public func removeNow(instance sopInstanceUID: String) throws {
+        try pending.settle()
         try pool.write { db in try IndexStatements.remove(sopInstanceUID, in: db) }
     }
 
     /// One transaction for the batch, made durable by the materializer's `syncfs` (the WAL is in the archive's
     /// file system).
     public func settleHashes(_ hashes: [SettledHash]) throws {
+        // The batch's rows are among the pending ones: committed first, and made durable with it.
+        try pending.settle()
         guard !hashes.isEmpty else { return }
         try pool.write { db in
             let statement = try db.cachedStatement(
@@ -183,6 +221,7 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
 
     /// Records many instances in one transaction (rebuilds, imports).
     public func recordBatch(_ records: [InstanceRecord]) throws {
+        try pending.settle()
         try pool.write { db in
             for r in records { try IndexStatements.record(r, in: db) }
         }
@@ -194,6 +233,7 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
     public var dialect: any SQLDialect { SQLiteDialect() }
 
     public func forEachRow(_ sql: String, _ arguments: [IndexValue], _ body: ([IndexValue]) throws -> Bool) throws {
+        try pending.settle()
         try pool.read { db in
             let statement = try db.cachedStatement(sql: sql)
             let cursor = try Row.fetchCursor(statement, arguments: StatementArguments(arguments.map(\.databaseValue)))
@@ -207,7 +247,8 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
     /// Marks the index in use by a server; answers whether the previous server stopped cleanly (true for a
     /// new index). After an unclean stop, reconcile it with the files (`IndexMaintenance.reconcile`).
     public func beginSession() throws -> Bool {
-        try pool.write { db in
+        try pending.settle()
+        return try pool.write { db in
             let previous = try String.fetchOne(db, sql: "SELECT value FROM server_state WHERE key = 'session'")
             try db.execute(sql: "INSERT OR REPLACE INTO server_state (key, value) VALUES ('session', 'running')")
             return previous != "running"
@@ -216,12 +257,14 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
 
     /// Marks a clean stop: every acknowledged instance's row is committed.
     public func endSession() throws {
+        try pending.settle()
         try pool.write { db in try db.execute(sql: "INSERT OR REPLACE INTO server_state (key, value) VALUES ('session', 'stopped')") }
     }
 
     /// Every instance row: what `check` compares with the files.
     public func allInstances() throws -> [(sopInstanceUID: String, filePath: String, fileSize: Int64, fileHash: String)] {
-        try pool.read { db in
+        try pending.settle()
+        return try pool.read { db in
             try Row.fetchAll(db, sql: "SELECT sop_uid, file_path, file_size, file_hash FROM instances ORDER BY file_path").map {
                 ($0["sop_uid"], $0["file_path"], $0["file_size"], $0["file_hash"])
             }
@@ -230,7 +273,8 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
 
     /// Rows of every table without primary keys and timestamps, sorted (`MaintainedIndex`).
     public func canonicalDump() throws -> [String] {
-        try pool.read { db in
+        try pending.settle()
+        return try pool.read { db in
             var lines: [String] = []
             for (prefix, sql) in CanonicalRow.statements {
                 lines += try Row.fetchAll(db, sql: sql).map { row in

@@ -368,13 +368,14 @@ public final class Materializer: @unchecked Sendable {
                 }
             }
             // The rows' placeholders become the BLAKE3 computed in the copy, before the syncfs that makes the
-            // rows durable (SQLite's WAL; PostgreSQL commits these synchronously).
+            // rows durable (SQLite's WAL; PostgreSQL commits these synchronously). Called for every batch: SQLite
+            // commits its pending rows first (`PendingRows`), among them the batch's own.
             let settled = batch.prefix(done).compactMap { job -> SettledHash? in
                 guard let pending = job.pending, let hash = job.hash else { return nil }
                 return SettledHash(sopInstanceUID: pending.sopInstanceUID, filePath: job.relativePath,
                                    placeholder: pending.placeholder, hash: hash)
             }
-            if !settled.isEmpty, let index {
+            if done > 0, let index {
                 do { try index.settleHashes(settled) } catch {
                     failure = .outOfResources("index unavailable: hashes not recorded: \(error)")
                     keepPlaced(batch.prefix(done))

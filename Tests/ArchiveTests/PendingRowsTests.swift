@@ -1,5 +1,6 @@
 @testable import Archive
 import Foundation
+import GRDB
 import Logging
 import NIOConcurrencyHelpers
 import Testing
@@ -10,17 +11,27 @@ import TestSupport
 @Suite struct PendingRowsTests {
     struct Refused: Error {}
 
-    /// A commit that records each batch it was given, failing the rows `fails` names (all of them: the whole batch).
+    /// A commit that records each batch it was given. The rows `fails` names fail: with `Refused` (a database
+    /// error: the batch stays) or with a constraint (that row alone is set aside). With `gate`, each commit
+    /// signals `entered` and waits for the gate first.
     final class Commits: Sendable {
         let batches = NIOLockedValueBox<[[String]]>([])
-        let fails = NIOLockedValueBox<Set<String>>([])
+        let fails = NIOLockedValueBox<[String: any Error & Sendable]>([:])
         /// Signalled at each batch that went in.
         let committed = DispatchSemaphore(value: 0)
+        let gate: DispatchSemaphore?
+        let entered = DispatchSemaphore(value: 0)
+
+        init(gated: Bool = false) { gate = gated ? DispatchSemaphore(value: 0) : nil }
 
         func commit(_ batch: [InstanceRecord]) -> [Result<Void, any Error>] {
+            if let gate {
+                entered.signal()
+                gate.wait()
+            }
             let failing = fails.withLockedValue { $0 }
             let results = batch.map { r -> Result<Void, any Error> in
-                failing.contains(r.attributes.sopInstanceUID) ? .failure(Refused()) : .success(())
+                failing[r.attributes.sopInstanceUID].map { .failure($0) } ?? .success(())
             }
             if results.contains(where: { if case .success = $0 { true } else { false } }) {
                 batches.withLockedValue { $0.append(batch.map(\.attributes.sopInstanceUID)) }
@@ -29,6 +40,8 @@ import TestSupport
             return results
         }
     }
+
+    static let constraint = DatabaseError(resultCode: .SQLITE_CONSTRAINT, message: "refused")
 
     static func record(_ sop: String) -> InstanceRecord {
         SQLiteIndexTests.record(SQLiteIndexTests.attributes(sop: sop))
@@ -66,35 +79,61 @@ import TestSupport
         #expect(commits.batches.withLockedValue { $0 } == [(0..<10).map { "1.8.\($0)" }])
     }
 
-    /// A commit that fails for every row (the database unwritable) keeps them and refuses new ones until a commit
-    /// succeeds; the reader that needed them hears why.
+    /// A commit that fails for the database (unwritable, locked, full), even for one row while the others went
+    /// in, keeps the batch and refuses new rows until a commit succeeds; the reader that needed them hears why.
     @Test func aFailingCommitKeepsTheRowsAndRefusesNewOnes() throws {
         let commits = Commits()
         let pending = Self.rows(commits)
-        commits.fails.withLockedValue { $0 = ["1.7.1", "1.7.2"] }
+        commits.fails.withLockedValue { $0 = ["1.7.2": Refused()] }
         try pending.add(Self.record("1.7.1"))
         try pending.add(Self.record("1.7.2"))
         #expect(throws: Refused.self) { try pending.settle() }
+        #expect(pending.location(of: "1.7.1") != nil)
         #expect(pending.location(of: "1.7.2") != nil)
         #expect(throws: Refused.self) { try pending.add(Self.record("1.7.3")) }
-        commits.fails.withLockedValue { $0 = [] }
+        commits.fails.withLockedValue { $0 = [:] }
         try pending.settle()
-        #expect(commits.batches.withLockedValue { $0 } == [["1.7.1", "1.7.2"]])
+        #expect(commits.batches.withLockedValue { $0 } == [["1.7.1", "1.7.2"], ["1.7.1", "1.7.2"]])
         try pending.add(Self.record("1.7.3"))
         try pending.settle()
         #expect(pending.isEmpty)
+        #expect(pending.setAside == 0)
     }
 
-    /// One row that fails while the others go in is set aside: it must not keep every reader waiting.
-    @Test func aRowThatFailsAloneIsSetAside() throws {
+    /// A row refused for its own values while the others go in, or alone in its batch, is set aside (and counted:
+    /// the index then leaves its session unclean): it must not keep every reader waiting.
+    @Test func aRowRefusedForItselfIsSetAside() throws {
         let commits = Commits()
         let pending = Self.rows(commits)
-        commits.fails.withLockedValue { $0 = ["1.6.2"] }
+        commits.fails.withLockedValue { $0 = ["1.6.2": Self.constraint, "1.6.5": Self.constraint] }
         for i in 1...3 { try pending.add(Self.record("1.6.\(i)")) }
         try pending.settle()
         #expect(pending.isEmpty)
         #expect(pending.location(of: "1.6.2") == nil)
+        try pending.add(Self.record("1.6.5"))
+        try pending.settle()
+        #expect(pending.isEmpty)
+        #expect(pending.setAside == 2)
         try pending.add(Self.record("1.6.4"))
+    }
+
+    /// A reader waits for the rows queued before it, not for those that keep coming while it waits.
+    @Test func aReaderWaitsOnlyForTheRowsQueuedBeforeIt() async throws {
+        let commits = Commits(gated: true)
+        let pending = Self.rows(commits)
+        try pending.add(Self.record("1.3.1"))
+        async let settled: Void = PlacementNoticesTests.onThread { try pending.settle() }
+        let entered = try await PlacementNoticesTests.onThread { commits.entered.wait(timeout: .now() + 60) == .success }
+        #expect(entered)
+        try pending.add(Self.record("1.3.2"))
+        commits.gate?.signal()
+        try await settled
+        #expect(commits.batches.withLockedValue { $0 } == [["1.3.1"]])
+        #expect(pending.location(of: "1.3.2") != nil)
+        // A withdrawn row is dropped, not committed.
+        pending.withdraw("1.3.2")
+        #expect(pending.isEmpty)
+        #expect(pending.location(of: "1.3.2") == nil)
     }
 
     /// Through the index: the row is found by the duplicate lookup before its commit, every read commits it first,

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import GRDB
 import Logging
 
 /// The rows of journaled instances that are acknowledged but not yet committed to SQLite, committed together a
@@ -19,33 +20,41 @@ import Logging
 final class PendingRows: @unchecked Sendable {
     typealias Commit = ([InstanceRecord]) -> [Result<Void, any Error>]
 
-    /// How long the first pending row waits for others to share its transaction.
+    /// How long the first pending row waits for others to share its transaction (20 ms measured no better).
     static let window: DispatchTimeInterval = .milliseconds(5)
-    /// After a commit failed for the whole batch (the database unwritable, the disk full), when it is tried again.
+    /// After a commit failed (the database unwritable, locked, the disk full), when it is tried again.
     static let retryDelay: DispatchTimeInterval = .seconds(1)
 
     private let condition = NSCondition()
     // Guarded by `condition`.
-    private var queued: [InstanceRecord] = []
+    /// In the order they came, numbered; a row leaves once committed (or set aside, or withdrawn).
+    private var queued: [(number: UInt64, record: InstanceRecord)] = []
+    private var nextNumber: UInt64 = 0
     /// The last pending row of each SOP Instance UID (its file path) and how many of its rows are pending.
     private var locations: [String: (path: String, rows: Int)] = [:]
     private var committing = false
     private var timerArmed = false
-    /// Why the last commit failed for every row of its batch: the rows stay queued, and it is thrown to those
-    /// who need them (readers, new rows) until a commit succeeds.
+    /// Why the last commit failed: its rows stay queued, and it is thrown to those who need them (readers, new
+    /// rows) until a commit succeeds.
     private var failure: (any Error)?
+    /// Rows that could not be recorded and were given up (see `commitLocked`).
+    private var rowsSetAside = 0
 
     private let commit: Commit
+    private let committed: @Sendable (Int) -> Void
     private let batchLimit: Int
     private let window: DispatchTimeInterval
     /// The thread timed commits run on.
     private let queue = DispatchQueue(label: "arca.index.pending-rows")
     private let logger: Logger
 
-    init(batchLimit: Int, window: DispatchTimeInterval = PendingRows.window, logger: Logger, commit: @escaping Commit) {
+    /// `committed`: called with the number of rows each successful commit recorded.
+    init(batchLimit: Int, window: DispatchTimeInterval = PendingRows.window, logger: Logger,
+         committed: @escaping @Sendable (Int) -> Void = { _ in }, commit: @escaping Commit) {
         self.batchLimit = max(1, batchLimit)
         self.window = window
         self.logger = logger
+        self.committed = committed
         self.commit = commit
     }
 
@@ -55,7 +64,8 @@ final class PendingRows: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         if let failure { throw failure }
-        queued.append(record)
+        queued.append((nextNumber, record))
+        nextNumber += 1
         let sop = record.attributes.sopInstanceUID
         locations[sop] = (record.filePath, (locations[sop]?.rows ?? 0) + 1)
         if queued.count >= batchLimit {
@@ -65,11 +75,33 @@ final class PendingRows: @unchecked Sendable {
         }
     }
 
+    /// Drops the queued rows of `sopInstanceUID` not yet being committed (its row removed: an instance whose bytes
+    /// failed to reach the journal after its row was queued).
+    func withdraw(_ sopInstanceUID: String) {
+        condition.lock()
+        defer { condition.unlock() }
+        // The first batch may be in a commit now: only what comes after it.
+        let from = committing ? min(batchLimit, queued.count) : 0
+        queued = Array(queued[..<from]) + queued[from...].filter { $0.record.attributes.sopInstanceUID != sopInstanceUID }
+        let left = queued.filter { $0.record.attributes.sopInstanceUID == sopInstanceUID }
+        if let last = left.last { locations[sopInstanceUID] = (last.record.filePath, left.count) } else {
+            locations.removeValue(forKey: sopInstanceUID)
+        }
+        condition.broadcast()
+    }
+
     /// The file path of a pending row of `sopInstanceUID` (the latest one), nil when none is pending.
     func location(of sopInstanceUID: String) -> String? {
         condition.lock()
         defer { condition.unlock() }
         return locations[sopInstanceUID]?.path
+    }
+
+    /// Rows that could not be recorded and were given up since the index was opened.
+    var setAside: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return rowsSetAside
     }
 
     var isEmpty: Bool {
@@ -78,26 +110,20 @@ final class PendingRows: @unchecked Sendable {
         return queued.isEmpty
     }
 
-    /// Returns once every row queued before the call is committed: commits them on this thread (blocking: an I/O
-    /// thread), or waits for the commit that has them. Throws when they could not be committed.
+    /// Returns once every row queued before the call has left the queue (committed, or set aside): commits them on
+    /// this thread (blocking: an I/O thread), or waits for the commit that has them. Rows queued meanwhile are not
+    /// waited for. Throws when they could not be committed.
     func settle() throws {
         condition.lock()
         defer { condition.unlock() }
-        // Rows leave `queued` in order, only once committed: the ones queued now are settled when as many rows
-        // have left it.
-        var owed = queued.count
-        while owed > 0 {
+        let owed = nextNumber
+        while let first = queued.first, first.number < owed {
             if committing {
-                let before = queued.count
                 condition.wait()
-                owed -= max(0, before - queued.count)
                 continue
             }
-            let before = queued.count
             commitLocked()
-            let left = before - queued.count
-            if left == 0, let failure { throw failure }
-            owed -= left
+            if let failure, queued.first?.number == first.number { throw failure }
         }
     }
 
@@ -110,11 +136,13 @@ final class PendingRows: @unchecked Sendable {
         commitLocked()
     }
 
-    /// Commits the first batch; called locked, with nothing committing, and returns locked. Rows that failed
-    /// alone while others of the batch went in are set aside (a bad row must not keep every reader waiting);
-    /// when every row failed, the batch stays queued and is tried again.
+    /// Commits the first batch; called locked, with nothing committing, and returns locked. A row refused for
+    /// itself (a constraint, a value SQLite will not take) while nothing else failed is set aside: it must not
+    /// keep every reader waiting or refuse every C-STORE after it; `endSession` then leaves the session unclean,
+    /// so the next start reconciles the index with the files. Any other failure (busy, locked, full, I/O) keeps
+    /// the whole batch queued (a row that went in alone is recorded again, the same) and it is tried again.
     private func commitLocked() {
-        let batch = Array(queued.prefix(batchLimit))
+        let batch = queued.prefix(batchLimit).map(\.record)
         guard !batch.isEmpty else { return }
         committing = true
         condition.unlock()
@@ -122,29 +150,41 @@ final class PendingRows: @unchecked Sendable {
         condition.lock()
         committing = false
         defer { condition.broadcast() }
-        let failures = results.enumerated().compactMap { i, r -> (InstanceRecord, any Error)? in
-            if case .failure(let e) = r { return (batch[i], e) }
-            return nil
+        var refused: [(InstanceRecord, any Error)] = []
+        var systemic: (any Error)?
+        for (record, result) in zip(batch, results) {
+            guard case .failure(let error) = result else { continue }
+            if Self.isRowLevel(error) { refused.append((record, error)) } else if systemic == nil { systemic = error }
         }
-        if failures.count == batch.count, let (_, error) = failures.first {
+        if let systemic {
             if failure == nil {
-                logger.error("index: \(batch.count) acknowledged row(s) not committed, retrying in 1 s (their instances are in the journal): \(error)")
+                logger.error("index: \(batch.count) acknowledged row(s) not committed, retrying in 1 s (their instances are in the journal): \(systemic)")
             }
-            failure = error
+            failure = systemic
             armTimer(after: Self.retryDelay)
             return
         }
-        if failure != nil { logger.notice("index: pending rows committed again") }
+        if failure != nil { logger.notice("index: the pending rows are committed again") }
         failure = nil
-        for (record, error) in failures {
-            logger.error("index: the row of \(record.attributes.sopInstanceUID) (\(record.filePath)) cannot be recorded and was set aside; `arca index check` reports its file: \(error)")
+        for (record, error) in refused {
+            logger.error("index: the row of \(record.attributes.sopInstanceUID) (\(record.filePath)) cannot be recorded and was set aside; the next start reconciles the index with the files: \(error)")
         }
+        rowsSetAside += refused.count
         queued.removeFirst(batch.count)
-        for record in batch {
-            let sop = record.attributes.sopInstanceUID
-            if let n = locations[sop]?.rows, n > 1 { locations[sop]?.rows = n - 1 } else { locations.removeValue(forKey: sop) }
-        }
+        for record in batch { forget(record.attributes.sopInstanceUID) }
+        committed(batch.count - refused.count)
         if !queued.isEmpty { armTimer(after: window) }
+    }
+
+    /// Errors of one row's values, not of the database: SQLite's constraint, datatype mismatch and too-big codes.
+    static func isRowLevel(_ error: any Error) -> Bool {
+        guard let error = error as? DatabaseError else { return false }
+        return [ResultCode.SQLITE_CONSTRAINT, .SQLITE_MISMATCH, .SQLITE_TOOBIG].contains(error.resultCode)
+    }
+
+    /// Called locked: one row of `sop` left the queue.
+    private func forget(_ sop: String) {
+        if let n = locations[sop]?.rows, n > 1 { locations[sop]?.rows = n - 1 } else { locations.removeValue(forKey: sop) }
     }
 
     /// Called locked.

@@ -78,7 +78,8 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
         try pool.writeWithoutTransaction { db in if let writer = db.sqliteConnection { checkpointer.install(on: writer) } }
         self.checkpointer = checkpointer
         let pool = self.pool, levels = self.levels
-        let pending = PendingRows(batchLimit: Self.maxBatch, logger: logger) { batch in
+        // Counted once committed: another process's early lookup that began before then looks again.
+        let pending = PendingRows(batchLimit: Self.maxBatch, logger: logger, committed: { sharedRows?.add($0) }) { batch in
             Self.commitRows(batch, pool: pool, levels: levels)
         }
         self.pending = pending
@@ -143,13 +144,12 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
         sharedRows?.add(1)
     }
 
-    /// A journaled instance's row: visible at once (`filePathNow` finds it, reads wait for it), committed with the
-    /// rows of the instances that come within `PendingRows.window`. Counted among the rows recorded at once, so
-    /// that an early duplicate lookup of this process (`FileArchive.lookUpEarly`) that began before it does not
-    /// hold; another process's lookup then asks the index, which has the row once it is committed.
+    /// A journaled instance's row: visible at once in this process (`filePathNow` finds it, reads wait for it),
+    /// committed with the rows of the instances that come within `PendingRows.window`, and counted among the rows
+    /// every process recorded then (`recordedRowCount`): an early duplicate lookup begun before that looks again
+    /// (this process's own lookups find the queued row).
     public func recordJournaled(_ record: InstanceRecord, endingClaim: Bool) throws {
         try pending.add(record)
-        sharedRows?.add(1)
     }
 
     /// One transaction for `batch` on the writer's connection; a failure commits each row alone, so that one bad row
@@ -157,15 +157,20 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
     private static func commitRows(_ batch: [InstanceRecord], pool: DatabasePool, levels: LevelCache) -> [Result<Void, any Error>] {
         do {
             try pool.writeWithoutTransaction { db in
-                try inTransaction(db) {
-                    try levels.begin(db)
-                    for r in batch { try IndexStatements.record(r, in: db, levels: levels) }
-                    levels.end(db)
+                do {
+                    try inTransaction(db) {
+                        try levels.begin(db)
+                        for r in batch { try IndexStatements.record(r, in: db, levels: levels) }
+                        levels.end(db)
+                    }
+                } catch {
+                    // On the writer's connection: the cache is used by whoever holds it.
+                    levels.clear()
+                    throw error
                 }
             }
             return batch.map { _ in .success(()) }
         } catch {
-            levels.clear()
             return batch.map { r in Result { try pool.write { db in try IndexStatements.record(r, in: db) } } }
         }
     }
@@ -202,6 +207,7 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
 
     /// `remove(instance:)` for synchronous callers (maintenance).
     public func removeNow(instance sopInstanceUID: String) throws {
+        pending.withdraw(sopInstanceUID)
         try pending.settle()
         try pool.write { db in try IndexStatements.remove(sopInstanceUID, in: db) }
     }
@@ -258,6 +264,8 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
     /// Marks a clean stop: every acknowledged instance's row is committed.
     public func endSession() throws {
         try pending.settle()
+        // A row set aside was acknowledged: the next start reconciles the index with the files (as after a crash).
+        guard pending.setAside == 0 else { return }
         try pool.write { db in try db.execute(sql: "INSERT OR REPLACE INTO server_state (key, value) VALUES ('session', 'stopped')") }
     }
 

@@ -62,7 +62,7 @@ public final class FileArchive: Sendable {
     /// one instance are decided one at a time.
     private let inFlight = NIOLockedValueBox<[String: [CheckedContinuation<Void, Never>]]>([:])
     /// The rows this process recorded lately: what tells whether an early duplicate lookup still holds.
-    private let recentRows = RecentRows()
+    private let recentRows: RecentRows
     /// The ingest journal and its materializer (nil without a journal).
     public let journal: IngestJournal?
     public let materializer: Materializer?
@@ -81,6 +81,12 @@ public final class FileArchive: Sendable {
                 afterPlace: (@Sendable (_ absolutePath: String) throws -> Void)? = nil) throws {
         self.configuration = configuration
         self.index = index
+        let recentRows = RecentRows()
+        self.recentRows = recentRows
+        // An index that commits journaled rows later counts each row twice, queued and committed (another
+        // process's lookup begun in between must not hold), so each is noted twice too: at the commit here and
+        // when queued (`recordRow`: this process's next lookup must not hold either).
+        _ = index?.observeJournaledCommits { sops in for sop in sops { recentRows.noted(sop) } }
         let writeBuffers = AlignedBufferPool()
         self.writeBuffers = writeBuffers
         try Directory.create(configuration.root + "/" + Self.incomingFolder)

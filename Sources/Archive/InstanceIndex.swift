@@ -91,6 +91,11 @@ public protocol InstanceIndex: Sendable {
     /// that placeholder (the instance replaced or removed since) is left as it is. Durable once the archive's file
     /// system is synced (SQLite) or when it returns (a database server).
     func settleHashes(_ hashes: [SettledHash]) throws
+    /// For an index that commits journaled rows after `recordJournaled` returns (SQLite's pending rows): calls
+    /// `body` with the SOP Instance UIDs of each commit's rows once they are committed, and answers true; false
+    /// (and never calls it) when the rows are committed before `recordJournaled` returns. Such an index counts
+    /// each journaled row in `recordedRowCount` twice, when queued and when committed.
+    func observeJournaledCommits(_ body: @escaping @Sendable ([String]) -> Void) -> Bool
 }
 
 public enum InstanceClaim: Sendable, Equatable {
@@ -118,6 +123,7 @@ extension InstanceIndex {
     public func recordJournaled(_ record: InstanceRecord, endingClaim: Bool) throws { try recordNow(record, endingClaim: endingClaim) }
     /// An index in the archive's own file system (SQLite): the materializer's `syncfs` makes its rows durable.
     public func makeRowsDurable() throws {}
+    public func observeJournaledCommits(_ body: @escaping @Sendable ([String]) -> Void) -> Bool { false }
     public var recordedRowCount: UInt64? { nil }
     public var isReadByOtherNodes: Bool { false }
     public var placementNotices: (any PlacementNotices)? { nil }

@@ -93,6 +93,35 @@ import Testing
         }
     }
 
+    /// Another process queued the instance's row (acknowledged, not yet committed: `PendingRows`) before this one
+    /// looked it up, so the lookup could not see it; the row is committed before this commit: the lookup does not
+    /// hold (the row is counted again once committed), the commit is refused.
+    @Test func aRowAnotherProcessQueuedBeforeTheLookupAndCommittedSinceIsSeen() throws {
+        let root = try ExternalTool.temporaryDirectory("arca-early-lookup").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let archive = try FileArchive(configuration: FileArchive.Configuration(root: root, duplicatePolicy: .reject),
+                                      index: try SQLiteIndex(archive: root))
+        defer { archive.close() }
+        let other = try SQLiteIndex(archive: root)
+        let file = SampleImage.secondaryCapture()
+        let bytes = try file.serialized()
+        let attributes = InstanceAttributes(file.dataSet)
+        let relative = try archive.relativePath(for: attributes)
+        try other.recordJournaled(InstanceRecord(attributes: attributes, filePath: relative, fileSize: UInt64(bytes.count),
+                                                 fileHash: "journal-1-0", transferSyntaxUID: file.transferSyntax.uid,
+                                                 receivedAt: "20261203T190000Z", callingAETitle: "OTHER"), endingClaim: true)
+        let early = try #require(archive.lookUpEarly(attributes.sopInstanceUID))
+        // Any read of the other index commits what it queued.
+        #expect(try other.allInstances().count == 1)
+        let stream = try #require(archive.journalStream())
+        try bytes.withUnsafeBytes { try stream.append($0) }
+        #expect { try archive.commitNow(journaled: stream, relative: relative, attributes: attributes,
+                                        transferSyntaxUID: file.transferSyntax.uid, callingAETitle: "T",
+                                        receivedAt: "20261203T190001Z", crc: CRC32C.checksum(bytes), early: early) } throws: { error in
+            if case ArchiveError.duplicate = error { return true } else { return false }
+        }
+    }
+
     /// Without a row recorded since, an early lookup stands and the commit does not ask the index: seen here by a
     /// row written behind the archive's back (neither noted nor counted), which a commit that asked would have
     /// refused as a duplicate. The commit in place (no journal) takes the same path.

@@ -41,16 +41,17 @@ final class PendingRows: @unchecked Sendable {
     private var rowsSetAside = 0
 
     private let commit: Commit
-    private let committed: @Sendable (Int) -> Void
+    private let committed: @Sendable ([InstanceRecord]) -> Void
     private let batchLimit: Int
     private let window: DispatchTimeInterval
     /// The thread timed commits run on.
     private let queue = DispatchQueue(label: "arca.index.pending-rows")
     private let logger: Logger
 
-    /// `committed`: called with the number of rows each successful commit recorded.
+    /// `committed`: called with the rows each successful commit recorded (on the committing thread, unlocked,
+    /// before readers waiting for them go on).
     init(batchLimit: Int, window: DispatchTimeInterval = PendingRows.window, logger: Logger,
-         committed: @escaping @Sendable (Int) -> Void = { _ in }, commit: @escaping Commit) {
+         committed: @escaping @Sendable ([InstanceRecord]) -> Void = { _ in }, commit: @escaping Commit) {
         self.batchLimit = max(1, batchLimit)
         self.window = window
         self.logger = logger
@@ -147,6 +148,12 @@ final class PendingRows: @unchecked Sendable {
         committing = true
         condition.unlock()
         let results = commit(batch)
+        if results.contains(where: { if case .success = $0 { true } else { false } }) {
+            committed(zip(batch, results).compactMap { record, result in
+                if case .success = result { return record }
+                return nil
+            })
+        }
         condition.lock()
         committing = false
         defer { condition.broadcast() }
@@ -172,7 +179,6 @@ final class PendingRows: @unchecked Sendable {
         rowsSetAside += refused.count
         queued.removeFirst(batch.count)
         for record in batch { forget(record.attributes.sopInstanceUID) }
-        committed(batch.count - refused.count)
         if !queued.isEmpty { armTimer(after: window) }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+import NIOConcurrencyHelpers
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -22,6 +23,8 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
     private let group = GroupCommit<InstanceRecord>()
     /// Journaled instances' rows, acknowledged and not yet committed.
     private let pending: PendingRows
+    /// Told the SOP Instance UIDs of each commit of pending rows (`observeJournaledCommits`).
+    private let commitObserver = NIOLockedValueBox<(@Sendable ([String]) -> Void)?>(nil)
     /// The levels the last group commits wrote (used inside the writer connection's transactions only).
     let levels = LevelCache()
     /// Transactions committed by the group writer (for tests and benchmarks).
@@ -78,8 +81,13 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
         try pool.writeWithoutTransaction { db in if let writer = db.sqliteConnection { checkpointer.install(on: writer) } }
         self.checkpointer = checkpointer
         let pool = self.pool, levels = self.levels
-        // Counted once committed: another process's early lookup that began before then looks again.
-        let pending = PendingRows(batchLimit: Self.maxBatch, logger: logger, committed: { sharedRows?.add($0) }) { batch in
+        // Counted again once committed: another process's early lookup begun between the two, which could not
+        // see the row, looks again.
+        let observer = commitObserver
+        let pending = PendingRows(batchLimit: Self.maxBatch, logger: logger, committed: { rows in
+            sharedRows?.add(rows.count)
+            observer.withLockedValue { $0 }?(rows.map(\.attributes.sopInstanceUID))
+        }) { batch in
             Self.commitRows(batch, pool: pool, levels: levels)
         }
         self.pending = pending
@@ -145,11 +153,17 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
     }
 
     /// A journaled instance's row: visible at once in this process (`filePathNow` finds it, reads wait for it),
-    /// committed with the rows of the instances that come within `PendingRows.window`, and counted among the rows
-    /// every process recorded then (`recordedRowCount`): an early duplicate lookup begun before that looks again
-    /// (this process's own lookups find the queued row).
+    /// committed with the rows of the instances that come within `PendingRows.window`. Counted among the rows
+    /// every process recorded (`recordedRowCount`) now and again once committed, so that an early duplicate
+    /// lookup begun before either looks again.
     public func recordJournaled(_ record: InstanceRecord, endingClaim: Bool) throws {
         try pending.add(record)
+        sharedRows?.add(1)
+    }
+
+    public func observeJournaledCommits(_ body: @escaping @Sendable ([String]) -> Void) -> Bool {
+        commitObserver.withLockedValue { $0 = body }
+        return true
     }
 
     /// One transaction for `batch` on the writer's connection; a failure commits each row alone, so that one bad row

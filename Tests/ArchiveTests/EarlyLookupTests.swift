@@ -70,33 +70,25 @@ import Testing
     /// A second server on the same archive (another process, so another index and another archive object)
     /// records the instance after this one looked it up: the lookup does not hold, the commit is refused.
     @Test func aRowAnotherProcessRecordedSinceTheLookupIsSeen() throws {
-        let root = try ExternalTool.temporaryDirectory("arca-early-lookup").path
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let archive = try FileArchive(configuration: FileArchive.Configuration(root: root, duplicatePolicy: .reject),
-                                      index: try SQLiteIndex(archive: root))
-        defer { archive.close() }
-        let other = try SQLiteIndex(archive: root)
-        let file = SampleImage.secondaryCapture()
-        let bytes = try file.serialized()
-        let attributes = InstanceAttributes(file.dataSet)
-        let relative = try archive.relativePath(for: attributes)
-        let early = try #require(archive.lookUpEarly(attributes.sopInstanceUID))
-        try other.recordNow(InstanceRecord(attributes: attributes, filePath: relative, fileSize: UInt64(bytes.count),
-                                           fileHash: BLAKE3.hex(BLAKE3.hash(bytes)), transferSyntaxUID: file.transferSyntax.uid,
-                                           receivedAt: "20261203T190000Z", callingAETitle: "OTHER"))
-        let stream = try #require(archive.journalStream())
-        try bytes.withUnsafeBytes { try stream.append($0) }
-        #expect { try archive.commitNow(journaled: stream, relative: relative, attributes: attributes,
-                                        transferSyntaxUID: file.transferSyntax.uid, callingAETitle: "T",
-                                        receivedAt: "20261203T190001Z", crc: CRC32C.checksum(bytes), early: early) } throws: { error in
-            if case ArchiveError.duplicate = error { return true } else { return false }
-        }
+        try expectRefused(after: { other, record in try other.recordNow(record) })
     }
 
     /// Another process queued the instance's row (acknowledged, not yet committed: `PendingRows`) before this one
     /// looked it up, so the lookup could not see it; the row is committed before this commit: the lookup does not
     /// hold (the row is counted again once committed), the commit is refused.
     @Test func aRowAnotherProcessQueuedBeforeTheLookupAndCommittedSinceIsSeen() throws {
+        try expectRefused(before: { other, record in try other.recordJournaled(record, endingClaim: true) },
+                          // Any read of the other index commits what it queued.
+                          after: { other, _ in
+                            let rows = try other.allInstances().count
+                            #expect(rows == 1)
+                          })
+    }
+
+    /// A commit whose early lookup was made between `before` and `after`, which another process's index (`other`,
+    /// on the same archive) ran on the same instance's row: refused as a duplicate.
+    private func expectRefused(before: (SQLiteIndex, InstanceRecord) throws -> Void = { _, _ in },
+                               after: (SQLiteIndex, InstanceRecord) throws -> Void) throws {
         let root = try ExternalTool.temporaryDirectory("arca-early-lookup").path
         defer { try? FileManager.default.removeItem(atPath: root) }
         let archive = try FileArchive(configuration: FileArchive.Configuration(root: root, duplicatePolicy: .reject),
@@ -107,12 +99,12 @@ import Testing
         let bytes = try file.serialized()
         let attributes = InstanceAttributes(file.dataSet)
         let relative = try archive.relativePath(for: attributes)
-        try other.recordJournaled(InstanceRecord(attributes: attributes, filePath: relative, fileSize: UInt64(bytes.count),
-                                                 fileHash: "journal-1-0", transferSyntaxUID: file.transferSyntax.uid,
-                                                 receivedAt: "20261203T190000Z", callingAETitle: "OTHER"), endingClaim: true)
+        let record = InstanceRecord(attributes: attributes, filePath: relative, fileSize: UInt64(bytes.count),
+                                    fileHash: BLAKE3.hex(BLAKE3.hash(bytes)), transferSyntaxUID: file.transferSyntax.uid,
+                                    receivedAt: "20261203T190000Z", callingAETitle: "OTHER")
+        try before(other, record)
         let early = try #require(archive.lookUpEarly(attributes.sopInstanceUID))
-        // Any read of the other index commits what it queued.
-        #expect(try other.allInstances().count == 1)
+        try after(other, record)
         let stream = try #require(archive.journalStream())
         try bytes.withUnsafeBytes { try stream.append($0) }
         #expect { try archive.commitNow(journaled: stream, relative: relative, attributes: attributes,

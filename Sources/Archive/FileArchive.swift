@@ -86,7 +86,7 @@ public final class FileArchive: Sendable {
         // An index that commits journaled rows later counts each row twice, queued and committed (another
         // process's lookup begun in between must not hold), so each is noted twice too: at the commit here and
         // when queued (`recordRow`: this process's next lookup must not hold either).
-        _ = index?.observeJournaledCommits { sops in for sop in sops { recentRows.noted(sop) } }
+        index?.observeJournaledCommits { sops in for sop in sops { recentRows.noted(sop) } }
         let writeBuffers = AlignedBufferPool()
         self.writeBuffers = writeBuffers
         try Directory.create(configuration.root + "/" + Self.incomingFolder)

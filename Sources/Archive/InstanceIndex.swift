@@ -92,10 +92,9 @@ public protocol InstanceIndex: Sendable {
     /// system is synced (SQLite) or when it returns (a database server).
     func settleHashes(_ hashes: [SettledHash]) throws
     /// For an index that commits journaled rows after `recordJournaled` returns (SQLite's pending rows): calls
-    /// `body` with the SOP Instance UIDs of each commit's rows once they are committed, and answers true; false
-    /// (and never calls it) when the rows are committed before `recordJournaled` returns. Such an index counts
-    /// each journaled row in `recordedRowCount` twice, when queued and when committed.
-    func observeJournaledCommits(_ body: @escaping @Sendable ([String]) -> Void) -> Bool
+    /// `body` with the SOP Instance UIDs of each commit's rows once they are committed. Such an index counts each
+    /// journaled row in `recordedRowCount` twice, when queued and when committed. Others never call it.
+    func observeJournaledCommits(_ body: @escaping @Sendable ([String]) -> Void)
 }
 
 public enum InstanceClaim: Sendable, Equatable {
@@ -123,7 +122,7 @@ extension InstanceIndex {
     public func recordJournaled(_ record: InstanceRecord, endingClaim: Bool) throws { try recordNow(record, endingClaim: endingClaim) }
     /// An index in the archive's own file system (SQLite): the materializer's `syncfs` makes its rows durable.
     public func makeRowsDurable() throws {}
-    public func observeJournaledCommits(_ body: @escaping @Sendable ([String]) -> Void) -> Bool { false }
+    public func observeJournaledCommits(_ body: @escaping @Sendable ([String]) -> Void) {}
     public var recordedRowCount: UInt64? { nil }
     public var isReadByOtherNodes: Bool { false }
     public var placementNotices: (any PlacementNotices)? { nil }

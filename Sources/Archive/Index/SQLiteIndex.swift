@@ -161,9 +161,8 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
         sharedRows?.add(1)
     }
 
-    public func observeJournaledCommits(_ body: @escaping @Sendable ([String]) -> Void) -> Bool {
+    public func observeJournaledCommits(_ body: @escaping @Sendable ([String]) -> Void) {
         commitObserver.withLockedValue { $0 = body }
-        return true
     }
 
     /// One transaction for `batch` on the writer's connection; a failure commits each row alone, so that one bad row

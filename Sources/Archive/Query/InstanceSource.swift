@@ -48,8 +48,13 @@ extension StoredInstanceReader {
 /// place, perhaps by another node) is waited for first (`waitInPlace`), here rather than at each reader.
 extension InstanceSource {
     public func header(of instance: ArchivedInstance) throws -> DataSet {
-        waitIfPending(instance)
-        return try header(at: instance.location)
+        try header(at: instance.location, pending: JournalChecksum.isPlaceholder(instance.hash))
+    }
+
+    /// The header at `location`, waited for first when its row's hash is a placeholder (`pending`).
+    func header(at location: String, pending: Bool) throws -> DataSet {
+        if pending { waitInPlace(location) }
+        return try header(at: location)
     }
 
     public func open(_ instance: ArchivedInstance) throws -> any StoredInstanceReader {

@@ -45,11 +45,8 @@ final class MatchRun: @unchecked Sendable {
                 return cached
             }
             do {
-                header = try headers.header(location) {
-                    // Acknowledged and perhaps still held in a journal (this node's or another's): waited for.
-                    if instance.isPending { source.waitInPlace(location) }
-                    return try source.header(at: location)
-                }
+                // Acknowledged and perhaps still held in a journal (this node's or another's): waited for.
+                header = try headers.header(location) { try source.header(at: location, pending: instance.isPending) }
             } catch {
                 unreadable = true
                 return nil

@@ -55,6 +55,21 @@ public func fuzzAssociation(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         fatalError("the stream decodes differently in pieces: \(whole.pdus.count) vs \(pieces.pdus.count) PDUs, \(String(describing: whole.error)) vs \(String(describing: pieces.error))")
     }
 
+    // 1b. The channel's decoder, which hands a P-DATA-TF's dataset PDVs on as they arrive, in the same pieces: a
+    //     message reader sees what the whole-PDU decoding gives. Where that fails, this one fails too, having
+    //     handed on at least as much (the PDVs of a PDU before its bad one, which a whole-PDU decoder drops).
+    let streamed = streamStream(input, chunkSizes: sizes)
+    let expected = PDU.received(whole.pdus), seen = PDU.received(streamed.pdus)
+    if whole.error == nil {
+        guard streamed.error == nil, seen == expected else {
+            fatalError("the streaming decoder differs: \(String(describing: streamed.error)), \(seen.count) vs \(expected.count) parts")
+        }
+    } else {
+        guard streamed.error != nil, seen.starts(with: expected) else {
+            fatalError("the streaming decoder differs on a bad stream: \(String(describing: streamed.error)) vs \(String(describing: whole.error))")
+        }
+    }
+
     // 2. Every PDU encodes back, and that decodes to itself (AE titles are cut to 16 bytes by design: only
     //    titles that fit are compared).
     for pdu in whole.pdus { checkRoundTrip(pdu) }
@@ -90,6 +105,30 @@ func decodeStream(_ input: UnsafeRawBufferPointer, chunkSizes: [Int]) -> Decoded
     }
     if buffer.readableBytes > 0 {
         out.error = PDUError(.truncated, "connection closed with \(buffer.readableBytes) byte(s) of an incomplete PDU")
+    }
+    return out
+}
+
+/// As `decodeStream`, through `PDUStreamDecoder` the way `PDUDecoder` runs it in the channel.
+func streamStream(_ input: UnsafeRawBufferPointer, chunkSizes: [Int]) -> DecodedStream {
+    var out = DecodedStream()
+    var decoder = PDUStreamDecoder(limits: limits)
+    var buffer = ByteBuffer()
+    var start = 0
+    for n in chunkSizes where start < input.count {
+        let end = min(input.count, start + n)
+        buffer.writeBytes(UnsafeRawBufferPointer(rebasing: input[start..<end]))
+        start = end
+        do {
+            try decoder.decode(&buffer) { out.pdus.append($0) }
+        } catch {
+            out.error = error
+            return out
+        }
+        buffer.discardReadBytes()
+    }
+    if buffer.readableBytes > 0 || decoder.isInsidePDU {
+        out.error = PDUError(.truncated, "connection closed inside a PDU")
     }
     return out
 }

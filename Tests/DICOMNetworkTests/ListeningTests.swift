@@ -24,9 +24,10 @@ import Testing
 
         let second = Self.server(port: port)
         let failing = Task { try await second.run() }
-        let started = ContinuousClock.now
-        await #expect(throws: (any Error).self) { try await second.waitUntilListening(timeout: .seconds(30)) }
-        #expect(ContinuousClock.now - started < .seconds(5), "the bind's failure waited for the timeout")
+        // The bind's own failure, not the waiter's timeout (what it said before it learned the reason). Told apart
+        // by what is thrown, not by the time taken: a loaded test machine can take seconds to run the bind.
+        let failure = await #expect(throws: (any Error).self) { try await second.waitUntilListening(timeout: .seconds(120)) }
+        #expect(!"\(failure.map { "\($0)" } ?? "")".contains("did not start listening"), "the waiter timed out: \(String(describing: failure))")
         await #expect(throws: (any Error).self) { try await failing.value }
         #expect(second.boundPort == nil)
     }

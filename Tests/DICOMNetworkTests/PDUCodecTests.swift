@@ -615,7 +615,9 @@ private func samplePDUs() -> [PDU] {
 // MARK: - NIO handlers
 
 @Suite struct NIOHandlerTests {
-    @Test func byteAtATimeProducesTheSamePDUs() throws {
+    /// Byte by byte, a P-DATA-TF's dataset PDVs come up in pieces as their bytes arrive (no read is gathered
+    /// behind another); a message reader sees the same bytes, in the same order, with the same ends.
+    @Test func byteAtATimeProducesTheSameMessages() throws {
         let pdus = samplePDUs()
         var stream = allocator.buffer(capacity: 4096)
         for p in pdus { try p.encode(into: &stream) }
@@ -625,8 +627,70 @@ private func samplePDUs() -> [PDU] {
             try channel.writeInbound(byte)
             while let p = try channel.readInbound(as: PDU.self) { received.append(p) }
         }
-        #expect(received == pdus)
+        #expect(PDU.received(received) == PDU.received(pdus))
+        #expect(received.filter { if case .dataTF = $0 { false } else { true } } == pdus.filter { if case .dataTF = $0 { false } else { true } })
         _ = try channel.finish()
+    }
+
+    /// A dataset PDV cut by the end of a read goes up at once as a slice of that read, flagged last only in the
+    /// piece that ends it; a command PDV waits until it is whole; nothing is left in the handler between reads.
+    @Test func aDataSetValueGoesUpAsItsBytesArrive() throws {
+        let command = PDV(contextID: 3, isCommand: true, isLast: true, data: buffer(Array(repeating: 0xC0, count: 40)))
+        let data = PDV(contextID: 3, isCommand: false, isLast: true, data: buffer((0..<1000).map { UInt8($0 % 251) }))
+        var stream = allocator.buffer(capacity: 2048)
+        try PDU.dataTF(DataTransfer(pdvs: [command, data])).encode(into: &stream)
+        let channel = EmbeddedChannel(handler: ByteToMessageHandler(PDUDecoder(maxDataPDULength: 16384)))
+        func read(_ length: Int) throws -> [PDV] {
+            try channel.writeInbound(stream.readSlice(length: length) ?? buffer([]))
+            var pdvs: [PDV] = []
+            while let p = try channel.readInbound(as: PDU.self) {
+                guard case .dataTF(let t) = p else { Issue.record("expected P-DATA-TF, got \(p)"); continue }
+                pdvs += t.pdvs
+            }
+            return pdvs
+        }
+        // PDU header, command PDV cut in its data: nothing yet.
+        #expect(try read(6 + 6 + 20).isEmpty)
+        // The rest of the command, the data PDV's header and 300 of its bytes.
+        let first = try read(20 + 6 + 300)
+        #expect(first.map(\.isCommand) == [true, false])
+        #expect(first.first == command)
+        #expect(first.last?.isLast == false)
+        #expect(first.last?.data.readableBytes == 300)
+        let rest = try read(700)
+        #expect(rest.count == 1)
+        #expect(rest.first?.isLast == true)
+        #expect(rest.first?.data.readableBytes == 700)
+        var joined = first[1].data
+        var tail = rest[0].data
+        joined.writeBuffer(&tail)
+        #expect(joined == data.data)
+        _ = try channel.finish()
+    }
+
+    /// The stream ending inside a P-DATA-TF whose start went up already is a truncation, as one ending inside
+    /// any other PDU; and a bad PDV after a good one in one PDU: the good one goes up first, then the error.
+    @Test func aStreamCutInsideADataTransferIsTruncated() throws {
+        var stream = allocator.buffer(capacity: 256)
+        try PDU.dataTF(DataTransfer(pdvs: [PDV(contextID: 1, isCommand: false, isLast: true, data: buffer(Array(repeating: 7, count: 100)))]))
+            .encode(into: &stream)
+        let channel = EmbeddedChannel(handler: ByteToMessageHandler(PDUDecoder(maxDataPDULength: 16384)))
+        try channel.writeInbound(stream.getSlice(at: 0, length: 60) ?? buffer([]))
+        #expect(try channel.readInbound(as: PDU.self) != nil)
+        #expect(throws: PDUError.self) { _ = try channel.finish() }
+
+        // One PDU: a good PDV of 4 bytes, then a PDV item whose length overruns the PDU.
+        let bad = buffer([4, 0, 0, 0, 0, 20,  0, 0, 0, 6, 1, 0, 1, 2, 3, 4,  0, 0, 0, 99, 1, 2])
+        let second = EmbeddedChannel(handler: ByteToMessageHandler(PDUDecoder(maxDataPDULength: 16384)))
+        do {
+            try second.writeInbound(bad)
+            Issue.record("expected an error")
+        } catch let error as PDUError {
+            #expect(error.kind == .lengthOverrun)
+        }
+        let good = try second.readInbound(as: PDU.self)
+        #expect(good == .dataTF(DataTransfer(pdvs: [PDV(contextID: 1, isCommand: false, isLast: false, data: buffer([1, 2, 3, 4]))])))
+        _ = try? second.finish()
     }
 
     @Test func wholeStreamAtOnceProducesTheSamePDUs() throws {
@@ -642,7 +706,7 @@ private func samplePDUs() -> [PDU] {
     }
 
     /// A coalescing decoder gives a read's consecutive P-DATA-TF PDUs as one, their PDVs in order, and every
-    /// other PDU as it is; a PDU cut by the end of what was read waits for the rest, as without coalescing.
+    /// other PDU as it is; a dataset PDV cut by the end of what was read goes up in two pieces.
     @Test func coalescedDataTransfersKeepEveryPDVInOrder() throws {
         func data(_ n: Int, command: Bool = false) -> PDU {
             .dataTF(DataTransfer(pdvs: [PDV(contextID: 1, isCommand: command, isLast: true, data: buffer((0..<(n % 9 + 1)).map { UInt8($0 + n) }))]))
@@ -665,9 +729,10 @@ private func samplePDUs() -> [PDU] {
                 return t.pdvs
             }
         }
-        #expect(received.count == 4)  // 1-3 as one, the release, 4 alone, then 5 when its last byte came
+        #expect(received.count == 4)  // 1-3 as one, the release, 4 and what came of 5, then 5's last byte
         #expect(received[1] == .releaseRQ)
-        #expect(pdvs(received) == pdvs(pdus))
+        #expect(pdvs(received).dropLast(2) == pdvs(pdus).dropLast())
+        #expect(PDU.received(received) == PDU.received(pdus))
         _ = try channel.finish()
     }
 

@@ -69,12 +69,13 @@ import TestSupport
         let accept = "Accept: multipart/related; type=\"application/dicom\"; transfer-syntax=*"
         let series = server.dicomweb + "/studies/\(study.studyUID)/series/\(study.seriesUID)"
         let smallSeries = server.dicomweb + "/studies/\(small.studyUID)/series/\(small.seriesUID)"
-        // The instances' files the process holds open (the index's files and sockets come and go with SQLite's
-        // readers and the connections).
+        // The instance files of this server's archive the process holds open (the index's files and sockets come
+        // and go with SQLite's readers and the connections; tests running beside this one open files of their own).
+        let archivePath = server.archive.resolvingSymlinksInPath().path + "/"
         func openInstanceFiles() -> [String] {
             ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap {
                 try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + $0)
-            }.filter { $0.hasSuffix(".dcm") }
+            }.filter { $0.hasPrefix(archivePath) && $0.hasSuffix(".dcm") }
         }
         let stored = try study.files.reduce(0) { $0 + (try FileManager.default.attributesOfItem(atPath: $1.path)[.size] as? Int ?? 0) }
         _ = try await ExternalTool.runAsync("curl", ["-sf", "-H", accept, "-o", "/dev/null", series])

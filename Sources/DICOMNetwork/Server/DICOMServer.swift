@@ -84,14 +84,16 @@ public final class DICOMServer: Service, Sendable {
                         AssociationTimerHandler(artim: configuration.artimTimeout, idle: configuration.idleTimeout) { why in
                             logger.warning("[ABORT] \(peer): \(why)")
                         },
-                        ByteToMessageHandler(PDUDecoder(limits: configuration.policy.decoderLimits)),
+                        // Dataset PDVs go up as their bytes are read, and each read's PDVs as one element (a read
+                        // that cuts PDUs would otherwise make two or three).
+                        ByteToMessageHandler(PDUDecoder(limits: configuration.policy.decoderLimits, coalescesDataTransfers: true)),
                         QuickAckHandler(),
                         MessageToByteHandler(PDUEncoder()),
                     ])
-                    // At most 4 PDUs (512 KiB at the default 128 KiB maximum PDU) wait for the session before reading pauses;
-                    // NIO's default of 10 let 1.3 MB wait per association, for no gain in speed.
+                    // At most 2 reads (512 KiB with 256 KiB reads) wait for the session before reading pauses; NIO's
+                    // default of 10 let 1.3 MB wait per association, for no gain in speed.
                     return try NIOAsyncChannel<PDU, PDU>(wrappingChannelSynchronously: channel, configuration: .init(
-                        backPressureStrategy: .init(lowWatermark: 2, highWatermark: 4)))
+                        backPressureStrategy: .init(lowWatermark: 1, highWatermark: 2)))
                 }
             }
         bound.listening(on: server.channel.localAddress?.port ?? configuration.port)

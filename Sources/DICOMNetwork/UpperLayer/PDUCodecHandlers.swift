@@ -1,6 +1,7 @@
 import NIOCore
 
-/// Splits the inbound byte stream into ``PDU`` values (PS3.8 9.3), enforcing ``PDULimits``.
+/// Splits the inbound byte stream into ``PDU`` values (PS3.8 9.3), enforcing ``PDULimits``: a
+/// ``PDUStreamDecoder`` in the channel pipeline, so a P-DATA-TF's dataset PDVs go up as their bytes arrive.
 ///
 /// The type and declared length of each PDU are checked as soon as the 6-byte header is
 /// available, so oversized or non-DICOM input fails immediately instead of being buffered.
@@ -8,20 +9,19 @@ import NIOCore
 public struct PDUDecoder: ByteToMessageDecoder, Sendable {
     public typealias InboundOut = PDU
 
-    public var limits: PDULimits
-    /// Consecutive P-DATA-TF PDUs already read go up as one, their PDVs in order (each PDU still checked against
-    /// `limits`): a reader that takes PDVs, not PDU boundaries, then handles a read's worth of small messages
-    /// (a C-FIND's answers, one PDU each) in one pass instead of one trip through the pipeline and the async
-    /// channel per answer, which was a third of a client's time in a search of 8,523 answers.
-    public var coalescesDataTransfers: Bool
+    private var stream: PDUStreamDecoder
 
     /// No PDU is merged once this many PDVs are gathered (a soft bound on the array: the PDU merged last may add
     /// several; what is gathered never exceeds the bytes already read).
     public static let maxCoalescedPDVs = 1024
 
+    /// - Parameter coalescesDataTransfers: consecutive P-DATA-TF PDUs already read go up as one, their PDVs in
+    ///   order (each PDU still checked against `limits`): a reader that takes PDVs, not PDU boundaries, then
+    ///   handles a read's worth of small messages (a C-FIND's answers, one PDU each) in one pass instead of one
+    ///   trip through the pipeline and the async channel per answer, which was a third of a client's time in a
+    ///   search of 8,523 answers.
     public init(limits: PDULimits, coalescesDataTransfers: Bool = false) {
-        self.limits = limits
-        self.coalescesDataTransfers = coalescesDataTransfers
+        stream = PDUStreamDecoder(limits: limits, coalescesDataTransfers: coalescesDataTransfers)
     }
 
     /// - Parameters:
@@ -29,42 +29,24 @@ public struct PDUDecoder: ByteToMessageDecoder, Sendable {
     ///   - maxAssociatePDULength: largest A-ASSOCIATE-RQ/AC accepted (default 1 MiB).
     public init(maxDataPDULength: UInt32, maxAssociatePDULength: UInt32 = PDULimits.defaultMaxAssociatePDULength,
                 coalescesDataTransfers: Bool = false) {
-        self.limits = PDULimits(maxDataPDULength: maxDataPDULength, maxAssociatePDULength: maxAssociatePDULength)
-        self.coalescesDataTransfers = coalescesDataTransfers
+        self.init(limits: PDULimits(maxDataPDULength: maxDataPDULength, maxAssociatePDULength: maxAssociatePDULength),
+                  coalescesDataTransfers: coalescesDataTransfers)
     }
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let pdu = try PDU.decode(from: &buffer, limits: limits) else { return .needMoreData }
-        guard coalescesDataTransfers, case .dataTF(var transfer) = pdu else {
-            context.fireChannelRead(Self.wrapInboundOut(pdu))
-            return .continue
-        }
-        do {
-            while transfer.pdvs.count < Self.maxCoalescedPDVs,
-                  buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) == PDUType.dataTF.rawValue,
-                  case .dataTF(let next)? = try PDU.decode(from: &buffer, limits: limits) {
-                transfer.pdvs.append(contentsOf: next.pdvs)
-            }
-        } catch {
-            // What came before the bad PDU goes up first, as it would have one PDU at a time.
-            context.fireChannelRead(Self.wrapInboundOut(.dataTF(transfer)))
-            throw error
-        }
-        context.fireChannelRead(Self.wrapInboundOut(.dataTF(transfer)))
-        return .continue
+        try stream.decode(&buffer) { context.fireChannelRead(Self.wrapInboundOut($0)) }
+        return .needMoreData
     }
 
     public mutating func decodeLast(
         context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool
     ) throws -> DecodingState {
-        if let pdu = try PDU.decode(from: &buffer, limits: limits) {
-            context.fireChannelRead(Self.wrapInboundOut(pdu))
-            return .continue
-        }
-        if buffer.readableBytes > 0 {
-            let pending = buffer.readableBytes
+        try stream.decode(&buffer) { context.fireChannelRead(Self.wrapInboundOut($0)) }
+        let pending = buffer.readableBytes
+        guard pending == 0, !stream.isInsidePDU else {
             buffer.moveReaderIndex(forwardBy: pending)
-            throw PDUError(.truncated, "connection closed with \(pending) byte(s) of an incomplete PDU", offset: pending)
+            throw PDUError(.truncated, "connection closed with \(pending) byte(s) of an incomplete PDU" + (stream.isInsidePDU ? " (inside a P-DATA-TF)" : ""),
+                           offset: pending)
         }
         return .needMoreData
     }

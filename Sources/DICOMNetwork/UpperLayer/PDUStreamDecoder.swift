@@ -1,0 +1,160 @@
+import NIOCore
+
+/// Cuts an inbound byte stream into PDUs (PS3.8 9.3) with the checks of ``PDU/decode(from:limits:)``, except that
+/// a P-DATA-TF's dataset PDVs are handed on as their bytes arrive: a PDV cut by the end of what was read goes up
+/// as a fragment of it (flagged last only in the piece that ends it), and its PDU goes on in the next read.
+///
+/// Why: a whole-PDU decoder leaves the head of a PDU that straddles two reads in NIO's `ByteToMessageHandler`,
+/// which then copies the whole next read behind it. With 128 KiB PDUs and 256 KiB reads that is nearly every
+/// byte of a large C-STORE (`memmove` was 10% of the event loop at 512 KB). Here every read is consumed to its
+/// end, so the handler keeps nothing and copies nothing; the fragments are slices of the read.
+///
+/// Gathered whole as before, since they are small and a consumer reads them whole: PDUs of the other types, and
+/// command PDVs (``MessageAssembler`` gathers command fragments, but `QuickAckHandler` reads a command's facts
+/// from its last fragment). A read that ends inside a 6-byte header leaves that much for the next read.
+///
+/// Pure state, no channel: ``PDUDecoder`` runs it in the pipeline, the association fuzzer beside the whole-PDU
+/// decoder. Errors are ``PDUError`` values as from ``PDU/decode(from:limits:)``; the fragments that precede an
+/// error in the stream are handed on first.
+public struct PDUStreamDecoder: Sendable {
+    public var limits: PDULimits
+    /// Consecutive P-DATA-TF PDUs (and pieces of them) go up as one `.dataTF`, their PDVs in order, up to
+    /// ``PDUDecoder/maxCoalescedPDVs``; without it, one `.dataTF` per PDU, or per piece of a PDU a read cut.
+    public var coalescesDataTransfers: Bool
+
+    /// The P-DATA-TF being read, once its header is: body bytes not yet read, and the dataset PDV whose data is
+    /// being handed on, if one is open.
+    private var dataPDU: DataPDU?
+    /// PDVs decoded and not yet handed on.
+    private var pending: [PDV] = []
+
+    private struct DataPDU: Sendable {
+        var left: Int
+        var read = 0
+        var open: OpenValue?
+    }
+
+    private struct OpenValue: Sendable {
+        let contextID: UInt8
+        let isLast: Bool
+        var left: Int
+    }
+
+    public init(limits: PDULimits, coalescesDataTransfers: Bool = false) {
+        self.limits = limits
+        self.coalescesDataTransfers = coalescesDataTransfers
+    }
+
+    /// Whether the stream stopped inside a P-DATA-TF (some of it handed on, the rest still to come).
+    public var isInsidePDU: Bool { dataPDU != nil }
+
+    /// Decodes everything `buffer` holds, handing each PDU (or P-DATA-TF piece) to `emit` in order. What is left
+    /// in `buffer` is a partial header or an incomplete PDU of another type: keep it, and append what comes next.
+    public mutating func decode(_ buffer: inout ByteBuffer, emit: (PDU) -> Void) throws(PDUError) {
+        defer { flush(emit) }
+        while true {
+            if var pdu = dataPDU {
+                guard try readData(of: &pdu, from: &buffer) else { return }
+                dataPDU = pdu.left == 0 ? nil : pdu
+                if coalescesDataTransfers ? pending.count >= PDUDecoder.maxCoalescedPDVs : pdu.left == 0 { flush(emit) }
+                continue
+            }
+            let start = buffer.readerIndex
+            guard let typeByte = buffer.getInteger(at: start, as: UInt8.self) else { return }
+            guard typeByte == PDUType.dataTF.rawValue else {
+                guard let pdu = try PDU.decode(from: &buffer, limits: limits) else { return }
+                flush(emit)
+                emit(pdu)
+                continue
+            }
+            guard let declared = buffer.getInteger(at: start + 2, endianness: .big, as: UInt32.self) else { return }
+            try PDU.validateHeader(type: .dataTF, length: declared, limits: limits)
+            // validateHeader bounds `declared` by the Maximum Length, a UInt32: converting cannot fail here.
+            guard let length = Int(exactly: declared) else {
+                throw PDUError(.pduTooLarge, "P-DATA-TF declares length \(declared)", offset: 2)
+            }
+            buffer.moveReaderIndex(forwardBy: PDU.headerLength)
+            dataPDU = DataPDU(left: length)
+        }
+    }
+
+    /// Reads what `buffer` holds of the current P-DATA-TF's next step: some of the open PDV's data, or a PDV's
+    /// header (a command PDV with its data). Returns false when `buffer` holds too little to go on.
+    private mutating func readData(of pdu: inout DataPDU, from buffer: inout ByteBuffer) throws(PDUError) -> Bool {
+        if var open = pdu.open {
+            let count = min(open.left, buffer.readableBytes)
+            guard count > 0, let data = buffer.readSlice(length: count) else { return false }
+            open.left -= count
+            pdu.left -= count
+            pdu.read += count
+            pending.append(PDV(contextID: open.contextID, isCommand: false, isLast: open.left == 0 && open.isLast, data: data))
+            pdu.open = open.left == 0 ? nil : open
+            return true
+        }
+        let offset = PDU.headerLength + pdu.read
+        guard pdu.left >= 4 else {
+            throw PDUError(.lengthOverrun, "\(pdu.left) trailing byte(s) in P-DATA-TF, too few for a PDV item", offset: offset)
+        }
+        let start = buffer.readerIndex
+        guard let declared = buffer.getInteger(at: start, endianness: .big, as: UInt32.self) else { return false }
+        guard declared >= 2 else {
+            throw PDUError(.invalidParameterValue, "PDV item length \(declared) is below 2 (context ID + control header)", offset: offset)
+        }
+        guard let length = Int(exactly: declared), length <= pdu.left - 4 else {
+            throw PDUError(.lengthOverrun, "PDV item length \(declared) overruns the P-DATA-TF (\(pdu.left - 4) byte(s) remain)",
+                           offset: offset)
+        }
+        guard let contextID = buffer.getInteger(at: start + 4, as: UInt8.self),
+              let control = buffer.getInteger(at: start + 5, as: UInt8.self) else { return false }
+        let isCommand = control & 0x01 != 0
+        let isLast = control & 0x02 != 0
+        // A command PDV is taken whole or not at all; a dataset PDV's header is taken alone, its data as it comes.
+        let taken = isCommand || length == 2 ? 4 + length : 6
+        guard buffer.readableBytes >= taken else { return false }
+        buffer.moveReaderIndex(forwardBy: 6)
+        if taken > 6 {
+            guard let data = buffer.readSlice(length: length - 2) else { return false }
+            pending.append(PDV(contextID: contextID, isCommand: true, isLast: isLast, data: data))
+        } else if length == 2 {
+            pending.append(PDV(contextID: contextID, isCommand: isCommand, isLast: isLast, data: ByteBuffer()))
+        } else {
+            pdu.open = OpenValue(contextID: contextID, isLast: isLast, left: length - 2)
+        }
+        pdu.left -= taken
+        pdu.read += taken
+        return true
+    }
+
+    private mutating func flush(_ emit: (PDU) -> Void) {
+        guard !pending.isEmpty else { return }
+        emit(.dataTF(DataTransfer(pdvs: pending)))
+        pending = []
+    }
+}
+
+extension PDU {
+    /// What a message reader (``MessageAssembler``) can tell apart in a sequence of PDUs: the PDUs of other types,
+    /// and each PDV byte with its context and kind, then the end of each command or dataset. Where a sender or a
+    /// read cut the PDVs is not in it, so two decodings of one stream must give the same (the decoder's tests and
+    /// the association fuzzer compare them).
+    enum Received: Equatable {
+        case pdu(PDU)
+        case byte(UInt8, contextID: UInt8, isCommand: Bool)
+        case end(contextID: UInt8, isCommand: Bool)
+    }
+
+    static func received(_ pdus: [PDU]) -> [Received] {
+        var out: [Received] = []
+        for pdu in pdus {
+            guard case .dataTF(let transfer) = pdu else {
+                out.append(.pdu(pdu))
+                continue
+            }
+            for pdv in transfer.pdvs {
+                out += pdv.data.readableBytesView.map { .byte($0, contextID: pdv.contextID, isCommand: pdv.isCommand) }
+                if pdv.isLast { out.append(.end(contextID: pdv.contextID, isCommand: pdv.isCommand)) }
+            }
+        }
+        return out
+    }
+}

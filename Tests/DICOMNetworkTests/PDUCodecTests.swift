@@ -668,6 +668,29 @@ private func samplePDUs() -> [PDU] {
         _ = try channel.finish()
     }
 
+    /// A piece a read cut from a PDV is copied out of the read's buffer when it is small next to it (a slice would
+    /// keep the whole buffer alive while the writer's queue counts only the piece); a whole PDV stays a slice.
+    @Test func aSmallPieceOfALargeReadIsCopiedAndAWholeValueIsNot() throws {
+        var stream = allocator.buffer(capacity: 64 * 1024)
+        let whole = PDV(contextID: 1, isCommand: false, isLast: true, data: buffer(Array(repeating: 1, count: 100)))
+        let cut = PDV(contextID: 1, isCommand: false, isLast: true, data: buffer(Array(repeating: 2, count: 1000)))
+        try PDU.dataTF(DataTransfer(pdvs: [whole])).encode(into: &stream)
+        try PDU.dataTF(DataTransfer(pdvs: [cut])).encode(into: &stream)
+        // The read ends 100 bytes into the second PDV's data, in a buffer of 64 KiB.
+        let read = stream.getSlice(at: 0, length: 12 + 100 + 12 + 100) ?? buffer([])
+        #expect(read.storageCapacity >= 64 * 1024)
+        var decoder = PDUStreamDecoder(limits: defaultLimits)
+        var input = read
+        var pdvs: [PDV] = []
+        try decoder.decode(&input) { if case .dataTF(let t) = $0 { pdvs += t.pdvs } }
+        #expect(input.readableBytes == 0)
+        #expect(pdvs.map(\.data.readableBytes) == [100, 100])
+        #expect(pdvs.first?.data.storageCapacity == read.storageCapacity)  // a slice of the read
+        #expect((pdvs.last?.data.storageCapacity ?? .max) < 4096)  // a copy of its own
+        #expect(pdvs.last?.isLast == false)
+        #expect(decoder.bytesMissingFromPDU == 900)
+    }
+
     /// The stream ending inside a P-DATA-TF whose start went up already is a truncation, as one ending inside
     /// any other PDU; and a bad PDV after a good one in one PDU: the good one goes up first, then the error.
     @Test func aStreamCutInsideADataTransferIsTruncated() throws {
@@ -680,7 +703,7 @@ private func samplePDUs() -> [PDU] {
         #expect(throws: PDUError.self) { _ = try channel.finish() }
 
         // One PDU: a good PDV of 4 bytes, then a PDV item whose length overruns the PDU.
-        let bad = buffer([4, 0, 0, 0, 0, 20,  0, 0, 0, 6, 1, 0, 1, 2, 3, 4,  0, 0, 0, 99, 1, 2])
+        let bad = buffer([4, 0, 0, 0, 0, 16,  0, 0, 0, 6, 1, 0, 1, 2, 3, 4,  0, 0, 0, 99, 1, 2])
         let second = EmbeddedChannel(handler: ByteToMessageHandler(PDUDecoder(maxDataPDULength: 16384)))
         do {
             try second.writeInbound(bad)

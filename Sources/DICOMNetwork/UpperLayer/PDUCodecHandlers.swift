@@ -43,10 +43,12 @@ public struct PDUDecoder: ByteToMessageDecoder, Sendable {
     ) throws -> DecodingState {
         try stream.decode(&buffer) { context.fireChannelRead(Self.wrapInboundOut($0)) }
         let pending = buffer.readableBytes
-        guard pending == 0, !stream.isInsidePDU else {
-            buffer.moveReaderIndex(forwardBy: pending)
-            throw PDUError(.truncated, "connection closed with \(pending) byte(s) of an incomplete PDU" + (stream.isInsidePDU ? " (inside a P-DATA-TF)" : ""),
-                           offset: pending)
+        buffer.moveReaderIndex(forwardBy: pending)
+        if let missing = stream.bytesMissingFromPDU {
+            throw PDUError(.truncated, "connection closed inside a P-DATA-TF, \(missing) byte(s) of it missing", offset: pending)
+        }
+        guard pending == 0 else {
+            throw PDUError(.truncated, "connection closed with \(pending) byte(s) of an incomplete PDU", offset: pending)
         }
         return .needMoreData
     }

@@ -6,12 +6,14 @@ import NIOCore
 ///
 /// Why: a whole-PDU decoder leaves the head of a PDU that straddles two reads in NIO's `ByteToMessageHandler`,
 /// which then copies the whole next read behind it. With 128 KiB PDUs and 256 KiB reads that is nearly every
-/// byte of a large C-STORE (`memmove` was 10% of the event loop at 512 KB). Here every read is consumed to its
-/// end, so the handler keeps nothing and copies nothing; the fragments are slices of the read.
+/// byte of a large C-STORE (`memmove` was 10% of the event loop at 512 KB). Here a read is consumed to its end
+/// whenever it ends inside a dataset PDV's data, so the handler keeps nothing; the fragments are slices of the
+/// read, except a piece small next to its read's buffer, which is copied (below).
 ///
 /// Gathered whole as before, since they are small and a consumer reads them whole: PDUs of the other types, and
 /// command PDVs (``MessageAssembler`` gathers command fragments, but `QuickAckHandler` reads a command's facts
-/// from its last fragment). A read that ends inside a 6-byte header leaves that much for the next read.
+/// from its last fragment). A read that ends inside one of those, or inside a 6-byte PDU or PDV header, leaves
+/// its tail in the handler, which appends the next read to it (a copy, as before; rare with large PDUs).
 ///
 /// Pure state, no channel: ``PDUDecoder`` runs it in the pipeline, the association fuzzer beside the whole-PDU
 /// decoder. Errors are ``PDUError`` values as from ``PDU/decode(from:limits:)``; the fragments that precede an
@@ -37,6 +39,8 @@ public struct PDUStreamDecoder: Sendable {
     private struct OpenValue: Sendable {
         let contextID: UInt8
         let isLast: Bool
+        /// The PDV's data length, and how much of it is still to come.
+        let length: Int
         var left: Int
     }
 
@@ -45,8 +49,13 @@ public struct PDUStreamDecoder: Sendable {
         self.coalescesDataTransfers = coalescesDataTransfers
     }
 
-    /// Whether the stream stopped inside a P-DATA-TF (some of it handed on, the rest still to come).
-    public var isInsidePDU: Bool { dataPDU != nil }
+    /// The bytes of the current P-DATA-TF still to come, if the stream stopped inside one (some of it handed on).
+    public var bytesMissingFromPDU: Int? { dataPDU?.left }
+
+    /// A piece of a dataset PDV smaller than this share of its read's buffer is copied out of it. A slice keeps
+    /// the whole buffer (up to 256 KiB) alive until the writer has taken it, and the writer's queue is bounded by
+    /// the bytes it holds: a peer whose PDVs arrive a few bytes per read would otherwise pin a buffer per piece.
+    static let sliceShareMinimum = 4
 
     /// Decodes everything `buffer` holds, handing each PDU (or P-DATA-TF piece) to `emit` in order. What is left
     /// in `buffer` is a partial header or an incomplete PDU of another type: keep it, and append what comes next.
@@ -83,7 +92,11 @@ public struct PDUStreamDecoder: Sendable {
     private mutating func readData(of pdu: inout DataPDU, from buffer: inout ByteBuffer) throws(PDUError) -> Bool {
         if var open = pdu.open {
             let count = min(open.left, buffer.readableBytes)
-            guard count > 0, let data = buffer.readSlice(length: count) else { return false }
+            guard count > 0, var data = buffer.readSlice(length: count) else { return false }
+            // A whole PDV stays a slice, as a whole-PDU decoder left it; a piece a read cut is copied when small.
+            if count < open.length && count < buffer.storageCapacity / Self.sliceShareMinimum {
+                data = ByteBuffer(buffer: data)
+            }
             open.left -= count
             pdu.left -= count
             pdu.read += count
@@ -118,7 +131,7 @@ public struct PDUStreamDecoder: Sendable {
         } else if length == 2 {
             pending.append(PDV(contextID: contextID, isCommand: isCommand, isLast: isLast, data: ByteBuffer()))
         } else {
-            pdu.open = OpenValue(contextID: contextID, isLast: isLast, left: length - 2)
+            pdu.open = OpenValue(contextID: contextID, isLast: isLast, length: length - 2, left: length - 2)
         }
         pdu.left -= taken
         pdu.read += taken
@@ -140,6 +153,8 @@ extension PDU {
     enum Received: Equatable {
         case pdu(PDU)
         case byte(UInt8, contextID: UInt8, isCommand: Bool)
+        /// A PDV with no data that does not end its message (the assembler still checks its context and kind).
+        case empty(contextID: UInt8, isCommand: Bool)
         case end(contextID: UInt8, isCommand: Bool)
     }
 
@@ -152,7 +167,11 @@ extension PDU {
             }
             for pdv in transfer.pdvs {
                 out += pdv.data.readableBytesView.map { .byte($0, contextID: pdv.contextID, isCommand: pdv.isCommand) }
-                if pdv.isLast { out.append(.end(contextID: pdv.contextID, isCommand: pdv.isCommand)) }
+                if pdv.isLast {
+                    out.append(.end(contextID: pdv.contextID, isCommand: pdv.isCommand))
+                } else if pdv.data.readableBytes == 0 {
+                    out.append(.empty(contextID: pdv.contextID, isCommand: pdv.isCommand))
+                }
             }
         }
         return out

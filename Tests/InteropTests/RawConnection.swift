@@ -17,7 +17,10 @@ final class RawConnection {
         let rc = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard rc == 0 else { close(fd); throw POSIXError(.ECONNREFUSED) }
+        // Not closed here: `fd` is set, so a throw now runs `deinit`, which closes it. Closed here as well, the
+        // second close could shut a descriptor another thread had been given meanwhile (a test server's SQLite
+        // index, which then failed its COMMIT with a disk I/O error while `startPeer` polled a peer's port).
+        guard rc == 0 else { throw POSIXError(.ECONNREFUSED) }
     }
 
     /// How long a read waits for the server (SO_RCVTIMEO).
@@ -26,7 +29,7 @@ final class RawConnection {
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    deinit { close(fd) }
+    deinit { if fd >= 0 { close(fd) } }
 
     func send(_ bytes: [UInt8]) {
         _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }

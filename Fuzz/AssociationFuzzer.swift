@@ -59,7 +59,7 @@ public func fuzzAssociation(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     //     one), in the same pieces: a message reader sees what the whole-PDU decoding gives. Where that fails,
     //     this one fails too, having handed on at least as much (the PDVs of a PDU before its bad one, which a
     //     whole-PDU decoder drops), and with the same error unless the stream merely ended early.
-    let streamed = streamStream(input, chunkSizes: sizes)
+    let streamed = decodeStream(input, chunkSizes: sizes, streaming: true)
     let expected = PDU.received(whole.pdus), seen = PDU.received(streamed.pdus)
     if let error = whole.error {
         guard streamed.error != nil, seen.starts(with: expected),
@@ -92,30 +92,9 @@ struct DecodedStream {
     var error: PDUError?
 }
 
-func decodeStream(_ input: UnsafeRawBufferPointer, chunkSizes: [Int]) -> DecodedStream {
-    var out = DecodedStream()
-    var buffer = ByteBuffer()
-    var start = 0
-    for n in chunkSizes where start < input.count {
-        let end = min(input.count, start + n)
-        buffer.writeBytes(UnsafeRawBufferPointer(rebasing: input[start..<end]))
-        start = end
-        do {
-            while let pdu = try PDU.decode(from: &buffer, limits: limits) { out.pdus.append(pdu) }
-        } catch {
-            out.error = error
-            return out
-        }
-        buffer.discardReadBytes()
-    }
-    if buffer.readableBytes > 0 {
-        out.error = PDUError(.truncated, "connection closed with \(buffer.readableBytes) byte(s) of an incomplete PDU")
-    }
-    return out
-}
-
-/// As `decodeStream`, through `PDUStreamDecoder` the way `PDUDecoder` runs it in the channel.
-func streamStream(_ input: UnsafeRawBufferPointer, chunkSizes: [Int]) -> DecodedStream {
+/// With `streaming`, through `PDUStreamDecoder` as `PDUDecoder` runs it in the server's channel (dataset PDVs
+/// handed on as they arrive, a read's PDVs as one); otherwise whole PDUs (`PDU.decode(from:limits:)`).
+func decodeStream(_ input: UnsafeRawBufferPointer, chunkSizes: [Int], streaming: Bool = false) -> DecodedStream {
     var out = DecodedStream()
     var decoder = PDUStreamDecoder(limits: limits, coalescesDataTransfers: true)
     var buffer = ByteBuffer()
@@ -125,7 +104,11 @@ func streamStream(_ input: UnsafeRawBufferPointer, chunkSizes: [Int]) -> Decoded
         buffer.writeBytes(UnsafeRawBufferPointer(rebasing: input[start..<end]))
         start = end
         do {
-            try decoder.decode(&buffer) { out.pdus.append($0) }
+            if streaming {
+                try decoder.decode(&buffer) { out.pdus.append($0) }
+            } else {
+                while let pdu = try PDU.decode(from: &buffer, limits: limits) { out.pdus.append(pdu) }
+            }
         } catch {
             out.error = error
             return out
@@ -133,7 +116,7 @@ func streamStream(_ input: UnsafeRawBufferPointer, chunkSizes: [Int]) -> Decoded
         buffer.discardReadBytes()
     }
     if buffer.readableBytes > 0 || decoder.bytesMissingFromPDU != nil {
-        out.error = PDUError(.truncated, "connection closed inside a PDU")
+        out.error = PDUError(.truncated, "connection closed with \(buffer.readableBytes) byte(s) of an incomplete PDU")
     }
     return out
 }

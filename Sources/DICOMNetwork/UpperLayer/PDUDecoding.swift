@@ -432,28 +432,32 @@ extension DataTransfer {
         var pdvs: [PDV] = []
         while !reader.isAtEnd {
             let offset = reader.offset
-            guard reader.remaining >= 4 else {
-                throw PDUError(
-                    .lengthOverrun, "\(reader.remaining) trailing byte(s) in P-DATA-TF, too few for a PDV item",
-                    offset: offset)
-            }
-            let declared = try reader.readUInt32("PDV item length")
-            guard declared >= 2 else {
-                throw PDUError(
-                    .invalidParameterValue, "PDV item length \(declared) is below 2 (context ID + control header)",
-                    offset: offset)
-            }
-            guard let length = Int(exactly: declared), length <= reader.remaining else {
-                throw PDUError(
-                    .lengthOverrun,
-                    "PDV item length \(declared) overruns the P-DATA-TF (\(reader.remaining) byte(s) remain)",
-                    offset: offset)
-            }
+            try checkRoomForItem(reader.remaining, offset: offset)
+            let length = try itemLength(try reader.readUInt32("PDV item length"), remaining: reader.remaining, offset: offset)
             let contextID = try reader.readUInt8("presentation context ID")
             let control = try reader.readUInt8("message control header")
             let data = try reader.readSlice(length - 2, "PDV data")
             pdvs.append(PDV(contextID: contextID, isCommand: control & 0x01 != 0, isLast: control & 0x02 != 0, data: data))
         }
         return DataTransfer(pdvs: pdvs)
+    }
+
+    /// `remaining` bytes of a P-DATA-TF's body are left where a PDV item should start: at least its 4-byte length.
+    static func checkRoomForItem(_ remaining: Int, offset: Int) throws(PDUError) {
+        guard remaining >= 4 else {
+            throw PDUError(.lengthOverrun, "\(remaining) trailing byte(s) in P-DATA-TF, too few for a PDV item", offset: offset)
+        }
+    }
+
+    /// A PDV item's declared length checked against the body bytes `remaining` after that length field: at least
+    /// the context ID and control header, and within the PDU.
+    static func itemLength(_ declared: UInt32, remaining: Int, offset: Int) throws(PDUError) -> Int {
+        guard declared >= 2 else {
+            throw PDUError(.invalidParameterValue, "PDV item length \(declared) is below 2 (context ID + control header)", offset: offset)
+        }
+        guard let length = Int(exactly: declared), length <= remaining else {
+            throw PDUError(.lengthOverrun, "PDV item length \(declared) overruns the P-DATA-TF (\(remaining) byte(s) remain)", offset: offset)
+        }
+        return length
     }
 }

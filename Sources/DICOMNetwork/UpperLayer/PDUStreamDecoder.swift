@@ -19,10 +19,10 @@ import NIOCore
 /// decoder. Errors are ``PDUError`` values as from ``PDU/decode(from:limits:)``; the fragments that precede an
 /// error in the stream are handed on first.
 public struct PDUStreamDecoder: Sendable {
-    public var limits: PDULimits
+    public let limits: PDULimits
     /// Consecutive P-DATA-TF PDUs (and pieces of them) go up as one `.dataTF`, their PDVs in order, up to
     /// ``PDUDecoder/maxCoalescedPDVs``; without it, one `.dataTF` per PDU, or per piece of a PDU a read cut.
-    public var coalescesDataTransfers: Bool
+    public let coalescesDataTransfers: Bool
 
     /// The P-DATA-TF being read, once its header is: body bytes not yet read, and the dataset PDV whose data is
     /// being handed on, if one is open.
@@ -78,12 +78,8 @@ public struct PDUStreamDecoder: Sendable {
             }
             guard let declared = buffer.getInteger(at: start + 2, endianness: .big, as: UInt32.self) else { return }
             try PDU.validateHeader(type: .dataTF, length: declared, limits: limits)
-            // validateHeader bounds `declared` by the Maximum Length, a UInt32: converting cannot fail here.
-            guard let length = Int(exactly: declared) else {
-                throw PDUError(.pduTooLarge, "P-DATA-TF declares length \(declared)", offset: 2)
-            }
             buffer.moveReaderIndex(forwardBy: PDU.headerLength)
-            dataPDU = DataPDU(left: length)
+            dataPDU = DataPDU(left: Int(clamping: declared))  // within the Maximum Length: validateHeader checked it
         }
     }
 
@@ -105,18 +101,10 @@ public struct PDUStreamDecoder: Sendable {
             return true
         }
         let offset = PDU.headerLength + pdu.read
-        guard pdu.left >= 4 else {
-            throw PDUError(.lengthOverrun, "\(pdu.left) trailing byte(s) in P-DATA-TF, too few for a PDV item", offset: offset)
-        }
+        try DataTransfer.checkRoomForItem(pdu.left, offset: offset)
         let start = buffer.readerIndex
         guard let declared = buffer.getInteger(at: start, endianness: .big, as: UInt32.self) else { return false }
-        guard declared >= 2 else {
-            throw PDUError(.invalidParameterValue, "PDV item length \(declared) is below 2 (context ID + control header)", offset: offset)
-        }
-        guard let length = Int(exactly: declared), length <= pdu.left - 4 else {
-            throw PDUError(.lengthOverrun, "PDV item length \(declared) overruns the P-DATA-TF (\(pdu.left - 4) byte(s) remain)",
-                           offset: offset)
-        }
+        let length = try DataTransfer.itemLength(declared, remaining: pdu.left - 4, offset: offset)
         guard let contextID = buffer.getInteger(at: start + 4, as: UInt8.self),
               let control = buffer.getInteger(at: start + 5, as: UInt8.self) else { return false }
         let isCommand = control & 0x01 != 0

@@ -97,7 +97,8 @@ public final class FileArchive: Sendable {
             self.journal = journal
             materializer = Materializer(root: configuration.root, journal: journal, pool: writeBuffers,
                                         createDirectories: configuration.createDirectories, afterPlace: afterPlace,
-                                        spool: configuration.spool, index: index)
+                                        spool: configuration.spool, index: index,
+                                        placesOnlyCurrentRows: index?.isReadByOtherNodes == true && configuration.duplicatePolicy == .replace)
         } else {
             recovery = JournalRecovery.Report()
             journal = nil

@@ -43,6 +43,19 @@ public struct SettledHash: Sendable, Equatable {
     }
 }
 
+/// What an instance's row says of the copy it names.
+public struct IndexedCopy: Sendable, Equatable {
+    /// BLAKE3 (hex), or a journaled instance's placeholder.
+    public var fileHash: String
+    /// ISO 8601, UTC (`Timestamp`).
+    public var receivedAt: String
+
+    public init(fileHash: String, receivedAt: String) {
+        self.fileHash = fileHash
+        self.receivedAt = receivedAt
+    }
+}
+
 /// The index behind the archive (SQLite by default). `record` returns once the row is committed.
 public protocol InstanceIndex: Sendable {
     /// The archived file of this SOP Instance UID, if any.
@@ -58,6 +71,15 @@ public protocol InstanceIndex: Sendable {
     /// `remove(instance:)` for synchronous callers (and a commit taking back a row whose instance it could not
     /// write).
     func removeNow(instance sopInstanceUID: String) throws
+    /// The hash and reception time of the instance's row, every row queued before this call included
+    /// (recovery asks whether a journaled copy is still the one its row names).
+    func indexedCopyNow(ofInstance sopInstanceUID: String) throws -> IndexedCopy?
+    /// Runs `place` (the rename that puts a journaled instance's file at its path) only if the instance's row still
+    /// names `placeholder`, and while no other node places the same instance; answers whether it ran. Several
+    /// nodes replacing one instance moments apart would otherwise each rename onto its path, in whatever order
+    /// their materializers came to it. An index only this process writes runs it (its materializer places in
+    /// the order of the commits).
+    func placeIfCurrent(_ sopInstanceUID: String, placeholder: String, _ place: @escaping @Sendable () throws -> Void) throws -> Bool
 
     /// Several nodes on one index (PostgreSQL): claims the instance for this node's commit, so a second node
     /// receiving it at the same moment answers by the duplicate policy instead of placing its file over the
@@ -119,6 +141,10 @@ extension InstanceIndex {
     public func claim(instance sopInstanceUID: String) async throws -> InstanceClaim { .claimed }
     public func release(instance sopInstanceUID: String) async {}
     public func recordNow(_ record: InstanceRecord, endingClaim: Bool) throws { try recordNow(record) }
+    public func placeIfCurrent(_ sopInstanceUID: String, placeholder: String, _ place: @escaping @Sendable () throws -> Void) throws -> Bool {
+        try place()
+        return true
+    }
     public func recordJournaled(_ record: InstanceRecord, endingClaim: Bool) throws { try recordNow(record, endingClaim: endingClaim) }
     /// An index in the archive's own file system (SQLite): the materializer's `syncfs` makes its rows durable.
     public func makeRowsDurable() throws {}

@@ -47,6 +47,28 @@ public enum Timestamp {
         return String(decoding: text, as: UTF8.self)
     }
 
+    /// A reception time as a key that sorts in time order: its digits (year to milliseconds), whether written as
+    /// `now()` writes it (`2026-12-02T14:00:00.123Z`) or in the basic form (`20261202T140000Z`), a missing
+    /// fraction read as .000. Nil for anything else (another offset than Z, a missing part): such a time
+    /// cannot be ordered against another.
+    public static func orderKey(_ text: String) -> String? {
+        guard text.hasSuffix("Z") else { return nil }
+        var digits = ""
+        var seconds = 0
+        for scalar in text.unicodeScalars.dropLast() {
+            switch scalar {
+            case "0"..."9":
+                digits.unicodeScalars.append(scalar)
+                if digits.count <= 14 { seconds = digits.count }
+            case "-", ":", "T", ".": continue
+            default: return nil
+            }
+        }
+        // Date and time to the second (14 digits), then at most the milliseconds.
+        guard seconds == 14, digits.count <= 17 else { return nil }
+        return digits + String(repeating: "0", count: 17 - digits.count)
+    }
+
     /// Division rounded toward minus infinity (times before 1970 count down).
     private static func floorDivide(_ value: Int64, _ divisor: Int64) -> Int64 {
         value >= 0 ? value / divisor : (value - divisor + 1) / divisor

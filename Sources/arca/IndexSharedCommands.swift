@@ -41,6 +41,7 @@ extension Index.Rebuild {
         logger.logLevel = .critical
         let report = try ArcaApplication(settings: settings, logger: logger).completeJournals(index: index)
         for path in report.replayed { print("completed from the ingest journal: \(path)") }
+        for sop in report.superseded { print("left in the ingest journal (its row names a copy received since): \(sop)") }
         for failure in report.failed { printError("could not complete \(failure.sop) from the ingest journal: \(failure.error)") }
     }
 

@@ -263,6 +263,54 @@ import TestSupport
         #expect(try FileArchive.recover(configuration, index: index).replayed.isEmpty)
     }
 
+    /// A journal can still hold an instance whose row now names a newer copy of it: one already placed and then
+    /// replaced while its segment stayed active (another instance still held it), or, on a shared index, one a
+    /// dead node acknowledged and another node replaced before the takeover. Replaying it would put the older
+    /// bytes back over an acknowledged replacement: the row's later reception time says it was superseded, and
+    /// it is left. A row received earlier is an older copy whose replacement's row was lost (a crash before it
+    /// was durable): the journal's copy is the newer one and is replayed.
+    @Test(arguments: [true, false]) func recoveryLeavesAnInstanceItsRowSaysWasReplacedSince(rowIsNewer: Bool) throws {
+        let dir = try ExternalTool.temporaryDirectory("arca-journal-superseded")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let sop = "1.2.826.0.1.3680043.10.1.77"
+        func copy(rows: UInt16) throws -> DICOMFile {
+            var file = SampleImage.secondaryCapture(rows: rows, columns: 16)
+            file.dataSet.setString(sop, for: .sopInstanceUID, vr: .UI)
+            file.meta.setString(sop, for: .mediaStorageSOPInstanceUID, vr: .UI)
+            // One study and series: both copies name one file.
+            file.dataSet.setString("1.2.826.0.1.3680043.10.1.70", for: .studyInstanceUID, vr: .UI)
+            file.dataSet.setString("1.2.826.0.1.3680043.10.1.71", for: .seriesInstanceUID, vr: .UI)
+            return file
+        }
+        // The journal's copy, received at 2026-12-02 14:00:00 (`writeJournal`).
+        let journaled = try copy(rows: 16).serialized()
+        _ = try Self.writeJournal(root: dir.path, instances: [(sop, journaled)])
+        // The copy the row names, in place: received five seconds later, or a minute earlier.
+        let other = try copy(rows: 17)
+        let otherBytes = try other.serialized()
+        let attributes = InstanceAttributes(other.dataSet)
+        let configuration = FileArchive.Configuration(root: dir.path)
+        let relative = try configuration.naming.relativePath(for: attributes, fileExtension: configuration.fileExtension)
+        try FileManager.default.createDirectory(atPath: dir.path + "/" + (relative as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
+        try Data(otherBytes).write(to: URL(fileURLWithPath: dir.path + "/" + relative))
+        let index = try SQLiteIndex(archive: dir.path)
+        try index.recordNow(InstanceRecord(attributes: attributes, filePath: relative, fileSize: UInt64(otherBytes.count),
+                                           fileHash: BLAKE3.hex(BLAKE3.hash(otherBytes)), transferSyntaxUID: "1.2.840.10008.1.2.1",
+                                           receivedAt: rowIsNewer ? "2026-12-02T14:00:05.000Z" : "2026-12-02T13:59:00.000Z",
+                                           callingAETitle: "OTHER"))
+        let report = try FileArchive.recover(configuration, index: index)
+        let expected = rowIsNewer ? otherBytes : journaled
+        #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: dir.path + "/" + relative))) == expected)
+        let row = try #require(try index.allInstances().first { $0.sopInstanceUID == sop })
+        #expect(row.fileHash == BLAKE3.hex(BLAKE3.hash(expected)))
+        #expect(report.replayed == (rowIsNewer ? [] : [relative]))
+        #expect(report.superseded == (rowIsNewer ? [sop] : []))
+        #expect(report.failed.isEmpty)
+        // Either way the journal is done with it.
+        #expect(try FileArchive.recover(configuration, index: index).replayed.isEmpty)
+    }
+
     /// After a crash and before the next start, acknowledged instances are in the journal with their rows but
     /// without files: `arca index check` says so (not "row without file"), and once recovery has put them in
     /// place the files agree with the rows.

@@ -1,3 +1,4 @@
+import BLAKE3
 import DICOM
 import Foundation
 import PostgresNIO
@@ -337,16 +338,60 @@ struct PostgresIndexTests {
         }
     }
 
+    /// Two nodes replacing one instance moments apart (`--duplicate replace`): a acknowledges copy 1, b replaces it
+    /// with copy 2, and each holds its copy in its journal. Whichever materializer comes to the path last, the file
+    /// in place is copy 2, the one the row names: a's copy, replaced since, is dropped, not renamed over b's.
+    @Test func aCopyReplacedOnAnotherNodeIsNotPutInPlaceOverTheNewerOne() async throws {
+        try await PlacementNoticesTests.onThread {
+            try Self.withTwoNodesHolding(duplicatePolicy: .replace) { root, a, _, onA, onB in
+                let sop = "1.2.826.0.1.3680043.10.1.88"
+                func commit(rows: UInt16, on archive: FileArchive) throws -> (path: String, bytes: [UInt8], result: FileArchive.CommitResult) {
+                    var file = SampleImage.secondaryCapture(rows: rows, columns: 16)
+                    file.dataSet.setString(sop, for: .sopInstanceUID, vr: .UI)
+                    file.meta.setString(sop, for: .mediaStorageSOPInstanceUID, vr: .UI)
+                    file.dataSet.setString("1.2.826.0.1.3680043.10.1.80", for: .studyInstanceUID, vr: .UI)
+                    file.dataSet.setString("1.2.826.0.1.3680043.10.1.81", for: .seriesInstanceUID, vr: .UI)
+                    let bytes = try file.serialized()
+                    let attributes = InstanceAttributes(file.dataSet)
+                    let relative = try archive.relativePath(for: attributes)
+                    let stream = try #require(archive.journalStream())
+                    try bytes.withUnsafeBytes { try stream.append($0) }
+                    let result = try archive.commitNow(journaled: stream, relative: relative, attributes: attributes,
+                                                       transferSyntaxUID: file.transferSyntax.uid, callingAETitle: "T",
+                                                       receivedAt: Timestamp.now(), crc: CRC32C.checksum(bytes))
+                    return (relative, bytes, result)
+                }
+                let first = try commit(rows: 16, on: onA)
+                let second = try commit(rows: 17, on: onB)
+                #expect(first.result == .stored(path: first.path))
+                #expect(second.result == .replaced(path: first.path))
+                let materializerA = try #require(onA.materializer), materializerB = try #require(onB.materializer)
+                // b places its copy first; a, coming to the path after, must not put its older copy over it.
+                materializerB.drain()
+                #expect(materializerB.materialized == 1)
+                materializerA.drain()
+                #expect(materializerA.materialized == 1)
+                #expect(materializerA.superseded == 1 && materializerB.superseded == 0)
+                #expect(FileManager.default.contents(atPath: root + "/" + first.path) == Data(second.bytes))
+                let row = try #require(try a.allInstances().first { $0.sopInstanceUID == sop })
+                #expect(row.fileHash == BLAKE3.hex(BLAKE3.hash(second.bytes)))
+                #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/" + FileArchive.incomingFolder).isEmpty)
+            }
+        }
+    }
+
     /// Two nodes on one new database and one folder, each holding its bursts for a minute.
-    static func withTwoNodesHolding(_ body: (String, PostgresIndex, PostgresIndex, FileArchive, FileArchive) throws -> Void) throws {
+    static func withTwoNodesHolding(duplicatePolicy: DuplicatePolicy = .reject,
+                                    _ body: (String, PostgresIndex, PostgresIndex, FileArchive, FileArchive) throws -> Void) throws {
         let url = try PostgresTestServer.makeDatabase()
         let root = try ExternalTool.temporaryDirectory("arca-place").path
         defer { try? FileManager.default.removeItem(atPath: root) }
         let a = try Self.node(url, "a"), b = try Self.node(url, "b")
         defer { a.close(); b.close() }
         #expect(a.placement.waitUntilListening(timeout: 30) && b.placement.waitUntilListening(timeout: 30))
-        let onA = try FileArchive(configuration: FileArchive.Configuration(root: root), index: a)
-        let onB = try FileArchive(configuration: FileArchive.Configuration(root: root), index: b)
+        let configuration = FileArchive.Configuration(root: root, duplicatePolicy: duplicatePolicy)
+        let onA = try FileArchive(configuration: configuration, index: a)
+        let onB = try FileArchive(configuration: configuration, index: b)
         defer { onA.close(); onB.close() }
         let held = Materializer.Hold(quietPeriod: 60, maxHold: 60, limit: 1 << 30)
         try #require(onA.materializer).setHold(held)

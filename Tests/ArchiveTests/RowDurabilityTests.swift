@@ -44,6 +44,7 @@ import Testing
         func filePathNow(ofInstance sopInstanceUID: String) throws -> String? { try base.filePathNow(ofInstance: sopInstanceUID) }
         func recordNow(_ record: InstanceRecord) throws { try base.recordNow(record) }
         func removeNow(instance sopInstanceUID: String) throws { try base.removeNow(instance: sopInstanceUID) }
+        func indexedCopyNow(ofInstance sopInstanceUID: String) throws -> IndexedCopy? { try base.indexedCopyNow(ofInstance: sopInstanceUID) }
         func settleHashes(_ hashes: [SettledHash]) throws {
             try lock.withLock {
                 if settleFailuresLeft > 0 {

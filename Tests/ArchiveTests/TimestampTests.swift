@@ -27,6 +27,35 @@ import Testing
         }
     }
 
+    /// Recovery orders a journaled copy against its row by these keys: in time order whichever form each time was
+    /// written in, and nothing for a time that cannot be ordered.
+    @Test func orderKeysSortInTimeOrderAcrossForms() {
+        #expect(Timestamp.orderKey("2026-12-02T14:00:00.123Z") == "20261202140000123")
+        #expect(Timestamp.orderKey("20261202T140000Z") == "20261202140000000")
+        #expect(Timestamp.orderKey("2026-12-02T14:00:00Z") == "20261202140000000")
+        let times = ["20261202T135959Z", "2026-12-02T14:00:00.000Z", "2026-12-02T14:00:00.001Z", "20261202T140001Z",
+                     "2026-12-02T14:00:01.999Z", "2027-01-01T00:00:00.000Z"]
+        let keys = times.compactMap(Timestamp.orderKey)
+        #expect(keys.count == times.count)
+        #expect(keys == keys.sorted() && Set(keys).count == keys.count)
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<500 {
+            let a = Int64.random(in: 31_536_000_000...4_102_444_800_000, using: &generator)
+            let b = Int64.random(in: 31_536_000_000...4_102_444_800_000, using: &generator)
+            let ka = Timestamp.orderKey(Timestamp.of(Date(timeIntervalSince1970: Double(a) / 1000 + 0.0001)))
+            let kb = Timestamp.orderKey(Timestamp.of(Date(timeIntervalSince1970: Double(b) / 1000 + 0.0001)))
+            guard let ka, let kb else {
+                Issue.record("no key for \(a) or \(b)")
+                continue
+            }
+            #expect((ka < kb) == (a < b))
+        }
+        for bad in ["", "Z", "2026-12-02T14:00:00+01:00", "2026-12-02T14:00Z", "2026-12-02 14:00:00Z",
+                    "2026-12-02T14:00:00.1234Z", "２026-12-02T14:00:00Z"] {
+            #expect(Timestamp.orderKey(bad) == nil, "\(bad)")
+        }
+    }
+
     @Test func timesNoIndexCanHoldDoNotCrash() {
         #expect(Timestamp.of(Date(timeIntervalSince1970: .nan)) == "1970-01-01T00:00:00.000Z")
         #expect(Timestamp.of(Date(timeIntervalSince1970: 1e300)) == "1970-01-01T00:00:00.000Z")

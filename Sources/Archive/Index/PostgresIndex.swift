@@ -358,6 +358,41 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
         try blocking(timeout: commitTimeout) { try await self.filePath(ofInstance: sopInstanceUID) }
     }
 
+    public func indexedCopyNow(ofInstance sopInstanceUID: String) throws -> IndexedCopy? {
+        try blocking(timeout: commitTimeout) {
+            try await self.rows("SELECT file_hash, received_at FROM instances WHERE sop_uid = $1", [.text(sopInstanceUID)])
+        }.first.flatMap { row in
+            guard row.count == 2, let hash = row[0].text, let received = row[1].text else { return nil }
+            return IndexedCopy(fileHash: hash, receivedAt: received)
+        }
+    }
+
+    /// In one transaction: an advisory lock on the instance (`arca-place:` and its UID; nodes placing it wait for
+    /// each other), its row's hash read under it, `place` run when that is still `placeholder`, the lock ended by
+    /// the commit. `place` is a rename: it runs here, on the index's own queue, while the transaction is open.
+    public func placeIfCurrent(_ sopInstanceUID: String, placeholder: String, _ place: @escaping @Sendable () throws -> Void) throws -> Bool {
+        try blocking(timeout: commitTimeout) { [logger] in
+            try await self.onConnection { connection in
+                _ = try await connection.query("BEGIN", logger: logger)
+                do {
+                    var hash: String?
+                    let rows = try await connection.query("""
+                        SELECT pg_advisory_xact_lock(hashtextextended('arca-place:' || \(sopInstanceUID), 0))::TEXT,
+                               (SELECT file_hash FROM instances WHERE sop_uid = \(sopInstanceUID))
+                        """, logger: logger)
+                    for try await (_, current) in rows.decode((String, String?).self) { hash = current }
+                    let placed = hash == placeholder
+                    if placed { try place() }
+                    _ = try await connection.query("COMMIT", logger: logger)
+                    return placed
+                } catch {
+                    _ = try? await connection.query("ROLLBACK", logger: logger)
+                    throw error
+                }
+            }
+        }
+    }
+
     /// Blocks until the row is committed, in this caller's transaction or in the one another caller runs for
     /// everything pending.
     public func recordNow(_ record: InstanceRecord) throws {

@@ -218,6 +218,14 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
         }
     }
 
+    public func indexedCopyNow(ofInstance sopInstanceUID: String) throws -> IndexedCopy? {
+        try pending.settle()
+        return try pool.writeWithoutTransaction { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT file_hash, received_at FROM instances WHERE sop_uid = ?"),
+                             arguments: [sopInstanceUID]).map { IndexedCopy(fileHash: $0["file_hash"], receivedAt: $0["received_at"]) }
+        }
+    }
+
     /// `remove(instance:)` for synchronous callers (maintenance).
     public func removeNow(instance sopInstanceUID: String) throws {
         pending.withdraw(sopInstanceUID)

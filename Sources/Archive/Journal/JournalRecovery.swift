@@ -33,6 +33,7 @@ public enum JournalRecovery {
             for path in replayed { logger.notice("[JOURNAL] completed \(path) (acknowledged \(who))") }
             for failure in failed { logger.warning("[JOURNAL] could not complete \(failure.sop): \(failure.error)") }
             for sop in dropped { logger.notice("[JOURNAL] dropped \(sop): its bytes do not match its final record (never acknowledged)") }
+            for sop in superseded { logger.notice("[JOURNAL] left \(sop): its row names a copy received after this one") }
         }
 
         public var replayed: [String] = []
@@ -40,6 +41,9 @@ public enum JournalRecovery {
         /// Instances whose bytes do not have the checksum their final record names (a record damaged before its
         /// acknowledgement, or since): not replayed.
         public var dropped: [String] = []
+        /// Instances whose row names a copy received after the journal's (a replacement acknowledged since): not
+        /// replayed (`superseded(_:copyHash:by:)`).
+        public var superseded: [String] = []
     }
 
     /// Scans one journal folder's segments; answers the complete instances in write order. `descriptors` maps
@@ -177,6 +181,24 @@ public enum JournalRecovery {
         return report
     }
 
+    /// Whether the instance's row names a copy received after this journaled one: a replacement acknowledged
+    /// since, so replaying this copy would put older bytes back over it. A journal can hold such a copy when it was
+    /// placed and then replaced while its segment stayed active (another instance still held the segment), or
+    /// when a dead node acknowledged it and another node replaced it before taking the journal over. A row naming
+    /// this copy (its placeholder, or the BLAKE3 of its bytes), no row, or a row received before it (an older copy
+    /// whose replacement's row a crash lost before it was durable) is no such thing: the copy is replayed. So is a
+    /// copy whose time cannot be ordered against the row's (received in the same millisecond, or a time written
+    /// otherwise): losing an acknowledged instance would be worse than a stale one, which `arca index check`
+    /// reports.
+    static func superseded(_ instance: Found, copyHash: String, by row: IndexedCopy?) -> Bool {
+        guard let row else { return false }
+        if row.fileHash == copyHash || row.fileHash == instance.final.checksum.indexHash(stream: instance.stream) { return false }
+        guard let rowTime = Timestamp.orderKey(row.receivedAt), let copyTime = Timestamp.orderKey(instance.final.receivedAt) else {
+            return false
+        }
+        return rowTime > copyTime
+    }
+
     private static func recoverSlot(_ slot: String, root: String, naming: NamingScheme, fileExtension: String,
                                     createDirectories: Bool, index: (any InstanceIndex)?, pool: AlignedBufferPool,
                                     afterPlace: (@Sendable (String) throws -> Void)?, spool: FileArchive.SpoolPlacement?,
@@ -201,6 +223,11 @@ public enum JournalRecovery {
                     continue
                 }
                 do {
+                    if let index, try superseded(instance, copyHash: BLAKE3.hex(hash), by: index.indexedCopyNow(ofInstance: sop)) {
+                        unlink(temp)
+                        report.superseded.append(sop)
+                        continue
+                    }
                     let dataSet = try DICOMFile.read(path: temp, options: .headerOnly).dataSet
                     let attributes = InstanceAttributes(dataSet)
                     let previous = try index?.filePathNow(ofInstance: sop)

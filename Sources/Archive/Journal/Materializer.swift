@@ -101,6 +101,12 @@ public final class Materializer: @unchecked Sendable {
     let spool: FileArchive.SpoolPlacement?
     /// The index the instances' rows are in: its rows made durable before the journal lets them go.
     let index: (any InstanceIndex)?
+    /// Other nodes may replace what this one holds (a shared index, `--duplicate replace`): a file goes in place
+    /// only while its row still names it (`InstanceIndex.placeIfCurrent`); a copy replaced since is dropped.
+    let placesOnlyCurrentRows: Bool
+    /// Copies not put in place because their row named a newer one by then (under `condition`).
+    private var supersededCount = 0
+    public var superseded: Int { locked { supersededCount } }
     private let condition = NSCondition()
     private var queue: [Job] = []
     private var pendingPaths: [String: Int] = [:]
@@ -141,9 +147,10 @@ public final class Materializer: @unchecked Sendable {
 
     init(root: String, journal: IngestJournal, pool: AlignedBufferPool, createDirectories: Bool,
          afterPlace: (@Sendable (String) throws -> Void)?, spool: FileArchive.SpoolPlacement? = nil,
-         index: (any InstanceIndex)? = nil) {
+         index: (any InstanceIndex)? = nil, placesOnlyCurrentRows: Bool = false) {
         self.root = root
         self.index = index
+        self.placesOnlyCurrentRows = placesOnlyCurrentRows
         self.spool = spool
         self.journal = journal
         self.pool = pool
@@ -488,7 +495,16 @@ public final class Materializer: @unchecked Sendable {
                 }
                 try Directory.create(folder)
             }
-            try Directory.rename(temp, target)
+            if placesOnlyCurrentRows, let index, let pending = job.pending {
+                guard try index.placeIfCurrent(pending.sopInstanceUID, placeholder: pending.placeholder, { try Directory.rename(temp, target) }) else {
+                    // Replaced on another node since: its copy is (or will be) the one in place.
+                    unlink(temp)
+                    locked { supersededCount += 1 }
+                    return BLAKE3.hex(hash)
+                }
+            } else {
+                try Directory.rename(temp, target)
+            }
         } catch {
             unlink(temp)
             throw error

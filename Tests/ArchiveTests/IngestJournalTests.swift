@@ -273,20 +273,14 @@ import TestSupport
         let dir = try ExternalTool.temporaryDirectory("arca-journal-superseded")
         defer { try? FileManager.default.removeItem(at: dir) }
         let sop = "1.2.826.0.1.3680043.10.1.77"
-        func copy(rows: UInt16) throws -> DICOMFile {
-            var file = SampleImage.secondaryCapture(rows: rows, columns: 16)
-            file.dataSet.setString(sop, for: .sopInstanceUID, vr: .UI)
-            file.meta.setString(sop, for: .mediaStorageSOPInstanceUID, vr: .UI)
-            // One study and series: both copies name one file.
-            file.dataSet.setString("1.2.826.0.1.3680043.10.1.70", for: .studyInstanceUID, vr: .UI)
-            file.dataSet.setString("1.2.826.0.1.3680043.10.1.71", for: .seriesInstanceUID, vr: .UI)
-            return file
+        func copy(rows: UInt16) -> DICOMFile {
+            SampleImage.copy(rows: rows, sop: sop, study: "1.2.826.0.1.3680043.10.1.70", series: "1.2.826.0.1.3680043.10.1.71")
         }
         // The journal's copy, received at 2026-12-02 14:00:00 (`writeJournal`).
         let journaled = try copy(rows: 16).serialized()
         _ = try Self.writeJournal(root: dir.path, instances: [(sop, journaled)])
         // The copy the row names, in place: received five seconds later, or a minute earlier.
-        let other = try copy(rows: 17)
+        let other = copy(rows: 17)
         let otherBytes = try other.serialized()
         let attributes = InstanceAttributes(other.dataSet)
         let configuration = FileArchive.Configuration(root: dir.path)

@@ -29,7 +29,15 @@ import Testing
 
         /// Commits a new instance (`n` tells it apart) through `archive`'s journal, as a C-STORE does.
         static func store(_ n: Int, in archive: FileArchive) throws -> (path: String, bytes: [UInt8], sop: String) {
-            let file = SampleImage.secondaryCapture(rows: UInt16(64 + n))
+            let committed = try commit(SampleImage.secondaryCapture(rows: UInt16(64 + n)), in: archive,
+                                       receivedAt: "20261203T220000Z")
+            #expect(committed.result == .stored(path: committed.path))
+            return (committed.path, committed.bytes, committed.sop)
+        }
+
+        /// Commits `file` through `archive`'s journal, as a C-STORE does, whatever the duplicate policy makes of it.
+        static func commit(_ file: DICOMFile, in archive: FileArchive, receivedAt: String = Timestamp.now())
+            throws -> (path: String, bytes: [UInt8], sop: String, result: FileArchive.CommitResult) {
             let bytes = try file.serialized()
             let attributes = InstanceAttributes(file.dataSet)
             let relative = try archive.relativePath(for: attributes)
@@ -37,9 +45,8 @@ import Testing
             try bytes.withUnsafeBytes { try stream.append($0) }
             let result = try archive.commitNow(journaled: stream, relative: relative, attributes: attributes,
                                                transferSyntaxUID: file.transferSyntax.uid, callingAETitle: "T",
-                                               receivedAt: "20261203T220000Z", crc: CRC32C.checksum(bytes))
-            #expect(result == .stored(path: relative))
-            return (relative, bytes, attributes.sopInstanceUID)
+                                               receivedAt: receivedAt, crc: CRC32C.checksum(bytes))
+            return (relative, bytes, attributes.sopInstanceUID, result)
         }
 
         func close() {

@@ -345,24 +345,11 @@ struct PostgresIndexTests {
         try await PlacementNoticesTests.onThread {
             try Self.withTwoNodesHolding(duplicatePolicy: .replace) { root, a, _, onA, onB in
                 let sop = "1.2.826.0.1.3680043.10.1.88"
-                func commit(rows: UInt16, on archive: FileArchive) throws -> (path: String, bytes: [UInt8], result: FileArchive.CommitResult) {
-                    var file = SampleImage.secondaryCapture(rows: rows, columns: 16)
-                    file.dataSet.setString(sop, for: .sopInstanceUID, vr: .UI)
-                    file.meta.setString(sop, for: .mediaStorageSOPInstanceUID, vr: .UI)
-                    file.dataSet.setString("1.2.826.0.1.3680043.10.1.80", for: .studyInstanceUID, vr: .UI)
-                    file.dataSet.setString("1.2.826.0.1.3680043.10.1.81", for: .seriesInstanceUID, vr: .UI)
-                    let bytes = try file.serialized()
-                    let attributes = InstanceAttributes(file.dataSet)
-                    let relative = try archive.relativePath(for: attributes)
-                    let stream = try #require(archive.journalStream())
-                    try bytes.withUnsafeBytes { try stream.append($0) }
-                    let result = try archive.commitNow(journaled: stream, relative: relative, attributes: attributes,
-                                                       transferSyntaxUID: file.transferSyntax.uid, callingAETitle: "T",
-                                                       receivedAt: Timestamp.now(), crc: CRC32C.checksum(bytes))
-                    return (relative, bytes, result)
+                func copy(rows: UInt16) -> DICOMFile {
+                    SampleImage.copy(rows: rows, sop: sop, study: "1.2.826.0.1.3680043.10.1.80", series: "1.2.826.0.1.3680043.10.1.81")
                 }
-                let first = try commit(rows: 16, on: onA)
-                let second = try commit(rows: 17, on: onB)
+                let first = try MaterializerHoldTests.Fixture.commit(copy(rows: 16), in: onA)
+                let second = try MaterializerHoldTests.Fixture.commit(copy(rows: 17), in: onB)
                 #expect(first.result == .stored(path: first.path))
                 #expect(second.result == .replaced(path: first.path))
                 let materializerA = try #require(onA.materializer), materializerB = try #require(onB.materializer)

@@ -9,15 +9,7 @@ import TestSupport
 @Suite struct MultiNodeTests {
     @Test(.needs(.dcmtk, .pydicom), .enabled(if: PostgresTestServer.shouldRun, Comment(rawValue: PostgresTestServer.skipReason)))
     func twoNodesOnOnePostgreSQLActAsOneArchive() async throws {
-        _ = try PostgresTestServer.makeDatabase()  // fails (under CI) when no server was given
-        let root = ExternalTool.repositoryRoot
-        let arca = root.appendingPathComponent(".build/debug/arca").path
-        guard FileManager.default.isExecutableFile(atPath: arca) else {
-            Issue.record("\(arca) is not built: run `swift build` first (scripts/test does)")
-            return
-        }
-        let r = try await ExternalTool.runAsync(root.appendingPathComponent("scripts/multinode-test").path, ["200"],
-                                                environment: ["ARCA": arca])
+        guard let r = try await Self.run("multinode-test", ["200"]) else { return }
         #expect(r.status == 0, "\(r.stdout.suffix(3000))\(r.stderr.suffix(3000))")
         #expect(r.stdout.contains("multinode-test: passed"))
     }
@@ -26,17 +18,22 @@ import TestSupport
     /// instance that another node replaced (`--duplicate replace`) after the dead node acknowledged it.
     @Test(.needs(.dcmtk, .pydicom, .b3sum), .enabled(if: PostgresTestServer.shouldRun, Comment(rawValue: PostgresTestServer.skipReason)))
     func aTakeoverDoesNotRollBackAReplacement() async throws {
+        guard let r = try await Self.run("takeover-replace-test", []) else { return }
+        #expect(r.status == 0, "\(r.stdout.suffix(3000))\(r.stderr.suffix(3000))")
+        #expect(r.stdout.contains("copy 2 kept: B's takeover left copy 1"))
+        #expect(r.stdout.contains("takeover-replace-test: passed"))
+    }
+
+    /// Runs one of the multi-node scripts with the debug `arca`; nil (an issue recorded) when it is not built.
+    static func run(_ script: String, _ arguments: [String]) async throws -> ExternalTool.Result? {
         _ = try PostgresTestServer.makeDatabase()  // fails (under CI) when no server was given
         let root = ExternalTool.repositoryRoot
         let arca = root.appendingPathComponent(".build/debug/arca").path
         guard FileManager.default.isExecutableFile(atPath: arca) else {
             Issue.record("\(arca) is not built: run `swift build` first (scripts/test does)")
-            return
+            return nil
         }
-        let r = try await ExternalTool.runAsync(root.appendingPathComponent("scripts/takeover-replace-test").path, [],
-                                                environment: ["ARCA": arca])
-        #expect(r.status == 0, "\(r.stdout.suffix(3000))\(r.stderr.suffix(3000))")
-        #expect(r.stdout.contains("copy 2 kept: B's takeover left copy 1"))
-        #expect(r.stdout.contains("takeover-replace-test: passed"))
+        return try await ExternalTool.runAsync(root.appendingPathComponent("scripts/" + script).path, arguments,
+                                               environment: ["ARCA": arca])
     }
 }

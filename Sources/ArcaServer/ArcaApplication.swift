@@ -74,10 +74,7 @@ public struct ArcaApplication: Sendable {
             // The last server did not stop cleanly: a file renamed into place whose row was not committed yet
             // (never acknowledged) is indexed now, before anything new is accepted.
             logger.notice("[INDEX] the last run did not stop cleanly: reconciling the index with the files")
-            let report = try IndexMaintenance.reconcile(root: root, index: index)
-            for path in report.indexed { logger.notice("[INDEX] indexed \(path) (stored, not indexed before the stop)") }
-            for path in report.removed { logger.warning("[INDEX] removed the row of \(path): the file is gone") }
-            for skipped in report.skipped { logger.warning("[INDEX] left \(skipped.path) unindexed: \(skipped.reason)") }
+            try IndexMaintenance.reconcile(root: root, index: index).log(to: logger)
         }
         return index
     }
@@ -252,10 +249,7 @@ public struct ArcaApplication: Sendable {
         try recoverJournals(configuration, index: index)
         if try !index.beginSession() {
             logger.notice("[INDEX] this node's last run did not stop cleanly: reconciling the index with the files")
-            let report = try IndexMaintenance.reconcile(root: settings.archive, index: index)
-            for path in report.indexed { logger.notice("[INDEX] indexed \(path) (stored, not indexed before the stop)") }
-            for path in report.removed { logger.warning("[INDEX] removed the row of \(path): the file is gone") }
-            for skipped in report.skipped { logger.warning("[INDEX] left \(skipped.path) unindexed: \(skipped.reason)") }
+            try IndexMaintenance.reconcile(root: settings.archive, index: index).log(to: logger)
         }
         return index
     }

@@ -367,6 +367,35 @@ struct PostgresIndexTests {
         }
     }
 
+    /// A node restarting after a crash reconciles the index with the files while another node holds a burst in its
+    /// journal: the rows of those acknowledged instances (placeholders, no file yet) are kept, not removed as rows
+    /// whose file is gone. A placeholder row no journal holds (a row written while its final record was being
+    /// written, and the node crashed: never acknowledged) is removed as before.
+    @Test func aReconcileKeepsTheRowsOfInstancesAnotherNodeHolds() async throws {
+        try await PlacementNoticesTests.onThread {
+            try Self.withTwoNodesHolding { root, a, b, onA, _ in
+                let stored = try MaterializerHoldTests.Fixture.store(1, in: onA)
+                #expect(!FileManager.default.fileExists(atPath: root + "/" + stored.path))
+                let torn = SampleImage.copy(rows: 20, sop: "1.2.826.0.1.3680043.10.1.91", study: "1.2.826.0.1.3680043.10.1.92",
+                                            series: "1.2.826.0.1.3680043.10.1.93")
+                let tornAttributes = InstanceAttributes(torn.dataSet)
+                let tornPath = try onA.relativePath(for: tornAttributes)
+                try b.recordNow(InstanceRecord(attributes: tornAttributes, filePath: tornPath, fileSize: 1000,
+                                               fileHash: JournalChecksum.crc32c(7).indexHash(stream: 12345),
+                                               transferSyntaxUID: "1.2.840.10008.1.2.1", receivedAt: Timestamp.now(), callingAETitle: "T"))
+                let report = try IndexMaintenance.reconcile(root: root, index: b)
+                #expect(report.journaled == [stored.path])
+                #expect(report.removed == [tornPath])
+                #expect(try b.filePathNow(ofInstance: stored.sop) == stored.path)
+                #expect(try b.filePathNow(ofInstance: tornAttributes.sopInstanceUID) == nil)
+                // a puts it in place; its row takes the file's BLAKE3.
+                try #require(onA.materializer).drain()
+                let row = try #require(try a.allInstances().first { $0.sopInstanceUID == stored.sop })
+                #expect(row.fileHash == BLAKE3.hex(BLAKE3.hash(stored.bytes)))
+            }
+        }
+    }
+
     /// Two nodes on one new database and one folder, each holding its bursts for a minute.
     static func withTwoNodesHolding(duplicatePolicy: DuplicatePolicy = .reject,
                                     _ body: (String, PostgresIndex, PostgresIndex, FileArchive, FileArchive) throws -> Void) throws {

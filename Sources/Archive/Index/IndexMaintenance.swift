@@ -2,6 +2,7 @@ import BLAKE3
 import DICOM
 import Foundation
 import GRDB
+import Logging
 import NIOConcurrencyHelpers
 #if canImport(Glibc)
 import Glibc
@@ -168,6 +169,16 @@ public enum IndexMaintenance {
         public var removed: [String] = []
         /// Files without rows left alone: unreadable, or a second file of an instance indexed elsewhere.
         public var skipped: [(path: String, reason: String)] = []
+        /// Rows without files kept: their instance is acknowledged and in an ingest journal (another server's, or
+        /// another node's, holding a burst), which puts it in place.
+        public var journaled: [String] = []
+
+        public func log(to logger: Logger) {
+            for path in indexed { logger.notice("[INDEX] indexed \(path) (stored, not indexed before the stop)") }
+            for path in removed { logger.warning("[INDEX] removed the row of \(path): the file is gone") }
+            for path in journaled { logger.notice("[INDEX] kept the row of \(path): an ingest journal holds it, to be put in place") }
+            for skipped in skipped { logger.warning("[INDEX] left \(skipped.path) unindexed: \(skipped.reason)") }
+        }
     }
 
     /// After an unclean stop: records the files that have no row and removes the rows that have no file.
@@ -178,7 +189,18 @@ public enum IndexMaintenance {
         let rows = try index.allInstances().filter { !FileArchive.isEDCKVLocation($0.filePath) }
         let indexed = Set(rows.map(\.filePath))
         // Checked again at the moment of removal: on a shared index another node may have placed the file since.
+        // A row with a journal's placeholder whose instance a journal holds is an acknowledged instance another
+        // process or node has not put in place yet (a held burst): kept. One that no journal holds had its row
+        // written while its final record was being written, and the writer crashed: never acknowledged, removed.
+        var journals: [String: JournalRecovery.Found]?
         for row in rows where !files.contains(row.filePath) && !Directory.exists(root + "/" + row.filePath) {
+            if JournalChecksum.isPlaceholder(row.fileHash) {
+                if journals == nil { journals = JournalRecovery.journaled(root: root) }
+                if let found = journals?[row.sopInstanceUID], found.final.checksum.indexHash(stream: found.stream) == row.fileHash {
+                    report.journaled.append(row.filePath)
+                    continue
+                }
+            }
             try index.removeNow(instance: row.sopInstanceUID)
             report.removed.append(row.filePath)
         }

@@ -305,6 +305,33 @@ import TestSupport
         #expect(try FileArchive.recover(configuration, index: index).replayed.isEmpty)
     }
 
+    /// A row with a journal's placeholder, no file and no final record in any journal was written while its final
+    /// record was being written, and its server crashed: never acknowledged, so the reconcile after the unclean
+    /// stop removes it. Not while another server runs on the archive (it holds a journal slot): its commit may be
+    /// writing that record at this moment, and the row is kept for a later reconcile.
+    @Test func aReconcileRemovesATornPlaceholderRowOnlyWhenNoOtherServerRuns() throws {
+        let dir = try ExternalTool.temporaryDirectory("arca-journal-torn-row")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let index = try SQLiteIndex(archive: dir.path)
+        let file = SampleImage.copy(rows: 20, sop: "1.2.826.0.1.3680043.10.1.95", study: "1.2.826.0.1.3680043.10.1.96",
+                                    series: "1.2.826.0.1.3680043.10.1.97")
+        let attributes = InstanceAttributes(file.dataSet)
+        let relative = try FileArchive.Configuration(root: dir.path).naming.relativePath(for: attributes)
+        try index.recordNow(InstanceRecord(attributes: attributes, filePath: relative, fileSize: 1000,
+                                           fileHash: JournalChecksum.crc32c(7).indexHash(stream: 99), transferSyntaxUID: "1.2.840.10008.1.2.1",
+                                           receivedAt: Timestamp.now(), callingAETitle: "T"))
+        // Another server's journal: its slot's flock is held until it is gone.
+        var other: IngestJournal? = try IngestJournal(root: dir.path)
+        let whileRunning = try IndexMaintenance.reconcile(root: dir.path, index: index)
+        #expect(whileRunning.inFlight == [relative] && whileRunning.removed.isEmpty)
+        #expect(try index.filePathNow(ofInstance: attributes.sopInstanceUID) == relative)
+        other?.close()
+        other = nil
+        let alone = try IndexMaintenance.reconcile(root: dir.path, index: index)
+        #expect(alone.removed == [relative] && alone.inFlight.isEmpty)
+        #expect(try index.filePathNow(ofInstance: attributes.sopInstanceUID) == nil)
+    }
+
     /// After a crash and before the next start, acknowledged instances are in the journal with their rows but
     /// without files: `arca index check` says so (not "row without file"), and once recovery has put them in
     /// place the files agree with the rows.

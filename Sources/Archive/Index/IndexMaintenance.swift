@@ -172,11 +172,15 @@ public enum IndexMaintenance {
         /// Rows without files kept: their instance is acknowledged and in an ingest journal (another server's, or
         /// another node's, holding a burst), which puts it in place.
         public var journaled: [String] = []
+        /// Placeholder rows without files and without a final record kept because another server on this archive
+        /// is running: it may be writing that record now (its strict commit writes the row meanwhile).
+        public var inFlight: [String] = []
 
         public func log(to logger: Logger) {
             for path in indexed { logger.notice("[INDEX] indexed \(path) (stored, not indexed before the stop)") }
             for path in removed { logger.warning("[INDEX] removed the row of \(path): the file is gone") }
             for path in journaled { logger.notice("[INDEX] kept the row of \(path): an ingest journal holds it, to be put in place") }
+            for path in inFlight { logger.notice("[INDEX] kept the row of \(path): another server on this archive may be committing it") }
             for skipped in skipped { logger.warning("[INDEX] left \(skipped.path) unindexed: \(skipped.reason)") }
         }
     }
@@ -191,13 +195,24 @@ public enum IndexMaintenance {
         // Checked again at the moment of removal: on a shared index another node may have placed the file since.
         // A row with a journal's placeholder whose instance a journal holds is an acknowledged instance another
         // process or node has not put in place yet (a held burst): kept. One that no journal holds had its row
-        // written while its final record was being written, and the writer crashed: never acknowledged, removed.
+        // written while its final record was being written, and the writer crashed: never acknowledged, removed;
+        // unless another server runs on this archive (it holds a journal slot: this process opens its own only
+        // after the reconcile), whose commit may be writing that record right now. The next unclean start with no
+        // other server running removes it then.
         var journals: [String: JournalRecovery.Found]?
+        var othersRunning: Bool?
         for row in rows where !files.contains(row.filePath) && !Directory.exists(root + "/" + row.filePath) {
             if JournalChecksum.isPlaceholder(row.fileHash) {
                 if journals == nil { journals = JournalRecovery.journaled(root: root) }
                 if let found = journals?[row.sopInstanceUID], found.final.checksum.indexHash(stream: found.stream) == row.fileHash {
                     report.journaled.append(row.filePath)
+                    continue
+                }
+                if othersRunning == nil {
+                    othersRunning = JournalRecovery.slots(root: root).count > JournalRecovery.unheldSlots(root: root).count
+                }
+                if othersRunning == true {
+                    report.inFlight.append(row.filePath)
                     continue
                 }
             }

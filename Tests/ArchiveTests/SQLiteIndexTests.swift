@@ -462,6 +462,31 @@ import TestSupport
         #expect(try IndexMaintenance.check(root: root, index: SQLiteIndex(archive: root)).isClean)
     }
 
+    /// Two servers on one SQLite index each keep their own clean-stop flag: the second's start is not taken for a
+    /// crash of the first (which made it reconcile while the first was committing), and a server that dies while
+    /// the other stops cleanly is still seen by the next start in its place.
+    @Test func serversSharingAnIndexEachTellTheirOwnUncleanStop() throws {
+        let dir = try ExternalTool.temporaryDirectory("arca-sessions")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var first: SQLiteIndex? = try SQLiteIndex(archive: dir.path)
+        var second: SQLiteIndex? = try SQLiteIndex(archive: dir.path)
+        #expect(try first?.beginSession() == true)
+        #expect(try second?.beginSession() == true)  // the first is running, not crashed
+        first = nil                                   // the first dies without a clean stop
+        try second?.endSession()                      // the second stops cleanly
+        second = nil
+        var next: SQLiteIndex? = try SQLiteIndex(archive: dir.path)
+        #expect(try next?.beginSession() == false)    // in the dead one's place: its stop was not clean
+        var other: SQLiteIndex? = try SQLiteIndex(archive: dir.path)
+        #expect(try other?.beginSession() == true)    // in the second's place: it stopped cleanly
+        try next?.endSession()
+        try other?.endSession()
+        next = nil
+        other = nil
+        let after = try SQLiteIndex(archive: dir.path)
+        #expect(try after.beginSession())             // both stopped cleanly
+    }
+
     @Test(arguments: IndexEngine.embedded) func afterAnUncleanStopReconcileIndexesTheFilesWithoutRows(engine: IndexEngine) async throws {
         let dir = try ExternalTool.temporaryDirectory("arca-reconcile")
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -17,6 +17,8 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
     public static let fileName = "index.db"
 
     public let path: String
+    /// The session flag's key and the flock that makes it this server's (`sessionKey`).
+    private let session = NIOLockedValueBox<(key: String, fd: Int32)?>(nil)
     let pool: DatabasePool
     /// Connections whose reads never wait for the device: short queries run on the caller's event loop.
     public let nonBlockingRows: (any NonBlockingRows)?
@@ -99,6 +101,7 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
     deinit {
         try? pending.settle()
         stopCheckpoints()
+        if let held = session.withLockedValue({ $0 }) { close(held.fd) }
     }
 
     /// Folds the whole WAL into the database and empties it (TRUNCATE): false when another connection's
@@ -275,9 +278,10 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
     /// new index). After an unclean stop, reconcile it with the files (`IndexMaintenance.reconcile`).
     public func beginSession() throws -> Bool {
         try pending.settle()
+        let key = try sessionKey()
         return try pool.write { db in
-            let previous = try String.fetchOne(db, sql: "SELECT value FROM server_state WHERE key = 'session'")
-            try db.execute(sql: "INSERT OR REPLACE INTO server_state (key, value) VALUES ('session', 'running')")
+            let previous = try String.fetchOne(db, sql: "SELECT value FROM server_state WHERE key = ?", arguments: [key])
+            try db.execute(sql: "INSERT OR REPLACE INTO server_state (key, value) VALUES (?, 'running')", arguments: [key])
             return previous != "running"
         }
     }
@@ -287,8 +291,37 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
         try pending.settle()
         // A row set aside was acknowledged: the next start reconciles the index with the files (as after a crash).
         guard pending.setAside == 0 else { return }
-        try pool.write { db in try db.execute(sql: "INSERT OR REPLACE INTO server_state (key, value) VALUES ('session', 'stopped')") }
+        let key = try sessionKey()
+        try pool.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO server_state (key, value) VALUES (?, 'stopped')", arguments: [key])
+        }
     }
+
+    /// This server's own session flag. Servers sharing the index each hold the flock of one `index.db-session-<n>`
+    /// (the first free n, kept until this index goes), so each tells its own unclean stop: with one flag for
+    /// the index, a second server's start took the first one's "running" for a crash and reconciled, and a crash
+    /// after the other had stopped cleanly went unseen. The flag of n = 0 keeps the key a lone server always
+    /// used (`session`), so an unclean stop before this version is still seen.
+    private func sessionKey() throws -> String {
+        try session.withLockedValue { held in
+            if let held { return held.key }
+            for n in 0..<Self.maxSessions {
+                let lockPath = path + "-session-\(n)"
+                let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+                guard fd >= 0 else { throw IncomingFile.error("open", lockPath, errno) }
+                guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+                    close(fd)
+                    continue
+                }
+                let key = n == 0 ? "session" : "session-\(n)"
+                held = (key, fd)
+                return key
+            }
+            throw ArchiveError.io("\(Self.maxSessions) servers already run on \(path)")
+        }
+    }
+
+    static let maxSessions = 256
 
     /// Every instance row: what `check` compares with the files.
     public func allInstances() throws -> [(sopInstanceUID: String, filePath: String, fileSize: Int64, fileHash: String)] {

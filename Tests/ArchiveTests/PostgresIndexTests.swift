@@ -338,9 +338,10 @@ struct PostgresIndexTests {
         }
     }
 
-    /// Two nodes replacing one instance moments apart (`--duplicate replace`): a acknowledges copy 1, b replaces it
-    /// with copy 2, and each holds its copy in its journal. Whichever materializer comes to the path last, the file
-    /// in place is copy 2, the one the row names: a's copy, replaced since, is dropped, not renamed over b's.
+    /// Two nodes replacing one instance moments apart (`--duplicate replace`): b acknowledges copy 1, a replaces it
+    /// with copy 2, and each holds its copy in its journal. `arca index check` meanwhile finds the row's copy in a's
+    /// journal although b's (scanned after it) holds another. Whichever materializer comes to the path last, the
+    /// file in place is copy 2, the one the row names: b's copy, replaced since, is dropped, not renamed over a's.
     @Test func aCopyReplacedOnAnotherNodeIsNotPutInPlaceOverTheNewerOne() async throws {
         try await PlacementNoticesTests.onThread {
             try Self.withTwoNodesHolding(duplicatePolicy: .replace) { root, a, _, onA, onB in
@@ -348,17 +349,19 @@ struct PostgresIndexTests {
                 func copy(rows: UInt16) -> DICOMFile {
                     SampleImage.copy(rows: rows, sop: sop, study: "1.2.826.0.1.3680043.10.1.80", series: "1.2.826.0.1.3680043.10.1.81")
                 }
-                let first = try MaterializerHoldTests.Fixture.commit(copy(rows: 16), in: onA)
-                let second = try MaterializerHoldTests.Fixture.commit(copy(rows: 17), in: onB)
+                let first = try MaterializerHoldTests.Fixture.commit(copy(rows: 16), in: onB)
+                let second = try MaterializerHoldTests.Fixture.commit(copy(rows: 17), in: onA)
                 #expect(first.result == .stored(path: first.path))
                 #expect(second.result == .replaced(path: first.path))
+                let check = try IndexMaintenance.check(root: root, index: a)
+                #expect(check.journaled == [first.path] && check.isClean)
                 let materializerA = try #require(onA.materializer), materializerB = try #require(onB.materializer)
-                // b places its copy first; a, coming to the path after, must not put its older copy over it.
-                materializerB.drain()
-                #expect(materializerB.materialized == 1)
+                // a places its copy first; b, coming to the path after, must not put its older copy over it.
                 materializerA.drain()
                 #expect(materializerA.materialized == 1)
-                #expect(materializerA.superseded == 1 && materializerB.superseded == 0)
+                materializerB.drain()
+                #expect(materializerB.materialized == 1)
+                #expect(materializerB.superseded == 1 && materializerA.superseded == 0)
                 #expect(FileManager.default.contents(atPath: root + "/" + first.path) == Data(second.bytes))
                 let row = try #require(try a.allInstances().first { $0.sopInstanceUID == sop })
                 #expect(row.fileHash == BLAKE3.hex(BLAKE3.hash(second.bytes)))

@@ -199,12 +199,12 @@ public enum IndexMaintenance {
         // unless another server runs on this archive (it holds a journal slot: this process opens its own only
         // after the reconcile), whose commit may be writing that record right now. The next unclean start with no
         // other server running removes it then.
-        var journals: [String: JournalRecovery.Found]?
+        var journals: [String: [JournalRecovery.Found]]?
         var othersRunning: Bool?
         for row in rows where !files.contains(row.filePath) && !Directory.exists(root + "/" + row.filePath) {
             if JournalChecksum.isPlaceholder(row.fileHash) {
                 if journals == nil { journals = JournalRecovery.journaled(root: root) }
-                if let found = journals?[row.sopInstanceUID], found.final.checksum.indexHash(stream: found.stream) == row.fileHash {
+                if let journals, JournalRecovery.copy(of: row.sopInstanceUID, named: row.fileHash, in: journals) != nil {
                     report.journaled.append(row.filePath)
                     continue
                 }
@@ -273,11 +273,13 @@ public enum IndexMaintenance {
         let indexed = Set(rows.map(\.filePath))
         report.filesWithoutRows = files.subtracting(indexed).sorted()
         // Read only when a row disagrees with the files (the journals of a busy server hold the last seconds).
-        var journal: [String: JournalRecovery.Found]?
+        var journal: [String: [JournalRecovery.Found]]?
         func isJournaled(_ row: InstanceRow) -> Bool {
             if journal == nil { journal = JournalRecovery.journaled(root: root) }
-            guard let found = journal?[row.sopInstanceUID] else { return false }
-            return found.final.totalLength == row.fileSize && found.final.checksum.indexHash(stream: found.stream) == row.fileHash
+            guard let journal, let found = JournalRecovery.copy(of: row.sopInstanceUID, named: row.fileHash, in: journal) else {
+                return false
+            }
+            return found.final.totalLength == row.fileSize
         }
         func disagreement(_ row: InstanceRow, listed: Bool) -> Disagreement? {
             guard listed else { return .noFile }

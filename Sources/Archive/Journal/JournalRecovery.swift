@@ -124,17 +124,23 @@ public enum JournalRecovery {
     }
 
     /// Every complete instance the journals under `<root>/.journal/` hold now, read-only, held or not (a running
-    /// server's journal too): SOP Instance UID → what its final record says. For `arca index check`: an
-    /// acknowledged instance may be in a journal and not yet in its file.
-    public static func journaled(root: String, maxRecord: Int = AlignedBufferPool.defaultBufferSize) -> [String: Found] {
-        var out: [String: Found] = [:]
+    /// server's journal too), by SOP Instance UID: for `arca index check` and the reconcile, an acknowledged
+    /// instance may be in a journal and not yet in its file. One instance may be there more than once: a copy and
+    /// its replacement, in one journal or in two nodes' (`copy(of:named:in:)` finds the one a row names).
+    public static func journaled(root: String, maxRecord: Int = AlignedBufferPool.defaultBufferSize) -> [String: [Found]] {
+        var out: [String: [Found]] = [:]
         for slot in slots(root: root) {
             guard let (found, descriptors) = try? scan(directory: slot, maxRecord: maxRecord) else { continue }
             descriptors.values.forEach { close($0) }
-            // Write order: a later record of the same instance (a replacement) wins.
-            for instance in found { out[instance.final.sopInstanceUID] = instance }
+            for instance in found { out[instance.final.sopInstanceUID, default: []].append(instance) }
         }
         return out
+    }
+
+    /// The journaled copy of the instance whose row hash is `fileHash` (its placeholder, or for a journal written
+    /// before 2026-12-06 its BLAKE3), if a journal holds it.
+    public static func copy(of sopInstanceUID: String, named fileHash: String, in journaled: [String: [Found]]) -> Found? {
+        journaled[sopInstanceUID]?.first { $0.final.checksum.indexHash(stream: $0.stream) == fileHash }
     }
 
     /// Journal slots no running process holds.

@@ -69,7 +69,7 @@ public struct ArcaApplication: Sendable {
         // the journal's.
         let configuration = try archiveConfiguration()
         let index = try SQLiteIndex(archive: root, synchronous: configuration.journal == nil ? .full : .normal)
-        try recoverJournals(configuration, index: index)
+        try recoverJournals(configuration, index: index, rowsFromFiles: !existed)
         if try !index.beginSession() {
             // The last server did not stop cleanly: a file renamed into place whose row was not committed yet
             // (never acknowledged) is indexed now, before anything new is accepted.
@@ -80,17 +80,18 @@ public struct ArcaApplication: Sendable {
     }
 
     /// Completes the stores in the journals of stopped processes (before anything is accepted).
-    func recoverJournals(_ configuration: FileArchive.Configuration, index: any InstanceIndex) throws {
+    func recoverJournals(_ configuration: FileArchive.Configuration, index: any InstanceIndex, rowsFromFiles: Bool = false) throws {
         guard configuration.journal != nil else { return }
-        try completeJournals(index: index)
+        try completeJournals(index: index, rowsFromFiles: rowsFromFiles)
     }
 
     /// Completes what the journals of stopped processes hold, into their files (by this configuration's naming)
     /// and `index`: on start, and before `arca index rebuild` reads the files.
     @discardableResult
-    public func completeJournals(index: (any InstanceIndex)?) throws -> JournalRecovery.Report {
+    public func completeJournals(index: (any InstanceIndex)?, rowsFromFiles: Bool = false) throws -> JournalRecovery.Report {
         let dckv = try makeDCKVStore()
-        let report = try FileArchive.recover(archiveConfiguration(dckv), index: index, afterPlace: spoolAfterPlace(dckv))
+        let report = try FileArchive.recover(archiveConfiguration(dckv), index: index, afterPlace: spoolAfterPlace(dckv),
+                                             rowsFromFiles: rowsFromFiles)
         report.log(to: logger, acknowledged: "before the stop")
         return report
     }

@@ -108,12 +108,15 @@ public final class FileArchive: Sendable {
 
     /// Completes the stores of journals no running process holds (before anything new is accepted). Also run
     /// by the server before it reconciles the index with the files, so that nothing acknowledged looks missing.
+    /// `rowsFromFiles`: the index was just rebuilt from the files, so its rows' reception times are the files'
+    /// modification times and say nothing of which copy came last (`JournalRecovery.superseded` is not asked).
     public static func recover(_ configuration: Configuration, index: (any InstanceIndex)?,
                                pool: AlignedBufferPool = AlignedBufferPool(maxKept: 2),
-                               afterPlace: (@Sendable (String) throws -> Void)? = nil) throws -> JournalRecovery.Report {
+                               afterPlace: (@Sendable (String) throws -> Void)? = nil,
+                               rowsFromFiles: Bool = false) throws -> JournalRecovery.Report {
         try JournalRecovery.recover(root: configuration.root, naming: configuration.naming, fileExtension: configuration.fileExtension,
                                     createDirectories: configuration.createDirectories, index: index, pool: pool,
-                                    afterPlace: afterPlace, spool: configuration.spool)
+                                    afterPlace: afterPlace, spool: configuration.spool, rowsFromFiles: rowsFromFiles)
     }
 
     deinit { close() }

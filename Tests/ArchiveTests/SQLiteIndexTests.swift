@@ -483,8 +483,18 @@ import TestSupport
         try other?.endSession()
         next = nil
         other = nil
-        let after = try SQLiteIndex(archive: dir.path)
-        #expect(try after.beginSession())             // both stopped cleanly
+        var after: SQLiteIndex? = try SQLiteIndex(archive: dir.path)
+        #expect(try after?.beginSession() == true)    // both stopped cleanly
+        // A server in slot 1 dies while the one in slot 0 stops cleanly; the next start takes slot 0, and still sees it.
+        var inSlot1: SQLiteIndex? = try SQLiteIndex(archive: dir.path)
+        #expect(try inSlot1?.beginSession() == true)
+        inSlot1 = nil
+        try after?.endSession()
+        after = nil
+        let alone = try SQLiteIndex(archive: dir.path)
+        #expect(try !alone.beginSession())
+        try alone.endSession()
+        #expect(try alone.beginSession())             // the dead one's flag was reconciled for, once
     }
 
     @Test(arguments: IndexEngine.embedded) func afterAnUncleanStopReconcileIndexesTheFilesWithoutRows(engine: IndexEngine) async throws {

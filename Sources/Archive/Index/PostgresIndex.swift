@@ -375,12 +375,14 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
             try await self.onConnection { connection in
                 _ = try await connection.query("BEGIN", logger: logger)
                 do {
+                    // The lock, then the read in a statement of its own: under READ COMMITTED a statement sees what was
+                    // committed when it started, and a read in the locking statement would predate a row committed
+                    // (and a copy placed) while it waited for the lock.
+                    _ = try await connection.query(
+                        "SELECT pg_advisory_xact_lock(hashtextextended('arca-place:' || \(sopInstanceUID), 0))::TEXT", logger: logger)
                     var hash: String?
-                    let rows = try await connection.query("""
-                        SELECT pg_advisory_xact_lock(hashtextextended('arca-place:' || \(sopInstanceUID), 0))::TEXT,
-                               (SELECT file_hash FROM instances WHERE sop_uid = \(sopInstanceUID))
-                        """, logger: logger)
-                    for try await (_, current) in rows.decode((String, String?).self) { hash = current }
+                    let rows = try await connection.query("SELECT file_hash FROM instances WHERE sop_uid = \(sopInstanceUID)", logger: logger)
+                    for try await current in rows.decode(String.self) { hash = current }
                     let placed = hash == placeholder
                     if placed { try place() }
                     _ = try await connection.query("COMMIT", logger: logger)

@@ -279,11 +279,33 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
     public func beginSession() throws -> Bool {
         try pending.settle()
         let key = try sessionKey()
+        // Another server's flag still "running" while no server holds its slot: that server died, and whoever starts
+        // next, in any slot, reconciles for it (the slot itself may stay free for a long time).
+        let others = try pool.read { db in
+            try String.fetchAll(db, sql: "SELECT key FROM server_state WHERE value = 'running' AND (key = 'session' OR key LIKE 'session-%')")
+        }
+        let orphaned = others.filter { $0 != key && !isSessionHeld($0) }
         return try pool.write { db in
             let previous = try String.fetchOne(db, sql: "SELECT value FROM server_state WHERE key = ?", arguments: [key])
             try db.execute(sql: "INSERT OR REPLACE INTO server_state (key, value) VALUES (?, 'running')", arguments: [key])
-            return previous != "running"
+            for other in orphaned {
+                try db.execute(sql: "UPDATE server_state SET value = 'stopped' WHERE key = ? AND value = 'running'", arguments: [other])
+            }
+            return previous != "running" && orphaned.isEmpty
         }
+    }
+
+    /// Whether a running server holds the slot of session flag `key` (its flag is written only once it holds it,
+    /// and marked stopped before it lets it go).
+    private func isSessionHeld(_ key: String) -> Bool {
+        let n = key == "session" ? 0 : Int(key.dropFirst("session-".count))
+        guard let n else { return false }
+        let fd = open(path + "-session-\(n)", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { return true }
+        flock(fd, LOCK_UN)
+        return false
     }
 
     /// Marks a clean stop: every acknowledged instance's row is committed.

@@ -45,12 +45,15 @@ public struct SettledHash: Sendable, Equatable {
 
 /// What an instance's row says of the copy it names.
 public struct IndexedCopy: Sendable, Equatable {
+    /// Relative to the archive root.
+    public var filePath: String
     /// BLAKE3 (hex), or a journaled instance's placeholder.
     public var fileHash: String
     /// ISO 8601, UTC (`Timestamp`).
     public var receivedAt: String
 
-    public init(fileHash: String, receivedAt: String) {
+    public init(filePath: String, fileHash: String, receivedAt: String) {
+        self.filePath = filePath
         self.fileHash = fileHash
         self.receivedAt = receivedAt
     }
@@ -71,8 +74,8 @@ public protocol InstanceIndex: Sendable {
     /// `remove(instance:)` for synchronous callers (and a commit taking back a row whose instance it could not
     /// write).
     func removeNow(instance sopInstanceUID: String) throws
-    /// The hash and reception time of the instance's row, every row queued before this call included
-    /// (recovery asks whether a journaled copy is still the one its row names).
+    /// The path, hash and reception time of the instance's row, every row queued before this call included
+    /// (recovery asks whether a journaled copy is still the one its row names, and where the row's file is).
     func indexedCopyNow(ofInstance sopInstanceUID: String) throws -> IndexedCopy?
     /// Runs `place` (the rename that puts a journaled instance's file at its path) only if the instance's row still
     /// names `placeholder`, and while no other node places the same instance; answers whether it ran. Several

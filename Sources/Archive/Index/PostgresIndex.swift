@@ -360,10 +360,10 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
 
     public func indexedCopyNow(ofInstance sopInstanceUID: String) throws -> IndexedCopy? {
         try blocking(timeout: commitTimeout) {
-            try await self.rows("SELECT file_hash, received_at FROM instances WHERE sop_uid = $1", [.text(sopInstanceUID)])
+            try await self.rows("SELECT file_path, file_hash, received_at FROM instances WHERE sop_uid = $1", [.text(sopInstanceUID)])
         }.first.flatMap { row in
-            guard row.count == 2, let hash = row[0].text, let received = row[1].text else { return nil }
-            return IndexedCopy(fileHash: hash, receivedAt: received)
+            guard row.count == 3, let path = row[0].text, let hash = row[1].text, let received = row[2].text else { return nil }
+            return IndexedCopy(filePath: path, fileHash: hash, receivedAt: received)
         }
     }
 

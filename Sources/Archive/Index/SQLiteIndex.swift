@@ -224,8 +224,10 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
     public func indexedCopyNow(ofInstance sopInstanceUID: String) throws -> IndexedCopy? {
         try pending.settle()
         return try pool.writeWithoutTransaction { db in
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT file_hash, received_at FROM instances WHERE sop_uid = ?"),
-                             arguments: [sopInstanceUID]).map { IndexedCopy(fileHash: $0["file_hash"], receivedAt: $0["received_at"]) }
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT file_path, file_hash, received_at FROM instances WHERE sop_uid = ?"),
+                             arguments: [sopInstanceUID]).map {
+                IndexedCopy(filePath: $0["file_path"], fileHash: $0["file_hash"], receivedAt: $0["received_at"])
+            }
         }
     }
 
@@ -298,9 +300,9 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
     /// Whether a running server holds the slot of session flag `key` (its flag is written only once it holds it,
     /// and marked stopped before it lets it go).
     private func isSessionHeld(_ key: String) -> Bool {
-        let n = key == "session" ? 0 : Int(key.dropFirst("session-".count))
+        let n = key == Self.sessionFlag(0) ? 0 : Int(key.dropFirst(Self.sessionFlagPrefix.count))
         guard let n else { return false }
-        let fd = open(path + "-session-\(n)", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        let fd = open(sessionLockPath(n), O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { return false }
         defer { close(fd) }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { return true }
@@ -328,14 +330,14 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
         try session.withLockedValue { held in
             if let held { return held.key }
             for n in 0..<Self.maxSessions {
-                let lockPath = path + "-session-\(n)"
+                let lockPath = sessionLockPath(n)
                 let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
                 guard fd >= 0 else { throw IncomingFile.error("open", lockPath, errno) }
                 guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
                     close(fd)
                     continue
                 }
-                let key = n == 0 ? "session" : "session-\(n)"
+                let key = Self.sessionFlag(n)
                 held = (key, fd)
                 return key
             }
@@ -344,6 +346,11 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
     }
 
     static let maxSessions = 256
+
+    /// Slot n's key in `server_state` (`session`, `session-1`, …) and its lock file beside the index.
+    static func sessionFlag(_ n: Int) -> String { n == 0 ? "session" : sessionFlagPrefix + String(n) }
+    static let sessionFlagPrefix = "session-"
+    private func sessionLockPath(_ n: Int) -> String { path + "-session-\(n)" }
 
     /// Every instance row: what `check` compares with the files.
     public func allInstances() throws -> [(sopInstanceUID: String, filePath: String, fileSize: Int64, fileHash: String)] {

@@ -230,14 +230,16 @@ public enum JournalRecovery {
                     continue
                 }
                 do {
-                    if let index, !rowsFromFiles, try superseded(instance, copyHash: BLAKE3.hex(hash), by: index.indexedCopyNow(ofInstance: sop)) {
+                    // One look at the row: whether this copy was replaced since, and where the row's file is.
+                    let row = try index?.indexedCopyNow(ofInstance: sop)
+                    if !rowsFromFiles, superseded(instance, copyHash: BLAKE3.hex(hash), by: row) {
                         unlink(temp)
                         report.superseded.append(sop)
                         continue
                     }
                     let dataSet = try DICOMFile.read(path: temp, options: .headerOnly).dataSet
                     let attributes = InstanceAttributes(dataSet)
-                    let previous = try index?.filePathNow(ofInstance: sop)
+                    let previous = row?.filePath
                     let relative: String
                     if let spool {
                         relative = try spool.location(attributes)

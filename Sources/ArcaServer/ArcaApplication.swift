@@ -279,6 +279,22 @@ public struct ArcaApplication: Sendable {
         }
     }
 
+    /// Reads the index's SOP Instance UIDs into memory on a thread of its own (a blocking scan), so that a small
+    /// new instance's strict commit can run on its event loop without a lookup (`FileArchive.commitOnLoop`);
+    /// until it ends, every commit asks the index on its writer's thread.
+    func startKnowing(_ index: any MaintainedIndex) {
+        let logger = self.logger
+        Thread {
+            let started = ContinuousClock.now
+            do {
+                try index.startKnowing()
+                logger.info("[INDEX] instance UIDs in memory for duplicate lookups (\(ContinuousClock.now - started))")
+            } catch {
+                logger.warning("[INDEX] could not read the instance UIDs into memory (\(error)): every commit looks up the index")
+            }
+        }.start()
+    }
+
     /// Serves until a shutdown signal; returns after running associations have finished (or the grace period ended).
     public func run() async throws {
         raiseOpenFileLimit()
@@ -288,6 +304,7 @@ public struct ArcaApplication: Sendable {
         let dckv = try makeDCKVStore()
         let compressor = try makeCompressor(index)
         let operations = try makeOperations(index: index, dckv: dckv, extraHooks: compressor.map { [$0] } ?? [])
+        startKnowing(index)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if !settings.tlsOnly { services.append(.init(service: makeServer(operations))) }
         if let tlsServer = try makeTLSServer(operations) { services.append(.init(service: tlsServer)) }

@@ -31,9 +31,13 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
     let levels = LevelCache()
     /// Transactions committed by the group writer (for tests and benchmarks).
     public var transactionCount: Int { group.transactions }
-    /// Instance rows recorded by every process on this database (`index.db-rows`).
-    private let sharedRows: SharedRowCount?
-    public var recordedRowCount: UInt64? { sharedRows?.value }
+    /// Instance rows recorded by every process on this database (`index.db-rows`), beside this process's own.
+    private let rowCounts: RowCounts?
+    public var recordedRowCount: UInt64? { rowCounts?.shared.value }
+    /// Every SOP Instance UID of the index, once `startKnowing` has read them (`certainlyAbsent`).
+    private let known = KnownInstances()
+    /// The counts when that scan began: rows another process recorded since are not in `known`.
+    private let knownSince = NIOLockedValueBox<(own: UInt64, all: UInt64)?>(nil)
     /// Checkpoints the WAL beside the writer, not inside its commits.
     let checkpointer: WALCheckpointer
 
@@ -50,8 +54,8 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
 
     public init(path: String, synchronous: Synchronous = .full, logger: Logger = Logger(label: "arca.index")) throws {
         self.path = path
-        let sharedRows = SharedRowCount.map(path + "-rows")
-        self.sharedRows = sharedRows
+        let rowCounts = SharedRowCount.map(path + "-rows").map(RowCounts.init)
+        self.rowCounts = rowCounts
         // A -wal or -shm without its database (someone deleted index.db, as the seed's recipe does) belongs to
         // a database that no longer exists: SQLite would replay that WAL into the new, empty file.
         if !Directory.exists(path) {
@@ -87,7 +91,7 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
         // see the row, looks again.
         let observer = commitObserver
         let pending = PendingRows(batchLimit: Self.maxBatch, logger: logger, committed: { rows in
-            sharedRows?.add(rows.count)
+            rowCounts?.add(rows.count)
             observer.withLockedValue { $0 }?(rows.map(\.attributes.sopInstanceUID))
         }) { batch in
             Self.commitRows(batch, pool: pool, levels: levels)
@@ -150,9 +154,10 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
     public func recordNow(_ record: InstanceRecord) throws {
         // After the pending rows: a replacement updates the row it replaces.
         try pending.settle()
+        known.insert(record.attributes.sopInstanceUID)
         let pool = self.pool, levels = self.levels
         try group.commit(record, batchLimit: Self.maxBatch) { batch in Self.commitRows(batch, pool: pool, levels: levels) }
-        sharedRows?.add(1)
+        rowCounts?.add(1)
     }
 
     /// A journaled instance's row: visible at once in this process (`filePathNow` finds it, reads wait for it),
@@ -160,8 +165,44 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
     /// every process recorded (`recordedRowCount`) now and again once committed, so that an early duplicate
     /// lookup begun before either looks again.
     public func recordJournaled(_ record: InstanceRecord, endingClaim: Bool) throws {
+        known.insert(record.attributes.sopInstanceUID)
         try pending.add(record)
-        sharedRows?.add(1)
+        rowCounts?.add(1)
+    }
+
+    /// Whether the index certainly has no row of the instance, answered from memory (no lookup): its UID is not
+    /// among those read at start (`startKnowing`) or recorded since by this process, and no other process
+    /// recorded a row since the reading began. False when it cannot tell.
+    public func certainlyAbsent(_ sopInstanceUID: String) -> Bool {
+        guard let rowCounts, let since = knownSince.withLockedValue({ $0 }), rowCounts.onlyOwnSince(since) else { return false }
+        return known.certainlyAbsent(sopInstanceUID)
+    }
+
+    /// Reads every SOP Instance UID of the index into memory (`certainlyAbsent`), blocking: the server calls it
+    /// on a thread of its own once it accepts instances (1,000,000 rows: about a second). The filter exists
+    /// before the counts are marked, so a UID this process records from then on is in it; the pending rows are
+    /// committed before the read, so the read sees them.
+    public func startKnowing() throws {
+        guard let rowCounts, !known.isComplete else { return }
+        let rows = try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM instances") ?? 0 }
+        known.begin(rows: rows)
+        knownSince.withLockedValue { $0 = rowCounts.read() }
+        try pending.settle()
+        let known = self.known
+        try pool.read { db in
+            let uids = try String.fetchCursor(db, sql: "SELECT sop_uid FROM instances")
+            var batch: [String] = []
+            batch.reserveCapacity(4096)
+            while let uid = try uids.next() {
+                batch.append(uid)
+                if batch.count == 4096 {
+                    known.insert(contentsOf: batch)
+                    batch.removeAll(keepingCapacity: true)
+                }
+            }
+            known.insert(contentsOf: batch)
+        }
+        known.completed()
     }
 
     public func observeJournaledCommits(_ body: @escaping @Sendable ([String]) -> Void) {
@@ -254,10 +295,11 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
     /// Records many instances in one transaction (rebuilds, imports).
     public func recordBatch(_ records: [InstanceRecord]) throws {
         try pending.settle()
+        known.insert(contentsOf: records.lazy.map(\.attributes.sopInstanceUID))
         try pool.write { db in
             for r in records { try IndexStatements.record(r, in: db) }
         }
-        sharedRows?.add(records.count)
+        rowCounts?.add(records.count)
     }
 
     // MARK: Queries

@@ -1,4 +1,5 @@
 import CArcaIO
+import NIOConcurrencyHelpers
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -40,5 +41,33 @@ final class SharedRowCount: @unchecked Sendable {
     func add(_ rows: Int) {
         guard rows > 0 else { return }
         arca_shared_add(counter, UInt64(rows))
+    }
+}
+
+/// The shared count beside the rows this process added to it, read together: what tells whether another
+/// process recorded a row between two readings (`SQLiteIndex.certainlyAbsent`). Added and read under one lock,
+/// so a reading never sees this process's addition in one count and not in the other.
+final class RowCounts: Sendable {
+    let shared: SharedRowCount
+    private let own = NIOLockedValueBox<UInt64>(0)
+
+    init(shared: SharedRowCount) { self.shared = shared }
+
+    func add(_ rows: Int) {
+        own.withLockedValue { own in
+            shared.add(rows)
+            own += UInt64(max(rows, 0))
+        }
+    }
+
+    /// This process's rows and every process's rows, as of one moment of this process.
+    func read() -> (own: UInt64, all: UInt64) {
+        own.withLockedValue { own in (own, shared.value) }
+    }
+
+    /// Whether only this process added rows between `mark` and now.
+    func onlyOwnSince(_ mark: (own: UInt64, all: UInt64)) -> Bool {
+        let now = read()
+        return now.all >= mark.all && now.own >= mark.own && now.all - mark.all == now.own - mark.own
     }
 }

@@ -279,9 +279,9 @@ public struct ArcaApplication: Sendable {
         }
     }
 
-    /// Reads the index's SOP Instance UIDs into memory on a thread of its own (a blocking scan), so that a small
-    /// new instance's strict commit can run on its event loop without a lookup (`FileArchive.commitOnLoop`);
-    /// until it ends, every commit asks the index on its writer's thread.
+    /// Reads the index's SOP Instance UIDs into memory on a thread of its own (a blocking scan), so that a new
+    /// instance's commit need not look it up (`InstanceIndex.certainlyAbsent`); until it ends, every commit asks
+    /// the index.
     func startKnowing(_ index: any MaintainedIndex) {
         let logger = self.logger
         Thread {

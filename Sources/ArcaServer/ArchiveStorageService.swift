@@ -23,8 +23,6 @@ public final class ArchiveStorageService: StorageService {
     let dckv: DCKVStore?
     private let stored = NIOLockedValueBox(0)
     let metrics = StoreMetrics()
-    /// The event loops' io_uring rings, for strict commits of small instances on the loop (nil: never).
-    let rings: LoopRings?
 
     public init(archive: FileArchive, dckv: DCKVStore? = nil, validation: ValidationRules = .default,
                 checks: [any PreStoreCheck] = [], hooks: HookRunner? = nil, logger: Logger) {
@@ -33,9 +31,6 @@ public final class ArchiveStorageService: StorageService {
         self.checks = [validation] + checks
         self.hooks = hooks
         self.logger = logger
-        rings = archive.journal?.durability == .strict && ProcessInfo.processInfo.environment["ARCA_NO_RING"] == nil ? LoopRings { [logger] error in
-            logger.notice("no io_uring on an event loop (\(error)): small instances are committed on the writer's thread")
-        } : nil
     }
 
     public func beginStore(_ request: StoreRequest) async throws -> any InstanceSink {
@@ -215,17 +210,13 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
             let early = self.early
             let crc = self.crc.value, hash = hashesNow ? hasher.finalize() : []
             // What a small instance kept back goes to the writer with the commit.
-            var kept = held
+            let kept = held
             held = nil
             let result: FileArchive.CommitResult
             // One trip to the writer's thread, after its last write, for the whole durable step.
             switch destination {
             case .journal(let stream):
                 let relative = try archive.relativePath(for: attributes)
-                if let onLoop = try await commitOnLoop(stream, kept: &kept, relative: relative, attributes: attributes) {
-                    result = onLoop
-                    break
-                }
                 result = try await archive.claimedAcrossNodes(attributes.sopInstanceUID, relative: relative) { claimed in
                     try await writer.onQueue(appending: kept) {
                         try archive.commitNow(journaled: stream, relative: relative, attributes: attributes,
@@ -266,25 +257,6 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
             return await refuse(error)
         } catch {
             return await refuse(.io("\(error)"))
-        }
-    }
-
-    /// A small new instance's strict commit on this event loop, through its ring (`FileArchive.commitOnLoop`):
-    /// nil when it does not apply, and the commit then takes the writer's thread. The bytes kept back go into
-    /// the stream here (a copy of at most `holdLimit`; `kept` is then nil), and nothing else is written by this
-    /// thread.
-    private func commitOnLoop(_ stream: JournalStream, kept: inout ByteBuffer?, relative: String,
-                              attributes: InstanceAttributes) async throws -> FileArchive.CommitResult? {
-        let archive = service.archive
-        guard let bytes = kept, archive.mayCommitOnLoop(attributes.sopInstanceUID),
-              let ring = service.rings?.current() else { return nil }
-        try bytes.withUnsafeReadableBytes { try stream.append($0) }
-        kept = nil
-        let syntax = request.transferSyntax.uid, calling = request.callingAETitle, crc = self.crc.value
-        return try await archive.claimed(attributes.sopInstanceUID) {
-            try await archive.commitOnLoop(journaled: stream, ring: ring, relative: relative, attributes: attributes,
-                                           transferSyntaxUID: syntax, callingAETitle: calling,
-                                           receivedAt: Timestamp.now(), crc: crc)
         }
     }
 

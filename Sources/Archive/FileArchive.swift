@@ -162,7 +162,7 @@ public final class FileArchive: Sendable {
     public func lookUpEarly(_ sop: String) -> EarlyLookup? {
         guard let index, let mark = recentRows.mark(allRows: index.recordedRowCount) else { return nil }
         do {
-            guard try index.filePathNow(ofInstance: sop) == nil else { return nil }
+            guard try index.certainlyAbsent(sop) || index.filePathNow(ofInstance: sop) == nil else { return nil }
         } catch {
             return nil
         }
@@ -248,54 +248,6 @@ public final class FileArchive: Sendable {
                                               replacedPath: existing.flatMap { Self.isEDCKVLocation($0) ? nil : $0 },
                                               pending: .init(sopInstanceUID: sop, placeholder: placeholder, crc: crc)))
         return existing == nil ? .stored(path: relative) : .replaced(path: relative)
-    }
-
-    /// Whether `commitOnLoop` may apply to the instance (asked first, from memory: it may still answer nil).
-    public func mayCommitOnLoop(_ sop: String) -> Bool {
-        guard let journal, journal.durability == .strict, let index, !index.isReadByOtherNodes else { return false }
-        return index.certainlyAbsent(sop)
-    }
-
-    /// The journaled commit of a small new instance in strict mode, on its association's event loop, with no
-    /// thread hop: the final record (the instance's only one) written through the loop's io_uring with RWF_DSYNC
-    /// (the write and its flush in one request, no thread of ours waiting), then its row queued and the instance
-    /// queued for materialization. Nil, with nothing changed, when it does not apply (the caller then commits on
-    /// the writer's thread): deferred mode (its copy into the page cache goes to a kernel worker when run through
-    /// io_uring on ext4: a thread's wake-up again), an index other nodes share (the cross-node claim), an
-    /// instance the index may hold (the duplicate policy needs a lookup: `InstanceIndex.certainlyAbsent`), one
-    /// larger than a record, or a journal busy switching segments. Call it inside `claimed`.
-    public func commitOnLoop(journaled stream: JournalStream, ring: LoopRing, relative: String, attributes: InstanceAttributes,
-                             transferSyntaxUID: String, callingAETitle: String, receivedAt: String, crc: UInt32) async throws -> CommitResult? {
-        let sop = attributes.sopInstanceUID
-        guard let materializer, mayCommitOnLoop(sop), ring.hasRoom else { return nil }
-        let final = FinalInfo(sopInstanceUID: sop, transferSyntaxUID: transferSyntaxUID, callingAETitle: callingAETitle,
-                              receivedAt: receivedAt, totalLength: stream.size, checksum: .crc32c(crc))
-        guard let stamped = try stream.stampFinalNow(final), let base = stamped.bytes.baseAddress else { return nil }
-        let placeholder = final.checksum.indexHash(stream: stream.stream)
-        let record = InstanceRecord(attributes: attributes, filePath: relative, fileSize: final.totalLength,
-                                    fileHash: placeholder, transferSyntaxUID: transferSyntaxUID,
-                                    receivedAt: receivedAt, callingAETitle: callingAETitle)
-        materializer.expect(relative)
-        do {
-            // The row after the bytes: queuing it costs microseconds, and a failed write then has no row to take
-            // back (a removal is an index write, which the loop must not make).
-            let written = try await ring.write(fd: stamped.fd, buffer: base, count: stamped.bytes.count,
-                                               offset: UInt64(stamped.offset), durable: true).get()
-            guard Int(written) == stamped.bytes.count else {
-                throw ArchiveError.io("journal: a short write (\(written) of \(stamped.bytes.count) bytes)")
-            }
-            stream.finalWrittenDurably()
-            try recordRow(record, whileWriting: nil)
-        } catch let error as ArchiveError {
-            materializer.withdraw(relative)
-            throw error
-        } catch {
-            materializer.withdraw(relative)
-            throw ArchiveError.io("journal: \(error)")
-        }
-        materializer.enqueue(Materializer.Job(stream: stream, relativePath: relative, replacedPath: nil,
-                                              pending: .init(sopInstanceUID: sop, placeholder: placeholder, crc: crc)))
-        return .stored(path: relative)
     }
 
     /// The index row of a journaled commit; with `stream`, its records are still being written: a failure waits

@@ -120,9 +120,8 @@ public protocol InstanceIndex: Sendable {
     /// `body` with the SOP Instance UIDs of each commit's rows once they are committed. Such an index counts each
     /// journaled row in `recordedRowCount` twice, when queued and when committed. Others never call it.
     func observeJournaledCommits(_ body: @escaping @Sendable ([String]) -> Void)
-    /// Whether the index certainly has no row of the instance, answered from memory without a lookup (so from
-    /// any thread, an event loop's too); false when it cannot tell. Only an index one machine writes knows
-    /// (SQLite, once `startKnowing` has run).
+    /// Whether the index certainly has no row of the instance, answered from memory without a lookup; false when
+    /// it cannot tell. Only an index one machine writes knows (SQLite, once `startKnowing` has run).
     func certainlyAbsent(_ sopInstanceUID: String) -> Bool
     /// Blocking, on a thread of its own, once the server accepts instances: reads what `certainlyAbsent` needs.
     func startKnowing() throws

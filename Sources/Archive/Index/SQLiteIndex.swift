@@ -154,9 +154,9 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
     public func recordNow(_ record: InstanceRecord) throws {
         // After the pending rows: a replacement updates the row it replaces.
         try pending.settle()
-        known.insert(record.attributes.sopInstanceUID)
         let pool = self.pool, levels = self.levels
         try group.commit(record, batchLimit: Self.maxBatch) { batch in Self.commitRows(batch, pool: pool, levels: levels) }
+        known.insert(record.attributes.sopInstanceUID)
         rowCounts?.add(1)
     }
 
@@ -165,23 +165,27 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
     /// every process recorded (`recordedRowCount`) now and again once committed, so that an early duplicate
     /// lookup begun before either looks again.
     public func recordJournaled(_ record: InstanceRecord, endingClaim: Bool) throws {
-        known.insert(record.attributes.sopInstanceUID)
         try pending.add(record)
+        known.insert(record.attributes.sopInstanceUID)
         rowCounts?.add(1)
     }
 
     /// Whether the index certainly has no row of the instance, answered from memory (no lookup): its UID is not
     /// among those read at start (`startKnowing`) or recorded since by this process, and no other process
-    /// recorded a row since the reading began. False when it cannot tell.
+    /// recorded a row since the reading began (once one has, it answers false until the next start). False when
+    /// it cannot tell. A UID goes into memory once its row is queued or committed: a commit of the same instance
+    /// in this process asks after that (the archive's claim orders them), and a row queued before the filter
+    /// existed is committed before the scan reads (`startKnowing`).
     public func certainlyAbsent(_ sopInstanceUID: String) -> Bool {
         guard let rowCounts, let since = knownSince.withLockedValue({ $0 }), rowCounts.onlyOwnSince(since) else { return false }
         return known.certainlyAbsent(sopInstanceUID)
     }
 
     /// Reads every SOP Instance UID of the index into memory (`certainlyAbsent`), blocking: the server calls it
-    /// on a thread of its own once it accepts instances (1,000,000 rows: about a second). The filter exists
-    /// before the counts are marked, so a UID this process records from then on is in it; the pending rows are
-    /// committed before the read, so the read sees them.
+    /// on a thread of its own as it starts serving. The filter exists before the counts are marked and the read
+    /// begins, so a row this process queues or commits from then on is put in it; one queued earlier is committed
+    /// by the `settle` before the read, which sees it. Rows other processes record after the mark are not in it,
+    /// and `certainlyAbsent` then answers false.
     public func startKnowing() throws {
         guard let rowCounts, !known.isComplete else { return }
         let rows = try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM instances") ?? 0 }
@@ -295,10 +299,10 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
     /// Records many instances in one transaction (rebuilds, imports).
     public func recordBatch(_ records: [InstanceRecord]) throws {
         try pending.settle()
-        known.insert(contentsOf: records.lazy.map(\.attributes.sopInstanceUID))
         try pool.write { db in
             for r in records { try IndexStatements.record(r, in: db) }
         }
+        known.insert(contentsOf: records.lazy.map(\.attributes.sopInstanceUID))
         rowCounts?.add(records.count)
     }
 

@@ -63,7 +63,7 @@ public final class IngestJournal: @unchecked Sendable {
     /// Segments this journal may create (a quarter of the free space at start).
     let maxSegments: Int
     private let lockFD: Int32
-    private let condition = JournalLock()
+    private let condition = NSCondition()
     private var segments: [Segment] = []
     private var current: Int?
     private var nextGeneration: UInt64 = 1
@@ -75,16 +75,8 @@ public final class IngestJournal: @unchecked Sendable {
     /// A failed fdatasync leaves the device state unknown: the journal refuses further work.
     private var broken: ArchiveError?
     private var stopping = false
-    /// fdatasync calls made, and writes flushed by themselves (`registerFlushed`): for benchmarks, flushes per
-    /// instance.
-    public var flushCount: Int {
-        condition.lock()
-        defer { condition.unlock() }
-        return syncCalls + selfFlushed.withLockedValue { $0 }
-    }
-    private var syncCalls = 0
-    /// Counted apart from the lock: an event loop counts them.
-    private let selfFlushed = NIOLockedValueBox(0)
+    /// fdatasync calls made (for benchmarks: flushes per instance).
+    public private(set) var flushCount = 0
     private var flusher: Thread?
     /// A spare segment is being zero-filled outside the lock (it counts toward `maxSegments`).
     private var preparing = false
@@ -220,24 +212,6 @@ public final class IngestJournal: @unchecked Sendable {
         current = c
         if held.insert(c).inserted { segments[c].holders += 1 }
         return (c, JournalLayout.block, segments[c].fd)
-    }
-
-    /// `reserve` for a commit on an event loop: only when the lock is free at once and the current segment has
-    /// room (no segment is switched, nothing written, no wait); nil otherwise. Also answers the segment's header,
-    /// which the record is stamped with.
-    func reserveNow(_ size: Int, held: inout Set<Int>) -> (place: (segment: Int, offset: Int, fd: Int32), header: SegmentHeader)? {
-        guard condition.tryLock() else { return nil }
-        defer { condition.unlock() }
-        guard broken == nil, let c = current, case .filling(let next) = segments[c].state, next + size <= segmentSize else { return nil }
-        segments[c].state = .filling(next: next + size)
-        if held.insert(c).inserted { segments[c].holders += 1 }
-        return ((c, next, segments[c].fd), segments[c].header)
-    }
-
-    /// A record written durably by itself (RWF_DSYNC) into a segment it holds: nothing for a group flush to do,
-    /// only counted among the flushes.
-    func registerFlushed() {
-        selfFlushed.withLockedValue { $0 += 1 }
     }
 
     /// Asked when the journal is short of space: the materializer retries its backlog now.
@@ -424,7 +398,7 @@ public final class IngestJournal: @unchecked Sendable {
         }
         condition.lock()
         syncing = false
-        syncCalls += fds.count
+        flushCount += fds.count
         if let failure {
             broken = failure
         } else {
@@ -480,7 +454,7 @@ public final class IngestJournal: @unchecked Sendable {
         do {
             try writeHeader(s)
             guard fdatasync(s.fd) == 0 else { throw IncomingFile.error("fdatasync", s.path, errno) }
-            syncCalls += 1
+            flushCount += 1
             s.state = .free
             condition.broadcast()
         } catch {

@@ -193,44 +193,12 @@ public final class JournalStream: @unchecked Sendable {
     /// Reserves the record's place, writes its header in front of the staged bytes and zero-fills the rounding:
     /// the bytes to write, from the staging buffer. The pieces list and the instance offset move on.
     private func stampRecord(final: FinalInfo?) throws -> (place: (segment: Int, offset: Int, fd: Int32), bytes: UnsafeRawBufferPointer) {
-        let journal = self.journal
-        let stamped = try stamp(final: final) { size, held in
-            let place = try journal.reserve(size, held: &held)
-            return (place, journal.segmentHeader(place.segment))
-        }
-        guard let stamped else { throw ArchiveError.io("journal: no place for a record") }
-        return stamped
-    }
-
-    /// The final record, stamped for a commit on an event loop (`FileArchive.commitOnLoop`): only when it is the
-    /// instance's one record, at most `inlineFinalMaximum`, and the journal has room for it without waiting
-    /// (`IngestJournal.reserveNow`); nil otherwise, with nothing changed. The caller writes the bytes durably
-    /// itself, from the staging buffer, then calls `finalWrittenDurably` (or `discard`, the write failed).
-    func stampFinalNow(_ final: FinalInfo) throws -> (fd: Int32, offset: Int, bytes: UnsafeRawBufferPointer)? {
-        guard writes == nil, pieces.isEmpty, buffer != nil,
-              JournalLayout.blocks(JournalLayout.recordHeaderSize + staged) <= Self.inlineFinalMaximum else { return nil }
-        let journal = self.journal
-        return try stamp(final: final) { size, held in journal.reserveNow(size, held: &held) }
-            .map { (fd: $0.place.fd, offset: $0.place.offset, bytes: $0.bytes) }
-    }
-
-    /// The final record stamped by `stampFinalNow` is on the device: its buffer goes back to the pool.
-    func finalWrittenDurably() {
-        if let full = buffer { pool.give(full) }
-        buffer = nil
-        journal.registerFlushed()
-        finalSequence.withLockedValue { $0 = 0 }
-    }
-
-    /// Stamps what is staged as a record at the place `reserve` gives (nil: no place, nothing changed).
-    private func stamp(final: FinalInfo?,
-                       reserve: (_ size: Int, _ held: inout Set<Int>) throws -> (place: (segment: Int, offset: Int, fd: Int32), header: SegmentHeader)?)
-        throws -> (place: (segment: Int, offset: Int, fd: Int32), bytes: UnsafeRawBufferPointer)? {
         let target = try stagingBuffer()
         let header = RecordHeader(nonce: 0, generation: 0, stream: stream, offset: written, length: UInt32(staged), final: final)
         let size = header.recordSize
-        guard let (place, segmentHeader) = try reserve(size, &held) else { return nil }
+        let place = try journal.reserve(size, held: &held)
         var stamped = header
+        let segmentHeader = journal.segmentHeader(place.segment)
         stamped.nonce = segmentHeader.nonce
         stamped.generation = segmentHeader.generation
         try stamped.encode(into: UnsafeMutableRawBufferPointer(start: target, count: JournalLayout.recordHeaderSize))

@@ -10,7 +10,8 @@ import NIOConcurrencyHelpers
 /// It is filled once per process from a scan of the index (`SQLiteIndex.startKnowing`) and answers nothing until
 /// then. Sized then for twice the instances found (at least a million: 1 MB), eight bits each, five probes: one
 /// false "maybe" in 700 at the size found, one in 45 once it has doubled; past that its answers stay right and
-/// grow less useful until the next start sizes it anew. 10,000,000 instances take 20 MB.
+/// grow less useful until the next start sizes it anew. 10,000,000 instances take 20 MB; it never takes more than
+/// 64 MB (sized for 67 million; with 100 million instances about one new instance in ten is then looked up).
 final class KnownInstances: Sendable {
     private struct Filter {
         var words: [UInt64]
@@ -61,13 +62,16 @@ final class KnownInstances: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
+    /// 1 MB and 64 MB of bits.
+    static let leastCapacity = 1 << 20
+    static let mostCapacity = 1 << 26
 
     /// The scan is about to read the index, which holds about `rows` instances: the filter is made, and from now
     /// on every UID recorded is added.
     func begin(rows: Int) {
         state.withLockedValue { s in
             guard s.filter == nil else { return }
-            s.filter = Filter(capacity: max(2 * rows, 1 << 20))
+            s.filter = Filter(capacity: min(max(2 * rows, Self.leastCapacity), Self.mostCapacity))
         }
     }
 

@@ -88,7 +88,8 @@ public protocol InstanceIndex: Sendable {
     /// receiving it at the same moment answers by the duplicate policy instead of placing its file over the
     /// first one's. An index only one process writes (SQLite) always grants it.
     func claim(instance sopInstanceUID: String) async throws -> InstanceClaim
-    /// How many instance rows every process has recorded in this index, counted after each commit; nil when
+    /// How many instance rows every process has recorded in this index, each counted before its commit and again
+    /// after it (twice: a process killed in between has still moved the count); nil when
     /// this process cannot know (several nodes on PostgreSQL): then a row it did not record can appear at any
     /// moment, and a duplicate lookup holds only inside `claim`.
     var recordedRowCount: UInt64? { get }

@@ -80,7 +80,8 @@ import TestSupport
             // Never far past `limit`: commits may land while the checkpointer holds the lock the writer's own
             // checkpoint needs, so allow a second `limit`'s worth rather than a tight bound.
             #expect(wal < 2 * Int(WALCheckpointer.limit) * 4120, "WAL of \(wal) bytes")
-            #expect(index.recordedRowCount == UInt64(rows))
+            // Each row counted before its commit and after it.
+            #expect(index.recordedRowCount == UInt64(2 * rows))
             #expect(try index.filePathNow(ofInstance: "1.2.2999.1.1") == "1.2.2999/1.2.2999.1/1.2.2999.1.1.dcm")
             dump = try index.canonicalDump()
         }

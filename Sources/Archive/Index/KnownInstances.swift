@@ -5,7 +5,8 @@ import NIOConcurrencyHelpers
 /// waited whenever the pending rows of the instances before it were being committed there; answered from
 /// memory, 1,000 8 KB instances came in 11% faster in strict mode and 18% in deferred (2026-12-07). "Maybe" (a
 /// UID the index has, or about one in seven hundred that it has not) asks the index as before. A UID is added
-/// once its row is queued or committed, and never taken out (a removed row only costs a lookup).
+/// before its row is queued or committed and again after, and never taken out (a removed row only costs a
+/// lookup).
 ///
 /// It is filled once per process from a scan of the index (`SQLiteIndex.startKnowing`) and answers nothing until
 /// then. Sized then for twice the instances found (at least a million: 1 MB), eight bits each, five probes: one
@@ -67,11 +68,12 @@ final class KnownInstances: Sendable {
     static let mostCapacity = 1 << 26
 
     /// The scan is about to read the index, which holds about `rows` instances: the filter is made, and from now
-    /// on every UID recorded is added.
-    func begin(rows: Int) {
+    /// on every UID recorded is added. False when a scan began already (this caller then does not scan).
+    func begin(rows: Int) -> Bool {
         state.withLockedValue { s in
-            guard s.filter == nil else { return }
+            guard s.filter == nil else { return false }
             s.filter = Filter(capacity: min(max(2 * rows, Self.leastCapacity), Self.mostCapacity))
+            return true
         }
     }
 

@@ -155,6 +155,7 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
         // After the pending rows: a replacement updates the row it replaces.
         try pending.settle()
         let pool = self.pool, levels = self.levels
+        countBefore(record.attributes.sopInstanceUID)
         try group.commit(record, batchLimit: Self.maxBatch) { batch in Self.commitRows(batch, pool: pool, levels: levels) }
         known.insert(record.attributes.sopInstanceUID)
         rowCounts?.add(1)
@@ -165,17 +166,25 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
     /// every process recorded (`recordedRowCount`) now and again once committed, so that an early duplicate
     /// lookup begun before either looks again.
     public func recordJournaled(_ record: InstanceRecord, endingClaim: Bool) throws {
+        countBefore(record.attributes.sopInstanceUID)
         try pending.add(record)
         known.insert(record.attributes.sopInstanceUID)
+    }
+
+    /// Before a row is queued or committed: its UID into memory, and the row counted. Counted again once committed
+    /// (a row is counted twice, before and after: `recordedRowCount`), so that a process killed between its commit
+    /// and the count after it has still moved the count, and a server that read the UIDs at start stops answering
+    /// from memory. The UID goes in again after (a scan that began in between made the filter anew).
+    private func countBefore(_ sopInstanceUID: String) {
+        known.insert(sopInstanceUID)
         rowCounts?.add(1)
     }
 
     /// Whether the index certainly has no row of the instance, answered from memory (no lookup): its UID is not
     /// among those read at start (`startKnowing`) or recorded since by this process, and no other process
     /// recorded a row since the reading began (once one has, it answers false until the next start). False when
-    /// it cannot tell. A UID goes into memory once its row is queued or committed: a commit of the same instance
-    /// in this process asks after that (the archive's claim orders them), and a row queued before the filter
-    /// existed is committed before the scan reads (`startKnowing`).
+    /// it cannot tell. A UID goes into memory before its row is queued or committed and again after (a row
+    /// queued before the filter existed is committed before the scan reads: `startKnowing`).
     public func certainlyAbsent(_ sopInstanceUID: String) -> Bool {
         guard let rowCounts, let since = knownSince.withLockedValue({ $0 }), rowCounts.onlyOwnSince(since) else { return false }
         return known.certainlyAbsent(sopInstanceUID)
@@ -189,7 +198,8 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
     public func startKnowing() throws {
         guard let rowCounts, !known.isComplete else { return }
         let rows = try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM instances") ?? 0 }
-        known.begin(rows: rows)
+        // One scan per index: a second caller would mark the counts after the first one's read began.
+        guard known.begin(rows: rows) else { return }
         knownSince.withLockedValue { $0 = rowCounts.read() }
         try pending.settle()
         let known = self.known
@@ -299,6 +309,8 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
     /// Records many instances in one transaction (rebuilds, imports).
     public func recordBatch(_ records: [InstanceRecord]) throws {
         try pending.settle()
+        known.insert(contentsOf: records.lazy.map(\.attributes.sopInstanceUID))
+        rowCounts?.add(records.count)
         try pool.write { db in
             for r in records { try IndexStatements.record(r, in: db) }
         }

@@ -7,7 +7,7 @@ import Darwin
 #endif
 
 /// How many instance rows every process on one SQLite index has recorded: a counter in a small file beside the
-/// database (`index.db-rows`), mapped shared, which each process adds to once a row it recorded is committed.
+/// database (`index.db-rows`), mapped shared, which each process adds to before and after it commits a row.
 /// With the rows this process counted itself, it tells a process whether any other one recorded a row in the
 /// meantime (several servers may share an archive and its index), which an early duplicate lookup needs to
 /// know (`FileArchive.lookUpEarly`). Nil from `map` when the file cannot be mapped: then no lookup is made early.
@@ -37,7 +37,7 @@ final class SharedRowCount: @unchecked Sendable {
 
     var value: UInt64 { arca_shared_load(counter) }
 
-    /// After the rows are committed.
+    /// Before the rows are committed, and again after.
     func add(_ rows: Int) {
         guard rows > 0 else { return }
         arca_shared_add(counter, UInt64(rows))

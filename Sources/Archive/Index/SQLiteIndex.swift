@@ -155,10 +155,10 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
         // After the pending rows: a replacement updates the row it replaces.
         try pending.settle()
         let pool = self.pool, levels = self.levels
-        countBefore(record.attributes.sopInstanceUID)
+        let uid = CollectionOfOne(record.attributes.sopInstanceUID)
+        count(uid)
         try group.commit(record, batchLimit: Self.maxBatch) { batch in Self.commitRows(batch, pool: pool, levels: levels) }
-        known.insert(record.attributes.sopInstanceUID)
-        rowCounts?.add(1)
+        count(uid)
     }
 
     /// A journaled instance's row: visible at once in this process (`filePathNow` finds it, reads wait for it),
@@ -166,18 +166,19 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
     /// every process recorded (`recordedRowCount`) now and again once committed, so that an early duplicate
     /// lookup begun before either looks again.
     public func recordJournaled(_ record: InstanceRecord, endingClaim: Bool) throws {
-        countBefore(record.attributes.sopInstanceUID)
+        count(CollectionOfOne(record.attributes.sopInstanceUID))
         try pending.add(record)
+        // Counted again by the pending rows' commit; into memory again now (a scan may have begun meanwhile).
         known.insert(record.attributes.sopInstanceUID)
     }
 
-    /// Before a row is queued or committed: its UID into memory, and the row counted. Counted again once committed
-    /// (a row is counted twice, before and after: `recordedRowCount`), so that a process killed between its commit
-    /// and the count after it has still moved the count, and a server that read the UIDs at start stops answering
-    /// from memory. The UID goes in again after (a scan that began in between made the filter anew).
-    private func countBefore(_ sopInstanceUID: String) {
-        known.insert(sopInstanceUID)
-        rowCounts?.add(1)
+    /// Rows about to be queued or committed, and again once committed: their UIDs into memory and the rows
+    /// counted (`recordedRowCount` counts each row twice), so that a process killed between its commit and the
+    /// count after it has still moved the count, and a server that read the UIDs at start stops answering from
+    /// memory. The UIDs go in after too, for a scan that began in between made the filter anew.
+    private func count<UIDs: Collection<String>>(_ uids: UIDs) {
+        known.insert(contentsOf: uids)
+        rowCounts?.add(uids.count)
     }
 
     /// Whether the index certainly has no row of the instance, answered from memory (no lookup): its UID is not
@@ -309,13 +310,12 @@ public final class SQLiteIndex: InstanceIndex, IndexQuerying, MaintainedIndex, S
     /// Records many instances in one transaction (rebuilds, imports).
     public func recordBatch(_ records: [InstanceRecord]) throws {
         try pending.settle()
-        known.insert(contentsOf: records.lazy.map(\.attributes.sopInstanceUID))
-        rowCounts?.add(records.count)
+        let uids = records.lazy.map(\.attributes.sopInstanceUID)
+        count(uids)
         try pool.write { db in
             for r in records { try IndexStatements.record(r, in: db) }
         }
-        known.insert(contentsOf: records.lazy.map(\.attributes.sopInstanceUID))
-        rowCounts?.add(records.count)
+        count(uids)
     }
 
     // MARK: Queries

@@ -66,7 +66,7 @@ public final class ArchiveStorageService: StorageService {
 /// device writes from there), so hashing, copying and disk work overlap the network transfer and each other;
 /// the index is asked for the instance on the writer's queue as soon as the instance is known to be large;
 /// after the last fragment, one trip to the writer's queue runs the duplicate policy, the flush and the index
-/// commit. A small instance (at most `holdLimit` bytes) is kept here until then and goes with that trip: the
+/// commit (no trip when the association's thread is its own: its turn of the queue is taken there). A small instance (at most `holdLimit` bytes) is kept here until then and goes with that trip: the
 /// writer's thread is woken once for it, not for the lookup and each fragment too.
 final class ArchiveSink: InstanceSink, @unchecked Sendable {
     private let service: ArchiveStorageService
@@ -213,12 +213,14 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
             let kept = held
             held = nil
             let result: FileArchive.CommitResult
-            // One trip to the writer's thread, after its last write, for the whole durable step.
+            // One trip to the writer's thread, after its last write, for the whole durable step; none when the
+            // association's thread is its own to block.
+            let ownThread = request.thread.isOwn
             switch destination {
             case .journal(let stream):
                 let relative = try archive.relativePath(for: attributes)
                 result = try await archive.claimedAcrossNodes(attributes.sopInstanceUID, relative: relative) { claimed in
-                    try await writer.onQueue(appending: kept) {
+                    try await writer.onQueue(appending: kept, onThisThread: ownThread) {
                         try archive.commitNow(journaled: stream, relative: relative, attributes: attributes,
                                               transferSyntaxUID: syntax, callingAETitle: calling,
                                               receivedAt: Timestamp.now(), crc: crc,
@@ -228,7 +230,7 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
             case .file(let file):
                 let relative = try archive.relativePath(for: attributes)
                 result = try await archive.claimedAcrossNodes(attributes.sopInstanceUID, relative: relative) { claimed in
-                    try await writer.onQueue(appending: kept) {
+                    try await writer.onQueue(appending: kept, onThisThread: ownThread) {
                         try archive.commitNow(placing: file, relative: relative, attributes: attributes, transferSyntaxUID: syntax,
                                               callingAETitle: calling, receivedAt: Timestamp.now(),
                                               early: claimed ?? early.withLockedValue { $0 }) {

@@ -78,25 +78,33 @@ public final class IncomingWriter: @unchecked Sendable {
 
     /// Runs `body` on the queue, after the queued writes (unless one failed), and after `held`: bytes the caller
     /// kept back until now, written in the same trip (a small instance's whole dataset and its commit).
-    public func onQueue<T: Sendable>(appending held: ByteBuffer? = nil, _ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
+    /// `onThisThread`: the caller's thread is its own to block (`AssociationThread.isOwn`), so the queue's turn
+    /// is taken from it (`sync`: run here once the queued writes are done, with no thread woken when none are)
+    /// rather than by a trip to the queue's thread and back.
+    public func onQueue<T: Sendable>(appending held: ByteBuffer? = nil, onThisThread: Bool = false,
+                                     _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        if onThisThread {
+            return try queue.sync { try self.turn(appending: held, body) }
+        }
+        return try await withCheckedThrowingContinuation { continuation in
             queue.async {
                 if self.feedsTheDevice { ThreadSlice.shortenForTheDevice() }
-                if let error = self.state.withLockedValue({ $0.error }) {
-                    continuation.resume(throwing: error)
-                    return
-                }
-                if let held, held.readableBytes > 0 {
-                    do { try held.withUnsafeReadableBytes { try self.target.append($0) } } catch {
-                        let failure = self.target.archiveError(error)
-                        self.fail(failure)
-                        continuation.resume(throwing: failure)
-                        return
-                    }
-                }
-                continuation.resume(with: Result { try body() })
+                continuation.resume(with: Result { try self.turn(appending: held, body) })
             }
         }
+    }
+
+    /// The queue's turn: `held` written, then `body`, unless a write failed.
+    private func turn<T>(appending held: ByteBuffer?, _ body: () throws -> T) throws -> T {
+        if let error = state.withLockedValue({ $0.error }) { throw error }
+        if let held, held.readableBytes > 0 {
+            do { try held.withUnsafeReadableBytes { try target.append($0) } } catch {
+                let failure = target.archiveError(error)
+                fail(failure)
+                throw failure
+            }
+        }
+        return try body()
     }
 }
 

@@ -15,6 +15,8 @@ struct AssociationSession {
     let configuration: SCPConfiguration
     let services: DIMSEServiceRegistry
     let registry: AssociationRegistry
+    /// The session's thread (its channel's event loop), and whether the session may block it.
+    let thread: AssociationThread
     let logger: Logger
 
     /// The dataset being received, and what it is for.
@@ -262,7 +264,7 @@ struct AssociationSession {
             throw ProtocolViolation("more outstanding operations than the negotiated window (\(operations.window))")
         }
         let request = DIMSERequest(command: command, context: context, association: association, peerAddress: peer.address,
-                                   peer: peer, cancellation: signal)
+                                   peer: peer, cancellation: signal, thread: thread.serial(operations.window == 1))
         if let refusal = refusal(of: command, field, on: context) ?? accessRefusal(of: command, field, association, peer) {
             return try await refuse(command, context.id, refusal, expectsDataSet, writer, operations, association, peer)
         }
@@ -388,7 +390,7 @@ struct AssociationSession {
             }
             let complete = DIMSERequest(command: request.command, context: request.context, association: request.association,
                                         peerAddress: request.peerAddress, peer: request.peer, dataSet: dataSet,
-                                        cancellation: request.cancellation)
+                                        cancellation: request.cancellation, thread: request.thread)
             start(complete, service, writer, router, operations, messageIDs, &running)
             return .none
         }

@@ -47,10 +47,12 @@ public struct DIMSERequest: Sendable {
     /// The request's dataset decoded in the context's transfer syntax (collecting services); nil when none.
     public let dataSet: DataSet?
     let cancellation: CancellationSignal
+    /// The thread the request is served on, and whether its service may block it (`AssociationThreads`).
+    public let thread: AssociationThread
 
     public init(command: CommandSet, context: AcceptedPresentationContext, association: NegotiatedAssociation,
                 peerAddress: String, peer: PeerIdentity? = nil, dataSet: DataSet? = nil,
-                cancellation: CancellationSignal = CancellationSignal()) {
+                cancellation: CancellationSignal = CancellationSignal(), thread: AssociationThread = .shared) {
         self.command = command
         self.context = context
         self.association = association
@@ -58,6 +60,7 @@ public struct DIMSERequest: Sendable {
         self.peer = peer ?? PeerIdentity(address: peerAddress, host: nil)
         self.dataSet = dataSet
         self.cancellation = cancellation
+        self.thread = thread
     }
 
     /// Whether the requestor sent a C-CANCEL for this request (or the association went away).
@@ -142,6 +145,6 @@ public struct StorageSCPService: StreamingDIMSEService {
             callingAETitle: request.association.callingAETitle, calledAETitle: request.association.calledAETitle,
             sopClassUID: command.affectedSOPClassUID ?? "", sopInstanceUID: command.affectedSOPInstanceUID ?? "",
             transferSyntax: ts, messageID: command.messageID ?? 0, priority: command.priority,
-            moveOriginatorAETitle: command.moveOriginatorAETitle))
+            moveOriginatorAETitle: command.moveOriginatorAETitle, thread: request.thread))
     }
 }

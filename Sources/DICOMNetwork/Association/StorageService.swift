@@ -11,9 +11,13 @@ public struct StoreRequest: Sendable {
     public var messageID: UInt16
     public var priority: UInt16
     public var moveOriginatorAETitle: String?
+    /// The association's thread: a storage whose thread is its own (`isOwn`) commits on it rather than hopping to
+    /// another thread and back.
+    public var thread: AssociationThread
 
     public init(callingAETitle: String, calledAETitle: String, sopClassUID: String, sopInstanceUID: String,
-                transferSyntax: TransferSyntax, messageID: UInt16, priority: UInt16 = 0, moveOriginatorAETitle: String? = nil) {
+                transferSyntax: TransferSyntax, messageID: UInt16, priority: UInt16 = 0, moveOriginatorAETitle: String? = nil,
+                thread: AssociationThread = .shared) {
         self.callingAETitle = callingAETitle
         self.calledAETitle = calledAETitle
         self.sopClassUID = sopClassUID
@@ -22,6 +26,7 @@ public struct StoreRequest: Sendable {
         self.messageID = messageID
         self.priority = priority
         self.moveOriginatorAETitle = moveOriginatorAETitle
+        self.thread = thread
     }
 }
 

@@ -44,17 +44,21 @@ public final class DICOMServer: Service, Sendable {
     }
 
     public func run() async throws {
-        do { try await serve() } catch {
+        let threads = AssociationThreads(count: configuration.associationThreads)
+        do { try await serve(on: threads) } catch {
             bound.fail(error)  // a caller waiting for the port learns why there is none (nothing once it listened)
+            await threads.shutdown()
             throw error
         }
+        // Every session has ended (the task group waited for them): nothing runs on these loops any more.
+        await threads.shutdown()
     }
 
-    private func serve() async throws {
+    private func serve(on threads: AssociationThreads) async throws {
         let configuration = self.configuration
         let registry = self.registry
         let logger = self.logger
-        let server = try await ServerBootstrap(group: group)
+        let server = try await ServerBootstrap(group: group, childGroup: threads.group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
@@ -74,6 +78,7 @@ public final class DICOMServer: Service, Sendable {
             .bind(host: configuration.host, port: configuration.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     registry.track(channel)
+                    let thread = threads.admit(channel)
                     let peer = channel.remoteAddress?.description ?? "?"
                     if let tls = configuration.tls {
                         // First in the pipeline: everything after it sees only decrypted bytes. A plain client's
@@ -92,8 +97,8 @@ public final class DICOMServer: Service, Sendable {
                     ])
                     // At most 2 reads (512 KiB with 256 KiB reads) wait for the session before reading pauses; NIO's
                     // default of 10 let 1.3 MB wait per association, for no gain in speed.
-                    return try NIOAsyncChannel<PDU, PDU>(wrappingChannelSynchronously: channel, configuration: .init(
-                        backPressureStrategy: .init(lowWatermark: 1, highWatermark: 2)))
+                    return (try NIOAsyncChannel<PDU, PDU>(wrappingChannelSynchronously: channel, configuration: .init(
+                        backPressureStrategy: .init(lowWatermark: 1, highWatermark: 2))), thread)
                 }
             }
         bound.listening(on: server.channel.localAddress?.port ?? configuration.port)
@@ -103,10 +108,10 @@ public final class DICOMServer: Service, Sendable {
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { tasks in
                 try await server.executeThenClose { connections in
-                    for try await connection in connections {
+                    for try await (connection, thread) in connections {
                         tasks.addTask(executorPreference: EventLoopTaskExecutor(connection.channel.eventLoop)) {
                             await AssociationSession(channel: connection, configuration: configuration, services: self.services,
-                                                     registry: registry, logger: logger).run()
+                                                     registry: registry, thread: thread, logger: logger).run()
                         }
                     }
                 }

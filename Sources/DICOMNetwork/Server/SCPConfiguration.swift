@@ -20,6 +20,9 @@ public struct SCPConfiguration: Sendable {
     public var access = DICOMAccessRules([])
     /// Where association, store, query and retrieve events are recorded; nil: nowhere.
     public var audit: (any AuditTrail)?
+    /// The event loops the associations run on (`AssociationThreads`): up to this many associations each have a
+    /// thread of their own (until churn makes two meet on one). Idle loops cost a thread and its epoll instance.
+    public var associationThreads = 32
 
     public init(host: String = "0.0.0.0", port: Int = 11112, policy: AssociationPolicy,
                 maxObjectSize: UInt64 = 4 << 30, artimTimeout: TimeAmount = .seconds(30),

@@ -54,7 +54,9 @@ struct Commit: AsyncParsableCommand {
         let listener: DICOMServer? = listen.map { listenPort in
             var policy = AssociationPolicy(aeTitle: aet, abstractSyntaxes: { _ in nil })
             policy.strictCalledAETitle = false
-            return DICOMServer(configuration: SCPConfiguration(port: listenPort, policy: policy),
+            var configuration = SCPConfiguration(port: listenPort, policy: policy)
+            configuration.associationThreads = 2  // the report's association, and perhaps an echo
+            return DICOMServer(configuration: configuration,
                                services: DIMSEServiceRegistry([VerificationService(), receiver]),
                                logger: Logger(label: "arca-commit") { _ in SwiftLogNoOpLogHandler() })
         }

@@ -7,7 +7,9 @@ import Testing
 
 /// The instance writer's queue: bytes reach the target in the order they were handed over, whether queued as they
 /// arrived or kept back and handed over with the commit (a small instance); a failed write fails the commit
-/// and every trip after it, and the commit's body never runs on bytes that did not all arrive.
+/// and every trip after it, and the commit's body never runs on bytes that did not all arrive. Each both ways: the
+/// turn taken by a trip to the queue's thread, and on the caller's own thread (`onThisThread`, an association alone
+/// on its event loop).
 @Suite struct IncomingWriterTests {
     /// Keeps what it is given; refuses every append once `failAfter` bytes have arrived.
     final class RecordingTarget: IncomingTarget, @unchecked Sendable {
@@ -27,31 +29,49 @@ import Testing
         var writesToTheDevice: Bool { false }
     }
 
-    @Test func heldBytesFollowTheQueuedOnesAndPrecedeTheCommit() async throws {
+    @Test(arguments: [false, true])
+    func heldBytesFollowTheQueuedOnesAndPrecedeTheCommit(onThisThread: Bool) async throws {
         let target = RecordingTarget()
         let writer = IncomingWriter(target: target)
-        try await writer.append(ByteBuffer(bytes: [1, 2, 3]))
-        try await writer.append(ByteBuffer(bytes: [4]))
-        let seen = try await writer.onQueue(appending: ByteBuffer(bytes: [5, 6])) { target.bytes }
-        #expect(seen == [1, 2, 3, 4, 5, 6])
+        // Enough queued that the queue's thread is still writing when the commit asks for its turn.
+        let queued = (0..<64).map { i in ByteBuffer(bytes: Array(repeating: UInt8(i), count: 4096)) }
+        for piece in queued { try await writer.append(piece) }
+        let seen = try await writer.onQueue(appending: ByteBuffer(bytes: [5, 6]), onThisThread: onThisThread) { target.bytes }
+        #expect(seen == queued.flatMap { Array($0.readableBytesView) } + [5, 6])
     }
 
-    @Test func aSmallInstanceKeptBackReachesTheTargetWithItsCommit() async throws {
+    @Test(arguments: [false, true])
+    func aSmallInstanceKeptBackReachesTheTargetWithItsCommit(onThisThread: Bool) async throws {
         let target = RecordingTarget()
         let writer = IncomingWriter(target: target)
-        let seen = try await writer.onQueue(appending: ByteBuffer(bytes: Array(0..<200))) { target.bytes }
+        let seen = try await writer.onQueue(appending: ByteBuffer(bytes: Array(0..<200)), onThisThread: onThisThread) { target.bytes }
         #expect(seen == Array(0..<200))
     }
 
-    @Test func aFailedWriteOfTheHeldBytesFailsTheCommitAndWhatFollows() async throws {
+    @Test(arguments: [false, true])
+    func aFailedWriteOfTheHeldBytesFailsTheCommitAndWhatFollows(onThisThread: Bool) async throws {
         let target = RecordingTarget(failAfter: 10)
         let writer = IncomingWriter(target: target)
         let ran = NIOLockedValueBox(false)
         await #expect(throws: ArchiveError.self) {
-            try await writer.onQueue(appending: ByteBuffer(bytes: Array(repeating: 7, count: 11))) { ran.withLockedValue { $0 = true } }
+            try await writer.onQueue(appending: ByteBuffer(bytes: Array(repeating: 7, count: 11)), onThisThread: onThisThread) {
+                ran.withLockedValue { $0 = true }
+            }
         }
         #expect(!ran.withLockedValue { $0 })
-        await #expect(throws: ArchiveError.self) { try await writer.onQueue {} }
+        await #expect(throws: ArchiveError.self) { try await writer.onQueue(onThisThread: onThisThread) {} }
         await #expect(throws: ArchiveError.self) { try await writer.append(ByteBuffer(bytes: [1])) }
+    }
+
+    @Test(arguments: [false, true])
+    func aFailedQueuedWriteFailsTheCommitWithoutRunningIt(onThisThread: Bool) async throws {
+        let target = RecordingTarget(failAfter: 3)
+        let writer = IncomingWriter(target: target)
+        try await writer.append(ByteBuffer(bytes: [1, 2, 3, 4]))
+        let ran = NIOLockedValueBox(false)
+        await #expect(throws: ArchiveError.self) {
+            try await writer.onQueue(onThisThread: onThisThread) { ran.withLockedValue { $0 = true } }
+        }
+        #expect(!ran.withLockedValue { $0 })
     }
 }

@@ -89,6 +89,25 @@ import Testing
         #expect(storage.seen.withLockedValue { $0 } == ["1.2.3.1": true, "1.2.3.2": false, "1.2.3.3": false])
     }
 
+    @Test func aLoopIsAnAssociationsOwnAgainOnceTheOtherHasGone() async throws {
+        let storage = ThreadRecorder()
+        var alone = false
+        try await Self.running(Self.server(threads: 1, storage)) { port in
+            try await Self.associate(port) { first in
+                try await Self.associate(port) { second in try await Self.store("1.2.3.1", on: second) }
+                // The server counts the other association until its channel has closed and its session ended, a
+                // moment after the release's answer: each store is a round trip, so a bounded number of them waits.
+                for attempt in 0..<2_000 where !alone {
+                    let uid = "1.2.4.\(attempt)"
+                    try await Self.store(uid, on: first)
+                    alone = storage.seen.withLockedValue { $0[uid] } == true
+                }
+            }
+        }
+        #expect(storage.seen.withLockedValue { $0["1.2.3.1"] } == false)
+        #expect(alone, "the loop never became the remaining association's own")
+    }
+
     @Test func anAssociationWithSeveralOperationsOutstandingNeverBlocksItsLoop() async throws {
         let storage = ThreadRecorder()
         let window = AsyncOperationsWindow(maxInvoked: 4, maxPerformed: 4)

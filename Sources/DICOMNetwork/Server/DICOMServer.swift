@@ -61,6 +61,10 @@ public final class DICOMServer: Service, Sendable {
         let server = try await ServerBootstrap(group: group, childGroup: threads.group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            // Each connection counted on its loop as it is accepted, before any of it runs there.
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(threads.admission()) }
+            }
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             // Reads of up to 256 KiB: a 128 KiB PDU arrives in one or two reads and is decoded as slices without
             // copying. Every PDU sliced from a read keeps the whole read buffer alive until its bytes are written
@@ -78,7 +82,7 @@ public final class DICOMServer: Service, Sendable {
             .bind(host: configuration.host, port: configuration.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     registry.track(channel)
-                    let thread = threads.admit(channel)
+                    let thread = threads.thread(of: channel)
                     let peer = channel.remoteAddress?.description ?? "?"
                     if let tls = configuration.tls {
                         // First in the pipeline: everything after it sees only decrypted bytes. A plain client's
@@ -110,6 +114,8 @@ public final class DICOMServer: Service, Sendable {
                 try await server.executeThenClose { connections in
                     for try await (connection, thread) in connections {
                         tasks.addTask(executorPreference: EventLoopTaskExecutor(connection.channel.eventLoop)) {
+                            thread.sessionBegins()
+                            defer { thread.sessionEnds() }
                             await AssociationSession(channel: connection, configuration: configuration, services: self.services,
                                                      registry: registry, thread: thread, logger: logger).run()
                         }

@@ -44,7 +44,8 @@ public final class DICOMServer: Service, Sendable {
     }
 
     public func run() async throws {
-        let threads = AssociationThreads(count: configuration.associationThreads)
+        // No more loops than associations may run at once.
+        let threads = AssociationThreads(count: min(configuration.associationThreads, configuration.policy.maxAssociations))
         do { try await serve(on: threads) } catch {
             bound.fail(error)  // a caller waiting for the port learns why there is none (nothing once it listened)
             await threads.shutdown()

@@ -66,8 +66,9 @@ public final class ArchiveStorageService: StorageService {
 /// device writes from there), so hashing, copying and disk work overlap the network transfer and each other;
 /// the index is asked for the instance on the writer's queue as soon as the instance is known to be large;
 /// after the last fragment, one trip to the writer's queue runs the duplicate policy, the flush and the index
-/// commit (no trip when the association's thread is its own: its turn of the queue is taken there). A small instance (at most `holdLimit` bytes) is kept here until then and goes with that trip: the
-/// writer's thread is woken once for it, not for the lookup and each fragment too.
+/// commit (no trip when the association's thread is its own: its turn of the queue is taken there). A small
+/// instance (at most `holdLimit` bytes) is kept here until then and goes with that trip: the writer's thread is
+/// woken once for it, not for the lookup and each fragment too.
 final class ArchiveSink: InstanceSink, @unchecked Sendable {
     private let service: ArchiveStorageService
     private let request: StoreRequest

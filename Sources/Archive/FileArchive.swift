@@ -382,9 +382,8 @@ public final class FileArchive: Sendable {
                 if existing == nil { try? Directory.remove(target) }
                 throw ArchiveError.outOfResources("index unavailable: \(error)")
             }
-            // Noted twice, as the index counts a row it commits at once (before and after its commit).
-            recentRows.noted(sop)
-            recentRows.noted(sop)
+            // The index counts a row it commits at once twice (before and after its commit).
+            recentRows.noted(sop, times: 2)
         }
         if let existing, existing != relative {
             try? Directory.remove(root + "/" + existing)

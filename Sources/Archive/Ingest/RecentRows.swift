@@ -38,12 +38,14 @@ final class RecentRows: Sendable {
         return Mark(own: state.withLockedValue { $0.next }, all: allRows)
     }
 
-    /// A row of `sopInstanceUID` is committed (and counted by the index).
-    func noted(_ sopInstanceUID: String) {
+    /// A row of `sopInstanceUID` is committed, and counted by the index `times` times (as many as it counts it).
+    func noted(_ sopInstanceUID: String, times: Int = 1) {
         let hash = sopInstanceUID.hashValue
         state.withLockedValue { s in
-            s.ring[Int(s.next % UInt64(capacity))] = hash
-            s.next += 1
+            for _ in 0..<max(1, times) {
+                s.ring[Int(s.next % UInt64(capacity))] = hash
+                s.next += 1
+            }
         }
     }
 

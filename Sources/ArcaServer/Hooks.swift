@@ -78,6 +78,10 @@ public final class HookRunner: Sendable {
         }
     }
 
+    /// Whether a stored instance gives it anything to do: a Swift hook, `--exec-on-store` or
+    /// `--exec-on-study-stable`.
+    public var hasWork: Bool { !hooks.isEmpty || configuration.execOnStore != nil || stable != nil }
+
     func instanceStored(_ instance: StoredInstance) {
         if let stable {
             let a = instance.attributes

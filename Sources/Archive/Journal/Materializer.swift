@@ -87,7 +87,7 @@ public final class Materializer: @unchecked Sendable {
         }
     }
     private var hold: Hold
-    /// Until then no hold: the journal was short of space (a stream waits up to 2 s for a recycled segment).
+    /// Until then no hold: the journal was short of space (a store waits for a recycled segment: `IngestJournal.RoomWait`).
     private var pressureUntil = Date.distantPast
 
     let root: String

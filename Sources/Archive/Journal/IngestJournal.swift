@@ -64,9 +64,12 @@ public final class IngestJournal: @unchecked Sendable {
     let maxSegments: Int
     /// How long a store waits for a recycled segment when the journal has no room left.
     let roomWait: RoomWait
-    /// Instances whose pieces the journal has let go (put in place, or discarded): what a store waiting for room
-    /// watches to tell a journal that drains from one that is stuck.
-    private var releases: UInt64 = 0
+    /// Instances the materializer has put in place and let go: what a store waiting for room watches to tell a
+    /// journal that drains from one that is stuck (discarded instances do not count: on a full disk every
+    /// refused store discards one, and each would have kept the others waiting).
+    private var placed: UInt64 = 0
+    /// Stores waiting for room now.
+    private var storesWaiting = 0
     private let lockFD: Int32
     private let condition = NSCondition()
     private var segments: [Segment] = []
@@ -194,41 +197,55 @@ public final class IngestJournal: @unchecked Sendable {
     /// fit, and counts `held`'s stream as a holder of that segment. Throws out-of-resources when no segment can
     /// be allocated (disk full).
     func reserve(_ size: Int, held: inout Set<Int>) throws -> (segment: Int, offset: Int, fd: Int32) {
+        guard JournalLayout.block + size <= segmentSize else { throw ArchiveError.io("journal: a record of \(size) bytes") }
         condition.lock()
         defer { condition.unlock() }
-        if let broken { throw broken }
-        if let c = current, case .filling(let next) = segments[c].state, next + size <= segmentSize {
-            segments[c].state = .filling(next: next + size)
-            if held.insert(c).inserted { segments[c].holders += 1 }
-            return (c, next, segments[c].fd)
+        var waiting: Waiting?
+        defer { if waiting != nil { storesWaiting -= 1 } }
+        // Looked at again after each wait: another store may have opened a segment meanwhile (then this one
+        // shares it, rather than taking a second and leaving the first half-filled for good).
+        while true {
+            if let broken { throw broken }
+            if let c = current, case .filling(let next) = segments[c].state, next + size <= segmentSize {
+                segments[c].state = .filling(next: next + size)
+                if held.insert(c).inserted { segments[c].holders += 1 }
+                return (c, next, segments[c].fd)
+            }
+            if let c = current {
+                segments[c].state = .full
+                current = nil
+                if segments[c].holders == 0 { recycleLocked(c) }
+            }
+            do {
+                let c = try takeFreeLocked()
+                segments[c].state = .filling(next: JournalLayout.block + size)
+                current = c
+                if held.insert(c).inserted { segments[c].holders += 1 }
+                return (c, JournalLayout.block, segments[c].fd)
+            } catch ArchiveError.outOfResources(let reason) {
+                // Every segment full: segments held by instances waiting for their files come back once those
+                // are written (the materializer retries at once when asked); wait while the journal drains.
+                try waitForRoomLocked(&waiting, reason: reason)
+            }
         }
-        if let c = current {
-            segments[c].state = .full
-            current = nil
-            if segments[c].holders == 0 { recycleLocked(c) }
-        }
-        let c: Int
-        do {
-            c = try takeFreeLocked()
-        } catch ArchiveError.outOfResources(let reason) {
-            // Every segment full: segments held by instances waiting for their files come back once those are
-            // written (the materializer retries at once when asked); wait for one while the journal drains.
-            c = try waitForRecycledLocked(reason: reason)
-        }
-        guard JournalLayout.block + size <= segmentSize else { throw ArchiveError.io("journal: a record of \(size) bytes") }
-        segments[c].state = .filling(next: JournalLayout.block + size)
-        current = c
-        if held.insert(c).inserted { segments[c].holders += 1 }
-        return (c, JournalLayout.block, segments[c].fd)
+    }
+
+    /// Whether stores are waiting for room now: a commit then makes its trip to its writer's thread rather than
+    /// take its turn on the association's own event loop, which a wait of seconds would hold (a new association
+    /// NIO hands that loop could not even be accepted meanwhile).
+    public var isShortOfRoom: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return storesWaiting > 0
     }
 
     /// Asked when the journal is short of space: the materializer retries its backlog now.
     var onPressure: (@Sendable () -> Void)?
 
-    /// How long a store waits for room in a full journal. A journal whose instances are being put in place (some
-    /// let go within `stall`) drains: the store waits for it, up to `longest`, so that a stream faster than the
-    /// materializer slows to its pace. One whose instances stay (the materializer cannot write: the disk is full)
-    /// refuses the store after `stall`. Measured on 7 December: a 1 GB file system, 40,000 × 8 KB over four
+    /// How long a store waits for room in a full journal. A journal whose instances are being put in place (one
+    /// placed within `stall` of the last look) drains: the store waits for it, up to `longest`, so that a stream
+    /// faster than the materializer slows to its pace. One whose instances stay (the materializer cannot write:
+    /// the disk is full) refuses the store after `stall`. Measured on 7 December: a 1 GB file system, 40,000 × 8 KB over four
     /// associations, the journal at its 7 segments of 32 MiB (2,700 small instances each) with 400 MB free:
     /// a segment took over 2 s to come back, and 6 stores were refused as "disk full" when a fixed 2 s was all.
     public struct RoomWait: Sendable {
@@ -240,23 +257,34 @@ public final class IngestJournal: @unchecked Sendable {
         }
     }
 
-    private func waitForRecycledLocked(reason: String) throws -> Int {
-        let start = Date()
-        var seen = releases
-        var deadline = start.addingTimeInterval(roomWait.stall)
-        onPressure?()
-        while !segments.contains(where: { $0.state == .free }) {
-            if condition.wait(until: deadline) { continue }
+    /// One store's wait for room, across its wake-ups.
+    private struct Waiting {
+        let start: Date
+        var placedThen: UInt64
+        var deadline: Date
+    }
+
+    /// Waits until something changes (then the caller looks again) or the deadline passes: refuses the store
+    /// when no instance was put in place since the last look, or when it has waited `longest`.
+    private func waitForRoomLocked(_ waiting: inout Waiting?, reason: String) throws {
+        guard var w = waiting else {
             let now = Date()
-            guard releases != seen else { throw ArchiveError.outOfResources(reason) }
-            guard now < start.addingTimeInterval(roomWait.longest) else {
-                throw ArchiveError.outOfResources("the ingest journal is full: instances arrive faster than they are put in place")
-            }
-            seen = releases
-            deadline = min(now.addingTimeInterval(roomWait.stall), start.addingTimeInterval(roomWait.longest))
-            onPressure?()  // the materializer's haste lasts 2 s: asked again while this store waits
+            waiting = Waiting(start: now, placedThen: placed, deadline: now.addingTimeInterval(roomWait.stall))
+            storesWaiting += 1
+            onPressure?()
+            return
         }
-        return try takeFreeLocked()
+        if condition.wait(until: w.deadline) { return }
+        let now = Date()
+        guard placed != w.placedThen else { throw ArchiveError.outOfResources(reason) }
+        let last = w.start.addingTimeInterval(roomWait.longest)
+        guard now < last else {
+            throw ArchiveError.outOfResources("the ingest journal is full: instances arrive faster than they are put in place")
+        }
+        w.placedThen = placed
+        w.deadline = min(now.addingTimeInterval(roomWait.stall), last)
+        waiting = w
+        onPressure?()  // the materializer's haste lasts 2 s: asked again while this store waits
     }
 
     /// A free segment activated with a new nonce and generation (its header write is covered by the next flush).
@@ -469,10 +497,10 @@ public final class IngestJournal: @unchecked Sendable {
 
     /// A stream's pieces are no longer needed (discarded, or materialized durably): a full segment nobody holds
     /// is recycled.
-    func release(_ held: Set<Int>) {
+    func release(_ held: Set<Int>, placed wasPlaced: Bool) {
         condition.lock()
         defer { condition.unlock() }
-        releases &+= 1
+        if wasPlaced { placed &+= 1 }
         for n in held {
             segments[n].holders -= 1
             if segments[n].holders == 0 && segments[n].state == .full { recycleLocked(n) }

@@ -53,7 +53,7 @@ public final class JournalStream: @unchecked Sendable {
         // No segment is released while a write into it is in flight (it could be recycled under the write).
         writes?.waitQuietly()
         if let buffer { pool.give(buffer) }
-        if !released { journal.release(held) }
+        if !released { journal.release(held, placed: false) }
     }
 
     public func append(_ bytes: UnsafeRawBufferPointer) throws {
@@ -148,14 +148,14 @@ public final class JournalStream: @unchecked Sendable {
         writes?.waitQuietly()
         if let buffer { pool.give(buffer) }
         buffer = nil
-        releaseHeld()
+        releaseHeld(placed: false)
     }
 
-    /// After the instance is materialized durably.
-    func releaseHeld() {
+    /// After the instance is materialized durably (`placed`), or discarded.
+    func releaseHeld(placed: Bool = true) {
         guard !released else { return }
         released = true
-        journal.release(held)
+        journal.release(held, placed: placed)
     }
 
     private func backgroundWrites() -> BackgroundWrites {

@@ -245,9 +245,10 @@ public final class IngestJournal: @unchecked Sendable {
     /// How long a store waits for room in a full journal. A journal whose instances are being put in place (one
     /// placed within `stall` of the last look) drains: the store waits for it, up to `longest`, so that a stream
     /// faster than the materializer slows to its pace. One whose instances stay (the materializer cannot write:
-    /// the disk is full) refuses the store after `stall`. Measured on 7 December: a 1 GB file system, 40,000 × 8 KB over four
-    /// associations, the journal at its 7 segments of 32 MiB (2,700 small instances each) with 400 MB free:
-    /// a segment took over 2 s to come back, and 6 stores were refused as "disk full" when a fixed 2 s was all.
+    /// the disk is full) refuses the store after `stall`. Measured on 7 December: a 1 GB file system, 40,000 ×
+    /// 8 KB over four associations, the journal at its 7 segments of 32 MiB (2,700 small instances each) with
+    /// 400 MB free: a segment took over 2 s to come back, and 6 stores were refused as "disk full" when a fixed
+    /// 2 s was all (`scripts/journal-room-test`).
     public struct RoomWait: Sendable {
         public var stall: Double
         public var longest: Double

@@ -218,15 +218,13 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
             let result: FileArchive.CommitResult
             // One trip to the writer's thread, after its last write, for the whole durable step; none when the
             // association's thread is its own to block (asked after the claim, which may wait: nothing awaited
-            // between the answer and the blocking turn) and no store waits for room in the journal (a wait of
-            // seconds would hold that event loop).
+            // between the answer and the blocking turn).
             let thread = request.thread
-            let ownThread = { thread.isOwn && archive.journal?.isShortOfRoom != true }
             switch destination {
             case .journal(let stream):
                 let relative = try archive.relativePath(for: attributes)
                 result = try await archive.claimedAcrossNodes(attributes.sopInstanceUID, relative: relative) { claimed in
-                    try await writer.onQueue(appending: kept, onThisThread: ownThread()) {
+                    try await writer.onQueue(appending: kept, onThisThread: thread.isOwn) {
                         try archive.commitNow(journaled: stream, relative: relative, attributes: attributes,
                                               transferSyntaxUID: syntax, callingAETitle: calling,
                                               receivedAt: Timestamp.now(), crc: crc,
@@ -236,7 +234,7 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
             case .file(let file):
                 let relative = try archive.relativePath(for: attributes)
                 result = try await archive.claimedAcrossNodes(attributes.sopInstanceUID, relative: relative) { claimed in
-                    try await writer.onQueue(appending: kept, onThisThread: ownThread()) {
+                    try await writer.onQueue(appending: kept, onThisThread: thread.isOwn) {
                         try archive.commitNow(placing: file, relative: relative, attributes: attributes, transferSyntaxUID: syntax,
                                               callingAETitle: calling, receivedAt: Timestamp.now(),
                                               early: claimed ?? early.withLockedValue { $0 }) {

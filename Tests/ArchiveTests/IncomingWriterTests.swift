@@ -15,8 +15,12 @@ import Testing
     final class RecordingTarget: IncomingTarget, @unchecked Sendable {
         struct Full: Error {}
         let failAfter: Int
+        let mayWaitForRoom: Bool
         private let kept = NIOLockedValueBox<[UInt8]>([])
-        init(failAfter: Int = .max) { self.failAfter = failAfter }
+        init(failAfter: Int = .max, mayWaitForRoom: Bool = false) {
+            self.failAfter = failAfter
+            self.mayWaitForRoom = mayWaitForRoom
+        }
         var bytes: [UInt8] { kept.withLockedValue { $0 } }
         func append(_ bytes: UnsafeRawBufferPointer) throws {
             try kept.withLockedValue { k in
@@ -38,6 +42,16 @@ import Testing
         for piece in queued { try await writer.append(piece) }
         let seen = try await writer.onQueue(appending: ByteBuffer(bytes: [5, 6]), onThisThread: onThisThread) { target.bytes }
         #expect(seen == queued.flatMap { Array($0.readableBytesView) } + [5, 6])
+    }
+
+    /// The caller's own thread is used only while the target cannot make a write wait seconds (a full journal):
+    /// otherwise the turn is a trip to the queue's thread, even when offered the caller's.
+    @Test(arguments: [false, true])
+    func theCallersThreadIsNotHeldWhileTheTargetMayWaitForRoom(mayWait: Bool) async throws {
+        let writer = IncomingWriter(target: RecordingTarget(mayWaitForRoom: mayWait))
+        let caller = UInt(pthread_self())
+        let here = try await writer.onQueue(onThisThread: true) { UInt(pthread_self()) == caller }
+        #expect(here == !mayWait)
     }
 
     @Test(arguments: [false, true])

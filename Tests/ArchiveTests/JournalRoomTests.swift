@@ -51,11 +51,12 @@ import TestSupport
         let (journal, pool, held) = try Self.full(dir)
         #expect(!journal.isShortOfRoom)
         Self.placeInTurn(Array(held.prefix(Self.perSegment)))
-        // Looked at while the store waits: commits then stay off their associations' own event loops.
+        // Looked at while the store waits: commits then stay off their associations' own event loops
+        // (`IncomingWriter.onQueue` asks its target).
         let shortMeanwhile = NIOLockedValueBox<Bool?>(nil)
         Thread {
             Thread.sleep(forTimeInterval: Self.interval / 2)
-            shortMeanwhile.withLockedValue { $0 = journal.isShortOfRoom }
+            shortMeanwhile.withLockedValue { $0 = JournalStream(journal: journal, pool: pool).mayWaitForRoom }
         }.start()
         let started = Date()
         let next = try Self.store(100, in: journal, pool: pool)

@@ -80,10 +80,11 @@ public final class IncomingWriter: @unchecked Sendable {
     /// kept back until now, written in the same trip (a small instance's whole dataset and its commit).
     /// `onThisThread`: the caller's thread is its own to block (`AssociationThread.isOwn`), so the queue's turn
     /// is taken from it (`sync`: run here once the queued writes are done, with no thread woken when none are)
-    /// rather than by a trip to the queue's thread and back.
+    /// rather than by a trip to the queue's thread and back; not while the target may make a write wait seconds
+    /// (`mayWaitForRoom`), which would hold that thread (an association's event loop) as long.
     public func onQueue<T: Sendable>(appending held: ByteBuffer? = nil, onThisThread: Bool = false,
                                      _ body: @escaping @Sendable () throws -> T) async throws -> T {
-        if onThisThread {
+        if onThisThread && !target.mayWaitForRoom {
             return try queue.sync { try self.turn(appending: held, body) }
         }
         return try await withCheckedThrowingContinuation { continuation in
@@ -117,6 +118,8 @@ public protocol IncomingTarget: AnyObject, Sendable {
     func discard()
     /// Whether the bytes go to the device as they arrive (O_DIRECT) and the acknowledgement waits for them.
     var writesToTheDevice: Bool { get }
+    /// Whether a write may now wait seconds for room (the ingest journal full, stores waiting for it to drain).
+    var mayWaitForRoom: Bool { get }
     /// What an error of `append` or `idle` means for the sender: bytes that cannot be understood, or the
     /// archive failing to keep them.
     func archiveError(_ error: any Error) -> ArchiveError
@@ -124,6 +127,7 @@ public protocol IncomingTarget: AnyObject, Sendable {
 
 extension IncomingTarget {
     public func archiveError(_ error: any Error) -> ArchiveError { .incoming(error) }
+    public var mayWaitForRoom: Bool { false }
 }
 
 extension ArchiveError {
@@ -143,4 +147,5 @@ extension IncomingFile: IncomingTarget {}
 extension JournalStream: IncomingTarget {
     /// Strict mode; deferred mode writes through the page cache and answers before the flush.
     public var writesToTheDevice: Bool { !journal.writesThroughCache }
+    public var mayWaitForRoom: Bool { journal.isShortOfRoom }
 }

@@ -42,7 +42,7 @@ final class RecentRows: Sendable {
     func noted(_ sopInstanceUID: String, times: Int = 1) {
         let hash = sopInstanceUID.hashValue
         state.withLockedValue { s in
-            for _ in 0..<max(1, times) {
+            for _ in 0..<times {
                 s.ring[Int(s.next % UInt64(capacity))] = hash
                 s.next += 1
             }

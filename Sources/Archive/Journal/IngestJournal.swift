@@ -231,8 +231,8 @@ public final class IngestJournal: @unchecked Sendable {
     }
 
     /// Whether stores are waiting for room now: a commit then makes its trip to its writer's thread rather than
-    /// take its turn on the association's own event loop, which a wait of seconds would hold (a new association
-    /// NIO hands that loop could not even be accepted meanwhile).
+    /// take its turn on the association's own event loop (`IncomingWriter.onQueue`), which a wait of seconds would
+    /// hold (a new association NIO hands that loop could not even be accepted meanwhile).
     public var isShortOfRoom: Bool {
         condition.lock()
         defer { condition.unlock() }
@@ -265,8 +265,9 @@ public final class IngestJournal: @unchecked Sendable {
         var deadline: Date
     }
 
-    /// Waits until something changes (then the caller looks again) or the deadline passes: refuses the store
-    /// when no instance was put in place since the last look, or when it has waited `longest`.
+    /// Starts the store's wait (the first call: counted, the materializer asked to hurry, the caller looks once
+    /// more), then waits until something changes (the caller looks again) or the deadline passes: refuses the
+    /// store when no instance was put in place since the last look, or when it has waited `longest`.
     private func waitForRoomLocked(_ waiting: inout Waiting?, reason: String) throws {
         guard var w = waiting else {
             let now = Date()

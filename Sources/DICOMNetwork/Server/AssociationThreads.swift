@@ -26,10 +26,9 @@ public final class AssociationThreads: Sendable {
 
     /// The connections on each loop, by loop, and whether each has closed and whether its session runs.
     struct Members {
-        enum Session { case notYet, running, ended }
         struct Member {
             var closed = false
-            var session = Session.notYet
+            var running = false
         }
         var byLoop: [ObjectIdentifier: [ObjectIdentifier: Member]] = [:]
 
@@ -37,7 +36,7 @@ public final class AssociationThreads: Sendable {
             guard var member = byLoop[loop]?[channel] else { return }
             change(&member)
             // Gone once closed with no session left to run on the loop (ended, or never begun).
-            if member.closed && member.session != .running {
+            if member.closed && !member.running {
                 byLoop[loop]?[channel] = nil
                 if byLoop[loop]?.isEmpty == true { byLoop[loop] = nil }
             } else {
@@ -116,12 +115,12 @@ public struct AssociationThread: Sendable {
     /// The session runs (it keeps the connection counted until it ends, even once the channel has closed).
     func sessionBegins() {
         guard let loop, let channel, let members else { return }
-        members.withLockedValue { $0.update(loop, channel) { $0.session = .running } }
+        members.withLockedValue { $0.update(loop, channel) { $0.running = true } }
     }
 
     func sessionEnds() {
         guard let loop, let channel, let members else { return }
-        members.withLockedValue { $0.update(loop, channel) { $0.session = .ended } }
+        members.withLockedValue { $0.update(loop, channel) { $0.running = false } }
     }
 
     /// The same thread, owned only while the association runs one operation at a time: with an asynchronous

@@ -33,9 +33,6 @@ public final class DCKVStore: Sendable {
         location(try spool.store(bytes, durable: durable))
     }
 
-    /// An instance to spool as its bytes arrive.
-    public func stream() -> SpoolStream { SpoolStream(spool: spool) }
-
     /// Where an instance will be, before it is spooled (the journal acknowledges it there): the same folder
     /// the spool and the merger give it.
     public func location(studyInstanceUID: String, studyDate: String, sopInstanceUID: String) throws -> String {

@@ -90,33 +90,3 @@ public final class Spool: Sendable {
         }
     }
 }
-
-/// An instance spooled as its bytes arrive (a C-STORE's Part-10 header, then the dataset fragments): parsed
-/// and encoded piece by piece, so when the last piece is in only the flush and the fsyncs remain. One
-/// caller at a time.
-public final class SpoolStream: @unchecked Sendable {
-    private var parser = Part10Parser()
-    private var encoder: StreamingEncoder<SpoolInstanceWriter>
-    private let writer: SpoolInstanceWriter
-
-    public init(spool: Spool) {
-        writer = SpoolInstanceWriter(spool: spool)
-        encoder = StreamingEncoder(output: writer)
-    }
-
-    public func append(_ bytes: UnsafeRawBufferPointer) throws {
-        try parser.feed(bytes, to: &encoder)
-    }
-
-    /// The instance made durable and visible in the spool.
-    public func finish() throws -> Spool.Stored {
-        try parser.finish(&encoder)
-        _ = try encoder.finish()
-        return try writer.finish()
-    }
-
-    /// Nothing more is queued for now: what arrived of large categories goes to the device.
-    public func idle() throws { try writer.idle() }
-
-    public func discard() { writer.discard() }
-}

@@ -70,11 +70,6 @@ public final class SpoolInstanceWriter: EntryOutput {
             try held.withUnsafeBytes { try spill?.append($0) }
         }
 
-        /// Nothing more is queued for now: the spilled bytes so far go to the device.
-        func idle() throws {
-            try spill?.writeStaged(minimum: 64 << 10)
-        }
-
         /// The file under its name `<prefix hex>.<blake3 hex>`, written (not yet fsynced).
         func complete(prefix: Prefix) throws {
             if spill != nil {
@@ -128,11 +123,6 @@ public final class SpoolInstanceWriter: EntryOutput {
         let f = CategoryFile(directory: hidden, category: c, buffers: spool.writeBuffers)
         files[c] = f
         return f
-    }
-
-    /// Nothing more is queued for now: large categories' bytes so far go to the device.
-    public func idle() throws {
-        for f in files.values { try f.idle() }
     }
 
     /// Names, fsyncs and publishes the instance: every file completed under its name (writeback started),

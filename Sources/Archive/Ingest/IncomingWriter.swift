@@ -6,9 +6,9 @@ import NIOCore
 /// Writes an incoming instance's bytes on its own serial queue, off the association's task, so disk work
 /// overlaps the network transfer. At most `limit` bytes wait in the queue: past that, `append` waits, which
 /// stops reading the socket (back-pressure) while the disk is behind. The final seal runs on the same queue,
-/// after every write: one thread hop per instance for the whole durable step. The caller hashes the bytes on
-/// its own task as it hands them over (a thread that is awake anyway): hashed here, in the pass that copies
-/// them, a 512 KB slice kept the queue 0.3 ms behind the network at the commit; a hashing queue of its own
+/// after every write: one thread hop per instance for the whole durable step. The caller checksums the bytes on
+/// its own task as it hands them over (a thread that is awake anyway; a CRC-32C into the journal, a BLAKE3 into
+/// an incoming file): hashed here, in the pass that copies them, a 512 KB slice kept the queue 0.3 ms behind the network at the commit; a hashing queue of its own
 /// cost a thread wake-up per fragment (~10% more CPU).
 public final class IncomingWriter: @unchecked Sendable {
     private let queue = DispatchQueue(label: "arca.incoming")
@@ -109,8 +109,8 @@ public final class IncomingWriter: @unchecked Sendable {
     }
 }
 
-/// Where an incoming instance's bytes go while they arrive: the ingest journal, a file in `.incoming/`, or
-/// the eDCKV spool.
+/// Where an incoming instance's bytes go while they arrive: the ingest journal, or a file in `.incoming/` (an
+/// archive without a journal).
 public protocol IncomingTarget: AnyObject, Sendable {
     func append(_ bytes: UnsafeRawBufferPointer) throws
     /// Nothing more is queued for now (a moment to start slow work on what has arrived).

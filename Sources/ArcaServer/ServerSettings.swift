@@ -94,6 +94,7 @@ public struct ServerSettings: Sendable, Codable, Equatable {
     /// Every key is optional: what a config file leaves out keeps its default.
     public init(from decoder: any Decoder) throws {
         self.init()
+        try decoder.refuseUnknownKeys(CodingKeys.self, hints: Self.flagNames)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
             if let v = try c.decodeIfPresent(T.self, forKey: key) { value = v }
@@ -142,8 +143,8 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         try read(.httpTokens, &httpTokens)
         try read(.dicomAccess, &dicomAccess)
         auditLog = try c.decodeIfPresent(String.self, forKey: .auditLog)
-        if let problem = securityProblem {
-            throw DecodingError.dataCorruptedError(forKey: .tlsPort, in: c, debugDescription: problem)
+        if let problem = malformedSecurityValue {
+            throw DecodingError.dataCorrupted(DecodingError.Context(codingPath: decoder.codingPath, debugDescription: problem))
         }
         try read(.index, &index)
         nodeName = try c.decodeIfPresent(String.self, forKey: .nodeName)
@@ -166,7 +167,11 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         }
     }
 
-    enum CodingKeys: String, CodingKey {
+    /// Command-line flags whose setting has another name in the file.
+    static let flagNames = ["aet": "ae_title", "allow_aet": "allowed_calling_ae_titles",
+                            "any_called_aet": "strict_called_ae_title: false", "remote": "remotes"]
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case port, host, naming, duplicate, archive, validation
         case aeTitle = "ae_title"
         case createDirectories = "create_directories"
@@ -254,13 +259,20 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         try c.encodeIfPresent(nodeName, forKey: .nodeName)
     }
 
-    /// What is wrong with the security settings, if anything (checked for the file and the flags alike).
+    /// What is wrong with the security settings, if anything: asked of the settings the file and the flags make
+    /// together (a file may leave the certificate and key to the flags, or the flags the port to the file).
     public var securityProblem: String? {
-        if let tlsPort, !(0...65535).contains(tlsPort) { return "tls_port \(tlsPort) out of range" }
+        if let problem = malformedSecurityValue { return problem }
         if (tlsPort != nil || https) && (tlsCertificate == nil || tlsKey == nil) {
             return "tls_port and https need tls_certificate and tls_key"
         }
         if tlsOnly && tlsPort == nil { return "tls_only needs tls_port" }
+        return nil
+    }
+
+    /// A security value wrong wherever it is given: refused as the file is read.
+    var malformedSecurityValue: String? {
+        if let tlsPort, !(0...65535).contains(tlsPort) { return "tls_port \(tlsPort) out of range" }
         for user in httpUsers where !PasswordHash.isWellFormed(user.passwordHash) {
             return "http_users \(user.name): password_hash is not in the form `arca user hash-password` prints"
         }

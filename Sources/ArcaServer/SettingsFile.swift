@@ -9,9 +9,28 @@ public enum SettingsFile {
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw SettingsError("cannot read \(path): \(error.localizedDescription)")
         }
-        do { return try YAMLDecoder().decode(ServerSettings.self, from: text) } catch {
+        do { return try YAMLDecoder().decode(ServerSettings.self, from: text) } catch let error as DecodingError {
+            throw SettingsError("\(path): \(describe(error))")
+        } catch {
             throw SettingsError("\(path): \(error)")
         }
+    }
+
+    /// A decoding error as an administrator reads it: where in the file (`dicom_access[0].services`), then what.
+    static func describe(_ error: DecodingError) -> String {
+        let context: DecodingError.Context
+        let what: String
+        switch error {
+        case .dataCorrupted(let c): context = c; what = c.debugDescription
+        case .keyNotFound(let key, let c): context = c; what = "\(key.stringValue) is required"
+        case .typeMismatch(let type, let c): context = c; what = "expected \(type)" + (c.debugDescription.isEmpty ? "" : " (\(c.debugDescription))")
+        case .valueNotFound(let type, let c): context = c; what = "expected \(type), found nothing"
+        @unknown default: return "\(error)"
+        }
+        let place = context.codingPath.reduce("") { path, key in
+            key.intValue.map { path + "[\($0)]" } ?? (path.isEmpty ? key.stringValue : path + "." + key.stringValue)
+        }
+        return place.isEmpty ? what : place + ": " + what
     }
 
     /// The settings as YAML, in the file's format (what `--print-config` shows).

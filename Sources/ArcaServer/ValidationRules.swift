@@ -19,13 +19,14 @@ public struct ValidationRules: Sendable, Codable, Equatable {
 
     public static let `default` = ValidationRules()
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case requirePatientID = "require_patient_id"
         case allowedModalities = "allowed_modalities"
         case allowedCallingAETitles = "allowed_calling_ae_titles"
     }
 
     public init(from decoder: any Decoder) throws {
+        try decoder.refuseUnknownKeys(CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         requirePatientID = try c.decodeIfPresent(Bool.self, forKey: .requirePatientID) ?? true
         allowedModalities = try c.decodeIfPresent([String].self, forKey: .allowedModalities) ?? []

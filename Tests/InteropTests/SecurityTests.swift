@@ -327,8 +327,9 @@ import TestSupport
         #expect(audit.events(.retrieve).contains { $0.who == "MOVER" && $0.details["study"] == study.studyUID && $0.status == "0xA801" })
     }
 
-    /// The security keys of the settings file: read, written back by `--print-config` unchanged, and refused
-    /// when incomplete (TLS without its files) or holding a password in clear.
+    /// The security keys of the settings file: read, written back by `--print-config` unchanged, refused when a
+    /// value is malformed (a password in clear, a port out of range), and incomplete ones (TLS without its files)
+    /// refused once the flags had their say.
     @Test func settingsFileKeys() throws {
         let folder = try ExternalTool.temporaryDirectory("security-settings")
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -358,7 +359,18 @@ import TestSupport
         try SettingsFile.yaml(settings).write(to: file, atomically: true, encoding: .utf8)
         #expect(try SettingsFile.load(file.path) == settings)
 
-        for bad in ["tls_port: 2762", "https: true", "tls_only: true",
+        // Incomplete alone, a file is still read (the flags may complete it: `--tls-certificate` and `--tls-key`
+        // beside a file's `tls_port`, as the README shows); the settings they make together are then refused.
+        for incomplete in ["tls_port: 2762", "https: true", "tls_only: true"] {
+            try incomplete.write(to: file, atomically: true, encoding: .utf8)
+            #expect(try SettingsFile.load(file.path).securityProblem != nil, "\(incomplete)")
+        }
+        try "tls_port: 2762".write(to: file, atomically: true, encoding: .utf8)
+        var completed = try SettingsFile.load(file.path)
+        completed.tlsCertificate = "/etc/arca/server.pem"
+        completed.tlsKey = "/etc/arca/server.key"
+        #expect(completed.securityProblem == nil)
+        for bad in ["tls_port: 70000",
                     "http_users: [{name: bob, role: read-only, password_hash: hunter2}]",
                     "http_tokens: [{name: t, role: read-only, token_hash: abc}]",
                     "dicom_access: [{ae_title: X, hosts: [example.org]}]"] {

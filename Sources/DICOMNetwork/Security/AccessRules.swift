@@ -106,12 +106,13 @@ public struct DICOMAccessRule: Sendable, Equatable, Codable {
         return true
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case aeTitle = "ae_title", hosts, certificateSubject = "certificate_subject", services
         case moveDestinations = "move_destinations"
     }
 
     public init(from decoder: any Decoder) throws {
+        try decoder.refuseUnknownKeys(CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         aeTitle = try c.decode(String.self, forKey: .aeTitle)
         let hostTexts = try c.decodeIfPresent([String].self, forKey: .hosts) ?? []

@@ -1,4 +1,5 @@
 import Foundation
+import DICOMNetwork
 
 /// What the HTTP API lets a client do: read (QIDO-RS, WADO-RS, WADO-URI, the page, /metrics) or also write
 /// (STOW-RS).
@@ -20,8 +21,15 @@ public struct HTTPUser: Sendable, Codable, Equatable {
         self.role = role
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case name, passwordHash = "password_hash", role
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.refuseUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(name: try c.decode(String.self, forKey: .name), passwordHash: try c.decode(String.self, forKey: .passwordHash),
+                  role: try c.decode(HTTPRole.self, forKey: .role))
     }
 }
 
@@ -39,8 +47,15 @@ public struct HTTPToken: Sendable, Codable, Equatable {
         self.role = role
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case name, tokenHash = "token_hash", role
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.refuseUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(name: try c.decode(String.self, forKey: .name), tokenHash: try c.decode(String.self, forKey: .tokenHash),
+                  role: try c.decode(HTTPRole.self, forKey: .role))
     }
 }
 

@@ -1,0 +1,67 @@
+@testable import ArcaServer
+import DICOMweb
+import Foundation
+import Testing
+import TestSupport
+
+/// The settings file refuses what no setting reads: a misspelt key used to be ignored without a word, so a
+/// typo in `allowed_calling_ae_titles` or `move_destinations` left the archive more open than written.
+struct SettingsFileTests {
+    /// The message `SettingsFile.load` gives for `yaml`, or nil when it loads.
+    func refusal(_ yaml: String) throws -> String? {
+        let folder = try ExternalTool.temporaryDirectory("settings-file")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("arca.yml")
+        try yaml.write(to: file, atomically: true, encoding: .utf8)
+        do {
+            _ = try SettingsFile.load(file.path)
+            return nil
+        } catch let error as SettingsError {
+            return error.description.replacingOccurrences(of: file.path + ": ", with: "")
+        }
+    }
+
+    @Test func unknownKeysAreRefusedWithWhereAndWhatWasMeant() throws {
+        // A near miss names the key it probably meant; a flag's name names the setting it is in the file.
+        #expect(try refusal("allowed_calling_ae_title: [CT1]")
+                == "allowed_calling_ae_title: no such setting (did you mean allowed_calling_ae_titles?)")
+        #expect(try refusal("allow_aet: [CT1]") == "allow_aet: no such setting (did you mean allowed_calling_ae_titles?)")
+        #expect(try refusal("any_called_aet: true") == "any_called_aet: no such setting (did you mean strict_called_ae_title: false?)")
+        #expect(try refusal("colour: blue") == "colour: no such setting")
+        // Inside the nested settings too, with the path to the key.
+        #expect(try refusal("validation: {require_patient_ids: false}")
+                == "validation.require_patient_ids: no such setting (did you mean require_patient_id?)")
+        #expect(try refusal("dicom_access: [{ae_title: CT1}, {ae_title: WS1, move_destination: [WS1]}]")
+                == "dicom_access[1].move_destination: no such setting (did you mean move_destinations?)")
+        let hash = TokenHash.make("t")
+        #expect(try refusal("http_tokens: [{name: v, role: read-only, token_hash: \"\(hash)\", expires: never}]")
+                == "http_tokens[0].expires: no such setting")
+        #expect(try refusal("http_users: [{name: a, role: read-only, password: secret}]")?.hasPrefix("http_users[0].password: no such setting") == true)
+    }
+
+    @Test func wrongValuesSayWhereAndWhat() throws {
+        #expect(try refusal("port: eleven")?.hasPrefix("port: expected Int") == true)
+        #expect(try refusal("tls_port: 70000") == "tls_port 70000 out of range")
+        #expect(try refusal("dicom_access: [{hosts: [10.0.0.1]}]") == "dicom_access[0]: ae_title is required")
+    }
+
+    /// Every key `--print-config` writes is one the file may hold: its output loads back as it was.
+    @Test func printedSettingsLoadBack() throws {
+        let folder = try ExternalTool.temporaryDirectory("settings-file")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("arca.yml")
+        try """
+            ae_title: ARCHIVE1
+            exec_on_store: "true"
+            remotes: ["WS1=10.0.0.2:104"]
+            validation: {require_patient_id: false, allowed_modalities: [CT], allowed_calling_ae_titles: [CT1]}
+            dicom_access: [{ae_title: CT1, certificate_subject: CN=ct1, move_destinations: [WS1]}]
+            http_tokens: [{name: v, role: read-only, token_hash: "\(TokenHash.make("t"))"}]
+            """.write(to: file, atomically: true, encoding: .utf8)
+        let settings = try SettingsFile.load(file.path)
+        #expect(settings.validation.allowedModalities == ["CT"] && settings.dicomAccess.first?.moveDestinations == ["WS1"])
+        try SettingsFile.yaml(settings).write(to: file, atomically: true, encoding: .utf8)
+        #expect(try SettingsFile.load(file.path) == settings)
+        #expect(try SettingsFile.load(file.path) != ServerSettings())
+    }
+}

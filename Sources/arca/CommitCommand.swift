@@ -3,13 +3,16 @@ import Archive
 import DICOM
 import DICOMNetwork
 import Logging
+import NIOSSL
 
 struct Commit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Ask an archive to commit to keeping files (Storage Commitment, N-ACTION), and print its report.",
         discussion: """
             The report is awaited on the same association; with --listen PORT it may also come on an association \
-            the archive opens to us (give the archive our AE title and address).
+            the archive opens to us (give the archive our AE title and address). With --tls the request goes over \
+            DICOM TLS, and the --listen port then takes TLS too, presenting --tls-certificate (configure us at the \
+            archive as AE=host:port+tls).
             """)
 
     @Argument(help: "Host of the peer.") var host: String
@@ -19,6 +22,7 @@ struct Commit: AsyncParsableCommand {
     @Option(help: "The peer's (called) AE title.") var aec = "STORE_SCP"
     @Option(help: "Also accept the report on an association to this port.") var listen: Int?
     @Option(help: "Seconds to wait for the report.") var timeout: Double = 60
+    @OptionGroup var tls: TLSClientOptions
 
     func run() async throws {
         var references: [DataSet] = []
@@ -50,11 +54,21 @@ struct Commit: AsyncParsableCommand {
             return ds
         }()
 
+        let clientTLS: NIOSSLContext?
+        let listenerTLS: NIOSSLContext?
+        do {
+            clientTLS = try tls.context()
+            listenerTLS = try listenerContext()
+        } catch {
+            printError("arca commit: \(error)")
+            throw ExitCode.failure
+        }
         let receiver = CommitmentReportReceiver()
         let listener: DICOMServer? = listen.map { listenPort in
             var policy = AssociationPolicy(aeTitle: aet, abstractSyntaxes: { _ in nil })
             policy.strictCalledAETitle = false
             var configuration = SCPConfiguration(port: listenPort, policy: policy)
+            configuration.tls = listenerTLS
             configuration.associationThreads = 2  // the report's association, and perhaps an echo
             return DICOMServer(configuration: configuration,
                                services: DIMSEServiceRegistry([VerificationService(), receiver]),
@@ -73,7 +87,7 @@ struct Commit: AsyncParsableCommand {
                     group.addTask { for await r in receiver.reports { return r }; return nil }
                 }
                 group.addTask {
-                    try await ClientAssociation.withAssociation(host: host, port: port, request: request) { association in
+                    try await ClientAssociation.withAssociation(host: host, port: port, request: request, tls: clientTLS) { association in
                         let rsp = try await association.action(sopClassUID: CommitmentReportReceiver.sopClassUID,
                                                                sopInstanceUID: "1.2.840.10008.1.20.1.1", actionTypeID: 1, information: information)
                         guard rsp.status?.isSuccess == true else {
@@ -115,5 +129,15 @@ struct Commit: AsyncParsableCommand {
             print("FAILED \(f.uid(.referencedSOPInstanceUID) ?? "?"): reason \(reason)")
         }
         if !failed.isEmpty { throw ExitCode.failure }
+    }
+
+    /// The `--listen` port's TLS: with `--tls` a report comes as the request went, so the port serves TLS with our
+    /// certificate (the archive need not present one: the report only tells us what it keeps).
+    func listenerContext() throws -> NIOSSLContext? {
+        guard listen != nil, tls.tls || tls.tlsCertificate != nil else { return nil }
+        guard let certificate = tls.tlsCertificate, let key = tls.tlsKey else {
+            throw ValidationError("--listen with --tls needs --tls-certificate and --tls-key (the archive connects to us over TLS)")
+        }
+        return try DICOMTLS.serverContext(certificate: certificate, key: key, clientCA: nil)
     }
 }

@@ -133,6 +133,43 @@ import TestSupport
         #expect(refused.status != 0)
     }
 
+    /// `arca commit --tls` against Arca's TLS port: the report names what is kept and what is not (exit 1 then);
+    /// plain DICOM to the TLS port gets no report; a TLS listener without our certificate is refused up front.
+    @Test(.needs(.openssl, .pydicom)) func arcaCommitOverTLS() async throws {
+        guard let arca = LenientReadingTests.arca else {
+            Issue.record(".build/debug/arca is not built: run `swift build` first (scripts/test does)")
+            return
+        }
+        let pki = try TestPKI.make()
+        defer { try? FileManager.default.removeItem(at: pki.folder) }
+        let study = try CTStudy.make(count: 3)
+        defer { try? FileManager.default.removeItem(at: study.folder) }
+        let other = try CTStudy.make(count: 1)
+        defer { try? FileManager.default.removeItem(at: other.folder) }
+        let server = try await SecurityServer.start {
+            $0.tlsPort = 0
+            $0.tlsCertificate = pki.serverCertificate
+            $0.tlsKey = pki.serverKey
+        }
+        defer { Task { await server.stop() } }
+        let stored = try await StoreSCU(host: "127.0.0.1", port: server.port).send(study.files.map(\.path))
+        #expect(stored.allSatisfy { $0.status == .success })
+        let tls = String(try #require(server.tlsPort))
+        let kept = try await ExternalTool.runAsync(arca, ["commit", "127.0.0.1", tls, "--tls", "--tls-ca", pki.caCertificate, "--timeout", "30"]
+                                                   + study.files.map(\.path))
+        #expect(kept.status == 0, "\(kept.stdout)\(kept.stderr)")
+        #expect(kept.stdout.contains(": 3 committed, 0 failed"), "\(kept.stdout)")
+        let partly = try await ExternalTool.runAsync(arca, ["commit", "127.0.0.1", tls, "--tls", "--tls-ca", pki.caCertificate, "--timeout", "30"]
+                                                     + (study.files + other.files).map(\.path))
+        #expect(partly.status != 0)
+        #expect(partly.stdout.contains(": 3 committed, 1 failed") && partly.stdout.contains("reason 0x112"), "\(partly.stdout)")
+        let plain = try await ExternalTool.runAsync(arca, ["commit", "127.0.0.1", tls, "--timeout", "10"] + study.files.map(\.path))
+        #expect(plain.status != 0 && !plain.stdout.contains("committed"))
+        let noCertificate = try await ExternalTool.runAsync(arca, ["commit", "127.0.0.1", tls, "--tls", "--tls-ca", pki.caCertificate,
+                                                                   "--listen", String(TestServer.freePort())] + study.files.map(\.path))
+        #expect(noCertificate.status != 0 && noCertificate.stderr.contains("--listen with --tls needs --tls-certificate"), "\(noCertificate.stderr)")
+    }
+
     /// C-MOVE to a destination configured `+tls`: the sub-operations reach DCMTK's `storescp +tls`, which
     /// requires Arca's certificate; the same destination without `+tls` fails the sub-operations.
     @Test(.needs(.dcmtk, .openssl, .curl, .pydicom)) func moveToATLSDestination() async throws {

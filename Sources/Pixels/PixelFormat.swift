@@ -48,17 +48,24 @@ public struct PixelFormat: Sendable, Equatable {
 
     /// Reads and checks the attributes; `limits` bounds what one frame may cost.
     public init(_ ds: DataSet, limits: PixelLimits = .default) throws {
+        // These are US by the standard, but a file names its own VRs: an SV or IS holding Int.min must be
+        // refused here, before any arithmetic on it (Bits Stored − 1 would trap).
+        func unsignedShort(_ tag: Tag, _ name: String) throws -> Int? {
+            guard let v = ds.int(tag) else { return nil }
+            guard (0...65535).contains(v) else { throw PixelError(.invalidAttributes, "\(name) \(tag) = \(v) is out of range") }
+            return v
+        }
         func required(_ tag: Tag, _ name: String) throws -> Int {
-            guard let v = ds.int(tag) else { throw PixelError(.invalidAttributes, "\(name) \(tag) is missing") }
+            guard let v = try unsignedShort(tag, name) else { throw PixelError(.invalidAttributes, "\(name) \(tag) is missing") }
             return v
         }
         rows = try required(.rows, "Rows")
         columns = try required(.columns, "Columns")
         bitsAllocated = try required(.bitsAllocated, "Bits Allocated")
-        bitsStored = ds.int(.bitsStored) ?? bitsAllocated
-        highBit = ds.int(.highBit) ?? (bitsStored - 1)
-        isSigned = (ds.int(.pixelRepresentation) ?? 0) == 1
-        planarConfiguration = ds.int(.planarConfiguration) ?? 0
+        bitsStored = try unsignedShort(.bitsStored, "Bits Stored") ?? bitsAllocated
+        highBit = try unsignedShort(.highBit, "High Bit") ?? (bitsStored - 1)
+        isSigned = try unsignedShort(.pixelRepresentation, "Pixel Representation") == 1
+        planarConfiguration = try unsignedShort(.planarConfiguration, "Planar Configuration") ?? 0
         let frames = ds.string(.numberOfFrames).flatMap { Int($0.trimmingSpaces) } ?? ds.int(.numberOfFrames) ?? 1
         numberOfFrames = frames
         let pi = (ds.string(.photometricInterpretation) ?? "").trimmingSpaces
@@ -66,7 +73,7 @@ public struct PixelFormat: Sendable, Equatable {
             throw PixelError(.unsupported, "Photometric Interpretation \"\(pi)\" is not supported")
         }
         self.photometric = photometric
-        samplesPerPixel = ds.int(.samplesPerPixel) ?? photometric.samplesPerPixel
+        samplesPerPixel = try unsignedShort(.samplesPerPixel, "Samples per Pixel") ?? photometric.samplesPerPixel
         try validate(limits)
     }
 

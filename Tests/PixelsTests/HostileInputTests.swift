@@ -47,6 +47,52 @@ struct HostileInputTests {
         #expect(throws: PixelError.self) { try Self.decodeAll(huge, syntax: "1.2.840.10008.1.2.1") }
     }
 
+    /// Image Pixel attributes are US, but a file names its own VRs: SV and IS can hold Int.min, which the
+    /// defaults derived from them (High Bit from Bits Stored) used to subtract from.
+    @Test("attribute values under another VR, out of the US range, are refused")
+    func attributesUnderAnotherVR() {
+        let intMin: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0x80]
+        var storedSV = Self.image()
+        _ = storedSV.remove(.highBit)
+        storedSV.set(Element(tag: .bitsStored, vr: .SV, bytes: intMin))
+        #expect(throws: PixelError.self) { try Self.decodeAll(storedSV, syntax: "1.2.840.10008.1.2.1") }
+        var allocatedIS = Self.image()
+        _ = allocatedIS.remove(.highBit)
+        _ = allocatedIS.remove(.bitsStored)
+        allocatedIS.setString("-9223372036854775808", for: .bitsAllocated, vr: .IS)
+        #expect(throws: PixelError.self) { try Self.decodeAll(allocatedIS, syntax: "1.2.840.10008.1.2.1") }
+        var rowsSV = Self.image()
+        rowsSV.set(Element(tag: .rows, vr: .SV, bytes: [0, 0, 1, 0, 0, 0, 0, 0]))  // 65,536
+        #expect(throws: PixelError.self) { try Self.decodeAll(rowsSV, syntax: "1.2.840.10008.1.2.1") }
+    }
+
+    /// A Modality LUT whose first mapped value is Int.min (an SV descriptor) is not a LUT: the image renders
+    /// without it instead of trapping on the subtraction in the table's lookup.
+    @Test("a LUT descriptor out of the US/SS range is ignored")
+    func lutDescriptorOutOfRange() throws {
+        var ds = Self.image(rows: 2, columns: 2, bits: 8, pixels: [0, 50, 100, 200])
+        var item = DataSet()
+        var descriptor: [UInt8] = []
+        for v in [Int64(256), .min, 8] { withUnsafeBytes(of: v.littleEndian) { descriptor += $0 } }
+        item.set(Element(tag: Tag(0x0028, 0x3002), vr: .SV, bytes: descriptor))
+        item.set(Element(tag: Tag(0x0028, 0x3006), vr: .OW, bytes: [UInt8](repeating: 9, count: 512)))
+        ds.setItems([item], for: Tag(0x0028, 0x3000))
+        let reader = try FrameReader(dataSet: ds, transferSyntax: .explicitVRLittleEndian)
+        let image = try Renderer.render(reader, window: Window(center: 100, width: 200))
+        #expect(image.pixels.count == 4)
+    }
+
+    /// A viewport of one pixel over a large image: one block of k × k samples a pixel, summed past UInt32 when
+    /// k > 4,104 and the image is white (`/rendered?viewport=1,1`).
+    @Test("a large image shrunk to one pixel")
+    func largeImageToOnePixel() throws {
+        let side = 4200
+        let ds = Self.image(rows: side, columns: side, bits: 8, pixels: [UInt8](repeating: 255, count: side * side))
+        let reader = try FrameReader(dataSet: ds, transferSyntax: .explicitVRLittleEndian)
+        let image = try Renderer.render(reader, window: Window(center: 0, width: 1), viewport: Viewport(width: 1, height: 1))
+        #expect(image.width == 1 && image.height == 1 && image.pixels == [255])
+    }
+
     @Test("a frame shorter than declared is an error naming the frame")
     func shortNative() {
         #expect(throws: PixelError.self) { try Self.decodeAll(Self.image(frames: 3, pixels: [UInt8](repeating: 1, count: 200)), syntax: "1.2.840.10008.1.2.1") }

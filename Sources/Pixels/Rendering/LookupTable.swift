@@ -13,6 +13,8 @@ struct LookupTable: Sendable {
         let count = descriptor[0] == 0 ? 65536 : descriptor[0]
         guard (1...65536).contains(count) else { return nil }  // an SS descriptor can be negative
         var first = descriptor[1]
+        // US or SS by the standard; a file naming another VR (SV, IS) could hold Int.min, and `map` subtracts it.
+        guard (-32768...65535).contains(first) else { return nil }
         // The first-mapped value is US or SS by the pixel representation: read as unsigned, re-sign it.
         if signedInput && first > 32767 { first -= 65536 }
         let bits = descriptor[2]

@@ -104,7 +104,9 @@ enum Resampler {
         let w = image.width / k, h = image.height / k
         let srcStride = image.width * c, dstStride = w * c
         var out = [UInt8](repeating: 0, count: w * h * c)
-        let area = UInt32(k * k), half = area / 2
+        // 64-bit sums: a 65,535-pixel side shrunk to one pixel (viewport=1,1) is a block of 4.3e9 samples, and
+        // 4,104² white samples already pass UInt32.max.
+        let area = UInt64(k) * UInt64(k), half = area / 2
         if k == 2 {
             // The thumbnail case (512 → 256): four samples a pixel, summed in registers.
             image.pixels.withUnsafeBufferPointer { src in
@@ -123,7 +125,7 @@ enum Resampler {
             }
             return RenderedImage(width: w, height: h, components: c, pixels: out)
         }
-        var sums = [UInt32](repeating: 0, count: dstStride)
+        var sums = [UInt64](repeating: 0, count: dstStride)
         image.pixels.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
                 sums.withUnsafeMutableBufferPointer { acc in
@@ -134,7 +136,7 @@ enum Resampler {
                             for x in 0..<w {
                                 for dx in 0..<k {
                                     let s = row + (x * k + dx) * c
-                                    for ch in 0..<c { acc[x * c + ch] += UInt32(src[s + ch]) }
+                                    for ch in 0..<c { acc[x * c + ch] += UInt64(src[s + ch]) }
                                 }
                             }
                         }

@@ -143,9 +143,6 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         try read(.httpTokens, &httpTokens)
         try read(.dicomAccess, &dicomAccess)
         auditLog = try c.decodeIfPresent(String.self, forKey: .auditLog)
-        if let problem = malformedSecurityValue {
-            throw DecodingError.dataCorrupted(DecodingError.Context(codingPath: decoder.codingPath, debugDescription: problem))
-        }
         try read(.index, &index)
         nodeName = try c.decodeIfPresent(String.self, forKey: .nodeName)
         guard compress == "none" || StorageCompressor.syntax(named: compress) != nil else {
@@ -164,6 +161,9 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         }
         guard maxPDU == 0 || maxPDU >= 4096 else {
             throw DecodingError.dataCorruptedError(forKey: .maxPDU, in: c, debugDescription: "max_pdu below 4096")
+        }
+        if let problem = malformedValue {
+            throw DecodingError.dataCorrupted(DecodingError.Context(codingPath: decoder.codingPath, debugDescription: problem))
         }
     }
 
@@ -259,10 +259,10 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         try c.encodeIfPresent(nodeName, forKey: .nodeName)
     }
 
-    /// What is wrong with the security settings, if anything: asked of the settings the file and the flags make
-    /// together (a file may leave the certificate and key to the flags, or the flags the port to the file).
-    public var securityProblem: String? {
-        if let problem = malformedSecurityValue { return problem }
+    /// What is wrong with the settings, if anything: asked of the settings the file and the flags make together
+    /// (a file may leave the TLS certificate and key to the flags, or the flags the port to the file).
+    public var problem: String? {
+        if let problem = malformedValue { return problem }
         if (tlsPort != nil || https) && (tlsCertificate == nil || tlsKey == nil) {
             return "tls_port and https need tls_certificate and tls_key"
         }
@@ -270,8 +270,22 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         return nil
     }
 
-    /// A security value wrong wherever it is given: refused as the file is read.
-    var malformedSecurityValue: String? {
+    /// A value wrong wherever it is given: refused as the file is read, and again with the flags. The intervals
+    /// become nanoseconds (an infinite or huge one trapped the merger), and a hook concurrency below one ran no
+    /// hook at all, without a word.
+    var malformedValue: String? {
+        for (name, seconds) in [("merge_interval", mergeIntervalSeconds), ("merge_after", mergeAfterSeconds)]
+        where !(seconds.isFinite && (0...86_400).contains(seconds)) {
+            return "\(name) \(seconds) is not a number of seconds from 0 to 86400"
+        }
+        for (name, value, least) in [("max_associations", maxAssociations, 1), ("hook_concurrency", hookConcurrency, 1),
+                                     ("hook_timeout", hookTimeoutSeconds, 1), ("max_query_results", maxQueryResults, 1),
+                                     ("move_associations", moveAssociations, 1), ("idle_timeout", idleTimeoutSeconds, 0),
+                                     ("artim_timeout", artimTimeoutSeconds, 0), ("stable_after", stableAfterSeconds, 0),
+                                     ("shutdown_grace", shutdownGraceSeconds, 0)]
+        where value < least {
+            return "\(name) \(value) is below \(least)"
+        }
         if let tlsPort, !(0...65535).contains(tlsPort) { return "tls_port \(tlsPort) out of range" }
         for user in httpUsers where !PasswordHash.isWellFormed(user.passwordHash) {
             return "http_users \(user.name): password_hash is not in the form `arca user hash-password` prints"

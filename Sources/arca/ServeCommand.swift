@@ -108,7 +108,6 @@ struct Serve: AsyncParsableCommand {
         if tlsOnly { s.tlsOnly = true }
         if https { s.https = true }
         if let auditLog { s.auditLog = auditLog }
-        if let problem = s.securityProblem { throw SettingsError(problem) }
         if let index { s.index = index }
         if let nodeName { s.nodeName = nodeName }
         if let compress {
@@ -117,6 +116,7 @@ struct Serve: AsyncParsableCommand {
             }
             s.compress = compress
         }
+        if let problem = s.problem { throw SettingsError(problem) }
         return s
     }
 

@@ -400,13 +400,13 @@ import TestSupport
         // beside a file's `tls_port`, as the README shows); the settings they make together are then refused.
         for incomplete in ["tls_port: 2762", "https: true", "tls_only: true"] {
             try incomplete.write(to: file, atomically: true, encoding: .utf8)
-            #expect(try SettingsFile.load(file.path).securityProblem != nil, "\(incomplete)")
+            #expect(try SettingsFile.load(file.path).problem != nil, "\(incomplete)")
         }
         try "tls_port: 2762".write(to: file, atomically: true, encoding: .utf8)
         var completed = try SettingsFile.load(file.path)
         completed.tlsCertificate = "/etc/arca/server.pem"
         completed.tlsKey = "/etc/arca/server.key"
-        #expect(completed.securityProblem == nil)
+        #expect(completed.problem == nil)
         for bad in ["tls_port: 70000",
                     "http_users: [{name: bob, role: read-only, password_hash: hunter2}]",
                     "http_tokens: [{name: t, role: read-only, token_hash: abc}]",

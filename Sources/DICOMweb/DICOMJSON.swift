@@ -274,6 +274,13 @@ struct DICOMJSONEncoder {
     }
 
     /// A JSON string: quotes, backslashes and control characters escaped, the rest copied as UTF-8.
+    /// `s` escaped as the inside of a JSON string.
+    static func escaped(_ s: String) -> String {
+        var out: [UInt8] = []
+        appendQuoted(s, to: &out)
+        return String(decoding: out.dropFirst().dropLast(), as: UTF8.self)
+    }
+
     private static func appendQuoted<S: StringProtocol>(_ s: S, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         for byte in s.utf8 {

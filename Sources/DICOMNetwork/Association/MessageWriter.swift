@@ -36,8 +36,17 @@ public final class MessageWriter: Sendable {
         let commandBytes = ByteBuffer(bytes: try command.encoded())
         try await lock.withLock {
             var pdus = fragmenter.pdus(commandBytes, contextID: contextID, isCommand: true)
-            if let dataSet { pdus += fragmenter.pdus(ByteBuffer(bytes: dataSet), contextID: contextID, isCommand: false) }
-            try await outbound.write(contentsOf: pdus)
+            guard let dataSet else { return try await outbound.write(contentsOf: pdus) }
+            // A batch's worth of PDUs at a time (`PDUBatch`): for a peer whose Maximum Length is a few bytes, a
+            // storage commitment report of 100,000 references was millions of PDUs at once.
+            var remaining = ByteBuffer(bytes: dataSet)
+            let piece = fragmenter.maxFragment * PDUBatch.maxPDUs
+            repeat {
+                let bytes = remaining.readSlice(length: min(piece, remaining.readableBytes)) ?? ByteBuffer()
+                pdus += fragmenter.pdus(bytes, contextID: contextID, isCommand: false, endsMessage: remaining.readableBytes == 0)
+                try await outbound.write(contentsOf: pdus)
+                pdus.removeAll(keepingCapacity: true)
+            } while remaining.readableBytes > 0
         }
     }
 
@@ -64,24 +73,22 @@ public final class MessageWriter: Sendable {
 
     /// Sends a command whose dataset is streamed from `producer`. If the producer fails midway, the
     /// association is aborted (its half-sent message cannot be taken back) and `BrokenMessage` is thrown.
-    /// PDUs go out in batches of about `batchBytes`: one flush per PDU (16 KB for many peers) would cost a
+    /// PDUs go out in batches of about a megabyte (`PDUBatch`): one flush per PDU (16 KB for many peers) would cost a
     /// system call each, a third of a CT slice's sending time.
     public func send(_ command: CommandSet, contextID: UInt8, producer: DataSetProducer) async throws {
         let commandBytes = ByteBuffer(bytes: try command.encoded())
         try await lock.withLock {
-            var batch = fragmenter.pdus(commandBytes, contextID: contextID, isCommand: true)
-            var batchSize = commandBytes.readableBytes
+            var batch = PDUBatch(fragmenter.pdus(commandBytes, contextID: contextID, isCommand: true), bytes: commandBytes.readableBytes)
             var pending: ByteBuffer?
             do {
                 // Each chunk goes out as one PDV; the last carries the last-fragment bit, so one is held back.
                 try await producer(fragmenter.maxFragment) { chunk in
                     if let previous = pending {
-                        batch.append(.dataTF(DataTransfer(pdvs: [PDV(contextID: contextID, isCommand: false, isLast: false, data: previous)])))
-                        batchSize += previous.readableBytes
-                        if batchSize >= Self.batchBytes {
-                            try await self.outbound.write(contentsOf: batch)
-                            batch.removeAll(keepingCapacity: true)
-                            batchSize = 0
+                        batch.append(.dataTF(DataTransfer(pdvs: [PDV(contextID: contextID, isCommand: false, isLast: false, data: previous)])),
+                                     bytes: previous.readableBytes)
+                        if batch.isFull {
+                            try await self.outbound.write(contentsOf: batch.pdus)
+                            batch.removeAll()
                         }
                     }
                     pending = chunk
@@ -91,17 +98,42 @@ public final class MessageWriter: Sendable {
                 try? await outbound.write(.abort(Abort(source: .serviceUser, reason: .notSpecified)))
                 throw BrokenMessage(description: "dataset of \(command.commandField.map { "\($0)" } ?? "a message") failed midway: \(error)")
             }
-            batch.append(.dataTF(DataTransfer(pdvs: [PDV(contextID: contextID, isCommand: false, isLast: true, data: pending ?? ByteBuffer())])))
-            try await outbound.write(contentsOf: batch)
+            batch.append(.dataTF(DataTransfer(pdvs: [PDV(contextID: contextID, isCommand: false, isLast: true, data: pending ?? ByteBuffer())])),
+                         bytes: pending?.readableBytes ?? 0)
+            try await outbound.write(contentsOf: batch.pdus)
         }
     }
-
-    /// How many dataset bytes a streamed message gathers before writing them out.
-    static let batchBytes = 1 << 20
 
     /// A PDU outside any message (A-RELEASE, A-ABORT), after whatever message is being sent.
     public func write(_ pdu: PDU) async throws {
         try await lock.withLock { try await outbound.write(pdu) }
+    }
+}
+
+/// The PDUs a streamed message gathers for one write: about `maxBytes` of dataset, and at most `maxPDUs` PDUs.
+/// A peer announcing a Maximum Length of a few bytes gets a PDU every few bytes: a megabyte's batch was a million
+/// PDU values held at once (~100 MB for one C-GET association).
+struct PDUBatch {
+    static let maxBytes = 1 << 20
+    static let maxPDUs = 1_024
+    private(set) var pdus: [PDU]
+    private(set) var bytes: Int
+
+    init(_ pdus: [PDU] = [], bytes: Int = 0) {
+        self.pdus = pdus
+        self.bytes = bytes
+    }
+
+    mutating func append(_ pdu: PDU, bytes count: Int) {
+        pdus.append(pdu)
+        bytes += count
+    }
+
+    var isFull: Bool { bytes >= Self.maxBytes || pdus.count >= Self.maxPDUs }
+
+    mutating func removeAll() {
+        pdus.removeAll(keepingCapacity: true)
+        bytes = 0
     }
 }
 

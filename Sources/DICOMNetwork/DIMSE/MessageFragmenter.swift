@@ -91,13 +91,14 @@ public struct MessageFragmenter: Sendable {
     }
 
     /// P-DATA PDUs carrying `bytes` as command or dataset fragments; the last has the last-fragment bit.
-    public func pdus(_ bytes: ByteBuffer, contextID: UInt8, isCommand: Bool) -> [PDU] {
+    /// `endsMessage` false: more of the message follows (its last PDV here is not flagged last).
+    public func pdus(_ bytes: ByteBuffer, contextID: UInt8, isCommand: Bool, endsMessage: Bool = true) -> [PDU] {
         var remaining = bytes
         var out: [PDU] = []
         repeat {
             let n = min(maxFragment, remaining.readableBytes)
             let slice = remaining.readSlice(length: n) ?? ByteBuffer()
-            let last = remaining.readableBytes == 0
+            let last = remaining.readableBytes == 0 && endsMessage
             out.append(.dataTF(DataTransfer(pdvs: [PDV(contextID: contextID, isCommand: isCommand, isLast: last, data: slice)])))
         } while remaining.readableBytes > 0
         return out

@@ -98,7 +98,7 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
     private var crc = CRC32C()
     private var hasher = BLAKE3()
     private let hashesNow: Bool
-    private var header = DataSetBuilder()
+    private var header = DataSetBuilder(byteBudget: ArchiveSink.headerBudget)
     private var parseError: Error?
     private var done = false
     /// Dataset bytes received (for the metrics).
@@ -120,9 +120,18 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
         self.destination = destination
         if case .file = destination { hashesNow = true } else { hashesNow = false }
         self.writer = IncomingWriter(target: destination.target)
-        // Routing and indexing need only the attributes before the pixel data.
-        parser = Part10Parser(options: .headerOnly, fallbackSyntax: request.transferSyntax)
+        parser = Part10Parser(options: Self.headerOptions, fallbackSyntax: request.transferSyntax)
     }
+
+    /// Routing and indexing need only the short attributes before the pixel data: a longer value (a private
+    /// blob, an encapsulated document, a waveform) is skipped as it passes, and the rest is held to a budget
+    /// (a sender's million small elements, or a deflate stream inflating to gigabytes, were held whole).
+    static var headerOptions: ParseOptions {
+        var options = ParseOptions.headerOnly
+        options.skipValuesLongerThan = 64 << 10
+        return options
+    }
+    static let headerBudget = 64 << 20
 
     /// The file's 128-byte preamble, "DICM" and the encoded `meta`, kept back with the first fragments: nothing
     /// reaches the writer before the instance is known to be large.

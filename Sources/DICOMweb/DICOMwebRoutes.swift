@@ -318,7 +318,12 @@ struct DICOMwebRoutes: Sendable {
         let source = services.engine.source
         let value = try await services.reading.threadPool.runIfActive { () -> [UInt8]? in
             let path = try source.filePath(of: instance)
-            return try DICOMFile.read(path: path).dataSet[tag]?.bytes
+            // Read up to the element asked for, and of the others only the short ones: the whole file (the pixel
+            // data of a multi-frame instance) was read into memory for a value of a few kilobytes.
+            var options = ParseOptions(stopBefore: Tag(rawValue: tag.rawValue &+ 1))
+            options.skipValuesLongerThan = 64 << 10
+            options.keepsValueOf = tag
+            return try DICOMFile.read(path: path, options: options).dataSet[tag]?.bytes
         }
         guard let value else { throw HTTPError(.notFound, message: "no \(text) in the instance") }
         let multipart = MultipartWriter()

@@ -699,4 +699,75 @@ struct MalformedInputTests {
         let inMemory = try DICOMFile.read(cut, options: .headerOnly)
         #expect(inMemory.dataSet == header.dataSet)
     }
+
+
+    // MARK: - (h) Long values skipped, and a budget on what a read holds
+
+    /// A dataset with a 3 MB private value at the root, a 100 KB one inside a sequence item, and short
+    /// attributes around them; deflated, the 3 MB of zeros are a few kilobytes on the wire.
+    static func longValues(_ syntax: TransferSyntax) throws -> [UInt8] {
+        var ds = nestedDataSet()
+        ds.set(Element(tag: Tag(0x0009, 0x1010), vr: .OB, bytes: [UInt8](repeating: 0, count: 3 << 20)))
+        var item = DataSet()
+        item.set(Element(tag: Tag(0x0009, 0x1020), vr: .OB, bytes: [UInt8](repeating: 1, count: 100_000)))
+        item.setString("kept", for: Tag(0x0009, 0x1030), vr: .LO)
+        ds.setItems([item], for: Tag(0x0009, 0x1040))
+        return try Self.withSyntax(DICOMFile(dataSet: ds), syntax).serialized()
+    }
+
+    @Test(arguments: [TransferSyntax.explicitVRLittleEndian, .implicitVRLittleEndian, .deflatedExplicitVRLittleEndian])
+    func longValuesAreSkippedAsTheyPass(syntax: TransferSyntax) throws {
+        let bytes = try Self.longValues(syntax)
+        var options = ParseOptions.headerOnly
+        options.skipValuesLongerThan = 64 << 10
+        // Fed in pieces, as a received instance arrives: a long value is never gathered.
+        var parser = Part10Parser(options: options)
+        var builder = DataSetBuilder(byteBudget: 1 << 20)
+        var at = 0
+        while at < bytes.count {
+            let n = min(16_384, bytes.count - at)
+            try bytes.withUnsafeBytes { try parser.feed(UnsafeRawBufferPointer(rebasing: $0[at..<(at + n)]), to: &builder) }
+            at += n
+        }
+        try parser.finish(&builder)
+        let ds = builder.dataSet
+        #expect(ds[Tag(0x0009, 0x1010)] == nil)
+        #expect(ds.items(Tag(0x0009, 0x1040)).first?[Tag(0x0009, 0x1020)] == nil)
+        #expect(ds.items(Tag(0x0009, 0x1040)).first?.string(Tag(0x0009, 0x1030)) == "kept")
+        #expect(ds.uid(.sopInstanceUID) == Self.nestedDataSet().uid(.sopInstanceUID))
+        #expect(builder.heldBytes < 64 << 10)
+        #expect(builder.skipped.map(\.tag) == [Tag(0x0009, 0x1010), Tag(0x0009, 0x1020)])
+    }
+
+    @Test func theValueAskedForIsKeptWhateverItsLength() throws {
+        var options = ParseOptions(stopBefore: Tag(0x0009, 0x1011))
+        options.skipValuesLongerThan = 64 << 10
+        options.keepsValueOf = Tag(0x0009, 0x1010)
+        let file = try DICOMFile.read(try Self.longValues(.explicitVRLittleEndian), options: options)
+        #expect(file.dataSet[Tag(0x0009, 0x1010)]?.bytes.count == 3 << 20)
+    }
+
+    /// Without skipping, the budget ends the read with an error naming the element, not a dataset of gigabytes.
+    @Test(arguments: [TransferSyntax.explicitVRLittleEndian, .deflatedExplicitVRLittleEndian])
+    func aReadPastItsBudgetFails(syntax: TransferSyntax) throws {
+        let bytes = try Self.longValues(syntax)
+        var parser = Part10Parser(options: .headerOnly)
+        var builder = DataSetBuilder(byteBudget: 1 << 20)
+        let error = #expect(throws: DICOMParseError.self) {
+            try parser.feed(bytes, to: &builder)
+            try parser.finish(&builder)
+        }
+        #expect(error?.kind == .valueTooLarge && error?.tag == Tag(0x0009, 0x1010))
+        #expect(builder.heldBytes <= 1 << 20)
+        // A million small elements cost their entries too.
+        var ds = Self.nestedDataSet()
+        for n in 0..<20_000 { ds.setString(String(repeating: "A", count: 40), for: Tag(0x0011, UInt16(0x1000 + n)), vr: .LO) }
+        let small = try DICOMFile(dataSet: ds).serialized()
+        var manyParser = Part10Parser(options: .headerOnly)
+        var many = DataSetBuilder(byteBudget: 1 << 20)
+        #expect(throws: DICOMParseError.self) {
+            try manyParser.feed(small, to: &many)
+            try manyParser.finish(&many)
+        }
+    }
 }

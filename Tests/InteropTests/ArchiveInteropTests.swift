@@ -137,6 +137,33 @@ import TestSupport
         #expect(stable == "1.2.3.11 HELLO001 1\n", "\(stable)")
     }
 
+    /// A private value of 3 MB before the pixel data (an encapsulated document, a vendor blob): the header
+    /// parse that indexes the instance skips it as it passes instead of holding it; the file keeps it, byte for
+    /// byte, and the instance is indexed by its attributes.
+    @Test func aLongValueBeforeThePixelDataIsStoredNotHeld() async throws {
+        var file = SampleImage.secondaryCapture()
+        file.dataSet.set(Element(tag: Tag(0x0009, 0x0010), vr: .LO, bytes: Array("ARCA TEST ".utf8)))
+        file.dataSet.set(Element(tag: Tag(0x0009, 0x1010), vr: .OB, bytes: (0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 131) }))
+        file.dataSet.setString("LONGVALUE", for: .patientID, vr: .LO)
+        let dir = try ExternalTool.temporaryDirectory("arca-long-value")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("long.dcm")
+        let bytes = try file.serialized()
+        try FileWriter.write(bytes, to: url.path)
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let results = try await StoreSCU(host: "127.0.0.1", port: server.port).send([url.path])
+        #expect(results.first?.status == .success, "\(results.first?.comment ?? "")")
+        server.settle()
+        let stored = try #require(server.archivedFiles().first)
+        let read = try DICOMFile.read(path: stored.path)
+        #expect(read.dataSet[Tag(0x0009, 0x1010)]?.bytes == file.dataSet[Tag(0x0009, 0x1010)]?.bytes)
+        #expect(read.dataSet.string(.patientID) == "LONGVALUE")
+        let (final, answers) = try await HostileIdentifierTests.find(server.port, HostileIdentifierTests.identifier(
+            "STUDY", [(.patientID, "LONGVALUE"), (.studyInstanceUID, "")]))
+        #expect(final.status == .success && answers == 1)
+    }
+
     @Test func validationRuleRefusesWithC001() async throws {
         let file = try Self.sample(sop: "1.2.3.12.1")
         let server = try await TestServer.start { $0.validation.allowedModalities = ["CT"] }

@@ -28,9 +28,10 @@ public struct DICOMFile: Sendable, Equatable {
     }
 
     /// Reads a file in pieces, so a header-only pass (`ParseOptions.headerOnly`) reads only the header's bytes.
-    public static func read(path: String, options: ParseOptions = .default) throws -> DICOMFile {
+    /// `byteBudget`: the most the dataset may hold (`DataSetBuilder.byteBudget`), past which the read fails.
+    public static func read(path: String, options: ParseOptions = .default, byteBudget: Int = .max) throws -> DICOMFile {
         var parser = Part10Parser(options: options)
-        var builder = DataSetBuilder()
+        var builder = DataSetBuilder(byteBudget: byteBudget)
         try read(path: path, options: options, &parser, &builder)
         return try make(parser, builder)
     }

@@ -9,13 +9,30 @@ public struct DataSetBuilder: ParseEventHandler {
     public private(set) var dataSet: DataSet
     public private(set) var meta = DataSet()
     public private(set) var transferSyntax: TransferSyntax?
-    /// Root elements whose values were skipped by the parse options.
+    /// Elements whose values were skipped by the parse options.
     public private(set) var skipped: [ElementHeader] = []
     private var levels: [Level] = []
     private var longValue: (header: ElementHeader, bytes: [UInt8])?
+    /// The most the built dataset may hold, in value bytes plus `elementCost` per element: past it the parse
+    /// fails rather than growing (the elements before the pixel data of a received instance come from the
+    /// sender, and a million small ones are as much memory as one large one).
+    public var byteBudget: Int
+    /// Bytes counted against the budget so far.
+    public private(set) var heldBytes = 0
+    /// What one element costs beyond its value's bytes, as the budget counts it (its header, the dataset's entry).
+    static let elementCost = 64
 
-    public init(characterSet: SpecificCharacterSet = .default) {
+    public init(characterSet: SpecificCharacterSet = .default, byteBudget: Int = .max) {
         dataSet = DataSet(characterSet: characterSet)
+        self.byteBudget = byteBudget
+    }
+
+    private mutating func count(_ bytes: Int, _ header: ElementHeader?) throws {
+        guard bytes <= byteBudget - heldBytes else {
+            throw DICOMParseError(.valueTooLarge, offset: header?.offset ?? 0, tag: header?.tag,
+                                  "the dataset holds more than \(byteBudget) bytes of values before the point read to")
+        }
+        heldBytes += bytes
     }
 
     public mutating func didReadFileMeta(_ meta: DataSet, transferSyntax: TransferSyntax) throws {
@@ -26,13 +43,16 @@ public struct DataSetBuilder: ParseEventHandler {
     public mutating func handle(_ event: ParseEvent) throws {
         switch event {
         case .element(let h, let bytes):
+            try count(bytes.count + Self.elementCost, h)
             add(h, bytes)
         case .valueStart(let h):
+            try count(Self.elementCost, h)
             // The length is not trusted: reserve up to 1 MiB for it at first, and more only as bytes arrive.
             var bytes: [UInt8] = []
             bytes.reserveCapacity(min(Int(h.length), 1 << 20))
             longValue = (h, bytes)
         case .valueChunk(let chunk):
+            try count(chunk.count, longValue?.header)
             if let count = longValue?.bytes.count, let capacity = longValue?.bytes.capacity,
                let length = longValue?.header.length, count + chunk.count > capacity {
                 // Past the first MiB: 16 MiB, then doubling; never more than the length announces.
@@ -45,8 +65,10 @@ public struct DataSetBuilder: ParseEventHandler {
         case .valueSkipped(let h):
             skipped.append(h)
         case .sequenceStart(let h):
+            try count(Self.elementCost, h)
             levels.append(.sequence(h, SequenceValue(hasUndefinedLength: h.hasUndefinedLength)))
         case .itemStart(let h):
+            try count(Self.elementCost, h)
             levels.append(.item(DataSet(characterSet: currentCharacterSet), undefinedLength: h.hasUndefinedLength))
         case .itemEnd:
             endItem()

@@ -239,7 +239,10 @@ public struct DataSetParser {
         }
 
         let width = enc.bigEndian ? vr.swapWidth : 1
-        if context.kind == .root, let skipFrom = options.skipValuesFrom, tag >= skipFrom {
+        let skipsRoot = context.kind == .root && options.skipValuesFrom.map { tag >= $0 } == true
+        let skipsLong = options.skipValuesLongerThan.map { length > $0 } == true
+            && !(context.kind == .root && tag == options.keepsValueOf)
+        if skipsRoot || skipsLong {
             offset = valueStart
             try handler.handle(.valueSkipped(header))
             state = .value(remaining: UInt64(length), swapWidth: 1, skip: true)

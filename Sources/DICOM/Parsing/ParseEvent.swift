@@ -46,6 +46,12 @@ public struct ParseOptions: Sendable {
     public var stopBefore: Tag?
     /// Root-level elements at or above this tag have their values skipped (header seen, bytes dropped).
     public var skipValuesFrom: Tag?
+    /// Values longer than this, at any level, are skipped too (sequences are not values: their items are
+    /// read): a reader that wants the small attributes does not hold a private element of gigabytes, nor the
+    /// output of a deflate stream that inflates to that.
+    public var skipValuesLongerThan: UInt32?
+    /// A root-level element whose value is kept whatever `skipValuesLongerThan` says (the one a caller asks for).
+    public var keepsValueOf: Tag?
     /// A value longer than this that is not yet wholly buffered is delivered in chunks instead of waiting for it.
     public var streamThreshold: Int
     /// Maximum nesting of sequences (each level is a sequence and an item).

@@ -51,9 +51,12 @@ public final class FrameReader {
             if let ts = parser.transferSyntax, ts.isDeflated { break }
         }
         if let ts = parser.transferSyntax, ts.isDeflated {
-            // The dataset is one deflate stream: pixel data has no file offset. Inflate it whole.
+            // The dataset is one deflate stream: pixel data has no file offset. Inflate it whole, within a budget:
+            // a few megabytes of zeros inflate to gigabytes.
             let whole: DICOMFile
-            do { whole = try DICOMFile.read(path: path) } catch { throw PixelError(.invalidAttributes, "\(path): \(error)") }
+            do { whole = try DICOMFile.read(path: path, byteBudget: Self.deflatedBudget) } catch {
+                throw PixelError(.invalidAttributes, "\(path): \(error)")
+            }
             try self.init(dataSet: whole.dataSet, meta: whole.meta, transferSyntax: whole.transferSyntax, limits: limits)
             return
         }
@@ -69,6 +72,9 @@ public final class FrameReader {
         let layout = try Self.locate(file, headerAt: stop.offset, syntax: ts, format: format, dataSet: ds, limits: limits)
         self.init(dataSet: ds, meta: parser.meta, transferSyntax: ts, format: format, limits: limits, layout: layout, source: file)
     }
+
+    /// The most a deflated dataset may inflate to (it is decoded in memory, having no file offsets).
+    static let deflatedBudget = 1 << 30
 
     /// A dataset already in memory, with its Pixel Data element.
     public convenience init(dataSet full: DataSet, meta: DataSet = DataSet(), transferSyntax: TransferSyntax,

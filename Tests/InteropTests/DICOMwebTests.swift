@@ -109,6 +109,37 @@ import TestSupport
         #expect(open.isEmpty, "instance files still open after the retrievals: \(open)")
     }
 
+    /// WADO-RS bulk data of a value kept out of the metadata: the 3 MB private value before the pixel data comes
+    /// back byte for byte (read up to that element, the pixel data not read), the metadata names it by URI, a
+    /// tag the instance lacks is 404.
+    @Test(.needs(.curl)) func bulkDataOfALongPrivateValue() async throws {
+        var file = SampleImage.secondaryCapture()
+        let value = (0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 131) }
+        file.dataSet.set(Element(tag: Tag(0x0009, 0x0010), vr: .LO, bytes: Array("ARCA TEST ".utf8)))
+        file.dataSet.set(Element(tag: Tag(0x0009, 0x1010), vr: .OB, bytes: value))
+        let dir = try ExternalTool.temporaryDirectory("arca-bulkdata")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("long.dcm")
+        try FileWriter.write(try file.serialized(), to: url.path)
+        let server = try await TestServer.start(http: true)
+        defer { Task { await server.stop() } }
+        try await QueryRetrieveInteropTests.store([url], into: server)
+        let ds = file.dataSet
+        let instance = server.dicomweb + "/studies/\(ds.uid(.studyInstanceUID) ?? "")/series/\(ds.uid(.seriesInstanceUID) ?? "")"
+            + "/instances/\(ds.uid(.sopInstanceUID) ?? "")"
+        let metadata = try await ExternalTool.runAsync("curl", ["-sf", instance + "/metadata"])
+        #expect(metadata.stdout.contains(#""BulkDataURI":"\#(instance)/bulkdata/00091010""#), "\(metadata.stdout.prefix(800))")
+        let out = try ExternalTool.temporaryDirectory("bulkdata-body")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let got = try await ExternalTool.runAsync("curl", ["-sf", "-D", out.path + "/head", "-o", out.path + "/body", instance + "/bulkdata/00091010"])
+        #expect(got.status == 0, "\(got.stderr)")
+        let head = (try? String(contentsOf: out.appendingPathComponent("head"), encoding: .utf8)) ?? ""
+        let parts = Self.multipartParts((try? Data(contentsOf: out.appendingPathComponent("body"))) ?? Data(), contentType: head)
+        #expect(parts.count == 1 && parts.first == Data(value))
+        let missing = try await ExternalTool.runAsync("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", instance + "/bulkdata/00091020"])
+        #expect(missing.stdout == "404")
+    }
+
     /// The parts' bodies of a multipart response, given the headers that name its boundary, read by the server's
     /// own `MultipartReader` (STOW-RS's): empty unless the body ends with its closing delimiter.
     static func multipartParts(_ body: Data, contentType head: String) -> [Data] {

@@ -131,7 +131,9 @@ struct Serve: AsyncParsableCommand {
             return
         }
         let level = Logger.Level(rawValue: settings.logLevel) ?? .info
-        LoggingSystem.bootstrap { ConsoleLogHandler(label: $0, level: level) }
+        let console = ConsoleOutput()
+        defer { console.flush() }
+        LoggingSystem.bootstrap { ConsoleLogHandler(label: $0, level: level, output: console) }
         // Metrics: collected by swift-metrics, served as Prometheus text at /metrics.
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))

@@ -3,6 +3,10 @@ import DICOMNetwork
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
+import NIOPosix
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What a post-store hook is told about an instance just stored.
 public struct StoredInstance: Sendable {
@@ -57,13 +61,16 @@ public final class HookRunner: Sendable {
     let configuration: Configuration
     let hooks: [any PostStoreHook]
     let logger: Logger
-    private let running = NIOLockedValueBox(0)
+    /// Hooks running at once at most `maxConcurrent`; the others wait their turn suspended (a task each, not a
+    /// thread).
+    private let slots: AsyncSemaphore
     private let stable: StudyStableMonitor?
 
     public init(configuration: Configuration, hooks: [any PostStoreHook] = [], logger: Logger) {
         self.configuration = configuration
         self.hooks = hooks
         self.logger = logger
+        slots = AsyncSemaphore(permits: configuration.maxConcurrent)
         if let template = configuration.execOnStudyStable {
             let runner = ExecRunner(timeoutSeconds: configuration.timeoutSeconds, logger: logger)
             stable = StudyStableMonitor(stableAfter: TimeInterval(configuration.stableAfterSeconds)) { study, patient, count in
@@ -89,23 +96,13 @@ public final class HookRunner: Sendable {
         }
         guard !hooks.isEmpty || configuration.execOnStore != nil else { return }
         Task.detached { [self] in
-            await self.waitForSlot()
-            defer { self.running.withLockedValue { $0 -= 1 } }
-            for hook in self.hooks { await hook.instanceStored(instance) }
-            if let template = self.configuration.execOnStore {
-                await ExecRunner(timeoutSeconds: self.configuration.timeoutSeconds, logger: self.logger)
-                    .run(Self.expand(template, instance), what: "exec-on-store")
+            await self.slots.withPermit {
+                for hook in self.hooks { await hook.instanceStored(instance) }
+                if let template = self.configuration.execOnStore {
+                    await ExecRunner(timeoutSeconds: self.configuration.timeoutSeconds, logger: self.logger)
+                        .run(Self.expand(template, instance), what: "exec-on-store")
+                }
             }
-        }
-    }
-
-    private func waitForSlot() async {
-        while !running.withLockedValue({ n in
-            guard n < configuration.maxConcurrent else { return false }
-            n += 1
-            return true
-        }) {
-            try? await Task.sleep(nanoseconds: 5_000_000)
         }
     }
 
@@ -126,7 +123,12 @@ public final class HookRunner: Sendable {
     }
 }
 
-/// Runs a shell command with a time limit; failures are logged, never thrown.
+/// Runs a shell command with a time limit; failures are logged, never thrown. Foundation starts the shell as
+/// the leader of a process group of its own, so a timeout ends what it started too (SIGTERM to the group,
+/// SIGKILL 2 s later). The spawn runs on the thread pool with every signal unblocked for it: a child inherits
+/// its spawning thread's signal mask, and the pool's threads (like the cooperative pool's) block them all, so
+/// a hook's shell ignored SIGTERM and its `wait` never saw its children end. Its end is awaited through
+/// `terminationHandler`, not polled.
 struct ExecRunner: Sendable {
     let timeoutSeconds: Int
     let logger: Logger
@@ -135,24 +137,72 @@ struct ExecRunner: Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", command]
-        process.standardInput = FileHandle.nullDevice
+        let ended = ProcessEnd()
+        process.terminationHandler = { ended.ended($0.terminationStatus) }
         do {
-            try process.run()
+            try await NIOThreadPool.singleton.runIfActive {
+                process.standardInput = FileHandle.nullDevice
+                var unblocked = sigset_t(), previous = sigset_t()
+                sigemptyset(&unblocked)
+                pthread_sigmask(SIG_SETMASK, &unblocked, &previous)
+                defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
+                try process.run()
+            }
         } catch {
             logger.error("[HOOK] \(what) could not start: \(error)")
             return
         }
-        let deadline = Date().addingTimeInterval(TimeInterval(timeoutSeconds))
-        while process.isRunning {
-            if Date() > deadline {
-                process.terminate()
-                logger.error("[HOOK] \(what) timed out after \(timeoutSeconds) s: \(command)")
+        let pid = process.processIdentifier
+        // The group it leads (all it started); the shell alone if it leads none.
+        let target = getpgid(pid) == pid ? -pid : pid
+        guard let status = await ended.wait(seconds: timeoutSeconds) else {
+            kill(target, SIGTERM)
+            logger.error("[HOOK] \(what) timed out after \(timeoutSeconds) s: \(command)")
+            if await ended.wait(seconds: 2) == nil { kill(target, SIGKILL) }
+            return
+        }
+        if status != 0 {
+            logger.error("[HOOK] \(what) exited with \(status): \(command)")
+        }
+    }
+}
+
+/// A child process's end, awaited with a time limit: its termination handler or the limit's timer, whichever
+/// comes first, resumes the one waiter.
+final class ProcessEnd: Sendable {
+    private struct State {
+        var status: Int32?
+        var waiter: CheckedContinuation<Int32?, Never>?
+    }
+    private let state = NIOLockedValueBox(State())
+
+    func ended(_ status: Int32) {
+        let waiter = state.withLockedValue { s -> CheckedContinuation<Int32?, Never>? in
+            s.status = status
+            defer { s.waiter = nil }
+            return s.waiter
+        }
+        waiter?.resume(returning: status)
+    }
+
+    /// The exit status, or nil when the process had not ended within `seconds`.
+    func wait(seconds: Int) async -> Int32? {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Int32?, Never>) in
+            let status = state.withLockedValue { s -> Int32? in
+                if s.status == nil { s.waiter = continuation }
+                return s.status
+            }
+            if let status {
+                continuation.resume(returning: status)
                 return
             }
-            try? await Task.sleep(nanoseconds: 20_000_000)
-        }
-        if process.terminationStatus != 0 {
-            logger.error("[HOOK] \(what) exited with \(process.terminationStatus): \(command)")
+            DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(max(0, seconds))) { [self] in
+                let waiter = state.withLockedValue { s -> CheckedContinuation<Int32?, Never>? in
+                    defer { s.waiter = nil }
+                    return s.waiter
+                }
+                waiter?.resume(returning: nil)
+            }
         }
     }
 }

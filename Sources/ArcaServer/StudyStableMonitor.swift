@@ -31,11 +31,12 @@ actor StudyStableMonitor {
         }
     }
 
-    /// Checks a few times per stability period until nothing is pending.
+    /// Sleeps until the first pending study may be stable (a study received since only ends later), reports
+    /// what is, and again until nothing is pending.
     private func watch() async {
-        let tick = UInt64(max(0.05, min(1.0, stableAfter / 4)) * 1_000_000_000)
-        while !pending.isEmpty {
-            try? await Task.sleep(nanoseconds: tick)
+        while let first = pending.values.map(\.lastReceived).min() {
+            let wait = first.addingTimeInterval(stableAfter).timeIntervalSinceNow
+            if wait > 0 { try? await Task.sleep(for: .milliseconds(Int64(min(wait, 86_400) * 1000) + 1)) }
             let now = Date()
             let stable = pending.filter { now.timeIntervalSince($0.value.lastReceived) >= stableAfter }
             for (study, p) in stable {

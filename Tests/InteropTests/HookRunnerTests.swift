@@ -33,4 +33,28 @@ struct HookRunnerTests {
                                          logger: logger)
         #expect(busy.hooks != nil)
     }
+
+    /// A command past its time limit is ended with everything it started (its process group), and a command's
+    /// shell hears its own children end.
+    @Test(.timeLimit(.minutes(1))) func aTimedOutHookEndsWithWhatItStarted() async throws {
+        let dir = try ExternalTool.temporaryDirectory("arca-hook-timeout")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let pidFile = dir.appendingPathComponent("pid").path
+        await ExecRunner(timeoutSeconds: 1, logger: logger).run("sleep 30 & echo $! > \(pidFile); wait", what: "test")
+        let child = try #require(Int32((try String(contentsOfFile: pidFile, encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines)))
+        // Signalled with its group; it is gone once its parent (the test process's child) has reaped it or it is a
+        // zombie of init: either way it no longer runs.
+        var gone = false
+        for _ in 0..<50 where !gone {
+            let state = (try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8))?.split(separator: " ").dropFirst(2).first
+            gone = state == nil || state == "Z"
+            if !gone { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(gone, "the command's background child \(child) still runs")
+        // A shell that waits for its own children: it hears them end (SIGCHLD was blocked in every hook, inherited
+        // from the spawning thread, and such a hook hung until its time limit).
+        let done = dir.appendingPathComponent("done").path
+        await ExecRunner(timeoutSeconds: 10, logger: logger).run("sleep 0.2 & wait; echo done > \(done)", what: "test")
+        #expect(FileManager.default.fileExists(atPath: done))
+    }
 }

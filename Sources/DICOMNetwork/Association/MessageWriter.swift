@@ -12,7 +12,7 @@ public typealias DataSetProducer = (_ maxChunk: Int, _ emit: (ByteBuffer) async 
 public final class MessageWriter: Sendable {
     private let outbound: NIOAsyncChannelOutboundWriter<PDU>
     public let fragmenter: MessageFragmenter
-    private let lock = AsyncSerialLock()
+    private let lock = AsyncSemaphore(permits: 1)
     private let aborted = NIOLockedValueBox(false)
 
     /// Whether this writer ended the association with an A-ABORT (a message that failed midway): nothing may
@@ -34,7 +34,7 @@ public final class MessageWriter: Sendable {
         var command = command
         if dataSet != nil, !command.hasDataSet { command.setUS(0x0000, .commandDataSetType) }
         let commandBytes = ByteBuffer(bytes: try command.encoded())
-        try await lock.withLock {
+        try await lock.withPermit {
             var pdus = fragmenter.pdus(commandBytes, contextID: contextID, isCommand: true)
             guard let dataSet else { return try await outbound.write(contentsOf: pdus) }
             // A batch's worth of PDUs at a time (`PDUBatch`): for a peer whose Maximum Length is a few bytes, a
@@ -68,7 +68,7 @@ public final class MessageWriter: Sendable {
         if let finalBytes {
             for pdu in fragmenter.pdus(finalBytes, contextID: contextID, isCommand: true) { try pdu.encode(into: &batch) }
         }
-        try await lock.withLock { try await outbound.write(.encoded(batch)) }
+        try await lock.withPermit { try await outbound.write(.encoded(batch)) }
     }
 
     /// Sends a command whose dataset is streamed from `producer`. If the producer fails midway, the
@@ -77,7 +77,7 @@ public final class MessageWriter: Sendable {
     /// system call each, a third of a CT slice's sending time.
     public func send(_ command: CommandSet, contextID: UInt8, producer: DataSetProducer) async throws {
         let commandBytes = ByteBuffer(bytes: try command.encoded())
-        try await lock.withLock {
+        try await lock.withPermit {
             var batch = PDUBatch(fragmenter.pdus(commandBytes, contextID: contextID, isCommand: true), bytes: commandBytes.readableBytes)
             var pending: ByteBuffer?
             do {
@@ -106,7 +106,7 @@ public final class MessageWriter: Sendable {
 
     /// A PDU outside any message (A-RELEASE, A-ABORT), after whatever message is being sent.
     public func write(_ pdu: PDU) async throws {
-        try await lock.withLock { try await outbound.write(pdu) }
+        try await lock.withPermit { try await outbound.write(pdu) }
     }
 }
 
@@ -134,47 +134,6 @@ struct PDUBatch {
     mutating func removeAll() {
         pdus.removeAll(keepingCapacity: true)
         bytes = 0
-    }
-}
-
-/// A first-come first-served lock for async code: a waiter suspends (it does not block its thread), and the
-/// lock passes straight to the next waiter on unlock.
-final class AsyncSerialLock: Sendable {
-    private struct State {
-        var locked = false
-        var waiters: [CheckedContinuation<Void, Never>] = []
-    }
-    private let state = NIOLockedValueBox(State())
-
-    func lock() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let acquired = state.withLockedValue { s -> Bool in
-                if !s.locked {
-                    s.locked = true
-                    return true
-                }
-                s.waiters.append(continuation)
-                return false
-            }
-            if acquired { continuation.resume() }
-        }
-    }
-
-    func unlock() {
-        let next = state.withLockedValue { s -> CheckedContinuation<Void, Never>? in
-            guard !s.waiters.isEmpty else {
-                s.locked = false
-                return nil
-            }
-            return s.waiters.removeFirst()
-        }
-        next?.resume()
-    }
-
-    func withLock<T: Sendable>(_ body: () async throws -> T) async throws -> T {
-        await lock()
-        defer { unlock() }
-        return try await body()
     }
 }
 

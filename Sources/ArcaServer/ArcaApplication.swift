@@ -223,6 +223,7 @@ public struct ArcaApplication: Sendable {
         }
         configuration.access = settings.httpAccess
         configuration.audit = audit
+        configuration.idleTimeout = .seconds(Int64(settings.idleTimeoutSeconds))
         if configuration.access.required && settings.httpUsers.isEmpty && settings.httpTokens.isEmpty {
             logger.warning("[HTTP] \(settings.httpHost) is beyond loopback and no http_users or http_tokens are set: every request but /health gets 401")
         }
@@ -323,10 +324,11 @@ public struct ArcaApplication: Sendable {
             merger.election = index as? any LeaderElection
             services.append(.init(service: merger, successTerminationBehavior: .ignore))
         }
-        let group = ServiceGroup(configuration: .init(
-            services: services,
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
+        var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // Services stop one after the other, the DICOM servers last (each lets its associations finish within
+        // shutdown_grace): past this, whatever still runs is cancelled, so a stop never waits for ever.
+        configuration.maximumGracefulShutdownDuration = .seconds(2 * settings.shutdownGraceSeconds + 30)
+        let group = ServiceGroup(configuration: configuration)
         try await group.run()
         (audit as? AuditLogFile)?.flush()
         // Everything acknowledged is materialized and durable: the journal is empty.

@@ -280,8 +280,8 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         }
         for (name, value, least) in [("max_associations", maxAssociations, 1), ("hook_concurrency", hookConcurrency, 1),
                                      ("hook_timeout", hookTimeoutSeconds, 1), ("max_query_results", maxQueryResults, 1),
-                                     ("move_associations", moveAssociations, 1), ("idle_timeout", idleTimeoutSeconds, 0),
-                                     ("artim_timeout", artimTimeoutSeconds, 0), ("stable_after", stableAfterSeconds, 0),
+                                     ("move_associations", moveAssociations, 1), ("idle_timeout", idleTimeoutSeconds, 1),
+                                     ("artim_timeout", artimTimeoutSeconds, 1), ("stable_after", stableAfterSeconds, 0),
                                      ("shutdown_grace", shutdownGraceSeconds, 0)]
         where value < least {
             return "\(name) \(value) is below \(least)"

@@ -75,7 +75,8 @@ public struct MoveService: CollectingDIMSEService {
         do {
             try await ClientAssociation.withAssociation(host: destination.host, port: destination.port,
                                                          request: associateRequest(instances, from: ourTitle, to: destination.aeTitle),
-                                                         tls: remotes.tlsContext(for: destination), onEventLoop: true) { association in
+                                                         tls: remotes.tlsContext(for: destination), onEventLoop: true,
+                                                         idle: ClientAssociation.peerIdle) { association in
                 try await transfer.forEach(instances, among: Array(association.negotiated.acceptedContexts.values)) { instance, ctx, producer in
                     if request.isCancelled { return false }
                     pending = pending.dropFirst()

@@ -171,7 +171,8 @@ public struct StorageCommitmentService: CollectingDIMSEService {
         for attempt in 1...3 {
             do {
                 let status = try await ClientAssociation.withAssociation(host: remote.host, port: remote.port, request: associate,
-                                                                         tls: remotes.tlsContext(for: remote)) { association in
+                                                                         tls: remotes.tlsContext(for: remote),
+                                                                         idle: ClientAssociation.peerIdle) { association in
                     try await association.eventReport(command, dataSet: data)
                 }
                 logger.info("[COMMIT] report delivered to \(remote) (\(status))")

@@ -24,6 +24,8 @@ public struct DICOMwebConfiguration: Sendable {
     public var access = HTTPAccess()
     /// Where every request is recorded (who, what, status); nil: nowhere.
     public var audit: (any AuditTrail)?
+    /// A connection with nothing read or written for this long is closed (`arca serve` uses its `idle_timeout`).
+    public var idleTimeout: TimeAmount = .seconds(600)
 
     public init(host: String = "127.0.0.1", port: Int = 8080, aeTitle: String = "STORE_SCP", maxQueryParameters: Int = 256,
                 maxObjectSize: UInt64 = 4 << 30) {
@@ -83,11 +85,11 @@ public enum DICOMwebServer {
         let server: HTTPServerBuilder
         if let tls = configuration.tls {
             fileRegions = nil
-            server = try .tls(.arcaHTTP1(fileRegions: nil), tlsConfiguration: tls)
+            server = try .tls(.arcaHTTP1(fileRegions: nil, idleTimeout: configuration.idleTimeout), tlsConfiguration: tls)
         } else {
             let markers = FileRegionMarkers()
             fileRegions = markers
-            server = .arcaHTTP1(fileRegions: markers)
+            server = .arcaHTTP1(fileRegions: markers, idleTimeout: configuration.idleTimeout)
         }
         let routes = DICOMwebRoutes(configuration: configuration, services: services, logger: logger, fileRegions: fileRegions)
         routes.register(on: router)

@@ -135,8 +135,29 @@ struct ArcaHTTP1Channel: HTTPChannelHandler {
 }
 
 extension HTTPServerBuilder {
-    /// HTTP/1 as `ArcaHTTP1Channel` serves it (file regions with `markers`: plain HTTP only).
-    static func arcaHTTP1(fileRegions markers: FileRegionMarkers?) -> HTTPServerBuilder {
-        .init { responder in ArcaHTTP1Channel(inner: HTTP1Channel(responder: responder), markers: markers) }
+    /// HTTP/1 as `ArcaHTTP1Channel` serves it (file regions with `markers`: plain HTTP only), each connection
+    /// closed once nothing was read from it or written to it for `idleTimeout` (`CloseWhenIdle`).
+    static func arcaHTTP1(fileRegions markers: FileRegionMarkers?, idleTimeout: TimeAmount) -> HTTPServerBuilder {
+        .init { responder in
+            let configuration = HTTP1Channel.Configuration(
+                additionalChannelHandlers: [IdleStateHandler(allTimeout: idleTimeout), CloseWhenIdle()])
+            return ArcaHTTP1Channel(inner: HTTP1Channel(responder: responder, configuration: configuration), markers: markers)
+        }
+    }
+}
+
+/// Closes a connection its `IdleStateHandler` found idle: nothing read and no write completed for the timeout.
+/// Without it a client gone silent kept its connection for ever: a STOW-RS body that stopped arriving held its
+/// journal stream, a WADO-RS download nobody read held its open files, a TLS handshake never finished held a
+/// socket, and a keep-alive connection a NAT forgot stayed open (Hummingbird sets no idle timeout by default).
+final class CloseWhenIdle: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
     }
 }

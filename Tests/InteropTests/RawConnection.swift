@@ -48,6 +48,17 @@ final class RawConnection {
         }
     }
 
+    /// Whether the server closes the connection within `seconds` (what it sends before is read and dropped).
+    func closes(within seconds: Int) -> Bool {
+        setTimeout(seconds)
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n == 0 { return true }
+            if n < 0 { return errno == ECONNRESET }
+        }
+    }
+
     /// Reads one whole PDU (header and body), or nil on close or after 60 s (a loaded CI machine is slow).
     func readPDU() -> [UInt8]? {
         setTimeout(60)

@@ -46,7 +46,8 @@ struct SettingsFileTests {
         #expect(try refusal("merge_after: .inf") == "merge_after inf is not a number of seconds from 0 to 86400")
         #expect(try refusal("merge_interval: 1e16") == "merge_interval 1e+16 is not a number of seconds from 0 to 86400")
         #expect(try refusal("hook_concurrency: 0") == "hook_concurrency 0 is below 1")
-        #expect(try refusal("merge_after: 86400\nhook_concurrency: 1\nidle_timeout: 0") == nil)
+        #expect(try refusal("merge_after: 86400\nhook_concurrency: 1\nidle_timeout: 1") == nil)
+        #expect(try refusal("idle_timeout: 0") == "idle_timeout 0 is below 1")
         #expect(try refusal("dicom_access: [{hosts: [10.0.0.1]}]") == "dicom_access[0]: ae_title is required")
     }
 

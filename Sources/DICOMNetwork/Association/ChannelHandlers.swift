@@ -145,7 +145,10 @@ final class AssociationTimerHandler: ChannelDuplexHandler {
         onTimeout(sawData ? "idle for \(idle.nanoseconds / 1_000_000_000) s" : "no A-ASSOCIATE-RQ within \(artim.nanoseconds / 1_000_000_000) s (ARTIM)")
         var buffer = context.channel.allocator.buffer(capacity: 10)
         buffer.writeBytes([0x07, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x02, 0x00])  // A-ABORT, provider, not specified
-        let channel = context.channel
-        context.writeAndFlush(NIOAny(buffer)).whenComplete { _ in channel.close(promise: nil) }
+        // Closed at once, not once the A-ABORT is written: a peer that stopped reading (its window full behind a
+        // C-GET's data) never lets that write complete, and the association held its slot and socket for ever.
+        // A peer that still reads gets the A-ABORT: the flush hands it to the socket before the close.
+        context.writeAndFlush(NIOAny(buffer), promise: nil)
+        context.close(promise: nil)
     }
 }

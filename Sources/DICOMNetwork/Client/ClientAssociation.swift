@@ -37,9 +37,14 @@ public final class ClientAssociation {
     /// `onEventLoop`: the association's task (and `body`) runs on its channel's event loop, as the SCP's do, so
     /// each message read or written is no hop between Swift's global pool and the loop (a C-FIND answered in
     /// ~0.4 ms lost two of its wake-ups); `body` must then never block.
+    /// The peer has `artim` to answer the A-ASSOCIATE-RQ, as DCMTK's ACSE timeout gives it 30 s; with `idle`,
+    /// an association on which nothing arrives for that long is aborted and closed (the server's own
+    /// associations to its peers pass `peerIdle`: a peer that accepts TCP and never answers held a C-MOVE or a
+    /// storage commitment report, and the association slot of its requestor, for ever).
     public static func withAssociation<R>(
         host: String, port: Int, request: AssociateRequest, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        tls: NIOSSLContext? = nil, onEventLoop: Bool = false, _ body: (ClientAssociation) async throws -> R
+        tls: NIOSSLContext? = nil, onEventLoop: Bool = false, artim: TimeAmount = .seconds(30), idle: TimeAmount? = nil,
+        _ body: (ClientAssociation) async throws -> R
     ) async throws -> R {
         let maxPDU = request.userInformation.maxPDULength ?? 0
         let channel = try await ClientBootstrap(group: group)
@@ -53,6 +58,7 @@ public final class ClientAssociation {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: name))
                     }
                     try channel.pipeline.syncOperations.addHandlers([
+                        AssociationTimerHandler(artim: artim, idle: idle ?? .hours(24 * 365)) { _ in },
                         // A peer with Nagle on (DCMTK's default) holds each small response until our ACK: acknowledge
                         // at once unless what was read is a request we answer (C-MOVE to storescp ran at 22/s without
                         // it, one delayed ACK per image).
@@ -95,6 +101,9 @@ public final class ClientAssociation {
             }
         }
     }
+
+    /// How long the server waits on a peer it called (a C-MOVE destination, a storage commitment requestor).
+    public static let peerIdle: TimeAmount = .minutes(10)
 
     /// The accepted context for an abstract syntax, preferring one of `transferSyntaxes` in their order.
     public func context(for abstractSyntax: String, preferring transferSyntaxes: [String] = []) -> AcceptedPresentationContext? {

@@ -1,0 +1,58 @@
+import DICOMNetwork
+import Foundation
+import NIOCore
+import Testing
+import TestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Connections that go silent are closed, on every side: the HTTP server's (a client gone quiet kept its
+/// connection, and what its request held, for ever), the DICOM server's, and the associations Arca opens to a
+/// peer that accepts TCP and never answers.
+@Suite(.serialized, .timeLimit(.minutes(1))) struct IdleTimeoutTests {
+    @Test func aSilentHTTPConnectionIsClosed() async throws {
+        let server = try await TestServer.start(http: true) { $0.idleTimeoutSeconds = 1 }
+        defer { Task { await server.stop() } }
+        let port = try #require(server.httpPort)
+        let silent = try RawConnection(port: port)
+        #expect(silent.closes(within: 15))
+        // One that stops halfway through its request's headers too.
+        let halfway = try RawConnection(port: port)
+        halfway.send(Array("GET /dicom-web/studies HTTP/1.1\r\nHost: x\r\n".utf8))
+        #expect(halfway.closes(within: 15))
+        // A connection in use is not: a request answered after more than the timeout's worth of connection.
+        #expect(try await server.echo() == .success)
+    }
+
+    @Test func aSilentDICOMConnectionIsClosed() async throws {
+        let server = try await TestServer.start { $0.idleTimeoutSeconds = 1; $0.artimTimeoutSeconds = 1 }
+        defer { Task { await server.stop() } }
+        #expect(try RawConnection(port: server.port).closes(within: 15))
+    }
+
+    /// A peer whose port accepts connections (the kernel completes them) and never answers the A-ASSOCIATE-RQ.
+    @Test func aPeerThatNeverAnswersIsGivenUpOn() async throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        #expect(bound == 0 && listen(fd, 8) == 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        let port = Int(UInt16(bigEndian: addr.sin_port))
+        let request = AssociateRequest(calledAETitle: "SILENT", callingAETitle: "ARCA_TEST",
+                                       presentationContexts: AssociateRequest.presentationContexts(abstractSyntaxes: [UpperLayerUID.verificationSOPClass]))
+        let start = ContinuousClock.now
+        await #expect(throws: (any Error).self) {
+            try await ClientAssociation.withAssociation(host: "127.0.0.1", port: port, request: request, artim: .seconds(1)) { try await $0.echo() }
+        }
+        #expect(ContinuousClock.now - start < .seconds(15))
+    }
+}

@@ -120,7 +120,18 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
         self.destination = destination
         if case .file = destination { hashesNow = true } else { hashesNow = false }
         self.writer = IncomingWriter(target: destination.target)
-        parser = Part10Parser(options: Self.headerOptions, fallbackSyntax: request.transferSyntax)
+        parser = Part10Parser(options: service.dckv == nil ? Self.headerOptions : Self.structureOptions,
+                              fallbackSyntax: request.transferSyntax)
+    }
+
+    /// With the eDCKV store, the whole dataset must parse (the spool encodes it element by element): read to its
+    /// end, every value from the pixel data on skipped as it passes, so a dataset cut short or malformed after
+    /// its header is refused before it is acknowledged. Accepted, it failed in the materializer on every retry
+    /// and held every instance behind it in the journal.
+    static var structureOptions: ParseOptions {
+        var options = ParseOptions(skipValuesFrom: .pixelData)
+        options.skipValuesLongerThan = 64 << 10
+        return options
     }
 
     /// Routing and indexing need only the short attributes before the pixel data: a longer value (a private

@@ -212,6 +212,14 @@ public final class FileArchive: Sendable {
                           transferSyntaxUID: String, callingAETitle: String, receivedAt: String, crc: UInt32,
                           early: EarlyLookup? = nil) throws -> CommitResult {
         guard let journal, let materializer else { throw ArchiveError.io("no ingest journal") }
+        // Refused now, as a commit in place refuses it: acknowledged, the instance could never be put in place,
+        // and the materializer would retry it for ever with every instance behind it waiting.
+        if !configuration.createDirectories && !Self.isEDCKVLocation(relative) {
+            let target = configuration.root + "/" + relative
+            guard Directory.exists(String(target[..<(target.lastIndex(of: "/") ?? target.endIndex)])) else {
+                throw ArchiveError.io("folder \(relative) does not exist and create_directories is off")
+            }
+        }
         let sop = attributes.sopInstanceUID
         let existing = try existingLocation(sop, target: configuration.root + "/" + relative, relative: relative, early: early)
         if let existing, try !duplicateAccepted(sop, existing: existing) { return .ignored(path: existing) }

@@ -1,6 +1,7 @@
 import Archive
 import ArcaServer
 import DICOM
+import DICOMNetwork
 import EDCKV
 import Foundation
 import Testing
@@ -162,6 +163,30 @@ import TestSupport
         let hidden = (FileManager.default.enumerator(atPath: root + "/" + StudyLayout.spoolFolder)?.allObjects as? [String] ?? [])
             .filter { $0.split(separator: "/").last?.hasPrefix(".") == true && !$0.hasSuffix(".merge.lock") }
         #expect(hidden.isEmpty, "\(hidden)")
+    }
+
+    /// A dataset cut short inside its pixel data: the eDCKV store cannot encode it, so it is refused (0xC000)
+    /// before it is acknowledged. Acknowledged, it failed in the materializer on every retry and held every
+    /// instance behind it in the journal. The files store keeps such a dataset as received, as before.
+    @Test func aDataSetCutShortIsRefusedByTheDCKVStore() async throws {
+        let dir = try ExternalTool.temporaryDirectory("arca-dckv-cut")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let whole = try DICOMFile.read(path: try ArchiveInteropTests.sample(sop: "1.2.3.78.1").path).serialized()
+        let cut = dir.appendingPathComponent("cut.dcm")
+        try FileWriter.write(Array(whole.dropLast(100)), to: cut.path)
+        let next = try ArchiveInteropTests.sample(sop: "1.2.3.78.2")
+        let server = try await TestServer.start { $0.store = .dckv; $0.mergeIntervalSeconds = 0 }
+        defer { Task { await server.stop() } }
+        let refused = try await StoreSCU(host: "127.0.0.1", port: server.port).send([cut.path])
+        #expect(refused.first?.status == .cannotUnderstand, "\(refused.first?.comment ?? "")")
+        let stored = try await StoreSCU(host: "127.0.0.1", port: server.port).send([next.path])
+        #expect(stored.first?.status == .success)
+        server.settle()
+        #expect(try Inventory.list(server.archive.path + "/" + DCKVStore.folder).map(\.sopInstanceUID) == ["1.2.3.78.2"])
+        let files = try await TestServer.start()
+        defer { Task { await files.stop() } }
+        let kept = try await StoreSCU(host: "127.0.0.1", port: files.port).send([cut.path])
+        #expect(kept.first?.status == .success)
     }
 
     /// `scripts/dckv-test`, run on the built `arca`: several processes, SIGKILL, restarts.

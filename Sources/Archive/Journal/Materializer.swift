@@ -233,14 +233,19 @@ public final class Materializer: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// A commit announced with `expect` failed: its readers stop waiting (and find what is there).
+    /// A commit announced with `expect` failed: its readers stop waiting (and find what is there). When it was
+    /// the path's last, the callbacks waiting for the path run now: they wait for an earlier copy, placed while
+    /// this one was pending (`duplicate: replace`), and nothing else would run them.
     func withdraw(_ relativePath: String) {
         condition.lock()
+        var ready: [@Sendable () -> Void] = []
         if let n = pendingPaths[relativePath], n > 1 { pendingPaths[relativePath] = n - 1 } else {
             pendingPaths.removeValue(forKey: relativePath)
+            ready = waiters.removeValue(forKey: relativePath) ?? []
         }
         condition.broadcast()
         condition.unlock()
+        for body in ready { body() }
     }
 
     /// Nothing queued and no batch running (tests, a clean stop).

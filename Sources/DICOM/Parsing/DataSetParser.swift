@@ -169,6 +169,10 @@ public struct DataSetParser {
                 guard !header.hasUndefinedLength else {
                     throw DICOMParseError(.invalidLength, offset: start, tag: tag, "fragment of undefined length")
                 }
+                // The fragments of an element whose values are skipped are skipped too, whatever their size.
+                if options.skipValuesFrom.map({ context.tag >= $0 }) == true || options.skipValuesLongerThan.map({ length > $0 }) == true {
+                    return try skipValue(header, headerLength: 8, handler: &handler)
+                }
                 return try deliverValue(header, headerLength: 8, width: 1, data: data, pos: pos, handler: &handler)
             }
             try handleDelimiter(ElementHeader(tag: tag, vr: .UN, length: length, offset: start), context: context, handler: &handler)
@@ -242,15 +246,18 @@ public struct DataSetParser {
         let skipsRoot = context.kind == .root && options.skipValuesFrom.map { tag >= $0 } == true
         let skipsLong = options.skipValuesLongerThan.map { length > $0 } == true
             && !(context.kind == .root && tag == options.keepsValueOf)
-        if skipsRoot || skipsLong {
-            offset = valueStart
-            try handler.handle(.valueSkipped(header))
-            state = .value(remaining: UInt64(length), swapWidth: 1, skip: true)
-            valueHeader = header
-            if length == 0 { state = .header; try closeEndedContexts(&handler) }
-            return headerLength
-        }
+        if skipsRoot || skipsLong { return try skipValue(header, headerLength: headerLength, handler: &handler) }
         return try deliverValue(header, headerLength: headerLength, width: width, data: data, pos: pos, handler: &handler)
+    }
+
+    /// Passes over a value: its header reported, its bytes dropped as they arrive.
+    private mutating func skipValue<H: ParseEventHandler>(_ header: ElementHeader, headerLength: Int, handler: inout H) throws -> Int {
+        offset = header.offset + UInt64(headerLength)
+        try handler.handle(.valueSkipped(header))
+        state = .value(remaining: UInt64(header.length), swapWidth: 1, skip: true)
+        valueHeader = header
+        if header.length == 0 { state = .header; try closeEndedContexts(&handler) }
+        return headerLength
     }
 
     /// Emits a value whole when it is all here, waits for a short one, streams a long one.

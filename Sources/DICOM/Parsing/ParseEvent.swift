@@ -44,7 +44,8 @@ public struct ParseOptions: Sendable {
     /// Stop before the first root-level element whose tag is at or above this one (e.g. Pixel Data for a
     /// header-only pass). Nil reads everything.
     public var stopBefore: Tag?
-    /// Root-level elements at or above this tag have their values skipped (header seen, bytes dropped).
+    /// Root-level elements at or above this tag have their values skipped (header seen, bytes dropped), the
+    /// fragments of encapsulated pixel data included.
     public var skipValuesFrom: Tag?
     /// Values longer than this, at any level, are skipped too (sequences are not values: their items are
     /// read): a reader that wants the small attributes does not hold a private element of gigabytes, nor the

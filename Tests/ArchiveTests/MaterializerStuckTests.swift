@@ -1,0 +1,50 @@
+import DICOM
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Archive
+
+/// What could leave an acknowledged instance behind in the journal for good, or a hook that never runs.
+@Suite struct MaterializerStuckTests {
+    /// A commit into a folder that does not exist, with create_directories off, is refused before it is
+    /// acknowledged (as a commit in place is): acknowledged, the materializer retried it for ever and every
+    /// instance behind it waited.
+    @Test func aFolderThatCannotBeMadeIsRefusedAtTheCommit() throws {
+        let root = try ExternalTool.temporaryDirectory("arca-no-folder").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let index = try SQLiteIndex(archive: root)
+        let archive = try FileArchive(configuration: FileArchive.Configuration(root: root, createDirectories: false), index: index)
+        defer { archive.close() }
+        #expect(throws: ArchiveError.self) {
+            _ = try MaterializerHoldTests.Fixture.commit(SampleImage.secondaryCapture(), in: archive)
+        }
+        #expect(archive.materializer?.isIdle == true)
+    }
+
+    /// Callbacks waiting for a path run when its last pending commit is withdrawn (`duplicate: replace`: the
+    /// earlier copy was placed while a second was pending, and the second failed).
+    @Test func theWaitersOfAWithdrawnPathRun() throws {
+        let root = try ExternalTool.temporaryDirectory("arca-withdraw").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let archive = try FileArchive(configuration: FileArchive.Configuration(root: root), index: try SQLiteIndex(archive: root))
+        defer { archive.close() }
+        let materializer = try #require(archive.materializer)
+        let ran = NIOLockedFlag()
+        materializer.expect("1/2/3.dcm")
+        materializer.expect("1/2/3.dcm")
+        materializer.whenMaterialized("1/2/3.dcm") { ran.set() }
+        materializer.withdraw("1/2/3.dcm")
+        #expect(!ran.value)  // one commit of the path still pending
+        materializer.withdraw("1/2/3.dcm")
+        #expect(ran.value)
+    }
+}
+
+/// A flag set from a callback.
+final class NIOLockedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var set_ = false
+    func set() { lock.lock(); set_ = true; lock.unlock() }
+    var value: Bool { lock.lock(); defer { lock.unlock() }; return set_ }
+}

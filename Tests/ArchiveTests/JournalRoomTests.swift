@@ -68,6 +68,19 @@ import TestSupport
         for stream in held.dropFirst(Self.perSegment) { stream.discard() }
     }
 
+    /// The first store to find the journal full makes its trip too: a commit asks whether its records fit in the
+    /// segment being filled or a free one, not only whether stores already wait (that store, waiting on its
+    /// association's own event loop, held the loop up to 30 s).
+    @Test func aCommitThatWouldFindNoRoomLeavesTheLoopBeforeAnyStoreWaits() throws {
+        let dir = try ExternalTool.temporaryDirectory("arca-journal-first")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (journal, pool, held) = try Self.full(dir)
+        #expect(!journal.isShortOfRoom)
+        #expect(JournalStream(journal: journal, pool: pool).mayWaitForRoom)
+        for stream in held { stream.discard() }
+        #expect(!JournalStream(journal: journal, pool: pool).mayWaitForRoom)
+    }
+
     /// Two stores waiting at once, one segment coming back: the first opens it, the second shares it (before,
     /// the second could take another segment later and leave the first half-filled, out of use for good).
     @Test func twoWaitingStoresShareTheSegmentThatComesBack() throws {

@@ -147,5 +147,6 @@ extension IncomingFile: IncomingTarget {}
 extension JournalStream: IncomingTarget {
     /// Strict mode; deferred mode writes through the page cache and answers before the flush.
     public var writesToTheDevice: Bool { !journal.writesThroughCache }
-    public var mayWaitForRoom: Bool { journal.isShortOfRoom }
+    /// The commit's records: what is staged and what the sink held back (at most a buffer each).
+    public var mayWaitForRoom: Bool { journal.mightWaitForRoom(reserving: 2 * recordCapacity) }
 }

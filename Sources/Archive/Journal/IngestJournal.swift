@@ -239,6 +239,19 @@ public final class IngestJournal: @unchecked Sendable {
         return storesWaiting > 0
     }
 
+    /// Whether reserving `size` bytes now might wait: stores already wait for room, or neither the segment being
+    /// filled nor a free one has it (a new segment is zero-filled first, 32 MiB and a flush; and with the journal
+    /// at its limit the store waits for one to drain). A commit that might wait makes its trip to its writer's
+    /// thread rather than hold its association's event loop; asked before each commit, so the first store to
+    /// find the journal full is no exception (`isShortOfRoom` alone knew only of the stores already waiting).
+    public func mightWaitForRoom(reserving size: Int) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        if storesWaiting > 0 || broken != nil { return true }
+        if let c = current, case .filling(let next) = segments[c].state, next + size <= segmentSize { return false }
+        return !segments.contains { $0.state == .free }
+    }
+
     /// Asked when the journal is short of space: the materializer retries its backlog now.
     var onPressure: (@Sendable () -> Void)?
 

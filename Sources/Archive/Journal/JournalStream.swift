@@ -42,6 +42,8 @@ public final class JournalStream: @unchecked Sendable {
 
     public var size: UInt64 { written + UInt64(staged) }
     private var capacity: Int { pool.bufferSize - JournalLayout.recordHeaderSize }
+    /// The largest record this stream writes, its header included.
+    var recordCapacity: Int { pool.bufferSize }
 
     public init(journal: IngestJournal, pool: AlignedBufferPool) {
         self.journal = journal

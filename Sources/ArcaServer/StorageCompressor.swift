@@ -2,6 +2,7 @@ import Archive
 import DICOM
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOPosix
 import Pixels
 import ServiceLifecycle
@@ -27,6 +28,11 @@ public final class StorageCompressor: PostStoreHook, Service {
     let threadPool: NIOThreadPool
     private let jobs: AsyncStream<String>
     private let queue: AsyncStream<String>.Continuation
+    /// Files left as received because the queue was full (compression runs at ~26 slices/s, reception at
+    /// hundreds: a long burst would otherwise queue paths without bound).
+    private let skipped = NIOLockedValueBox(0)
+    /// Paths waiting at most.
+    static let backlog = 50_000
 
     static let marker = ".compressing"
 
@@ -36,7 +42,7 @@ public final class StorageCompressor: PostStoreHook, Service {
         self.index = index
         self.logger = logger
         self.threadPool = threadPool
-        (jobs, queue) = AsyncStream.makeStream(of: String.self)
+        (jobs, queue) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingOldest(Self.backlog))
     }
 
     /// The syntaxes `--compress` takes (none: keep what was received).
@@ -53,21 +59,25 @@ public final class StorageCompressor: PostStoreHook, Service {
     public func instanceStored(_ instance: StoredInstance) async {
         guard case .ignored = instance.result else {
             let path = instance.relativePath
-            if !FileArchive.isEDCKVLocation(path) { queue.yield(path) }
+            if !FileArchive.isEDCKVLocation(path), case .dropped = queue.yield(path) {
+                let n = skipped.withLockedValue { $0 += 1; return $0 }
+                if n == 1 || n % 1_000 == 0 {
+                    logger.notice("[COMPRESS] \(n) file(s) kept as received: \(Self.backlog) already wait to be compressed")
+                }
+            }
             return
         }
     }
 
     public func run() async throws {
-        await withGracefulShutdownHandler {
-            for await relative in jobs {
-                do { try await threadPool.runIfActive { try self.compress(relative) } } catch {
-                    logger.notice("[COMPRESS] \(relative) kept as received: \(error)")
-                }
+        // A stop ends the work after the current file: what still waits stays as received (draining the whole
+        // backlog first kept the DICOM servers, which stop after this service, from being told to stop).
+        for await relative in jobs.cancelOnGracefulShutdown() {
+            do { try await threadPool.runIfActive { try self.compress(relative) } } catch {
+                logger.notice("[COMPRESS] \(relative) kept as received: \(error)")
             }
-        } onGracefulShutdown: {
-            self.queue.finish()
         }
+        queue.finish()
     }
 
     /// Compresses one stored file in place (blocking).
@@ -75,11 +85,23 @@ public final class StorageCompressor: PostStoreHook, Service {
         let path = root + "/" + relative
         let slash = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? root
         let staged = slash + "/.compressed-" + String(relative.split(separator: "/").last ?? "file")
-        let result = try Transcoder.compressLosslessly(path: path, to: syntax, output: staged)
+        let result: Transcoder.CompressionResult
+        do { result = try Transcoder.compressLosslessly(path: path, to: syntax, output: staged) } catch {
+            unlink(staged)
+            throw error
+        }
         guard result.written else { return }
-        try Self.writeMarker(relative, root: root)
-        try Self.syncFile(staged)
-        try Directory.rename(staged, path)
+        do {
+            try Self.writeMarker(relative, root: root)
+            try Self.syncFile(staged)
+            try Directory.rename(staged, path)
+        } catch {
+            // Nothing replaced yet: the staged copy and the marker go (left, the copy stayed in the study's
+            // folder for good).
+            unlink(staged)
+            unlink(root + "/" + Self.marker)
+            throw error
+        }
         try Directory.sync(slash)
         try index.recordNow(try IndexMaintenance.record(root: root, relativePath: relative))
         try Directory.remove(root + "/" + Self.marker)

@@ -105,12 +105,16 @@ import TestSupport
         }
     }
 
+    /// The built `arca`, or nil with the reason recorded.
+    static func builtArca() -> String? {
+        if let arca = LenientReadingTests.arca { return arca }
+        Issue.record(".build/debug/arca is not built: run `swift build` first (scripts/test does)")
+        return nil
+    }
+
     /// `arca echo` and `arca store --tls` against DCMTK's `storescp +tls` requiring a client certificate.
     @Test(.needs(.dcmtk, .openssl, .curl, .pydicom)) func arcaClientsAgainstStorescpTLS() async throws {
-        guard let arca = LenientReadingTests.arca else {
-            Issue.record(".build/debug/arca is not built: run `swift build` first (scripts/test does)")
-            return
-        }
+        guard let arca = Self.builtArca() else { return }
         let pki = try TestPKI.make()
         defer { try? FileManager.default.removeItem(at: pki.folder) }
         let study = try CTStudy.make(count: 3)
@@ -136,10 +140,7 @@ import TestSupport
     /// `arca commit --tls` against Arca's TLS port: the report names what is kept and what is not (exit 1 then);
     /// plain DICOM to the TLS port gets no report; a TLS listener without our certificate is refused up front.
     @Test(.needs(.openssl, .pydicom)) func arcaCommitOverTLS() async throws {
-        guard let arca = LenientReadingTests.arca else {
-            Issue.record(".build/debug/arca is not built: run `swift build` first (scripts/test does)")
-            return
-        }
+        guard let arca = Self.builtArca() else { return }
         let pki = try TestPKI.make()
         defer { try? FileManager.default.removeItem(at: pki.folder) }
         let study = try CTStudy.make(count: 3)

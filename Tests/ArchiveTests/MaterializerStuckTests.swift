@@ -6,7 +6,7 @@ import Testing
 @testable import Archive
 
 /// What could leave an acknowledged instance behind in the journal for good, or a hook that never runs.
-@Suite struct MaterializerStuckTests {
+@Suite(.timeLimit(.minutes(1))) struct MaterializerStuckTests {
     /// A commit into a folder that does not exist, with create_directories off, is refused before it is
     /// acknowledged (as a commit in place is): acknowledged, the materializer retried it for ever and every
     /// instance behind it waited.
@@ -38,6 +38,18 @@ import Testing
         #expect(!ran.value)  // one commit of the path still pending
         materializer.withdraw("1/2/3.dcm")
         #expect(ran.value)
+    }
+
+    /// A reader of an instance that cannot be placed gives up after its timeout instead of holding its thread.
+    @Test func aReaderOfAnInstanceNeverPlacedGivesUp() throws {
+        let root = try ExternalTool.temporaryDirectory("arca-never-placed").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let archive = try FileArchive(configuration: FileArchive.Configuration(root: root), index: try SQLiteIndex(archive: root))
+        defer { archive.close() }
+        let materializer = try #require(archive.materializer)
+        materializer.expect("1/2/4.dcm")  // a commit begun, its job never queued
+        materializer.waitMaterialized("1/2/4.dcm", timeout: 0.3)
+        materializer.withdraw("1/2/4.dcm")
     }
 }
 

@@ -261,14 +261,19 @@ public final class Materializer: @unchecked Sendable {
         return pendingPaths[relativePath] != nil
     }
 
-    /// Blocks (a reader's I/O thread) until the file at `relativePath` is in place.
-    public func waitMaterialized(_ relativePath: String) {
+    /// Blocks (a reader's I/O thread) until the file at `relativePath` is in place, or `timeout` seconds passed:
+    /// a materializer that cannot place it (the disk full) then leaves the reader to find no file and fail, instead
+    /// of holding one of the pool's threads (two on these machines) until it can.
+    public func waitMaterialized(_ relativePath: String, timeout: Double = 30) {
         condition.lock()
         defer { condition.unlock() }
         guard pendingPaths[relativePath] != nil else { return }
         readersWaiting += 1
         condition.broadcast()
-        while pendingPaths[relativePath] != nil && !stopping { condition.wait() }
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        while pendingPaths[relativePath] != nil && !stopping {
+            if !condition.wait(until: deadline) { break }
+        }
         readersWaiting -= 1
     }
 

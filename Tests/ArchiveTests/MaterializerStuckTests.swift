@@ -1,5 +1,6 @@
 import DICOM
 import Foundation
+import NIOConcurrencyHelpers
 import TestSupport
 import Testing
 
@@ -25,38 +26,24 @@ import Testing
     /// Callbacks waiting for a path run when its last pending commit is withdrawn (`duplicate: replace`: the
     /// earlier copy was placed while a second was pending, and the second failed).
     @Test func theWaitersOfAWithdrawnPathRun() throws {
-        let root = try ExternalTool.temporaryDirectory("arca-withdraw").path
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let archive = try FileArchive(configuration: FileArchive.Configuration(root: root), index: try SQLiteIndex(archive: root))
-        defer { archive.close() }
-        let materializer = try #require(archive.materializer)
-        let ran = NIOLockedFlag()
-        materializer.expect("1/2/3.dcm")
-        materializer.expect("1/2/3.dcm")
-        materializer.whenMaterialized("1/2/3.dcm") { ran.set() }
-        materializer.withdraw("1/2/3.dcm")
-        #expect(!ran.value)  // one commit of the path still pending
-        materializer.withdraw("1/2/3.dcm")
-        #expect(ran.value)
+        let f = try MaterializerHoldTests.Fixture(hold: Materializer.Hold(limit: 1 << 30))
+        defer { f.close() }
+        let ran = NIOLockedValueBox(false)
+        f.materializer.expect("1/2/3.dcm")
+        f.materializer.expect("1/2/3.dcm")
+        f.materializer.whenMaterialized("1/2/3.dcm") { ran.withLockedValue { $0 = true } }
+        f.materializer.withdraw("1/2/3.dcm")
+        #expect(!ran.withLockedValue { $0 })  // one commit of the path still pending
+        f.materializer.withdraw("1/2/3.dcm")
+        #expect(ran.withLockedValue { $0 })
     }
 
     /// A reader of an instance that cannot be placed gives up after its timeout instead of holding its thread.
     @Test func aReaderOfAnInstanceNeverPlacedGivesUp() throws {
-        let root = try ExternalTool.temporaryDirectory("arca-never-placed").path
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let archive = try FileArchive(configuration: FileArchive.Configuration(root: root), index: try SQLiteIndex(archive: root))
-        defer { archive.close() }
-        let materializer = try #require(archive.materializer)
-        materializer.expect("1/2/4.dcm")  // a commit begun, its job never queued
-        materializer.waitMaterialized("1/2/4.dcm", timeout: 0.3)
-        materializer.withdraw("1/2/4.dcm")
+        let f = try MaterializerHoldTests.Fixture(hold: Materializer.Hold(limit: 1 << 30))
+        defer { f.close() }
+        f.materializer.expect("1/2/4.dcm")  // a commit begun, its job never queued
+        f.materializer.waitMaterialized("1/2/4.dcm", timeout: 0.3)
+        f.materializer.withdraw("1/2/4.dcm")
     }
-}
-
-/// A flag set from a callback.
-final class NIOLockedFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var set_ = false
-    func set() { lock.lock(); set_ = true; lock.unlock() }
-    var value: Bool { lock.lock(); defer { lock.unlock() }; return set_ }
 }

@@ -230,9 +230,8 @@ public final class IngestJournal: @unchecked Sendable {
         }
     }
 
-    /// Whether stores are waiting for room now: a commit then makes its trip to its writer's thread rather than
-    /// take its turn on the association's own event loop (`IncomingWriter.onQueue`), which a wait of seconds would
-    /// hold (a new association NIO hands that loop could not even be accepted meanwhile).
+    /// Whether stores are waiting for room now (one of the conditions of `mightWaitForRoom`, which commits ask;
+    /// tests ask this one alone).
     public var isShortOfRoom: Bool {
         condition.lock()
         defer { condition.unlock() }

@@ -74,9 +74,8 @@ public final class HookRunner: Sendable {
         if let template = configuration.execOnStudyStable {
             let runner = ExecRunner(timeoutSeconds: configuration.timeoutSeconds, logger: logger)
             stable = StudyStableMonitor(stableAfter: TimeInterval(configuration.stableAfterSeconds)) { study, patient, count in
-                let command = template.replacingOccurrences(of: "#s", with: HookRunner.shellQuote(study))
-                    .replacingOccurrences(of: "#i", with: HookRunner.shellQuote(patient))
-                    .replacingOccurrences(of: "#n", with: String(count))
+                let command = HookRunner.fill(template, ["s": HookRunner.shellQuote(study), "i": HookRunner.shellQuote(patient),
+                                                         "n": String(count)])
                 logger.info("[STABLE] study \(study): \(count) instance(s), nothing more for \(configuration.stableAfterSeconds) s")
                 await runner.run(command, what: "exec-on-study-stable")
             }
@@ -108,13 +107,32 @@ public final class HookRunner: Sendable {
 
     static func expand(_ template: String, _ i: StoredInstance) -> String {
         let a = i.attributes
-        let values: [(String, String)] = [
-            ("#p", i.root + "/" + i.relativePath), ("#a", i.request.callingAETitle), ("#c", i.request.calledAETitle),
-            ("#i", a.patientID), ("#s", a.studyInstanceUID), ("#e", a.seriesInstanceUID), ("#o", a.sopInstanceUID),
+        let values: [Character: String] = [
+            "p": i.root + "/" + i.relativePath, "a": i.request.callingAETitle, "c": i.request.calledAETitle,
+            "i": a.patientID, "s": a.studyInstanceUID, "e": a.seriesInstanceUID, "o": a.sopInstanceUID,
         ]
-        var out = template
-        for (key, value) in values { out = out.replacingOccurrences(of: key, with: shellQuote(value)) }
-        return out
+        return fill(template, values.mapValues(shellQuote))
+    }
+
+    /// `template` with each placeholder `#x` of `values` replaced by its value, in one pass over the template: a
+    /// value is never searched for placeholders. Replaced one placeholder after the other, a calling AE title
+    /// `#i` became `'#i'`, then `''<Patient ID>''`: the Patient ID, from the network, outside any quotes, run
+    /// by the shell.
+    static func fill(_ template: String, _ values: [Character: String]) -> String {
+        var out = ""
+        var rest = Substring(template)
+        while let mark = rest.firstIndex(of: "#") {
+            out += rest[..<mark]
+            let key = rest.index(after: mark)
+            if key < rest.endIndex, let value = values[rest[key]] {
+                out += value
+                rest = rest[rest.index(after: key)...]
+            } else {
+                out.append("#")
+                rest = rest[key...]
+            }
+        }
+        return out + rest
     }
 
     /// Single-quoted for /bin/sh, so values from the network are never interpreted by the shell.

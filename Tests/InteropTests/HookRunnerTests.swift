@@ -34,6 +34,21 @@ struct HookRunnerTests {
         #expect(busy.hooks != nil)
     }
 
+    /// Placeholders are filled in one pass over the template: a value (a calling AE title `#i`) is never searched
+    /// for placeholders. One after the other, `#a` became `'#i'`, then the Patient ID replaced that `#i` outside
+    /// the quotes, and the shell ran it.
+    @Test func placeholdersAreFilledInOnePass() async throws {
+        let dir = try ExternalTool.temporaryDirectory("arca-hook-fill")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let marker = dir.appendingPathComponent("pwned").path, out = dir.appendingPathComponent("out").path
+        let patientID = ";touch \(marker);"
+        let command = HookRunner.fill("echo #a #i > \(out)", ["a": HookRunner.shellQuote("#i"), "i": HookRunner.shellQuote(patientID)])
+        await ExecRunner(timeoutSeconds: 10, logger: logger).run(command, what: "test")
+        #expect(!FileManager.default.fileExists(atPath: marker), "\(command)")
+        #expect((try? String(contentsOfFile: out, encoding: .utf8)) == "#i \(patientID)\n")
+        #expect(HookRunner.fill("#x ## # #a#a", ["a": "A"]) == "#x ## # AA")
+    }
+
     /// A command past its time limit is ended with everything it started (its process group), and a command's
     /// shell hears its own children end.
     @Test(.timeLimit(.minutes(1))) func aTimedOutHookEndsWithWhatItStarted() async throws {

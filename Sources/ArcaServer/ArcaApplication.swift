@@ -8,6 +8,7 @@ import Glibc
 import EDCKV
 import Foundation
 import Logging
+import NIOPosix
 import NIOSSL
 import ServiceLifecycle
 
@@ -108,7 +109,7 @@ public struct ArcaApplication: Sendable {
                 },
                 // The materializer's syncfs makes the batch durable before the journal lets it go: five fsyncs
                 // per instance here were device flushes beside every acknowledgement's own.
-                store: { bytes in try dckv.store(bytes, durable: false) })
+                store: { bytes, location in try dckv.store(bytes, durable: false, at: location) })
         }
         return configuration
     }
@@ -301,10 +302,16 @@ public struct ArcaApplication: Sendable {
         raiseOpenFileLimit()
         // A remote AE marked +tls with unreadable TLS files fails the start, not the first C-MOVE to it.
         if settings.remotes.contains(where: \.tls) { _ = try makeRemoteTLS() }
-        let index = try openIndex()
-        let dckv = try makeDCKVStore()
-        let compressor = try makeCompressor(index)
-        let operations = try makeOperations(index: index, dckv: dckv, extraHooks: compressor.map { [$0] } ?? [])
+        // Opening the index may rebuild it from the files, and recovery completes the journals and an interrupted
+        // compression: file work of seconds to minutes, on a thread made for blocking rather than the cooperative
+        // pool (nothing else runs yet, but the pool's threads are the ones every task needs).
+        let (index, dckv, compressor, operations) = try await NIOThreadPool.singleton.runIfActive {
+            let index = try openIndex()
+            let dckv = try makeDCKVStore()
+            let compressor = try makeCompressor(index)
+            let operations = try makeOperations(index: index, dckv: dckv, extraHooks: compressor.map { [$0] } ?? [])
+            return (index, dckv, compressor, operations)
+        }
         startKnowing(index)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if !settings.tlsOnly { services.append(.init(service: makeServer(operations))) }
@@ -330,14 +337,17 @@ public struct ArcaApplication: Sendable {
         configuration.maximumGracefulShutdownDuration = .seconds(2 * settings.shutdownGraceSeconds + 30)
         let group = ServiceGroup(configuration: configuration)
         try await group.run()
-        (audit as? AuditLogFile)?.flush()
-        // Everything acknowledged is materialized and durable: the journal is empty.
-        let archive = operations.storage.archive
-        archive.close()
-        if let journal = archive.journal, let materializer = archive.materializer, materializer.materialized > 0 {
-            logger.notice("[JOURNAL] \(materializer.materialized) instance(s) journaled: \(journal.flushCount) journal flush(es), \(materializer.syncCount) syncfs")
+        try await NIOThreadPool.singleton.runIfActive { [logger, audit] in
+            (audit as? AuditLogFile)?.flush()
+            // Everything acknowledged is materialized and durable (the materializer's last batch and its syncfs):
+            // the journal is empty.
+            let archive = operations.storage.archive
+            archive.close()
+            if let journal = archive.journal, let materializer = archive.materializer, materializer.materialized > 0 {
+                logger.notice("[JOURNAL] \(materializer.materialized) instance(s) journaled: \(journal.flushCount) journal flush(es), \(materializer.syncCount) syncfs")
+            }
+            // Every association has ended, so every acknowledged row is committed: a clean stop.
+            try index.endSession()
         }
-        // Every association has ended, so every acknowledged row is committed: a clean stop.
-        try index.endSession()
     }
 }

@@ -35,13 +35,13 @@ public final class FileArchive: Sendable {
     public struct SpoolPlacement: Sendable {
         /// The index location of an instance: `dckv/<StudyDate>/<b64uid(study)>/<b64uid(SOP)>`.
         public var location: @Sendable (InstanceAttributes) throws -> String
-        /// Spools an instance's Part-10 bytes; answers the location the store gave it. Called by the journal's
-        /// materializer and its recovery, each of which ends with a syncfs before the journal forgets the
-        /// instance: the spool need not fsync each file itself.
-        public var store: @Sendable (_ bytes: any InstanceBytes) throws -> String
+        /// Spools an instance's Part-10 bytes into the study folder of `location` (where its index row says);
+        /// answers the location the store gave it. Called by the journal's materializer and its recovery, each of
+        /// which ends with a syncfs before the journal forgets the instance: the spool need not fsync each file.
+        public var store: @Sendable (_ bytes: any InstanceBytes, _ location: String) throws -> String
 
         public init(location: @escaping @Sendable (InstanceAttributes) throws -> String,
-                    store: @escaping @Sendable (_ bytes: any InstanceBytes) throws -> String) {
+                    store: @escaping @Sendable (_ bytes: any InstanceBytes, _ location: String) throws -> String) {
             self.location = location
             self.store = store
         }

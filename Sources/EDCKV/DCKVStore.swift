@@ -28,9 +28,14 @@ public final class DCKVStore: Sendable {
         location(try spool.store(partTenFileAt: path))
     }
 
-    /// Spools an instance's bytes (see `Spool.store(_:durable:)`); answers its location.
-    public func store(_ bytes: some InstanceBytes, durable: Bool = true) throws -> String {
-        location(try spool.store(bytes, durable: durable))
+    /// Spools an instance's bytes (see `Spool.store(_:durable:)`); answers its location. `at`: the location its
+    /// index row already names (`location(studyInstanceUID:studyDate:sopInstanceUID:)`, computed when the journal
+    /// acknowledged it), whose study folder it goes into: the spool's own reading of the Study Date could differ
+    /// from the row's (a leading NUL, another VR), and the instance placed elsewhere than its row said stopped
+    /// the materializer, and every store behind it, for good.
+    public func store(_ bytes: some InstanceBytes, durable: Bool = true, at location: String? = nil) throws -> String {
+        let studyPath = location.map { $0.split(separator: "/").dropFirst().dropLast().joined(separator: "/") }
+        return self.location(try spool.store(bytes, durable: durable, studyPath: studyPath))
     }
 
     /// Where an instance will be, before it is spooled (the journal acknowledges it there): the same folder

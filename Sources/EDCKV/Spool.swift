@@ -46,8 +46,10 @@ public final class Spool: Sendable {
 
     /// Spools an instance's Part-10 bytes as they come, piece by piece (without fsyncs when not `durable`: see
     /// `SpoolInstanceWriter.finish`).
-    public func store(_ bytes: some InstanceBytes, durable: Bool = true) throws -> Stored {
-        try store(durable: durable) { parser, encoder in
+    /// `studyPath`: the study folder (`<StudyDate>/<b64uid(study)>`) decided already (see
+    /// `DCKVStore.store(_:durable:at:)`); it must name the instance's study.
+    public func store(_ bytes: some InstanceBytes, durable: Bool = true, studyPath: String? = nil) throws -> Stored {
+        try store(durable: durable, studyPath: studyPath) { parser, encoder in
             try bytes.forEachPiece { try parser.feed($0, to: &encoder) }
         }
     }
@@ -66,8 +68,9 @@ public final class Spool: Sendable {
         }
     }
 
-    private func store(durable: Bool, _ feed: (inout Part10Parser, inout StreamingEncoder<SpoolInstanceWriter>) throws -> Void) throws -> Stored {
-        let writer = SpoolInstanceWriter(spool: self)
+    private func store(durable: Bool, studyPath: String?, _ feed: (inout Part10Parser, inout StreamingEncoder<SpoolInstanceWriter>) throws -> Void)
+        throws -> Stored {
+        let writer = SpoolInstanceWriter(spool: self, studyPath: studyPath)
         do {
             var parser = Part10Parser()
             var encoder = StreamingEncoder(output: writer)

@@ -89,11 +89,27 @@ public final class SpoolInstanceWriter: EntryOutput {
         }
     }
 
-    init(spool: Spool) { self.spool = spool }
+    /// The study folder decided by the caller, if any (`Spool.store(_:durable:studyPath:)`).
+    private let givenStudyPath: String?
+
+    init(spool: Spool, studyPath: String? = nil) {
+        self.spool = spool
+        givenStudyPath = studyPath
+    }
+
+    /// The instance's study folder: the one given, which must be its study's, else its own Study Date's.
+    private func studyPath(_ identity: InstanceIdentity) throws -> String {
+        let own = try StudyLayout.studyPath(studyInstanceUID: identity.studyInstanceUID, studyDate: identity.studyDate)
+        guard let given = givenStudyPath else { return own }
+        guard given.split(separator: "/").last == own.split(separator: "/").last, given.split(separator: "/").count == 2 else {
+            throw EDCKVError("study folder \(given.prefix(80)) given for an instance of study folder \(own)")
+        }
+        return given
+    }
 
     public func open(_ identity: InstanceIdentity) throws {
         self.identity = identity
-        let studyPath = try StudyLayout.studyPath(studyInstanceUID: identity.studyInstanceUID, studyDate: identity.studyDate)
+        let studyPath = try studyPath(identity)
         folder = spool.directory + "/" + studyPath
         if !FS.isDirectory(folder) { try FS.createDurably(folder) }
         hidden = folder + "/." + (try B64UID.encode(identity.sopInstanceUID))
@@ -187,7 +203,7 @@ public final class SpoolInstanceWriter: EntryOutput {
             } else {
                 try Directory.rename(hidden, visible)
             }
-            let studyPath = try StudyLayout.studyPath(studyInstanceUID: identity.studyInstanceUID, studyDate: identity.studyDate)
+            let studyPath = try studyPath(identity)
             return Spool.Stored(studyPath: studyPath, sopInstanceUID: identity.sopInstanceUID,
                                 path: spool.relativeDirectory + "/" + studyPath + "/" + sop, location: studyPath + "/" + sop)
         } catch {

@@ -526,7 +526,7 @@ public final class Materializer: @unchecked Sendable {
 
     /// Spools an instance into the eDCKV store, which must put it where the index row says.
     static func spool(_ bytes: some InstanceBytes, expecting location: String, _ spool: FileArchive.SpoolPlacement) throws {
-        let stored = try spool.store(bytes)
+        let stored = try spool.store(bytes, location)
         guard stored == location else {
             throw ArchiveError.io("the eDCKV store placed an instance at \(stored), its index row says \(location)")
         }

@@ -36,6 +36,10 @@ struct AccessRulesTests {
         #expect(Self.rules.admission(callingAETitle: "SECURE", peer: Self.peer("1.2.3.4")) == .notAllowedFromPeer)
         #expect(Self.rules.admission(callingAETitle: "SECURE", peer: Self.peer("1.2.3.4", subject: "O=Arca Test,CN=modality1")) == nil)
         #expect(Self.rules.admission(callingAETitle: "SECURE", peer: Self.peer("1.2.3.4", subject: "CN=modality2")) == .notAllowedFromPeer)
+        // A comma inside a value is not a separator: this certificate's CN is "intern laptop,CN=modality1".
+        #expect(Self.rules.admission(callingAETitle: "SECURE", peer: Self.peer("1.2.3.4", subject: #"CN=intern laptop\,CN=modality1,O=H"#))
+                == .notAllowedFromPeer)
+        #expect(Self.rules.admission(callingAETitle: "SECURE", peer: Self.peer("1.2.3.4", subject: #"O=A\,B,CN=modality1"#)) == nil)
         #expect(DICOMAccessRules([]).admission(callingAETitle: "ANY", peer: Self.peer("1.2.3.4")) == nil)
     }
 

@@ -100,10 +100,34 @@ public struct DICOMAccessRule: Sendable, Equatable, Codable {
         }
         if let wanted = certificateSubject {
             guard let subject = peer.certificateSubject else { return false }
-            let rdns = subject.split(separator: ",").map { $0.trimmedOfSpaces() }
-            guard subject == wanted || rdns.contains(wanted) else { return false }
+            guard subject == wanted || Self.relativeNames(subject).contains(wanted) else { return false }
         }
         return true
+    }
+
+    /// The RDNs of an RFC 4514 subject (`CN=modality1,O=Hospital`), split on the commas that separate them, not
+    /// on an escaped one inside a value: split on every comma, a certificate issued to `CN=intern laptop,CN=mod7`
+    /// (shown `CN=intern laptop\,CN=mod7`) yielded `CN=mod7` and passed a rule for that name.
+    static func relativeNames(_ subject: String) -> [String] {
+        var names: [String] = []
+        var current = ""
+        var escaped = false
+        for c in subject {
+            if escaped {
+                current.append(c)
+                escaped = false
+            } else if c == "\\" {
+                current.append(c)
+                escaped = true
+            } else if c == "," {
+                names.append(current)
+                current = ""
+            } else {
+                current.append(c)
+            }
+        }
+        names.append(current)
+        return names.map { Substring($0).trimmedOfSpaces() }
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {

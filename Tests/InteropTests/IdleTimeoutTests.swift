@@ -31,6 +31,42 @@ import Glibc
         #expect(try RawConnection(port: server.port).closes(within: 15))
     }
 
+    /// ARTIM runs until the A-ASSOCIATE-RQ is whole, however its bytes trickle in: each byte restarted the timer,
+    /// and after the first one the 10-minute idle limit applied, so a byte every few minutes held a connection
+    /// (and a descriptor) for ever.
+    @Test func aTricklingAssociationRequestMeetsARTIM() async throws {
+        let server = try await TestServer.start { $0.artimTimeoutSeconds = 2 }
+        defer { Task { await server.stop() } }
+        let trickle = try RawConnection(port: server.port)
+        trickle.send([0x01, 0x00, 0x00, 0x00, 0x10, 0x00])  // an A-ASSOCIATE-RQ of 4,096 bytes, announced
+        var closed = false
+        for _ in 0..<12 where !closed {
+            trickle.send([0x00])
+            closed = trickle.closes(within: 1)
+        }
+        #expect(closed)
+        #expect(try await server.echo() == .success)
+    }
+
+    /// Connections are bounded before any association (twice the associations and 64 more): one past the bound
+    /// is closed at once; the others stay, and once they go the server serves again.
+    @Test func connectionsPastTheBoundAreClosed() async throws {
+        let server = try await TestServer.start { $0.maxAssociations = 1 }
+        defer { Task { await server.stop() } }
+        var open: [RawConnection] = []
+        for _ in 0..<66 { open.append(try RawConnection(port: server.port)) }
+        let extra = try RawConnection(port: server.port)
+        #expect(extra.closes(within: 10))
+        #expect(!open[0].closes(within: 1))
+        open.removeAll()
+        var served = false
+        for _ in 0..<50 where !served {
+            served = (try? await server.echo()) == .success
+            if !served { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(served)
+    }
+
     /// A peer whose port accepts connections (the kernel completes them) and never answers the A-ASSOCIATE-RQ.
     @Test func aPeerThatNeverAnswersIsGivenUpOn() async throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -101,7 +101,13 @@ final class AssociationTimerHandler: ChannelDuplexHandler {
     private let artim: TimeAmount
     private let idle: TimeAmount
     private var lastActivity = NIODeadline.now()
-    private var sawData = false
+    private var opened = NIODeadline.now()
+    /// The first PDU (the A-ASSOCIATE-RQ): its header's bytes until all six are in, then how many of its bytes
+    /// are still to come. ARTIM runs from the connection's start until it is whole: a byte now and then (each
+    /// once reset the timer, and after the first one the 10-minute idle limit applied) held a connection for ever.
+    private var firstHeader: [UInt8] = []
+    private var firstLeft: UInt64?
+    private var associating = true
     private var task: RepeatedTask?
     private let onTimeout: @Sendable (String) -> Void
 
@@ -113,6 +119,7 @@ final class AssociationTimerHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         lastActivity = .now()
+        opened = lastActivity
         let check = TimeAmount.milliseconds(max(50, min(1000, min(artim, idle).nanoseconds / 4_000_000)))
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         task = context.eventLoop.scheduleRepeatedTask(initialDelay: check, delay: check) { _ in
@@ -128,8 +135,24 @@ final class AssociationTimerHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         lastActivity = .now()
-        sawData = true
+        if associating { countFirstPDU(Self.unwrapInboundIn(data)) }
         context.fireChannelRead(data)
+    }
+
+    /// Counts the bytes of the first PDU (header: type, reserved, 4-byte length); once it is whole, the idle
+    /// limit applies instead of ARTIM.
+    private func countFirstPDU(_ bytes: ByteBuffer) {
+        var view = bytes.readableBytesView[...]
+        if firstLeft == nil {
+            let taken = view.prefix(6 - firstHeader.count)
+            firstHeader += taken
+            view = view.dropFirst(taken.count)
+            guard firstHeader.count == 6 else { return }
+            firstLeft = firstHeader[2...].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        }
+        guard let left = firstLeft else { return }
+        firstLeft = left - min(left, UInt64(view.count))
+        if firstLeft == 0 { associating = false }
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -138,11 +161,12 @@ final class AssociationTimerHandler: ChannelDuplexHandler {
     }
 
     private func check(context: ChannelHandlerContext) {
-        let limit = sawData ? idle : artim
-        guard NIODeadline.now() - lastActivity > limit else { return }
+        let overdue = associating ? NIODeadline.now() - opened > artim : NIODeadline.now() - lastActivity > idle
+        guard overdue else { return }
         task?.cancel()
         task = nil
-        onTimeout(sawData ? "idle for \(idle.nanoseconds / 1_000_000_000) s" : "no A-ASSOCIATE-RQ within \(artim.nanoseconds / 1_000_000_000) s (ARTIM)")
+        onTimeout(associating ? "no whole A-ASSOCIATE-RQ within \(artim.nanoseconds / 1_000_000_000) s (ARTIM)"
+                              : "idle for \(idle.nanoseconds / 1_000_000_000) s")
         var buffer = context.channel.allocator.buffer(capacity: 10)
         buffer.writeBytes([0x07, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x02, 0x00])  // A-ABORT, provider, not specified
         // Closed at once, not once the A-ABORT is written: a peer that stopped reading (its window full behind a

@@ -54,11 +54,18 @@ final class AssociationRegistry: Sendable {
     /// Established associations.
     var active: Int { state.withLockedValue { $0.active } }
 
-    func track(_ channel: any Channel) {
-        state.withLockedValue { $0.channels[ObjectIdentifier(channel)] = channel }
+    /// Tracks an accepted connection unless `limit` are open already (false: the caller closes it).
+    func track(_ channel: any Channel, limit: Int) -> Bool {
+        let admitted = state.withLockedValue { s -> Bool in
+            guard s.channels.count < limit else { return false }
+            s.channels[ObjectIdentifier(channel)] = channel
+            return true
+        }
+        guard admitted else { return false }
         channel.closeFuture.whenComplete { [weak self] _ in
             self?.state.withLockedValue { _ = $0.channels.removeValue(forKey: ObjectIdentifier(channel)) }
         }
+        return true
     }
 
     var openChannels: [any Channel] { state.withLockedValue { Array($0.channels.values) } }

@@ -82,9 +82,16 @@ public final class DICOMServer: Service, Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 1)
             .bind(host: configuration.host, port: configuration.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    registry.track(channel)
-                    let thread = threads.thread(of: channel)
                     let peer = channel.remoteAddress?.description ?? "?"
+                    // Connections, associated or not, are bounded: each holds a descriptor, and ones that never
+                    // finish an A-ASSOCIATE-RQ (ARTIM ends each after 30 s) could otherwise run the process out of
+                    // them. A connection past the bound is closed unread.
+                    guard registry.track(channel, limit: configuration.policy.maxConnections) else {
+                        logger.warning("[ABORT] \(peer): \(configuration.policy.maxConnections) connections open already; closed")
+                        channel.close(promise: nil)
+                        throw ConnectionRefused()
+                    }
+                    let thread = threads.thread(of: channel)
                     if let tls = configuration.tls {
                         // First in the pipeline: everything after it sees only decrypted bytes. A plain client's
                         // A-ASSOCIATE-RQ is not a TLS record: the handshake fails and the connection is closed.
@@ -216,3 +223,6 @@ final class ListeningState: Sendable {
         }
     }
 }
+
+/// A connection closed at its accept (`SCPConfiguration.policy.maxConnections` open already).
+struct ConnectionRefused: Error {}

@@ -20,6 +20,9 @@ public struct AssociationPolicy: Sendable {
     public var implementationVersionName: String
     /// More concurrent associations than this are rejected (transient, source 3, reason 2).
     public var maxAssociations: Int
+    /// Connections open at once, associated or not: twice the associations and 64 more (peers refused with an
+    /// A-ASSOCIATE-RJ, those still sending their request); past it a connection is closed at its accept.
+    public var maxConnections: Int { min(max(maxAssociations, 0), 1 << 40) * 2 + 64 }
     /// The asynchronous operations window we support; only sent back when the peer proposed one.
     /// 0 means unlimited. The synchronous default is (1, 1).
     public var asyncOperationsWindow: AsyncOperationsWindow

@@ -14,7 +14,7 @@ enum QueryRetrieveSupport {
         }
     }
 
-    /// C-MOVE / C-GET: byte 1, relational retrieval (Arca retrieves whatever the keys select).
+    /// C-MOVE / C-GET: byte 1, relational retrieval (the levels above the retrieve level may go unnamed).
     static let retrieve = AbstractSyntaxSupport(transferSyntaxes: .uncompressed) { proposed in
         proposed.isEmpty ? nil : [proposed[0] == 1 ? 1 : 0]
     }

@@ -86,4 +86,84 @@ import TestSupport
         }
         #expect(try await server.echo() == .success)
     }
+
+    /// Retrieve AE Title (0008,0054) is ours, asked for or not (PS3.4 C.4.1.1.3.2): asked for, it came back
+    /// empty (read from the stored instance, which does not hold it) and a value for it matched nothing.
+    @Test(.needs(.pydicom)) func retrieveAETitleIsOurs() async throws {
+        let corpus = try Corpus.load()
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        try await QueryRetrieveInteropTests.store(corpus.files("explicit-le.dcm"), into: server)
+        let study = try Self.studyUID(corpus)
+        for (value, matches) in [("", true), ("STORE_SCP", true), ("STORE*", true), ("OTHER\\STORE_SCP", true), ("OTHER", false)] {
+            var titles: [String?] = []
+            let final = try await ClientAssociation.withAssociation(
+                host: "127.0.0.1", port: server.port,
+                request: AssociateRequest(calledAETitle: "STORE_SCP", callingAETitle: "VIEWER",
+                                          presentationContexts: AssociateRequest.presentationContexts(abstractSyntaxes: [QueryModelUID.studyFind]))) {
+                try await $0.find(Self.identifier("STUDY", [(.studyInstanceUID, study), (.retrieveAETitle, value)]),
+                                  sopClassUID: QueryModelUID.studyFind) { answer in
+                    titles.append(answer.string(.retrieveAETitle))
+                    return true
+                }
+            }
+            #expect(final.status == .success, "\(value)")
+            #expect(titles == (matches ? ["STORE_SCP"] : []), "\(value): \(titles)")
+        }
+    }
+
+    /// A C-GET of `identifier` on `model`'s GET class, relational retrieval proposed: its final status and how
+    /// many instances came.
+    static func get(_ port: Int, model: String, _ identifier: DataSet, storing sopClasses: Set<String>) async throws -> (DIMSEStatus?, Int) {
+        let folder = try ExternalTool.temporaryDirectory("arca-get")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var contexts = [PresentationContextProposal(id: 1, abstractSyntax: model, transferSyntaxes: [UpperLayerUID.explicitVRLittleEndian])]
+        for (n, sopClass) in sopClasses.sorted().enumerated() {
+            contexts.append(PresentationContextProposal(id: UInt8(3 + 2 * n), abstractSyntax: sopClass,
+                                                        transferSyntaxes: [UpperLayerUID.explicitVRLittleEndian, UpperLayerUID.implicitVRLittleEndian]))
+        }
+        var request = AssociateRequest(calledAETitle: "STORE_SCP", callingAETitle: "RELATIONAL", presentationContexts: contexts,
+                                       roleSelections: sopClasses.sorted().map { RoleSelection(sopClassUID: $0, scuRole: false, scpRole: true) })
+        request.userInformation.extendedNegotiations = [ExtendedNegotiation(sopClassUID: model, info: [1])]
+        let final = try await ClientAssociation.withAssociation(host: "127.0.0.1", port: port, request: request) {
+            try await $0.get(identifier, sopClassUID: model, incoming: FolderStoreHandler(folder: folder.path)).0
+        }
+        return (final.status, try FileManager.default.contentsOfDirectory(atPath: folder.path).count)
+    }
+
+    /// A retrieve names what it sends with its level's unique key, relational retrieval or not (PS3.4
+    /// C.4.2.2.1): without one, or with a wildcard or a list of Patient IDs, a C-GET took (and a C-MOVE sent to
+    /// its destination) every instance the other keys did not narrow, the whole archive for an empty identifier.
+    @Test(.needs(.pydicom)) func aRetrieveNamesWhatItSends() async throws {
+        let corpus = try Corpus.load()
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let files = try corpus.files("explicit-le.dcm", "utf8.dcm")
+        try await QueryRetrieveInteropTests.store(files, into: server)
+        let stored = try files.map { try DICOMFile.read(path: $0.path, options: .headerOnly).dataSet }
+        let classes = Set(stored.compactMap { $0.uid(.sopClassUID) })
+        let series = stored.compactMap { $0.uid(.seriesInstanceUID) }
+        let patient = try #require(stored[0].string(.patientID))
+        #expect(series.count == 2 && Set(series).count == 2 && !patient.isEmpty)
+
+        let refused: [(String, String, DataSet)] = [
+            ("study level named by a series", QueryModelUID.studyGet, Self.identifier("STUDY", [(.seriesInstanceUID, series[0])])),
+            ("series level with no key", QueryModelUID.studyGet, Self.identifier("SERIES", [])),
+            ("a wildcard Patient ID", QueryModelUID.patientGet, Self.identifier("PATIENT", [(.patientID, String(patient.prefix(1)) + "*")])),
+            ("a list of Patient IDs", QueryModelUID.patientGet, Self.identifier("PATIENT", [(.patientID, patient + "\\OTHER")])),
+        ]
+        for (name, model, identifier) in refused {
+            let (status, received) = try await Self.get(server.port, model: model, identifier, storing: classes)
+            #expect(status == .identifierDoesNotMatchSOPClass, "\(name): \(status.map { "\($0)" } ?? "no status")")
+            #expect(received == 0, "\(name)")
+        }
+        // What relational retrieval does allow: the level's UIDs as a list, nothing above them.
+        let (listStatus, listReceived) = try await Self.get(server.port, model: QueryModelUID.studyGet,
+                                                            Self.identifier("SERIES", [(.seriesInstanceUID, series.joined(separator: "\\"))]),
+                                                            storing: classes)
+        #expect(listStatus == .success && listReceived == 2)
+        let (patientStatus, patientReceived) = try await Self.get(server.port, model: QueryModelUID.patientGet,
+                                                                  Self.identifier("PATIENT", [(.patientID, patient)]), storing: classes)
+        #expect(patientStatus == .success && patientReceived == stored.filter { $0.string(.patientID) == patient }.count)
+    }
 }

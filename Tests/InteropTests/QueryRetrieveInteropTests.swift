@@ -173,6 +173,19 @@ import TestSupport
         #expect((report?["failed"] as? [String: Int])?[bogus] == 0x0112)
     }
 
+    /// A transaction of 12,000 references with 64-character UIDs (a perfusion study's worth, ~1.3 MB) is taken
+    /// and reported: the collecting services' 1 MiB refused it, with 0xA700, which is no N-ACTION status.
+    @Test(.needs(.pynetdicom)) func storageCommitmentOfManyReferences() async throws {
+        let (server, listen) = try await Self.commitmentServer()
+        defer { Task { await server.stop() } }
+        let prefix = "1.2.826.0.1.3680043.10.1432.99."
+        let uids = (0..<12_000).map { n in prefix + String(n) + "." + String(repeating: "9", count: 63 - prefix.count - String(n).count) }
+        #expect(uids.allSatisfy { $0.count == 64 })
+        let report = try await Self.requestCommitment(server, listen: listen, mode: "same", [], bogus: uids)
+        #expect(report?["event"] as? Int == 2)
+        #expect((report?["failed"] as? [String: Int])?.count == 12_000)
+    }
+
     /// Instances acknowledged from the ingest journal and still held there (their rows hold a placeholder until
     /// the materializer has hashed them): the commitment waits for them to be put in place, reads their rows
     /// again, and reports them committed.
@@ -197,6 +210,7 @@ enum QueryModelUID {
     static let studyFind = "1.2.840.10008.5.1.4.1.2.2.1"
     static let studyMove = "1.2.840.10008.5.1.4.1.2.2.2"
     static let studyGet = "1.2.840.10008.5.1.4.1.2.2.3"
+    static let patientGet = "1.2.840.10008.5.1.4.1.2.1.3"
 }
 
 /// Instances kept only in the eDCKV store are found and retrieved like files: while still spooled, and merged.

@@ -71,7 +71,8 @@ struct AnswerBuilder {
             plan.append(step(QueryKey(tag: level.uniqueKey, vr: DataDictionary.vr(for: level.uniqueKey), match: .universal)))
         }
         plan.append(.constant(.queryRetrieveLevel, .text(query.level.description, .CS)))
-        if let retrieveAETitle, !seen.contains(.retrieveAETitle) { plan.append(.constant(.retrieveAETitle, .text(retrieveAETitle, .AE))) }
+        // Ours on every answer, asked for or not (a key of it is replaced below).
+        if let retrieveAETitle { plan.append(.constant(.retrieveAETitle, .text(retrieveAETitle, .AE))) }
         // In tag order (stable, so a constant still follows a key of its tag): each answer's elements are then
         // appended, never inserted.
         let sorted = plan.enumerated().sorted { ($0.element.tag, $0.offset) < ($1.element.tag, $1.offset) }.map(\.element)

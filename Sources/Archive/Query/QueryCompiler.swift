@@ -67,7 +67,9 @@ enum QueryCompiler {
         }
     }
 
-    static func compile(_ query: Query, dialect: any SQLDialect, limit: Int) -> CompiledQuery {
+    /// `retrieveAETitle`: the title the answers carry in Retrieve AE Title (0008,0054), which a key of that
+    /// attribute is matched against (it is ours, not the stored instances').
+    static func compile(_ query: Query, dialect: any SQLDialect, limit: Int, retrieveAETitle: String? = nil) -> CompiledQuery {
         var sql = SQLBuilder(dialect: dialect)
         let level = query.level
         var select: [String] = [primaryKey(level)]
@@ -91,6 +93,13 @@ enum QueryCompiler {
         if let combined { conditions.append(combined) }
 
         for key in query.keys {
+            if key.tag == .retrieveAETitle {
+                // Answered with our title (`AnswerBuilder`): a value that does not match it matches nothing. Read from
+                // the stored instances, which do not hold it, the key came back empty and a value matched nothing.
+                let ours = retrieveAETitle.map { InstanceMatcher.value(key.match, $0, vr: .AE, options: query.options) } ?? false
+                if !key.match.selectsAll && !ours { conditions.append("1 = 0") }
+                continue
+            }
             guard let attribute = IndexedAttribute.lookup(key.tag).map(resolved) else {
                 // Not in the index: answered from, and matched on, the stored instance.
                 if key.match.selectsAll && query.optionalReturnKeys.contains(key.tag) { continue }

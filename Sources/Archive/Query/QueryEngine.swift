@@ -351,8 +351,8 @@ public final class QueryEngine: Sendable {
 
     private func makeRun(_ query: Query) -> MatchRun {
         let limit = min(query.limit ?? maxResults, maxResults)
-        return MatchRun(query: query, compiled: QueryCompiler.compile(query, dialect: index.dialect, limit: limit + 1), limit: limit,
-                        retrieveAETitle: retrieveAETitle, headers: headers, source: source)
+        let compiled = QueryCompiler.compile(query, dialect: index.dialect, limit: limit + 1, retrieveAETitle: retrieveAETitle)
+        return MatchRun(query: query, compiled: compiled, limit: limit, retrieveAETitle: retrieveAETitle, headers: headers, source: source)
     }
 
     /// Runs `query`'s statement and hands each answered row to `answer` (with the builder and a loader of the

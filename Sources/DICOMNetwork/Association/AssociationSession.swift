@@ -374,7 +374,7 @@ struct AssociationSession {
             return .none
         case .collected(let request, let service, var bytes):
             if bytes.readableBytes + fragment.readableBytes > service.maxRequestDataSetLength {
-                let outcome = StoreOutcome(status: .outOfResources,
+                let outcome = StoreOutcome(status: request.command.commandField?.isNormalized == true ? .resourceLimitation : .outOfResources,
                                            comment: "request dataset larger than \(service.maxRequestDataSetLength) bytes")
                 return isLast ? try await refuse(request.command, request.context.id, outcome, false, writer, operations, association, peer)
                     : .refused(command: request.command, contextID: request.context.id, outcome: outcome)

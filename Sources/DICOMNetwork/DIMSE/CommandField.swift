@@ -24,6 +24,8 @@ public struct CommandField: RawRepresentable, Hashable, Sendable, CustomStringCo
     public static let nDeleteRQ = CommandField(rawValue: 0x0150)
 
     public var isResponse: Bool { rawValue & 0x8000 != 0 }
+    /// N-EVENT-REPORT … N-DELETE (PS3.7 10): their statuses are PS3.7 C.4's, not the C-services'.
+    public var isNormalized: Bool { rawValue & 0x7FFF >= 0x0100 && rawValue & 0x7FFF <= 0x0150 }
     /// The response field of a request field (C-FIND-RQ → C-FIND-RSP).
     public var response: CommandField { CommandField(rawValue: rawValue | 0x8000) }
 
@@ -63,6 +65,8 @@ public struct DIMSEStatus: RawRepresentable, Hashable, Sendable, CustomStringCon
     public static let duplicateSOPInstance = DIMSEStatus(rawValue: 0x0111)
     public static let noSuchSOPClass = DIMSEStatus(rawValue: 0x0118)
     public static let outOfResources = DIMSEStatus(rawValue: 0xA700)
+    /// The N-services' "Resource Limitation" (PS3.7 C.5.21): what 0xA700 is to the C-services.
+    public static let resourceLimitation = DIMSEStatus(rawValue: 0x0213)
     public static let dataSetDoesNotMatchSOPClass = DIMSEStatus(rawValue: 0xA900)
     public static let cannotUnderstand = DIMSEStatus(rawValue: 0xC000)
     /// Arca's "storage rejected or failed" (a validation rule, an I/O error) in the storage-specific range.
@@ -103,6 +107,7 @@ public struct DIMSEStatus: RawRepresentable, Hashable, Sendable, CustomStringCon
         case .success: return "Success"
         case .duplicateSOPInstance: return "Duplicate SOP Instance (\(code))"
         case .outOfResources: return "Out of Resources (\(code))"
+        case .resourceLimitation: return "Resource Limitation (\(code))"
         case .cannotUnderstand: return "Cannot Understand (\(code))"
         case .storageFailed: return "Storage Failed (\(code))"
         case .noSuchSOPClass: return "No Such SOP Class (\(code))"

@@ -20,21 +20,33 @@ struct PixelPipeline: PixelTranscoding, PixelRendering {
     }
 
     func storedFrame(path: String, frame: Int) throws -> (bytes: [UInt8], transferSyntax: String) {
-        let reader = try FrameReader(path: path)
-        return (try reader.frameData(frame), reader.transferSyntax.uid)
+        try Self.asked {
+            let reader = try FrameReader(path: path)
+            return (try reader.frameData(frame), reader.transferSyntax.uid)
+        }
     }
 
     func nativeFrame(path: String, frame: Int) throws -> [UInt8] {
-        try FrameReader(path: path).decodeFrame(frame).bytes
+        try Self.asked { try FrameReader(path: path).decodeFrame(frame).bytes }
     }
 
     func render(path: String, frame: Int, window: (Double, Double, String)?, viewport: (Int, Int)?, jpeg: Bool, quality: Int) throws -> [UInt8] {
         let w = window.map { Window(center: $0.0, width: $0.1, function: VOIFunction(rawValue: $0.2.uppercased()) ?? .linear) }
         let v = viewport.map { Viewport(width: $0.0, height: $0.1) }
-        return try Renderer.render(path: path, frame: frame, window: w, viewport: v, format: jpeg ? .jpeg(quality: quality) : .png)
+        return try Self.asked { try Renderer.render(path: path, frame: frame, window: w, viewport: v, format: jpeg ? .jpeg(quality: quality) : .png) }
     }
 
     func numberOfFrames(path: String) throws -> Int {
-        try FrameReader(path: path).numberOfFrames
+        try Self.asked { try FrameReader(path: path).numberOfFrames }
+    }
+
+    /// A frame or pixels the instance does not have are the request's fault (DICOMweb answers 404); other pixel
+    /// errors stay the server's.
+    static func asked<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as PixelError where error.kind == .noPixelData || error.kind == .noSuchFrame {
+            throw NotInTheInstance(error.kind == .noPixelData ? .pixelData : .frame, error.message)
+        }
     }
 }

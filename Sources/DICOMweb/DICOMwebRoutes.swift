@@ -188,26 +188,42 @@ struct DICOMwebRoutes: Sendable {
         return found
     }
 
-    /// The transfer syntax asked for in `multipart/related; type="application/dicom"; transfer-syntax=…`: nil
-    /// for `*` (as stored); Explicit VR Little Endian when none is named (PS3.18 8.7.3.5).
-    static func requestedSyntax(_ accept: [MediaRange]) throws -> String? {
-        if accept.isEmpty { return explicitLittle }
+    /// The transfer syntaxes the Accept ranges ask for in `multipart/related; type="application/dicom";
+    /// transfer-syntax=…`, most preferred first: nil for `*` (as stored, `webSyntax`); Explicit VR Little Endian
+    /// for a range that names none (PS3.18 8.7.3.5). A range naming Implicit VR Little Endian or Explicit VR Big
+    /// Endian is passed over: web services do not use them (PS3.18 8.7.3).
+    static func requestedSyntaxes(_ accept: [MediaRange]) throws -> [String?] {
+        if accept.isEmpty { return [explicitLittle] }
+        var out: [String?] = []
         for range in accept {
             let dicomPart = range.type == "multipart/related" && (range.parameters["type"].map { $0 == "application/dicom" } ?? true)
             guard dicomPart || range.type == "application/dicom" || range.type == "*/*" || range.type == "multipart/*" else { continue }
-            guard let ts = range.parameters["transfer-syntax"] else { return explicitLittle }
-            return ts == "*" ? nil : ts
+            guard let ts = range.parameters["transfer-syntax"] else { out.append(explicitLittle); continue }
+            if ts == "*" { out.append(nil) } else if !notForTheWeb.contains(ts) { out.append(ts) }
         }
-        throw HTTPError(.notAcceptable, message: "WADO-RS instances are multipart/related; type=\"application/dicom\"")
+        guard !out.isEmpty else {
+            throw HTTPError(.notAcceptable, message: "WADO-RS instances are multipart/related; type=\"application/dicom\" in a syntax other than Implicit VR Little Endian or Explicit VR Big Endian")
+        }
+        return out
     }
 
+    /// Implicit VR Little Endian and Explicit VR Big Endian, which web services do not use (PS3.18 8.7.3).
+    static let notForTheWeb: Set<String> = ["1.2.840.10008.1.2", "1.2.840.10008.1.2.2"]
+
+    /// What `transfer-syntax=*` sends an instance in: as stored, but Explicit VR Little Endian for the two
+    /// syntaxes the web does not use.
+    static func webSyntax(_ stored: String) -> String { notForTheWeb.contains(stored) ? explicitLittle : stored }
+
     func retrieve(_ request: Request, _ uids: UIDs, channel: any Channel) async throws -> Response {
-        let target = try Self.requestedSyntax(MediaRange.parse(request.headers[.accept]))
+        let asked = try Self.requestedSyntaxes(MediaRange.parse(request.headers[.accept]))
         let found = try await instances(uids)
         let reading = services.reading
-        for instance in found where !reading.canConvert(from: instance.transferSyntaxUID, to: target ?? instance.transferSyntaxUID) {
-            throw HTTPError(.notAcceptable, message: "\(instance.sopInstanceUID) is stored in \(instance.transferSyntaxUID) and cannot be sent in \(target ?? "")")
+        // The first syntax asked for that every instance can be sent in (PS3.18 8.7.5: an acceptable one, else 406).
+        guard let target = asked.first(where: { t in found.allSatisfy { reading.canConvert(from: $0.transferSyntaxUID, to: t ?? Self.webSyntax($0.transferSyntaxUID)) } }) else {
+            let stuck = found.first { !reading.canConvert(from: $0.transferSyntaxUID, to: asked[0] ?? Self.webSyntax($0.transferSyntaxUID)) }
+            throw HTTPError(.notAcceptable, message: "\(stuck?.sopInstanceUID ?? "an instance") is stored in \(stuck?.transferSyntaxUID ?? "a syntax") and cannot be sent in any syntax asked for")
         }
+        let syntax: @Sendable (ArchivedInstance) -> String = { target ?? Self.webSyntax($0.transferSyntaxUID) }
         let multipart = MultipartWriter()
         let body = ResponseBody { writer in
             // Buffers are gathered until about `writeSize` and written together: each write is a hop to the
@@ -238,14 +254,14 @@ struct DICOMwebRoutes: Sendable {
                 try await dataSet()
                 try await add(multipart.partEnd)
             }
-            if let markers = fileRegions, found.allSatisfy({ target == nil || $0.transferSyntaxUID == target }) {
+            if let markers = fileRegions, found.allSatisfy({ syntax($0) == $0.transferSyntaxUID }) {
                 // Sent as stored: the files of a batch opened in one trip to the pool, each handed to the kernel
                 // (a small one read in that trip): the whole file when it is a Part-10 file as Arca writes them
                 // (every file ingest wrote), else its dataset after a header made here. One whose file turns out
                 // to be in another syntax than its row says is read and converted as below.
                 try await reading.forEachRegionBatch(found, batchSize: Self.regionBatch) { batch, regions in
                     for (instance, region) in zip(batch, regions) {
-                        let syntax = target ?? instance.transferSyntaxUID
+                        let syntax = syntax(instance)
                         if region.transferSyntax == syntax {
                             try await send(instance, syntax: syntax, meta: region.isWholeFile ? nil : region.meta) {
                                 if let bytes = region.bytes {
@@ -264,9 +280,9 @@ struct DICOMwebRoutes: Sendable {
             } else {
                 // Over TLS, or some instance to convert: the next instance is read (and converted) while the
                 // current one is written.
-                try await reading.forEachPrepared(found, in: { target ?? $0.transferSyntaxUID }) { instance, prepared in
+                try await reading.forEachPrepared(found, in: syntax) { instance, prepared in
                     guard let prepared else { return true }
-                    let syntax = target ?? instance.transferSyntaxUID
+                    let syntax = syntax(instance)
                     let dataSet = try prepared.get()
                     try await send(instance, syntax: syntax, meta: dataSet.meta) { try await dataSet.read { try await add($0) } }
                     return true
@@ -340,7 +356,7 @@ struct DICOMwebRoutes: Sendable {
     // MARK: - Frames and rendered images
 
     static func frameList(_ text: String) throws -> [Int] {
-        let list = text.split(separator: ",").compactMap { Int(String($0).trimmed) }
+        let list = text.split(separator: ",", omittingEmptySubsequences: false).map { Int(String($0).trimmed) ?? 0 }
         guard !list.isEmpty, list.count <= 10_000, list.allSatisfy({ $0 >= 1 }) else {
             throw HTTPError(.badRequest, message: "frames are 1-based numbers separated by commas")
         }
@@ -352,23 +368,50 @@ struct DICOMwebRoutes: Sendable {
         return pixels
     }
 
-    /// Frames as stored (`transfer-syntax=*` or the stored syntax named) or decoded to native samples
-    /// (`application/octet-stream`, the default), one part each, with no encapsulation items (CP-1509).
+    /// How an instance's frames go out.
+    enum FrameEncoding { case asStored, native }
+
+    /// The first Accept range, most preferred first, that an instance's frames can be sent in (PS3.18 8.7.3-8.7.5):
+    /// as stored for `transfer-syntax=*`, the stored syntax, or the stored syntax's media type (`image/jls` for
+    /// JPEG-LS); decoded to native samples for `application/octet-stream` in Explicit VR Little Endian (the
+    /// default). Frames are not re-encoded into another compressed syntax: a range asking for one is passed over,
+    /// and with none left the answer is 406 (a client asking for JPEG 2000 got JPEG-LS bytes, or raw samples
+    /// labelled as neither).
+    static func frameEncoding(_ accept: [MediaRange], stored: String) -> FrameEncoding? {
+        if accept.isEmpty { return .native }
+        let storedType = frameMediaType(stored)
+        for range in accept {
+            let part: String?
+            switch range.type {
+            case "multipart/related": part = range.parameters["type"] ?? "application/octet-stream"
+            case "*/*", "multipart/*": part = range.parameters["type"]
+            case "application/octet-stream": part = range.type  // answered as multipart/related, as such clients expect
+            default: continue
+            }
+            let ts = range.parameters["transfer-syntax"]
+            // A part type may be a range too (`type="*/*"`, dicomweb-client's default, or `image/*`).
+            let partRange = part.map { MediaRange(type: $0, parameters: [:]) }
+            let admitsNative = partRange?.admits("application/octet-stream") ?? true
+            let admitsStored = partRange?.admits(storedType) ?? true
+            if ts == "*" && (admitsStored || admitsNative) { return .asStored }
+            if ts == stored && admitsStored { return .asStored }
+            // No syntax named: the stored one when the type names it or leaves the choice (`*/*`, `image/*`).
+            if ts == nil, let part, admitsStored && (part.contains("*") || storedType != "application/octet-stream") { return .asStored }
+            if admitsNative && (ts == nil || ts == explicitLittle) { return .native }
+        }
+        return nil
+    }
+
+    /// Frames as stored or decoded to native samples (`frameEncoding`), one part each, with no encapsulation
+    /// items (CP-1509).
     func frames(_ request: Request, _ uids: UIDs, list text: String?) async throws -> Response {
         let pixels = try pixels()
         let asked = try text.map(Self.frameList)
         guard let instance = try await instances(uids).first else { throw HTTPError(.notFound) }
-        let accept = MediaRange.parse(request.headers[.accept])
-        let asStored: Bool
-        if let range = accept.first(where: { $0.type == "multipart/related" || $0.type == "*/*" || $0.type == "application/octet-stream" }) {
-            let ts = range.parameters["transfer-syntax"]
-            let typed = range.parameters["type"].map { $0 != "application/octet-stream" } ?? false
-            asStored = ts == "*" || ts == instance.transferSyntaxUID || (typed && ts == nil)
-        } else if !accept.isEmpty {
-            throw HTTPError(.notAcceptable, message: "frames are multipart/related")
-        } else {
-            asStored = false
+        guard let encoding = Self.frameEncoding(MediaRange.parse(request.headers[.accept]), stored: instance.transferSyntaxUID) else {
+            throw HTTPError(.notAcceptable, message: "this instance's frames are multipart/related; type=\"\(Self.frameMediaType(instance.transferSyntaxUID))\" as stored (\(instance.transferSyntaxUID)) or type=\"application/octet-stream\" decoded")
         }
+        let asStored = encoding == .asStored
         let source = services.engine.source
         let path = try await services.reading.threadPool.runIfActive { try source.filePath(of: instance) }
         let count = try await services.reading.threadPool.runIfActive { try pixels.numberOfFrames(path: path) }
@@ -411,38 +454,72 @@ struct DICOMwebRoutes: Sendable {
     func rendered(_ request: Request, _ uids: UIDs, frames: [Int]?, thumbnail: Bool) async throws -> Response {
         let pixels = try pixels()
         let params = request.uri.queryParameters
-        let accept = MediaRange.parse(request.headers[.accept])
-        let png = accept.contains { $0.type == "image/png" } && !accept.contains { $0.type == "image/jpeg" }
-        let jpegAllowed = accept.isEmpty || accept.contains { $0.admits("image/jpeg") }
-        guard png || jpegAllowed else { throw HTTPError(.notAcceptable, message: "rendered images are image/jpeg or image/png") }
-        let quality = params["quality"].flatMap { Int($0) }.map { min(100, max(1, $0)) } ?? 90
+        guard let mediaType = Self.renderedType(MediaRange.parse(request.headers[.accept])) else {
+            throw HTTPError(.notAcceptable, message: "rendered images are image/jpeg or image/png")
+        }
+        let png = mediaType == "image/png"
+        let quality = try Self.quality(params["quality"].map(String.init))
         let window = try Self.window(params["window"].map(String.init))
         let viewport = try Self.viewport(params["viewport"].map(String.init)) ?? (thumbnail ? (128, 128) : nil)
-        var found = try await instances(uids)
-        found = found.filter { !$0.sopClassUID.hasPrefix("1.2.840.10008.5.1.4.1.1.88") }  // no pixels in SR
+        let found = try await instances(uids).filter { !$0.sopClassUID.hasPrefix("1.2.840.10008.5.1.4.1.1.88") }  // no pixels in SR
         guard !found.isEmpty else { throw HTTPError(.notFound, message: "nothing to render") }
-        if thumbnail && uids.instance == nil { found = [found[found.count / 2]] }
         let source = services.engine.source
         let pool = services.reading.threadPool
-        let mediaType = png ? "image/png" : "image/jpeg"
         let renderOne: @Sendable (ArchivedInstance, Int) async throws -> [UInt8] = { instance, frame in
             try await pool.runIfActive {
                 let path = try source.filePath(of: instance)
                 return try pixels.render(path: path, frame: frame, window: window, viewport: viewport, jpeg: !png, quality: quality)
             }
         }
-        if uids.instance != nil && (frames?.count ?? 1) == 1 || thumbnail {
-            let image = try await renderOne(found[0], (frames?.first ?? 1) - 1)
-            return Response(status: .ok, headers: [.contentType: mediaType], body: ResponseBody(byteBuffer: ByteBuffer(bytes: image)))
+        // An instance's frames (all checked before the response starts), or the first frame of each instance of a
+        // series or study; for their thumbnail the middle instance, or the nearest one with pixels.
+        let single = thumbnail || uids.instance != nil && (frames?.count ?? 1) == 1
+        var targets: [(ArchivedInstance, Int)]
+        if uids.instance != nil {
+            let asked = frames ?? [1]
+            if asked.count > 1 {
+                let count = try await pool.runIfActive { try pixels.numberOfFrames(path: try source.filePath(of: found[0])) }
+                guard asked.allSatisfy({ $0 <= count }) else { throw HTTPError(.notFound, message: "the instance has \(count) frame(s)") }
+            }
+            targets = asked.map { (found[0], $0 - 1) }
+        } else {
+            let middle = found.count / 2
+            targets = (thumbnail ? found.indices.sorted { (abs($0 - middle), $0) < (abs($1 - middle), $1) }.map { found[$0] } : found).map { ($0, 0) }
+        }
+        // The first image is made before anything is sent: a request with nothing to render gets its status (404
+        // for an instance without pixels) instead of a 200 cut short. A series or a study passes over instances
+        // without pixels (presentation states, documents).
+        var next = 0
+        var first: [UInt8]?
+        while first == nil && next < targets.count {
+            let (instance, frame) = targets[next]
+            next += 1
+            do {
+                first = try await renderOne(instance, frame)
+            } catch is NotInTheInstance where uids.instance == nil && next < targets.count {
+                continue
+            }
+        }
+        guard let first else { throw HTTPError(.notFound, message: "nothing to render") }
+        if single {
+            return Response(status: .ok, headers: [.contentType: mediaType], body: ResponseBody(byteBuffer: ByteBuffer(bytes: first)))
         }
         let multipart = MultipartWriter()
-        let targets: [(ArchivedInstance, Int)] = uids.instance != nil ? (frames ?? [1]).map { (found[0], $0 - 1) } : found.map { ($0, 0) }
+        let rest = targets[next...]
+        let skipsInstancesWithoutPixels = uids.instance == nil
         let body = ResponseBody { writer in
-            for (instance, frame) in targets {
-                let image = try await renderOne(instance, frame)
+            func part(_ image: [UInt8]) async throws {
                 try await writer.write(multipart.partHeader(contentType: mediaType))
                 try await writer.write(ByteBuffer(bytes: image))
                 try await writer.write(multipart.partEnd)
+            }
+            try await part(first)
+            for (instance, frame) in rest {
+                do {
+                    try await part(try await renderOne(instance, frame))
+                } catch is NotInTheInstance where skipsInstancesWithoutPixels {
+                    continue
+                }
             }
             try await writer.write(multipart.closing)
             try await writer.finish(nil)
@@ -450,13 +527,35 @@ struct DICOMwebRoutes: Sendable {
         return Response(status: .ok, headers: [.contentType: multipart.contentType(type: mediaType)], body: body)
     }
 
+    /// The image type of a rendered answer: the first Accept range, most preferred first, that admits PNG or JPEG,
+    /// alone or as the parts of `multipart/related` (how series and studies are answered); JPEG when none is
+    /// named; nil (406) when no range admits either.
+    static func renderedType(_ accept: [MediaRange]) -> String? {
+        if accept.isEmpty { return "image/jpeg" }
+        for range in accept {
+            let type = range.type == "multipart/related" ? range.parameters["type"] ?? "image/jpeg" : range.type
+            if type == "image/png" { return "image/png" }
+            if MediaRange(type: type, parameters: [:]).admits("image/jpeg") { return "image/jpeg" }
+        }
+        return nil
+    }
+
+    /// `quality`: 1 to 100 (out of range is clamped), 90 when absent; not a number is 400.
+    static func quality(_ text: String?) throws -> Int {
+        guard let text else { return 90 }
+        guard let value = Int(text.trimmed) else { throw HTTPError(.badRequest, message: "quality is a number from 1 to 100") }
+        return min(100, max(1, value))
+    }
+
     static func window(_ text: String?) throws -> (Double, Double, String)? {
         guard let text else { return nil }
         let parts = text.split(separator: ",").map(String.init)
-        guard parts.count >= 2, let c = Double(parts[0]), let width = Double(parts[1]), width > 0 else {
-            throw HTTPError(.badRequest, message: "window is center,width[,function]")
+        let function = parts.count > 2 ? parts[2].lowercased() : "linear"
+        guard (2...3).contains(parts.count), let c = Double(parts[0]), let width = Double(parts[1]), width > 0,
+              ["linear", "linear_exact", "sigmoid"].contains(function) else {
+            throw HTTPError(.badRequest, message: "window is center,width[,linear|linear_exact|sigmoid]")
         }
-        return (c, width, parts.count > 2 ? parts[2].lowercased() : "linear")
+        return (c, width, function)
     }
 
     static func viewport(_ text: String?) throws -> (Int, Int)? {
@@ -485,9 +584,20 @@ struct DICOMwebRoutes: Sendable {
         guard let instance = try await services.engine.instances(Query(model: .studyRoot, level: .image, keys: keys)).first else {
             throw HTTPError(.notFound, message: "no such object")
         }
-        let contentType = p["contentType"].map(String.init) ?? (instance.sopClassUID.hasPrefix("1.2.840.10008.5.1.4.1.1.88") ? "application/dicom" : "image/jpeg")
+        // `contentType` is a list in order of preference (PS3.18 9.4.1.1); without it an image is answered as JPEG
+        // and any other object as application/dicom (below, once rendering finds no pixels).
+        let served = ["application/dicom", "image/jpeg", "image/png"]
+        let named = p["contentType"].map { $0.split(separator: ",").map { String($0).trimmed.lowercased() } }
+        let chosen = named.map { $0.first { type in served.contains { type.hasPrefix($0) } } ?? $0.first ?? "" }
+        var contentType = chosen ?? (instance.sopClassUID.hasPrefix("1.2.840.10008.5.1.4.1.1.88") ? "application/dicom" : "image/jpeg")
+        if contentType == "image/jpeg" && chosen == nil, let image = try await wadoImage(request, instance, jpeg: true, asked: false) {
+            return Response(status: .ok, headers: [.contentType: contentType], body: ResponseBody(byteBuffer: ByteBuffer(bytes: image)))
+        } else if chosen == nil {
+            contentType = "application/dicom"
+        }
         if contentType.hasPrefix("application/dicom") {
-            let syntax = p["transferSyntax"].map(String.init) ?? instance.transferSyntaxUID
+            // Explicit VR Little Endian unless another syntax is named (PS3.18 9.4.2.4), as WADO-RS.
+            let syntax = p["transferSyntax"].map(String.init) ?? Self.explicitLittle
             guard services.reading.canConvert(from: instance.transferSyntaxUID, to: syntax) else {
                 throw HTTPError(.notAcceptable, message: "cannot send \(instance.transferSyntaxUID) as \(syntax)")
             }
@@ -503,6 +613,14 @@ struct DICOMwebRoutes: Sendable {
         guard contentType == "image/jpeg" || contentType == "image/png" else {
             throw HTTPError(.notAcceptable, message: "contentType \(contentType) is not served")
         }
+        let image = try await wadoImage(request, instance, jpeg: contentType == "image/jpeg", asked: true) ?? []
+        return Response(status: .ok, headers: [.contentType: contentType], body: ResponseBody(byteBuffer: ByteBuffer(bytes: image)))
+    }
+
+    /// A WADO-URI rendered image. `asked`: the client named the type, so an instance without pixels is its 404;
+    /// otherwise nil, and the object goes out as application/dicom.
+    func wadoImage(_ request: Request, _ instance: ArchivedInstance, jpeg: Bool, asked: Bool) async throws -> [UInt8]? {
+        let p = request.uri.queryParameters
         let pixels = try pixels()
         let center = p["windowCenter"].flatMap { Double($0) }, width = p["windowWidth"].flatMap { Double($0) }
         let window: (Double, Double, String)? = center.flatMap { c in width.flatMap { w in w > 0 ? (c, w, "linear") : nil } }
@@ -512,10 +630,13 @@ struct DICOMwebRoutes: Sendable {
         let frame = max(1, p["frameNumber"].flatMap { Int($0) } ?? 1) - 1
         let quality = p["imageQuality"].flatMap { Int($0) }.map { min(100, max(1, $0)) } ?? 90
         let source = services.engine.source
-        let image = try await services.reading.threadPool.runIfActive {
-            try pixels.render(path: try source.filePath(of: instance), frame: frame, window: window, viewport: viewport,
-                              jpeg: contentType == "image/jpeg", quality: quality)
+        do {
+            return try await services.reading.threadPool.runIfActive {
+                try pixels.render(path: try source.filePath(of: instance), frame: frame, window: window, viewport: viewport,
+                                  jpeg: jpeg, quality: quality)
+            }
+        } catch let error as NotInTheInstance where !asked && error.what == .pixelData {
+            return nil
         }
-        return Response(status: .ok, headers: [.contentType: contentType], body: ResponseBody(byteBuffer: ByteBuffer(bytes: image)))
     }
 }

@@ -60,6 +60,19 @@ public struct DICOMwebServices: Sendable {
 }
 
 /// Frames and rendered images: the pixel pipeline plugs in here.
+/// What a frame or rendering request asked of an instance that it does not have (no Pixel Data, a frame past
+/// its last): the client's 404, not a failure of the server's. `PixelRendering` throws it.
+public struct NotInTheInstance: Error, CustomStringConvertible {
+    public enum What: Sendable { case pixelData, frame }
+    public let what: What
+    public let description: String
+    public init(_ what: What, _ description: String) {
+        self.what = what
+        self.description = description
+    }
+}
+
+/// The pixel pipeline as DICOMweb uses it; throws `NotInTheInstance` for a frame or pixels the instance lacks.
 public protocol PixelRendering: Sendable {
     /// A frame's bytes as stored (a codestream when compressed), `frame` 0-based.
     func storedFrame(path: String, frame: Int) throws -> (bytes: [UInt8], transferSyntax: String)

@@ -18,6 +18,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             case .identifierDoesNotMatch, .badIdentifier: throw HTTPError(.badRequest, message: error.description)
             case .unavailable: throw HTTPError(.serviceUnavailable, message: error.description)
             }
+        } catch let error as NotInTheInstance {
+            throw HTTPError(.notFound, message: error.description)
         } catch let error as ArchiveError {
             logger.warning("[HTTP] \(request.method) \(request.uri.path): \(error)")
             throw HTTPError(.internalServerError, message: error.description)

@@ -67,6 +67,17 @@ struct MultipartReader {
             case .afterDelimiter:
                 guard try afterDelimiter() else { break loop }
             case .headers:
+                // A part without header lines (RFC 2046 5.1.1 allows it: the body is then text/plain by default,
+                // STOW-RS takes it as DICOM): the delimiter line's CRLF is followed at once by the blank line.
+                // Searched for the blank line after it, the headers' end was looked for in the body's bytes.
+                guard pending.readableBytes >= 2 else { break loop }
+                if pending.getInteger(at: pending.readerIndex, as: UInt16.self) == 0x0D0A {
+                    pending.moveReaderIndex(forwardBy: 2)
+                    headerScanned = 0
+                    events.append(.partStart([:]))
+                    state = .body
+                    continue
+                }
                 // The same limit whether the headers' end came in this chunk or not (an end beyond it, or none
                 // within it, is too long): how the body was cut must not decide.
                 guard let end = find(Array("\r\n\r\n".utf8), from: headerScanned) else {

@@ -55,7 +55,8 @@ struct QIDOQuery {
         }
         if let study { keys.append(QueryKey(tag: .studyInstanceUID, vr: .UI, match: .single(study))) }
         if let series { keys.append(QueryKey(tag: .seriesInstanceUID, vr: .UI, match: .single(series))) }
-        for tag in Self.defaultReturnKeys(level) + include where !keys.contains(where: { $0.tag == tag }) {
+        let defaults = Self.defaultReturnKeys(level, study: study, series: series)
+        for tag in defaults + include where !keys.contains(where: { $0.tag == tag }) {
             keys.append(QueryKey(tag: tag, vr: DataDictionary.vr(for: tag), match: .universal))
         }
         if level == .series { Self.add(Self.requestAttributes, to: &keys) }
@@ -63,14 +64,28 @@ struct QIDOQuery {
                           characterSet: .utf8, limit: limit, offset: offset)
         query.order = .stable
         // Defaults the index does not hold are answered when an instance is read for another key, else empty.
-        query.optionalReturnKeys = Set(Self.defaultReturnKeys(level) + [Self.requestAttributes.tag]).subtracting(include)
+        query.optionalReturnKeys = Set(defaults + [Self.requestAttributes.tag]).subtracting(include)
         self.query = query
         self.warnings = warnings
     }
 
-    /// Attributes returned by default per level (PS3.18 Tables 10.6.3-3 to -5), beside those asked for, and the
-    /// unique keys of the levels above (a relational answer names its study and series).
-    static func defaultReturnKeys(_ level: QueryLevel) -> [Tag] {
+    /// Attributes returned by default per level (PS3.18 Tables 10.6.3-3 to -5), beside those asked for. A search
+    /// whose path names no study (All Series, All Instances) also returns the study's attributes, one that names no
+    /// series (All Instances, Study's Instances) the series' (PS3.18 10.6.3.3.2-3); otherwise the unique keys of
+    /// the levels above (a relational answer names its study and series).
+    static func defaultReturnKeys(_ level: QueryLevel, study: String? = nil, series: String? = nil) -> [Tag] {
+        let own = defaultReturnKeys(of: level)
+        switch level {
+        case .patient, .study: return own
+        case .series: return own + (study == nil ? defaultReturnKeys(of: .study) : [.studyInstanceUID])
+        case .image:
+            return own + (series == nil ? defaultReturnKeys(of: .series) : [.seriesInstanceUID])
+                + (study == nil ? defaultReturnKeys(of: .study) : [.studyInstanceUID])
+        }
+    }
+
+    /// The level's own attributes of PS3.18 Tables 10.6.3-3 to -5.
+    private static func defaultReturnKeys(of level: QueryLevel) -> [Tag] {
         let study: [Tag] = [.studyDate, .studyTime, .accessionNumber, .instanceAvailability, .modalitiesInStudy, .referringPhysicianName,
                             .timezoneOffsetFromUTC, .patientName, .patientID, .patientBirthDate, .patientSex, .studyInstanceUID, .studyID,
                             .numberOfStudyRelatedSeries, .numberOfStudyRelatedInstances]
@@ -80,8 +95,8 @@ struct QIDOQuery {
                                .columns, .bitsAllocated, .numberOfFrames]
         switch level {
         case .patient, .study: return study
-        case .series: return series + [.studyInstanceUID]
-        case .image: return instance + [.studyInstanceUID, .seriesInstanceUID]
+        case .series: return series
+        case .image: return instance
         }
     }
 
@@ -129,13 +144,17 @@ struct QIDOQuery {
     }
 }
 
-/// `includefield=all`: every attribute the index holds at the level and above, and the usual others of a
-/// stored instance (read from it).
+/// `includefield=all`: every attribute the index holds at the level and above (Study Description, Body Part
+/// Examined and Series Date were missing from a list kept by hand), the defaults of every level, and the usual
+/// others of a stored instance (read from it).
 enum IncludeAll {
     static func tags(_ level: QueryLevel) -> [Tag] {
-        var tags = QIDOQuery.defaultReturnKeys(.study) + [.issuerOfPatientID, .sopClassesInStudy, Tag(0x0008, 0x0080), Tag(0x0010, 0x1010)]
-        if level >= .series { tags += QIDOQuery.defaultReturnKeys(.series) + [Tag(0x0018, 0x0050), Tag(0x0008, 0x0070)] }
-        if level == .image { tags += QIDOQuery.defaultReturnKeys(.image) + [.photometricInterpretation, .samplesPerPixel, Tag(0x0020, 0x0032), Tag(0x0020, 0x0037)] }
-        return tags
+        // The defaults of a search with no parent in its path are those of every level up to this one.
+        var tags = QIDOQuery.defaultReturnKeys(level) + QueryModel.studyRoot.indexedTags(atOrAbove: level)
+            + [Tag(0x0008, 0x0080), Tag(0x0010, 0x1010)]  // Institution Name, Patient's Age
+        if level >= .series { tags += [Tag(0x0018, 0x0050), Tag(0x0008, 0x0070)] }  // Slice Thickness, Manufacturer
+        if level == .image { tags += [.photometricInterpretation, .samplesPerPixel, Tag(0x0020, 0x0032), Tag(0x0020, 0x0037)] }
+        var seen = Set<Tag>()
+        return tags.filter { seen.insert($0).inserted }
     }
 }

@@ -112,7 +112,12 @@ extension DICOMwebRoutes {
         guard !referenced.isEmpty || !failed.isEmpty else { throw HTTPError(.badRequest, message: "the body holds no part") }
 
         var response = DataSet()
-        if studies.count == 1, let only = studies.first { response.setString("\(base)/studies/\(only)", for: .retrieveURL, vr: .UR) }
+        // Type 2 (PS3.18 Table I.1-1): present, and empty unless one study holds every instance stored.
+        if studies.count == 1, let only = studies.first {
+            response.setString("\(base)/studies/\(only)", for: .retrieveURL, vr: .UR)
+        } else {
+            response.set(Element(tag: .retrieveURL, vr: .UR, bytes: []))
+        }
         if !referenced.isEmpty { response.setItems(referenced, for: .referencedSOPSequence) }
         if !failed.isEmpty { response.setItems(failed, for: .failedSOPSequence) }
         let status: HTTPResponse.Status = failed.isEmpty ? .ok : referenced.isEmpty ? .conflict : .accepted

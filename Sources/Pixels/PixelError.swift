@@ -12,6 +12,8 @@ public struct PixelError: Error, Sendable, Equatable, CustomStringConvertible {
         case corrupt
         /// A frame number outside the instance.
         case noSuchFrame
+        /// The instance has no Pixel Data (a presentation state, a report, an encapsulated document).
+        case noPixelData
         /// Decoding would need more memory than the limit allows.
         case tooLarge
         /// Reading or writing a file failed.

@@ -50,6 +50,18 @@ import Testing
         }
     }
 
+    /// A part without header lines: its body starts after the blank line that follows the delimiter's line. The
+    /// reader looked for a blank line after that one, so the body's first bytes were read as headers (or, with no
+    /// blank line in them, the body was refused as never closed).
+    @Test func aPartWithoutHeaders() throws {
+        let body = Array("--b\r\n\r\nDICM\r\n\r\nrest\r\n--b\r\n\r\nX\r\n--b--\r\n".utf8)
+        for chunk in [1, 2, 3, 5, body.count] {
+            let parts = try Self.read(body, boundary: "b", chunk: chunk).get()
+            #expect(parts.map(\.0) == [[:], [:]], "chunks of \(chunk)")
+            #expect(parts.map(\.1) == [Array("DICM\r\n\r\nrest".utf8), Array("X".utf8)], "chunks of \(chunk)")
+        }
+    }
+
     /// Part headers above the limit were refused when they came in pieces and accepted when their end came in
     /// the same chunk; at the limit they pass either way.
     @Test func headerLimitDoesNotDependOnChunking() throws {

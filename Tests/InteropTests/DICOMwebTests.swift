@@ -140,6 +140,131 @@ import TestSupport
         #expect(missing.stdout == "404")
     }
 
+    /// An image and, in its series, an instance without Pixel Data (what a presentation state or a document
+    /// is), stored; the series' path and the two instances' paths.
+    static func imageAndBareInstance(_ server: TestServer) async throws -> (series: String, image: String, bare: String, wado: String) {
+        let image = SampleImage.secondaryCapture()
+        var bareDataSet = image.dataSet
+        bareDataSet.setString(String((image.dataSet.uid(.sopInstanceUID) ?? "").dropLast()) + "2", for: .sopInstanceUID, vr: .UI)
+        bareDataSet.setString("2", for: .instanceNumber, vr: .IS)
+        bareDataSet.removeAll(in: Tag.pixelData...Tag.pixelData)
+        let bare = DICOMFile(dataSet: bareDataSet)
+        let dir = try ExternalTool.temporaryDirectory("arca-bare")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var urls: [URL] = []
+        for (name, file) in [("image.dcm", image), ("bare.dcm", bare)] {
+            let url = dir.appendingPathComponent(name)
+            try FileWriter.write(try file.serialized(), to: url.path)
+            urls.append(url)
+        }
+        try await QueryRetrieveInteropTests.store(urls, into: server)
+        let ds = image.dataSet
+        let study = ds.uid(.studyInstanceUID) ?? "", seriesUID = ds.uid(.seriesInstanceUID) ?? ""
+        let series = server.dicomweb + "/studies/\(study)/series/\(seriesUID)"
+        let wado = server.dicomweb.replacingOccurrences(of: "/dicom-web", with: "") + "/wado?requestType=WADO&studyUID=\(study)&seriesUID=\(seriesUID)"
+        return (series, series + "/instances/" + (ds.uid(.sopInstanceUID) ?? ""), series + "/instances/" + (bare.dataSet.uid(.sopInstanceUID) ?? ""),
+                wado)
+    }
+
+    /// What curl gets: the status, the Content-Type, and curl's own exit status (18: a body cut short).
+    static func fetch(_ url: String, _ headers: [String] = []) async throws -> (status: String, type: String, exit: Int32) {
+        let r = try await ExternalTool.runAsync("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code} %{content_type}", "--max-time", "30"]
+                                                + headers.flatMap { ["-H", $0] } + [url])
+        let words = r.stdout.split(separator: " ", maxSplits: 1).map(String.init)
+        return (words.first ?? "", words.count > 1 ? words[1] : "", r.status)
+    }
+
+    /// Frames past the last and an instance without Pixel Data are the request's 404, answered before any of the
+    /// body (a 500, or a 200 cut short, before); a list or a parameter that does not parse is 400; a series'
+    /// rendered images and thumbnail pass over the instance without pixels; WADO-URI sends it as DICOM.
+    @Test(.needs(.curl)) func framesAndPixelsAnInstanceLacks() async throws {
+        let server = try await TestServer.start(http: true)
+        defer { Task { await server.stop() } }
+        let (series, image, bare, wado) = try await Self.imageAndBareInstance(server)
+        let imageUID = String(image.split(separator: "/").last ?? ""), bareUID = String(bare.split(separator: "/").last ?? "")
+        for (path, expected) in [(image + "/frames/5/rendered", "404"), (image + "/frames/1,2/rendered", "404"), (image + "/frames/2", "404"),
+                                 (image + "/frames/1,x", "400"), (image + "/rendered?quality=abc", "400"),
+                                 (image + "/rendered?window=100,50,foo", "400"), (bare + "/rendered", "404"), (bare + "/thumbnail", "404"),
+                                 (bare + "/frames/1", "404"), (bare + "/bulkdata/7FE00010", "404"),
+                                 (wado + "&objectUID=\(imageUID)&frameNumber=9", "404")] {
+            let got = try await Self.fetch(path)
+            #expect(got.status == expected && got.exit == 0, "\(path): \(got)")
+        }
+        for path in [series + "/rendered", series + "/thumbnail", image + "/frames/1,1/rendered"] {
+            let got = try await Self.fetch(path)
+            #expect(got.status == "200" && got.exit == 0, "\(path): \(got)")
+        }
+        // The series' rendered images: the image's, and no part (nor a cut) for the instance without pixels.
+        let out = try ExternalTool.temporaryDirectory("rendered-series")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let rendered = try await ExternalTool.runAsync("/usr/bin/curl", ["-sf", "-D", out.path + "/head", "-o", out.path + "/body", series + "/rendered"])
+        #expect(rendered.status == 0)
+        let head = (try? String(contentsOf: out.appendingPathComponent("head"), encoding: .utf8)) ?? ""
+        let parts = Self.multipartParts((try? Data(contentsOf: out.appendingPathComponent("body"))) ?? Data(), contentType: head)
+        #expect(parts.count == 1 && parts.first?.prefix(2) == Data([0xFF, 0xD8]), "\(parts.map(\.count))")
+        #expect(try await Self.fetch(wado + "&objectUID=\(bareUID)").type == "application/dicom")
+        #expect(try await Self.fetch(wado + "&objectUID=\(imageUID)").type == "image/jpeg")
+        #expect(try await Self.fetch(wado + "&objectUID=\(imageUID)&contentType=image/png,image/jpeg").type == "image/png")
+    }
+
+    /// The Accept ranges are taken most preferred first, and the next is tried when one cannot be answered:
+    /// q-values rank them; instances in a syntax they cannot be converted to fall to the next range; frames are
+    /// sent in the media type asked for or refused (406), never in another one; the rendered images take
+    /// multipart/related of an image type, as Arca answers a series.
+    @Test(.needs(.curl)) func acceptRangesMostPreferredFirst() async throws {
+        let server = try await TestServer.start(http: true)
+        defer { Task { await server.stop() } }
+        let (series, image, _, _) = try await Self.imageAndBareInstance(server)
+        let dicom = "multipart/related; type=\"application/dicom\""
+        let cases: [(String, String, String, String)] = [
+            (image, "\(dicom); transfer-syntax=1.2.840.10008.1.2.4.50, \(dicom); transfer-syntax=*", "200", "multipart/related"),
+            (image, "\(dicom); transfer-syntax=1.2.840.10008.1.2", "406", ""),
+            (image + "/rendered", "image/png, image/jpeg;q=0.5", "200", "image/png"),
+            (image + "/rendered", "image/jpeg;q=0.4, image/png", "200", "image/png"),
+            (image + "/rendered", "image/png;q=0, image/*", "200", "image/jpeg"),
+            (series + "/rendered", "multipart/related; type=\"image/jpeg\"", "200", "multipart/related"),
+            (image + "/frames/1", "multipart/related; type=\"image/jp2\"", "406", ""),
+            (image + "/frames/1", "multipart/related; type=\"application/dicom\"", "406", ""),
+            (image + "/frames/1", "multipart/related; type=\"image/jp2\", multipart/related; type=\"application/octet-stream\"", "200", "multipart/related"),
+        ]
+        for (url, accept, status, type) in cases {
+            let got = try await Self.fetch(url, ["Accept: " + accept])
+            #expect(got.status == status && got.type.hasPrefix(type), "\(url.suffix(30)) \(accept): \(got)")
+        }
+    }
+
+    /// QIDO-RS searches with no study (or series) in their path return that level's default attributes too
+    /// (PS3.18 10.6.3.3.2-3), `includefield=all` every attribute the index holds, and a STOW-RS response always
+    /// carries Retrieve URL (Type 2), empty when no one study holds what was stored.
+    @Test(.needs(.curl)) func searchDefaultsAndStowRetrieveURL() async throws {
+        let server = try await TestServer.start(http: true)
+        defer { Task { await server.stop() } }
+        let (_, image, _, _) = try await Self.imageAndBareInstance(server)
+        func answer(_ url: String) async throws -> [String: Any] {
+            let r = try await ExternalTool.runAsync("/usr/bin/curl", ["-sf", url])
+            let answers = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]]
+            return try #require(answers?.first, "\(url): \(r.stdout.prefix(300))")
+        }
+        let series = try await answer(server.dicomweb + "/series?limit=1")
+        #expect(series["00100010"] != nil && series["00080020"] != nil, "\(series.keys.sorted())")  // Patient's Name, Study Date
+        let instances = try await answer(server.dicomweb + "/instances?limit=1")
+        #expect(instances["00080060"] != nil && instances["00200011"] != nil && instances["00100020"] != nil, "\(instances.keys.sorted())")
+        let all = try await answer(server.dicomweb + "/studies?includefield=all")
+        #expect((all["00081030"] as? [String: Any])?["Value"] as? [String] == ["Test Study"], "\(all.keys.sorted())")
+        // A duplicate: every part fails, and the response still names Retrieve URL.
+        let file = try ExternalTool.temporaryDirectory("stow-dup").appendingPathComponent("body")
+        let instance = try await ExternalTool.runAsync("/usr/bin/curl", ["-sf", "-H", "Accept: multipart/related; type=\"application/dicom\"; transfer-syntax=*",
+                                                                         "-o", file.path + ".mp", "-D", file.path + ".head", image])
+        #expect(instance.status == 0)
+        let head = (try? String(contentsOf: URL(fileURLWithPath: file.path + ".head"), encoding: .utf8)) ?? ""
+        let part = Self.multipartParts((try? Data(contentsOf: URL(fileURLWithPath: file.path + ".mp"))) ?? Data(), contentType: head).first ?? Data()
+        try (Data("--b\r\nContent-Type: application/dicom\r\n\r\n".utf8) + part + Data("\r\n--b--\r\n".utf8)).write(to: file)
+        let stow = try await ExternalTool.runAsync("/usr/bin/curl", ["-s", "-w", "\n%{http_code}", "-X", "POST", "-H",
+                                                                     "Content-Type: multipart/related; type=\"Application/DICOM\"; boundary=b",
+                                                                     "--data-binary", "@" + file.path, server.dicomweb + "/studies"])
+        #expect(stow.stdout.hasSuffix("409") && stow.stdout.contains("\"00081190\""), "\(stow.stdout.prefix(600))")
+    }
+
     /// The parts' bodies of a multipart response, given the headers that name its boundary, read by the server's
     /// own `MultipartReader` (STOW-RS's): empty unless the body ends with its closing delimiter.
     static func multipartParts(_ body: Data, contentType head: String) -> [Data] {

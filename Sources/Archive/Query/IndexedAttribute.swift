@@ -105,3 +105,11 @@ struct IndexedAttribute: Sendable {
 
     static func lookup(_ tag: Tag) -> IndexedAttribute? { byTag[tag] }
 }
+
+extension QueryModel {
+    /// The attributes the index holds at `level` and the levels above it: what an answer carries without
+    /// reading a stored instance (QIDO-RS `includefield=all`).
+    public func indexedTags(atOrAbove level: QueryLevel) -> [Tag] {
+        IndexedAttribute.all.filter { self.level(of: $0.level) <= level }.map(\.tag)
+    }
+}

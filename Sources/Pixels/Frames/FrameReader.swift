@@ -65,7 +65,7 @@ public final class FrameReader {
         }
         guard let ts = parser.transferSyntax else { throw PixelError(.invalidAttributes, "\(path): not a DICOM file") }
         guard let stop = handler.stop, stop.tag == .pixelData else {
-            throw PixelError(.invalidAttributes, "\(path) has no Pixel Data (7FE0,0010)")
+            throw PixelError(.noPixelData, "\(path) has no Pixel Data (7FE0,0010)")
         }
         let ds = handler.builder.dataSet
         let format = try PixelFormat(ds, limits: limits)
@@ -79,7 +79,7 @@ public final class FrameReader {
     /// A dataset already in memory, with its Pixel Data element.
     public convenience init(dataSet full: DataSet, meta: DataSet = DataSet(), transferSyntax: TransferSyntax,
                             limits: PixelLimits = .default) throws {
-        guard let pixels = full[.pixelData] else { throw PixelError(.invalidAttributes, "the dataset has no Pixel Data (7FE0,0010)") }
+        guard let pixels = full[.pixelData] else { throw PixelError(.noPixelData, "the dataset has no Pixel Data (7FE0,0010)") }
         var header = full
         header.removeAll(in: Tag.pixelData...Tag(rawValue: 0xFFFF_FFFF))
         let format = try PixelFormat(header, limits: limits)

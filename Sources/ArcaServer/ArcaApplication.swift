@@ -225,6 +225,7 @@ public struct ArcaApplication: Sendable {
         configuration.access = settings.httpAccess
         configuration.audit = audit
         configuration.idleTimeout = .seconds(Int64(settings.idleTimeoutSeconds))
+        configuration.acceptsSOPClass = settings.acceptsStorageSOPClass
         if configuration.access.required && settings.httpUsers.isEmpty && settings.httpTokens.isEmpty {
             logger.warning("[HTTP] \(settings.httpHost) is beyond loopback and no http_users or http_tokens are set: every request but /health gets 401")
         }

@@ -26,6 +26,9 @@ public struct DICOMwebConfiguration: Sendable {
     public var audit: (any AuditTrail)?
     /// A connection with nothing read or written for this long is closed (`arca serve` uses its `idle_timeout`).
     public var idleTimeout: TimeAmount = .seconds(600)
+    /// The SOP classes STOW-RS stores: those C-STORE negotiates (`arca serve` passes the SCP's rule), so that a
+    /// part of a class no presentation context would accept (Verification…) is refused here too (0x0122).
+    public var acceptsSOPClass: @Sendable (String) -> Bool = { _ in true }
 
     public init(host: String = "127.0.0.1", port: Int = 8080, aeTitle: String = "STORE_SCP", maxQueryParameters: Int = 256,
                 maxObjectSize: UInt64 = 4 << 30) {
@@ -89,7 +92,9 @@ public enum DICOMwebServer {
     public static func application(_ configuration: DICOMwebConfiguration, _ services: DICOMwebServices, logger: Logger,
                                    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         let router = Router(context: ArcaRequestContext.self)
-        // Outermost: even a request refused by authentication, or failing, is recorded with its status.
+        router.add(middleware: SecurityHeadersMiddleware())
+        // Outermost but for the headers: even a request refused by authentication, or failing, is recorded with
+        // its status.
         router.add(middleware: AccessMiddleware(access: configuration.access, audit: configuration.audit))
         router.add(middleware: ErrorMiddleware(logger: logger))
         router.add(middleware: MetricsMiddleware())
@@ -108,7 +113,7 @@ public enum DICOMwebServer {
         routes.register(on: router)
         PageRoutes.register(on: router)
         OperationsRoutes(services: services).register(on: router)
-        return Application(router: router,
+        return Application(responder: HeadAsGetResponder(wrapped: router.buildResponder()),
                            server: server,
                            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Arca"),
                            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },

@@ -223,6 +223,10 @@ extension DICOMwebRoutes {
                 p.failure = (0xC000, "the meta information names no SOP class or instance")
                 return
             }
+            guard configuration.acceptsSOPClass(sopClass) else {
+                p.failure = (0x0122, "SOP class \(sopClass.prefix(64)) is not stored here")
+                return
+            }
             p.started = true
             let request = StoreRequest(callingAETitle: Self.stowCallingAETitle, calledAETitle: configuration.aeTitle, sopClassUID: sopClass,
                                        sopInstanceUID: sop, transferSyntax: syntax, messageID: 0)

@@ -378,6 +378,20 @@ typealias Tag = DICOM.Tag
         #expect(result.answers.first?.items(Tag(0x0008, 0x1032)).map { $0.string(Tag(0x0008, 0x0100)) } == ["XR123"])
     }
 
+    /// A key the index does not hold is matched on the stored instances, each read: a bounded number per query
+    /// (past it the query fails, 0xA700 / 503), or one query read every header in the archive.
+    @Test(arguments: IndexEngine.embedded) func instancesReadToMatchAreBounded(engine: IndexEngine) throws {
+        let f = try Self.fixture(engine)
+        defer { try? FileManager.default.removeItem(at: f.directory) }
+        let bounded = QueryEngine(index: f.engine.index, source: f.engine.source, retrieveAETitle: "ARCA", maxInstancesRead: 1)
+        var ds = DataSet()
+        ds.setString("STUDY", for: .queryRetrieveLevel, vr: .CS)
+        ds.setString("Nowhere*", for: Tag(0x0008, 0x0080), vr: .LO)
+        let query = try Query(identifier: ds, model: .studyRoot)
+        #expect(throws: QueryError.self) { _ = try bounded.findNow(query) }
+        #expect(try f.engine.findNow(query).answers.isEmpty)
+    }
+
     @Test(arguments: IndexEngine.embedded) func answersNameTheirCharacterSet(engine: IndexEngine) throws {
         let f = try Self.fixture(engine)
         defer { try? FileManager.default.removeItem(at: f.directory) }

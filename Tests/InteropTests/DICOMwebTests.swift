@@ -263,6 +263,15 @@ import TestSupport
                                                                      "Content-Type: multipart/related; type=\"Application/DICOM\"; boundary=b",
                                                                      "--data-binary", "@" + file.path, server.dicomweb + "/studies"])
         #expect(stow.stdout.hasSuffix("409") && stow.stdout.contains("\"00081190\""), "\(stow.stdout.prefix(600))")
+        // A SOP class C-STORE would not negotiate (Verification) is refused by STOW-RS too: it was stored.
+        var verification = SampleImage.secondaryCapture().dataSet
+        verification.setString("1.2.840.10008.1.1", for: .sopClassUID, vr: .UI)
+        try (Data("--b\r\nContent-Type: application/dicom\r\n\r\n".utf8) + Data(try DICOMFile(dataSet: verification).serialized())
+             + Data("\r\n--b--\r\n".utf8)).write(to: file)
+        let refused = try await ExternalTool.runAsync("/usr/bin/curl", ["-s", "-w", "\n%{http_code}", "-X", "POST", "-H",
+                                                                        "Content-Type: multipart/related; type=\"application/dicom\"; boundary=b",
+                                                                        "--data-binary", "@" + file.path, server.dicomweb + "/studies"])
+        #expect(refused.stdout.hasSuffix("409") && refused.stdout.contains("290"), "\(refused.stdout.prefix(600))")
     }
 
     /// The parts' bodies of a multipart response, given the headers that name its boundary, read by the server's
@@ -387,6 +396,13 @@ import TestSupport
         #expect(try await status([base + "/studies/1.2.3/series/1.2.3.4/instances/1.2.3.4.5/frames/0"]) == "400")
         #expect(try await status(["-H", "Accept: application/xml", base + "/studies"]) == "406")
         #expect(try await status([base + "/studies/1.2.3"]) == "404")
+        // HEAD is answered as GET without a body (it was 404 on every route), and every answer says nosniff.
+        #expect(try await status(["-I", base + "/studies"]) == "200")
+        #expect(try await status(["-I", base + "/studies/1.2.3"]) == "404")
+        for url in [base + "/studies", base + "/studies/1.2.3", base.replacingOccurrences(of: "/dicom-web", with: "/")] {
+            let headers = try await ExternalTool.runAsync("/usr/bin/curl", ["-s", "-o", "/dev/null", "-D", "-", url]).stdout.lowercased()
+            #expect(headers.contains("x-content-type-options: nosniff"), "\(url): \(headers)")
+        }
         // A Content-Length of 10 GB with a short body: the server reads what comes, holds nothing, and serves on.
         let huge = try await ExternalTool.runAsync("/bin/bash", ["-c", """
             exec 3<>/dev/tcp/127.0.0.1/\(server.httpPort ?? 0)

@@ -14,8 +14,13 @@ final class MatchRun: @unchecked Sendable {
     private(set) var answered = 0
     private(set) var truncated = false
     private var skipped = 0
+    /// Rows checked against a stored instance so far, and how many may be (`QueryEngine.maxInstancesRead`).
+    private var examined = 0
+    private let maxExamined: Int
 
-    init(query: Query, compiled: CompiledQuery, limit: Int, retrieveAETitle: String?, headers: HeaderCache, source: any InstanceSource) {
+    init(query: Query, compiled: CompiledQuery, limit: Int, retrieveAETitle: String?, headers: HeaderCache, source: any InstanceSource,
+         maxInstancesRead: Int = 100_000) {
+        maxExamined = maxInstancesRead
         self.query = query
         self.compiled = compiled
         self.limit = limit
@@ -76,6 +81,12 @@ final class MatchRun: @unchecked Sendable {
             if let i = compiled.columnIndex(.attribute(key.tag)), i < row.count, row[i].isNull { keys.append(key) }
         }
         guard !keys.isEmpty else { return true }
+        // Rows the statement cannot narrow (a key the index does not hold) are each read from their instance,
+        // none of them answered perhaps: bounded, or one query read every header in the archive.
+        examined += 1
+        guard examined <= maxExamined else {
+            throw QueryError.unavailable("the query read \(maxExamined) stored instances to match keys the index does not hold; narrow it with an indexed key")
+        }
         guard let header = try loadHeader() else { return false }
         return keys.allSatisfy { InstanceMatcher.matches($0, in: header, options: query.options) }
     }

@@ -24,6 +24,7 @@ public final class QueryEngine: Sendable {
     public let maxResults: Int
     /// Retrieve AE Title (0008,0054) put in every answer: where the matches can be retrieved from.
     public let retrieveAETitle: String?
+    let maxInstancesRead: Int
     /// How long a query may run on the caller's thread (an event loop) before it goes on on an I/O thread:
     /// enough for a search of a few dozen answers; a longer one loses little to the trip it then takes.
     public let inlineSlice: Duration
@@ -78,8 +79,11 @@ public final class QueryEngine: Sendable {
 
     public var inlineOutcomesSoFar: InlineOutcomes { inlineOutcomes.withLockedValue { $0 } }
 
+    /// `maxInstancesRead`: stored instances one query may read to match keys the index does not hold; past it
+    /// the query fails (0xA700, 503) rather than read every header in the archive on the shared I/O threads.
     public init(index: any IndexQuerying, source: any InstanceSource, maxResults: Int = 10_000, retrieveAETitle: String? = nil,
-                inlineSlice: Duration = .microseconds(250), threadPool: NIOThreadPool = .singleton) {
+                inlineSlice: Duration = .microseconds(250), threadPool: NIOThreadPool = .singleton, maxInstancesRead: Int = 100_000) {
+        self.maxInstancesRead = max(1, maxInstancesRead)
         self.inlineSlice = inlineSlice
         self.index = index
         self.source = source
@@ -352,7 +356,8 @@ public final class QueryEngine: Sendable {
     private func makeRun(_ query: Query) -> MatchRun {
         let limit = min(query.limit ?? maxResults, maxResults)
         let compiled = QueryCompiler.compile(query, dialect: index.dialect, limit: limit + 1, retrieveAETitle: retrieveAETitle)
-        return MatchRun(query: query, compiled: compiled, limit: limit, retrieveAETitle: retrieveAETitle, headers: headers, source: source)
+        return MatchRun(query: query, compiled: compiled, limit: limit, retrieveAETitle: retrieveAETitle, headers: headers, source: source,
+                        maxInstancesRead: maxInstancesRead)
     }
 
     /// Runs `query`'s statement and hands each answered row to `answer` (with the builder and a loader of the

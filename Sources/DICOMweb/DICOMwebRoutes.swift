@@ -96,6 +96,10 @@ struct DICOMwebRoutes: Sendable {
     // MARK: - QIDO-RS
 
     func search(_ level: QueryLevel, _ request: Request, study: String? = nil, series: String? = nil) async throws -> Response {
+        // The path's UIDs are checked as WADO-RS's are: a study that cannot exist is the client's error, not `[]`.
+        for (name, uid) in [("study", study), ("series", series)] {
+            if let uid, !UIDString.isValid(uid) { throw HTTPError(.badRequest, message: "\(name) \(uid.prefix(70)) is not a UID") }
+        }
         let accept = MediaRange.parse(request.headers[.accept])
         guard accept.isEmpty || accept.contains(where: { $0.admits("application/dicom+json") || $0.admits("application/json") }) else {
             throw HTTPError(.notAcceptable, message: "QIDO-RS answers application/dicom+json")

@@ -251,6 +251,10 @@ typealias Tag = DICOM.Tag
         #expect(try Self.find(f, "STUDY", [(.patientName, "doe*")], answering: .studyInstanceUID) == ["1.1"])
         #expect(try Self.find(f, "STUDY", [(.patientName, "MULLER*")], answering: .studyInstanceUID) == ["2.1"])
         #expect(try Self.find(f, "STUDY", [(.patientName, "Doe^John")], answering: .studyInstanceUID) == ["1.1"])
+        // Empty components and groups at the end name the same name (PS3.5 6.2).
+        #expect(try Self.find(f, "STUDY", [(.patientName, "DOE^JOHN^^^")], answering: .studyInstanceUID) == ["1.1"])
+        #expect(try Self.find(f, "STUDY", [(.patientName, "Doe^John^=")], answering: .studyInstanceUID) == ["1.1"])
+        #expect(MatchParser.personName("A^B^^=C^^=") == "A^B=C" && MatchParser.personName("^^") == "")
         // Literal: exact case.
         let literal = QueryOptions(foldPersonNames: false)
         #expect(try Self.find(f, "STUDY", [(.patientName, "doe*")], options: literal, answering: .studyInstanceUID) == [])

@@ -396,6 +396,9 @@ import TestSupport
         #expect(try await status([base + "/studies/1.2.3/series/1.2.3.4/instances/1.2.3.4.5/frames/0"]) == "400")
         #expect(try await status(["-H", "Accept: application/xml", base + "/studies"]) == "406")
         #expect(try await status([base + "/studies/1.2.3"]) == "404")
+        // A path's study that is not a UID, and a number that is not one: 400, not an empty answer.
+        #expect(try await status([base + "/studies/not-a-uid/series"]) == "400")
+        #expect(try await status([base + "/series?SeriesNumber=abc"]) == "400")
         // HEAD is answered as GET without a body (it was 404 on every route), and every answer says nosniff.
         #expect(try await status(["-I", base + "/studies"]) == "200")
         #expect(try await status(["-I", base + "/studies/1.2.3"]) == "404")

@@ -85,10 +85,26 @@ enum MatchParser {
             if let range = try range(value, vr: vr) { return range }
             try checkPartial(value, vr: vr)
             return .single(value)
+        case .IS, .DS:
+            // A number, or nothing can match it: `SeriesNumber=abc` was answered with no match, as if valid.
+            guard Double(value) != nil else {
+                throw QueryError.badIdentifier("\(value.prefix(32)) is not a number (\(vr))")
+            }
+            return .single(value)
         default:
             if allowsWildcards(vr), value.contains(where: { $0 == "*" || $0 == "?" }) { return .wildcard(value) }
-            return .single(value)
+            return .single(vr == .PN ? personName(value) : value)
         }
+    }
+
+    /// A person name without the empty components and groups it may end with (PS3.5 6.2: `DOE^JOHN^^^` is the
+    /// name `DOE^JOHN`): a query for it matched nothing stored as `DOE^JOHN`.
+    static func personName(_ value: String) -> String {
+        var groups = value.split(separator: "=", omittingEmptySubsequences: false).map { group in
+            String(group.reversed().drop { $0 == "^" || $0 == " " }.reversed())
+        }
+        while groups.count > 1, groups.last?.isEmpty == true { groups.removeLast() }
+        return groups.joined(separator: "=")
     }
 
     /// `a-b`, `-b`, `a-`; nil when the value holds no range separator. A DT's UTC offset may itself hold a `-`

@@ -61,6 +61,9 @@ public struct ServerSettings: Sendable, Codable, Equatable {
     public var httpPort: Int = 8080
     /// Loopback by default; bound beyond it, every request must authenticate (`http_users`, `http_tokens`).
     public var httpHost: String = "127.0.0.1"
+    /// Web origins (`https://viewer.example.org`, or `*`) whose pages may call the HTTP API from a browser
+    /// (CORS: an OHIF viewer served from another origin); none by default.
+    public var httpCORSOrigins: [String] = []
     /// Lossless compression of stored files after their acknowledgement: `none` (kept byte for byte as
     /// received), `jpeg-ls`, `j2k`, `htj2k` or `rle`.
     public var compress: String = "none"
@@ -132,6 +135,7 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         try read(.moveAssociations, &moveAssociations)
         try read(.httpPort, &httpPort)
         try read(.httpHost, &httpHost)
+        try read(.httpCORSOrigins, &httpCORSOrigins)
         try read(.compress, &compress)
         tlsPort = try c.decodeIfPresent(Int.self, forKey: .tlsPort)
         tlsCertificate = try c.decodeIfPresent(String.self, forKey: .tlsCertificate)
@@ -201,6 +205,7 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         case moveAssociations = "move_associations"
         case httpPort = "http_port"
         case httpHost = "http_host"
+        case httpCORSOrigins = "http_cors_origins"
         case compress
         case tlsPort = "tls_port", tlsCertificate = "tls_certificate", tlsKey = "tls_key", tlsCA = "tls_ca", tlsOnly = "tls_only"
         case https, httpUsers = "http_users", httpTokens = "http_tokens", dicomAccess = "dicom_access", auditLog = "audit_log"
@@ -244,6 +249,7 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         try c.encode(moveAssociations, forKey: .moveAssociations)
         try c.encode(httpPort, forKey: .httpPort)
         try c.encode(httpHost, forKey: .httpHost)
+        try c.encode(httpCORSOrigins, forKey: .httpCORSOrigins)
         try c.encode(compress, forKey: .compress)
         try c.encodeIfPresent(tlsPort, forKey: .tlsPort)
         try c.encodeIfPresent(tlsCertificate, forKey: .tlsCertificate)

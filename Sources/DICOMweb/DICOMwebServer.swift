@@ -29,6 +29,8 @@ public struct DICOMwebConfiguration: Sendable {
     /// The SOP classes STOW-RS stores: those C-STORE negotiates (`arca serve` passes the SCP's rule), so that a
     /// part of a class no presentation context would accept (Verification…) is refused here too (0x0122).
     public var acceptsSOPClass: @Sendable (String) -> Bool = { _ in true }
+    /// Web origins whose pages may call the API from a browser (`CORSResponder`); `*`: any. Empty: none.
+    public var corsOrigins: Set<String> = []
 
     public init(host: String = "127.0.0.1", port: Int = 8080, aeTitle: String = "STORE_SCP", maxQueryParameters: Int = 256,
                 maxObjectSize: UInt64 = 4 << 30) {
@@ -113,7 +115,7 @@ public enum DICOMwebServer {
         routes.register(on: router)
         PageRoutes.register(on: router)
         OperationsRoutes(services: services).register(on: router)
-        return Application(responder: HeadAsGetResponder(wrapped: router.buildResponder()),
+        return Application(responder: CORSResponder(origins: configuration.corsOrigins, wrapped: HeadAsGetResponder(wrapped: router.buildResponder())),
                            server: server,
                            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Arca"),
                            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },

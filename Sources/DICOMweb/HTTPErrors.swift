@@ -69,3 +69,38 @@ struct HeadAsGetResponder<Wrapped: HTTPResponder>: HTTPResponder {
         return response
     }
 }
+
+/// Cross-origin requests from the pages of the configured origins (CORS, WHATWG Fetch): a viewer such as OHIF
+/// served from another origin, or sending a Bearer token (which makes the browser ask first), could not use the
+/// API. A preflight (`OPTIONS` with `Access-Control-Request-Method`) is answered here, before authentication
+/// (a browser sends no credentials with it); every answer to an allowed origin names it. Nothing changes for
+/// a request without `Origin` or from another origin (the browser then keeps the answer from the page).
+struct CORSResponder<Wrapped: HTTPResponder>: HTTPResponder {
+    typealias Context = Wrapped.Context
+    let origins: Set<String>
+    let wrapped: Wrapped
+
+    func respond(to request: Request, context: Context) async throws -> Response {
+        guard let origin = request.headers[.origin], origins.contains(origin) || origins.contains("*") else {
+            return try await wrapped.respond(to: request, context: context)
+        }
+        var fields = HTTPFields()
+        fields[.accessControlAllowOrigin] = origin
+        fields[.vary] = "Origin"
+        if request.method == .options, request.headers[.accessControlRequestMethod] != nil {
+            fields[.accessControlAllowMethods] = "GET, HEAD, POST, OPTIONS"
+            fields[.accessControlAllowHeaders] = request.headers[.accessControlRequestHeaders] ?? "Authorization, Accept, Content-Type"
+            fields[.accessControlMaxAge] = "600"
+            return Response(status: .noContent, headers: fields)
+        }
+        fields[.accessControlExposeHeaders] = "Content-Location, Location, Warning"
+        do {
+            var response = try await wrapped.respond(to: request, context: context)
+            response.headers.append(contentsOf: fields)
+            return response
+        } catch var error as HTTPError {
+            error.headers.append(contentsOf: fields)
+            throw error
+        }
+    }
+}

@@ -53,6 +53,8 @@ struct Serve: AsyncParsableCommand {
     var httpPort: Int?
     @Option(name: .customLong("http-host"), help: "Address the HTTP server binds (default 127.0.0.1: loopback only).")
     var httpHost: String?
+    @Option(name: .customLong("http-cors-origin"), help: "A web origin whose pages may call the HTTP API (CORS), e.g. https://viewer.example.org, or * (repeatable).")
+    var httpCORSOrigins: [String] = []
     @Option(help: "Compress stored files losslessly after their acknowledgement: none (default), jpeg-ls, j2k, htj2k or rle.")
     var compress: String?
     @Option(name: .customLong("tls-port"), help: "DICOM TLS port (2762 by convention), beside the plain port.") var tlsPort: Int?
@@ -101,6 +103,7 @@ struct Serve: AsyncParsableCommand {
         if let moveAssociations { s.moveAssociations = max(1, moveAssociations) }
         if let httpPort { s.httpPort = httpPort }
         if let httpHost { s.httpHost = httpHost }
+        if !httpCORSOrigins.isEmpty { s.httpCORSOrigins = httpCORSOrigins }
         if let tlsPort { s.tlsPort = tlsPort }
         if let tlsCertificate { s.tlsCertificate = tlsCertificate }
         if let tlsKey { s.tlsKey = tlsKey }

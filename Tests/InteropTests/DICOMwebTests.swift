@@ -274,6 +274,24 @@ import TestSupport
         #expect(refused.stdout.hasSuffix("409") && refused.stdout.contains("290"), "\(refused.stdout.prefix(600))")
     }
 
+    /// A page of a configured origin may call the API from a browser (CORS): its preflight is answered before
+    /// authentication, and every answer to it names the origin; another origin gets no such header.
+    @Test(.needs(.curl)) func crossOriginRequestsFromConfiguredOrigins() async throws {
+        let server = try await TestServer.start(http: true) { $0.httpCORSOrigins = ["https://viewer.example.org"] }
+        defer { Task { await server.stop() } }
+        func headers(_ args: [String]) async throws -> String {
+            try await ExternalTool.runAsync("/usr/bin/curl", ["-s", "-o", "/dev/null", "-D", "-"] + args).stdout.lowercased()
+        }
+        let preflight = try await headers(["-X", "OPTIONS", "-H", "Origin: https://viewer.example.org", "-H", "Access-Control-Request-Method: GET",
+                                           "-H", "Access-Control-Request-Headers: authorization", server.dicomweb + "/studies"])
+        #expect(preflight.hasPrefix("http/1.1 204") && preflight.contains("access-control-allow-origin: https://viewer.example.org")
+                && preflight.contains("access-control-allow-headers: authorization"), "\(preflight)")
+        let get = try await headers(["-H", "Origin: https://viewer.example.org", server.dicomweb + "/studies"])
+        #expect(get.hasPrefix("http/1.1 200") && get.contains("access-control-allow-origin: https://viewer.example.org"), "\(get)")
+        let other = try await headers(["-H", "Origin: https://elsewhere.example", server.dicomweb + "/studies"])
+        #expect(other.hasPrefix("http/1.1 200") && !other.contains("access-control-allow-origin"), "\(other)")
+    }
+
     /// The parts' bodies of a multipart response, given the headers that name its boundary, read by the server's
     /// own `MultipartReader` (STOW-RS's): empty unless the body ends with its closing delimiter.
     static func multipartParts(_ body: Data, contentType head: String) -> [Data] {

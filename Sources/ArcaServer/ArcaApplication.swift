@@ -227,6 +227,7 @@ public struct ArcaApplication: Sendable {
         configuration.idleTimeout = .seconds(Int64(settings.idleTimeoutSeconds))
         configuration.acceptsSOPClass = settings.acceptsStorageSOPClass
         configuration.corsOrigins = Set(settings.httpCORSOrigins)
+        configuration.maxConnections = settings.httpMaxConnections
         if configuration.access.required && settings.httpUsers.isEmpty && settings.httpTokens.isEmpty {
             logger.warning("[HTTP] \(settings.httpHost) is beyond loopback and no http_users or http_tokens are set: every request but /health gets 401")
         }

@@ -64,6 +64,8 @@ public struct ServerSettings: Sendable, Codable, Equatable {
     /// Web origins (`https://viewer.example.org`, or `*`) whose pages may call the HTTP API from a browser
     /// (CORS: an OHIF viewer served from another origin); none by default.
     public var httpCORSOrigins: [String] = []
+    /// HTTP connections open at once (browsers open up to six each); past it a new one is closed at once.
+    public var httpMaxConnections: Int = 1024
     /// Lossless compression of stored files after their acknowledgement: `none` (kept byte for byte as
     /// received), `jpeg-ls`, `j2k`, `htj2k` or `rle`.
     public var compress: String = "none"
@@ -136,6 +138,7 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         try read(.httpPort, &httpPort)
         try read(.httpHost, &httpHost)
         try read(.httpCORSOrigins, &httpCORSOrigins)
+        try read(.httpMaxConnections, &httpMaxConnections)
         try read(.compress, &compress)
         tlsPort = try c.decodeIfPresent(Int.self, forKey: .tlsPort)
         tlsCertificate = try c.decodeIfPresent(String.self, forKey: .tlsCertificate)
@@ -206,6 +209,7 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         case httpPort = "http_port"
         case httpHost = "http_host"
         case httpCORSOrigins = "http_cors_origins"
+        case httpMaxConnections = "http_max_connections"
         case compress
         case tlsPort = "tls_port", tlsCertificate = "tls_certificate", tlsKey = "tls_key", tlsCA = "tls_ca", tlsOnly = "tls_only"
         case https, httpUsers = "http_users", httpTokens = "http_tokens", dicomAccess = "dicom_access", auditLog = "audit_log"
@@ -250,6 +254,7 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         try c.encode(httpPort, forKey: .httpPort)
         try c.encode(httpHost, forKey: .httpHost)
         try c.encode(httpCORSOrigins, forKey: .httpCORSOrigins)
+        try c.encode(httpMaxConnections, forKey: .httpMaxConnections)
         try c.encode(compress, forKey: .compress)
         try c.encodeIfPresent(tlsPort, forKey: .tlsPort)
         try c.encodeIfPresent(tlsCertificate, forKey: .tlsCertificate)
@@ -284,7 +289,7 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         where !(seconds.isFinite && (0...86_400).contains(seconds)) {
             return "\(name) \(seconds) is not a number of seconds from 0 to 86400"
         }
-        for (name, value, least) in [("max_associations", maxAssociations, 1), ("hook_concurrency", hookConcurrency, 1),
+        for (name, value, least) in [("max_associations", maxAssociations, 1), ("http_max_connections", httpMaxConnections, 1), ("hook_concurrency", hookConcurrency, 1),
                                      ("hook_timeout", hookTimeoutSeconds, 1), ("max_query_results", maxQueryResults, 1),
                                      ("move_associations", moveAssociations, 1), ("idle_timeout", idleTimeoutSeconds, 1),
                                      ("artim_timeout", artimTimeoutSeconds, 1), ("stable_after", stableAfterSeconds, 0),

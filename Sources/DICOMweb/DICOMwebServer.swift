@@ -31,6 +31,8 @@ public struct DICOMwebConfiguration: Sendable {
     public var acceptsSOPClass: @Sendable (String) -> Bool = { _ in true }
     /// Web origins whose pages may call the API from a browser (`CORSResponder`); `*`: any. Empty: none.
     public var corsOrigins: Set<String> = []
+    /// Connections open at once; past it a new one is closed at its accept (`ConnectionCount`).
+    public var maxConnections = 1024
 
     public init(host: String = "127.0.0.1", port: Int = 8080, aeTitle: String = "STORE_SCP", maxQueryParameters: Int = 256,
                 maxObjectSize: UInt64 = 4 << 30) {
@@ -105,11 +107,12 @@ public enum DICOMwebServer {
         let server: HTTPServerBuilder
         if let tls = configuration.tls {
             fileRegions = nil
-            server = try .tls(.arcaHTTP1(fileRegions: nil, idleTimeout: configuration.idleTimeout), tlsConfiguration: tls)
+            server = try .tls(.arcaHTTP1(fileRegions: nil, idleTimeout: configuration.idleTimeout, maxConnections: configuration.maxConnections),
+                              tlsConfiguration: tls)
         } else {
             let markers = FileRegionMarkers()
             fileRegions = markers
-            server = .arcaHTTP1(fileRegions: markers, idleTimeout: configuration.idleTimeout)
+            server = .arcaHTTP1(fileRegions: markers, idleTimeout: configuration.idleTimeout, maxConnections: configuration.maxConnections)
         }
         let routes = DICOMwebRoutes(configuration: configuration, services: services, logger: logger, fileRegions: fileRegions)
         routes.register(on: router)

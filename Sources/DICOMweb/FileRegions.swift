@@ -113,11 +113,17 @@ struct ArcaHTTP1Channel: HTTPChannelHandler {
     typealias Value = HTTP1Channel.Value
     let inner: HTTP1Channel
     let markers: FileRegionMarkers?
+    let connections: ConnectionCount
 
     var responder: HTTPChannelHandler.Responder { inner.responder }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
+        guard connections.admit(channel) else {
+            logger.warning("[HTTP] \(connections.limit) connections open already: \(channel.remoteAddress?.description ?? "?") closed")
+            channel.close(promise: nil)
+            return channel.eventLoop.makeFailedFuture(ConnectionCount.Full())
+        }
+        return inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
             if let markers {
                 let pipeline = channel.pipeline.syncOperations
                 let encoder = try pipeline.handler(type: HTTPResponseEncoder.self)
@@ -137,12 +143,36 @@ struct ArcaHTTP1Channel: HTTPChannelHandler {
 extension HTTPServerBuilder {
     /// HTTP/1 as `ArcaHTTP1Channel` serves it (file regions with `markers`: plain HTTP only), each connection
     /// closed once nothing was read from it or written to it for `idleTimeout` (`CloseWhenIdle`).
-    static func arcaHTTP1(fileRegions markers: FileRegionMarkers?, idleTimeout: TimeAmount) -> HTTPServerBuilder {
-        .init { responder in
+    static func arcaHTTP1(fileRegions markers: FileRegionMarkers?, idleTimeout: TimeAmount, maxConnections: Int) -> HTTPServerBuilder {
+        let connections = ConnectionCount(limit: maxConnections)
+        return .init { responder in
             let configuration = HTTP1Channel.Configuration(
                 additionalChannelHandlers: [IdleStateHandler(allTimeout: idleTimeout), CloseWhenIdle()])
-            return ArcaHTTP1Channel(inner: HTTP1Channel(responder: responder, configuration: configuration), markers: markers)
+            return ArcaHTTP1Channel(inner: HTTP1Channel(responder: responder, configuration: configuration), markers: markers,
+                                    connections: connections)
         }
+    }
+}
+
+/// The HTTP server's open connections, bounded: each holds a descriptor, and one that sends a byte now and then
+/// is never idle, so without a bound such connections could run the process out of descriptors (and with
+/// them, the DICOM port, the journal and the index).
+final class ConnectionCount: Sendable {
+    struct Full: Error {}
+    let limit: Int
+    private let open = NIOLockedValueBox(0)
+
+    init(limit: Int) { self.limit = max(1, limit) }
+
+    /// Counts `channel` until it closes; false (not counted) when `limit` are open.
+    func admit(_ channel: any Channel) -> Bool {
+        let admitted = open.withLockedValue { n -> Bool in
+            guard n < limit else { return false }
+            n += 1
+            return true
+        }
+        if admitted { channel.closeFuture.whenComplete { [open] _ in open.withLockedValue { $0 -= 1 } } }
+        return admitted
     }
 }
 

@@ -59,6 +59,16 @@ final class RawConnection {
         }
     }
 
+    /// Whether the peer has closed the connection already (what it sent meanwhile is read and dropped).
+    func isClosedNow() -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if n == 0 { return true }
+            if n < 0 { return errno == ECONNRESET }
+        }
+    }
+
     /// Reads one whole PDU (header and body), or nil on close or after 60 s (a loaded CI machine is slow).
     func readPDU() -> [UInt8]? {
         setTimeout(60)

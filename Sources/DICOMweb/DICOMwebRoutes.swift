@@ -397,10 +397,16 @@ struct DICOMwebRoutes: Sendable {
             let partRange = part.map { MediaRange(type: $0, parameters: [:]) }
             let admitsNative = partRange?.admits("application/octet-stream") ?? true
             let admitsStored = partRange?.admits(storedType) ?? true
-            if ts == "*" && (admitsStored || admitsNative) { return .asStored }
-            if ts == stored && admitsStored { return .asStored }
-            // No syntax named: the stored one when the type names it or leaves the choice (`*/*`, `image/*`).
-            if ts == nil, let part, admitsStored && (part.contains("*") || storedType != "application/octet-stream") { return .asStored }
+            // `*`: as stored, but the two syntaxes the web does not use are decoded (PS3.18 8.7.3).
+            if ts == "*" && (admitsStored || admitsNative) { return notForTheWeb.contains(stored) ? .native : .asStored }
+            // The stored syntax named: as stored, whatever part type the range names (OHIF's
+            // `requestTransferSyntaxUID` asks `type=application/octet-stream; transfer-syntax=<stored>`).
+            if ts == stored && !notForTheWeb.contains(stored) { return .asStored }
+            // No syntax named: the stored one when the type leaves the choice (`*/*`, `image/*`) or names the
+            // stored syntax's media type and it is that type's default syntax (PS3.18 Table 8.7.3-2: `image/jpeg`
+            // is baseline, which a browser decodes; lossless JPEG is not).
+            if ts == nil, let part, admitsStored, storedType != "application/octet-stream",
+               part.contains("*") || defaultSyntax(of: storedType) == stored { return .asStored }
             if admitsNative && (ts == nil || ts == explicitLittle) { return .native }
         }
         return nil
@@ -438,6 +444,18 @@ struct DICOMwebRoutes: Sendable {
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: [.contentType: multipart.contentType(type: partType)], body: body)
+    }
+
+    /// The transfer syntax a frame media type means when none is named (PS3.18 Table 8.7.3-2).
+    static func defaultSyntax(of mediaType: String) -> String? {
+        switch mediaType {
+        case "image/jpeg": return "1.2.840.10008.1.2.4.50"
+        case "image/jls": return "1.2.840.10008.1.2.4.80"
+        case "image/jp2": return "1.2.840.10008.1.2.4.90"
+        case "image/jphc": return "1.2.840.10008.1.2.4.201"
+        case "image/x-dicom-rle": return "1.2.840.10008.1.2.5"
+        default: return nil
+        }
     }
 
     /// The media type of a frame stored in `syntax` (PS3.18 Table 8.7.3-2).
@@ -600,8 +618,11 @@ struct DICOMwebRoutes: Sendable {
             contentType = "application/dicom"
         }
         if contentType.hasPrefix("application/dicom") {
-            // Explicit VR Little Endian unless another syntax is named (PS3.18 9.4.2.4), as WADO-RS.
-            let syntax = p["transferSyntax"].map(String.init) ?? Self.explicitLittle
+            // Explicit VR Little Endian unless another syntax is named (PS3.18 9.4.2.4), as WADO-RS; as stored when
+            // it cannot be made (video, a private syntax, compressed without a pixel pipeline).
+            let named = p["transferSyntax"].map(String.init)
+            let syntax = named ?? (services.reading.canConvert(from: instance.transferSyntaxUID, to: Self.explicitLittle)
+                ? Self.explicitLittle : instance.transferSyntaxUID)
             guard services.reading.canConvert(from: instance.transferSyntaxUID, to: syntax) else {
                 throw HTTPError(.notAcceptable, message: "cannot send \(instance.transferSyntaxUID) as \(syntax)")
             }

@@ -95,7 +95,9 @@ public protocol PixelRendering: Sendable {
 public enum DICOMwebServer {
     public static func application(_ configuration: DICOMwebConfiguration, _ services: DICOMwebServices, logger: Logger,
                                    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
-        let router = Router(context: ArcaRequestContext.self)
+        // HEAD on every GET route, answered as GET with its headers (Content-Length included) and no body: no
+        // route answered HEAD (404), which the conformance statement promised to read-only users.
+        let router = Router(context: ArcaRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: SecurityHeadersMiddleware())
         // Outermost but for the headers: even a request refused by authentication, or failing, is recorded with
         // its status.
@@ -118,7 +120,7 @@ public enum DICOMwebServer {
         routes.register(on: router)
         PageRoutes.register(on: router)
         OperationsRoutes(services: services).register(on: router)
-        return Application(responder: CORSResponder(origins: configuration.corsOrigins, wrapped: HeadAsGetResponder(wrapped: router.buildResponder())),
+        return Application(responder: CORSResponder(origins: configuration.corsOrigins, wrapped: router.buildResponder()),
                            server: server,
                            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Arca"),
                            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },

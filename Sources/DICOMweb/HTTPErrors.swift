@@ -34,39 +34,24 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 /// Headers on every answer, errors included: no MIME sniffing (a stored value sent as octet-stream is never
 /// taken for a page by a browser) and no framing by another site's page.
 struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
-    static var fields: HTTPFields {
-        var fields = HTTPFields()
-        if let sniff = HTTPField.Name("X-Content-Type-Options") { fields[sniff] = "nosniff" }
-        if let frame = HTTPField.Name("X-Frame-Options") { fields[frame] = "SAMEORIGIN" }
-        return fields
-    }
-
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             var response = try await next(request, context)
-            response.headers.append(contentsOf: Self.fields)
+            response.headers.append(contentsOf: SecurityHeaders.fields)
             return response
         } catch var error as HTTPError {
-            error.headers.append(contentsOf: Self.fields)
+            error.headers.append(contentsOf: SecurityHeaders.fields)
             throw error
         }
     }
 }
 
-/// HEAD answered as a GET would be, without its body (RFC 9110 9.3.2): no route answered HEAD (404), which the
-/// conformance statement promised to read-only users. Around the router (which picks a route by method before
-/// any middleware runs). A streamed body's producer never runs: nothing is read for it.
-struct HeadAsGetResponder<Wrapped: HTTPResponder>: HTTPResponder {
-    typealias Context = Wrapped.Context
-    let wrapped: Wrapped
-
-    func respond(to request: Request, context: Context) async throws -> Response {
-        guard request.method == .head else { return try await wrapped.respond(to: request, context: context) }
-        var head = request.head
-        head.method = .get
-        var response = try await wrapped.respond(to: Request(head: head, body: request.body), context: context)
-        response.body = ResponseBody()
-        return response
+enum SecurityHeaders {
+    static var fields: HTTPFields {
+        var fields = HTTPFields()
+        if let sniff = HTTPField.Name("X-Content-Type-Options") { fields[sniff] = "nosniff" }
+        if let frame = HTTPField.Name("X-Frame-Options") { fields[frame] = "SAMEORIGIN" }
+        return fields
     }
 }
 
@@ -91,6 +76,8 @@ struct CORSResponder<Wrapped: HTTPResponder>: HTTPResponder {
             fields[.accessControlAllowMethods] = "GET, HEAD, POST, OPTIONS"
             fields[.accessControlAllowHeaders] = request.headers[.accessControlRequestHeaders] ?? "Authorization, Accept, Content-Type"
             fields[.accessControlMaxAge] = "600"
+            // Answered here, outside the router: the security headers are added here too.
+            fields.append(contentsOf: SecurityHeaders.fields)
             return Response(status: .noContent, headers: fields)
         }
         fields[.accessControlExposeHeaders] = "Content-Location, Location, Warning"

@@ -255,6 +255,13 @@ typealias Tag = DICOM.Tag
         #expect(try Self.find(f, "STUDY", [(.patientName, "DOE^JOHN^^^")], answering: .studyInstanceUID) == ["1.1"])
         #expect(try Self.find(f, "STUDY", [(.patientName, "Doe^John^=")], answering: .studyInstanceUID) == ["1.1"])
         #expect(MatchParser.personName("A^B^^=C^^=") == "A^B=C" && MatchParser.personName("^^") == "")
+        // A name stored with the carets is found as written, and as the name without them.
+        let options = QueryOptions()
+        #expect(InstanceMatcher.value(.single("DOE^JOHN^^^"), "DOE^JOHN^^^", vr: .PN, options: options))
+        #expect(InstanceMatcher.value(.single("DOE^JOHN"), "DOE^JOHN^^", vr: .PN, options: options))
+        #expect(!InstanceMatcher.value(.single("^^"), "DOE^JOHN", vr: .PN, options: options))
+        #expect(throws: QueryError.self) { _ = try MatchParser.match("nan", vr: .IS) }
+        #expect(try MatchParser.match("-1.5e3", vr: .DS) == .single("-1.5e3"))
         // Literal: exact case.
         let literal = QueryOptions(foldPersonNames: false)
         #expect(try Self.find(f, "STUDY", [(.patientName, "doe*")], options: literal, answering: .studyInstanceUID) == [])

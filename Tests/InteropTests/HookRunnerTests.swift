@@ -1,5 +1,7 @@
 @testable import ArcaServer
 import Archive
+import DICOM
+import DICOMNetwork
 import Foundation
 import Logging
 import Testing
@@ -42,7 +44,13 @@ struct HookRunnerTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let marker = dir.appendingPathComponent("pwned").path, out = dir.appendingPathComponent("out").path
         let patientID = ";touch \(marker);"
-        let command = HookRunner.fill("echo #a #i > \(out)", ["a": HookRunner.shellQuote("#i"), "i": HookRunner.shellQuote(patientID)])
+        var file = SampleImage.secondaryCapture()
+        file.dataSet.setString(patientID, for: .patientID, vr: .LO)
+        let instance = StoredInstance(attributes: InstanceAttributes(file.dataSet), result: .stored(path: "a/b.dcm"),
+                                      request: StoreRequest(callingAETitle: "#i", calledAETitle: "ARCA", sopClassUID: "1.2.840.10008.5.1.4.1.1.7",
+                                                            sopInstanceUID: "1.2.3", transferSyntax: .explicitVRLittleEndian, messageID: 1),
+                                      root: dir.path)
+        let command = HookRunner.expand("echo #a #i > \(out)", instance)
         await ExecRunner(timeoutSeconds: 10, logger: logger).run(command, what: "test")
         #expect(!FileManager.default.fileExists(atPath: marker), "\(command)")
         #expect((try? String(contentsOfFile: out, encoding: .utf8)) == "#i \(patientID)\n")

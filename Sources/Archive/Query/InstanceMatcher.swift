@@ -38,7 +38,12 @@ enum InstanceMatcher {
         case .anyOf(let ms): return ms.contains { value($0, stored, vr: vr, options: options) }
         case .sequence: return false
         case .single(let v):
-            if vr == .PN { return personName(v, MatchParser.personName(stored), isPattern: false, fold: options.foldPersonNames) }
+            if vr == .PN {
+                // Both forms of a name with trailing empty components, as `QueryCompiler.personName`.
+                let short = MatchParser.personName(v)
+                return personName(v, stored, isPattern: false, fold: options.foldPersonNames)
+                    || (!short.isEmpty && personName(short, MatchParser.personName(stored), isPattern: false, fold: options.foldPersonNames))
+            }
             if vr.isNumeric, let a = Double(v.trimmingSpaces), let b = Double(stored.trimmingSpaces) { return a == b }
             return stored == v
         case .wildcard(let p):

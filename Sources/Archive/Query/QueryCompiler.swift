@@ -238,7 +238,20 @@ enum QueryCompiler {
     /// Person names. A value without `=` names one component group: it matches the alphabetic group (the
     /// start of the stored value) or, when it holds non-ASCII characters (ideographic or phonetic writing),
     /// any group. With folding, `column` is the folded column and the value is folded too.
+    /// A single value is matched as written and, when it ends with empty components, without them: `DOE^JOHN^^^`
+    /// finds `DOE^JOHN` (it matched nothing), and a name stored with the carets is still found as written.
     static func personName(_ column: String, _ match: ValueMatch, fold: Bool, _ sql: inout SQLBuilder) -> String {
+        if case .single(let v) = match {
+            let short = MatchParser.personName(v)
+            if short != v && !short.isEmpty {
+                return "(" + personNameAsWritten(column, match, fold: fold, &sql) + " OR "
+                    + personNameAsWritten(column, .single(short), fold: fold, &sql) + ")"
+            }
+        }
+        return personNameAsWritten(column, match, fold: fold, &sql)
+    }
+
+    private static func personNameAsWritten(_ column: String, _ match: ValueMatch, fold: Bool, _ sql: inout SQLBuilder) -> String {
         let raw: String
         let isPattern: Bool
         switch match {

@@ -87,18 +87,20 @@ enum MatchParser {
             return .single(value)
         case .IS, .DS:
             // A number, or nothing can match it: `SeriesNumber=abc` was answered with no match, as if valid.
-            guard Double(value) != nil else {
+            // The VRs' own characters (PS3.5 6.2): Swift's `Double` also reads `nan`, `inf` and hexadecimal.
+            let allowed = vr == .IS ? "+-0123456789" : "+-0123456789.eE"
+            guard value.allSatisfy({ allowed.contains($0) }), Double(value) != nil else {
                 throw QueryError.badIdentifier("\(value.prefix(32)) is not a number (\(vr))")
             }
             return .single(value)
         default:
             if allowsWildcards(vr), value.contains(where: { $0 == "*" || $0 == "?" }) { return .wildcard(value) }
-            return .single(vr == .PN ? personName(value) : value)
+            return .single(value)
         }
     }
 
     /// A person name without the empty components and groups it may end with (PS3.5 6.2: `DOE^JOHN^^^` is the
-    /// name `DOE^JOHN`): a query for it matched nothing stored as `DOE^JOHN`.
+    /// name `DOE^JOHN`): a query for one form matches the other too (`QueryCompiler.personName`).
     static func personName(_ value: String) -> String {
         var groups = value.split(separator: "=", omittingEmptySubsequences: false).map { group in
             String(group.reversed().drop { $0 == "^" || $0 == " " }.reversed())

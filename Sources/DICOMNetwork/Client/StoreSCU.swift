@@ -107,8 +107,16 @@ public struct StoreSCU: Sendable {
     }
 
     private func send(_ p: Prepared, over association: ClientAssociation) async -> Result {
-        guard let ctx = association.context(for: p.sopClassUID, preferring: [p.syntax.uid]) else {
-            return Result(path: p.path, status: nil, comment: nil, bytes: 0, error: "no presentation context accepted for \(p.sopClassUID)",
+        // The file's own syntax, or one it can be re-encoded in: with files of one SOP class in several syntaxes,
+        // a file whose own context was accepted in another syntax fell back to the class's first context, a JPEG
+        // 2000 one, and its native pixels went out labelled as JPEG 2000 (and were stored so).
+        var acceptable = Self.proposal(for: p.syntax)
+        if !p.syntax.isEncapsulated && !acceptable.contains(TransferSyntax.explicitVRBigEndian.uid) {
+            acceptable.append(TransferSyntax.explicitVRBigEndian.uid)
+        }
+        guard let ctx = association.context(for: p.sopClassUID, preferring: acceptable), acceptable.contains(ctx.transferSyntax) else {
+            return Result(path: p.path, status: nil, comment: nil, bytes: 0,
+                          error: "no presentation context accepted for \(p.sopClassUID) in \(p.syntax.uid) or a syntax it can be re-encoded in",
                           warning: p.warning)
         }
         do {

@@ -52,11 +52,15 @@ public struct ArcaApplication: Sendable {
         if settings.index != "sqlite" { return try openSharedIndex() }
         let path = root + "/" + SQLiteIndex.fileName
         let existed = FileManager.default.fileExists(atPath: path)
-        if !existed && !IndexMaintenance.archivedFiles(root: root).isEmpty {
-            logger.notice("[INDEX] \(path) is missing: rebuilding it from the archived files")
+        // The eDCKV store's instances are rows too: an archive of them alone came back with an empty index, without
+        // a word (it rebuilt only when there were files).
+        let dckv = existed ? nil : DCKVIndexRows.records(archiveRoot: root)
+        for failure in dckv?.failed ?? [] { logger.warning("[INDEX] skipped eDCKV \(failure.path): \(failure.error)") }
+        if !existed && (!IndexMaintenance.archivedFiles(root: root).isEmpty || dckv?.records.isEmpty == false) {
+            logger.notice("[INDEX] \(path) is missing: rebuilding it from the archived files and the eDCKV store")
             var last = 0
             let started = ContinuousClock.now
-            let report = try IndexMaintenance.rebuildInPlace(root: root) { done, total in
+            let report = try IndexMaintenance.rebuildInPlace(root: root, alsoRecord: dckv?.records ?? []) { done, total in
                 if done == total || done - last >= 1000 {
                     last = done
                     logger.notice("[INDEX] rebuilt \(done)/\(total)")

@@ -297,7 +297,12 @@ public struct ServerSettings: Sendable, Codable, Equatable {
         where value < least {
             return "\(name) \(value) is below \(least)"
         }
-        if let tlsPort, !(0...65535).contains(tlsPort) { return "tls_port \(tlsPort) out of range" }
+        // A port out of range wrapped modulo 65536 (99999 listened on 34463); max_pdu below 4096 was refused in
+        // the file only.
+        for (name, value) in [("port", port), ("http_port", httpPort), ("tls_port", tlsPort ?? 0)] where !(0...65535).contains(value) {
+            return "\(name) \(value) is not a port (0 to 65535)"
+        }
+        if maxPDU != 0 && maxPDU < 4096 { return "max_pdu \(maxPDU) is below 4096" }
         for user in httpUsers where !PasswordHash.isWellFormed(user.passwordHash) {
             return "http_users \(user.name): password_hash is not in the form `arca user hash-password` prints"
         }

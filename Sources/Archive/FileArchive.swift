@@ -124,6 +124,9 @@ public final class FileArchive: Sendable {
     /// Stops the materializer once everything acknowledged is in place, and flushes the journal (a clean stop).
     public func close() {
         materializer?.stop()
+        // Everything placed: nothing is left for the next start to replay. A materializer that could not finish
+        // (the disk full) leaves its instances held, and their segments active.
+        if let journal, materializer?.isIdle ?? true { journal.retireUnheld() }
         journal?.close()
     }
 

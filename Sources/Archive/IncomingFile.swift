@@ -80,6 +80,10 @@ public enum Directory {
                 throw IncomingFile.error("mkdir", current, errno)
             }
         }
+        // EEXIST is also a file of that name: `arca get --out` a regular file failed every sub-operation later,
+        // with no reason given.
+        var st = stat()
+        guard stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else { throw IncomingFile.error("mkdir", path, ENOTDIR) }
     }
 
     /// fsync of a directory, so a rename into it is durable.

@@ -15,6 +15,7 @@ struct DCKV: ParsableCommand {
         @Argument(help: "An eDCKV root (<archive>/dckv) or one study directory.") var directory: String
 
         func run() throws {
+            try requireDirectory(directory)
             for item in try Inventory.list(directory) { print("\(item.place)\t\(item.sopInstanceUID)\t\(item.path)") }
         }
     }
@@ -42,6 +43,7 @@ struct DCKV: ParsableCommand {
         @Argument(help: "Output folder.") var outputDirectory: String
 
         func run() throws {
+            try requireDirectory(studyDirectory)
             let n = try StudyExporter(studyDirectory: studyDirectory).export(to: outputDirectory)
             print("Exported \(n) instance(s) to \(outputDirectory)")
         }
@@ -53,10 +55,7 @@ struct DCKV: ParsableCommand {
         @Argument(help: "An eDCKV root (<archive>/dckv) or one study directory.") var directory: String
 
         func run() throws {
-            guard Directory.exists(directory) else {
-                printError("\(directory) does not exist")
-                throw ExitCode.failure
-            }
+            try requireDirectory(directory)
             let r = Verifier().verify(directory)
             for f in r.findings { print("problem: \(f)") }
             print("Verified \(r.studies) stud\(r.studies == 1 ? "y" : "ies"), \(r.files) file(s), \(r.instances) instance(s): "
@@ -77,6 +76,8 @@ struct DCKV: ParsableCommand {
 
         func run() throws {
             let root = archive + "/" + DCKVStore.folder
+            // A mistyped archive was answered "Merged 0" with exit 0, and a lock file and spool made there.
+            try requireDirectory(root)
             let merger = Merger(root: root, policy: duplicate)
             var lock = try MergeLock.tryAcquire(merger.layout)
             if lock == nil { printError("another merger holds \(merger.layout.lockPath); waiting") }
@@ -100,5 +101,14 @@ struct DCKV: ParsableCommand {
                 if watch { Thread.sleep(forTimeInterval: interval) }
             } while watch
         }
+    }
+}
+
+/// A folder the command reads must exist: a mistyped path printed nothing (or "0 instance(s)") and exited 0.
+func requireDirectory(_ path: String) throws {
+    var st = stat()
+    guard stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else {
+        printError("\(path) is not a folder")
+        throw ExitCode.failure
     }
 }

@@ -1,5 +1,6 @@
 import Archive
 import ArgumentParser
+import EDCKV
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -37,7 +38,7 @@ struct Index: ParsableCommand {
             let report = try IndexMaintenance.rebuildInPlace(root: archive, alsoRecord: dckv) { bar.update($0, $1) }
             bar.finish()
             for f in report.failed { printError("skipped \(f.path): \(f.error)") }
-            for w in report.warnings { printError("warning \(w.path): \(w.warning)") }
+            for w in report.warnings { printError(w.path.isEmpty ? "warning: \(w.warning)" : "warning \(w.path): \(w.warning)") }
             print("Indexed \(report.indexed) instance(s) into \(archive)/\(SQLiteIndex.fileName); \(report.failed.count) file(s) skipped")
         }
     }
@@ -55,12 +56,19 @@ struct Index: ParsableCommand {
                 printError("\(archive)/\(SQLiteIndex.fileName) does not exist: run `arca index rebuild --archive \(archive)` (or start the server)")
                 throw ExitCode.failure
             }
-            try report(try SQLiteIndex(archive: archive))
+            let index: SQLiteIndex
+            do { index = try SQLiteIndex(archive: archive) } catch {
+                // SQLite's own message names no file ("unable to open database file").
+                printError("\(archive)/\(SQLiteIndex.fileName): \(error)")
+                throw ExitCode.failure
+            }
+            try report(index)
         }
 
         func report(_ index: any MaintainedIndex) throws {
             let bar = ProgressLine(label: "checking")
-            let report = try IndexMaintenance.check(root: archive, index: index, quick: quick) { bar.update($0, $1) }
+            let edckv = Set(DCKVIndexRows.records(archiveRoot: archive).records.map(\.filePath))
+            let report = try IndexMaintenance.check(root: archive, index: index, quick: quick, edckvLocations: edckv) { bar.update($0, $1) }
             bar.finish()
             for p in report.filesWithoutRows { print("file without row: \(p)") }
             for p in report.rowsWithoutFiles { print("row without file: \(p)") }

@@ -58,6 +58,25 @@ import Testing
     /// Longer than the 50 ms a batch waits for company, far shorter than the hold.
     static func pause() { usleep(300_000) }
 
+    /// A clean stop leaves nothing to replay: the segment being filled was left active, so every start replayed
+    /// its instances, bringing back a file deleted from the archive since.
+    @Test func aCleanStopLeavesNothingToReplay() throws {
+        let root: String
+        let path: String
+        do {
+            let f = try Fixture(hold: Materializer.Hold(limit: 1 << 30))
+            root = f.root
+            path = try f.store(1)
+            f.archive.close()
+        }
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        #expect(FileManager.default.fileExists(atPath: root + "/" + path))
+        try FileManager.default.removeItem(atPath: root + "/" + path)
+        let report = try FileArchive.recover(FileArchive.Configuration(root: root), index: try SQLiteIndex(archive: root))
+        #expect(report.replayed.isEmpty, "\(report.replayed)")
+        #expect(!FileManager.default.fileExists(atPath: root + "/" + path))
+    }
+
     @Test func aBurstIsHeldUntilAReaderAsks() throws {
         let f = try Fixture(hold: Materializer.Hold(quietPeriod: 10, maxHold: 60, limit: 1 << 30))
         defer { f.close() }

@@ -463,6 +463,22 @@ import TestSupport
         #expect(try IndexMaintenance.check(root: root, index: SQLiteIndex(archive: root)).isClean)
     }
 
+    /// Two files of one instance (a stray copy) make one row: the rebuild counts rows, not files, and says the
+    /// copies are there ("Indexed 2" was said of one row, without a word of the copy).
+    @Test func aRebuildCountsInstancesAndSaysWhereTwoFilesHoldOne() throws {
+        let dir = try ExternalTool.temporaryDirectory("arca-rebuild-copies")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let bytes = try SampleImage.secondaryCapture(rows: 8, columns: 8).serialized()
+        try FileWriter.write(bytes, to: dir.path + "/a.dcm")
+        try Directory.create(dir.path + "/copies")
+        try FileWriter.write(bytes, to: dir.path + "/copies/a.dcm")
+        let report = try IndexMaintenance.rebuildInPlace(root: dir.path)
+        #expect(report.indexed == 1, "\(report.indexed)")
+        #expect(report.warnings.contains { $0.warning.contains("1 file(s) hold an instance another file holds too") }, "\(report.warnings)")
+        // A file where a folder is asked for is no folder (mkdir's EEXIST was taken for one).
+        #expect(throws: (any Error).self) { try Directory.create(dir.path + "/a.dcm") }
+    }
+
     /// Two servers on one SQLite index each keep their own clean-stop flag: the second's start is not taken for a
     /// crash of the first (which made it reconcile while the first was committing), and a server that dies while
     /// the other stops cleanly is still seen by the next start in its place.

@@ -4,6 +4,7 @@ import DICOM
 import DICOMNetwork
 import EDCKV
 import Foundation
+import Logging
 import Testing
 import TestSupport
 
@@ -187,6 +188,32 @@ import TestSupport
         defer { Task { await files.stop() } }
         let kept = try await StoreSCU(host: "127.0.0.1", port: files.port).send([cut.path])
         #expect(kept.first?.status == .success)
+    }
+
+    /// An archive of eDCKV instances alone whose index.db was deleted: the start rebuilds the index with them. It
+    /// came back empty, without a word (only files were looked for).
+    @Test func aMissingIndexIsRebuiltWithTheDCKVInstances() throws {
+        let dir = try ExternalTool.temporaryDirectory("arca-dckv-rebuild")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try DCKVStore(archiveRoot: dir.path, policy: .reject)
+        for n in 1...2 { _ = try store.store(partTenFileAt: try ArchiveInteropTests.sample(sop: "1.2.3.79.\(n)").path) }
+        var settings = ServerSettings()
+        settings.archive = dir.path
+        settings.store = .dckv
+        let app = ArcaApplication(settings: settings, logger: Logger(label: "arca-test") { _ in SwiftLogNoOpLogHandler() })
+        let index = try #require(try app.openIndex() as? SQLiteIndex)
+        for n in 1...2 {
+            #expect(try index.filePathNow(ofInstance: "1.2.3.79.\(n)").map(FileArchive.isEDCKVLocation) == true)
+        }
+        // `arca index check` checks the eDCKV rows too: it skipped them, and said all was well with none left.
+        func check() throws -> IndexMaintenance.CheckReport {
+            try IndexMaintenance.check(root: dir.path, index: index,
+                                       edckvLocations: Set(DCKVIndexRows.records(archiveRoot: dir.path).records.map(\.filePath)))
+        }
+        let clean = try check()
+        #expect(clean.isClean && clean.checked == 2)
+        try FileManager.default.removeItem(atPath: dir.path + "/" + DCKVStore.folder)
+        #expect(try check().rowsWithoutFiles.count == 2)
     }
 
     /// `scripts/dckv-test`, run on the built `arca`: several processes, SIGKILL, restarts.

@@ -173,6 +173,33 @@ import TestSupport
         #expect((report?["failed"] as? [String: Int])?[bogus] == 0x0112)
     }
 
+    /// A C-GET whose storage contexts list compressed syntaxes (as `arca get` and `getscu +xs` do) receives
+    /// the archive's uncompressed instances: the contexts on which Arca sends take a native syntax first. It chose
+    /// the compressed one (JPEG Lossless) and every sub-operation failed.
+    @Test(.needs(.pydicom)) func aGetOfferingCompressedSyntaxesReceivesNativeInstances() async throws {
+        let study = try CTStudy.make(count: 3)
+        defer { try? FileManager.default.removeItem(at: study.folder) }
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        try await Self.store(study.files, into: server)
+        let folder = try ExternalTool.temporaryDirectory("arca-get-compressed")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var identifier = DataSet()
+        identifier.setString("STUDY", for: .queryRetrieveLevel, vr: .CS)
+        identifier.setString(study.studyUID, for: .studyInstanceUID, vr: .UI)
+        let ct = "1.2.840.10008.5.1.4.1.1.2"
+        let request = AssociateRequest(calledAETitle: "STORE_SCP", callingAETitle: "ARCA_SCU", presentationContexts: [
+            PresentationContextProposal(id: 1, abstractSyntax: QueryModelUID.studyGet, transferSyntaxes: [UpperLayerUID.explicitVRLittleEndian]),
+            PresentationContextProposal(id: 3, abstractSyntax: ct, transferSyntaxes: [
+                "1.2.840.10008.1.2.4.70", "1.2.840.10008.1.2.4.80", UpperLayerUID.explicitVRLittleEndian]),
+        ], roleSelections: [RoleSelection(sopClassUID: ct, scuRole: false, scpRole: true)])
+        let final = try await ClientAssociation.withAssociation(host: "127.0.0.1", port: server.port, request: request) {
+            try await $0.get(identifier, sopClassUID: QueryModelUID.studyGet, incoming: FolderStoreHandler(folder: folder.path)).0
+        }
+        #expect(final.status == .success, "\(final.status.map { "\($0)" } ?? "no status") \(final.errorComment ?? "")")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).count == 3)
+    }
+
     /// A transaction of 12,000 references with 64-character UIDs (a perfusion study's worth, ~1.3 MB) is taken
     /// and reported: the collecting services' 1 MiB refused it, with 0xA700, which is no N-ACTION status.
     @Test(.needs(.pynetdicom)) func storageCommitmentOfManyReferences() async throws {

@@ -41,7 +41,15 @@ struct SettingsFileTests {
 
     @Test func wrongValuesSayWhereAndWhat() throws {
         #expect(try refusal("port: eleven")?.hasPrefix("port: expected Int") == true)
-        #expect(try refusal("tls_port: 70000") == "tls_port 70000 out of range")
+        #expect(try refusal("tls_port: 70000") == "tls_port 70000 is not a port (0 to 65535)")
+        // Wrapped modulo 65536 before (99999 listened on 34463), and max_pdu was checked in the file only.
+        #expect(try refusal("http_port: 70000") == "http_port 70000 is not a port (0 to 65535)")
+        var flags = ServerSettings()
+        flags.port = 99999
+        #expect(flags.problem == "port 99999 is not a port (0 to 65535)")
+        flags.port = 11112
+        flags.maxPDU = 1
+        #expect(flags.problem == "max_pdu 1 is below 4096")
         // Intervals become nanoseconds: an infinite one trapped the merger's first pass.
         #expect(try refusal("merge_after: .inf") == "merge_after inf is not a number of seconds from 0 to 86400")
         #expect(try refusal("merge_interval: 1e16") == "merge_interval 1e+16 is not a number of seconds from 0 to 86400")

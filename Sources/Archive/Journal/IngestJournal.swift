@@ -521,6 +521,21 @@ public final class IngestJournal: @unchecked Sendable {
         }
     }
 
+    /// A clean stop, once every instance is in place (the materializer drained): each segment no stream holds is
+    /// marked free on disk, the one being filled included. Left active, that segment was replayed at every start:
+    /// an instance removed from the archive since (a study deleted by hand) came back, and with another naming
+    /// its file moved.
+    public func retireUnheld() {
+        condition.lock()
+        defer { condition.unlock() }
+        for n in segments.indices where segments[n].holders == 0 {
+            switch segments[n].state {
+            case .filling, .full: recycleLocked(n)
+            case .free, .recycling: break
+            }
+        }
+    }
+
     /// Marks the segment free on disk (its header says inactive, fdatasynced, so recovery never replays what it
     /// held), then free for reuse.
     private func recycleLocked(_ n: Int) {

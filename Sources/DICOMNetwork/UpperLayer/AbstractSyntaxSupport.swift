@@ -66,14 +66,18 @@ public struct TransferSyntaxPolicy: Sendable {
         acceptsEncapsulated: false)
 
     /// The transfer syntax picked among `proposed`, or nil when none is acceptable. An encapsulated syntax
-    /// (when accepted) wins as proposed: the first one passing ``isKnownTransferSyntax``.
-    public func choose(from proposed: [String]) -> String? {
+    /// (when accepted) wins as proposed: the first one passing ``isKnownTransferSyntax``. `nativeFirst`: a native
+    /// one wins when proposed (a context on which we send, the C-STORE sub-operations of a C-GET: the archive
+    /// sends any instance natively, but not every one in the compressed syntax the requestor listed first).
+    public func choose(from proposed: [String], nativeFirst: Bool = false) -> String? {
+        let proposedSet = Set(proposed)
+        let native = preference.first(where: { proposedSet.contains($0) })
+        if nativeFirst, let native { return native }
         if acceptsEncapsulated, let encapsulated = proposed.first(where: { uid in
             !UpperLayerUID.nativeTransferSyntaxes.contains(uid) && !preference.contains(uid) && isKnownTransferSyntax(uid)
         }) {
             return encapsulated
         }
-        let proposedSet = Set(proposed)
-        return preference.first(where: { proposedSet.contains($0) })
+        return native
     }
 }

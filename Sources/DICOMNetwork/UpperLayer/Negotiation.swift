@@ -185,23 +185,28 @@ public func negotiate(_ rq: AssociateRequest, policy: AssociationPolicy, activeA
             results.append(PresentationContextResult(id: proposal.id, result: .abstractSyntaxNotSupported, transferSyntax: ""))
             continue
         }
-        guard let transferSyntax = support.transferSyntaxes.choose(from: proposal.transferSyntaxes) else {
-            results.append(PresentationContextResult(id: proposal.id, result: .transferSyntaxesNotSupported, transferSyntax: ""))
-            continue
-        }
         var requestorIsSCU = true
         var requestorIsSCP = false
+        var reply: RoleSelection?
         if let proposed = proposedRoles[proposal.abstractSyntax] {
-            let reply = RoleSelection(
+            reply = RoleSelection(
                 sopClassUID: proposal.abstractSyntax,
                 scuRole: proposed.scuRole && support.acceptsRequestorSCU,
                 scpRole: proposed.scpRole && support.acceptsRequestorSCP
             )
-            requestorIsSCU = reply.scuRole
-            requestorIsSCP = reply.scpRole
-            if repliedRoleClasses.insert(proposal.abstractSyntax).inserted {
-                roleReplies.append(reply)
-            }
+            requestorIsSCU = reply?.scuRole ?? true
+            requestorIsSCP = reply?.scpRole ?? false
+        }
+        // A context the requestor takes only to receive (a C-GET SCU's storage contexts): a native syntax first,
+        // since we send on it. With the compressed syntax it listed first, `arca get` and `getscu +xs` received
+        // nothing from Arca (every sub-operation failed: the archive cannot make JPEG Lossless).
+        guard let transferSyntax = support.transferSyntaxes.choose(from: proposal.transferSyntaxes,
+                                                                   nativeFirst: requestorIsSCP && !requestorIsSCU) else {
+            results.append(PresentationContextResult(id: proposal.id, result: .transferSyntaxesNotSupported, transferSyntax: ""))
+            continue
+        }
+        if let reply, repliedRoleClasses.insert(proposal.abstractSyntax).inserted {
+            roleReplies.append(reply)
         }
         if let proposedInfo = proposedExtended[proposal.abstractSyntax], agreed[proposal.abstractSyntax] == nil,
            let answer = support.extendedNegotiation?(proposedInfo) {

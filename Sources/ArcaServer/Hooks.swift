@@ -114,8 +114,8 @@ public final class HookRunner: Sendable {
         return fill(template, values.mapValues(shellQuote))
     }
 
-    /// `template` with each placeholder `#x` of `values` replaced by its value, in one pass over the template: a
-    /// value is never searched for placeholders. Replaced one placeholder after the other, a calling AE title
+    /// `template` with each `#x` of `values` replaced by its value, in one pass over the template: a value is
+    /// never searched for `#x` itself. Replaced one `#x` after the other, a calling AE title
     /// `#i` became `'#i'`, then `''<Patient ID>''`: the Patient ID, from the network, outside any quotes, run
     /// by the shell.
     static func fill(_ template: String, _ values: [Character: String]) -> String {

@@ -611,12 +611,11 @@ struct DICOMwebRoutes: Sendable {
         let served = ["application/dicom", "image/jpeg", "image/png"]
         let named = p["contentType"].map { $0.split(separator: ",").map { String($0).trimmed.lowercased() } }
         let chosen = named.map { $0.first { type in served.contains { type.hasPrefix($0) } } ?? $0.first ?? "" }
-        var contentType = chosen ?? (instance.sopClassUID.hasPrefix("1.2.840.10008.5.1.4.1.1.88") ? "application/dicom" : "image/jpeg")
-        if contentType == "image/jpeg" && chosen == nil, let image = try await wadoImage(request, instance, jpeg: true, asked: false) {
-            return Response(status: .ok, headers: [.contentType: contentType], body: ResponseBody(byteBuffer: ByteBuffer(bytes: image)))
-        } else if chosen == nil {
-            contentType = "application/dicom"
+        if chosen == nil, !instance.sopClassUID.hasPrefix("1.2.840.10008.5.1.4.1.1.88"),
+           let image = try await wadoImage(request, instance, jpeg: true, asked: false) {
+            return Response(status: .ok, headers: [.contentType: "image/jpeg"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: image)))
         }
+        let contentType = chosen ?? "application/dicom"
         if contentType.hasPrefix("application/dicom") {
             // Explicit VR Little Endian unless another syntax is named (PS3.18 9.4.2.4), as WADO-RS; as stored when
             // it cannot be made (video, a private syntax, compressed without a pixel pipeline).

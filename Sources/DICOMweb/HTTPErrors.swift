@@ -47,12 +47,13 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
 }
 
 enum SecurityHeaders {
-    static var fields: HTTPFields {
+    /// Made once: appended to every answer.
+    static let fields: HTTPFields = {
         var fields = HTTPFields()
         if let sniff = HTTPField.Name("X-Content-Type-Options") { fields[sniff] = "nosniff" }
         if let frame = HTTPField.Name("X-Frame-Options") { fields[frame] = "SAMEORIGIN" }
         return fields
-    }
+    }()
 }
 
 /// Cross-origin requests from the pages of the configured origins (CORS, WHATWG Fetch): a viewer such as OHIF

@@ -16,11 +16,11 @@ struct Commit: AsyncParsableCommand {
             """)
 
     @Argument(help: "Host of the peer.") var host: String
-    @Argument(help: "Port of the peer.") var port: Int
+    @Argument(help: "Port of the peer (1 to 65535).") var port: PortArgument
     @Argument(help: "Files and folders whose instances to commit.") var paths: [String]
     @Option(help: "Our (calling) AE title.") var aet = "ARCA_SCU"
     @Option(help: "The peer's (called) AE title.") var aec = "STORE_SCP"
-    @Option(help: "Also accept the report on an association to this port.") var listen: Int?
+    @Option(help: "Also accept the report on an association to this port (1 to 65535).") var listen: PortArgument?
     @Option(help: "Seconds to wait for the report.") var timeout: Double = 60
     @OptionGroup var tls: TLSClientOptions
 
@@ -67,14 +67,14 @@ struct Commit: AsyncParsableCommand {
         let listener: DICOMServer? = listen.map { listenPort in
             var policy = AssociationPolicy(aeTitle: aet, abstractSyntaxes: { _ in nil })
             policy.strictCalledAETitle = false
-            var configuration = SCPConfiguration(port: listenPort, policy: policy)
+            var configuration = SCPConfiguration(port: listenPort.value, policy: policy)
             configuration.tls = listenerTLS
             configuration.associationThreads = 2  // the report's association, and perhaps an echo
             return DICOMServer(configuration: configuration,
                                services: DIMSEServiceRegistry([VerificationService(), receiver]),
                                logger: Logger(label: "arca-commit") { _ in SwiftLogNoOpLogHandler() })
         }
-        let (host, port, timeout, referenceCount) = (self.host, self.port, self.timeout, references.count)
+        let (host, port, timeout, referenceCount) = (self.host, self.port.value, self.timeout, references.count)
         let request = AssociateRequest(
             calledAETitle: aec, callingAETitle: aet,
             presentationContexts: AssociateRequest.presentationContexts(abstractSyntaxes: [CommitmentReportReceiver.sopClassUID]),

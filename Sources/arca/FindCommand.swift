@@ -18,7 +18,7 @@ struct Find: AsyncParsableCommand {
         var answers: [DataSet] = []
         let final: CommandSet
         do {
-            final = try await ClientAssociation.withAssociation(host: query.host, port: query.port,
+            final = try await ClientAssociation.withAssociation(host: query.host, port: query.port.value,
                                                                  request: query.associate([query.model.findSOPClass]), tls: try query.tls.context()) { association in
                 try await association.find(identifier, sopClassUID: query.model.findSOPClass) { answer in
                     answers.append(answer)

@@ -16,7 +16,7 @@ struct Move: AsyncParsableCommand {
         let sopClass = query.model.moveSOPClass
         let (final, failed): (CommandSet, DataSet?)
         do {
-            (final, failed) = try await ClientAssociation.withAssociation(host: query.host, port: query.port,
+            (final, failed) = try await ClientAssociation.withAssociation(host: query.host, port: query.port.value,
                                                                            request: query.associate([sopClass]), tls: try query.tls.context()) { association in
                 try await association.move(identifier, sopClassUID: sopClass, destination: dest) { pending in
                     print("pending: \(subOperationCounts(pending))")
@@ -59,7 +59,7 @@ struct Get: AsyncParsableCommand {
         let handler = FolderStoreHandler(folder: out)
         let (final, failed): (CommandSet, DataSet?)
         do {
-            (final, failed) = try await ClientAssociation.withAssociation(host: query.host, port: query.port, request: request, tls: try query.tls.context()) { association in
+            (final, failed) = try await ClientAssociation.withAssociation(host: query.host, port: query.port.value, request: request, tls: try query.tls.context()) { association in
                 try await association.get(identifier, sopClassUID: sopClass, incoming: handler)
             }
         } catch {

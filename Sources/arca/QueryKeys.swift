@@ -6,7 +6,7 @@ import DICOMNetwork
 /// The options `arca find`, `move` and `get` share: the peer, the model and level, and `-k` keys.
 struct QueryOptionsGroup: ParsableArguments {
     @Argument(help: "Host of the peer.") var host: String
-    @Argument(help: "Port of the peer.") var port: Int
+    @Argument(help: "Port of the peer (1 to 65535).") var port: PortArgument
     @Option(help: "Our (calling) AE title.") var aet = "ARCA_SCU"
     @Option(help: "The peer's (called) AE title.") var aec = "STORE_SCP"
     @Option(help: "Information model: patient or study (root).") var model: QueryModel = .studyRoot

@@ -10,7 +10,7 @@ struct Store: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Send DICOM files (and folders, recursively) with C-STORE.")
 
     @Argument(help: "Host of the peer.") var host: String
-    @Argument(help: "Port of the peer.") var port: Int
+    @Argument(help: "Port of the peer (1 to 65535).") var port: PortArgument
     @Argument(help: "Files and folders.") var paths: [String]
     @Option(help: "Our (calling) AE title.") var aet = "ARCA_SCU"
     @Option(help: "The peer's (called) AE title.") var aec = "STORE_SCP"
@@ -24,7 +24,7 @@ struct Store: AsyncParsableCommand {
             printError("arca store: no files")
             throw ExitCode.failure
         }
-        var scu = StoreSCU(host: host, port: port, callingAETitle: aet, calledAETitle: aec, maxPDULength: maxPDU)
+        var scu = StoreSCU(host: host, port: port.value, callingAETitle: aet, calledAETitle: aec, maxPDULength: maxPDU)
         do { scu.tls = try tls.context() } catch {
             printError("arca store: \(error)")
             throw ExitCode.failure

@@ -46,6 +46,8 @@ public final class ClientAssociation {
         tls: NIOSSLContext? = nil, onEventLoop: Bool = false, artim: TimeAmount = .seconds(30), idle: TimeAmount? = nil,
         _ body: (ClientAssociation) async throws -> R
     ) async throws -> R {
+        // getaddrinfo reads the service as a number modulo 65,536: port 70000 connected to 4464 without a word.
+        guard (1...65535).contains(port) else { throw AssociationError("\(port) is not a port (1 to 65535)") }
         let maxPDU = request.userInformation.maxPDULength ?? 0
         let channel = try await ClientBootstrap(group: group)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)

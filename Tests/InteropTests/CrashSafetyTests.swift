@@ -16,8 +16,7 @@ import TestSupport
             return
         }
         let r = try await ExternalTool.runAsync(root.appendingPathComponent("scripts/crash-test").path, ["1000", "3"],
-                                                environment: ["ARCA": arca, "ASSOCIATIONS": "4", "DURABILITY": durability,
-                                                              "PORT": durability == "strict" ? "11611" : "11612"])
+                                                environment: ["ARCA": arca, "ASSOCIATIONS": "4", "DURABILITY": durability])
         #expect(r.status == 0, "\(r.stdout.suffix(2000))\(r.stderr.suffix(2000))")
         #expect(r.stdout.contains("crash-test: 3 rounds passed (\(durability), 4 association(s))"))
     }

@@ -35,18 +35,22 @@ final class RawConnection {
         _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 
-    /// Reads until the peer closes or 5 s pass without data (a server waiting for more bytes does not close);
-    /// returns what arrived.
-    func readUntilClosed() -> [UInt8] {
-        setTimeout(5)
+    /// Reads until the peer closes or 15 s pass without data; returns what arrived and whether the peer closed
+    /// (a server still waiting for bytes has not).
+    func readUntilClosed() -> (bytes: [UInt8], closed: Bool) {
+        setTimeout(15)
         var out: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n <= 0 { return out }
+            if n == 0 { return (out, true) }
+            if n < 0 { return (out, errno == ECONNRESET) }
             out.append(contentsOf: buffer[0..<n])
         }
     }
+
+    /// Sends a FIN: the peer reads the end of the stream (the connection stays open for reading).
+    func finishSending() { shutdown(fd, Int32(SHUT_WR)) }
 
     /// Whether the server closes the connection within `seconds` (what it sends before is read and dropped).
     func closes(within seconds: Int) -> Bool {

@@ -26,8 +26,15 @@ struct PixelPipeline: PixelTranscoding, PixelRendering {
         }
     }
 
+    /// A frame in Explicit VR Little Endian's layout, which the instance's metadata describes (PS3.18 8.7.3): a
+    /// native source's frame as it is (1-bit frames stay packed, Planar Configuration 1 stays planar, YBR_FULL_422
+    /// stays subsampled: decoded, they came out in Arca's working layout, which the metadata did not say); an
+    /// encapsulated one decoded.
     func nativeFrame(path: String, frame: Int) throws -> [UInt8] {
-        try Self.asked { try FrameReader(path: path).decodeFrame(frame).bytes }
+        try Self.asked {
+            let reader = try FrameReader(path: path)
+            return reader.isEncapsulated ? try reader.decodeFrame(frame).bytes : try reader.frameData(frame)
+        }
     }
 
     func render(path: String, frame: Int, window: (Double, Double, String)?, viewport: (Int, Int)?, jpeg: Bool, quality: Int) throws -> [UInt8] {

@@ -27,6 +27,19 @@ public struct PixelSyntax: Sendable, Equatable {
         TransferSyntax(uid: uid) ?? .explicitVRLittleEndian
     }
 
+    /// Lossy Image Compression Method (0028,2114) of what this syntax may have lost (PS3.3 C.7.6.1.1.5.1); nil
+    /// for a lossless syntax.
+    public var lossyMethod: String? {
+        guard !isLossless else { return nil }
+        switch codec {
+        case .jpegDCT: return "ISO_10918_1"
+        case .jpegLS: return "ISO_14495_1"
+        case .jpeg2000: return "ISO_15444_1"
+        case .htj2k: return "ISO_15444_15"
+        case .native, .rle, .jpegLossless: return nil
+        }
+    }
+
     public static let all: [PixelSyntax] = [
         .init(uid: "1.2.840.10008.1.2", keyword: "implicit-little", name: "Implicit VR Little Endian", codec: .native, isLossless: true),
         .init(uid: "1.2.840.10008.1.2.1", keyword: "explicit-little", name: "Explicit VR Little Endian", codec: .native, isLossless: true),

@@ -165,9 +165,16 @@ public final class FrameReader {
                              + "which has \(length) (\(format.rows)×\(format.columns), \(format.bitsAllocated) bits allocated, "
                              + "\(format.numberOfFrames) frames)")
         }
-        let readCount = Int(min(UInt64(count), length - startByte))
-        var bytes = try source.read(at: offset + startByte, count: readCount)
+        // Big endian words are counted from the value's first byte (PS3.5 7.3): a frame of 8-bit OW samples with
+        // an odd length starts inside a word, so the read starts at that word and what precedes the frame is
+        // dropped once swapped.
+        let lead = swapWidth > 1 ? startByte % UInt64(swapWidth) : 0
+        var wanted = UInt64(count) + lead
+        if swapWidth > 1, wanted % UInt64(swapWidth) != 0 { wanted += UInt64(swapWidth) - wanted % UInt64(swapWidth) }
+        let readCount = Int(min(wanted, length - (startByte - lead)))
+        var bytes = try source.read(at: offset + startByte - lead, count: readCount)
         if swapWidth > 1 { Self.swap(&bytes, width: swapWidth) }
+        if lead > 0 { bytes.removeFirst(min(Int(lead), bytes.count)) }
         if shift > 0 {
             // 1-bit frames are packed end to end: realign this one to bit 0 (bits fill each byte from bit 0).
             if bytes.count < count { bytes.append(0) }

@@ -57,7 +57,8 @@ struct GreyscalePipeline {
             let function = source.string(.voiLUTFunction).flatMap { VOIFunction(rawValue: $0.trimmingSpaces) } ?? .linear
             if let c = centers.first, let w = widths.first, w > 0 || (function == .linearExact && w > 0) {
                 voi = .window(Window(center: c, width: w, function: function))
-            } else if let item = ds.items(.voiLUTSequence).first, let lut = LookupTable(item: item, signedInput: false) {
+            } else if let item = ds.items(.voiLUTSequence).first,
+                      let lut = LookupTable(item: item, signedInput: Self.modalityOutputCanBeNegative(modality, f)) {
                 voi = .table(lut)
             } else {
                 voi = nil  // min/max of the frame, decided once the values are known
@@ -65,6 +66,19 @@ struct GreyscalePipeline {
         }
         let shape = ds.string(.presentationLUTShape)?.trimmingSpaces
         inverse = shape == "INVERSE" || (shape != "IDENTITY" && f.photometric == .monochrome1)
+    }
+
+    /// Whether the VOI LUT Descriptor's first mapped value is read as SS (PS3.3 C.11.2.1.1): it is when the
+    /// Modality transform's output can be negative, as a CT's Hounsfield units are with unsigned stored values
+    /// and Rescale Intercept −1024; read as US, 0xFC00 put every value below the table (one grey level).
+    static func modalityOutputCanBeNegative(_ modality: Modality, _ f: PixelFormat) -> Bool {
+        switch modality {
+        case .table: return false  // a Modality LUT's output is unsigned
+        case .rescale(let slope, let intercept):
+            let bits = Double(min(max(f.bitsStored, 1), 32))
+            let lowest = f.isSigned ? -pow(2, bits - 1) : 0, highest = f.isSigned ? pow(2, bits - 1) - 1 : pow(2, bits) - 1
+            return min(lowest * slope + intercept, highest * slope + intercept) < 0
+        }
     }
 
     @inline(__always)

@@ -106,6 +106,10 @@ public enum Renderer {
             if frame.format.bytesPerSample == 1 {
                 let p = raw.bindMemory(to: UInt8.self)
                 for k in 0..<min(n, p.count) { body(Int(((UInt32(p[k]) >> shift) & mask) ^ flip), k) }
+            } else if frame.format.bytesPerSample == 4 {
+                // 32 bits allocated, at most 16 stored: read as 16-bit words, pixel k was half of sample k / 2.
+                let p = raw.bindMemory(to: UInt32.self)
+                for k in 0..<min(n, p.count) { body(Int(((UInt32(littleEndian: p[k]) >> shift) & mask) ^ flip), k) }
             } else {
                 let p = raw.bindMemory(to: UInt16.self)
                 for k in 0..<min(n, p.count) { body(Int(((UInt32(UInt16(littleEndian: p[k])) >> shift) & mask) ^ flip), k) }

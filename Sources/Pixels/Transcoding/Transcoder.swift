@@ -80,7 +80,7 @@ public enum Transcoder {
         let ts = target.transferSyntax
         var header = reader.dataSet
         update(&header, format: out, numberOfFrames: source.numberOfFrames,
-               lossySource: sourceSyntax.map { !$0.isLossless } ?? false)
+               lossyMethod: sourceSyntax?.lossyMethod)
         if ts.isDeflated {
             // A deflated dataset is one zlib stream: built whole in memory.
             return try deflated(reader, header: header, format: out, rawCopy: rawCopy, target: target, fileMeta: fileMeta, write: write)
@@ -152,7 +152,8 @@ public enum Transcoder {
     }
 
     /// The header for the new pixels.
-    static func update(_ ds: inout DataSet, format f: PixelFormat, numberOfFrames: Int, lossySource: Bool) {
+    /// `lossyMethod`: the source's lossy compression (C.7.6.1.1.5.1), nil when it is lossless.
+    static func update(_ ds: inout DataSet, format f: PixelFormat, numberOfFrames: Int, lossyMethod: String?) {
         for e in ds where e.tag.isGroupLength { ds.remove(e.tag) }
         ds.remove(.extendedOffsetTable)
         ds.remove(.extendedOffsetTableLengths)
@@ -162,7 +163,12 @@ public enum Transcoder {
         ds.setUInt16(UInt16(f.bitsAllocated), for: .bitsAllocated)
         ds.setUInt16(UInt16(f.bitsStored), for: .bitsStored)
         ds.setUInt16(UInt16(f.highBit), for: .highBit)
-        if lossySource && ds.string(.lossyImageCompression) != "01" { ds.setString("01", for: .lossyImageCompression, vr: .CS) }
+        if let lossyMethod {
+            if ds.string(.lossyImageCompression) != "01" { ds.setString("01", for: .lossyImageCompression, vr: .CS) }
+            // Type 1C once 2110 is 01 (the DX, MG and IO image modules): the source's syntax names the method.
+            // The ratio is kept when present; the syntax does not tell it (an earlier lossy step may have set it).
+            if ds[.lossyImageCompressionMethod] == nil { ds.setString(lossyMethod, for: .lossyImageCompressionMethod, vr: .CS) }
+        }
     }
 
     static func fileMetaBytes(_ reader: FrameReader, syntax: TransferSyntax) throws -> [UInt8] {

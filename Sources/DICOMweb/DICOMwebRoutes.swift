@@ -572,10 +572,11 @@ struct DICOMwebRoutes: Sendable {
     static func window(_ text: String?) throws -> (Double, Double, String)? {
         guard let text else { return nil }
         let parts = text.split(separator: ",").map(String.init)
-        let function = parts.count > 2 ? parts[2].lowercased() : "linear"
+        // PS3.18 spells the exact function `linear-exact`; the VOI LUT Function's term (LINEAR_EXACT) is taken too.
+        let function = parts.count > 2 ? parts[2].trimmed.lowercased().replacingOccurrences(of: "-", with: "_") : "linear"
         guard (2...3).contains(parts.count), let c = Double(parts[0]), let width = Double(parts[1]), width > 0,
               ["linear", "linear_exact", "sigmoid"].contains(function) else {
-            throw HTTPError(.badRequest, message: "window is center,width[,linear|linear_exact|sigmoid]")
+            throw HTTPError(.badRequest, message: "window is center,width[,linear|linear-exact|sigmoid]")
         }
         return (c, width, function)
     }

@@ -13,19 +13,24 @@ struct OrthancPeer {
     static var isInstalled: Bool { ExternalTool.exists("/usr/sbin/Orthanc") && ExternalTool.exists("/usr/bin/curl") }
 
     /// `modalities`: AE title → port on 127.0.0.1, the peers Orthanc may query, move to and from (each known to
-    /// its REST API by its AE title in lower case).
-    static func start(modalities: [String: Int]) async throws -> OrthancPeer {
+    /// its REST API by its AE title in lower case). `dicomWebServers`: name → base URL of the DICOMweb servers
+    /// its DICOMweb plugin may call (the plugin is loaded only with some).
+    static func start(modalities: [String: Int], dicomWebServers: [String: String] = [:]) async throws -> OrthancPeer {
         let folder = try ExternalTool.temporaryDirectory("orthanc")
         let dicomPort = PynetdicomTests.freePort(), httpPort = PynetdicomTests.freePort()
         var entries: [String: Any] = [:]
         for (ae, port) in modalities { entries[ae.lowercased()] = [ae, "127.0.0.1", port] }
-        let config: [String: Any] = [
+        var config: [String: Any] = [
             "Name": "arca-test", "StorageDirectory": folder.path + "/storage", "IndexDirectory": folder.path + "/storage",
             "DicomAet": "ORTHANC", "DicomPort": dicomPort, "HttpPort": httpPort, "RemoteAccessAllowed": false,
             "AuthenticationEnabled": false, "DicomAlwaysAllowStore": true, "DicomAlwaysAllowFind": true, "DicomAlwaysAllowMove": true,
             "DicomAlwaysAllowGet": true, "DicomAlwaysAllowEcho": true, "DicomCheckCalledAet": false, "Plugins": [String](),
             "DefaultEncoding": "Utf8", "DicomModalities": entries, "ConcurrentJobs": 1, "SynchronousCMove": true,
         ]
+        if !dicomWebServers.isEmpty {
+            config["Plugins"] = [OrthancPlugin.dicomWeb]
+            config["DicomWeb"] = ["Enable": true, "Root": "/dicom-web/", "Servers": dicomWebServers.mapValues { [$0] }] as [String: Any]
+        }
         let path = folder.appendingPathComponent("orthanc.json")
         try JSONSerialization.data(withJSONObject: config).write(to: path)
         let process = try await PynetdicomTests.startPeer("/usr/sbin/Orthanc", [path.path], port: dicomPort)
@@ -46,6 +51,25 @@ struct OrthancPeer {
     func post(_ path: String, _ body: String) async throws -> Any {
         try json(try await ExternalTool.runAsync("/usr/bin/curl", ["-sf", "-X", "POST", "--data-binary", body,
                                                                    "http://127.0.0.1:\(httpPort)\(path)"]))
+    }
+
+    /// A DICOM file given to Orthanc (`POST /instances`).
+    func upload(_ file: URL) async throws -> Any {
+        try json(try await ExternalTool.runAsync("/usr/bin/curl", ["-sf", "-X", "POST", "--data-binary", "@" + file.path,
+                                                                   "http://127.0.0.1:\(httpPort)/instances"]))
+    }
+
+    func delete(_ path: String) async throws -> Any {
+        try json(try await ExternalTool.runAsync("/usr/bin/curl", ["-sf", "-X", "DELETE", "http://127.0.0.1:\(httpPort)\(path)"]))
+    }
+
+    /// A resource's bytes (a stored file: `/instances/{id}/file`).
+    func download(_ path: String) async throws -> [UInt8] {
+        let out = folder.appendingPathComponent("download-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let r = try await ExternalTool.runAsync("/usr/bin/curl", ["-sf", "-o", out.path, "http://127.0.0.1:\(httpPort)\(path)"])
+        guard r.status == 0 else { throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "curl: \(r.status) \(r.stderr)"]) }
+        return Array(try Data(contentsOf: out))
     }
 
     func put(_ path: String, _ body: String) async throws -> Any {

@@ -29,6 +29,8 @@ public struct Peer: Sendable {
     public static let sqlite3 = Peer("sqlite3 (apt-get install sqlite3)", installed: programs(["sqlite3"]))
     public static let b3sum = Peer("b3sum (the BLAKE3 reference command)", installed: programs(["b3sum"]))
     public static let orthanc = Peer("Orthanc (apt-get install orthanc)", installed: ExternalTool.exists("/usr/sbin/Orthanc"))
+    public static let orthancDICOMweb = Peer("Orthanc's DICOMweb plugin (apt-get install orthanc-dicomweb)",
+                                             installed: FileManager.default.fileExists(atPath: OrthancPlugin.dicomWeb))
     /// The encoders and decoders the pixel corpus is made and checked with.
     public static let pixelTools = Peer("DCMTK and GDCM (apt-get install dcmtk libgdcm-tools)",
                                         installed: programs(["dcmcrle", "dcmcjpeg", "dcmcjpls", "dcmdrle", "dcmdjpeg", "dcmdjpls",
@@ -58,4 +60,9 @@ extension Trait where Self == ConditionTrait {
         if ExternalTool.isCI { throw ExternalTool.MissingPeer(description: "\(missing) is not installed and CI=true: run scripts/test, which installs it") }
         return false
     }
+}
+
+/// Where Debian installs Orthanc's plugins.
+public enum OrthancPlugin {
+    public static let dicomWeb = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
 }

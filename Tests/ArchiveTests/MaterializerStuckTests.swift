@@ -43,7 +43,12 @@ import Testing
         let f = try MaterializerHoldTests.Fixture(hold: Materializer.Hold(limit: 1 << 30))
         defer { f.close() }
         f.materializer.expect("1/2/4.dcm")  // a commit begun, its job never queued
+        let start = Date()
         f.materializer.waitMaterialized("1/2/4.dcm", timeout: 0.3)
+        // It waited (a lower bound: no flake on a loaded machine), and came back with the path still not placed.
+        #expect(Date().timeIntervalSince(start) >= 0.29)
+        #expect(f.materializer.isPending("1/2/4.dcm"))
         f.materializer.withdraw("1/2/4.dcm")
+        #expect(!f.materializer.isPending("1/2/4.dcm"))
     }
 }

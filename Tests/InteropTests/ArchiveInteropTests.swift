@@ -79,7 +79,8 @@ import TestSupport
         let old = try Self.sample(sop: "1.2.3.8.1", description: "Old")
         let server = try await TestServer.start { $0.duplicate = .replace }
         defer { Task { await server.stop() } }
-        _ = try await Self.storescu(server, [old])
+        let first = try await Self.storescu(server, [old])
+        #expect(first.stderr.contains("(Success)"), "\(first.stderr)")
         let newer = try Self.sample(study: try DICOMFile.read(path: old.path).dataSet.uid(.studyInstanceUID), sop: "1.2.3.8.1", description: "New")
         // Same study, series differs (a new sample): the replacement lands at its own path, the old file goes.
         let r = try await Self.storescu(server, [newer])

@@ -137,11 +137,11 @@ import TestSupport
 
     // MARK: Storage commitment with pynetdicom
 
-    /// A server that knows pynetdicom's commitment SCP (PYCOMMIT, listening on the port after `listen`).
+    /// A server that knows pynetdicom's commitment SCP (PYCOMMIT, listening on `listen`, a port drawn free).
     static func commitmentServer() async throws -> (server: TestServer, listen: Int) {
         let listen = PynetdicomTests.freePort()
         let server = try await TestServer.start {
-            $0.remotes = [RemoteAE(aeTitle: "PYCOMMIT", host: "127.0.0.1", port: listen + 1)]
+            $0.remotes = [RemoteAE(aeTitle: "PYCOMMIT", host: "127.0.0.1", port: listen)]
         }
         return (server, listen)
     }
@@ -152,7 +152,7 @@ import TestSupport
                                   bogus: [String] = []) async throws -> [String: Any]? {
         let r = try await ExternalTool.runAsync("python3", [interop + "/pynetdicom-commit.py", String(server.port), mode]
                                                 + files.map(\.path) + (bogus.isEmpty ? [] : ["--bogus"] + bogus),
-                                                environment: ["PYCOMMIT_LISTEN": String(listen + 1)])
+                                                environment: ["PYCOMMIT_LISTEN": String(listen)])
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
         let report = r.stdout.split(separator: "\n").last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         if report == nil { Issue.record("no report: \(r.stdout)\(r.stderr)") }

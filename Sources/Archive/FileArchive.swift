@@ -306,18 +306,14 @@ public final class FileArchive: Sendable {
     public var incomingDirectory: String { configuration.root + "/" + Self.incomingFolder }
 
     /// `claimed`, and on an index several nodes share, the instance claimed across them for the time of `body`
-    /// too; when another node holds it, the duplicate policy answers without running `body`. `body` is given the
+    /// too; while another node holds it, this waits for that node's commit (`claimAcrossNodes`). `body` is given the
     /// claim's lookup when it found no row (its commit then need not look again). A commit that records the
     /// instance's row ends the claim with it; one that does not (ignored, refused, failed) releases it here.
     public func claimedAcrossNodes(_ sop: String, relative: String,
                                    _ body: (EarlyLookup?) async throws -> CommitResult) async throws -> CommitResult {
         try await claimed(sop) {
             guard let index else { return try await body(nil) }
-            let lookup: EarlyLookup?
-            switch try await claimAcrossNodes(sop, relative: relative, index) {
-            case .decided(let result): return result
-            case .claimed(let found): lookup = found
-            }
+            let lookup = try await claimAcrossNodes(sop, index)
             do {
                 let result = try await body(lookup)
                 if case .ignored = result { await index.release(instance: sop) }
@@ -329,34 +325,26 @@ public final class FileArchive: Sendable {
         }
     }
 
-    private enum CrossNodeClaim {
-        /// Claimed; with the lookup when it found no row.
-        case claimed(EarlyLookup?)
-        /// Another node is committing the instance: the duplicate policy's answer.
-        case decided(CommitResult)
-    }
-
-    /// Claims `sop` in the shared index; when another node is committing the same instance now, the policy
-    /// decides without committing: `reject` refuses (0x0111, one of two simultaneous senders is told it is a
-    /// duplicate), `ignore` answers success, `replace` waits for the other node's commit and then replaces its file.
-    private func claimAcrossNodes(_ sop: String, relative: String, _ index: any InstanceIndex) async throws -> CrossNodeClaim {
-        // `replace` waits for the other node's commit; the index has no notification for it, so the retries
-        // back off (1 ms doubling to 64 ms) rather than asking the database a thousand times a second.
+    /// Claims `sop` in the shared index. When another node is committing the same instance now, this waits for
+    /// its commit whatever the policy, and the policy decides after, against the row as it then is (the commit's
+    /// own lookup): deciding at once answered `ignore`'s success, or `reject`'s "duplicate", for an instance the
+    /// other node could still fail to store (its disk full, its index gone), and the sender would not send it again.
+    /// A node that dies holding a claim loses it when its lease runs out.
+    private func claimAcrossNodes(_ sop: String, _ index: any InstanceIndex) async throws -> EarlyLookup? {
+        // The index has no notification for another node's commit, so the retries back off (1 ms doubling to
+        // 64 ms) rather than asking the database a thousand times a second.
         var pause: UInt64 = 1_000_000
         while true {
             let claim: InstanceClaim
             do { claim = try await index.claim(instance: sop) } catch {
+                // The server may have committed the claim before the answer was lost: not left for the lease.
+                await index.release(instance: sop)
                 throw ArchiveError.outOfResources("index unavailable: \(error)")
             }
             switch claim {
-            case .claimed: return .claimed(nil)
-            case .claimedNew: return .claimed(EarlyLookup(sopInstanceUID: sop, proof: .claimed))
-            case .heldElsewhere: break
-            }
-            switch configuration.duplicatePolicy {
-            case .reject: throw ArchiveError.duplicate("SOP Instance \(sop) is being archived by another node")
-            case .ignore: return .decided(.ignored(path: relative))
-            case .replace:
+            case .claimed: return nil
+            case .claimedNew: return EarlyLookup(sopInstanceUID: sop, proof: .claimed)
+            case .heldElsewhere:
                 try await Task.sleep(nanoseconds: pause)
                 pause = min(pause * 2, 64_000_000)
             }

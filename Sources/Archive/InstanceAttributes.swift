@@ -32,28 +32,34 @@ public struct InstanceAttributes: Sendable, Equatable {
 
     /// Reads them from a dataset (names decoded from their character set).
     public init(_ ds: DataSet) {
-        patientID = ds.string(.patientID) ?? ""
-        issuerOfPatientID = ds.string(.issuerOfPatientID) ?? ""
-        patientName = ds.string(.patientName) ?? ""
-        patientBirthDate = ds.string(.patientBirthDate) ?? ""
-        patientSex = ds.string(.patientSex) ?? ""
+        // A NUL inside a value (trailing ones are trimmed as padding) is kept out of the index: PostgreSQL refuses
+        // it in text (SQLSTATE 22021), so the instance was refused on every try there while SQLite stored it.
+        func text(_ tag: Tag) -> String {
+            guard let value = ds.string(tag) else { return "" }
+            return value.utf8.contains(0) ? value.filter { $0 != "\u{0}" } : value
+        }
+        patientID = text(.patientID)
+        issuerOfPatientID = text(.issuerOfPatientID)
+        patientName = text(.patientName)
+        patientBirthDate = text(.patientBirthDate)
+        patientSex = text(.patientSex)
         studyInstanceUID = ds.uid(.studyInstanceUID) ?? ""
-        studyDate = ds.string(.studyDate) ?? ""
-        studyTime = ds.string(.studyTime) ?? ""
-        accessionNumber = ds.string(.accessionNumber) ?? ""
-        studyDescription = ds.string(.studyDescription) ?? ""
-        referringPhysicianName = ds.string(.referringPhysicianName) ?? ""
-        studyID = ds.string(.studyID) ?? ""
+        studyDate = text(.studyDate)
+        studyTime = text(.studyTime)
+        accessionNumber = text(.accessionNumber)
+        studyDescription = text(.studyDescription)
+        referringPhysicianName = text(.referringPhysicianName)
+        studyID = text(.studyID)
         seriesInstanceUID = ds.uid(.seriesInstanceUID) ?? ""
-        modality = ds.string(.modality) ?? ""
+        modality = text(.modality)
         seriesNumber = ds.int(.seriesNumber)
-        seriesDescription = ds.string(.seriesDescription) ?? ""
-        bodyPartExamined = ds.string(.bodyPartExamined) ?? ""
+        seriesDescription = text(.seriesDescription)
+        bodyPartExamined = text(.bodyPartExamined)
         sopClassUID = ds.uid(.sopClassUID) ?? ""
         sopInstanceUID = ds.uid(.sopInstanceUID) ?? ""
         instanceNumber = ds.int(.instanceNumber)
-        seriesDate = ds.string(.seriesDate) ?? ""
-        seriesTime = ds.string(.seriesTime) ?? ""
+        seriesDate = text(.seriesDate)
+        seriesTime = text(.seriesTime)
         rows = ds.int(.rows)
         columns = ds.int(.columns)
         bitsAllocated = ds.int(.bitsAllocated)

@@ -102,6 +102,7 @@ public enum DICOMwebServer {
         // Outermost but for the headers: even a request refused by authentication, or failing, is recorded with
         // its status.
         router.add(middleware: AccessMiddleware(access: configuration.access, audit: configuration.audit))
+        router.add(middleware: RequestOriginMiddleware(corsOrigins: configuration.corsOrigins, credentialsRequired: configuration.access.required))
         router.add(middleware: ErrorMiddleware(logger: logger))
         router.add(middleware: MetricsMiddleware())
         // Over plain HTTP stored instances go out as file regions, which TLS cannot take.

@@ -24,7 +24,7 @@ extension DICOMwebRoutes {
 
     func store(_ request: Request, study: String?) async throws -> Response {
         if let study, !UIDString.isValid(study) { throw HTTPError(.badRequest, message: "\(study.prefix(70)) is not a UID") }
-        let contentType = MediaRange.parse(request.headers[.contentType]).first
+        let contentType = MediaRange.contentType(request.headers[.contentType])
         guard let contentType, contentType.type == "multipart/related",
               contentType.parameters["type"].map({ $0 == "application/dicom" }) ?? true else {
             throw HTTPError(.unsupportedMediaType, message: "STOW-RS takes multipart/related; type=\"application/dicom\"")

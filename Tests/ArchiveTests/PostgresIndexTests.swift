@@ -100,8 +100,8 @@ struct PostgresIndexTests {
             }
             return try await group.reduce(into: [Int]()) { $0.append($1) }
         }
-        #expect(opened == [7, 7, 7, 7])
-        #expect(try PostgresTestServer.psql(url, "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version") == "1,2,3,4,5,6,7\n")
+        #expect(opened == [8, 8, 8, 8])
+        #expect(try PostgresTestServer.psql(url, "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version") == "1,2,3,4,5,6,7,8\n")
     }
 
     /// A study created, or moved to another patient, while another transaction (another node) changes that patient
@@ -209,6 +209,91 @@ struct PostgresIndexTests {
         index.close()
     }
 
+    /// Two transactions adding a study each to one patient: a new study's trigger reads its patient FOR SHARE,
+    /// then the patient's count is updated. Both holding the share lock, each update waited for the other: a
+    /// deadlock, one of them aborted after PostgreSQL's 1 s `deadlock_timeout`. `arca_record` now locks the patient
+    /// row before the insert, so the second waits for the first instead.
+    @Test func twoNewStudiesOfOnePatientDoNotDeadlock() async throws {
+        let url = try PostgresTestServer.makeDatabase()
+        let index = try Self.node(url, "studies")
+        defer { index.close() }
+        func record(_ study: String) -> InstanceRecord {
+            SQLiteIndexTests.record(SQLiteIndexTests.attributes(patient: "P1", study: study, series: study + ".1", sop: study + ".1.1"))
+        }
+        try index.recordBatch([record("1.1")])
+        // Another node's transaction, stopped between its new study's insert and its patient's count update.
+        let gate = try await Gate(url, key: 4102)
+        let other = try BackgroundSQL(url, """
+            BEGIN; INSERT INTO studies (study_uid, patient_pk) VALUES ('2.1', (SELECT pk FROM patients WHERE patient_id = 'P1'));
+            \(gate.wait) UPDATE patients SET number_of_studies = number_of_studies + 1 WHERE patient_id = 'P1'; COMMIT;
+            """)
+        #expect(try await gate.waited())
+        let recording = Task.detached { try index.recordNow(record("3.1")) }
+        #expect(try await Self.eventually {
+            try PostgresTestServer.psql(url, """
+                SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
+                  AND query LIKE '%arca_record%'
+                """) == "1\n"
+        })
+        // It waits before writing its study (for the patient row), not after: no write of the studies table held
+        // while it waits. Waiting after its insert, it held the patient FOR SHARE, and the other's count update
+        // then deadlocked with it (PostgreSQL aborted one after 1 s; the batch's row-by-row retry hid it).
+        #expect(try PostgresTestServer.psql(url, """
+            SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+              WHERE a.datname = current_database() AND a.query LIKE '%arca_record%'
+                AND l.relation = 'studies'::regclass AND l.mode = 'RowExclusiveLock'
+            """) == "0\n")
+        try await gate.open()
+        #expect(await other.status() == 0)
+        try await recording.value
+        #expect(try PostgresTestServer.psql(url, "SELECT number_of_studies FROM patients WHERE patient_id = 'P1'") == "3\n")
+    }
+
+    /// A NUL inside a value (trailing ones are padding) is kept out of the index: PostgreSQL refuses it in text,
+    /// so the instance was refused on every try there (SQLite stored it).
+    @Test func aNULInsideAValueIsKeptOutOfTheIndex() throws {
+        let url = try PostgresTestServer.makeDatabase()
+        let index = try Self.node(url, "nul")
+        defer { index.close() }
+        var ds = DataSet()
+        ds.setString("P\u{0}9", for: .patientID, vr: .LO)
+        ds.setString("DOE\u{0}^JOHN", for: .patientName, vr: .PN)
+        ds.setString("CHEST\u{0}CT", for: .studyDescription, vr: .LO)
+        ds.setString("9.1", for: .studyInstanceUID, vr: .UI)
+        ds.setString("9.1.1", for: .seriesInstanceUID, vr: .UI)
+        ds.setString("9.1.1.1", for: .sopInstanceUID, vr: .UI)
+        let attributes = InstanceAttributes(ds)
+        #expect(attributes.patientID == "P9" && attributes.patientName == "DOE^JOHN" && attributes.studyDescription == "CHESTCT")
+        try index.recordNow(SQLiteIndexTests.record(attributes))
+        #expect(try PostgresTestServer.psql(url, "SELECT patient_id || ' ' || name FROM patients") == "P9 DOE^JOHN\n")
+    }
+
+    /// Another node's claim is waited for whatever the duplicate policy: `ignore` answered success at once (and
+    /// `reject` "duplicate") for an instance that node could still fail to store, and the sender would not send it
+    /// again. Here the other node's commit fails (its claim released, no row): this node then stores it.
+    @Test func anotherNodesClaimIsWaitedForUnderEveryPolicy() async throws {
+        let url = try PostgresTestServer.makeDatabase()
+        let a = try Self.node(url, "a"), b = try Self.node(url, "b")
+        let root = try ExternalTool.temporaryDirectory("claims")
+        defer { try? FileManager.default.removeItem(at: root) }
+        for (n, policy) in [DuplicatePolicy.ignore, .reject, .replace].enumerated() {
+            let sop = "1.9.\(n)"
+            let archive = try FileArchive(configuration: FileArchive.Configuration(root: root.path, duplicatePolicy: policy, journal: nil),
+                                          index: b)
+            #expect(try await a.claim(instance: sop) == .claimedNew)
+            let committing = Task {
+                try await archive.claimedAcrossNodes(sop, relative: sop + ".dcm") { lookup in
+                    #expect(lookup != nil, "\(policy): claimed, with no row to look up")
+                    await b.release(instance: sop)
+                    return .stored(path: sop + ".dcm")
+                }
+            }
+            try await Task.sleep(for: .milliseconds(300))  // b asks while a holds it
+            await a.release(instance: sop)                  // a's commit failed: no row
+            #expect(try await committing.value == .stored(path: sop + ".dcm"), "\(policy)")
+        }
+    }
+
     @Test func aClaimIsExclusiveAcrossNodesAndADeadNodesClaimIsTakenOver() async throws {
         let url = try PostgresTestServer.makeDatabase()
         let a = try Self.node(url, "a"), b = try Self.node(url, "b")
@@ -226,6 +311,11 @@ struct PostgresIndexTests {
         c.close()
         #expect(try await Self.eventually { try await b.claim(instance: "1.2.4") == .claimedNew })
         #expect(try PostgresTestServer.psql(url, "SELECT node FROM ingest_claims WHERE sop_uid = '1.2.4'") == "b\n")
+        // A node's own claim, left by an attempt whose answer was lost, is its own to take again at once (the
+        // node commits one UID at a time); it waited for the lease's 60 s.
+        #expect(try await b.claim(instance: "1.2.5") == .claimedNew)
+        #expect(try await b.claim(instance: "1.2.5") == .claimedNew)
+        #expect(try await a.claim(instance: "1.2.5") == .heldElsewhere)
         // Two live processes may not share a node name.
         #expect(throws: (any Error).self) { _ = try Self.node(url, "a") }
     }

@@ -245,6 +245,26 @@ typealias Tag = DICOM.Tag
         #expect(try sql("PATIENT", [(.patientName, "SMI*")], model: .patientRoot).contains("FROM patients p"))
     }
 
+    /// A search the engine decides on (a key the index does not hold) still bounds its statement: at most the
+    /// instances it may read plus the offset and the answers, so PostgreSQL never sends the whole table ahead.
+    @Test func aSearchDecidedOnInstancesIsBoundedInSQL() throws {
+        var ds = DataSet()
+        ds.setString("IMAGE", for: .queryRetrieveLevel, vr: .CS)
+        ds.setString("1", for: .studyInstanceUID)
+        ds.setString("1.1", for: .seriesInstanceUID)
+        ds.setString("CHEST*", for: Tag(0x0008, 0x1090))  // Manufacturer's Model Name: not in the index
+        var query = try Query(identifier: ds, model: .studyRoot, options: QueryOptions())
+        query.offset = 7
+        let compiled = QueryCompiler.compile(query, dialect: SQLiteDialect(), limit: 11, maxExamined: 1000)
+        #expect(!compiled.limitInSQL && !compiled.instanceKeys.isEmpty)
+        #expect(compiled.sql.hasSuffix(" LIMIT ?\(compiled.arguments.count)"), "\(compiled.sql)")
+        let bound: Int64 = 1000 + 7 + 11 + 1
+        #expect(compiled.arguments.last == IndexValue.integer(bound))
+        // Overflowing sums leave the statement unbounded rather than wrong.
+        query.offset = .max
+        #expect(!QueryCompiler.compile(query, dialect: SQLiteDialect(), limit: 11, maxExamined: 1000).sql.contains("LIMIT"))
+    }
+
     @Test(arguments: IndexEngine.embedded) func personNamesMatchInsensitively(engine: IndexEngine) throws {
         let f = try Self.fixture(engine)
         defer { try? FileManager.default.removeItem(at: f.directory) }

@@ -79,13 +79,18 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
         self.node = node ?? ProcessInfo.processInfo.hostName + ":" + String(ProcessInfo.processInfo.processIdentifier)
         self.logger = logger
         var configuration = parsed.configuration
+        // The server's side of each connection probes a silent peer after 10 s: a node whose host died (power,
+        // panic, a partition) held its session's locks (its name, the merger's lead) for the kernel's default
+        // two hours, and the node could not start again under its name. (Ignored over a Unix socket.)
+        let keepalives = [("tcp_keepalives_idle", "10"), ("tcp_keepalives_interval", "5"), ("tcp_keepalives_count", "3")]
+        configuration.options.additionalStartupParameters = keepalives
         // The node's session and the placement listener keep one connection each for good.
         configuration.options.maximumConnections = max(3, maxConnections)
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
         var committing = parsed.configuration
         committing.options.maximumConnections = 2
-        committing.options.additionalStartupParameters = [("statement_timeout", "\(Int(commitTimeout * 700))ms")]
+        committing.options.additionalStartupParameters = [("statement_timeout", "\(Int(commitTimeout * 700))ms")] + keepalives
         let committer = PostgresClient(configuration: committing, backgroundLogger: logger)
         self.committer = committer
         self.commitTimeout = commitTimeout

@@ -9,19 +9,22 @@ import Foundation
 /// trip per instance instead of the ten statements SQLite runs in-process, and the function's statements are
 /// planned once per connection (PL/pgSQL keeps them prepared).
 enum PostgresSchema {
-    static let currentVersion = 7
+    static let currentVersion = 8
 
     /// Versions 1–3 are SQLite's v1–v3 (created at once: there is no older PostgreSQL index to upgrade); 4 adds
     /// what several nodes share: claims on instances being committed; 5 replaces `arca_record`, whose series
     /// move left both studies' SOP Classes in Study as they were (`arca index rebuild` repairs an index that
     /// met one); 6 adds `arca_claim`, a claim and its duplicate lookup in one round trip; 7 keeps each study's
-    /// patient attributes with the study (`StudyPatientCopy`, SQLite's v4).
+    /// patient attributes with the study (`StudyPatientCopy`, SQLite's v4); 8 replaces `arca_claim` (a node's own
+    /// claim left by a failed attempt is taken again at once) and `arca_record` (a new study locks its patient
+    /// row before the insert: two nodes adding studies of one patient deadlocked).
     static let migrations: [(version: Int, sql: String)] = [
         (3, tables),
         (4, claims),
         (5, recordFunction + "\nINSERT INTO schema_version (version) VALUES (5);"),
-        (6, claimFunction),
+        (6, claimFunction + "\nINSERT INTO schema_version (version) VALUES (6);"),
         (7, StudyPatientCopy.postgres + "\nINSERT INTO schema_version (version) VALUES (7);"),
+        (8, recordFunction + "\n" + claimFunction + "\nINSERT INTO schema_version (version) VALUES (8);"),
     ]
 
     /// The statements of a migration's text: split at the semicolons outside `$$` function bodies.
@@ -203,8 +206,11 @@ enum PostgresSchema {
     /// that row, `RecordBatch`) while this insert waited for it; a single statement's snapshot would predate that
     /// row, and so would the transaction's under a stricter isolation level, where the function answers 2. The
     /// claim's commit does not wait for the WAL flush (`synchronous_commit` off for its transaction only).
+    /// A claim this node already holds is its own to take again: the attempt that made it failed after the server
+    /// committed it (a timeout, a closed connection) or could not release it, and the node, alive, would otherwise
+    /// have refused or waited on its own claim for the lease's 60 s (its commits of one UID are one at a time).
     static let claimFunction = """
-        CREATE FUNCTION arca_claim(p_sop TEXT, p_node TEXT, p_lease_seconds BIGINT) RETURNS INTEGER LANGUAGE plpgsql AS $$
+        CREATE OR REPLACE FUNCTION arca_claim(p_sop TEXT, p_node TEXT, p_lease_seconds BIGINT) RETURNS INTEGER LANGUAGE plpgsql AS $$
         BEGIN
             -- A claim is a lease between live nodes, not data: its commit need not wait for the WAL flush (it is
             -- visible to the other nodes at once either way; a server crash ends every node's session, and so
@@ -213,6 +219,7 @@ enum PostgresSchema {
             INSERT INTO ingest_claims (sop_uid, node) VALUES (p_sop, p_node)
             ON CONFLICT (sop_uid) DO UPDATE SET node = EXCLUDED.node, claimed_at = now()
                 WHERE ingest_claims.claimed_at < now() - make_interval(secs => p_lease_seconds)
+                    OR ingest_claims.node = EXCLUDED.node
                     OR arca_node_gone(ingest_claims.node);
             IF NOT FOUND THEN
                 RETURN 0;
@@ -225,7 +232,6 @@ enum PostgresSchema {
             END IF;
             RETURN 1;
         END $$;
-        INSERT INTO schema_version (version) VALUES (6);
         """
 
     /// `IndexStatements.record`, as one function: a write is one round trip.
@@ -267,6 +273,9 @@ enum PostgresSchema {
             -- Study
             SELECT pk, patient_pk INTO v_study, v_old_patient FROM studies WHERE study_uid = p_study_uid;
             IF v_study IS NULL THEN
+                -- The patient row locked first, as the count's update below will: the new study's trigger takes it
+                -- FOR SHARE, and two transactions holding that, each then updating the count, deadlocked.
+                PERFORM 1 FROM patients WHERE pk = v_patient FOR NO KEY UPDATE;
                 INSERT INTO studies (patient_pk, study_date, study_time, accession_number, description, referring_physician,
                         study_id, study_uid, referring_physician_folded)
                     VALUES (v_patient, p_study_date, p_study_time, p_accession, p_study_description, p_referring, p_study_id,

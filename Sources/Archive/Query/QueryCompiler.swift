@@ -69,7 +69,9 @@ enum QueryCompiler {
 
     /// `retrieveAETitle`: the title the answers carry in Retrieve AE Title (0008,0054), which a key of that
     /// attribute is matched against (it is ours, not the stored instances').
-    static func compile(_ query: Query, dialect: any SQLDialect, limit: Int, retrieveAETitle: String? = nil) -> CompiledQuery {
+    /// `maxExamined`: how many rows the engine reads from their stored instances before it gives up (`MatchRun`).
+    static func compile(_ query: Query, dialect: any SQLDialect, limit: Int, retrieveAETitle: String? = nil,
+                        maxExamined: Int = .max) -> CompiledQuery {
         var sql = SQLBuilder(dialect: dialect)
         let level = query.level
         var select: [String] = [primaryKey(level)]
@@ -136,6 +138,13 @@ enum QueryCompiler {
         let limitInSQL = instanceKeys.isEmpty && nullableKeys.isEmpty
         if limitInSQL {
             text += " LIMIT \(sql.bind(.integer(Int64(limit)))) OFFSET \(sql.bind(.integer(Int64(max(0, query.offset)))))"
+        } else {
+            // The engine decides on the rows: it reads at most `maxExamined` from their instances before giving up,
+            // and the others it takes are the offset and the answers, so no row past their sum is ever needed.
+            // Unbounded, PostgreSQL sent the whole table ahead of the checks (its rows are pushed, not pulled).
+            let (answers, o1) = max(0, query.offset).addingReportingOverflow(limit)
+            let (bound, o2) = maxExamined.addingReportingOverflow(answers)
+            if !o1, !o2, bound < Int.max { text += " LIMIT \(sql.bind(.integer(Int64(bound + 1))))" }
         }
         return CompiledQuery(sql: text, arguments: sql.arguments, columns: columns, instanceKeys: instanceKeys,
                              nullableKeys: nullableKeys, limitInSQL: limitInSQL)

@@ -355,7 +355,8 @@ public final class QueryEngine: Sendable {
 
     private func makeRun(_ query: Query) -> MatchRun {
         let limit = min(query.limit ?? maxResults, maxResults)
-        let compiled = QueryCompiler.compile(query, dialect: index.dialect, limit: limit + 1, retrieveAETitle: retrieveAETitle)
+        let compiled = QueryCompiler.compile(query, dialect: index.dialect, limit: limit + 1, retrieveAETitle: retrieveAETitle,
+                                             maxExamined: maxInstancesRead)
         return MatchRun(query: query, compiled: compiled, limit: limit, retrieveAETitle: retrieveAETitle, headers: headers, source: source,
                         maxInstancesRead: maxInstancesRead)
     }

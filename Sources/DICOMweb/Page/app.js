@@ -61,6 +61,7 @@ const T = {
   FailureReason: "00081197",
   PatientName: "00100010",
   PatientID: "00100020",
+  IssuerOfPatientID: "00100021",
   PatientBirthDate: "00100030",
   PatientSex: "00100040",
   PatientAge: "00101010",
@@ -295,6 +296,14 @@ class HttpError extends Error {
   }
 }
 
+/** What the server said in a JSON error: Hummingbird's `{"error":{"message":…}}`, or a top-level message. */
+function serverMessage(j) {
+  if (!j || typeof j !== "object") return "";
+  if (j.error && typeof j.error === "object" && typeof j.error.message === "string") return j.error.message;
+  for (const m of [j.Message, j.message, j.error]) if (typeof m === "string") return m;
+  return "";
+}
+
 /** A readable error from a failed response: the status and the first line of what the server said. */
 async function httpError(resp) {
   let detail = "";
@@ -302,7 +311,7 @@ async function httpError(resp) {
     const text = (await resp.text()).trim();
     try {
       const j = JSON.parse(text);
-      detail = j.Message || j.message || j.error || j.Details || "";
+      detail = serverMessage(j) || j.Details || "";
     } catch {
       detail = /^\s*</.test(text) ? "" : text;
     }
@@ -348,10 +357,11 @@ const instancePath = (s, r, i) => `${seriesPath(s, r)}/instances/${encodeURIComp
 
 // Study-level attributes the list shows. Only StudyDescription is outside QIDO's default study keys
 // (PS3.18 table 10.6.3-3); naming the others too costs nothing and helps servers that return fewer.
+// Indexed attributes only: one the index does not hold (Institution Name, which the viewer takes from the
+// metadata) made the server read a stored file for every row of every list page.
 const STUDY_FIELDS = [T.StudyDescription, T.ModalitiesInStudy, T.NumberOfStudyRelatedSeries, T.NumberOfStudyRelatedInstances,
-  T.PatientBirthDate, T.PatientSex, T.AccessionNumber, T.StudyTime, T.ReferringPhysicianName, T.InstitutionName];
-const SERIES_FIELDS = [T.SeriesDescription, T.SeriesNumber, T.Modality, T.NumberOfSeriesRelatedInstances, T.SeriesDate,
-  T.SeriesTime, T.BodyPartExamined];
+  T.PatientBirthDate, T.PatientSex, T.AccessionNumber, T.StudyTime, T.ReferringPhysicianName, T.IssuerOfPatientID];
+const SERIES_FIELDS = [T.SeriesDescription, T.SeriesNumber, T.Modality, T.NumberOfSeriesRelatedInstances, T.BodyPartExamined];
 const INSTANCE_FIELDS = [T.InstanceNumber, T.NumberOfFrames, T.Rows, T.Columns];
 const includes = (fields) => fields.map((f) => ["includefield", f]);
 
@@ -726,7 +736,9 @@ const listView = {
       ? ""
       : c.offset === 0 && !this.more
         ? plural(items.length, "study", "studies")
-        : `Studies ${start}–${end}${this.more ? "" : ` of ${end}`}`;
+        : `Studies ${start}–${end}${this.more ? "" : ` of ${end}`}`
+          // A column's sort orders the rows shown; the pages themselves come newest first.
+          + (this.sort ? " · sorted within this page" : "");
     $("page-number").textContent = `Page ${Math.floor(c.offset / c.limit) + 1}`;
     $("page-prev").disabled = c.offset === 0;
     $("page-next").disabled = !this.more;
@@ -772,11 +784,14 @@ function compare(a, b) {
   return typeof a === "number" && typeof b === "number" ? a - b : String(a).localeCompare(String(b), undefined, { numeric: true });
 }
 
-/** What a person types into "Patient name" as a PN pattern: "doe, jo" -> "doe^jo*"; explicit wildcards kept. */
+/** What a person types into "Patient name" as a PN pattern: "doe, jo" -> "doe^jo*"; "doe jo" -> "doe*jo*" (the
+ *  space may be the ^ between the family and given names or part of a family name such as "van der berg");
+ *  explicit wildcards and carets kept as typed. */
 function namePattern(input) {
-  let s = input.replace(/\s*,\s*/g, "^").replace(/\s+/g, " ");
-  if (!/[*?]/.test(s)) s += "*";
-  return s;
+  let s = input.trim().replace(/\s*,\s*/g, "^").replace(/\s+/g, " ");
+  if (/[*?]/.test(s)) return s;
+  if (!s.includes("^")) s = s.replace(/ /g, "*");
+  return s + "*";
 }
 
 /** [from, to] as yyyy-mm-dd for a shortcut: "any", "0" (today), "1" (yesterday) or "N" (last N days). */
@@ -845,16 +860,19 @@ const studyView = {
     }
   },
 
-  /** The patient's other studies, to compare with: a QIDO-RS search by patient ID. */
+  /** The patient's other studies, to compare with: a QIDO-RS search by patient ID and its issuer (the same ID
+   *  from another issuer is another patient in an archive fed by several sites). */
   async loadOthers(ds, gen) {
     const section = $("other-studies");
     section.hidden = true;
     const pid = str(ds, T.PatientID);
     if (!pid) return;
+    const issuer = str(ds, T.IssuerOfPatientID);
     try {
-      const { items } = await qido("/studies", [["PatientID", pid], ["limit", 51], ...includes(STUDY_FIELDS)]);
+      const keys = [["PatientID", pid], ...(issuer ? [["IssuerOfPatientID", issuer]] : [])];
+      const { items } = await qido("/studies", [...keys, ["limit", 51], ...includes(STUDY_FIELDS)]);
       if (gen !== this.generation) return;
-      const others = items.filter((d) => str(d, T.StudyInstanceUID) !== this.uid)
+      const others = items.filter((d) => str(d, T.StudyInstanceUID) !== this.uid && str(d, T.IssuerOfPatientID) === issuer)
         .sort((a, b) => compare(sortValue(b, "date"), sortValue(a, "date")));
       if (!others.length) return;
       for (const d of others) cache.studies.set(str(d, T.StudyInstanceUID), d);
@@ -1627,12 +1645,13 @@ const viewer = {
     e.preventDefault();
     this.viewport.focus({ preventScroll: true });
     this.viewport.setPointerCapture(e.pointerId);
+    // A colour image has no window: dragging with the window tool does nothing (it threw on every move).
+    if (mode === "wl" && this.isColor()) return;
     const rect = this.viewport.getBoundingClientRect();
     this.drag = {
       mode, id: e.pointerId, x: e.clientX, y: e.clientY,
       ox: e.clientX - rect.left - rect.width / 2, oy: e.clientY - rect.top - rect.height / 2,
     };
-    if (mode === "wl" && this.isColor()) return;
     if (mode === "wl" && !this.win) this.win = { ...(this.fileWin ?? this.estimatedWindow()) };
     this.viewport.classList.add("dragging");
     this.stopCine();
@@ -2090,8 +2109,8 @@ function parseStowResponse(status, statusText, text) {
   if (ds && typeof ds === "object") {
     for (const it of values(ds, T.ReferencedSOPSequence)) result.referenced.add(str(it, T.ReferencedSOPInstanceUID));
     for (const it of values(ds, T.FailedSOPSequence)) result.failed.set(str(it, T.ReferencedSOPInstanceUID), failureText(num(it, T.FailureReason)));
-    const msg = ds.Message || ds.message || ds.error;
-    if (typeof msg === "string") result.message = `HTTP ${status}: ${msg}`;
+    const msg = serverMessage(ds);
+    if (msg) result.message = `HTTP ${status}: ${msg}`;
   } else if (text && !/^\s*</.test(text)) {
     result.message = `HTTP ${status}: ${text.trim().split("\n")[0].slice(0, 200)}`;
   }

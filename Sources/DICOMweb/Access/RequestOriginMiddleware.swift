@@ -1,0 +1,55 @@
+import HTTPTypes
+import Hummingbird
+
+/// What a browser can be made to send on another site's behalf, refused:
+///
+/// - A request that changes something (STOW-RS) from a page of another origin: a page may POST to any address
+///   without asking first when its Content-Type is one a form could send, and a header such as
+///   `text/plain;q=0,multipart/related;boundary=b` passed for that (the route now reads one media type only).
+///   Allowed: no `Origin` (not a browser: storescu's peers, curl, dicomweb-client, Orthanc), the server's own
+///   origin (the web page's uploads), an origin of `http_cors_origins`.
+/// - Without credentials (a loopback server without users), a `Host` other than a loopback name: a page whose
+///   name is rebound to 127.0.0.1 (DNS rebinding) is its own origin, and would read and store as a local user.
+struct RequestOriginMiddleware<Context: RequestContext>: RouterMiddleware {
+    let corsOrigins: Set<String>
+    /// Whether every request must carry credentials (beyond loopback, or users configured): then a page of
+    /// another site that the browser lets through still has to authenticate.
+    let credentialsRequired: Bool
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let host = request.head.authority ?? ""
+        if !credentialsRequired, !host.isEmpty, !Self.isLoopbackName(host) {
+            throw HTTPError(.forbidden, message: "Host \(host.prefix(100)) is not a loopback name; this server takes no credentials and answers only its own machine")
+        }
+        if request.method != .get, request.method != .head, request.method != .options, let origin = request.headers[.origin],
+           !corsOrigins.contains(origin), !corsOrigins.contains("*"), !Self.isSameOrigin(origin, request) {
+            throw HTTPError(.forbidden, message: "\(request.method) from a page of \(origin.prefix(100)) refused: not this server's origin nor one of http_cors_origins")
+        }
+        return try await next(request, context)
+    }
+
+    /// `localhost` (and names under it), an IPv4 address in 127/8, `[::1]`; with or without a port.
+    static func isLoopbackName(_ authority: String) -> Bool {
+        let name: Substring
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else { return false }
+            name = authority[authority.startIndex...close]
+        } else {
+            name = authority.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        }
+        let lower = name.lowercased()
+        if lower == "localhost" || lower.hasSuffix(".localhost") || lower == "[::1]" { return true }
+        let parts = lower.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
+    }
+
+    /// The page's origin names the host and port the request was sent to (directly, or to the proxy that
+    /// forwarded it).
+    static func isSameOrigin(_ origin: String, _ request: Request) -> Bool {
+        guard let schemeEnd = origin.range(of: "://") else { return false }
+        let authority = origin[schemeEnd.upperBound...].lowercased()
+        var hosts = [request.head.authority]
+        if let forwarded = HTTPField.Name("X-Forwarded-Host") { hosts.append(request.headers[forwarded]?.split(separator: ",").first.map(String.init)) }
+        return hosts.contains { $0.map { $0.trimmed.lowercased() == authority } ?? false }
+    }
+}

@@ -245,7 +245,7 @@ public final class FileArchive: Sendable {
             if overlapped { try recordRow(record, whileWriting: stream) }
             do {
                 let sequence = try stream.waitWritten()
-                if journal.durability == .strict { try journal.waitDurable(sequence) }
+                if journal.durability == .strict { try journal.waitDurable(sequence) } else { try journal.keepWithinBound(sequence) }
             } catch {
                 if overlapped { try? index?.removeNow(instance: sop) }
                 throw error

@@ -85,8 +85,8 @@ public protocol InstanceIndex: Sendable {
     func placeIfCurrent(_ sopInstanceUID: String, placeholder: String, _ place: @escaping @Sendable () throws -> Void) throws -> Bool
 
     /// Several nodes on one index (PostgreSQL): claims the instance for this node's commit, so a second node
-    /// receiving it at the same moment answers by the duplicate policy instead of placing its file over the
-    /// first one's. An index only one process writes (SQLite) always grants it.
+    /// receiving it at the same moment waits for that commit, then answers by the duplicate policy, instead of
+    /// placing its file over the first one's. An index only one process writes (SQLite) always grants it.
     func claim(instance sopInstanceUID: String) async throws -> InstanceClaim
     /// How many instance rows every process has recorded in this index, each counted before its commit and again
     /// after it (twice: a process killed in between has still moved the count); nil when

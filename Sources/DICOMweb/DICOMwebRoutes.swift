@@ -162,22 +162,8 @@ struct DICOMwebRoutes: Sendable {
 
     /// The DICOMweb root as the client reached it (`Forwarded` / `X-Forwarded-*` when behind a proxy).
     static func baseURL(_ request: Request) -> String {
-        var scheme = "http"
-        var host = request.head.authority ?? "localhost"
-        func header(_ name: String) -> String? { HTTPField.Name(name).flatMap { request.headers[$0] } }
-        if let forwarded = header("Forwarded") {
-            for part in forwarded.split(separator: ",").first?.split(separator: ";") ?? [] {
-                let kv = part.split(separator: "=", maxSplits: 1).map { String($0).trimmed }
-                guard kv.count == 2 else { continue }
-                let v = kv[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-                if kv[0].lowercased() == "proto" { scheme = v }
-                if kv[0].lowercased() == "host" { host = v }
-            }
-        } else {
-            if let p = header("X-Forwarded-Proto") { scheme = p }
-            if let h = header("X-Forwarded-Host") { host = h }
-        }
-        return "\(scheme)://\(host)\(root)"
+        let origin = PublicOrigin(request)
+        return "\(origin.scheme)://\(origin.authority)\(root)"
     }
 
     // MARK: - WADO-RS instances

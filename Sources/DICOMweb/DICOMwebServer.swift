@@ -83,7 +83,8 @@ public struct NotInTheInstance: Error, CustomStringConvertible {
 public protocol PixelRendering: Sendable {
     /// A frame's bytes as stored (a codestream when compressed), `frame` 0-based.
     func storedFrame(path: String, frame: Int) throws -> (bytes: [UInt8], transferSyntax: String)
-    /// A frame decoded to native little-endian samples.
+    /// A frame in Explicit VR Little Endian's layout, as the instance's metadata describes it: an uncompressed
+    /// instance's frame as stored (1-bit packed, planar kept), a compressed one's decoded.
     func nativeFrame(path: String, frame: Int) throws -> [UInt8]
     /// An 8-bit image of a frame: `window` (center, width, function), scaled to fit `viewport`.
     func render(path: String, frame: Int, window: (Double, Double, String)?, viewport: (Int, Int)?, jpeg: Bool, quality: Int) throws -> [UInt8]

@@ -52,13 +52,33 @@ import TestSupport
     }
 
     static func scan(_ directory: String) throws -> [JournalRecovery.Found] {
-        let (found, descriptors) = try JournalRecovery.scan(directory: directory, maxRecord: AlignedBufferPool().bufferSize)
+        let (found, descriptors, _) = try JournalRecovery.scan(directory: directory, maxRecord: AlignedBufferPool().bufferSize)
         descriptors.values.forEach { close($0) }
         return found
     }
 
     static func segmentPath(_ directory: String, _ number: Int) -> String {
         directory + "/" + String(format: "seg-%06d", number)
+    }
+
+    /// Segments a start finds still active hold what recovery could not complete (a full disk, a missing folder):
+    /// this process never frees them, not even at its clean stop, which freed them and lost those instances.
+    @Test func segmentsRecoveryLeftActiveOutliveACleanStop() throws {
+        let first = try ExternalTool.temporaryDirectory("journal-written"), second = try ExternalTool.temporaryDirectory("journal-retained")
+        defer { for d in [first, second] { try? FileManager.default.removeItem(at: d) } }
+        let (directory, written) = try Self.writeJournal(root: first.path, instances: [("1.2.3.4", Self.bytes(8_000, seed: 7))])
+        // The slot as a crash left it, for a new process to find (the writer still holds the original's lock).
+        let slot = second.appendingPathComponent(IngestJournal.folder + "/0")
+        try FileManager.default.createDirectory(at: slot, withIntermediateDirectories: true)
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory) where name != "lock" {
+            try FileManager.default.copyItem(atPath: directory + "/" + name, toPath: slot.path + "/" + name)
+        }
+        do {
+            let journal = try IngestJournal(root: second.path, segmentSize: 4 << 20)
+            journal.retireUnheld()
+        }
+        #expect(try Self.scan(slot.path).map(\.final.sopInstanceUID) == ["1.2.3.4"])
+        withExtendedLifetime(written) {}
     }
 
     @Test func everyFlushedInstanceIsFoundWithItsBytes() throws {

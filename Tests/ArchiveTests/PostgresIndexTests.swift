@@ -1,6 +1,7 @@
 import BLAKE3
 import DICOM
 import Foundation
+import NIOConcurrencyHelpers
 import PostgresNIO
 import Testing
 import TestSupport
@@ -249,6 +250,42 @@ struct PostgresIndexTests {
         #expect(try PostgresTestServer.psql(url, "SELECT number_of_studies FROM patients WHERE patient_id = 'P1'") == "3\n")
     }
 
+    /// The same with a study moving to the patient (a corrected Patient ID): its trigger reads the new patient FOR
+    /// SHARE before the counts change; both patient rows are now locked first, in one order.
+    @Test func aStudyMovingToAPatientDoesNotDeadlockWithAnother() async throws {
+        let url = try PostgresTestServer.makeDatabase()
+        let index = try Self.node(url, "moves")
+        defer { index.close() }
+        func record(_ patient: String, _ study: String) -> InstanceRecord {
+            SQLiteIndexTests.record(SQLiteIndexTests.attributes(patient: patient, study: study, series: study + ".1", sop: study + ".1.1"))
+        }
+        try index.recordBatch([record("P1", "1.1"), record("P2", "5.1"), record("P3", "6.1")])
+        let gate = try await Gate(url, key: 4103)
+        // Another node moving study 6.1 to P1, stopped before its count update.
+        let other = try BackgroundSQL(url, """
+            BEGIN; UPDATE studies SET patient_pk = (SELECT pk FROM patients WHERE patient_id = 'P1') WHERE study_uid = '6.1';
+            \(gate.wait) UPDATE patients SET number_of_studies = number_of_studies + 1 WHERE patient_id = 'P1'; COMMIT;
+            """)
+        #expect(try await gate.waited())
+        let recording = Task.detached { try index.recordNow(record("P1", "5.1")) }  // 5.1 moves from P2 to P1
+        #expect(try await Self.eventually {
+            try PostgresTestServer.psql(url, """
+                SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
+                  AND query LIKE '%arca_record%'
+                """) == "1\n"
+        })
+        #expect(try PostgresTestServer.psql(url, """
+            SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+              WHERE a.datname = current_database() AND a.query LIKE '%arca_record%'
+                AND l.relation = 'studies'::regclass AND l.mode = 'RowExclusiveLock'
+            """) == "0\n")
+        try await gate.open()
+        #expect(await other.status() == 0)
+        try await recording.value
+        #expect(try PostgresTestServer.psql(url, "SELECT s.study_uid || ' ' || p.patient_id FROM studies s JOIN patients p ON p.pk = s.patient_pk ORDER BY s.study_uid")
+                == "1.1 P1\n5.1 P1\n6.1 P1\n")
+    }
+
     /// A NUL inside a value (trailing ones are padding) is kept out of the index: PostgreSQL refuses it in text,
     /// so the instance was refused on every try there (SQLite stored it).
     @Test func aNULInsideAValueIsKeptOutOfTheIndex() throws {
@@ -281,15 +318,19 @@ struct PostgresIndexTests {
             let archive = try FileArchive(configuration: FileArchive.Configuration(root: root.path, duplicatePolicy: policy, journal: nil),
                                           index: b)
             #expect(try await a.claim(instance: sop) == .claimedNew)
+            let answered = NIOLockedValueBox(false)
             let committing = Task {
-                try await archive.claimedAcrossNodes(sop, relative: sop + ".dcm") { lookup in
+                defer { answered.withLockedValue { $0 = true } }
+                return try await archive.claimedAcrossNodes(sop, relative: sop + ".dcm") { lookup in
                     #expect(lookup != nil, "\(policy): claimed, with no row to look up")
                     await b.release(instance: sop)
                     return .stored(path: sop + ".dcm")
                 }
             }
             try await Task.sleep(for: .milliseconds(300))  // b asks while a holds it
+            let waited = !answered.withLockedValue { $0 }
             await a.release(instance: sop)                  // a's commit failed: no row
+            #expect(waited, "\(policy): answered while the other node still held the claim")
             #expect(try await committing.value == .stored(path: sop + ".dcm"), "\(policy)")
         }
     }

@@ -18,17 +18,17 @@ import Testing
         _ = index
     }
 
-    /// A Study Date the index and the spool read differently (a leading NUL: the spool's reading strips it and
-    /// files the study under 2020-01-01, the row's does not and says "undated"): the instance goes where its
-    /// row says. Put elsewhere, the materializer failed on it, retried it for ever, and every store behind it
-    /// waited; recovery left it out.
+    /// A Study Date the index and the spool read differently (a NUL inside it: the row's reading drops it and
+    /// files the study under 2020-01-01, the spool's own reading finds no date; until 7 December a leading NUL
+    /// split them the other way): the instance goes where its row says. Put elsewhere, the materializer failed
+    /// on it, retried it for ever, and every store behind it waited; recovery left it out.
     @Test func anInstanceGoesWhereItsRowSaysWhateverItsStudyDate() throws {
         var file = MergerTests.instance(series: 1, n: 1, instanceNumber: 1)
-        file.dataSet.set(Element(tag: .studyDate, vr: .DA, bytes: [0] + Array("20200101 ".utf8)))
+        file.dataSet.set(Element(tag: .studyDate, vr: .DA, bytes: Array("2020".utf8) + [0] + Array("0101 ".utf8)))
         let (archive, index) = try Self.journalThenRecover([file])
         defer { try? FileManager.default.removeItem(atPath: archive) }
         let location = try #require(try index.filePathNow(ofInstance: "\(MergerTests.study).1.1"))
-        #expect(location.hasPrefix(DCKVStore.folder + "/undated/"), "\(location)")
+        #expect(location.hasPrefix(DCKVStore.folder + "/20200101/"), "\(location)")
     }
 
     /// Journals `files` as a receiving process would, "kills" it (the journal closed, nothing materialized), and

@@ -7,7 +7,7 @@ import Testing
 import TestSupport
 
 /// The archive as `storescu` sees it: naming schemes, duplicate policies, refused UIDs, disk full, hooks.
-@Suite(.serialized) struct ArchiveInteropTests {
+@Suite(.serialized, .stopsServers) struct ArchiveInteropTests {
     /// A sample file with chosen UIDs/date, written to a temporary folder.
     static func sample(study: String? = nil, sop: String? = nil, date: String? = "20260102", description: String = "Test Study") throws -> URL {
         var file = SampleImage.secondaryCapture()

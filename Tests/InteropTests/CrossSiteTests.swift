@@ -4,7 +4,7 @@ import Testing
 import TestSupport
 
 /// What a page of another site can make a browser send to a loopback server that takes no credentials.
-@Suite struct CrossSiteTests {
+@Suite(.stopsServers) struct CrossSiteTests {
     @Test(.needs(.curl)) func pagesOfOtherSitesCannotStoreOrRebind() async throws {
         let server = try await TestServer.start(http: true)
         defer { Task { await server.stop() } }

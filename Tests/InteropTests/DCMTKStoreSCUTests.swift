@@ -5,7 +5,7 @@ import Testing
 import TestSupport
 
 /// DCMTK's echoscu and storescu against Arca's SCP: every instance of the corpus stored, datasets equal.
-@Suite(.needs(.dcmtk), .serialized) struct DCMTKStoreSCUTests {
+@Suite(.needs(.dcmtk), .serialized, .stopsServers) struct DCMTKStoreSCUTests {
     /// A DCMTK program's path (the tests that run one say `.needs(.dcmtk)`).
     static func dcmtk(_ tool: String) -> String { "/usr/bin/" + tool }
 

@@ -10,7 +10,7 @@ import TestSupport
 
 /// DICOMweb with clients written elsewhere (dicomweb-client, a browser through Selenium, prometheus_client)
 /// and hostile HTTP requests.
-@Suite(.serialized) struct DICOMwebTests {
+@Suite(.serialized, .stopsServers) struct DICOMwebTests {
     static let interop = ExternalTool.repositoryRoot.appendingPathComponent("scripts/interop").path
     static let web = ExternalTool.repositoryRoot.appendingPathComponent("scripts/web").path
 

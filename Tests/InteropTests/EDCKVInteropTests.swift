@@ -10,7 +10,7 @@ import TestSupport
 
 /// The eDCKV store end to end: DCMTK storescu sends a varied corpus into `--store dckv`, the server's merger
 /// folds the spool into study files, and every exported instance has every element of the one sent.
-@Suite(.serialized) struct EDCKVInteropTests {
+@Suite(.serialized, .stopsServers) struct EDCKVInteropTests {
     /// The corpus plus what it lacks: an instance without InstanceNumber, and a second instance of a series
     /// (so instances share a series copy) — all in one study, with series that share a SeriesNumber.
     static func sendSet(_ corpus: Corpus) throws -> (dir: URL, plain: [URL], encapsulated: [(URL, String)]) {

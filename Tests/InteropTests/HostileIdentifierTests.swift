@@ -8,7 +8,7 @@ import TestSupport
 
 /// Crafted C-FIND and C-MOVE identifiers: each gets a failure status (or a bounded, correct answer), never a
 /// crash or an unbounded result, and the server keeps serving.
-@Suite(.serialized) struct HostileIdentifierTests {
+@Suite(.serialized, .stopsServers) struct HostileIdentifierTests {
     static func find(_ port: Int, _ identifier: DataSet, sopClass: String = QueryModelUID.studyFind) async throws -> (CommandSet, Int) {
         let request = AssociateRequest(calledAETitle: "STORE_SCP", callingAETitle: "HOSTILE",
                                        presentationContexts: AssociateRequest.presentationContexts(abstractSyntaxes: [sopClass]))

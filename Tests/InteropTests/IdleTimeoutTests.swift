@@ -10,7 +10,7 @@ import Glibc
 /// Connections that go silent are closed, on every side: the HTTP server's (a client gone quiet kept its
 /// connection, and what its request held, for ever), the DICOM server's, and the associations Arca opens to a
 /// peer that accepts TCP and never answers.
-@Suite(.serialized, .timeLimit(.minutes(1))) struct IdleTimeoutTests {
+@Suite(.serialized, .timeLimit(.minutes(1)), .stopsServers) struct IdleTimeoutTests {
     @Test func aSilentHTTPConnectionIsClosed() async throws {
         let server = try await TestServer.start(http: true) { $0.idleTimeoutSeconds = 1 }
         defer { Task { await server.stop() } }

@@ -7,7 +7,7 @@ import TestSupport
 
 /// Files DCMTK and pydicom read that are not quite right, through `arca store` and `arca dump`: a meta header
 /// naming the wrong syntax, a file cut short.
-@Suite(.serialized) struct LenientReadingTests {
+@Suite(.serialized, .stopsServers) struct LenientReadingTests {
     /// The mismatched files of `MismatchedFile.cases`, written to a temporary folder, with their datasets.
     static func mismatchedFiles() throws -> (dir: URL, files: [(url: URL, bytes: [UInt8], expected: DataSet, written: TransferSyntax)]) {
         let dir = try ExternalTool.temporaryDirectory("arca-mismatched")

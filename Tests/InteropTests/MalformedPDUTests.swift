@@ -7,7 +7,7 @@ import TestSupport
 
 /// Hostile bytes on the wire: each case ends in an A-ABORT (or a rejection, or a failure status), the server
 /// keeps serving (a C-ECHO succeeds afterwards), nothing half-received is archived, and memory stays bounded.
-@Suite(.serialized) struct MalformedPDUTests {
+@Suite(.serialized, .stopsServers) struct MalformedPDUTests {
     static let ctImage = "1.2.840.10008.5.1.4.1.1.2"
 
     static func associateRQ(called: String = "STORE_SCP", contexts: [PresentationContextProposal]? = nil, maxPDU: UInt32 = 16384) throws -> [UInt8] {

@@ -6,7 +6,7 @@ import TestSupport
 /// Orthanc's DICOMweb plugin (`orthanc-dicomweb`) as a client of Arca's DICOMweb server: it sends a study it
 /// holds with STOW-RS, queries it through its QIDO-RS proxy, and retrieves it back with WADO-RS, the pixels
 /// unchanged.
-@Suite struct OrthancDICOMwebTests {
+@Suite(.stopsServers) struct OrthancDICOMwebTests {
     static func body(_ object: [String: Any]) throws -> String {
         String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
     }

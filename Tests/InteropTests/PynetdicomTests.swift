@@ -6,7 +6,7 @@ import TestSupport
 
 /// pynetdicom as client of Arca's SCP, and Arca's SCU (`StoreSCU`, `arca store`'s engine) against
 /// pynetdicom's and DCMTK's storage SCPs.
-@Suite(.serialized) struct PynetdicomTests {
+@Suite(.serialized, .stopsServers) struct PynetdicomTests {
     static var script: String { ExternalTool.repositoryRoot.appendingPathComponent("scripts/interop").path }
 
     @Test(.needs(.pynetdicom)) func pynetdicomEcho() async throws {

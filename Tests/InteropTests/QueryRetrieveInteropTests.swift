@@ -10,7 +10,7 @@ import TestSupport
 
 /// Query/retrieve and storage commitment with real peers: DCMTK findscu/movescu/getscu/storescp/dcmqrscp,
 /// pynetdicom, Orthanc; and Arca's own clients against them.
-@Suite(.serialized) struct QueryRetrieveInteropTests {
+@Suite(.serialized, .stopsServers) struct QueryRetrieveInteropTests {
     static let qr = ExternalTool.repositoryRoot.appendingPathComponent("scripts/qr").path
     static let interop = ExternalTool.repositoryRoot.appendingPathComponent("scripts/interop").path
 
@@ -241,7 +241,7 @@ enum QueryModelUID {
 }
 
 /// Instances kept only in the eDCKV store are found and retrieved like files: while still spooled, and merged.
-@Suite(.serialized) struct EDCKVRetrieveTests {
+@Suite(.serialized, .stopsServers) struct EDCKVRetrieveTests {
     static func getStudy(_ port: Int, _ study: String, into folder: URL) async throws -> CommandSet {
         var identifier = DataSet()
         identifier.setString("STUDY", for: .queryRetrieveLevel, vr: .CS)
@@ -291,7 +291,7 @@ enum QueryModelUID {
 
 /// `--compress jpeg-ls`: stored files become JPEG-LS after their acknowledgement, the index follows, and a
 /// retrieve in an uncompressed syntax gives back the original pixel values exactly.
-@Suite(.serialized) struct CompressedStorageTests {
+@Suite(.serialized, .stopsServers) struct CompressedStorageTests {
     @Test(.needs(.pydicom)) func compressedFilesAreRetrievedExactly() async throws {
         let study = try CTStudy.make(count: 4, rows: 128)
         defer { try? FileManager.default.removeItem(at: study.folder) }

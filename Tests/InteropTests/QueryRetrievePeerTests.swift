@@ -8,7 +8,7 @@ import TestSupport
 
 /// Orthanc and dcmqrscp beside Arca: Orthanc queries and retrieves from Arca through its REST API, Arca moves
 /// a study into Orthanc, and `arca find/move/get` work against Orthanc and dcmqrscp as against Arca.
-@Suite(.serialized) struct QueryRetrievePeerTests {
+@Suite(.serialized, .stopsServers) struct QueryRetrievePeerTests {
     static var arca: String? {
         let path = ExternalTool.repositoryRoot.appendingPathComponent(".build/debug/arca").path
         return ExternalTool.exists(path) ? path : nil

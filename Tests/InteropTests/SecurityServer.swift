@@ -97,8 +97,10 @@ final class SecurityServer: Sendable {
         let tlsPort = try await secure?.waitUntilListening()
         var httpPort: Int?
         if http != nil { for await p in httpReady { httpPort = p; break } }
-        return SecurityServer(archive: archive, port: port, tlsPort: tlsPort, httpPort: httpPort, servers: servers, task: task,
-                              materializer: operations.storage.archive.materializer)
+        let started = SecurityServer(archive: archive, port: port, tlsPort: tlsPort, httpPort: httpPort, servers: servers, task: task,
+                                     materializer: operations.storage.archive.materializer)
+        StartedServers.register { try await started.stopAwaitingItsEnd() }
+        return started
     }
 
     /// Acknowledged instances reach their files in the background (the ingest journal's materializer).
@@ -119,9 +121,14 @@ final class SecurityServer: Sendable {
     func settle() { materializer?.drain() }
 
     func stop() async {
+        try? await stopAwaitingItsEnd()
+    }
+
+    /// Shuts the servers down (again, if already asked) and waits for their end, throwing what they ended with.
+    func stopAwaitingItsEnd() async throws {
         for s in servers.reversed() { s.shutdown() }
-        _ = try? await task.value
-        try? FileManager.default.removeItem(at: archive)
+        defer { try? FileManager.default.removeItem(at: archive) }
+        try await task.value
     }
 
     /// C-ECHO with Arca's SCU, over TLS when `tls` is given; returns the status or the error's description.

@@ -11,7 +11,7 @@ import TestSupport
 
 /// DICOM TLS, HTTPS, access control and the audit trail (issue 13), with DCMTK's TLS clients and server, curl,
 /// and a CA made by the test with `openssl`.
-@Suite(.serialized) struct SecurityTests {
+@Suite(.serialized, .stopsServers) struct SecurityTests {
     static func dcmtk(_ tool: String, _ args: [String]) async throws -> ExternalTool.Result {
         try await ExternalTool.runAsync("/usr/bin/" + tool, args)
     }

@@ -8,7 +8,7 @@ import TestSupport
 
 /// The first seed's "Testing" section, verbatim with DCMTK and sqlite3: echoscu, storescu of one file and of a
 /// folder, the archive tree, and the four SELECTs. Plus the Swift hooks of its "Handler Callbacks".
-@Suite(.serialized) struct SeedWalkthroughTests {
+@Suite(.serialized, .stopsServers) struct SeedWalkthroughTests {
     struct RecordingHook: PostStoreHook, PreStoreCheck {
         let seen = Seen()
         final class Seen: @unchecked Sendable {

@@ -59,8 +59,10 @@ final class TestServer: Sendable {
         let port = try await server.waitUntilListening()
         var httpPort: Int?
         if httpServer != nil { for await p in httpReady { httpPort = p; break } }
-        return TestServer(archive: archive, port: port, server: server, httpPort: httpPort, task: task,
-                          materializer: operations.storage.archive.materializer)
+        let started = TestServer(archive: archive, port: port, server: server, httpPort: httpPort, task: task,
+                                 materializer: operations.storage.archive.materializer)
+        StartedServers.register { try await started.stopAwaitingItsEnd() }
+        return started
     }
 
     private init(archive: URL, port: Int, server: DICOMServer, httpPort: Int?, task: Task<Void, Error>, materializer: Materializer?) {
@@ -86,9 +88,14 @@ final class TestServer: Sendable {
     }
 
     func stop() async {
+        try? await stopAwaitingItsEnd()
+    }
+
+    /// Shuts the server down (again, if already asked) and waits for its end, throwing what it ended with.
+    func stopAwaitingItsEnd() async throws {
         server.shutdown()
-        _ = try? await task.value
-        try? FileManager.default.removeItem(at: archive)
+        defer { try? FileManager.default.removeItem(at: archive) }
+        try await task.value
     }
 
     /// Waits until every acknowledged instance is in its file.

@@ -211,12 +211,14 @@ public enum IndexMaintenance {
         // unless another server runs on this archive (it holds a journal slot: this process opens its own only
         // after the reconcile), whose commit may be writing that record right now. The next unclean start with no
         // other server running removes it then.
-        var journals: [String: [JournalRecovery.Found]]?
+        // A journal that could not be read whole may hold any of them: kept too (recovery kept that journal).
+        var journals: (instances: [String: [JournalRecovery.Found]], complete: Bool)?
         var othersRunning: Bool?
         for row in rows where !files.contains(row.filePath) && !Directory.exists(root + "/" + row.filePath) {
             if JournalChecksum.isPlaceholder(row.fileHash) {
                 if journals == nil { journals = JournalRecovery.journaled(root: root) }
-                if let journals, JournalRecovery.copy(of: row.sopInstanceUID, named: row.fileHash, in: journals) != nil {
+                if let journals, !journals.complete
+                    || JournalRecovery.copy(of: row.sopInstanceUID, named: row.fileHash, in: journals.instances) != nil {
                     report.journaled.append(row.filePath)
                     continue
                 }
@@ -291,7 +293,7 @@ public enum IndexMaintenance {
         // Read only when a row disagrees with the files (the journals of a busy server hold the last seconds).
         var journal: [String: [JournalRecovery.Found]]?
         func isJournaled(_ row: InstanceRow) -> Bool {
-            if journal == nil { journal = JournalRecovery.journaled(root: root) }
+            if journal == nil { journal = JournalRecovery.journaled(root: root).instances }
             guard let journal, let found = JournalRecovery.copy(of: row.sopInstanceUID, named: row.fileHash, in: journal) else {
                 return false
             }

@@ -17,7 +17,7 @@ enum PostgresSchema {
     /// met one); 6 adds `arca_claim`, a claim and its duplicate lookup in one round trip; 7 keeps each study's
     /// patient attributes with the study (`StudyPatientCopy`, SQLite's v4); 8 replaces `arca_claim` (a node's own
     /// claim left by a failed attempt is taken again at once) and `arca_record` (a new study locks its patient
-    /// row before the insert: two nodes adding studies of one patient deadlocked).
+    /// row before the insert, a moved study both patients' rows: two nodes adding studies of one patient deadlocked).
     static let migrations: [(version: Int, sql: String)] = [
         (3, tables),
         (4, claims),
@@ -179,8 +179,8 @@ enum PostgresSchema {
         """
 
     /// Nodes sharing the index claim a SOP Instance UID for the time of its commit (`InstanceIndex.claim`): a
-    /// second node receiving it then is answered at once by the duplicate policy, and never renames its file over
-    /// the first one's. `node` and `claimed_at` say who holds it (a claim older than the lease is a dead node's).
+    /// second node receiving it then waits for that commit before its duplicate policy decides, and never renames
+    /// its file over the first one's. `node` and `claimed_at` say who holds it (a claim older than the lease is a dead node's).
     static let claims = """
         CREATE TABLE ingest_claims (
             sop_uid TEXT COLLATE "C" NOT NULL PRIMARY KEY,
@@ -288,6 +288,11 @@ enum PostgresSchema {
                 END IF;
             END IF;
             IF v_old_patient IS NOT NULL THEN
+                IF v_old_patient <> v_patient THEN
+                    -- A study moving to another patient: both patient rows locked first, in one order (the moved
+                    -- study's trigger reads the new one FOR SHARE before the counts change, as a new study's does).
+                    PERFORM 1 FROM patients WHERE pk IN (v_old_patient, v_patient) ORDER BY pk FOR NO KEY UPDATE;
+                END IF;
                 UPDATE studies SET patient_pk = v_patient, study_date = COALESCE(NULLIF(p_study_date, ''), study_date),
                     study_time = COALESCE(NULLIF(p_study_time, ''), study_time),
                     accession_number = COALESCE(NULLIF(p_accession, ''), accession_number),

@@ -50,6 +50,9 @@ public final class IngestJournal: @unchecked Sendable {
         var header = SegmentHeader(active: false, nonce: 0, generation: 0)
         /// Streams with a piece here not yet released (discarded, or materialized durably).
         var holders = 0
+        /// Found active at start: it holds what recovery could not complete, for the next start to try again.
+        /// Never recycled by this process (a clean stop's `retireUnheld` freed it, and lost those instances).
+        var retained = false
         init(number: Int, path: String, fd: Int32) {
             self.number = number
             self.path = path
@@ -78,6 +81,8 @@ public final class IngestJournal: @unchecked Sendable {
     /// Writes registered so far, and how many of them a finished fdatasync covers.
     private var completed: UInt64 = 0
     private var synced: UInt64 = 0
+    /// Since when some registered write has not been flushed (nil: all are); an upper bound on the oldest's age.
+    private var unsyncedSince: ContinuousClock.Instant?
     private var dirty: Set<Int> = []
     private var syncing = false
     /// A failed fdatasync leaves the device state unknown: the journal refuses further work.
@@ -139,7 +144,10 @@ public final class IngestJournal: @unchecked Sendable {
             // out of use for the next start to try again.
             if let header = Self.readHeader(sfd) {
                 nextGeneration = max(nextGeneration, header.generation + 1)
-                if header.active { segment.state = .full }
+                if header.active {
+                    segment.state = .full
+                    segment.retained = true
+                }
             }
             segments.append(segment)
         }
@@ -407,6 +415,7 @@ public final class IngestJournal: @unchecked Sendable {
 
     @discardableResult
     private func registerLocked(_ segment: Int) -> UInt64 {
+        if synced == completed { unsyncedSince = .now }
         completed += 1
         let wasClean = dirty.isEmpty
         dirty.insert(segment)
@@ -432,6 +441,21 @@ public final class IngestJournal: @unchecked Sendable {
 
     /// Returns once the write numbered `sequence` is on the device: whoever finds no flush running flushes
     /// every segment written since the last one, for everyone waiting.
+    /// Deferred mode's promise (`deferredBound`), kept when the flusher falls behind (its fdatasync waiting
+    /// behind a burst's syncfs and the device): a commit waits for the flush once what is unflushed has been so
+    /// for half the bound. Otherwise (the flusher on time) it does not wait.
+    public func keepWithinBound(_ sequence: UInt64) throws {
+        condition.lock()
+        let due = Self.isOverdue(since: unsyncedSince, now: .now)
+        condition.unlock()
+        if due { try waitDurable(sequence) }
+    }
+
+    static func isOverdue(since: ContinuousClock.Instant?, now: ContinuousClock.Instant) -> Bool {
+        guard let since else { return false }
+        return now - since > .seconds(deferredBound / 2)
+    }
+
     public func waitDurable(_ sequence: UInt64) throws {
         condition.lock()
         defer { condition.unlock() }
@@ -464,6 +488,8 @@ public final class IngestJournal: @unchecked Sendable {
     private func flushLocked() throws {
         syncing = true
         let target = completed
+        // Writes registered after this moment are not covered by this flush: none of them is older than it.
+        let started = ContinuousClock.now
         let fds = dirty.map { (segments[$0].fd, segments[$0].path) }
         dirty.removeAll()
         condition.unlock()
@@ -478,6 +504,7 @@ public final class IngestJournal: @unchecked Sendable {
             broken = failure
         } else {
             synced = max(synced, target)
+            unsyncedSince = synced == completed ? nil : started
         }
         condition.broadcast()
         if let failure { throw failure }
@@ -528,7 +555,7 @@ public final class IngestJournal: @unchecked Sendable {
     public func retireUnheld() {
         condition.lock()
         defer { condition.unlock() }
-        for n in segments.indices where segments[n].holders == 0 {
+        for n in segments.indices where segments[n].holders == 0 && !segments[n].retained {
             switch segments[n].state {
             case .filling, .full: recycleLocked(n)
             case .free, .recycling: break

@@ -49,9 +49,12 @@ public enum JournalRecovery {
     /// Scans one journal folder's segments; answers the complete instances in write order. `descriptors` maps
     /// the segment numbers of `pieces` to the open segment files (the caller closes them). `verify`: only those
     /// whose bytes have the checksum their final record names (a second read of every byte); recovery checks it
-    /// as it copies them instead.
-    public static func scan(directory: String, maxRecord: Int, verify: Bool = true) throws -> (found: [Found], descriptors: [Int: Int32]) {
+    /// as it copies them instead. `unreadable`: the segments with blocks that could not be read (each read as
+    /// zeros): what they held cannot be known, so nothing may be concluded from its absence.
+    public static func scan(directory: String, maxRecord: Int, verify: Bool = true) throws
+        -> (found: [Found], descriptors: [Int: Int32], unreadable: [String]) {
         var descriptors: [Int: Int32] = [:]
+        var unreadable: [String] = []
         var pieces: [UInt64: [JournalPiece]] = [:]
         var finals: [(Found, UInt64)] = []
         for (number, path) in IngestJournal.segmentFiles(in: directory) {
@@ -66,12 +69,30 @@ public enum JournalRecovery {
             let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: JournalLayout.block)
             defer { buffer.deallocate() }
             var done = 0
+            var badBlocks = 0
             while done < size {
                 let n = pread(fd, buffer + done, size - done, off_t(done))
                 if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { break }
-                done += n
+                if n > 0 {
+                    done += n
+                    continue
+                }
+                // A read error (a sector the power loss left unreadable) or an early end: the rest block by block,
+                // a block that cannot be read taken as zeros (its records fail their checks) and counted. One
+                // read of the whole segment that failed found no record at all, and recovery then freed the
+                // segment with the acknowledged records it held.
+                done = done / JournalLayout.block * JournalLayout.block
+                while done < size {
+                    var r: Int
+                    repeat { r = pread(fd, buffer + done, JournalLayout.block, off_t(done)) } while r < 0 && errno == EINTR
+                    if r != JournalLayout.block {
+                        (buffer + done).initializeMemory(as: UInt8.self, repeating: 0, count: JournalLayout.block)
+                        badBlocks += 1
+                    }
+                    done += JournalLayout.block
+                }
             }
+            if badBlocks > 0 { unreadable.append("\(path): \(badBlocks) block(s) of \(JournalLayout.block) bytes unreadable") }
             let valid = done / JournalLayout.block * JournalLayout.block
             var at = JournalLayout.block
             while at + JournalLayout.recordHeaderSize <= valid {
@@ -120,21 +141,29 @@ public enum JournalRecovery {
             instance.pieces = all
             found.append(instance)
         }
-        return (found, descriptors)
+        return (found, descriptors, unreadable)
     }
 
     /// Every complete instance the journals under `<root>/.journal/` hold now, read-only, held or not (a running
     /// server's journal too), by SOP Instance UID: for `arca index check` and the reconcile, an acknowledged
     /// instance may be in a journal and not yet in its file. One instance may be there more than once: a copy and
     /// its replacement, in one journal or in two nodes' (`copy(of:named:in:)` finds the one a row names).
-    public static func journaled(root: String, maxRecord: Int = AlignedBufferPool.defaultBufferSize) -> [String: [Found]] {
+    /// `complete` is false when a journal could not be read whole: an instance it may hold is then in doubt, and
+    /// its absence here proves nothing.
+    public static func journaled(root: String, maxRecord: Int = AlignedBufferPool.defaultBufferSize)
+        -> (instances: [String: [Found]], complete: Bool) {
         var out: [String: [Found]] = [:]
+        var complete = true
         for slot in slots(root: root) {
-            guard let (found, descriptors) = try? scan(directory: slot, maxRecord: maxRecord) else { continue }
+            guard let (found, descriptors, unreadable) = try? scan(directory: slot, maxRecord: maxRecord) else {
+                complete = false
+                continue
+            }
             descriptors.values.forEach { close($0) }
+            if !unreadable.isEmpty { complete = false }
             for instance in found { out[instance.final.sopInstanceUID, default: []].append(instance) }
         }
-        return out
+        return (out, complete)
     }
 
     /// The journaled copy of the instance whose row hash is `fileHash` (its placeholder, or for a journal written
@@ -214,8 +243,10 @@ public enum JournalRecovery {
         // the copy checks the checksum (and computes the BLAKE3 the row keeps) as it writes the file. A third read,
         // to check first, made recovery 10-25% slower (186-207 instances of 525 KB a second from a cold cache,
         // against 220-233).
-        let (found, descriptors) = try scan(directory: slot, maxRecord: pool.bufferSize, verify: false)
+        let (found, descriptors, unreadable) = try scan(directory: slot, maxRecord: pool.bufferSize, verify: false)
         defer { descriptors.values.forEach { close($0) } }
+        // What an unreadable block held is unknown: the slot is kept as it is for the next start (a failure).
+        for segment in unreadable { report.failed.append((sop: "journal segment", error: segment)) }
         let incoming = root + "/" + FileArchive.incomingFolder
         try Directory.create(incoming)
         for instance in found {

@@ -136,6 +136,10 @@ public final class Materializer: @unchecked Sendable {
     public var materialized: Int { locked { placed } }
     public var syncCount: Int { locked { syncs } }
     private var failure: ArchiveError?
+    /// Set (for good) once a `syncfs` failed: some write-back was lost, and a later `syncfs` reports success
+    /// without having written it (the error is reported once). From then on no instance lets its journal segments
+    /// go: the journal keeps every record until the next start replays them (only the materializer's thread).
+    private var writeBackLost: ArchiveError?
     private var placed = 0
     private var syncs = 0
 
@@ -400,7 +404,13 @@ public final class Materializer: @unchecked Sendable {
                 }
             }
             if done > 0 && arca_syncfs(rootFD) != 0 {
-                failure = IncomingFile.error("syncfs", root, errno)
+                let error = IncomingFile.error("syncfs", root, errno)
+                failure = error
+                if writeBackLost == nil {
+                    writeBackLost = error
+                    locked { self.report }?("syncfs failed (\(error)): what was written back may be lost, so the ingest journal now "
+                                       + "keeps every record until the next start completes them again; restart the server once the disk is sound")
+                }
                 done = 0
             }
             if done > 0, let index {
@@ -412,7 +422,7 @@ public final class Materializer: @unchecked Sendable {
                     done = 0
                 }
             }
-            for job in batch.prefix(done) { job.stream.releaseHeld() }
+            if writeBackLost == nil { for job in batch.prefix(done) { job.stream.releaseHeld() } }
             try? journal.prepareSpare()
             condition.lock()
             syncs += done > 0 ? 1 : 0

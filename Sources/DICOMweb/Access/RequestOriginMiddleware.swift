@@ -22,34 +22,18 @@ struct RequestOriginMiddleware<Context: RequestContext>: RouterMiddleware {
             throw HTTPError(.forbidden, message: "Host \(host.prefix(100)) is not a loopback name; this server takes no credentials and answers only its own machine")
         }
         if request.method != .get, request.method != .head, request.method != .options, let origin = request.headers[.origin],
-           !corsOrigins.contains(origin), !corsOrigins.contains("*"), !Self.isSameOrigin(origin, request) {
-            throw HTTPError(.forbidden, message: "\(request.method) from a page of \(origin.prefix(100)) refused: not this server's origin nor one of http_cors_origins")
+           !corsOrigins.contains(origin), !corsOrigins.contains("*"), !PublicOrigin.isSame(origin, as: request) {
+            throw HTTPError(.forbidden, message: "\(request.method) from a page of \(origin.prefix(100)) refused: not this server's origin "
+                            + "(behind a proxy: have it send X-Forwarded-Host) nor one of http_cors_origins")
         }
         return try await next(request, context)
     }
 
     /// `localhost` (and names under it), an IPv4 address in 127/8, `[::1]`; with or without a port.
     static func isLoopbackName(_ authority: String) -> Bool {
-        let name: Substring
-        if authority.hasPrefix("[") {
-            guard let close = authority.firstIndex(of: "]") else { return false }
-            name = authority[authority.startIndex...close]
-        } else {
-            name = authority.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        }
-        let lower = name.lowercased()
-        if lower == "localhost" || lower.hasSuffix(".localhost") || lower == "[::1]" { return true }
-        let parts = lower.split(separator: ".", omittingEmptySubsequences: false)
+        let host = PublicOrigin.split(Substring(authority)).host
+        if host == "localhost" || host.hasSuffix(".localhost") || host == "[::1]" { return true }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
         return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
-    }
-
-    /// The page's origin names the host and port the request was sent to (directly, or to the proxy that
-    /// forwarded it).
-    static func isSameOrigin(_ origin: String, _ request: Request) -> Bool {
-        guard let schemeEnd = origin.range(of: "://") else { return false }
-        let authority = origin[schemeEnd.upperBound...].lowercased()
-        var hosts = [request.head.authority]
-        if let forwarded = HTTPField.Name("X-Forwarded-Host") { hosts.append(request.headers[forwarded]?.split(separator: ",").first.map(String.init)) }
-        return hosts.contains { $0.map { $0.trimmed.lowercased() == authority } ?? false }
     }
 }

@@ -107,7 +107,8 @@ public enum Renderer {
                 let p = raw.bindMemory(to: UInt8.self)
                 for k in 0..<min(n, p.count) { body(Int(((UInt32(p[k]) >> shift) & mask) ^ flip), k) }
             } else if frame.format.bytesPerSample == 4 {
-                // 32 bits allocated, at most 16 stored: read as 16-bit words, pixel k was half of sample k / 2.
+                // 32 bits allocated, at most 16 stored: each sample read as the 32-bit word it is (read as 16-bit
+                // words, pixel k was half of sample k / 2).
                 let p = raw.bindMemory(to: UInt32.self)
                 for k in 0..<min(n, p.count) { body(Int(((UInt32(littleEndian: p[k]) >> shift) & mask) ^ flip), k) }
             } else {

@@ -210,6 +210,24 @@ struct PostgresIndexTests {
         index.close()
     }
 
+    /// `arca_record` waits for another transaction's lock on a patient row, and waits before writing its study (no
+    /// write of the studies table held while it waits). Waiting after it, it held the patient FOR SHARE (the
+    /// study's trigger), and the other's count update then deadlocked with it (PostgreSQL aborted one after 1 s;
+    /// the batch's row-by-row retry hid it).
+    static func expectRecordWaitsBeforeWritingItsStudy(_ url: String) async throws {
+        #expect(try await Self.eventually {
+            try PostgresTestServer.psql(url, """
+                SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
+                  AND query LIKE '%arca_record%'
+                """) == "1\n"
+        })
+        #expect(try PostgresTestServer.psql(url, """
+            SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+              WHERE a.datname = current_database() AND a.query LIKE '%arca_record%'
+                AND l.relation = 'studies'::regclass AND l.mode = 'RowExclusiveLock'
+            """) == "0\n")
+    }
+
     /// Two transactions adding a study each to one patient: a new study's trigger reads its patient FOR SHARE,
     /// then the patient's count is updated. Both holding the share lock, each update waited for the other: a
     /// deadlock, one of them aborted after PostgreSQL's 1 s `deadlock_timeout`. `arca_record` now locks the patient
@@ -230,20 +248,7 @@ struct PostgresIndexTests {
             """)
         #expect(try await gate.waited())
         let recording = Task.detached { try index.recordNow(record("3.1")) }
-        #expect(try await Self.eventually {
-            try PostgresTestServer.psql(url, """
-                SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
-                  AND query LIKE '%arca_record%'
-                """) == "1\n"
-        })
-        // It waits before writing its study (for the patient row), not after: no write of the studies table held
-        // while it waits. Waiting after its insert, it held the patient FOR SHARE, and the other's count update
-        // then deadlocked with it (PostgreSQL aborted one after 1 s; the batch's row-by-row retry hid it).
-        #expect(try PostgresTestServer.psql(url, """
-            SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-              WHERE a.datname = current_database() AND a.query LIKE '%arca_record%'
-                AND l.relation = 'studies'::regclass AND l.mode = 'RowExclusiveLock'
-            """) == "0\n")
+        try await Self.expectRecordWaitsBeforeWritingItsStudy(url)
         try await gate.open()
         #expect(await other.status() == 0)
         try await recording.value
@@ -268,17 +273,7 @@ struct PostgresIndexTests {
             """)
         #expect(try await gate.waited())
         let recording = Task.detached { try index.recordNow(record("P1", "5.1")) }  // 5.1 moves from P2 to P1
-        #expect(try await Self.eventually {
-            try PostgresTestServer.psql(url, """
-                SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
-                  AND query LIKE '%arca_record%'
-                """) == "1\n"
-        })
-        #expect(try PostgresTestServer.psql(url, """
-            SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-              WHERE a.datname = current_database() AND a.query LIKE '%arca_record%'
-                AND l.relation = 'studies'::regclass AND l.mode = 'RowExclusiveLock'
-            """) == "0\n")
+        try await Self.expectRecordWaitsBeforeWritingItsStudy(url)
         try await gate.open()
         #expect(await other.status() == 0)
         try await recording.value

@@ -35,8 +35,8 @@ final class RawConnection {
         _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 
-    /// Reads until the peer closes or 30 s pass without data (a loaded machine), returning what arrived and whether it closed
-    /// (a server still waiting for bytes has not).
+    /// Reads until the peer closes or 30 s pass without data (a loaded machine); returns what arrived and whether
+    /// the peer closed (a server still waiting for bytes has not).
     func readUntilClosed() -> (bytes: [UInt8], closed: Bool) {
         setTimeout(30)
         var out: [UInt8] = []

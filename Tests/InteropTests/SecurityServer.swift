@@ -127,8 +127,11 @@ final class SecurityServer: Sendable {
     /// Shuts the servers down (again, if already asked) and waits for their end, throwing what they ended with.
     func stopAwaitingItsEnd() async throws {
         for s in servers.reversed() { s.shutdown() }
-        defer { try? FileManager.default.removeItem(at: archive) }
-        try await task.value
+        do { try await task.value } catch {
+            await TestServer.remove(archive, once: materializer)
+            throw error
+        }
+        await TestServer.remove(archive, once: materializer)
     }
 
     /// C-ECHO with Arca's SCU, over TLS when `tls` is given; returns the status or the error's description.

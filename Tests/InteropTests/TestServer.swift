@@ -94,8 +94,24 @@ final class TestServer: Sendable {
     /// Shuts the server down (again, if already asked) and waits for its end, throwing what it ended with.
     func stopAwaitingItsEnd() async throws {
         server.shutdown()
-        defer { try? FileManager.default.removeItem(at: archive) }
-        try await task.value
+        do { try await task.value } catch {
+            await Self.remove(archive, once: materializer)
+            throw error
+        }
+        await Self.remove(archive, once: materializer)
+    }
+
+    /// Removes an archive folder once every acknowledged instance is in place (a blocking wait, on a thread of its
+    /// own). Removed before, the materializer retried its placements into a missing folder until its drain gave
+    /// up, 30 s later, on the thread that released the archive.
+    static func remove(_ archive: URL, once materializer: Materializer?) async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                materializer?.drain()
+                try? FileManager.default.removeItem(at: archive)
+                done.resume()
+            }
+        }
     }
 
     /// Waits until every acknowledged instance is in its file.

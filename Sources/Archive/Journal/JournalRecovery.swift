@@ -313,8 +313,13 @@ public enum JournalRecovery {
         let block = UnsafeMutableRawPointer.allocate(byteCount: JournalLayout.block, alignment: JournalLayout.block)
         defer { block.deallocate() }
         block.initializeMemory(as: UInt8.self, repeating: 0, count: JournalLayout.block)
-        for (number, fd) in descriptors {
-            guard let header = IngestJournal.readHeader(fd), header.active else { continue }
+        // Oldest first: a power loss in this loop leaves active only segments newer than those it freed, so the
+        // next start cannot replay an older copy whose replacement's segment was already freed (the order of a
+        // dictionary's walk could, and then only the reception times, which may tie, told them apart).
+        let active = descriptors.compactMap { number, fd in
+            IngestJournal.readHeader(fd).flatMap { $0.active ? (number, fd, $0) : nil }
+        }.sorted { $0.2.generation < $1.2.generation }
+        for (number, fd, header) in active {
             SegmentHeader(active: false, nonce: header.nonce, generation: header.generation)
                 .encode(into: UnsafeMutableRawBufferPointer(start: block, count: JournalLayout.block))
             try IngestJournal.writeAll(fd, UnsafeRawBufferPointer(start: block, count: JournalLayout.block), at: 0,

@@ -2047,9 +2047,15 @@ class UploadJob {
       });
       sentBytes += size;
       this.setProgress(sentBytes / totalBytes);
+      // One answer per SOP Instance UID: a second file of the same instance in one upload is not a second
+      // instance stored (the server refused it, or it is the same instance again).
+      const counted = new Set();
       for (const it of b) {
-        if (it.sop && result.referenced.has(it.sop)) this.stored += 1;
-        else if (it.sop && result.failed.has(it.sop)) this.addProblem(this.failures, it.name, result.failed.get(it.sop), "");
+        if (it.sop && result.referenced.has(it.sop) && !counted.has(it.sop)) {
+          counted.add(it.sop);
+          this.stored += 1;
+        } else if (it.sop && result.failed.has(it.sop)) this.addProblem(this.failures, it.name, result.failed.get(it.sop), "");
+        else if (it.sop && counted.has(it.sop)) this.addProblem(this.failures, it.name, "the same instance as another file of this upload", "");
         else if (result.status === 200 && !result.failed.size) this.stored += 1;
         else this.addProblem(this.failures, it.name, result.message || `Not stored (HTTP ${result.status})`, "");
       }

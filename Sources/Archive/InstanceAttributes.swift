@@ -32,12 +32,8 @@ public struct InstanceAttributes: Sendable, Equatable {
 
     /// Reads them from a dataset (names decoded from their character set).
     public init(_ ds: DataSet) {
-        // A NUL inside a value (trailing ones are trimmed as padding) is kept out of the index: PostgreSQL refuses
-        // it in text (SQLSTATE 22021), so the instance was refused on every try there while SQLite stored it.
-        func text(_ tag: Tag) -> String {
-            guard let value = ds.string(tag) else { return "" }
-            return value.utf8.contains(0) ? value.filter { $0 != "\u{0}" } : value
-        }
+        // A NUL inside a value (trailing ones are trimmed as padding) is kept out of the index, on either engine.
+        func text(_ tag: Tag) -> String { ds.string(tag)?.withoutNULs ?? "" }
         patientID = text(.patientID)
         issuerOfPatientID = text(.issuerOfPatientID)
         patientName = text(.patientName)
@@ -65,4 +61,10 @@ public struct InstanceAttributes: Sendable, Equatable {
         bitsAllocated = ds.int(.bitsAllocated)
         numberOfFrames = ds.int(.numberOfFrames)
     }
+}
+
+extension String {
+    /// Without its U+0000 characters: PostgreSQL's text holds none (SQLSTATE 22021), so a value with one inside
+    /// (a hostile or broken sender's) was refused on every try there while SQLite stored it.
+    var withoutNULs: String { utf8.contains(0) ? filter { $0 != "\u{0}" } : self }
 }

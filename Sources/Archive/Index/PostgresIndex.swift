@@ -290,9 +290,8 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
             switch a {
             case .null: binds.appendNull()
             case .integer(let i): binds.append(i)
-            // PostgreSQL's text holds no U+0000 (SQLSTATE 22021): a value with one (a calling AE title, a query
-            // key) is bound without it, rather than failing the store or the query.
-            case .text(let s): binds.append(s.utf8.contains(0) ? s.filter { $0 != "\u{0}" } : s)
+            // Every text, a calling AE title or a query key too, rather than failing the store or the query.
+            case .text(let s): binds.append(s.withoutNULs)
             case .real(let d): binds.append(d)
             }
         }

@@ -68,32 +68,9 @@ public enum JournalRecovery {
             guard size > JournalLayout.block else { continue }
             let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: JournalLayout.block)
             defer { buffer.deallocate() }
-            var done = 0
-            var badBlocks = 0
-            while done < size {
-                let n = pread(fd, buffer + done, size - done, off_t(done))
-                if n < 0 && errno == EINTR { continue }
-                if n > 0 {
-                    done += n
-                    continue
-                }
-                // A read error (a sector the power loss left unreadable) or an early end: the rest block by block,
-                // a block that cannot be read taken as zeros (its records fail their checks) and counted. One
-                // read of the whole segment that failed found no record at all, and recovery then freed the
-                // segment with the acknowledged records it held.
-                done = done / JournalLayout.block * JournalLayout.block
-                while done < size {
-                    var r: Int
-                    repeat { r = pread(fd, buffer + done, JournalLayout.block, off_t(done)) } while r < 0 && errno == EINTR
-                    if r != JournalLayout.block {
-                        (buffer + done).initializeMemory(as: UInt8.self, repeating: 0, count: JournalLayout.block)
-                        badBlocks += 1
-                    }
-                    done += JournalLayout.block
-                }
-            }
+            let badBlocks = readWhole(fd, into: buffer, size: size)
             if badBlocks > 0 { unreadable.append("\(path): \(badBlocks) block(s) of \(JournalLayout.block) bytes unreadable") }
-            let valid = done / JournalLayout.block * JournalLayout.block
+            let valid = size
             var at = JournalLayout.block
             while at + JournalLayout.recordHeaderSize <= valid {
                 let bytes = UnsafeRawBufferPointer(start: buffer + at, count: JournalLayout.recordHeaderSize)
@@ -142,6 +119,30 @@ public enum JournalRecovery {
             found.append(instance)
         }
         return (found, descriptors, unreadable)
+    }
+
+    /// Reads `size` bytes (whole blocks) of a segment; answers how many blocks could not be read. After a read
+    /// error (a sector a power loss left unreadable) or an early end, the rest is read block by block, a block
+    /// that cannot be read taken as zeros (its records fail their checks): one read of the whole segment that
+    /// failed found no record at all, and recovery then freed the segment with the acknowledged records it held.
+    private static func readWhole(_ fd: Int32, into buffer: UnsafeMutableRawPointer, size: Int) -> Int {
+        var done = 0
+        while done < size {
+            let n = pread(fd, buffer + done, size - done, off_t(done))
+            if n > 0 { done += n } else if n < 0 && errno == EINTR { continue } else { break }
+        }
+        var bad = 0
+        var at = done / JournalLayout.block * JournalLayout.block
+        while at < size {
+            var r: Int
+            repeat { r = pread(fd, buffer + at, JournalLayout.block, off_t(at)) } while r < 0 && errno == EINTR
+            if r != JournalLayout.block {
+                (buffer + at).initializeMemory(as: UInt8.self, repeating: 0, count: JournalLayout.block)
+                bad += 1
+            }
+            at += JournalLayout.block
+        }
+        return bad
     }
 
     /// Every complete instance the journals under `<root>/.journal/` hold now, read-only, held or not (a running

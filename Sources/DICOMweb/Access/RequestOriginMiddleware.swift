@@ -29,11 +29,11 @@ struct RequestOriginMiddleware<Context: RequestContext>: RouterMiddleware {
         return try await next(request, context)
     }
 
-    /// `localhost` (and names under it), an IPv4 address in 127/8, `[::1]`; with or without a port.
+    /// A name `HTTPAccess.isLoopback` takes (`localhost`, 127/8, `::1`), or one under `localhost`; with or
+    /// without a port, an IPv6 address in brackets.
     static func isLoopbackName(_ authority: String) -> Bool {
         let host = PublicOrigin.split(Substring(authority)).host
-        if host == "localhost" || host.hasSuffix(".localhost") || host == "[::1]" { return true }
-        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
-        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        return HTTPAccess.isLoopback(bare) || bare.hasSuffix(".localhost")
     }
 }

@@ -31,6 +31,11 @@ if "--bogus" in args:
 signal.alarm(120)
 report = {}
 done = threading.Event()
+# Set once the N-EVENT-REPORT-RSP is on the wire. pynetdicom sends it after the handler returns, from the association's
+# thread: releasing as soon as the handler ran queued the A-RELEASE-RQ before that answer, and pynetdicom's state
+# machine, asked to send P-DATA while awaiting A-RELEASE-RP (Evt9 in Sta7), ended its reactor thread; release() then
+# waited for that thread for ever (the hangs of 2026-12-07), and Arca saw the report unanswered.
+answered = threading.Event()
 
 
 def on_report(event):
@@ -43,7 +48,13 @@ def on_report(event):
     return 0x0000, None
 
 
-handlers = [(evt.EVT_N_EVENT_REPORT, on_report)]
+def on_pdu_sent(event):
+    # The first P-DATA-TF sent after the report arrived is its answer (a command alone: one PDU).
+    if done.is_set() and event.pdu.__class__.__name__ == "P_DATA_TF":
+        answered.set()
+
+
+handlers = [(evt.EVT_N_EVENT_REPORT, on_report), (evt.EVT_PDU_SENT, on_pdu_sent)]
 ae = AE(ae_title="PYCOMMIT")
 ae.add_requested_context(StorageCommitmentPushModel)
 server = None
@@ -87,6 +98,7 @@ def release_within(seconds):
 
 if mode == "same":
     done.wait(30)
+    answered.wait(10)
 release_within(10)
 if mode == "new":
     done.wait(30)

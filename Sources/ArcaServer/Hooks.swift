@@ -74,8 +74,7 @@ public final class HookRunner: Sendable {
         if let template = configuration.execOnStudyStable {
             let runner = ExecRunner(timeoutSeconds: configuration.timeoutSeconds, logger: logger)
             stable = StudyStableMonitor(stableAfter: TimeInterval(configuration.stableAfterSeconds)) { study, patient, count in
-                let command = HookRunner.fill(template, ["s": HookRunner.shellQuote(study), "i": HookRunner.shellQuote(patient),
-                                                         "n": String(count)])
+                let command = HookCommand(template, ["s": study, "i": patient, "n": String(count)])
                 logger.info("[STABLE] study \(study): \(count) instance(s), nothing more for \(configuration.stableAfterSeconds) s")
                 await runner.run(command, what: "exec-on-study-stable")
             }
@@ -105,39 +104,93 @@ public final class HookRunner: Sendable {
         }
     }
 
-    static func expand(_ template: String, _ i: StoredInstance) -> String {
+    static func expand(_ template: String, _ i: StoredInstance) -> HookCommand {
         let a = i.attributes
-        let values: [Character: String] = [
+        return HookCommand(template, [
             "p": i.root + "/" + i.relativePath, "a": i.request.callingAETitle, "c": i.request.calledAETitle,
             "i": a.patientID, "s": a.studyInstanceUID, "e": a.seriesInstanceUID, "o": a.sopInstanceUID,
-        ]
-        return fill(template, values.mapValues(shellQuote))
+        ])
+    }
+}
+
+/// A hook's shell command: the template with each `#x` it has a value for replaced by a reference to a positional
+/// parameter, and the values passed as those parameters (`sh -c SCRIPT arca-hook V1 V2…`), so the shell never
+/// parses a value. Values single-quoted into the text were parsed again inside the template's own double quotes:
+/// `logger "stored #i"` ran the `$(…)` of a Patient ID any peer could send. The reference is quoted for where the
+/// placeholder stands, so a value is always exactly one word: `"${1}"` outside quotes (and inside a command
+/// substitution, where quoting starts again), `${1}` inside double quotes, `'"${1}"'` inside single quotes.
+struct HookCommand: Sendable, CustomStringConvertible {
+    let script: String
+    let values: [String]
+
+    /// Where a character of the template stands: the shell's quoting, as far as a placeholder needs it.
+    private enum Context: Equatable {
+        case plain
+        case single
+        case double
+        /// `$(…)`, with the count of parentheses opened inside it.
+        case substitution(Int)
+        case backtick
     }
 
-    /// `template` with each `#x` of `values` replaced by its value, in one pass over the template: a value is
-    /// never searched for `#x` itself. Replaced one `#x` after the other, a calling AE title
-    /// `#i` became `'#i'`, then `''<Patient ID>''`: the Patient ID, from the network, outside any quotes, run
-    /// by the shell.
-    static func fill(_ template: String, _ values: [Character: String]) -> String {
-        var out = ""
-        var rest = Substring(template)
-        while let mark = rest.firstIndex(of: "#") {
-            out += rest[..<mark]
-            let key = rest.index(after: mark)
-            if key < rest.endIndex, let value = values[rest[key]] {
-                out += value
-                rest = rest[rest.index(after: key)...]
-            } else {
-                out.append("#")
-                rest = rest[key...]
+    init(_ template: String, _ values: [Character: String]) {
+        var script = "", passed: [String] = [], numbers: [Character: Int] = [:]
+        var contexts: [Context] = [.plain]
+        var chars = Array(template)[...]
+        // One pass over the template: a value is never searched for `#x` itself.
+        while let c = chars.popFirst() {
+            let context = contexts.last ?? .plain
+            if c == "#", let key = chars.first, let value = values[key] {
+                chars.removeFirst()
+                let number = numbers[key] ?? {
+                    passed.append(value)
+                    numbers[key] = passed.count
+                    return passed.count
+                }()
+                switch context {
+                case .single: script += "'\"${\(number)}\"'"
+                case .double: script += "${\(number)}"
+                case .plain, .substitution, .backtick: script += "\"${\(number)}\""
+                }
+                continue
+            }
+            script.append(c)
+            switch (context, c) {
+            case (.single, "'"): contexts.removeLast()
+            case (.single, _): break
+            case (_, "\\"):
+                if let next = chars.popFirst() { script.append(next) }
+            case (.double, "\""): contexts.removeLast()
+            case (_, "$") where chars.first == "(":
+                script.append(chars.removeFirst())
+                contexts.append(.substitution(0))
+            case (.backtick, "`"): contexts.removeLast()
+            case (_, "`"): contexts.append(.backtick)
+            case (.double, _): break
+            case (_, "'"): contexts.append(.single)
+            case (_, "\""): contexts.append(.double)
+            case (.substitution(let open), "("): contexts[contexts.count - 1] = .substitution(open + 1)
+            case (.substitution(let open), ")"):
+                if open == 0 { contexts.removeLast() } else { contexts[contexts.count - 1] = .substitution(open - 1) }
+            default: break
             }
         }
-        return out + rest
+        self.script = script
+        self.values = passed
     }
 
-    /// Single-quoted for /bin/sh, so values from the network are never interpreted by the shell.
-    static func shellQuote(_ s: String) -> String {
-        "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    /// A shell command of its own, with no values (tests).
+    init(script: String) {
+        self.script = script
+        values = []
+    }
+
+    /// `/bin/sh`'s arguments: `$0` names the hook in `ps` and in the shell's own messages.
+    var arguments: [String] { ["-c", script, "arca-hook"] + values }
+
+    /// For the log: the script and its values.
+    var description: String {
+        values.isEmpty ? script : script + " with " + values.enumerated().map { "$\($0.offset + 1)=\($0.element.debugDescription)" }.joined(separator: " ")
     }
 }
 
@@ -151,10 +204,10 @@ struct ExecRunner: Sendable {
     let timeoutSeconds: Int
     let logger: Logger
 
-    func run(_ command: String, what: String) async {
+    func run(_ command: HookCommand, what: String) async {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
+        process.arguments = command.arguments
         let ended = ProcessEnd()
         process.terminationHandler = { ended.ended($0.terminationStatus) }
         do {

@@ -54,7 +54,35 @@ struct HookRunnerTests {
         await ExecRunner(timeoutSeconds: 10, logger: logger).run(command, what: "test")
         #expect(!FileManager.default.fileExists(atPath: marker), "\(command)")
         #expect((try? String(contentsOfFile: out, encoding: .utf8)) == "#i \(patientID)\n")
-        #expect(HookRunner.fill("#x ## # #a#a", ["a": "A"]) == "#x ## # AA")
+        let filled = HookCommand("#x ## # #a#a #b", ["a": "A", "b": "B"])
+        #expect(filled.script == "#x ## # \"${1}\"\"${1}\" \"${2}\"" && filled.values == ["A", "B"])
+    }
+
+    /// A value is never parsed by the shell, wherever the administrator's template puts its placeholder: inside
+    /// double quotes, values single-quoted into the text ran a Patient ID's `$(…)` and backticks; in a
+    /// command substitution of the template's own, the value is still one word.
+    @Test func valuesAreNeverParsedByTheShell() async throws {
+        let dir = try ExternalTool.temporaryDirectory("arca-hook-quotes")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let marker = dir.appendingPathComponent("pwned").path
+        let hostile = ["$(touch \(marker))", "`touch \(marker)`", "\"; touch \(marker); \"", "' ; touch \(marker) ; '",
+                       "a  b*", "\\\"$HOME"]
+        for (n, value) in hostile.enumerated() {
+            // Each template with what it writes (printf, not echo: dash's echo reads backslashes).
+            let templates = [
+                ("printf '%s\\n' \"stored #i for #a\" > OUT", "stored \(value) for AE\n"),
+                ("printf '%s %s %s\\n' #i for #a > OUT", "\(value) for AE\n"),
+                ("printf '%s\\n' \"$(printf %s \"#i\") for #a\" > OUT", "\(value) for AE\n"),
+            ]
+            for (k, (template, expected)) in templates.enumerated() {
+                let out = dir.appendingPathComponent("out\(n)-\(k)").path
+                let command = HookCommand(template.replacingOccurrences(of: "OUT", with: out), ["i": value, "a": "AE"])
+                await ExecRunner(timeoutSeconds: 10, logger: logger).run(command, what: "test")
+                #expect(!FileManager.default.fileExists(atPath: marker), "\(command)")
+                let written = try? String(contentsOfFile: out, encoding: .utf8)
+                #expect(written == expected, "\(command)")
+            }
+        }
     }
 
     /// A command past its time limit is ended with everything it started (its process group), and a command's
@@ -63,7 +91,7 @@ struct HookRunnerTests {
         let dir = try ExternalTool.temporaryDirectory("arca-hook-timeout")
         defer { try? FileManager.default.removeItem(at: dir) }
         let pidFile = dir.appendingPathComponent("pid").path
-        await ExecRunner(timeoutSeconds: 1, logger: logger).run("sleep 30 & echo $! > \(pidFile); wait", what: "test")
+        await ExecRunner(timeoutSeconds: 1, logger: logger).run(HookCommand(script: "sleep 30 & echo $! > \(pidFile); wait"), what: "test")
         let child = try #require(Int32((try String(contentsOfFile: pidFile, encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines)))
         // Signalled with its group; it is gone once its parent (the test process's child) has reaped it or it is a
         // zombie of init: either way it no longer runs.
@@ -77,7 +105,7 @@ struct HookRunnerTests {
         // A shell that waits for its own children: it hears them end (SIGCHLD was blocked in every hook, inherited
         // from the spawning thread, and such a hook hung until its time limit).
         let done = dir.appendingPathComponent("done").path
-        await ExecRunner(timeoutSeconds: 10, logger: logger).run("sleep 0.2 & wait; echo done > \(done)", what: "test")
+        await ExecRunner(timeoutSeconds: 10, logger: logger).run(HookCommand(script: "sleep 0.2 & wait; echo done > \(done)"), what: "test")
         #expect(FileManager.default.fileExists(atPath: done))
     }
 }

@@ -52,6 +52,11 @@ struct AccessRulesTests {
         #expect(Self.rules.permitsMove(to: "WS1", callingAETitle: "VIEWER", peer: viewer))
         #expect(!Self.rules.permitsMove(to: "WS2", callingAETitle: "VIEWER", peer: viewer))
         #expect(!Self.rules.permitsMove(to: "WS1", callingAETitle: "CT1", peer: ct))
+        // C-GET goes to the caller itself, which VIEWER's destinations do not name; a rule without any grants it.
+        #expect(!Self.rules.permitsGet(callingAETitle: "VIEWER", peer: viewer))
+        #expect(!Self.rules.permitsGet(callingAETitle: "CT1", peer: ct))
+        let open = DICOMAccessRules([DICOMAccessRule(aeTitle: "VIEWER", services: [.retrieve])])
+        #expect(open.permitsGet(callingAETitle: "VIEWER", peer: viewer) && DICOMAccessRules([]).permitsGet(callingAETitle: "X", peer: ct))
         #expect(DICOMServiceKind(.cGetRQ) == .retrieve && DICOMServiceKind(.nActionRQ) == .store && DICOMServiceKind(.cCancelRQ) == nil)
     }
 }

@@ -299,6 +299,24 @@ import TestSupport
         }.status
     }
 
+    /// A C-GET of `study` into a new folder: its final status and how many files arrived.
+    static func get(port: Int, calling: String, study: String) async throws -> (DIMSEStatus?, Int) {
+        let folder = try ExternalTool.temporaryDirectory("arca-security-get")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var identifier = DataSet()
+        identifier.setString("STUDY", for: .queryRetrieveLevel, vr: .CS)
+        identifier.setString(study, for: .studyInstanceUID)
+        let ct = "1.2.840.10008.5.1.4.1.1.2", getModel = QueryModel.studyRoot.getSOPClass
+        let request = AssociateRequest(calledAETitle: "STORE_SCP", callingAETitle: calling, presentationContexts: [
+            PresentationContextProposal(id: 1, abstractSyntax: getModel, transferSyntaxes: [UpperLayerUID.explicitVRLittleEndian]),
+            PresentationContextProposal(id: 3, abstractSyntax: ct, transferSyntaxes: [UpperLayerUID.explicitVRLittleEndian]),
+        ], roleSelections: [RoleSelection(sopClassUID: ct, scuRole: false, scpRole: true)])
+        let final = try await ClientAssociation.withAssociation(host: "127.0.0.1", port: port, request: request) {
+            try await $0.get(identifier, sopClassUID: getModel, incoming: FolderStoreHandler(folder: folder.path)).0
+        }
+        return (final.status, try FileManager.default.contentsOfDirectory(atPath: folder.path).count)
+    }
+
     /// DICOM access rules from the settings file: unknown AE titles and known ones from the wrong address are
     /// rejected with A-ASSOCIATE-RJ (reasons 3 and 1); each AE may use only its services (0x0124 otherwise) and
     /// move only to its destinations; an AE tied to a client certificate is admitted only over TLS with it. The
@@ -314,13 +332,14 @@ import TestSupport
               - {ae_title: STORER, hosts: ["127.0.0.1"], services: [store]}
               - {ae_title: QUERIER, services: [query]}
               - {ae_title: MOVER, services: [retrieve], move_destinations: [ALLOWED]}
+              - {ae_title: GETTER, hosts: ["127.0.0.1"], services: [retrieve]}
               - {ae_title: FARAWAY, hosts: ["10.0.0.0/8"]}
               - {ae_title: CERTAE, certificate_subject: "CN=modality1", services: [store, query, retrieve]}
             """
         let file = pki.folder.appendingPathComponent("arca.yml")
         try yaml.write(to: file, atomically: true, encoding: .utf8)
         let rules = try SettingsFile.load(file.path).dicomAccess
-        #expect(rules.count == 5)
+        #expect(rules.count == 6)
         let server = try await SecurityServer.start(audit: audit) {
             $0.dicomAccess = rules
             $0.tlsPort = 0
@@ -349,6 +368,11 @@ import TestSupport
         // Allowed by the rules; unknown to the archive, so the move itself is refused as such.
         #expect(try await Self.move(port: server.port, calling: "MOVER", destination: "ALLOWED", study: study.studyUID) == .moveDestinationUnknown)
         #expect(try await Self.move(port: server.port, calling: "QUERIER", destination: "ALLOWED", study: study.studyUID) == .notAuthorized)
+        // C-GET delivers to the caller itself: not through a rule whose retrievals go to listed destinations only.
+        let refusedGet = try await Self.get(port: server.port, calling: "MOVER", study: study.studyUID)
+        #expect(refusedGet.0 == .notAuthorized && refusedGet.1 == 0)
+        let allowedGet = try await Self.get(port: server.port, calling: "GETTER", study: study.studyUID)
+        #expect(allowedGet.0 == .success && allowedGet.1 == 2)
 
         let tls = try #require(server.tlsPort)
         let certificate = try DICOMTLS.clientContext(ca: pki.caCertificate, certificate: pki.clientCertificate, key: pki.clientKey)

@@ -330,6 +330,10 @@ struct AssociationSession {
                 return StoreOutcome(status: .notAuthorized, comment: "\(calling) may not move to \(destination.prefix(16))")
             }
         }
+        if field == .cGetRQ, !access.permitsGet(callingAETitle: calling, peer: peer) {
+            logger.notice("[REFUSED] \(calling) from \(peer.address): C-GET not allowed (its rule lists move destinations)")
+            return StoreOutcome(status: .notAuthorized, comment: "\(calling) may retrieve to its listed destinations only (C-MOVE)")
+        }
         return nil
     }
 

@@ -2,7 +2,7 @@
 /// `dicom_access`). No rules: every peer the association policy accepts may do everything (the behaviour
 /// without access control). With rules, an association is accepted only when one rule matches its calling
 /// AE title, address and certificate; an operation only when a matching rule grants its service; a C-MOVE
-/// only to a destination a matching rule lists.
+/// only to a destination a matching rule lists; a C-GET only through a rule that lists no destinations.
 public struct DICOMAccessRules: Sendable, Equatable {
     public var rules: [DICOMAccessRule]
 
@@ -36,6 +36,14 @@ public struct DICOMAccessRules: Sendable, Equatable {
         return matching(callingAETitle, peer).contains { $0.services.contains(service) }
     }
 
+    /// C-GET sends to the caller's own connection, which no `move_destinations` list names: only a rule that grants
+    /// `retrieve` without one grants it. A rule meant to deliver to WS1's configured address only let anyone
+    /// calling as WS1 (from any host, with no certificate) pull the images to itself with C-GET.
+    public func permitsGet(callingAETitle: String, peer: PeerIdentity) -> Bool {
+        guard !rules.isEmpty else { return true }
+        return matching(callingAETitle, peer).contains { $0.services.contains(.retrieve) && $0.moveDestinations == nil }
+    }
+
     public func permitsMove(to destination: String, callingAETitle: String, peer: PeerIdentity) -> Bool {
         guard !rules.isEmpty else { return true }
         return matching(callingAETitle, peer).contains { rule in
@@ -52,7 +60,7 @@ public enum DICOMServiceKind: String, Sendable, Codable, CaseIterable {
     case store
     /// C-FIND.
     case query
-    /// C-MOVE and C-GET.
+    /// C-MOVE, and C-GET under a rule without `move_destinations`.
     case retrieve
 
     /// The service a request belongs to; nil for commands no rule governs (responses, C-CANCEL).

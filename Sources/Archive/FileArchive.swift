@@ -315,7 +315,7 @@ public final class FileArchive: Sendable {
             guard let index else { return try await body(nil) }
             let lookup = try await claimAcrossNodes(sop, index)
             do {
-                let result = try await body(lookup)
+                let result = try await renewing(sop, index) { try await body(lookup) }
                 if case .ignored = result { await index.release(instance: sop) }
                 return result
             } catch {
@@ -325,11 +325,31 @@ public final class FileArchive: Sendable {
         }
     }
 
+    /// `body`, with the instance's claim renewed a third of its lease at a time while it runs: a commit that
+    /// outlasts the lease (a multi-gigabyte file flushed to slow storage) would otherwise be taken over by a node
+    /// that waited for it, and two nodes would place the same instance. The renewals run on the global executor:
+    /// `body` may block the association's event loop, where this task's children would otherwise run.
+    private func renewing(_ sop: String, _ index: any InstanceIndex,
+                          _ body: () async throws -> CommitResult) async throws -> CommitResult {
+        guard let lease = index.claimLease else { return try await body() }
+        return try await withThrowingTaskGroup(of: Void.self) { renewals in
+            renewals.addTask(executorPreference: globalConcurrentExecutor) {
+                while true {
+                    try await Task.sleep(for: lease / 3)
+                    await index.renew(instance: sop)
+                }
+            }
+            defer { renewals.cancelAll() }
+            return try await body()
+        }
+    }
+
     /// Claims `sop` in the shared index. When another node is committing the same instance now, this waits for
     /// its commit whatever the policy, and the policy decides after, against the row as it then is (the commit's
     /// own lookup): deciding at once answered `ignore`'s success, or `reject`'s "duplicate", for an instance the
     /// other node could still fail to store (its disk full, its index gone), and the sender would not send it again.
-    /// A node that dies holding a claim loses it when its lease runs out.
+    /// A node that dies holding a claim loses it at once (its session's lock goes with it); one left behind by a
+    /// live node (its release failed) when its lease runs out unrenewed.
     private func claimAcrossNodes(_ sop: String, _ index: any InstanceIndex) async throws -> EarlyLookup? {
         // The index has no notification for another node's commit, so the retries back off (1 ms doubling to
         // 64 ms) rather than asking the database a thousand times a second.

@@ -101,8 +101,8 @@ struct PostgresIndexTests {
             }
             return try await group.reduce(into: [Int]()) { $0.append($1) }
         }
-        #expect(opened == [8, 8, 8, 8])
-        #expect(try PostgresTestServer.psql(url, "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version") == "1,2,3,4,5,6,7,8\n")
+        #expect(opened == [9, 9, 9, 9])
+        #expect(try PostgresTestServer.psql(url, "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version") == "1,2,3,4,5,6,7,8,9\n")
     }
 
     /// A study created, or moved to another patient, while another transaction (another node) changes that patient
@@ -328,6 +328,36 @@ struct PostgresIndexTests {
             #expect(waited, "\(policy): answered while the other node still held the claim")
             #expect(try await committing.value == .stored(path: sop + ".dcm"), "\(policy)")
         }
+    }
+
+    /// A claim is a lease that its holder renews while its commit runs: a commit that outlasts the lease (a
+    /// multi-gigabyte file flushed to slow storage) was taken over by the node waiting for it, and both placed the
+    /// instance. A claim a live node left behind (its release failed) still runs out, unrenewed.
+    @Test func aLongCommitKeepsItsClaimAndALeftClaimRunsOut() async throws {
+        let url = try PostgresTestServer.makeDatabase()
+        let a = try PostgresIndex(url: url, node: "a", claimLease: .seconds(4))
+        let b = try PostgresIndex(url: url, node: "b", claimLease: .seconds(4))
+        let root = try ExternalTool.temporaryDirectory("lease")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let archive = try FileArchive(configuration: FileArchive.Configuration(root: root.path, duplicatePolicy: .reject, journal: nil),
+                                      index: a)
+        // A commit of more than two leases, b trying to claim the instance all along.
+        let result = try await archive.claimedAcrossNodes("1.7.1", relative: "1.7.1.dcm") { _ in
+            let end = ContinuousClock.now + .seconds(9)
+            var answers: Set<String> = []
+            while ContinuousClock.now < end {
+                answers.insert("\(try await b.claim(instance: "1.7.1"))")
+                try await Task.sleep(for: .milliseconds(250))
+            }
+            #expect(answers == ["heldElsewhere"], "b's claims during a's commit")
+            return .ignored(path: "1.7.1.dcm")  // ends a's claim (no row)
+        }
+        #expect(result == .ignored(path: "1.7.1.dcm"))
+        #expect(try await b.claim(instance: "1.7.1") == .claimedNew)
+        // Left behind by a live node: taken over once its lease has run out.
+        #expect(try await a.claim(instance: "1.7.2") == .claimedNew)
+        #expect(try await b.claim(instance: "1.7.2") == .heldElsewhere)
+        #expect(try await Self.eventually { try await b.claim(instance: "1.7.2") == .claimedNew })
     }
 
     @Test func aClaimIsExclusiveAcrossNodesAndADeadNodesClaimIsTakenOver() async throws {

@@ -65,14 +65,16 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
 
     /// Most records one group-commit transaction takes; a longer queue is committed in several.
     static let maxBatch = 1000
-    /// A claim older than this belongs to a node that died mid-commit (a commit takes milliseconds): another
-    /// node may take it over.
-    static let claimLeaseSeconds = 60
+    /// A claim not renewed for this long belongs to a node that died mid-commit or left it behind (a failed
+    /// release): another node may take it over. Its holder renews it while its commit runs (`renew`), so a
+    /// commit that takes longer (a multi-gigabyte file flushed to slow storage) keeps it.
+    let lease: Duration
+    public var claimLease: Duration? { lease }
 
     /// Connects (a pool of at most `maxConnections`) and brings the schema to the current version. Blocking: call
     /// it from a thread that may wait (start-up, a command), not from an event loop.
     public init(url: String, node: String? = nil, maxConnections: Int = 16, commitTimeout: Double = 20,
-                logger: Logger = Logger(label: "arca.index.postgres")) throws {
+                claimLease: Duration = .seconds(60), logger: Logger = Logger(label: "arca.index.postgres")) throws {
         let parsed = try PostgresURL(url)
         self.url = url
         displayURL = parsed.display
@@ -94,6 +96,7 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
         let committer = PostgresClient(configuration: committing, backgroundLogger: logger)
         self.committer = committer
         self.commitTimeout = commitTimeout
+        lease = claimLease
         let executor = QueueExecutor(label: "arca.index.postgres")
         self.executor = executor
         let watch = ClosedConnectionWatch(executor: executor)
@@ -596,11 +599,12 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
 
     /// Claims the instance for this node's commit: inserted and committed at once, so every node sees it, and
     /// looked up in the same round trip (`arca_claim`). A claim left by a node that died mid-commit is taken over
-    /// once older than the lease. The claim ends with the instance's row (`recordRows`), or by `release`.
+    /// once its lease has run out unrenewed. The claim ends with the instance's row (`recordRows`), or by `release`.
     public func claim(instance sopInstanceUID: String) async throws -> InstanceClaim {
+        let lease = Self.wholeSeconds(self.lease)
         let rows = try await bounded(timeout: commitTimeout) { [self] in
             try await self.rows("SELECT arca_claim($1, $2, $3)::BIGINT",
-                                [.text(sopInstanceUID), .text(node), .integer(Int64(Self.claimLeaseSeconds))])
+                                [.text(sopInstanceUID), .text(node), .integer(lease)])
         }
         switch rows.first?.first?.integer {
         case 0: return .heldElsewhere
@@ -609,6 +613,21 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
         case let other: throw ArchiveError.io("PostgreSQL: arca_claim answered \(other.map(String.init) ?? "nothing")")
         }
     }
+
+    public func renew(instance sopInstanceUID: String) async {
+        do {
+            try await bounded(timeout: commitTimeout) { [self] in
+                try await self.execute("UPDATE ingest_claims SET claimed_at = now() WHERE sop_uid = $1 AND node = $2",
+                                       [.text(sopInstanceUID), .text(node)])
+            }
+        } catch {
+            // The next renewal may get through; a lease that runs out meanwhile lets another node wait no longer.
+            logger.warning("could not renew the claim on \(sopInstanceUID): \(error)")
+        }
+    }
+
+    /// `arca_claim` takes whole seconds, at least one.
+    static func wholeSeconds(_ duration: Duration) -> Int64 { max(1, duration.components.seconds) }
 
     public func release(instance sopInstanceUID: String) async {
         do {
@@ -935,7 +954,9 @@ struct PostgresURL {
 
     init(_ text: String) throws {
         guard let components = URLComponents(string: text), ["postgres", "postgresql"].contains(components.scheme ?? "") else {
-            throw ArchiveError.io("\(text): not a postgres:// URL")
+            // Named without what may be its password (a mistyped scheme still carries one).
+            let named = text.firstIndex(of: "@").map { "…" + text[$0...] } ?? text
+            throw ArchiveError.io("\(named): not a postgres:// URL")
         }
         let user = components.user ?? "postgres"
         let password = components.password

@@ -122,7 +122,11 @@ public struct StorageCommitmentService: CollectingDIMSEService {
             if let known = intactness[instance.location] {
                 intact = known
             } else {
-                intact = (try? await threadPool.runIfActive { try source.isIntact(instance.location, hash: instance.hash) }) ?? false
+                // Durable first: a row's hash is settled just before the materializer's syncfs, and a deferred
+                // instance read in between was reported committed before it was on the device.
+                intact = (try? await threadPool.runIfActive {
+                    try source.waitDurable(instance.location) && source.isIntact(instance.location, hash: instance.hash)
+                }) ?? false
                 intactness[instance.location] = intact
             }
             if intact { report.committed.append(ref) } else { report.failed.append((ref.sopClass, ref.sopInstance, 0x0110)) }

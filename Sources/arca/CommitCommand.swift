@@ -84,7 +84,10 @@ struct Commit: AsyncParsableCommand {
             report = try await withThrowingTaskGroup(of: (CommandSet, DataSet?)?.self) { group in
                 if let listener {
                     group.addTask { try await listener.run(); return nil }
-                    group.addTask { for await r in receiver.reports { return r }; return nil }
+                    group.addTask {
+                        for await r in receiver.reports where Self.isReport(r, of: transaction) { return r }
+                        return nil
+                    }
                 }
                 group.addTask {
                     try await ClientAssociation.withAssociation(host: host, port: port, request: request, tls: clientTLS) { association in
@@ -95,7 +98,12 @@ struct Commit: AsyncParsableCommand {
                         }
                         print("N-ACTION accepted: transaction \(transaction), \(referenceCount) instance(s)")
                         // On this association, unless the peer releases it to report on another one.
-                        do { return try await association.nextEventReport() } catch where listener != nil { return nil }
+                        do {
+                            while true {
+                                let r = try await association.nextEventReport()
+                                if Self.isReport(r, of: transaction) { return r }
+                            }
+                        } catch where listener != nil { return nil }
                     }
                 }
                 group.addTask {
@@ -128,7 +136,21 @@ struct Commit: AsyncParsableCommand {
             let reason = f.int(.failureReason).map { "0x" + String($0, radix: 16, uppercase: true) } ?? "?"
             print("FAILED \(f.uid(.referencedSOPInstanceUID) ?? "?"): reason \(reason)")
         }
-        if !failed.isEmpty { throw ExitCode.failure }
+        // Every instance asked about is accounted for: one the report does not name is not committed.
+        let reported = Set((committed + failed).compactMap { $0.uid(.referencedSOPInstanceUID) })
+        let unreported = references.compactMap { $0.uid(.referencedSOPInstanceUID) }.filter { !reported.contains($0) }
+        for uid in unreported { print("NOT REPORTED \(uid)") }
+        if !failed.isEmpty || !unreported.isEmpty { throw ExitCode.failure }
+    }
+
+    /// Whether an N-EVENT-REPORT is the report of our transaction: another (a stale transaction's, or anyone's
+    /// sent to the --listen port) is ignored, and the wait goes on. Taking the first one that came let any peer
+    /// that could reach the port end the command with success, and the operator delete the local copies.
+    static func isReport(_ report: (CommandSet, DataSet?), of transaction: String) -> Bool {
+        let theirs = report.1?.uid(.transactionUID)
+        if theirs == transaction { return true }
+        printError("arca commit: ignored a report for transaction \(theirs ?? "(none)"), not ours")
+        return false
     }
 
     /// The `--listen` port's TLS: with `--tls` a report comes as the request went, so the port serves TLS with our

@@ -16,6 +16,10 @@ public protocol InstanceSource: Sendable {
     /// Blocks until an instance acknowledged from the ingest journal is in place and durable (at once for any
     /// other): then its row holds its BLAKE3, not a placeholder.
     func waitInPlace(_ location: String)
+    /// Blocks until this process's materializer is done with `location` (in place, and made durable by its
+    /// `syncfs`), for at most its wait's 30 s; answers whether it is. A row's placeholder becomes the BLAKE3 just
+    /// before that `syncfs`, so a settled hash alone does not say the file is durable (storage commitment).
+    func waitDurable(_ location: String) -> Bool
     /// A Part-10 file on disk holding the instance (the archived file, or an eDCKV instance rebuilt), for the
     /// pixel pipeline, which reads only the frames it needs, and for WADO-RS, which hands it to the kernel
     /// (`sendfile`): such a file is only ever replaced by rename, never changed in place.
@@ -25,6 +29,7 @@ public protocol InstanceSource: Sendable {
 extension InstanceSource {
     /// A source without an ingest journal of its own has every instance in place.
     public func waitInPlace(_ location: String) {}
+    public func waitDurable(_ location: String) -> Bool { true }
 }
 
 /// A stored instance's dataset, read in order.
@@ -134,6 +139,12 @@ public struct ArchiveInstanceSource: InstanceSource {
         guard !present() else { return }
         notices.requestPlacement()
         _ = notices.wait(timeout: Self.placementTimeout, until: present)
+    }
+
+    public func waitDurable(_ location: String) -> Bool {
+        guard let materializer else { return true }
+        materializer.waitMaterialized(location)
+        return !materializer.isPending(location)
     }
 
     /// A node places what it holds within `Materializer.Hold.maxHold` (5 s) even if the request never reached

@@ -313,6 +313,31 @@ typealias Tag = DICOM.Tag
                               answering: .studyInstanceUID) == ["3.1", "4.1"])
         #expect(try Self.find(f, "STUDY", [(.studyDate, "20240115-"), (.studyTime, "0900-")],
                               answering: .studyInstanceUID) == ["4.1"])
+        // At the PATIENT level (relational), on the patients' studies: the condition named the study table where
+        // only patients were selected from, and the index failed the query.
+        #expect(try Self.find(f, model: .patientRoot, "PATIENT", [(.studyDate, "20240115-"), (.studyTime, "0900-")],
+                              options: QueryOptions(relational: true, combinedDateTime: true), answering: .patientID) == ["P2", "P4"])
+        // A binary number is matched as QIDO-RS matches it as text: it was universal, and every instance came back.
+        for (rows, expected) in [([UInt8]([0x00, 0x02]), ["1.1.1.1"]), ([0x00, 0x03], [])] {
+            var identifier = DataSet()
+            identifier.setString("IMAGE", for: .queryRetrieveLevel, vr: .CS)
+            identifier.setString("1.1", for: .studyInstanceUID, vr: .UI)
+            identifier.setString("1.1.1", for: .seriesInstanceUID, vr: .UI)
+            identifier.setString("", for: .sopInstanceUID, vr: .UI)
+            identifier.set(Element(tag: .rows, vr: .US, bytes: rows))
+            let answers = try f.engine.findNow(try Query(identifier: identifier, model: .studyRoot)).answers
+            #expect(answers.compactMap { $0.uid(.sopInstanceUID) } == expected)
+        }
+        // Timezone Offset From UTC names the offset the query is in, not a value to match.
+        #expect(try Self.find(f, "STUDY", [(.studyDate, "20240115"), (.timezoneOffsetFromUTC, "+0100")],
+                              answering: .studyInstanceUID) == ["1.1"])
+        // The ACR-NEMA forms of dates and times, as the index stores them.
+        #expect(try Self.find(f, "STUDY", [(.studyDate, "2024.01.01-2024.03.01")], answering: .studyInstanceUID) == ["1.1", "3.1"])
+        #expect(try Self.find(f, "STUDY", [(.studyTime, "08:00-09:00")], answering: .studyInstanceUID) == ["1.1"])
+        // A DT with a negative UTC offset is one value, not a range to the year 500; a range stays a range.
+        #expect(try MatchParser.match("20240115-0500", vr: .DT) == .single("20240115-0500"))
+        #expect(try MatchParser.match("2024-2025", vr: .DT) == .range(lower: "2024", upper: "2025"))
+        #expect(try MatchParser.match("20240115-0500-20240116", vr: .DT) == .range(lower: "20240115-0500", upper: "20240116"))
         #expect(throws: QueryError.self) { try Self.find(f, "STUDY", [(.studyDate, "2024-01-01")], answering: .studyInstanceUID) }
         // Thousands of `-` are refused at once, not each tried as the range separator (1.6 s under ASan for a
         // 6 KB value before); a list of shorter ones is each tried and refused.

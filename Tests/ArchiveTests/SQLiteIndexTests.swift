@@ -347,8 +347,20 @@ import TestSupport
         // The same rows as SQLite's: one engine can stand in for the other.
         #expect(dump == (try await Self.fresh([Self.record(Self.attributes(patient: "NEW", study: "1.5.2", series: "1.5.2.1", sop: "1.5.9.1", modality: "MR"))]
                                               + moved.map(Self.record))))
+        // An instance re-sent into another study's series empties its old series, which goes: its old study, kept
+        // by another series, no longer lists its class (the study was looked up through the deleted series).
+        var mixed = [Self.attributes(patient: "C", study: "1.7.1", series: "1.7.1.1", sop: "1.7.9.1"),
+                     Self.attributes(patient: "C", study: "1.7.1", series: "1.7.1.2", sop: "1.7.9.2", modality: "SR")]
+        mixed[1].sopClassUID = srClass
+        for a in mixed { try await index.record(Self.record(a)) }
+        try await index.record(Self.record(Self.attributes(patient: "C", study: "1.7.2", series: "1.7.2.1", sop: "1.7.9.1")))
+        dump = try index.canonicalDump()
+        #expect(dump.contains { $0.hasPrefix("study ") && $0.contains("study_uid:\"1.7.1\"") && $0.contains("number_of_instances:1")
+                                && $0.contains("sop_classes_in_study:\"\(srClass)\"") }, "\(dump)")
+        #expect(dump.contains { $0.hasPrefix("study ") && $0.contains("study_uid:\"1.7.2\"") && $0.contains("sop_classes_in_study:\"\(ctClass)\"") },
+                "\(dump)")
         // Removing everything leaves nothing behind.
-        for sop in ["1.5.9.1", "1.6.9.1", "1.6.9.2", "1.6.9.3"] { try await index.remove(instance: sop) }
+        for sop in ["1.5.9.1", "1.6.9.1", "1.6.9.2", "1.6.9.3", "1.7.9.1", "1.7.9.2"] { try await index.remove(instance: sop) }
         #expect(try index.canonicalDump().isEmpty)
     }
 

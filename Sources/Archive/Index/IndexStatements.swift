@@ -38,6 +38,9 @@ enum IndexStatements {
                                    arguments: [a.sopInstanceUID])
         let oldSeries: Int64? = old?["series_pk"]
         let oldSOPClass: String? = old?["sop_class_uid"]
+        // Read before the move may prune the old series: looked up after, an emptied series named no study, and
+        // the old study kept listing the class it no longer held.
+        let oldStudy = try oldSeries.flatMap { try Int64.fetchOne(db, sql: "SELECT study_pk FROM series WHERE pk = ?", arguments: [$0]) }
         let values: StatementArguments = [
             series, a.sopClassUID, a.instanceNumber, r.transferSyntaxUID, r.filePath, Int64(clamping: r.fileSize),
             r.fileHash, r.receivedAt, r.callingAETitle, a.rows, a.columns, a.bitsAllocated, a.numberOfFrames, a.sopInstanceUID,
@@ -65,9 +68,7 @@ enum IndexStatements {
         if let oldSeries, oldSeries != series || oldSOPClass != a.sopClassUID {
             // The instance moved or changed class: the lists of the studies involved are recomputed.
             try refreshSOPClasses(study: study, db)
-            if let oldStudy = try Int64.fetchOne(db, sql: "SELECT study_pk FROM series WHERE pk = ?", arguments: [oldSeries]), oldStudy != study {
-                try refreshSOPClasses(study: oldStudy, db)
-            }
+            if let oldStudy, oldStudy != study { try refreshSOPClasses(study: oldStudy, db) }
         } else if levels?.hasSOPClass(a.sopClassUID, study: study) != true {
             try addSOPClass(a.sopClassUID, study: study, db)
             levels?.listed(sopClass: a.sopClassUID, study: study)

@@ -9,7 +9,7 @@ import Foundation
 /// trip per instance instead of the ten statements SQLite runs in-process, and the function's statements are
 /// planned once per connection (PL/pgSQL keeps them prepared).
 enum PostgresSchema {
-    static let currentVersion = 8
+    static let currentVersion = 9
 
     /// Versions 1–3 are SQLite's v1–v3 (created at once: there is no older PostgreSQL index to upgrade); 4 adds
     /// what several nodes share: claims on instances being committed; 5 replaces `arca_record`, whose series
@@ -17,7 +17,9 @@ enum PostgresSchema {
     /// met one); 6 adds `arca_claim`, a claim and its duplicate lookup in one round trip; 7 keeps each study's
     /// patient attributes with the study (`StudyPatientCopy`, SQLite's v4); 8 replaces `arca_claim` (a node's own
     /// claim left by a failed attempt is taken again at once) and `arca_record` (a new study locks its patient
-    /// row before the insert, a moved study both patients' rows: two nodes adding studies of one patient deadlocked).
+    /// row before the insert, a moved study both patients' rows: two nodes adding studies of one patient deadlocked);
+    /// 9 replaces `arca_record` (an instance moved out of a series it emptied left its old study's SOP Classes in
+    /// Study as they were).
     static let migrations: [(version: Int, sql: String)] = [
         (3, tables),
         (4, claims),
@@ -25,6 +27,7 @@ enum PostgresSchema {
         (6, claimFunction + "\nINSERT INTO schema_version (version) VALUES (6);"),
         (7, StudyPatientCopy.postgres + "\nINSERT INTO schema_version (version) VALUES (7);"),
         (8, recordFunction + "\n" + claimFunction + "\nINSERT INTO schema_version (version) VALUES (8);"),
+        (9, recordFunction + "\nINSERT INTO schema_version (version) VALUES (9);"),
     ]
 
     /// The statements of a migration's text: split at the semicolons outside `$$` function bodies.
@@ -361,6 +364,8 @@ enum PostgresSchema {
 
             -- Instance
             SELECT series_pk, sop_class_uid INTO v_old_series, v_old_class FROM instances WHERE sop_uid = p_sop_uid;
+            -- Before the move may prune the old series (v9: looked up after, an emptied series named no study).
+            SELECT study_pk INTO v_old_series_study FROM series WHERE pk = v_old_series;
             IF v_old_series IS NOT NULL THEN
                 UPDATE instances SET series_pk = v_series, sop_class_uid = p_sop_class, instance_number = p_instance_number,
                     transfer_syntax = p_transfer_syntax, file_path = p_file_path, file_size = p_file_size, file_hash = p_file_hash,
@@ -382,7 +387,6 @@ enum PostgresSchema {
             IF v_refresh_modalities THEN PERFORM arca_refresh_modalities(v_study); END IF;
             IF v_old_series IS NOT NULL AND (v_old_series <> v_series OR v_old_class IS DISTINCT FROM p_sop_class) THEN
                 PERFORM arca_refresh_sop_classes(v_study);
-                SELECT study_pk INTO v_old_series_study FROM series WHERE pk = v_old_series;
                 IF v_old_series_study IS NOT NULL AND v_old_series_study <> v_study THEN
                     PERFORM arca_refresh_sop_classes(v_old_series_study);
                 END IF;

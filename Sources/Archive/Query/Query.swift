@@ -106,6 +106,10 @@ public struct Query: Sendable {
     /// One identifier element as a key.
     static func key(_ element: Element, in ds: DataSet) throws -> QueryKey {
         let vr = element.vr == .UN ? DataDictionary.vr(for: element.tag) : element.vr
+        // Timezone Offset From UTC says which offset the query's dates and times are in (PS3.4 C.2.2.2.5), not a
+        // value to match: matched as one, it dropped every study stored without it or with another offset.
+        // Times are matched as stored (no adjustment); the attribute is returned as stored.
+        if element.tag == .timezoneOffsetFromUTC { return QueryKey(tag: element.tag, vr: vr, match: .universal) }
         switch element.value {
         case .sequence(let seq):
             guard let item = seq.items.first?.dataSet, !item.isEmpty else {
@@ -120,6 +124,18 @@ public struct Query: Sendable {
         case .fragments:
             return QueryKey(tag: element.tag, vr: vr, match: .universal)
         case .bytes(let bytes):
+            if vr.isNumeric, !vr.isString, !bytes.isEmpty {
+                // A binary number (Rows US 512): single value matching on its value(s), as QIDO-RS matches the
+                // same key given as text. Taken as universal, it returned every instance.
+                var one = DataSet()
+                one.set(Element(tag: element.tag, vr: vr, bytes: bytes))  // the dictionary's VR for an implicit UN
+                let numbers = InstanceMatcher.values(element.tag, in: one)
+                guard !numbers.isEmpty else { throw QueryError.badIdentifier("\(element.tag): \(bytes.count) bytes are no \(vr) value") }
+                guard numbers.count <= MatchParser.maxValues else {
+                    throw QueryError.badIdentifier("\(numbers.count) values in one key (at most \(MatchParser.maxValues))")
+                }
+                return QueryKey(tag: element.tag, vr: vr, match: numbers.count == 1 ? .single(numbers[0]) : .anyOf(numbers.map { .single($0) }))
+            }
             guard vr.isString, !bytes.isEmpty else { return QueryKey(tag: element.tag, vr: vr, match: .universal) }
             let text = MatchParser.trim(ds.characterSet.decode(bytes, vr: vr))
             return QueryKey(tag: element.tag, vr: vr, match: try MatchParser.match(text, vr: vr))
@@ -132,7 +148,9 @@ extension QueryKey {
     /// attribute's VR. An empty value asks for the attribute (universal matching).
     public init(tag: Tag, text: String) throws {
         let vr = DataDictionary.vr(for: tag)
-        self.init(tag: tag, vr: vr, match: vr == .SQ ? .universal : try MatchParser.match(MatchParser.trim(text), vr: vr))
+        // As in a C-FIND identifier (`Query.key`): the offset the query is in, not a value to match.
+        let asked = vr == .SQ || tag == .timezoneOffsetFromUTC
+        self.init(tag: tag, vr: vr, match: asked ? .universal : try MatchParser.match(MatchParser.trim(text), vr: vr))
     }
 
     /// A sequence key matching one item attribute (`RequestAttributesSequence.ScheduledProcedureStepID=…`).

@@ -92,7 +92,11 @@ enum QueryCompiler {
         }
 
         let combined = query.options.combinedDateTime ? combinedStudyDateTime(query, &sql) : nil
-        if let combined { conditions.append(combined) }
+        if let combined {
+            // On the study rows: at the PATIENT level (a relational query) they are below, in its EXISTS; at the
+            // top, the condition named `st` where only `patients p` was selected from, and the query failed.
+            if level >= .study { conditions.append(combined) } else { below[.study, default: []].append(combined) }
+        }
 
         for key in query.keys {
             if key.tag == .retrieveAETitle {

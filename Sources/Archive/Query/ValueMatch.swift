@@ -82,6 +82,9 @@ enum MatchParser {
     private static func one(_ value: String, vr: VR) throws -> ValueMatch {
         switch vr {
         case .DA, .TM, .DT:
+            // The ACR-NEMA forms (YYYY.MM.DD, HH:MM:SS) as the index stores dates and times: accepted as valid,
+            // they were compared as written, and matched nothing.
+            let value = vr == .DA ? value.filter { $0 != "." } : vr == .TM ? value.filter { $0 != ":" } : value
             if let range = try range(value, vr: vr) { return range }
             try checkPartial(value, vr: vr)
             return .single(value)
@@ -130,6 +133,9 @@ enum MatchParser {
             if lower.isEmpty && upper.isEmpty { continue }
             let okLower = lower.isEmpty || isValid(lower, vr: vr)
             let okUpper = upper.isEmpty || isValid(upper, vr: vr)
+            // A DT's own UTC offset (`20240115-0500`) split as a range went from 2024 to the year 500: a split
+            // whose ends are out of order is no range of DTs (the value is then one DT with its offset).
+            if vr == .DT, !lower.isEmpty, !upper.isEmpty, lower > upper { continue }
             if okLower && okUpper { return .range(lower: lower.isEmpty ? nil : lower, upper: upper.isEmpty ? nil : upper) }
         }
         if vr == .DT, isValid(value, vr: .DT) { return nil }

@@ -16,6 +16,9 @@ public struct MergerService: Service {
         let logger = self.logger
         await cancelWhenGracefulShutdown {
             await store.runMerger(interval: .milliseconds(Int64(max(0.05, interval) * 1000)), quietSeconds: quietSeconds, election: election) { result in
+                if case .success(let r) = result {
+                    for failure in r.failed { logger.error("[MERGE] study \(failure.study) not merged: \(failure.error)") }
+                }
                 switch result {
                 case .success(let r) where r.merged + r.duplicatesDropped > 0:
                     let dropped = r.duplicatesDropped > 0 ? ", \(r.duplicatesDropped) duplicate(s) dropped" : ""

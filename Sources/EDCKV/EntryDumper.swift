@@ -19,6 +19,7 @@ public enum EntryDumper {
     }
 
     static func value(_ e: Entry, preview: Int) -> String {
+        let preview = max(0, preview)  // `prefix` traps on a negative length (`--preview -1`)
         guard let vr = e.vr, !e.value.isEmpty else { return "" }
         if vr.isString {
             let text = String(decoding: e.value.prefix(preview), as: UTF8.self)

@@ -38,6 +38,14 @@ public final class Merger: Sendable {
         public var replaced = 0
         /// Spooled instances of studies still receiving, left for a later pass.
         public var waiting = 0
+        /// Studies this pass could not merge, with why: left spooled as they are, for the next pass (and an
+        /// administrator) to see, while the others merge.
+        public var failed: [(study: String, error: String)] = []
+
+        public static func == (a: Report, b: Report) -> Bool {
+            (a.studies, a.merged, a.duplicatesDropped, a.replaced, a.waiting) == (b.studies, b.merged, b.duplicatesDropped, b.replaced, b.waiting)
+                && a.failed.map(\.study) == b.failed.map(\.study) && a.failed.map(\.error) == b.failed.map(\.error)
+        }
     }
 
     /// One pass over the spool. The caller holds the `MergeLock`. `quietSeconds`: a study whose newest
@@ -56,13 +64,19 @@ public final class Merger: Sendable {
                 report.waiting += instances.count
                 continue
             }
-            for start in stride(from: 0, to: instances.count, by: batchSize) {
-                let r = try merge(studyPath: studyPath, Array(instances[start..<min(start + batchSize, instances.count)]))
-                report.merged += r.merged
-                report.duplicatesDropped += r.duplicatesDropped
-                report.replaced += r.replaced
+            // One study that cannot merge (an instance the encoder kept no SOP Instance UID of, a stray file in
+            // its folder) fails alone: its failure ended the pass, and every study sorting after it never merged.
+            do {
+                for start in stride(from: 0, to: instances.count, by: batchSize) {
+                    let r = try merge(studyPath: studyPath, Array(instances[start..<min(start + batchSize, instances.count)]))
+                    report.merged += r.merged
+                    report.duplicatesDropped += r.duplicatesDropped
+                    report.replaced += r.replaced
+                }
+                report.studies += 1
+            } catch {
+                report.failed.append((studyPath, "\(error)"))
             }
-            report.studies += 1
         }
         return report
     }

@@ -98,6 +98,8 @@ struct DCKV: ParsableCommand {
                           + (r.duplicatesDropped > 0 ? ", \(r.duplicatesDropped) duplicate(s) dropped" : "")
                           + (r.replaced > 0 ? ", \(r.replaced) replaced" : ""))
                 }
+                for failure in r.failed { printError("study \(failure.study) not merged: \(failure.error)") }
+                if !watch && !r.failed.isEmpty { throw ExitCode.failure }
                 if watch { Thread.sleep(forTimeInterval: interval) }
             } while watch
         }

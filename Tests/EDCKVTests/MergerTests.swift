@@ -234,6 +234,38 @@ import Testing
         _ = first
     }
 
+    /// A study that cannot merge (here a stray file in its folder) fails alone, named in the report; the
+    /// studies after it merge. Its failure ended the pass, and every study sorting after it never merged again.
+    @Test func aStudyThatCannotMergeFailsAlone() throws {
+        let store = try Store()
+        func instance(of study: String, n: Int) -> DICOMFile {
+            var file = Self.instance(series: 1, n: n, instanceNumber: n)
+            let sop = "\(study).1.\(n)"
+            file.dataSet.setString(study, for: .studyInstanceUID, vr: .UI)
+            file.dataSet.setString("\(study).1", for: .seriesInstanceUID, vr: .UI)
+            file.dataSet.setString(sop, for: .sopInstanceUID, vr: .UI)
+            file.meta.setString(sop, for: .mediaStorageSOPInstanceUID, vr: .UI)
+            return file
+        }
+        let studies = [Self.study, Self.study + "9"]
+        for study in studies { _ = try store.spool.store(instance(of: study, n: 1)) }
+        #expect(try store.merge().merged == 2)
+        for study in studies { _ = try store.spool.store(instance(of: study, n: 2)) }
+        let folders = try studies.map { try "20260101/" + B64UID.encode($0) }.sorted()
+        try "notes".write(toFile: store.root + "/" + folders[0] + "/notes.txt", atomically: true, encoding: .utf8)
+        let report = try store.merge()
+        #expect(report.merged == 1 && report.studies == 1, "\(report)")
+        #expect(report.failed.map(\.study) == [folders[0]], "\(report.failed)")
+        #expect(report.failed.first?.error.contains("not a composite file name") == true, "\(report.failed)")
+    }
+
+    /// `arca dckv dump --preview -1` trapped in `prefix`.
+    @Test func aNegativePreviewShowsNoValue() {
+        // Prefix, (0010,0010), "PN", repertoire 0.
+        let entry = Entry(key: [UInt8](repeating: 0, count: 8) + [0x00, 0x10, 0x00, 0x10, 0x50, 0x4E, 0, 0], value: Array("DOE^JOHN".utf8))
+        #expect(EntryDumper.value(entry, preview: -1) == "[…]")
+    }
+
     @Test func verifyFindsARenamedOrDamagedFile() throws {
         let store = try Store()
         _ = try store.spool.store(Self.instance(series: 1, n: 1, instanceNumber: 1))

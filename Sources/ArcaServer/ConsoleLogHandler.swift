@@ -33,8 +33,30 @@ public struct ConsoleLogHandler: LogHandler {
         func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
         let ms = Int(ts.tv_nsec / 1_000_000)
         let millis = ms < 10 ? "00\(ms)" : ms < 100 ? "0\(ms)" : "\(ms)"
-        output.write("[\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(millis)] \(event.message)\n",
+        output.write("[\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(millis)] \(Self.oneLine("\(event.message)"))\n",
                      toStandardError: event.level >= .warning)
+    }
+
+    /// The message with its control characters written out (`\n`, `\u{1B}`): one event, one line. A calling AE
+    /// title or a Patient ID from the network is logged as sent, and one holding a newline forged a line of its
+    /// own (`[CONNECT] ADMIN`), an escape sequence rewrote the terminal.
+    static func oneLine(_ message: String) -> String {
+        guard message.unicodeScalars.contains(where: isControl) else { return message }
+        var out = ""
+        for scalar in message.unicodeScalars {
+            switch scalar {
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where isControl(scalar): out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
 }
 

@@ -4,6 +4,7 @@ import ArchiveServices
 import DICOM
 import DICOMNetwork
 import DICOMweb
+import Logging
 import NIOCore
 
 /// Everything `arca serve` is configured with, from its defaults, the config file and the flags.
@@ -303,6 +304,10 @@ public struct ServerSettings: Sendable, Codable, Equatable {
             return "\(name) \(value) is not a port (0 to 65535)"
         }
         if maxPDU != 0 && maxPDU < 4096 { return "max_pdu \(maxPDU) is below 4096" }
+        // An unknown level ran at info without a word (`verbose`).
+        if Logger.Level(rawValue: logLevel) == nil {
+            return "log_level \(logLevel) is not one of " + Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+        }
         for user in httpUsers where !PasswordHash.isWellFormed(user.passwordHash) {
             return "http_users \(user.name): password_hash is not in the form `arca user hash-password` prints"
         }

@@ -35,7 +35,7 @@ struct Serve: AsyncParsableCommand {
     var allowAET: [String] = []
     @Flag(name: .customLong("accept-unknown-sop-classes"), help: "Accept SOP classes the dictionary does not know.")
     var acceptUnknown = false
-    @Option(name: .customLong("exec-on-store"), help: "Command run after each stored instance (#p path, #a calling AE, #i patient ID, #s/#e/#o UIDs).")
+    @Option(name: .customLong("exec-on-store"), help: "Command run after each stored instance (#p path, #a calling AE, #c called AE, #i patient ID, #s/#e/#o UIDs).")
     var execOnStore: String?
     @Option(name: .customLong("exec-on-study-stable"), help: "Command run once a study received nothing for --stable-after seconds (#s study UID, #i patient ID, #n instances).")
     var execOnStudyStable: String?
@@ -98,9 +98,9 @@ struct Serve: AsyncParsableCommand {
             s.remotes.removeAll { $0.aeTitle == r.aeTitle }
             s.remotes.append(r)
         }
-        if let maxQueryResults { s.maxQueryResults = max(1, maxQueryResults) }
+        if let maxQueryResults { s.maxQueryResults = maxQueryResults }
         if let personNameMatching { s.personNameMatching = personNameMatching }
-        if let moveAssociations { s.moveAssociations = max(1, moveAssociations) }
+        if let moveAssociations { s.moveAssociations = moveAssociations }
         if let httpPort { s.httpPort = httpPort }
         if let httpHost { s.httpHost = httpHost }
         if !httpCORSOrigins.isEmpty { s.httpCORSOrigins = httpCORSOrigins }

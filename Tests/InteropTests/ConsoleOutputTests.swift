@@ -9,6 +9,26 @@ import Glibc
 /// The console log never blocks the thread that logs: with its reader stalled (a full pipe), lines wait on the
 /// log's own queue, then are dropped and counted, and the count is written once the reader catches up.
 @Suite(.timeLimit(.minutes(1))) struct ConsoleOutputTests {
+    /// A value from the network (a calling AE title with a newline, an escape sequence) cannot forge a line or
+    /// drive the terminal: each event is one line, its control characters written out.
+    @Test func anEventIsOneLineWhateverItHolds() async throws {
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        defer { close(fds[0]) }
+        let output = ConsoleOutput(standardOutput: fds[1], standardError: fds[1])
+        let logger = Logger(label: "test") { ConsoleLogHandler(label: $0, output: output) }
+        let calling = "X\n[CONNECT] ADMIN\u{1B}[2J\r\t\u{85}é"
+        logger.info("[CONNECT] \(calling) -> STORE_SCP")
+        output.flush()
+        close(fds[1])
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = read(fds[0], &buffer, buffer.count)
+        let written = String(decoding: buffer[0..<max(0, n)], as: UTF8.self)
+        #expect(written.split(separator: "\n").count == 1, "\(written)")
+        #expect(written.hasSuffix(#"[CONNECT] X\n[CONNECT] ADMIN\u{1B}[2J\r\t\u{85}é -> STORE_SCP"# + "\n"), "\(written)")
+        #expect(ConsoleLogHandler.oneLine("plain é") == "plain é")
+    }
+
     @Test func aStalledReaderDropsLinesInsteadOfBlockingTheLogger() async throws {
         var fds: [Int32] = [0, 0]
         #expect(pipe(&fds) == 0)

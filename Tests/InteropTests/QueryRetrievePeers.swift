@@ -1,4 +1,5 @@
 import DICOM
+import DICOMNetwork
 import Foundation
 import TestSupport
 
@@ -15,7 +16,33 @@ struct OrthancPeer {
     /// `modalities`: AE title → port on 127.0.0.1, the peers Orthanc may query, move to and from (each known to
     /// its REST API by its AE title in lower case). `dicomWebServers`: name → base URL of the DICOMweb servers
     /// its DICOMweb plugin may call (the plugin is loaded only with some).
+    /// Started again on other ports (three tries) when its REST API does not answer within 30 s: the kernel's free
+    /// port may be taken by the time Orthanc binds it (its HTTP server then fails after its DICOM port listens).
     static func start(modalities: [String: Int], dicomWebServers: [String: String] = [:]) async throws -> OrthancPeer {
+        for _ in 0..<2 {
+            let peer = try await startOnce(modalities: modalities, dicomWebServers: dicomWebServers)
+            if await peer.answers(within: .seconds(30)) { return peer }
+            peer.stop()
+        }
+        let peer = try await startOnce(modalities: modalities, dicomWebServers: dicomWebServers)
+        guard await peer.answers(within: .seconds(30)) else {
+            peer.stop()
+            throw AssociationError("Orthanc's REST API did not answer on port \(peer.httpPort) within 30 s (three tries)")
+        }
+        return peer
+    }
+
+    /// Whether `/system` answers within `limit`, looked at every 100 ms while the process runs.
+    func answers(within limit: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline && process.isRunning {
+            if (try? get("/system")) != nil { return true }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        return false
+    }
+
+    private static func startOnce(modalities: [String: Int], dicomWebServers: [String: String]) async throws -> OrthancPeer {
         let folder = try ExternalTool.temporaryDirectory("orthanc")
         let dicomPort = PynetdicomTests.freePort(), httpPort = PynetdicomTests.freePort()
         var entries: [String: Any] = [:]
@@ -34,9 +61,7 @@ struct OrthancPeer {
         let path = folder.appendingPathComponent("orthanc.json")
         try JSONSerialization.data(withJSONObject: config).write(to: path)
         let process = try await PynetdicomTests.startPeer("/usr/sbin/Orthanc", [path.path], port: dicomPort)
-        let peer = OrthancPeer(process: process, folder: folder, dicomPort: dicomPort, httpPort: httpPort)
-        for _ in 0..<100 where (try? peer.get("/system")) == nil { try await Task.sleep(nanoseconds: 100_000_000) }
-        return peer
+        return OrthancPeer(process: process, folder: folder, dicomPort: dicomPort, httpPort: httpPort)
     }
 
     func stop() {

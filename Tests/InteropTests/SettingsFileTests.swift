@@ -56,6 +56,9 @@ struct SettingsFileTests {
         #expect(try refusal("hook_concurrency: 0") == "hook_concurrency 0 is below 1")
         #expect(try refusal("merge_after: 86400\nhook_concurrency: 1\nidle_timeout: 1") == nil)
         #expect(try refusal("idle_timeout: 0") == "idle_timeout 0 is below 1")
+        // An unknown level ran at info, without a word.
+        #expect(try refusal("log_level: verbose") == "log_level verbose is not one of trace, debug, info, notice, warning, error, critical")
+        #expect(try refusal("log_level: debug") == nil)
         #expect(try refusal("dicom_access: [{hosts: [10.0.0.1]}]") == "dicom_access[0]: ae_title is required")
     }
 

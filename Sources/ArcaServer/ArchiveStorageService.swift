@@ -129,7 +129,9 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
     /// its header is refused before it is acknowledged. Accepted, it failed in the materializer on every retry
     /// and held every instance behind it in the journal.
     static var structureOptions: ParseOptions {
-        var options = ParseOptions(skipValuesFrom: .pixelData)
+        // Nested no deeper than an eDCKV key holds (`Entry.maxDepth`): the parser's 64 let 30 to 64 levels be
+        // acknowledged, and the spool refused them on every retry.
+        var options = ParseOptions(skipValuesFrom: .pixelData, maxDepth: Entry.maxDepth)
         options.skipValuesLongerThan = 64 << 10
         return options
     }

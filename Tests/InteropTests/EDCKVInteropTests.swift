@@ -190,6 +190,36 @@ import TestSupport
         #expect(kept.first?.status == .success)
     }
 
+    /// Sequences nested deeper than an eDCKV key holds (29) are refused before they are acknowledged: the
+    /// header's parser allowed 64, and the spool refused such an instance in the materializer on every retry,
+    /// holding every instance behind it in the journal.
+    @Test func sequencesNestedDeeperThanAKeyHoldsAreRefusedByTheDCKVStore() async throws {
+        let dir = try ExternalTool.temporaryDirectory("arca-dckv-deep")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func nested(_ levels: Int, sop: String) throws -> String {
+            var file = try DICOMFile.read(path: try ArchiveInteropTests.sample(sop: sop).path)
+            var item = DataSet()
+            item.setString("innermost", for: Tag(0x0008, 0x0100), vr: .SH)
+            for _ in 1..<levels {
+                var outer = DataSet()
+                outer.setItems([item], for: Tag(0x0008, 0x1140))
+                item = outer
+            }
+            file.dataSet.setItems([item], for: Tag(0x0008, 0x1140))
+            let path = dir.appendingPathComponent("\(sop).dcm").path
+            try FileWriter.write(try file.serialized(), to: path)
+            return path
+        }
+        let server = try await TestServer.start { $0.store = .dckv; $0.mergeIntervalSeconds = 0 }
+        defer { Task { await server.stop() } }
+        let refused = try await StoreSCU(host: "127.0.0.1", port: server.port).send([try nested(30, sop: "1.2.3.77.1")])
+        #expect(refused.first?.status == .cannotUnderstand, "\(refused.first?.comment ?? "")")
+        let stored = try await StoreSCU(host: "127.0.0.1", port: server.port).send([try nested(29, sop: "1.2.3.77.2")])
+        #expect(stored.first?.status == .success, "\(stored.first?.comment ?? "")")
+        server.settle()
+        #expect(try Inventory.list(server.archive.path + "/" + DCKVStore.folder).map(\.sopInstanceUID) == ["1.2.3.77.2"])
+    }
+
     /// An archive of eDCKV instances alone whose index.db was deleted: the start rebuilds the index with them. It
     /// came back empty, without a word (only files were looked for).
     @Test func aMissingIndexIsRebuiltWithTheDCKVInstances() throws {

@@ -128,7 +128,7 @@ public final class Merger: Sendable {
         }
         let spool = layout.spoolRoot
         for pid in FS.list(spool) where FS.isDirectory(spool + "/" + pid) {
-            let alive = Int32(pid).map { kill($0, 0) == 0 || errno != ESRCH } ?? false
+            let alive = Spool.isAlive(spool + "/" + pid)
             for date in FS.list(spool + "/" + pid) {
                 for study in FS.list(spool + "/" + pid + "/" + date) {
                     let dir = spool + "/" + pid + "/" + date + "/" + study

@@ -16,16 +16,59 @@ public final class Spool: Sendable {
     public let directory: String
     /// Staging buffers of the large categories' direct writes.
     let writeBuffers = AlignedBufferPool()
-    /// `spool/<pid>`, relative to the root.
+    /// `spool/<pid>` (or `spool/<pid>-<n>`), relative to the root.
     let relativeDirectory: String
+    /// The open `.receiver.lock` of the folder, flocked for the life of this spool: what says to mergers on any
+    /// host sharing the archive that this receiver is alive (`isAlive`).
+    private let lock: Int32
 
+    /// The lock file in each receiver's folder.
+    public static let lockName = ".receiver.lock"
+
+    /// Takes `spool/<pid>`, or `<pid>-1`, `<pid>-2`… when a live receiver holds that one: nodes sharing an archive
+    /// folder may run processes of the same PID. The folder is this spool's once its lock file is flocked.
     public init(root: String, pid: Int32 = getpid()) throws {
         layout = StudyLayout(root: root)
-        relativeDirectory = StudyLayout.spoolFolder + "/" + String(pid)
-        directory = root + "/" + relativeDirectory
-        try FS.createDurably(directory)
-        // A process of this PID before us died: its hidden, unfinished instances can never complete.
-        Self.removeHidden(in: directory)
+        for attempt in 0..<64 {
+            let name = attempt == 0 ? String(pid) : "\(pid)-\(attempt)"
+            let directory = root + "/" + StudyLayout.spoolFolder + "/" + name
+            try FS.createDurably(directory)
+            let fd = open(directory + "/" + Self.lockName, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw EDCKVError("\(directory)/\(Self.lockName): \(String(cString: strerror(errno)))") }
+            guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+                let error = errno
+                close(fd)
+                if error == EWOULDBLOCK { continue }  // a live receiver's, perhaps on another host
+                throw EDCKVError("\(directory)/\(Self.lockName): flock: \(String(cString: strerror(error)))")
+            }
+            relativeDirectory = StudyLayout.spoolFolder + "/" + name
+            self.directory = directory
+            lock = fd
+            // The folder's receiver before us died: its hidden, unfinished instances can never complete.
+            Self.removeHidden(in: directory)
+            return
+        }
+        throw EDCKVError("\(root)/\(StudyLayout.spoolFolder): 64 live receivers of PID \(pid)")
+    }
+
+    deinit { close(lock) }
+
+    /// Whether the receiver of a spool folder is alive: its lock file is held (by a process of any host that
+    /// shares the archive, this one included). A folder without one (written before the lock existed) is alive
+    /// while a process of its PID runs here. The merger removes the hidden, unfinished instances of dead ones
+    /// only: judged by PID alone, a receiver on another node looked dead, and its instance being written went.
+    static func isAlive(_ folder: String) -> Bool {
+        let fd = open(folder + "/" + lockName, O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else {
+            let pid = folder.split(separator: "/").last.flatMap { Int32($0) }
+            return pid.map { kill($0, 0) == 0 || errno != ESRCH } ?? false
+        }
+        defer { close(fd) }
+        if flock(fd, LOCK_SH | LOCK_NB) == 0 {
+            flock(fd, LOCK_UN)
+            return false
+        }
+        return errno == EWOULDBLOCK
     }
 
     /// Where one spooled instance lives, relative to the root.

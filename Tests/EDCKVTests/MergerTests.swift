@@ -259,6 +259,26 @@ import Testing
         #expect(report.failed.first?.error.contains("not a composite file name") == true, "\(report.failed)")
     }
 
+    /// A receiver is alive while it holds its folder's lock, on whichever host shares the archive: judged by its
+    /// PID on the merger's host, a receiver of another node looked dead, and the merger deleted the instance it
+    /// was writing. Two receivers of one PID (two hosts) take folders of their own.
+    @Test func aLiveReceiverOfAnotherHostKeepsItsUnfinishedInstance() throws {
+        let root = try ExternalTool.temporaryDirectory("arca-dckv-live").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let elsewhere = Int32.max - 7  // no process here has it
+        var other: Spool? = try Spool(root: root, pid: elsewhere)
+        let folder = try #require(other?.directory)
+        let unfinished = folder + "/20260101/STUDY/.SOP"
+        try FileManager.default.createDirectory(atPath: unfinished, withIntermediateDirectories: true)
+        let same = try Spool(root: root, pid: elsewhere)
+        #expect(same.directory == folder + "-1")
+        Merger(root: root).removeLeftovers()
+        #expect(FileManager.default.fileExists(atPath: unfinished))
+        other = nil  // its process ends: the lock goes with it
+        Merger(root: root).removeLeftovers()
+        #expect(!FileManager.default.fileExists(atPath: unfinished))
+    }
+
     /// `arca dckv dump --preview -1` trapped in `prefix`.
     @Test func aNegativePreviewShowsNoValue() {
         // Prefix, (0010,0010), "PN", repertoire 0.

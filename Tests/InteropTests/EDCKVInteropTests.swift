@@ -162,7 +162,7 @@ import TestSupport
         let items = try Inventory.list(root)
         #expect(items.map(\.sopInstanceUID) == ["1.2.3.77.1"] && items.allSatisfy { $0.place == .spool })
         let hidden = (FileManager.default.enumerator(atPath: root + "/" + StudyLayout.spoolFolder)?.allObjects as? [String] ?? [])
-            .filter { $0.split(separator: "/").last?.hasPrefix(".") == true && !$0.hasSuffix(".merge.lock") }
+            .filter { $0.split(separator: "/").last?.hasPrefix(".") == true && !$0.hasSuffix(".merge.lock") && !$0.hasSuffix(Spool.lockName) }
         #expect(hidden.isEmpty, "\(hidden)")
     }
 

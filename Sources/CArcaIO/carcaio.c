@@ -27,6 +27,16 @@ int arca_exchange(const char *a, const char *b) {
 #endif
 }
 
+int arca_rename_noreplace(const char *from, const char *to) {
+#if defined(__linux__) && defined(SYS_renameat2)
+    return (int)syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, 1 /* RENAME_NOREPLACE */);
+#else
+    (void)from; (void)to;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
 int arca_create_direct(const char *path, int mode) {
 #ifdef O_DIRECT
     return open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_DIRECT, mode);

@@ -18,11 +18,8 @@ public enum DCKVIndexRows {
         let root = archiveRoot + "/" + DCKVStore.folder
         var report = Report()
         guard FS.isDirectory(root) else { return report }
-        let items: [Inventory.Item]
-        do { items = try Inventory.list(root) } catch {
-            report.failed.append((DCKVStore.folder, "\(error)"))
-            return report
-        }
+        let (items, unreadable) = Inventory.listing(root)
+        for study in unreadable { report.failed.append((relative(study.path, to: archiveRoot), study.error)) }
         var seen = Set<String>()
         let studies = Set(items.filter { $0.place == .study }.map(\.path)).sorted()
         for study in studies {

@@ -1,4 +1,5 @@
 import Archive
+import BLAKE3
 import DICOM
 import NIOConcurrencyHelpers
 #if canImport(Glibc)
@@ -51,8 +52,12 @@ public final class DCKVInstanceSource: InstanceSource {
         let sop = try B64UID.decode(sopKey)
         guard UIDString.isValid(sop) else { throw EDCKVError("\(location): invalid SOP Instance UID") }
         let studyDir = root + "/" + date + "/" + study
-        if let names = try? CompositeFiles(directory: studyDir), let version = names.names[.instance] {
-            let copy = cacheRoot + "/" + study + "." + String(version.suffix(16))
+        if let names = try? CompositeFiles(directory: studyDir), names.names[.instance] != nil {
+            // The study's version is all its composite files (their names are their BLAKE3s): a replacement that
+            // changed only pixels or private data left the `i` file as it was, and its old bytes were served.
+            let files = names.names.values.sorted().joined(separator: "/")
+            let version = BLAKE3.hex(BLAKE3.hash(Array(files.utf8)))
+            let copy = cacheRoot + "/" + study + "." + String(version.prefix(16))
             let path = copy + "/" + sop + ".dcm"
             if access(path, R_OK) == 0 { return path }
             try exporting.withLock {

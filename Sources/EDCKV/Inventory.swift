@@ -8,15 +8,28 @@ public enum Inventory {
         public var path: String
     }
 
-    /// Every instance under `path` (an eDCKV root, or one study directory).
+    /// Every instance under `path` (an eDCKV root, or one study directory); throws the first study that cannot be
+    /// read.
     public static func list(_ path: String) throws -> [Item] {
-        var out: [Item] = []
+        let (items, failed) = listing(path)
+        if let first = failed.first { throw EDCKVError("\(first.path): \(first.error)") }
+        return items
+    }
+
+    /// Every instance under `path`, and the studies that could not be read, with why: one such study made the
+    /// whole listing fail, and an index rebuild then recorded no eDCKV instance at all.
+    public static func listing(_ path: String) -> (items: [Item], failed: [(path: String, error: String)]) {
+        var out: [Item] = [], failed: [(path: String, error: String)] = []
         let names = FS.list(path)
-        if !names.isEmpty, names.allSatisfy({ $0.hasPrefix(".") || ($0.count == 66 && $0.dropFirst().first == ".") }) {
-            for e in try CompositeFiles(directory: path).entries(.instance) where e.depth == 0 && e.tag == .sopInstanceUID {
-                out.append(Item(place: .study, sopInstanceUID: StudyMap.uid(e), path: path))
+        if names.contains(where: { $0.count == 66 && $0.dropFirst().first == "." }) {
+            do {
+                for e in try CompositeFiles(directory: path).entries(.instance) where e.depth == 0 && e.tag == .sopInstanceUID {
+                    out.append(Item(place: .study, sopInstanceUID: StudyMap.uid(e), path: path))
+                }
+            } catch {
+                failed.append((path, "\(error)"))
             }
-            return out
+            return (out, failed)
         }
         for name in names where !name.hasPrefix(".") && FS.isDirectory(path + "/" + name) {
             if name == StudyLayout.spoolFolder {
@@ -29,9 +42,11 @@ public enum Inventory {
                     }
                 }
             } else {
-                out += try list(path + "/" + name)
+                let sub = listing(path + "/" + name)
+                out += sub.items
+                failed += sub.failed
             }
         }
-        return out
+        return (out, failed)
     }
 }

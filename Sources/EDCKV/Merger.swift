@@ -86,6 +86,9 @@ public final class Merger: Sendable {
     struct Spooled {
         var path: String
         var mtime: Int
+        /// The folder's inode as scanned: a newer copy of the instance exchanged into its path meanwhile is
+        /// another folder (`--duplicate replace`), which the merge must not remove with the one it read.
+        var inode: UInt64 = 0
         var files: [(category: Category, prefix: Prefix, path: String)]
     }
 
@@ -109,7 +112,7 @@ public final class Merger: Sendable {
                             files.append((p.category, p, dir + "/" + f))
                         }
                         let mtime = Int(st.st_mtim.tv_sec) * 1_000_000_000 + Int(st.st_mtim.tv_nsec)
-                        out[date + "/" + study, default: []].append(Spooled(path: dir, mtime: mtime, files: files))
+                        out[date + "/" + study, default: []].append(Spooled(path: dir, mtime: mtime, inode: UInt64(st.st_ino), files: files))
                     }
                 }
             }
@@ -138,6 +141,23 @@ public final class Merger: Sendable {
                 }
             }
         }
+    }
+
+    /// A spool file's entries, once its bytes have the BLAKE3 its name (`<prefix>.<blake3>`) says. A file a power
+    /// loss left empty or partly unwritten (a spool filled from the journal is not fsynced file by file) read as
+    /// fewer entries, or none, and an instance was merged without its pixels while the journal's intact copy was
+    /// then refused as a duplicate. The study then fails to merge, alone, until the spool is repaired (a start's
+    /// recovery spools again what the journal holds).
+    static func verifiedEntries(_ path: String) throws -> [Entry] {
+        let name = path.split(separator: "/").last.map(String.init) ?? ""
+        let parts = name.split(separator: ".")
+        if parts.count == 2 {
+            let actual = BLAKE3.hex(try BLAKE3.hashFile(atPath: path))
+            guard actual == parts[1] else {
+                throw EDCKVError("\(path): its bytes do not have the BLAKE3 its name says (damaged, or cut short by a crash)")
+            }
+        }
+        return try EntryFileReader.readAll(path: path).entries
     }
 
     // MARK: - Merging one study
@@ -173,7 +193,7 @@ public final class Merger: Sendable {
             consumed.append(s)
             var byCategory: [Category: [Entry]] = [:]
             for f in s.files where f.category != .nativePixels && f.category != .compressedPixels {
-                byCategory[f.category] = try EntryFileReader.readAll(path: f.path).entries
+                byCategory[f.category] = try Self.verifiedEntries(f.path)
             }
             guard let sopEntry = byCategory[.instance]?.first(where: { $0.depth == 0 && $0.tag == .sopInstanceUID }),
                   let provisional = sopEntry.prefix else {
@@ -256,7 +276,13 @@ public final class Merger: Sendable {
         var hidden: [String] = []
         for s in consumed {
             let h = FS.parent(s.path) + "/.merged-" + (s.path.split(separator: "/").last.map(String.init) ?? "")
-            if rename(s.path, h) == 0 { hidden.append(h) }
+            guard rename(s.path, h) == 0 else { continue }
+            // A newer copy published in its place since the scan (a receiver's exchange) is not the one merged: put
+            // back for the next pass, unless a newer one still is visible. It was removed unmerged, its row naming
+            // bytes that no longer existed.
+            var st = stat()
+            if s.inode != 0, lstat(h, &st) == 0, UInt64(st.st_ino) != s.inode, arca_rename_noreplace(h, s.path) == 0 { continue }
+            hidden.append(h)
         }
         for folder in Set(consumed.map { FS.parent($0.path) }) { try? Directory.sync(folder) }
         for h in hidden { FS.removeTree(h) }
@@ -335,7 +361,7 @@ struct CompositeWriter {
         while pending.map({ !keep($0) }) ?? false { pending = try old?.next() }
         for n in fresh.sorted(by: { $0.slot < $1.slot }) {
             let prefix = Prefix(category: c, series: n.slot.series, instance: n.slot.instance)
-            let entries = try EntryFileReader.readAll(path: n.path).entries.map { Merger.moved($0, prefix) }
+            let entries = try Merger.verifiedEntries(n.path).map { Merger.moved($0, prefix) }
             guard let first = entries.first else { continue }
             while let e = pending, e.key.lexicographicallyPrecedes(first.key) {
                 try emit(e)

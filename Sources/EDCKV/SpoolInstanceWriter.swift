@@ -112,8 +112,10 @@ public final class SpoolInstanceWriter: EntryOutput {
         let studyPath = try studyPath(identity)
         folder = spool.directory + "/" + studyPath
         if !FS.isDirectory(folder) { try FS.createDurably(folder) }
-        hidden = folder + "/." + (try B64UID.encode(identity.sopInstanceUID))
-        FS.removeTree(hidden)
+        // A name of this writer's own: two writers of one SOP Instance UID at once (two associations, without the
+        // journal) shared `.<sop>`, the second deleted the first's folder, and the first then published the
+        // second's half-written one.
+        hidden = folder + "/." + (try B64UID.encode(identity.sopInstanceUID)) + "." + String(UInt64.random(in: 0...UInt64.max), radix: 36)
         guard mkdir(hidden, 0o755) == 0 else { throw IncomingFile.error("mkdir", hidden, errno) }
     }
 
@@ -196,12 +198,17 @@ public final class SpoolInstanceWriter: EntryOutput {
             files = [:]
             let sop = try B64UID.encode(identity.sopInstanceUID)
             let visible = folder + "/" + sop
-            if Directory.exists(visible) {
-                // The same instance again, not merged yet: the newer copy takes its place atomically.
+            // The same instance again, not merged yet (or published by another writer a moment ago): the newer
+            // copy takes its place atomically.
+            var exchange = Directory.exists(visible)
+            if !exchange && rename(hidden, visible) != 0 {
+                let error = errno
+                guard error == ENOTEMPTY || error == EEXIST else { throw IncomingFile.error("rename", visible, error) }
+                exchange = true
+            }
+            if exchange {
                 guard arca_exchange(hidden, visible) == 0 else { throw IncomingFile.error("exchange", visible, errno) }
                 FS.removeTree(hidden)
-            } else {
-                try Directory.rename(hidden, visible)
             }
             let studyPath = try studyPath(identity)
             return Spool.Stored(studyPath: studyPath, sopInstanceUID: identity.sopInstanceUID,

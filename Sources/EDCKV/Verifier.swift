@@ -23,7 +23,9 @@ public struct Verifier {
     public func verify(_ path: String) -> Result {
         var result = Result()
         let names = FS.list(path)
-        let isStudy = !names.isEmpty && names.allSatisfy { $0.hasPrefix(".") || ($0.count == 66 && $0.dropFirst().first == ".") }
+        // A folder holding any composite file is a study, stray files and all (CompositeFiles names them): one
+        // stray file made it no study, and it was skipped without a word while it could not be merged or read.
+        let isStudy = names.contains { $0.count == 66 && $0.dropFirst().first == "." }
         if isStudy {
             verifyStudy(path, into: &result)
         } else {

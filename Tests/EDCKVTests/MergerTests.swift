@@ -257,6 +257,13 @@ import Testing
         #expect(report.merged == 1 && report.studies == 1, "\(report)")
         #expect(report.failed.map(\.study) == [folders[0]], "\(report.failed)")
         #expect(report.failed.first?.error.contains("not a composite file name") == true, "\(report.failed)")
+        // Listed without it (an index rebuild recorded no eDCKV instance at all), the failure named.
+        let listing = Inventory.listing(store.root)
+        #expect(listing.failed.map(\.path) == [store.root + "/" + folders[0]], "\(listing.failed)")
+        #expect(listing.items.filter { $0.place == .study }.count == 2)  // the other study's two instances
+        // `arca dckv verify` names it too: the folder was taken for no study and skipped, "all good".
+        let verified = Verifier().verify(store.root)
+        #expect(verified.findings.contains { $0.problem.contains("not a composite file name") }, "\(verified.findings)")
     }
 
     /// A receiver is alive while it holds its folder's lock, on whichever host shares the archive: judged by its
@@ -277,6 +284,81 @@ import Testing
         other = nil  // its process ends: the lock goes with it
         Merger(root: root).removeLeftovers()
         #expect(!FileManager.default.fileExists(atPath: unfinished))
+    }
+
+    /// Two writers of one SOP Instance UID at once (two associations without the journal) each write a folder of
+    /// their own: they shared `.<sop>`, the second deleted the first's, and the first then failed or published the
+    /// second's half-written folder. The copy published last is the one merged.
+    @Test func twoWritersOfOneInstanceDoNotMeet() throws {
+        let store = try Store()
+        let first = Self.instance(series: 1, n: 1, instanceNumber: 1, comment: "FIRST")
+        let second = Self.instance(series: 1, n: 1, instanceNumber: 1, comment: "SECOND")
+        let w1 = SpoolInstanceWriter(spool: store.spool)
+        var e1 = StreamingEncoder(output: w1, syntax: first.transferSyntax)
+        try InstanceEncoder.feed(first, to: &e1)
+        let w2 = SpoolInstanceWriter(spool: store.spool)
+        var e2 = StreamingEncoder(output: w2, syntax: second.transferSyntax)
+        try InstanceEncoder.feed(second, to: &e2)
+        _ = try e2.finish()
+        _ = try w2.finish()
+        _ = try e1.finish()
+        _ = try w1.finish()
+        #expect(try store.merge(.replace).merged == 1)
+        let back = try store.exported()
+        #expect(back.values.first?.dataSet.string(Tag(0x0020, 0x4000)) == "FIRST")
+    }
+
+    /// A replacement that changes only the pixels is what a retrieve then reads: the cache of rebuilt files was
+    /// named after the study's `i` file alone, which such a replacement leaves as it was, and served the old bytes.
+    @Test func aReplacementOfThePixelsAloneIsRetrieved() throws {
+        let archive = try ExternalTool.temporaryDirectory("arca-dckv-cache").path
+        defer { try? FileManager.default.removeItem(atPath: archive) }
+        let root = archive + "/" + DCKVStore.folder
+        let spool = try Spool(root: root)
+        let source = DCKVInstanceSource(archiveRoot: archive)
+        var file = Self.instance(series: 1, n: 1, instanceNumber: 1)
+        guard case .bytes(let pixels)? = file.dataSet[.pixelData]?.value else { Issue.record("no pixel data"); return }
+        var location = ""
+        for fill: UInt8 in [0x11, 0x22] {
+            file.dataSet.set(Element(tag: .pixelData, vr: file.dataSet[.pixelData]?.vr ?? .OW, bytes: [UInt8](repeating: fill, count: pixels.count)))
+            location = DCKVStore.folder + "/" + (try spool.store(file).location)
+            let merger = Merger(root: root, policy: .replace)
+            _ = try merger.mergeOnce(try #require(try MergeLock.tryAcquire(merger.layout)))
+            let back = try DICOMFile.read(path: try source.filePath(location))
+            guard case .bytes(let read)? = back.dataSet[.pixelData]?.value else { Issue.record("no pixel data back"); return }
+            #expect(read.allSatisfy { $0 == fill }, "\(fill): \(read.prefix(4))")
+        }
+    }
+
+    /// A spool file whose bytes are not those its name hashes (a power loss left it empty) is not merged: read as
+    /// no entries, the instance was merged without its pixels.
+    @Test func aSpoolFileCutShortIsNotMerged() throws {
+        let store = try Store()
+        let stored = try store.spool.store(Self.instance(series: 1, n: 1, instanceNumber: 1))
+        let folder = store.root + "/" + stored.path
+        let pixels = try #require(try FileManager.default.contentsOfDirectory(atPath: folder).first { $0.hasPrefix("04") })  // the n file
+        #expect(truncate(folder + "/" + pixels, 0) == 0)
+        let report = try store.merge()
+        #expect(report.merged == 0 && report.failed.count == 1, "\(report)")
+        #expect(report.failed.first?.error.contains("BLAKE3") == true, "\(report.failed)")
+        #expect(FileManager.default.fileExists(atPath: folder))
+    }
+
+    /// A spooled folder that is no longer the one the merge read (a newer copy exchanged into its path by a
+    /// receiver, `--duplicate replace`) is put back for the next pass, not removed with the merged one.
+    @Test func aCopyPublishedDuringTheMergeIsKeptForTheNext() throws {
+        let store = try Store()
+        let stored = try store.spool.store(Self.instance(series: 1, n: 1, instanceNumber: 1))
+        let merger = Merger(root: store.root, policy: .replace)
+        let lock = try #require(try MergeLock.tryAcquire(merger.layout))
+        _ = lock
+        var (studyPath, spooled) = try #require(merger.scanSpool().first)
+        spooled[0].inode &+= 1  // as if the folder at that path had been exchanged since the scan
+        #expect(try merger.merge(studyPath: studyPath, spooled).merged == 1)
+        #expect(FileManager.default.fileExists(atPath: store.root + "/" + stored.path))
+        spooled[0].inode &-= 1
+        _ = try merger.merge(studyPath: studyPath, spooled)
+        #expect(!FileManager.default.fileExists(atPath: store.root + "/" + stored.path))
     }
 
     /// `arca dckv dump --preview -1` trapped in `prefix`.

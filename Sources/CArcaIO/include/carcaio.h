@@ -9,6 +9,8 @@ int arca_start_writeback(int fd, int64_t offset, int64_t length);
 /// Swaps two paths atomically (Linux renameat2 with RENAME_EXCHANGE): a study directory is replaced by its
 /// new version in one step. Returns -1 with errno ENOSYS where unsupported.
 int arca_exchange(const char *a, const char *b);
+/// Renames `from` to `to` unless `to` exists (renameat2 RENAME_NOREPLACE): -1 with errno EEXIST then.
+int arca_rename_noreplace(const char *from, const char *to);
 
 /// Creates `path` exclusively for writing with O_DIRECT (the bytes go from the caller's aligned buffer to the
 /// device, skipping the page cache). Returns -1 with errno EINVAL where the file system refuses O_DIRECT.

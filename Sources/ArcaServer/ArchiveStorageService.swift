@@ -280,7 +280,9 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
                     hooks.instanceStored(stored)
                 }
             }
-            return .success
+            var stored = StoreOutcome.success
+            stored.subject = .init(patientID: attributes.patientID, studyInstanceUID: attributes.studyInstanceUID)
+            return stored
         } catch let error as ArchiveError {
             return await refuse(error)
         } catch {

@@ -70,13 +70,16 @@ public final class HookRunner: Sendable {
         self.configuration = configuration
         self.hooks = hooks
         self.logger = logger
-        slots = AsyncSemaphore(permits: configuration.maxConcurrent)
+        let slots = AsyncSemaphore(permits: configuration.maxConcurrent)
+        self.slots = slots
         if let template = configuration.execOnStudyStable {
             let runner = ExecRunner(timeoutSeconds: configuration.timeoutSeconds, logger: logger)
             stable = StudyStableMonitor(stableAfter: TimeInterval(configuration.stableAfterSeconds)) { study, patient, count in
                 let command = HookCommand(template, ["s": study, "i": patient, "n": String(count)])
                 logger.info("[STABLE] study \(study): \(count) instance(s), nothing more for \(configuration.stableAfterSeconds) s")
-                await runner.run(command, what: "exec-on-study-stable")
+                // Within `hook_concurrency` like the store hooks, and not awaited by the monitor: run one after the
+                // other, the last of N studies stable at once waited up to N hook timeouts.
+                Task.detached { await slots.withPermit { await runner.run(command, what: "exec-on-study-stable") } }
             }
         } else {
             stable = nil

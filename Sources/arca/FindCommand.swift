@@ -12,6 +12,7 @@ struct Find: AsyncParsableCommand {
     @OptionGroup var query: QueryOptionsGroup
     @Flag(help: "Print the answers as JSON (one object per match, keyword: value).") var json = false
     @Flag(name: .customLong("no-default-keys"), help: "Ask only for the keys given with -k.") var noDefaultKeys = false
+    @Option(name: .customLong("max-answers"), help: "Cancel the query (C-CANCEL) after this many matches.") var maxAnswers = 100_000
 
     func run() async throws {
         let identifier = try query.identifier(defaultReturnKeys: !noDefaultKeys)
@@ -20,9 +21,10 @@ struct Find: AsyncParsableCommand {
         do {
             final = try await ClientAssociation.withAssociation(host: query.host, port: query.port.value,
                                                                  request: query.associate([query.model.findSOPClass]), tls: try query.tls.context()) { association in
+                // Bounded: a peer's answers (each up to 16 MB) were kept however many came.
                 try await association.find(identifier, sopClassUID: query.model.findSOPClass) { answer in
                     answers.append(answer)
-                    return true
+                    return answers.count < maxAnswers
                 }
             }
         } catch {
@@ -32,6 +34,9 @@ struct Find: AsyncParsableCommand {
         let columns = identifier.filter { $0.tag != .specificCharacterSet && $0.tag != .queryRetrieveLevel }.map(\.tag)
         if json { printJSON(answers, columns) } else { printTable(answers, columns) }
         let status = final.status ?? .processingFailure
+        if answers.count >= maxAnswers {
+            printError("arca find: \(maxAnswers) matches (--max-answers): the rest was cancelled")
+        }
         if !status.isSuccess {
             printError("arca find: \(status)\(final.errorComment.map { ": \($0)" } ?? "") after \(answers.count) match(es)")
             throw ExitCode.failure

@@ -282,6 +282,9 @@ typealias Tag = DICOM.Tag
         #expect(!InstanceMatcher.value(.single("^^"), "DOE^JOHN", vr: .PN, options: options))
         #expect(throws: QueryError.self) { _ = try MatchParser.match("nan", vr: .IS) }
         #expect(try MatchParser.match("-1.5e3", vr: .DS) == .single("-1.5e3"))
+        // A value longer than any VR's (an LT's 10,240) is refused: a 1 MB pattern was matched anew on every row.
+        #expect(throws: QueryError.self) { _ = try MatchParser.match("*" + String(repeating: "A", count: 10_240), vr: .PN) }
+        #expect(try MatchParser.match("*" + String(repeating: "A", count: 10_239), vr: .LT) != .universal)
         // Literal: exact case.
         let literal = QueryOptions(foldPersonNames: false)
         #expect(try Self.find(f, "STUDY", [(.patientName, "doe*")], options: literal, answering: .studyInstanceUID) == [])

@@ -383,6 +383,9 @@ import TestSupport
         #expect(Set(refusedAssociations.compactMap(\.who)) == ["NOBODY", "FARAWAY", "CERTAE"])
         #expect(audit.events(.store).contains { $0.who == "QUERIER" && $0.status == "0x0124" && $0.outcome == .refused })
         #expect(audit.events(.store).filter { $0.who == "STORER" && $0.outcome == .success }.count == 2)
+        // Whose data each store was (ATNA's participant objects): a record named only the SOP class and instance.
+        #expect(audit.events(.store).filter { $0.who == "STORER" && $0.details["study"] == study.studyUID && $0.details["patient_id"]?.isEmpty == false }
+            .count == 2)
         #expect(audit.events(.query).contains { $0.who == "STORER" && $0.status == "0x0124" })
         #expect(audit.events(.query).contains { $0.who == "CERTAE" && $0.certificateSubject?.contains("CN=modality1") == true && $0.outcome == .success })
         #expect(audit.events(.retrieve).contains { $0.who == "MOVER" && $0.details["destination"] == "ELSEWHERE" && $0.status == "0x0124" })

@@ -58,10 +58,16 @@ enum MatchParser {
     /// 300 wildcard names SQLite refuses the statement (expression depth 1,000), which answered as an
     /// unavailable index (503, 0xA700) instead of a bad query. Real lists (modalities, a few names) are short.
     static let maxValues = 256
+    static let maxValueLength = 10_240
 
     /// The match of a (decoded, trimmed) string value of VR `vr`.
     static func match(_ value: String, vr: VR) throws -> ValueMatch {
         if value.isEmpty || value == "*" { return .universal }
+        // No key value is longer than an LT's (10,240 characters), but for a list of UIDs: a 1 MB wildcard pattern
+        // was folded and matched again for each of up to 100,000 instances examined.
+        guard vr == .UI || value.utf8.count <= maxValueLength else {
+            throw QueryError.badIdentifier("a \(vr) key of \(value.utf8.count) bytes (at most \(maxValueLength))")
+        }
         if vr == .UI {
             // Backslash in a C-FIND identifier, comma in a QIDO-RS URL (PS3.18 8.3.4.1): neither is in a UID.
             let uids = value.split(whereSeparator: { $0 == "\\" || $0 == "," }).map { UIDString.trim(String($0)) }

@@ -114,7 +114,7 @@ struct AssociationSession {
 
     /// The audit record of a request's final response.
     private func auditResponse(_ command: CommandSet, status: DIMSEStatus, response: CommandSet?, dataSet: DataSet?,
-                               _ association: NegotiatedAssociation, _ peer: PeerIdentity) {
+                               subject: StoreOutcome.Subject? = nil, _ association: NegotiatedAssociation, _ peer: PeerIdentity) {
         guard configuration.audit != nil, let field = command.commandField else { return }
         let event: AuditRecord.Event
         var details: [String: String] = [:]
@@ -125,6 +125,10 @@ struct AssociationSession {
         case .nActionRQ: event = .commitment
         case .cEchoRQ: event = .verification
         default: return
+        }
+        if let subject {
+            details["patient_id"] = subject.patientID
+            details["study"] = subject.studyInstanceUID
         }
         details["operation"] = "\(field)"
         if let sopClass = command.affectedSOPClassUID { details["sop_class"] = sopClass }
@@ -428,7 +432,7 @@ struct AssociationSession {
     private func respond(to command: CommandSet, _ outcome: StoreOutcome, _ contextID: UInt8, _ writer: MessageWriter,
                          _ operations: OperationTable, _ association: NegotiatedAssociation, _ peer: PeerIdentity) async throws {
         let response = CommandSet.response(answering: command, status: outcome.status, comment: outcome.comment)
-        auditResponse(command, status: outcome.status, response: response, dataSet: nil, association, peer)
+        auditResponse(command, status: outcome.status, response: response, dataSet: nil, subject: outcome.subject, association, peer)
         operations.finished(command.messageID ?? 0)
         try await writer.send(response, contextID: contextID)
     }

@@ -34,6 +34,18 @@ public struct StoreRequest: Sendable {
 public struct StoreOutcome: Sendable, Equatable {
     public var status: DIMSEStatus
     public var comment: String?
+    /// Whose data it was, for the audit trail: a store's record named only the SOP class and instance, so "who
+    /// sent data about this patient" had no answer.
+    public var subject: Subject?
+
+    public struct Subject: Sendable, Equatable {
+        public var patientID: String
+        public var studyInstanceUID: String
+        public init(patientID: String, studyInstanceUID: String) {
+            self.patientID = patientID
+            self.studyInstanceUID = studyInstanceUID
+        }
+    }
 
     public init(status: DIMSEStatus, comment: String? = nil) {
         self.status = status

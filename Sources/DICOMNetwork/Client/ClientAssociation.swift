@@ -37,8 +37,8 @@ public final class ClientAssociation {
     /// `onEventLoop`: the association's task (and `body`) runs on its channel's event loop, as the SCP's do, so
     /// each message read or written is no hop between Swift's global pool and the loop (a C-FIND answered in
     /// ~0.4 ms lost two of its wake-ups); `body` must then never block.
-    /// The peer has `artim` to answer the A-ASSOCIATE-RQ, as DCMTK's ACSE timeout gives it 30 s; with `idle`,
-    /// an association on which nothing arrives for that long is aborted and closed (the server's own
+    /// The peer has `artim` to answer the A-ASSOCIATE-RQ, as DCMTK's ACSE timeout gives it 30 s; with `idle` (an
+    /// hour without), an association on which nothing arrives for that long is aborted and closed (the server's own
     /// associations to its peers pass `peerIdle`: a peer that accepts TCP and never answers held a C-MOVE or a
     /// storage commitment report, and the association slot of its requestor, for ever).
     public static func withAssociation<R>(
@@ -60,7 +60,9 @@ public final class ClientAssociation {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: name))
                     }
                     try channel.pipeline.syncOperations.addHandlers([
-                        AssociationTimerHandler(artim: artim, idle: idle ?? .hours(24 * 365)) { _ in },
+                        // Without `idle`, an hour: a peer silent that long is gone (a year kept a command-line
+                        // tool waiting on a peer that never sent its final response).
+                        AssociationTimerHandler(artim: artim, idle: idle ?? .hours(1)) { _ in },
                         // A peer with Nagle on (DCMTK's default) holds each small response until our ACK: acknowledge
                         // at once unless what was read is a request we answer (C-MOVE to storescp ran at 22/s without
                         // it, one delayed ACK per image).

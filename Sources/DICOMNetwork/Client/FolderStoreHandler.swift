@@ -30,7 +30,9 @@ public struct FolderStoreHandler: IncomingStoreHandler {
             sopClassUID: request.sopClassUID, sopInstanceUID: request.sopInstanceUID, transferSyntax: request.transferSyntax,
             sourceAETitle: request.callingAETitle)))
         let final = folder + "/" + request.sopInstanceUID + ".dcm"
-        let temporary = folder + "/.part-" + request.sopInstanceUID
+        // A name no one can have prepared: `.part-<UID>` was predictable, and opened with O_TRUNC through whatever
+        // symbolic link another local user had left there in a shared folder.
+        let temporary = folder + "/.part-" + request.sopInstanceUID + "-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
         let file = try await threadPool.runIfActive { () -> FileSink in
             let f = try FileSink(path: temporary)
             try f.write(header)
@@ -93,7 +95,7 @@ final class FileSink: @unchecked Sendable {
 
     init(path: String) throws {
         self.path = path
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw FileError(path: path, operation: "open", errno: errno) }
     }
 

@@ -11,25 +11,52 @@ import Glibc
 /// like ATNA's syslog transport, the trail is a record of activity, not a durable ledger; losing the last
 /// lines of a crash is accepted, slowing every C-STORE by an fsync is not.
 public final class AuditLogFile: AuditTrail, @unchecked Sendable {
-    // @unchecked: `descriptor` is written once in init and only used on `queue` afterwards.
-    private let descriptor: Int32
+    // @unchecked: `descriptor` is used only on `queue` once init has returned.
+    private var descriptor: Int32
+    private let path: String
     private let queue = DispatchQueue(label: "arca.audit")
     private let logger: Logger
 
     public init(path: String, logger: Logger) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
-        guard fd >= 0 else { throw AuditLogError("cannot open the audit log \(path): \(String(cString: strerror(errno)))") }
-        self.descriptor = fd
+        self.path = path
         self.logger = logger
+        descriptor = try Self.open(path)
+        var st = stat()
+        if fstat(descriptor, &st) == 0, st.st_mode & 0o007 != 0 {
+            logger.warning("[AUDIT] \(path) can be read or written by any user (mode \(String(st.st_mode & 0o777, radix: 8))): chmod o-rwx it")
+        }
+    }
+
+    /// O_NOFOLLOW: a symbolic link planted at the path does not send the trail elsewhere.
+    private static func open(_ path: String) throws -> Int32 {
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0o640)
+        guard fd >= 0 else { throw AuditLogError("cannot open the audit log \(path): \(String(cString: strerror(errno)))") }
+        return fd
     }
 
     deinit { close(descriptor) }
 
     public func record(_ record: AuditRecord) {
         let line = Array((record.jsonLine + "\n").utf8)
-        queue.async { [descriptor, logger] in
+        queue.async { [self] in
+            reopenIfRotated()
             let written = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
             if written != line.count { logger.error("[AUDIT] audit log write failed: \(String(cString: strerror(errno)))") }
+        }
+    }
+
+    /// A rotation (logrotate renames the file, and a new one is made or not) is followed: the descriptor kept
+    /// writing into the renamed file until the server restarted. One `stat` a record, on the trail's own queue.
+    private func reopenIfRotated() {
+        var atPath = stat(), open = stat()
+        guard fstat(descriptor, &open) == 0 else { return }
+        if stat(path, &atPath) == 0, atPath.st_ino == open.st_ino, atPath.st_dev == open.st_dev { return }
+        do {
+            let fd = try Self.open(path)
+            close(descriptor)
+            descriptor = fd
+        } catch {
+            logger.error("[AUDIT] \(error): records go on into the file it replaced")
         }
     }
 

@@ -34,14 +34,20 @@ public enum DICOMTLS {
         try context(serverConfiguration(certificate: certificate, key: key, clientCA: clientCA))
     }
 
-    /// Client side: the server's certificate is verified against `ca` (the system's roots without it); host
-    /// names are not checked, since DICOM peers are configured by address and AE title and their
-    /// certificates seldom name their hosts. `certificate` and `key` are ours, for servers that require one.
+    /// Client side: the server's certificate is verified against `ca`, host names unchecked (DICOM peers are
+    /// configured by address and AE title, and a site's own CA's certificates seldom name their hosts). Without
+    /// `ca`, against the system's roots and with its host name (or address) checked too: any publicly trusted
+    /// certificate, one issued for another site, was accepted. `certificate` and `key` are ours, for servers that
+    /// require one.
     public static func clientContext(ca: String?, certificate: String?, key: String?) throws -> NIOSSLContext {
         var tls = TLSConfiguration.makeClientConfiguration()
         applyProfile(&tls)
-        if let ca { tls.trustRoots = .certificates(try loadChain(ca)) }
-        tls.certificateVerification = .noHostnameVerification
+        if let ca {
+            tls.trustRoots = .certificates(try loadChain(ca))
+            tls.certificateVerification = .noHostnameVerification
+        } else {
+            tls.certificateVerification = .fullVerification
+        }
         switch (certificate, key) {
         case (let certificate?, let key?):
             tls.certificateChain = try loadChain(certificate).map { .certificate($0) }

@@ -121,10 +121,20 @@ public final class HookRunner: Sendable {
 /// parses a value. Values single-quoted into the text were parsed again inside the template's own double quotes:
 /// `logger "stored #i"` ran the `$(…)` of a Patient ID any peer could send. The reference is quoted for where the
 /// placeholder stands, so a value is always exactly one word: `"${1}"` outside quotes (and inside a command
-/// substitution, where quoting starts again), `${1}` inside double quotes, `'"${1}"'` inside single quotes.
+/// substitution, where quoting starts again), `${1}` inside double quotes and arithmetic, `'"${1}"'` inside single
+/// quotes. A `#` that starts a word and names no value starts a comment, copied as it is. What this reading of the
+/// shell's quoting does not follow (here-documents, `case` inside `$(…)`, backquotes inside double quotes,
+/// unbalanced quotes) is refused as the settings are read (`problem`): a script file taking the values as its
+/// arguments does all of that.
 struct HookCommand: Sendable, CustomStringConvertible {
     let script: String
     let values: [String]
+    /// Why the template cannot be filled safely; nil when it can.
+    let problem: String?
+
+    /// The placeholders each hook fills.
+    static let storeKeys: Set<Character> = ["p", "a", "c", "i", "s", "e", "o"]
+    static let stableKeys: Set<Character> = ["s", "i", "n"]
 
     /// Where a character of the template stands: the shell's quoting, as far as a placeholder needs it.
     private enum Context: Equatable {
@@ -134,15 +144,29 @@ struct HookCommand: Sendable, CustomStringConvertible {
         /// `$(…)`, with the count of parentheses opened inside it.
         case substitution(Int)
         case backtick
+        /// `$((…))`, with the count of parentheses opened inside it.
+        case arithmetic(Int)
+    }
+
+    /// Why `template` cannot be filled safely with values for `keys`; nil when it can.
+    static func problem(in template: String, keys: Set<Character>) -> String? {
+        HookCommand(template, Dictionary(uniqueKeysWithValues: keys.map { ($0, "") })).problem
     }
 
     init(_ template: String, _ values: [Character: String]) {
         var script = "", passed: [String] = [], numbers: [Character: Int] = [:]
         var contexts: [Context] = [.plain]
+        var problem: String?
         var chars = Array(template)[...]
+        func wordStarts() -> Bool { script.last.map { " \t\n;&|()<>".contains($0) } ?? true }
         // One pass over the template: a value is never searched for `#x` itself.
         while let c = chars.popFirst() {
             let context = contexts.last ?? .plain
+            let commandContext: Bool
+            switch context {
+            case .plain, .substitution, .backtick: commandContext = true
+            default: commandContext = false
+            }
             if c == "#", let key = chars.first, let value = values[key] {
                 chars.removeFirst()
                 let number = numbers[key] ?? {
@@ -152,10 +176,23 @@ struct HookCommand: Sendable, CustomStringConvertible {
                 }()
                 switch context {
                 case .single: script += "'\"${\(number)}\"'"
-                case .double: script += "${\(number)}"
+                case .double, .arithmetic: script += "${\(number)}"
                 case .plain, .substitution, .backtick: script += "\"${\(number)}\""
                 }
                 continue
+            }
+            if c == "#", commandContext, wordStarts() {
+                // A comment, to the end of its line: no quotes in it count, and no placeholder is filled.
+                script.append(c)
+                while let next = chars.first, next != "\n" { script.append(chars.removeFirst()) }
+                continue
+            }
+            if commandContext, c == "<", chars.first == "<" {
+                problem = problem ?? "a here-document"
+            }
+            if case .substitution = context, wordStarts(), c == "c", chars.starts(with: "ase"),
+               chars.dropFirst(3).first.map({ " \t\n".contains($0) }) ?? false {
+                problem = problem ?? "a case statement inside $(…) (its patterns' parentheses)"
             }
             script.append(c)
             switch (context, c) {
@@ -164,9 +201,25 @@ struct HookCommand: Sendable, CustomStringConvertible {
             case (_, "\\"):
                 if let next = chars.popFirst() { script.append(next) }
             case (.double, "\""): contexts.removeLast()
+            case (_, "$") where chars.starts(with: "(("):
+                script.append(chars.removeFirst())
+                script.append(chars.removeFirst())
+                contexts.append(.arithmetic(0))
             case (_, "$") where chars.first == "(":
                 script.append(chars.removeFirst())
                 contexts.append(.substitution(0))
+            case (.arithmetic(let open), "("): contexts[contexts.count - 1] = .arithmetic(open + 1)
+            case (.arithmetic(let open), ")"):
+                if open > 0 {
+                    contexts[contexts.count - 1] = .arithmetic(open - 1)
+                } else if chars.first == ")" {
+                    script.append(chars.removeFirst())
+                    contexts.removeLast()
+                } else {
+                    problem = problem ?? "unbalanced parentheses in $((…))"
+                }
+            case (.arithmetic, _): break
+            case (.double, "`"): problem = problem ?? "backquotes inside double quotes (write $(…))"
             case (.backtick, "`"): contexts.removeLast()
             case (_, "`"): contexts.append(.backtick)
             case (.double, _): break
@@ -178,14 +231,17 @@ struct HookCommand: Sendable, CustomStringConvertible {
             default: break
             }
         }
+        if contexts != [.plain] { problem = problem ?? "unbalanced quotes or parentheses" }
         self.script = script
         self.values = passed
+        self.problem = problem
     }
 
     /// A shell command of its own, with no values (tests).
     init(script: String) {
         self.script = script
         values = []
+        problem = nil
     }
 
     /// `/bin/sh`'s arguments: `$0` names the hook in `ps` and in the shell's own messages.
@@ -208,6 +264,11 @@ struct ExecRunner: Sendable {
     let logger: Logger
 
     func run(_ command: HookCommand, what: String) async {
+        // Refused with the settings already; a configuration built in code is refused here.
+        if let problem = command.problem {
+            logger.error("[HOOK] \(what) not run: its command holds \(problem): \(command.script)")
+            return
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = command.arguments

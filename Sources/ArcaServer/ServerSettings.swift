@@ -304,6 +304,12 @@ public struct ServerSettings: Sendable, Codable, Equatable {
             return "\(name) \(value) is not a port (0 to 65535)"
         }
         if maxPDU != 0 && maxPDU < 4096 { return "max_pdu \(maxPDU) is below 4096" }
+        for (name, template, keys) in [("exec_on_store", execOnStore, HookCommand.storeKeys),
+                                       ("exec_on_study_stable", execOnStudyStable, HookCommand.stableKeys)] {
+            guard let template, let problem = HookCommand.problem(in: template, keys: keys) else { continue }
+            return "\(name): \(problem) is not followed when values are filled in: put the command in a script and pass "
+                + "the values as its arguments (script.sh #p #i)"
+        }
         // An unknown level ran at info without a word (`verbose`).
         if Logger.Level(rawValue: logLevel) == nil {
             return "log_level \(logLevel) is not one of " + Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")

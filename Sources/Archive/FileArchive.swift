@@ -63,6 +63,8 @@ public final class FileArchive: Sendable {
     private let inFlight = NIOLockedValueBox<[String: [CheckedContinuation<Void, Never>]]>([:])
     /// The rows this process recorded lately: what tells whether an early duplicate lookup still holds.
     private let recentRows: RecentRows
+    /// The claims this node's commits hold on an index several nodes share, renewed while they run.
+    private let claims: ClaimRenewer?
     /// The ingest journal and its materializer (nil without a journal).
     public let journal: IngestJournal?
     public let materializer: Materializer?
@@ -81,6 +83,7 @@ public final class FileArchive: Sendable {
                 afterPlace: (@Sendable (_ absolutePath: String) throws -> Void)? = nil) throws {
         self.configuration = configuration
         self.index = index
+        claims = index.flatMap { index in index.claimLease.map { ClaimRenewer(index: index, lease: $0) } }
         let recentRows = RecentRows()
         self.recentRows = recentRows
         // An index that commits journaled rows later counts each row twice, queued and committed (another
@@ -325,23 +328,13 @@ public final class FileArchive: Sendable {
         }
     }
 
-    /// `body`, with the instance's claim renewed a third of its lease at a time while it runs: a commit that
-    /// outlasts the lease (a multi-gigabyte file flushed to slow storage) would otherwise be taken over by a node
-    /// that waited for it, and two nodes would place the same instance. The renewals run on the global executor:
-    /// `body` may block the association's event loop, where this task's children would otherwise run.
+    /// `body`, with the instance's claim renewed while it runs (`ClaimRenewer`).
     private func renewing(_ sop: String, _ index: any InstanceIndex,
                           _ body: () async throws -> CommitResult) async throws -> CommitResult {
-        guard let lease = index.claimLease else { return try await body() }
-        return try await withThrowingTaskGroup(of: Void.self) { renewals in
-            renewals.addTask(executorPreference: globalConcurrentExecutor) {
-                while true {
-                    try await Task.sleep(for: lease / 3)
-                    await index.renew(instance: sop)
-                }
-            }
-            defer { renewals.cancelAll() }
-            return try await body()
-        }
+        guard let claims else { return try await body() }
+        claims.hold(sop)
+        defer { claims.release(sop) }
+        return try await body()
     }
 
     /// Claims `sop` in the shared index. When another node is committing the same instance now, this waits for

@@ -103,10 +103,10 @@ public protocol InstanceIndex: Sendable {
     /// (`recordNow(_:endingClaim: true)`) ends this node's claim on it in the row's own transaction.
     func release(instance sopInstanceUID: String) async
     /// How long another node waits on a claim its holder does not renew (nil: claims do not expire, as on an
-    /// index one process writes). A commit renews its claim (`renew`) well within it for as long as it runs.
+    /// index one process writes). A commit's claim is renewed (`renew`) well within it for as long as it runs.
     var claimLease: Duration? { get }
-    /// Restarts the lease of this node's claim on the instance.
-    func renew(instance sopInstanceUID: String) async
+    /// Restarts the lease of this node's claims on the instances.
+    func renew(instances sopInstanceUIDs: [String]) async
     /// `recordNow`, from a commit that holds the instance's claim: with `endingClaim`, the row's transaction
     /// ends the claim too (one round trip less), so call it only once the instance is durable: from then on
     /// another node may find the row and act on it.
@@ -155,7 +155,7 @@ extension InstanceIndex {
     public func claim(instance sopInstanceUID: String) async throws -> InstanceClaim { .claimed }
     public func release(instance sopInstanceUID: String) async {}
     public var claimLease: Duration? { nil }
-    public func renew(instance sopInstanceUID: String) async {}
+    public func renew(instances sopInstanceUIDs: [String]) async {}
     public func recordNow(_ record: InstanceRecord, endingClaim: Bool) throws { try recordNow(record) }
     public func placeIfCurrent(_ sopInstanceUID: String, placeholder: String, _ place: @escaping @Sendable () throws -> Void) throws -> Bool {
         try place()

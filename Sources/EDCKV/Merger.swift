@@ -2,6 +2,7 @@ import Archive
 import BLAKE3
 import CArcaIO
 import DICOM
+import NIOConcurrencyHelpers
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -24,6 +25,11 @@ public final class Merger: Sendable {
     /// Instances merged per study rewrite: progress is committed in steps, and the small categories of one
     /// step are what a pass holds in memory.
     public let batchSize: Int
+
+    /// Studies that failed to merge, by study path, with what they held then (`signature`): one is not read again
+    /// (its spool files hashed, its failure logged) until that changes. Retried every pass, a damaged study cost a
+    /// full re-read and an error line every two seconds.
+    private let failedBefore = NIOLockedValueBox<[String: Int]>([:])
 
     public init(root: String, policy: DuplicatePolicy = .reject, batchSize: Int = 200) {
         layout = StudyLayout(root: root)
@@ -66,6 +72,11 @@ public final class Merger: Sendable {
             }
             // One study that cannot merge (an instance the encoder kept no SOP Instance UID of, a stray file in
             // its folder) fails alone: its failure ended the pass, and every study sorting after it never merged.
+            let signature = self.signature(studyPath, instances)
+            if failedBefore.withLockedValue({ $0[studyPath] }) == signature {
+                report.waiting += instances.count
+                continue
+            }
             do {
                 for start in stride(from: 0, to: instances.count, by: batchSize) {
                     let r = try merge(studyPath: studyPath, Array(instances[start..<min(start + batchSize, instances.count)]))
@@ -74,11 +85,25 @@ public final class Merger: Sendable {
                     report.replaced += r.replaced
                 }
                 report.studies += 1
+                failedBefore.withLockedValue { $0[studyPath] = nil }
             } catch {
                 report.failed.append((studyPath, "\(error)"))
+                failedBefore.withLockedValue { $0[studyPath] = self.signature(studyPath, instances) }
             }
         }
         return report
+    }
+
+    /// What a study's merge would read: its spooled instances (path, time, inode) and its folder's names.
+    private func signature(_ studyPath: String, _ instances: [Spooled]) -> Int {
+        var h = Hasher()
+        for i in instances {
+            h.combine(i.path)
+            h.combine(i.mtime)
+            h.combine(i.inode)
+        }
+        h.combine(FS.list(layout.root + "/" + studyPath).sorted())
+        return h.finalize()
     }
 
     // MARK: - Spool scan

@@ -58,8 +58,12 @@ public final class Spool: Sendable {
     /// while a process of its PID runs here. The merger removes the hidden, unfinished instances of dead ones
     /// only: judged by PID alone, a receiver on another node looked dead, and its instance being written went.
     static func isAlive(_ folder: String) -> Bool {
-        let fd = open(folder + "/" + lockName, O_RDWR | O_CLOEXEC)
+        // Read-only is enough to flock (a merger running as another user may not write the file).
+        let fd = open(folder + "/" + lockName, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
+            // Only a folder without a lock file is judged by its PID: any other failure (EMFILE, EACCES) says
+            // nothing of its receiver, which is then taken for alive.
+            guard errno == ENOENT else { return true }
             let pid = folder.split(separator: "/").last.flatMap { Int32($0) }
             return pid.map { kill($0, 0) == 0 || errno != ESRCH } ?? false
         }

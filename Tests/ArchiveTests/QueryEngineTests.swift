@@ -341,6 +341,8 @@ typealias Tag = DICOM.Tag
         #expect(try MatchParser.match("20240115-0500", vr: .DT) == .single("20240115-0500"))
         #expect(try MatchParser.match("2024-2025", vr: .DT) == .range(lower: "2024", upper: "2025"))
         #expect(try MatchParser.match("20240115-0500-20240116", vr: .DT) == .range(lower: "20240115-0500", upper: "20240116"))
+        #expect(try MatchParser.match("20240115-0500-20240115", vr: .DT) == .range(lower: "20240115-0500", upper: "20240115"))
+        #expect(try MatchParser.match("20240101-2024", vr: .DT) == .range(lower: "20240101", upper: "2024"))
         #expect(throws: QueryError.self) { try Self.find(f, "STUDY", [(.studyDate, "2024-01-01")], answering: .studyInstanceUID) }
         // Thousands of `-` are refused at once, not each tried as the range separator (1.6 s under ASan for a
         // 6 KB value before); a list of shorter ones is each tried and refused.

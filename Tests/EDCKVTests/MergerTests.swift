@@ -257,6 +257,14 @@ import Testing
         #expect(report.merged == 1 && report.studies == 1, "\(report)")
         #expect(report.failed.map(\.study) == [folders[0]], "\(report.failed)")
         #expect(report.failed.first?.error.contains("not a composite file name") == true, "\(report.failed)")
+        // Not read again, nor reported, until what it holds changes (it cost a full re-read and a log line every
+        // pass); once the stray file goes, it merges.
+        let merger = Merger(root: store.root)
+        let lock = try #require(try MergeLock.tryAcquire(merger.layout))
+        #expect(try merger.mergeOnce(lock).failed.count == 1)
+        let again = try merger.mergeOnce(lock)
+        #expect(again.failed.isEmpty && again.waiting == 1, "\(again)")
+        _ = lock
         // Listed without it (an index rebuild recorded no eDCKV instance at all), the failure named.
         let listing = Inventory.listing(store.root)
         #expect(listing.failed.map(\.path) == [store.root + "/" + folders[0]], "\(listing.failed)")
@@ -264,6 +272,8 @@ import Testing
         // `arca dckv verify` names it too: the folder was taken for no study and skipped, "all good".
         let verified = Verifier().verify(store.root)
         #expect(verified.findings.contains { $0.problem.contains("not a composite file name") }, "\(verified.findings)")
+        try FileManager.default.removeItem(atPath: store.root + "/" + folders[0] + "/notes.txt")
+        #expect(try merger.mergeOnce(lock).merged == 1)
     }
 
     /// A receiver is alive while it holds its folder's lock, on whichever host shares the archive: judged by its

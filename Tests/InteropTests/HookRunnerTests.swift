@@ -54,8 +54,11 @@ struct HookRunnerTests {
         await ExecRunner(timeoutSeconds: 10, logger: logger).run(command, what: "test")
         #expect(!FileManager.default.fileExists(atPath: marker), "\(command)")
         #expect((try? String(contentsOfFile: out, encoding: .utf8)) == "#i \(patientID)\n")
-        let filled = HookCommand("#x ## # #a#a #b", ["a": "A", "b": "B"])
-        #expect(filled.script == "#x ## # \"${1}\"\"${1}\" \"${2}\"" && filled.values == ["A", "B"])
+        let filled = HookCommand("echo a#x b## #a#a #b", ["a": "A", "b": "B"])
+        #expect(filled.script == "echo a#x b## \"${1}\"\"${1}\" \"${2}\"" && filled.values == ["A", "B"])
+        // A `#` that starts a word and names no value starts a comment: nothing in it is filled.
+        let commented = HookCommand("# note #a\necho #b", ["a": "A", "b": "B"])
+        #expect(commented.script == "# note #a\necho \"${1}\"" && commented.values == ["B"])
     }
 
     /// A value is never parsed by the shell, wherever the administrator's template puts its placeholder: inside
@@ -83,6 +86,29 @@ struct HookRunnerTests {
                 #expect(written == expected, "\(command)")
             }
         }
+    }
+
+    /// Where the quoting reader and the shell would part, the template is refused instead of filled: a comment's
+    /// apostrophe, a here-document, a case inside $(…) and backquotes inside double quotes left values unquoted
+    /// (split and globbed) or quoted twice. A comment's placeholder is not filled; arithmetic takes the bare value.
+    @Test func templatesTheQuotingReaderCannotFollowAreRefused() async throws {
+        let keys = HookCommand.storeKeys
+        #expect(HookCommand.problem(in: "cat <<EOF\n#p\nEOF", keys: keys) == "a here-document")
+        #expect(HookCommand.problem(in: "x=\"$(case #i in x) echo a;; *) printf %s #i;; esac)\"", keys: keys)?.contains("case") == true)
+        #expect(HookCommand.problem(in: "echo \"`printf %s \\\"#p\\\"`\"", keys: keys)?.contains("backquotes") == true)
+        #expect(HookCommand.problem(in: "echo \"#p", keys: keys) == "unbalanced quotes or parentheses")
+        var settings = ServerSettings()
+        settings.execOnStore = "cat <<EOF\n#p\nEOF"
+        #expect(settings.problem?.hasPrefix("exec_on_store: a here-document") == true)
+        // Followed: a comment with an apostrophe and a placeholder, arithmetic, $( ) with quotes inside.
+        let dir = try ExternalTool.temporaryDirectory("arca-hook-follow")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("out").path
+        let value = "a  b*"
+        let template = "# log the patient's study #i\nprintf '[%s]\\n' \"stored #i\" \"$(printf %s \"#i\")\" $((#n + 1)) > \(out)"
+        #expect(HookCommand.problem(in: template, keys: ["i", "n"]) == nil)
+        await ExecRunner(timeoutSeconds: 10, logger: logger).run(HookCommand(template, ["i": value, "n": "41"]), what: "test")
+        #expect((try? String(contentsOfFile: out, encoding: .utf8)) == "[stored \(value)]\n[\(value)]\n[42]\n")
     }
 
     /// A command past its time limit is ended with everything it started (its process group), and a command's

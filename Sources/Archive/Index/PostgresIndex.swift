@@ -614,15 +614,21 @@ public final class PostgresIndex: InstanceIndex, IndexQuerying, MaintainedIndex,
         }
     }
 
-    public func renew(instance sopInstanceUID: String) async {
+    public func renew(instances sopInstanceUIDs: [String]) async {
         do {
             try await bounded(timeout: commitTimeout) { [self] in
-                try await self.execute("UPDATE ingest_claims SET claimed_at = now() WHERE sop_uid = $1 AND node = $2",
-                                       [.text(sopInstanceUID), .text(node)])
+                var binds = PostgresBindings(capacity: 2)
+                binds.append(node)
+                binds.append(sopInstanceUIDs)
+                let query = PostgresQuery(unsafeSQL: "UPDATE ingest_claims SET claimed_at = now() WHERE node = $1 AND sop_uid = ANY($2)",
+                                          binds: binds)
+                try await onConnection { [logger] connection in
+                    for try await _ in try await connection.query(query, logger: logger) {}
+                }
             }
         } catch {
             // The next renewal may get through; a lease that runs out meanwhile lets another node wait no longer.
-            logger.warning("could not renew the claim on \(sopInstanceUID): \(error)")
+            logger.warning("could not renew \(sopInstanceUIDs.count) claim(s): \(error)")
         }
     }
 
@@ -955,7 +961,7 @@ struct PostgresURL {
     init(_ text: String) throws {
         guard let components = URLComponents(string: text), ["postgres", "postgresql"].contains(components.scheme ?? "") else {
             // Named without what may be its password (a mistyped scheme still carries one).
-            let named = text.firstIndex(of: "@").map { "…" + text[$0...] } ?? text
+            let named = text.lastIndex(of: "@").map { "…" + text[$0...] } ?? text
             throw ArchiveError.io("\(named): not a postgres:// URL")
         }
         let user = components.user ?? "postgres"

@@ -364,9 +364,9 @@ enum PostgresSchema {
 
             -- Instance
             SELECT series_pk, sop_class_uid INTO v_old_series, v_old_class FROM instances WHERE sop_uid = p_sop_uid;
-            -- Before the move may prune the old series (v9: looked up after, an emptied series named no study).
-            SELECT study_pk INTO v_old_series_study FROM series WHERE pk = v_old_series;
             IF v_old_series IS NOT NULL THEN
+                -- Before the move may prune the old series (v9: looked up after, an emptied series named no study).
+                SELECT study_pk INTO v_old_series_study FROM series WHERE pk = v_old_series;
                 UPDATE instances SET series_pk = v_series, sop_class_uid = p_sop_class, instance_number = p_instance_number,
                     transfer_syntax = p_transfer_syntax, file_path = p_file_path, file_size = p_file_size, file_hash = p_file_hash,
                     received_at = p_received_at, calling_ae = p_calling_ae, rows = p_rows, columns = p_columns,

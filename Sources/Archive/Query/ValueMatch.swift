@@ -139,13 +139,30 @@ enum MatchParser {
             if lower.isEmpty && upper.isEmpty { continue }
             let okLower = lower.isEmpty || isValid(lower, vr: vr)
             let okUpper = upper.isEmpty || isValid(upper, vr: vr)
-            // A DT's own UTC offset (`20240115-0500`) split as a range went from 2024 to the year 500: a split
-            // whose ends are out of order is no range of DTs (the value is then one DT with its offset).
-            if vr == .DT, !lower.isEmpty, !upper.isEmpty, lower > upper { continue }
+            // A DT's own UTC offset (`20240115-0500`) split as a range went from 2024 to the year 500: an upper
+            // end that reads as an offset (HHMM, at most 14 hours), after a lower end without one, is the value's
+            // offset, and the value one DT. `20240101-2024` (to the end of 2024) stays a range.
+            if vr == .DT, !upper.isEmpty, Self.isUTCOffset(upper), !lower.isEmpty, !Self.hasUTCOffset(lower) { continue }
             if okLower && okUpper { return .range(lower: lower.isEmpty ? nil : lower, upper: upper.isEmpty ? nil : upper) }
         }
         if vr == .DT, isValid(value, vr: .DT) { return nil }
         throw QueryError.badIdentifier("malformed \(vr) range \"\(value.prefix(40))\"")
+    }
+
+    /// `HHMM` as a DT's UTC offset allows it: hours up to 14, minutes below 60.
+    static func isUTCOffset(_ text: String) -> Bool {
+        let u = Array(text.utf8)
+        guard u.count == 4, u.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return false }
+        let hours = Int(u[0] - 0x30) * 10 + Int(u[1] - 0x30), minutes = Int(u[2] - 0x30) * 10 + Int(u[3] - 0x30)
+        return hours <= 14 && minutes < 60
+    }
+
+    /// Whether a DT ends in `&ZZXX`.
+    static func hasUTCOffset(_ text: String) -> Bool {
+        let u = Array(text.utf8)
+        guard u.count >= 5 else { return false }
+        let sign = u[u.count - 5]
+        return (sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-")) && isUTCOffset(String(decoding: u.suffix(4), as: UTF8.self))
     }
 
     /// Longer than any valid DA, TM or DT range, with room for padding.

@@ -98,7 +98,8 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
     private var crc = CRC32C()
     private var hasher = BLAKE3()
     private let hashesNow: Bool
-    private var header = DataSetBuilder(byteBudget: ArchiveSink.headerBudget)
+    /// The header's attributes; with the eDCKV store, the order of every element checked too (`AscendingTags`).
+    private var header: AscendingTags<DataSetBuilder>
     private var parseError: Error?
     private var done = false
     /// Dataset bytes received (for the metrics).
@@ -122,6 +123,7 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
         self.writer = IncomingWriter(target: destination.target)
         parser = Part10Parser(options: service.dckv == nil ? Self.headerOptions : Self.structureOptions,
                               fallbackSyntax: request.transferSyntax)
+        header = AscendingTags(DataSetBuilder(byteBudget: ArchiveSink.headerBudget), checks: service.dckv != nil)
     }
 
     /// With the eDCKV store, the whole dataset must parse (the spool encodes it element by element): read to its
@@ -223,7 +225,7 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
         if let parseError {
             return await refuse(.unreadable("cannot parse dataset: \(parseError)"))
         }
-        let attributes = InstanceAttributes(header.dataSet)
+        let attributes = InstanceAttributes(header.inner.dataSet)
         for check in service.checks {
             if let problem = check.check(attributes, request: request) { return await refuse(problem) }
         }

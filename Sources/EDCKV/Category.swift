@@ -51,8 +51,8 @@ public enum Category: Character, Sendable, CaseIterable, Comparable, CustomStrin
 
     private static let rootTable: [UInt32: Category] = Dictionary(uniqueKeysWithValues: rootTags.map { ($0.tag, $0.category) })
 
-    /// Where a root-level element goes. `encapsulated`: the instance's pixel data is fragments, so its pixel
-    /// description goes to `c` (an instance without pixel data keeps (0002,0010) in `n`).
+    /// Where a root-level element goes. `encapsulated`: the instance's transfer syntax is an encapsulated one, so
+    /// its pixel description, (0002,0010) included, goes to `c`, with or without pixel data (EDCKV-FORMAT §8).
     public static func route(_ tag: Tag, vr: VR, encapsulated: Bool) -> Category {
         if pixelDescription.contains(tag.rawValue) { return encapsulated ? .compressedPixels : .nativePixels }
         if tag.group & 1 == 1 || vr == .UN { return .privateData }

@@ -220,6 +220,32 @@ import TestSupport
         #expect(try Inventory.list(server.archive.path + "/" + DCKVStore.folder).map(\.sopInstanceUID) == ["1.2.3.77.2"])
     }
 
+    /// Elements out of order (here one after the pixel data), or a group 0002 repeated in the dataset after the
+    /// meta, are refused before they are acknowledged under the eDCKV store: its keys must ascend, and the spool
+    /// refused such an instance in the materializer on every retry. The files store keeps it as received.
+    @Test func elementsOutOfOrderAreRefusedByTheDCKVStore() async throws {
+        let dir = try ExternalTool.temporaryDirectory("arca-dckv-order")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = try DICOMFile.read(path: try ArchiveInteropTests.sample(sop: "1.2.3.76.1").path)
+        #expect(file.transferSyntax.uid == "1.2.840.10008.1.2.1")  // explicit VR little endian: the bytes below
+        // (0010,0020) LO "X " after the pixel data; then, in another file, (0002,0002) UI at the dataset's start.
+        let late = dir.appendingPathComponent("late.dcm").path
+        try FileWriter.write(try file.serialized() + [0x10, 0x00, 0x20, 0x00, 0x4C, 0x4F, 0x02, 0x00, 0x58, 0x20], to: late)
+        let next = try ArchiveInteropTests.sample(sop: "1.2.3.76.2")
+        let server = try await TestServer.start { $0.store = .dckv; $0.mergeIntervalSeconds = 0 }
+        defer { Task { await server.stop() } }
+        let refused = try await StoreSCU(host: "127.0.0.1", port: server.port).send([late])
+        #expect(refused.first?.status == .cannotUnderstand, "\(refused.first?.comment ?? "")")
+        #expect(refused.first?.comment?.contains("out of order") == true, "\(refused.first?.comment ?? "")")
+        let stored = try await StoreSCU(host: "127.0.0.1", port: server.port).send([next.path])
+        #expect(stored.first?.status == .success)
+        server.settle()
+        #expect(try Inventory.list(server.archive.path + "/" + DCKVStore.folder).map(\.sopInstanceUID) == ["1.2.3.76.2"])
+        let files = try await TestServer.start()
+        defer { Task { await files.stop() } }
+        #expect(try await StoreSCU(host: "127.0.0.1", port: files.port).send([late]).first?.status == .success)
+    }
+
     /// An archive of eDCKV instances alone whose index.db was deleted: the start rebuilds the index with them. It
     /// came back empty, without a word (only files were looked for).
     @Test func aMissingIndexIsRebuiltWithTheDCKVInstances() throws {

@@ -368,6 +368,22 @@ import TestSupport
         // Allowed by the rules; unknown to the archive, so the move itself is refused as such.
         #expect(try await Self.move(port: server.port, calling: "MOVER", destination: "ALLOWED", study: study.studyUID) == .moveDestinationUnknown)
         #expect(try await Self.move(port: server.port, calling: "QUERIER", destination: "ALLOWED", study: study.studyUID) == .notAuthorized)
+        // A request no rule can grant (here an N-EVENT-REPORT) is granted to no one, not let through.
+        let commitment = "1.2.840.10008.1.20.1"
+        let reporting = AssociateRequest(calledAETitle: "STORE_SCP", callingAETitle: "STORER",
+                                         presentationContexts: AssociateRequest.presentationContexts(abstractSyntaxes: [commitment]))
+        let reported = try await ClientAssociation.withAssociation(host: "127.0.0.1", port: server.port, request: reporting) { association in
+            var command = CommandSet()
+            command.setUID(commitment, .affectedSOPClassUID)
+            command.setUS(CommandField.nEventReportRQ.rawValue, .commandField)
+            command.setUS(0x0000, .commandDataSetType)
+            command.setUID("1.2.840.10008.1.20.1.1", .affectedSOPInstanceUID)
+            command.setUS(1, .eventTypeID)
+            var info = DataSet()
+            info.setString("1.2.3.4", for: .transactionUID, vr: .UI)
+            return try await association.eventReport(command, dataSet: info)
+        }
+        #expect(reported == .notAuthorized)
         // C-GET delivers to the caller itself: not through a rule whose retrievals go to listed destinations only.
         let refusedGet = try await Self.get(port: server.port, calling: "MOVER", study: study.studyUID)
         #expect(refusedGet.0 == .notAuthorized && refusedGet.1 == 0)

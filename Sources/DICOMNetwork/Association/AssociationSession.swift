@@ -321,8 +321,14 @@ struct AssociationSession {
     private func accessRefusal(of command: CommandSet, _ field: CommandField, _ association: NegotiatedAssociation,
                                _ peer: PeerIdentity) -> StoreOutcome? {
         let access = configuration.access
-        guard !access.isEmpty, let kind = DICOMServiceKind(field) else { return nil }
+        guard !access.isEmpty else { return nil }
         let calling = association.callingAETitle
+        guard let kind = DICOMServiceKind(field) else {
+            // A request of no service a rule can grant (N-GET, N-SET, N-CREATE, N-DELETE, N-EVENT-REPORT) is granted
+            // to no one: let through, it would have been open to every admitted peer once a service performed it.
+            logger.notice("[REFUSED] \(calling) from \(peer.address): \(field) is granted by no access rule")
+            return StoreOutcome(status: .notAuthorized, comment: "\(field) is granted by no access rule")
+        }
         guard access.permits(kind, callingAETitle: calling, peer: peer) else {
             logger.notice("[REFUSED] \(calling) from \(peer.address): \(field) not allowed")
             return StoreOutcome(status: .notAuthorized, comment: "\(calling) may not use \(kind.rawValue)")

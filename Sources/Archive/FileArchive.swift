@@ -318,7 +318,7 @@ public final class FileArchive: Sendable {
             guard let index else { return try await body(nil) }
             let lookup = try await claimAcrossNodes(sop, index)
             do {
-                let result = try await renewing(sop, index) { try await body(lookup) }
+                let result = try await renewing(sop) { try await body(lookup) }
                 if case .ignored = result { await index.release(instance: sop) }
                 return result
             } catch {
@@ -329,8 +329,7 @@ public final class FileArchive: Sendable {
     }
 
     /// `body`, with the instance's claim renewed while it runs (`ClaimRenewer`).
-    private func renewing(_ sop: String, _ index: any InstanceIndex,
-                          _ body: () async throws -> CommitResult) async throws -> CommitResult {
+    private func renewing(_ sop: String, _ body: () async throws -> CommitResult) async throws -> CommitResult {
         guard let claims else { return try await body() }
         claims.hold(sop)
         defer { claims.release(sop) }

@@ -72,8 +72,8 @@ public final class Merger: Sendable {
             }
             // One study that cannot merge (an instance the encoder kept no SOP Instance UID of, a stray file in
             // its folder) fails alone: its failure ended the pass, and every study sorting after it never merged.
-            let signature = self.signature(studyPath, instances)
-            if failedBefore.withLockedValue({ $0[studyPath] }) == signature {
+            // Only a study that failed before is looked at again (its folder listed): the others' passes pay nothing.
+            if let before = failedBefore.withLockedValue({ $0[studyPath] }), before == signature(studyPath, instances) {
                 report.waiting += instances.count
                 continue
             }

@@ -1,3 +1,4 @@
+import DICOMNetwork
 import Foundation
 import Yams
 
@@ -9,11 +10,15 @@ public enum SettingsFile {
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw SettingsError("cannot read \(path): \(error.localizedDescription)")
         }
-        do { return try YAMLDecoder().decode(ServerSettings.self, from: text) } catch let error as DecodingError {
+        let settings: ServerSettings
+        do { settings = try YAMLDecoder().decode(ServerSettings.self, from: text) } catch let error as DecodingError {
             throw SettingsError("\(path): \(describe(error))")
         } catch {
             throw SettingsError("\(path): \(error)")
         }
+        let holdsSecret = URLComponents(string: settings.index)?.password != nil
+        if let problem = FilePermissions.settingsProblem(path, holdsSecret: holdsSecret) { throw SettingsError(problem) }
+        return settings
     }
 
     /// A decoding error as an administrator reads it: where in the file (`dicom_access[0].services`), then what.
@@ -33,9 +38,19 @@ public enum SettingsFile {
         return place.isEmpty ? what : place + ": " + what
     }
 
-    /// The settings as YAML, in the file's format (what `--print-config` shows).
+    /// The settings as YAML, in the file's format.
     public static func yaml(_ settings: ServerSettings) throws -> String {
         try YAMLEncoder().encode(settings)
+    }
+
+    /// What `--print-config` shows: the settings as YAML without the index URL's password (its output is pasted
+    /// into tickets and files readable by others); a comment says where the loaded-back file finds it.
+    public static func printable(_ settings: ServerSettings) throws -> String {
+        var shown = settings
+        guard var url = URLComponents(string: settings.index), url.password != nil else { return try yaml(settings) }
+        url.password = nil
+        shown.index = url.string ?? "postgres://"
+        return "# The index URL's password is not printed: give it in PGPASSWORD, or add it to the URL.\n" + (try yaml(shown))
     }
 }
 

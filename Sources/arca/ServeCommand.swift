@@ -130,7 +130,7 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode.failure
         }
         if printConfig {
-            print(try SettingsFile.yaml(settings), terminator: "")
+            print(try SettingsFile.printable(settings), terminator: "")
             return
         }
         let level = Logger.Level(rawValue: settings.logLevel) ?? .info

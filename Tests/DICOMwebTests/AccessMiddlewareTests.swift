@@ -58,4 +58,14 @@ import Testing
         #expect(state.asked.count == 6)
         #expect(state.most == 1)
     }
+
+    /// A refused login is recorded with the name it tried, bounded, never with its password; a bearer token is
+    /// a secret and names no user.
+    @Test func aRefusedLoginNamesTheUserItTried() {
+        #expect(AccessMiddleware.claimedUser(Self.request("mallory", "guess:with:colons")) == "mallory")
+        #expect(AccessMiddleware.claimedUser(Self.request(String(repeating: "m", count: 5000), "x"))?.count == AccessMiddleware.maxClaimedUserLength)
+        let bearer = HTTPRequest(method: .get, scheme: "http", authority: "localhost", path: "/",
+                                 headerFields: [.authorization: "Bearer secret-token"])
+        #expect(AccessMiddleware.claimedUser(Request(head: bearer, body: RequestBody(buffer: ByteBuffer()))) == nil)
+    }
 }

@@ -81,4 +81,25 @@ struct SettingsFileTests {
         #expect(try SettingsFile.load(file.path) == settings)
         #expect(try SettingsFile.load(file.path) != ServerSettings())
     }
+
+    /// A file others may write is refused (its hooks run as the server's user), one holding the index password
+    /// when everyone may read it; `--print-config` leaves the password out, and PGPASSWORD gives it back.
+    @Test func permissionsAndTheIndexPassword() throws {
+        let folder = try ExternalTool.temporaryDirectory("settings-file")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("arca.yml")
+        try "index: \"postgres://arca:s3cret@db.example:5432/arca\"\n".write(to: file, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file.path)
+        #expect(throws: SettingsError.self) { try SettingsFile.load(file.path) }
+        try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: file.path)
+        let settings = try SettingsFile.load(file.path)
+        let printed = try SettingsFile.printable(settings)
+        #expect(!printed.contains("s3cret"))
+        #expect(printed.contains("postgres://arca@db.example:5432/arca"))
+        try printed.write(to: file, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o666], ofItemAtPath: file.path)
+        #expect(throws: SettingsError.self) { try SettingsFile.load(file.path) }
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file.path)
+        #expect(try SettingsFile.load(file.path).index == "postgres://arca@db.example:5432/arca")
+    }
 }

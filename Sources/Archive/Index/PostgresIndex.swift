@@ -953,19 +953,20 @@ enum RecordBatch {
 }
 
 /// A connection URL: `postgres://user[:password]@host[:port]/database[?sslmode=disable|prefer|require]`, or a
-/// Unix socket folder as `?host=/path`.
+/// Unix socket folder as `?host=/path`. Without a password in the URL, `PGPASSWORD` gives it, as for libpq's
+/// clients: the URL then need not carry a secret into a settings file, a command line (`ps`) or `--print-config`.
 struct PostgresURL {
     let configuration: PostgresClient.Configuration
     let display: String
 
-    init(_ text: String) throws {
+    init(_ text: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         guard let components = URLComponents(string: text), ["postgres", "postgresql"].contains(components.scheme ?? "") else {
             // Named without what may be its password (a mistyped scheme still carries one).
             let named = text.lastIndex(of: "@").map { "…" + text[$0...] } ?? text
             throw ArchiveError.io("\(named): not a postgres:// URL")
         }
         let user = components.user ?? "postgres"
-        let password = components.password
+        let password = components.password ?? environment["PGPASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
         var database = components.path
         if database.hasPrefix("/") { database.removeFirst() }
         let query = Dictionary((components.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { _, b in b })

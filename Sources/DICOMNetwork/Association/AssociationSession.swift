@@ -82,17 +82,20 @@ struct AssociationSession {
             certificateSubject: configuration.tls == nil ? nil : await DICOMTLS.peerSubject(on: channel.channel),
             isTLS: configuration.tls != nil)
         let decision: NegotiationOutcome
-        if let refusal = configuration.access.admission(callingAETitle: rq.callingAETitle, peer: identity) {
-            let reason: AssociateReject.Reason = refusal == .callingAETitleNotRecognized ? .callingAETitleNotRecognized : .noReasonGiven
-            decision = .reject(AssociateReject(result: .permanent, source: .serviceUser, reason: reason))
+        let refusal = configuration.access.admission(callingAETitle: rq.callingAETitle, peer: identity)
+        if refusal != nil {
+            // One reason on the wire whichever rule failed: answering a configured title from the wrong address
+            // differently (reason 1) told a prober which titles exist. The log and the audit say which it was.
+            decision = .reject(AssociateReject(result: .permanent, source: .serviceUser, reason: .callingAETitleNotRecognized))
         } else {
             decision = negotiate(rq, policy: configuration.policy, activeAssociations: slot.othersActive)
         }
         switch decision {
         case .reject(let rj):
-            logger.notice("[REJECT] \(rq.callingAETitle) -> \(rq.calledAETitle) from \(peer): \(rj.reasonDescription)")
+            let why = refusal?.description ?? rj.reasonDescription
+            logger.notice("[REJECT] \(rq.callingAETitle) -> \(rq.calledAETitle) from \(peer): \(why)")
             audit(.association, .refused, rq.callingAETitle, identity, target: rq.calledAETitle, status: nil,
-                  ["reason": rj.reasonDescription, "tls": "\(identity.isTLS)"])
+                  ["reason": why, "tls": "\(identity.isTLS)"])
             try await outbound.write(.associateRJ(rj))
             return
         case .accept(let ac, let association):

@@ -10,13 +10,21 @@ public struct DICOMAccessRules: Sendable, Equatable {
 
     public var isEmpty: Bool { rules.isEmpty }
 
-    /// What A-ASSOCIATE-RJ says when no rule admits the association.
-    public enum Refusal: Sendable, Equatable {
-        /// No rule names this calling AE title (reject: permanent, service-user, reason 3).
+    /// Why no rule admits the association, for the log and the audit. On the wire both are the same
+    /// A-ASSOCIATE-RJ (permanent, service user, reason 3: calling AE title not recognized), so that a peer
+    /// trying titles learns nothing of which are configured.
+    public enum Refusal: Sendable, Equatable, CustomStringConvertible {
+        /// No rule names this calling AE title.
         case callingAETitleNotRecognized
-        /// Rules name the AE title, but not from this address or certificate (reason 1, no reason given: a
-        /// peer impersonating an AE title learns nothing of why).
+        /// Rules name the AE title, but not from this address or certificate.
         case notAllowedFromPeer
+
+        public var description: String {
+            switch self {
+            case .callingAETitleNotRecognized: "no access rule names this calling AE title"
+            case .notAllowedFromPeer: "access rules name this calling AE title, but not from this address or certificate"
+            }
+        }
     }
 
     func matching(_ callingAETitle: String, _ peer: PeerIdentity) -> [DICOMAccessRule] {

@@ -81,6 +81,7 @@ public enum DICOMTLS {
     }
 
     static func loadKey(_ path: String) throws -> NIOSSLPrivateKey {
+        if let problem = FilePermissions.privateKeyProblem(path) { throw TLSFileError(problem) }
         do { return try NIOSSLPrivateKey(file: path, format: .pem) } catch {
             throw TLSFileError("cannot read the private key in \(path): \(error)")
         }

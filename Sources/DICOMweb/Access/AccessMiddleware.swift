@@ -60,7 +60,10 @@ struct AccessMiddleware: RouterMiddleware {
             record(request, context, principal, status: response.status.code)
             return response
         } catch let error as HTTPError {
-            record(request, context, principal, status: error.status.code)
+            // A refused login names the user that was tried (ATNA's failed User Authentication): repeated
+            // guesses at one account, or one guess at many, are what an administrator looks for.
+            let attempted = principal == nil && error.status == .unauthorized ? Self.claimedUser(request) : nil
+            record(request, context, principal, status: error.status.code, attempted: attempted)
             throw error
         } catch {
             record(request, context, principal, status: 500)
@@ -106,11 +109,26 @@ struct AccessMiddleware: RouterMiddleware {
         }
     }
 
-    func record(_ request: Request, _ context: Context, _ principal: Principal?, status: Int) {
+    /// The user name of a `Basic` header, whatever its password: what a refused login tried. Bounded (a header
+    /// can be kilobytes) and never the password; a bearer token names no user and is a secret, so it is not kept.
+    static func claimedUser(_ request: Request) -> String? {
+        guard let header = request.headers[.authorization] else { return nil }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "basic",
+              let data = Data(base64Encoded: String(parts[1]).trimmingCharacters(in: .whitespaces)),
+              let text = String(data: data, encoding: .utf8) else { return nil }
+        let name = text.firstIndex(of: ":").map { String(text[..<$0]) } ?? ""
+        return String(name.prefix(maxClaimedUserLength))
+    }
+
+    static let maxClaimedUserLength = 128
+
+    func record(_ request: Request, _ context: Context, _ principal: Principal?, status: Int, attempted: String? = nil) {
         guard let audit else { return }
         let outcome: AuditRecord.Outcome = status < 400 ? .success : (status == 401 || status == 403 ? .refused : .failure)
         var details: [String: String] = [:]
         if let principal { details["role"] = principal.role.rawValue }
+        if let attempted { details["attempted_user"] = attempted }
         if request.method == .post { details["operation"] = "STOW-RS" }
         audit.record(AuditRecord(event: .http, outcome: outcome, who: principal?.name, address: context.remoteAddress?.description,
                                  target: "\(request.method) \(request.uri)", status: String(status), details: details))

@@ -55,8 +55,6 @@ import Testing
         }
     }
 
-    /// Longer than the 50 ms a batch waits for company, far shorter than the hold.
-    static func pause() { usleep(300_000) }
 
     /// A clean stop leaves nothing to replay: the segment being filled was left active, so every start replayed
     /// its instances, bringing back a file deleted from the archive since.
@@ -81,8 +79,8 @@ import Testing
         let f = try Fixture(hold: Materializer.Hold(quietPeriod: 10, maxHold: 60, limit: 1 << 30))
         defer { f.close() }
         let paths = try (0..<5).map { try f.store($0) }
-        Self.pause()
-        // Without the hold the batch would be in place by now.
+        // Held with all five queued: without the hold the batch would go once it waited 50 ms for company.
+        #expect(f.materializer.waitHolding(5, timeout: 30))
         #expect(f.materializer.materialized == 0)
         #expect(paths.allSatisfy { f.materializer.isPending($0) })
         #expect(!FileManager.default.fileExists(atPath: f.root + "/" + paths[0]))
@@ -147,7 +145,7 @@ import Testing
         let f = try Fixture(hold: Materializer.Hold(quietPeriod: 10, maxHold: 60, limit: 1 << 30))
         defer { f.close() }
         let paths = try (0..<3).map { try f.store($0) }
-        Self.pause()
+        #expect(f.materializer.waitHolding(3, timeout: 30))
         #expect(f.materializer.materialized == 0)
         f.materializer.drain()
         #expect(paths.allSatisfy { FileManager.default.fileExists(atPath: f.root + "/" + $0) })

@@ -599,6 +599,24 @@ typealias Tag = DICOM.Tag
         }
     }
 
+    /// Writes the index's files back to the device (and with `dropping`, drops them from the kernel's cache), from
+    /// another process: closing a descriptor of index.db here would drop this process's SQLite locks. A page still
+    /// being written back makes a no-wait read refuse, so the tests of inline reads start with none dirty (before,
+    /// they asked up to five times, 200 ms apart, and failed twice in loaded runs all the same).
+    static func writeBack(_ folder: URL, dropping: Bool) throws {
+        let script = """
+            import os,sys
+            for p in sys.argv[2:]:
+              if os.path.exists(p):
+                fd = os.open(p, os.O_RDONLY); os.fsync(fd)
+                if sys.argv[1] == "drop": os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                os.close(fd)
+            """
+        let paths = [SQLiteIndex.fileName, SQLiteIndex.fileName + "-wal"].map { folder.appendingPathComponent($0).path }
+        let run = try ExternalTool.run("/usr/bin/python3", ["-c", script, dropping ? "drop" : "keep"] + paths)
+        #expect(run.status == 0, "\(run.stderr)")
+    }
+
     /// An index whose pages are not in the page cache: the read that would wait fails on the caller's thread,
     /// and the query runs on an I/O thread from the start, with the same answers.
     @Test func aQueryWhosePagesAreNotCachedRunsOnThePool() async throws {
@@ -608,20 +626,13 @@ typealias Tag = DICOM.Tag
         let reference = try f.engine.findNow(query)
         // New connections (nothing in SQLite's own page cache), then the files dropped from the kernel's.
         let index = try SQLiteIndex(archive: f.directory.path)
-        // (By another process: closing a descriptor of index.db here would drop this process's SQLite locks.)
-        let drop = "import os,sys\nfor p in sys.argv[1:]:\n  if os.path.exists(p):\n    fd = os.open(p, os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED); os.close(fd)"
-        let paths = [SQLiteIndex.fileName, SQLiteIndex.fileName + "-wal"].map { f.directory.appendingPathComponent($0).path }
-        #expect(try ExternalTool.run("/usr/bin/python3", ["-c", drop] + paths).status == 0)
+        index.checkpointer.settle()
+        try Self.writeBack(f.directory, dropping: true)
         let cold = QueryEngine(index: index, source: f.engine.source, retrieveAETitle: "ARCA", inlineSlice: .seconds(60))
         #expect(try await cold.find(query).answers == reference.answers)
         #expect(cold.inlineOutcomesSoFar == QueryEngine.InlineOutcomes(notStarted: 1))
-        // Its pages now read (by the I/O thread's reading, into the kernel's cache): the next one starts here. A
-        // page of the fixture's rows still being written back makes a no-wait read refuse (seen twice in loaded
-        // runs here, never in CI): asked again, it runs inline once the page is back.
-        for _ in 0..<5 where cold.inlineOutcomesSoFar.done == 0 {
-            #expect(try await cold.find(query).answers == reference.answers)
-            if cold.inlineOutcomesSoFar.done == 0 { try await Task.sleep(for: .milliseconds(200)) }
-        }
+        // Its pages now read (by the I/O thread's reading, into the kernel's cache): the next one starts here.
+        #expect(try await cold.find(query).answers == reference.answers)
         #expect(cold.inlineOutcomesSoFar.done == 1)
         #expect(cold.inlineOutcomesSoFar.handedOver == 0)
     }
@@ -653,14 +664,11 @@ typealias Tag = DICOM.Tag
         let answers = try await sliced.find(query).answers
         #expect(answers.map { $0.string(.studyInstanceUID) } == ["9.2999"])
         #expect(sliced.inlineOutcomesSoFar == QueryEngine.InlineOutcomes(notStarted: 1))
-        // With the time it needs, it runs through inline. A page still being written back (a loaded machine, the
-        // rows just written) makes a no-wait read refuse and the query start on the pool instead: asked again, it
-        // runs inline once the page is back.
+        // With the time it needs, it runs through inline, once no page is dirty (`writeBack`).
+        index.checkpointer.settle()
+        try Self.writeBack(dir, dropping: false)
         let inline = QueryEngine(index: index, source: source, inlineSlice: .seconds(60))
-        for _ in 0..<5 where inline.inlineOutcomesSoFar.done == 0 {
-            #expect(try await inline.find(query).answers == answers)
-            if inline.inlineOutcomesSoFar.done == 0 { try await Task.sleep(for: .milliseconds(200)) }
-        }
+        #expect(try await inline.find(query).answers == answers)
         #expect(inline.inlineOutcomesSoFar.done == 1)
         #expect(inline.inlineOutcomesSoFar.handedOver == 0)
     }

@@ -3,8 +3,9 @@ import Foundation
 import Glibc
 #endif
 
-/// A plain TCP connection for sending hand-made (and malformed) bytes to the server.
-final class RawConnection {
+/// A plain TCP connection for sending hand-made (and malformed) bytes to the server. Sendable: its only state is
+/// a descriptor, fixed at creation, and a test waits for its peer on a thread of its own (blocking reads, poll).
+final class RawConnection: Sendable {
     private let fd: Int32
 
     init(port: Int) throws {
@@ -61,6 +62,20 @@ final class RawConnection {
             if n == 0 { return true }
             if n < 0 { return errno == ECONNRESET }
         }
+    }
+
+    /// Blocks until the peer has closed at least one of `connections` (poll(2) on them all), or `seconds` passed;
+    /// answers whether one was closed.
+    static func waitUntilOneCloses(_ connections: [RawConnection], within seconds: Int) -> Bool {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            var fds = connections.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
+            let left = deadline - ContinuousClock.now
+            let milliseconds = Int32(clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)
+            guard poll(&fds, nfds_t(fds.count), max(1, milliseconds)) >= 0 || errno == EINTR else { return false }
+            for (n, entry) in fds.enumerated() where entry.revents != 0 && connections[n].isClosedNow() { return true }
+        }
+        return false
     }
 
     /// Whether the peer has closed the connection already (what it sent meanwhile is read and dropped).

@@ -14,8 +14,17 @@ import TestSupport
         final class Seen: @unchecked Sendable {
             let lock = NSLock()
             var ids: [String] = []
-            func add(_ s: String) { lock.lock(); ids.append(s); lock.unlock() }
+            let (stream, arrivals) = AsyncStream.makeStream(of: String.self)
+            func add(_ s: String) { lock.lock(); ids.append(s); lock.unlock(); arrivals.yield(s) }
             var all: [String] { lock.lock(); defer { lock.unlock() }; return ids }
+            /// Returns once `count` instances were seen (hooks run once each file is in place, in the background).
+            func wait(for count: Int) async {
+                var seen = 0
+                for await _ in stream {
+                    seen += 1
+                    if seen == count { return }
+                }
+            }
         }
         func instanceStored(_ instance: StoredInstance) async {
             seen.add(instance.attributes.patientID + " " + instance.attributes.sopInstanceUID)
@@ -25,7 +34,7 @@ import TestSupport
         }
     }
 
-    @Test(.needs(.dcmtk, .sqlite3)) func seedTestingSection() async throws {
+    @Test(.needs(.dcmtk, .sqlite3), .timeLimit(.minutes(2))) func seedTestingSection() async throws {
         let work = try ExternalTool.temporaryDirectory("arca-seed")
         defer { try? FileManager.default.removeItem(at: work) }
         // hello_dicom_output.dcm, as `arca hello` writes it, and a folder of three more.
@@ -76,7 +85,7 @@ import TestSupport
         #expect(instances.count == 4)
         #expect(instances.allSatisfy { $0.contains("|1.2.840.10008.5.1.4.1.1.7|") && $0.contains("|STORESCU") })
         // The post-store hook saw each stored instance; the pre-store check kept REFUSE_ME out.
-        for _ in 0..<50 where hook.seen.all.count < 4 { try await Task.sleep(nanoseconds: 20_000_000) }
+        await hook.seen.wait(for: 4)
         #expect(hook.seen.all.count == 4)
         #expect(!hook.seen.all.contains { $0.hasPrefix("REFUSE_ME") })
     }

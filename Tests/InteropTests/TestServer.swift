@@ -18,6 +18,7 @@ final class TestServer: Sendable {
     private let task: Task<Void, Error>
     /// Acknowledged instances reach their files in the background (the ingest journal's materializer).
     let materializer: Materializer?
+    let journal: IngestJournal?
 
     /// The DICOMweb root, when the HTTP server runs.
     var dicomweb: String { "http://127.0.0.1:\(httpPort ?? 0)/dicom-web" }
@@ -60,14 +61,16 @@ final class TestServer: Sendable {
         var httpPort: Int?
         if httpServer != nil { for await p in httpReady { httpPort = p; break } }
         let started = TestServer(archive: archive, port: port, server: server, httpPort: httpPort, task: task,
-                                 materializer: operations.storage.archive.materializer)
+                                 materializer: operations.storage.archive.materializer, journal: operations.storage.archive.journal)
         StartedServers.register { try await started.stopAwaitingItsEnd() }
         return started
     }
 
-    private init(archive: URL, port: Int, server: DICOMServer, httpPort: Int?, task: Task<Void, Error>, materializer: Materializer?) {
+    private init(archive: URL, port: Int, server: DICOMServer, httpPort: Int?, task: Task<Void, Error>, materializer: Materializer?,
+                 journal: IngestJournal?) {
         self.archive = archive
         self.materializer = materializer
+        self.journal = journal
         self.port = port
         self.server = server
         self.httpPort = httpPort
@@ -123,6 +126,19 @@ final class TestServer: Sendable {
         guard let walker = FileManager.default.enumerator(at: archive, includingPropertiesForKeys: nil,
                                                           options: [.skipsHiddenFiles]) else { return [] }
         return walker.compactMap { $0 as? URL }.filter { $0.pathExtension == "dcm" }
+    }
+
+    /// The journal's holds once every session has ended and every acknowledged instance is in place: 0 unless a
+    /// stream was left behind (an aborted or refused instance whose records were never given up).
+    func journalHoldsWhenQuiet() async -> Int {
+        await server.waitUntilQuiet()
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                self.settle()
+                done.resume()
+            }
+        }
+        return journal?.holds ?? 0
     }
 
     /// Files under the hidden incoming folder (must be empty when nothing is being received).

@@ -595,6 +595,14 @@ public final class IngestJournal: @unchecked Sendable {
         return segments[segment].fd
     }
 
+    /// How many holds instances have on segments: 0 once every stream was placed or discarded (a stream an
+    /// aborted association left behind would keep its segments from reuse for good).
+    public var holds: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return segments.reduce(0) { $0 + $1.holders }
+    }
+
     /// Segments in use and in all (tests, metrics).
     public var segmentCounts: (used: Int, total: Int) {
         condition.lock()

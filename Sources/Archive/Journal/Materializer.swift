@@ -126,6 +126,8 @@ public final class Materializer: @unchecked Sendable {
     private var draining = 0
     /// When the newest queued instance was queued (the oldest is the queue's first).
     private var lastQueued: Date?
+    /// How many queued instances the current hold keeps back; nil while not holding.
+    private var holding: Int?
     /// Journal bytes of the queued instances.
     private var queuedBytes: UInt64 = 0
     private var thread: Thread?
@@ -321,6 +323,19 @@ public final class Materializer: @unchecked Sendable {
         return true
     }
 
+    /// Blocks until the materializer holds back a burst of at least `count` queued instances, or `timeout` seconds
+    /// passed; answers whether it does (tests of its policy: a pause of the test's own proved nothing on a loaded
+    /// machine, where an unheld batch can take as long).
+    func waitHolding(_ count: Int, timeout: Double) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        condition.lock()
+        defer { condition.unlock() }
+        while (holding ?? 0) < count {
+            if !condition.wait(until: deadline) { return false }
+        }
+        return true
+    }
+
     /// Drains, then stops the thread.
     public func stop() {
         drain()
@@ -352,7 +367,12 @@ public final class Materializer: @unchecked Sendable {
                         try? journal.prepareSpare()
                         condition.lock()
                         // A reader, a drain or the journal's pressure may have asked meanwhile (its wake-up missed).
-                        if readersWaiting == 0 && !hurry && draining == 0 && owed == 0 { _ = condition.wait(until: until) }
+                        if readersWaiting == 0 && !hurry && draining == 0 && owed == 0 {
+                            holding = queue.count
+                            condition.broadcast()  // `waitHolding`
+                            _ = condition.wait(until: until)
+                            holding = nil
+                        }
                         continue
                     }
                 }

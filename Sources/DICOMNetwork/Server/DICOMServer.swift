@@ -14,6 +14,7 @@ public final class DICOMServer: Service, Sendable {
     private let logger: Logger
     private let group: any EventLoopGroup
     private let registry = AssociationRegistry()
+    private let sessions = SessionGauge()
     private let bound = ListeningState()
     private let listener = NIOLockedValueBox<(any Channel)?>(nil)
 
@@ -35,6 +36,9 @@ public final class DICOMServer: Service, Sendable {
     public func waitUntilListening(timeout: Duration = .seconds(60)) async throws -> Int {
         try await bound.wait(timeout: timeout)
     }
+
+    /// Returns once no association session runs: each that began has ended, its instance stored or discarded.
+    public func waitUntilQuiet() async { await sessions.quiet() }
 
     /// Stops accepting and closes running associations (the abrupt form of a graceful shutdown, for tests
     /// and embedding): `run` returns once they are gone.
@@ -58,6 +62,7 @@ public final class DICOMServer: Service, Sendable {
     private func serve(on threads: AssociationThreads) async throws {
         let configuration = self.configuration
         let registry = self.registry
+        let sessions = self.sessions
         let logger = self.logger
         let server = try await ServerBootstrap(group: group, childGroup: threads.group)
             .serverChannelOption(.backlog, value: 256)
@@ -121,9 +126,14 @@ public final class DICOMServer: Service, Sendable {
             try await withThrowingDiscardingTaskGroup { tasks in
                 try await server.executeThenClose { connections in
                     for try await (connection, thread) in connections {
+                        // Counted before its task starts, so a waiter for quiet never sees an accepted one as gone.
+                        sessions.begins()
                         tasks.addTask(executorPreference: EventLoopTaskExecutor(connection.channel.eventLoop)) {
                             thread.sessionBegins()
-                            defer { thread.sessionEnds() }
+                            defer {
+                                thread.sessionEnds()
+                                sessions.ends()
+                            }
                             await AssociationSession(channel: connection, configuration: configuration, services: self.services,
                                                      registry: registry, thread: thread, logger: logger).run()
                         }

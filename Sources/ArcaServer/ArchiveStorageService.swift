@@ -222,6 +222,9 @@ final class ArchiveSink: InstanceSink, @unchecked Sendable {
         if parseError == nil {
             do { try parser.finish(&header) } catch { parseError = error }
         }
+        if let tooMuch = parseError as? HeldTooMuch {
+            return await refuse(.outOfResources(tooMuch.description))
+        }
         if let parseError {
             return await refuse(.unreadable("cannot parse dataset: \(parseError)"))
         }

@@ -1,5 +1,12 @@
 import DICOM
 
+/// What the encoder may hold in memory for one instance: the values before (0020,0013), whose keys wait for the
+/// identity, and a subtree kept whole (a UN sequence of undefined length, pixel data inside a sequence). The
+/// receiver checks an instance against it before acknowledging it (`AscendingTags` in the server).
+public enum EncodingBudget {
+    public static let bytes = 64 << 20
+}
+
 /// DICOM → eDCKV as the parser reads (§1–§3): a `ParseEventHandler` that routes every element of one
 /// instance to its category and hands its entries to an `EntryOutput` in key order, long values in pieces,
 /// so an instance of any size is encoded with bounded memory. Everything a lossless reconstruction needs is
@@ -17,7 +24,7 @@ public struct StreamingEncoder<Output: EntryOutput>: ParseEventHandler {
     /// Bytes held while waiting for the identity, or in a subtree kept whole: never more than `memoryBudget`,
     /// whatever the lengths in the input say.
     private var heldBytes = 0
-    static var memoryBudget: Int { 64 << 20 }
+    static var memoryBudget: Int { EncodingBudget.bytes }
 
     // What the identity is made of, as root elements go by.
     private var study = "", series = "", sop = "", studyDate = ""

@@ -246,6 +246,33 @@ import TestSupport
         #expect(try await StoreSCU(host: "127.0.0.1", port: files.port).send([late]).first?.status == .success)
     }
 
+    /// What the eDCKV encoder would hold in memory past its budget is refused before it is acknowledged, with
+    /// 0xA700: values before (0020,0013) wait there for the instance's key. Two private values of 33 MiB passed the
+    /// header's check (long values are skipped, not held) and failed in the spool on every retry; one is stored.
+    @Test func valuesTheEncoderWouldHoldPastItsBudgetAreRefused() async throws {
+        let dir = try ExternalTool.temporaryDirectory("arca-dckv-budget")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func withPrivateValues(_ count: Int, sop: String) throws -> String {
+            var file = try DICOMFile.read(path: try ArchiveInteropTests.sample(sop: sop).path)
+            file.dataSet.setString("ARCA BUDGET TEST", for: Tag(0x0009, 0x0010), vr: .LO)
+            for n in 0..<count {
+                file.dataSet.set(Element(tag: Tag(0x0009, 0x1010 + UInt16(n)), vr: .OB, bytes: [UInt8](repeating: 7, count: 33 << 20)))
+            }
+            let path = dir.appendingPathComponent("\(sop).dcm").path
+            try FileWriter.write(try file.serialized(), to: path)
+            return path
+        }
+        let server = try await TestServer.start { $0.store = .dckv; $0.mergeIntervalSeconds = 0 }
+        defer { Task { await server.stop() } }
+        let refused = try await StoreSCU(host: "127.0.0.1", port: server.port).send([try withPrivateValues(2, sop: "1.2.3.78.1")])
+        #expect(refused.first?.status == .outOfResources, "\(refused.first?.comment ?? "")")
+        #expect(refused.first?.comment?.contains("before (0020,0013)") == true, "\(refused.first?.comment ?? "")")
+        let stored = try await StoreSCU(host: "127.0.0.1", port: server.port).send([try withPrivateValues(1, sop: "1.2.3.78.2")])
+        #expect(stored.first?.status == .success, "\(stored.first?.comment ?? "")")
+        server.settle()
+        #expect(try Inventory.list(server.archive.path + "/" + DCKVStore.folder).map(\.sopInstanceUID) == ["1.2.3.78.2"])
+    }
+
     /// An archive of eDCKV instances alone whose index.db was deleted: the start rebuilds the index with them. It
     /// came back empty, without a word (only files were looked for).
     @Test func aMissingIndexIsRebuiltWithTheDCKVInstances() throws {

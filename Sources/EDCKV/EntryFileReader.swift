@@ -18,6 +18,8 @@ public final class EntryFileReader {
     private var atEnd = false
     /// Set once the footer has been read.
     public private(set) var footer: Prefix?
+    /// Bytes of the last entry `nextKey` gave whose value is not read yet.
+    private var unreadValue = 0
 
     public init(path: String) throws {
         self.path = path
@@ -29,6 +31,7 @@ public final class EntryFileReader {
 
     /// The next entry; nil at the end of the file (after the footer, if there is one).
     public func next() throws -> Entry? {
+        try skipValue()
         let scanner = EntryScanner()
         while true {
             if footer != nil {
@@ -52,6 +55,61 @@ public final class EntryFileReader {
                 guard try fill(need) else { throw EDCKVError("\(path): truncated entry at offset \(base + position)") }
             }
         }
+    }
+
+    /// The next entry's key and value length, its value left to `copyValue` (or skipped by the next call): a
+    /// pixel entry of any size (a 2 GB native frame) is then never held. Nil at the end of the file.
+    public func nextKey() throws -> (key: [UInt8], length: Int)? {
+        try skipValue()
+        while true {
+            if footer != nil {
+                guard position == buffer.count, try fill(1) == false else { throw EDCKVError("\(path): bytes after the footer") }
+                return nil
+            }
+            if position == buffer.count, atEnd || base + position == fileSize { return nil }
+            guard try fill(1) else { return nil }
+            let kl = Int(buffer[position])
+            if kl == 0 {
+                guard try fill(EntryCodec.footerSize) else { throw EDCKVError("\(path): truncated footer at offset \(base + position)") }
+                guard let p = Prefix(bytes: Array(buffer[(position + 1)..<(position + EntryCodec.footerSize)])) else {
+                    throw EDCKVError("\(path): bad footer prefix at offset \(base + position)")
+                }
+                footer = p
+                position += EntryCodec.footerSize
+                continue
+            }
+            guard kl >= Entry.minKeyLength, (kl - Entry.minKeyLength) % 8 == 0, kl <= Entry.minKeyLength + 8 * Entry.maxDepth else {
+                throw EDCKVError("\(path): bad key length \(kl) at offset \(base + position)")
+            }
+            guard try fill(1 + kl + 4) else { throw EDCKVError("\(path): truncated entry at offset \(base + position)") }
+            let key = Array(buffer[(position + 1)..<(position + 1 + kl)])
+            let lo = position + 1 + kl
+            let vl = Int(buffer[lo]) | Int(buffer[lo + 1]) << 8 | Int(buffer[lo + 2]) << 16 | Int(buffer[lo + 3]) << 24
+            guard vl <= fileSize - (base + lo + 4) else {
+                throw EDCKVError("\(path): entry at offset \(base + position) runs past the end of the file")
+            }
+            guard Prefix(bytes: key) != nil else { throw EDCKVError("\(path): bad prefix at offset \(base + position)") }
+            position = lo + 4
+            unreadValue = vl
+            return (key, vl)
+        }
+    }
+
+    /// The value of the entry `nextKey` gave, in pieces of at most 1 MiB.
+    public func copyValue(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        while unreadValue > 0 {
+            if position == buffer.count {
+                guard try fill(min(unreadValue, 1 << 20)) else { throw EDCKVError("\(path): truncated value at offset \(base + position)") }
+            }
+            let n = min(unreadValue, buffer.count - position)
+            try buffer.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[position..<(position + n)])) }
+            position += n
+            unreadValue -= n
+        }
+    }
+
+    private func skipValue() throws {
+        if unreadValue > 0 { try copyValue { _ in } }
     }
 
     /// Makes at least `count` unread bytes available; false at the end of the file.

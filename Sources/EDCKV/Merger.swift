@@ -174,6 +174,17 @@ public final class Merger: Sendable {
     /// then refused as a duplicate. The study then fails to merge, alone, until the spool is repaired (a start's
     /// recovery spools again what the journal holds).
     static func verifiedEntries(_ path: String) throws -> [Entry] {
+        try verify(path)
+        return try EntryFileReader.readAll(path: path).entries
+    }
+
+    /// A reader of a spool file whose BLAKE3 was checked first (its values then copied through, never held).
+    static func verifiedReader(_ path: String) throws -> EntryFileReader {
+        try verify(path)
+        return try EntryFileReader(path: path)
+    }
+
+    private static func verify(_ path: String) throws {
         let name = path.split(separator: "/").last.map(String.init) ?? ""
         let parts = name.split(separator: ".")
         if parts.count == 2 {
@@ -182,7 +193,6 @@ public final class Merger: Sendable {
                 throw EDCKVError("\(path): its bytes do not have the BLAKE3 its name says (damaged, or cut short by a crash)")
             }
         }
-        return try EntryFileReader.readAll(path: path).entries
     }
 
     // MARK: - Merging one study
@@ -360,7 +370,9 @@ struct CompositeWriter {
     }
 
     /// The pixel categories, streamed: the old file's entries that stay, merged in prefix order with the new
-    /// instances' (read one instance at a time), written and hashed in pieces.
+    /// instances', written and hashed in pieces. Only keys are held: every value is copied through in pieces of
+    /// at most 1 MiB (a new instance's spool file was read whole, and an old entry's value at once: a 2 GB frame
+    /// took 2 GB of memory to merge).
     mutating func stream(_ c: Category, old: EntryFileReader?, keep: (Entry) -> Bool,
                          fresh: [(path: String, slot: StudyMap.InstanceSlot)]) throws {
         let tmp = directory + "/.tmp-" + c.letter
@@ -371,32 +383,50 @@ struct CompositeWriter {
         var hasher = BLAKE3()
         var buffer: [UInt8] = []
         var last: [UInt8]? = nil
-        func emit(_ e: Entry) throws {
-            if let l = last, !l.lexicographicallyPrecedes(e.key) { throw EDCKVError("\(c.letter): keys not ascending at \(EntryCodec.hex(e.key))") }
-            last = e.key
-            e.encode(into: &buffer)
-            if buffer.count >= 1 << 20 { try flush() }
-        }
         func flush() throws {
             hasher.update(buffer)
             try FileWriter.writeAll(fd, buffer, path: tmp)
             buffer.removeAll(keepingCapacity: true)
         }
-        var pending = try old?.next()
-        while pending.map({ !keep($0) }) ?? false { pending = try old?.next() }
+        /// One entry under `key`, its value copied from where `reader` stands.
+        func emit(_ key: [UInt8], length: Int, from reader: EntryFileReader) throws {
+            if let l = last, !l.lexicographicallyPrecedes(key) { throw EDCKVError("\(c.letter): keys not ascending at \(EntryCodec.hex(key))") }
+            last = key
+            guard length <= Int(UInt32.max) else { throw EDCKVError("\(c.letter): value too long for an entry") }
+            buffer.append(UInt8(key.count))
+            buffer += key
+            let n = UInt32(length)
+            buffer += [UInt8(n & 0xFF), UInt8((n >> 8) & 0xFF), UInt8((n >> 16) & 0xFF), UInt8(n >> 24)]
+            try reader.copyValue { piece in
+                buffer.append(contentsOf: piece)
+                if buffer.count >= 1 << 20 { try flush() }
+            }
+            if buffer.count >= 1 << 20 { try flush() }
+        }
+        func kept(_ reader: EntryFileReader?) throws -> (key: [UInt8], length: Int)? {
+            while let next = try reader?.nextKey() {
+                if keep(Entry(key: next.key, value: [])) { return next }
+            }
+            return nil
+        }
+        var pending = try kept(old)
         for n in fresh.sorted(by: { $0.slot < $1.slot }) {
             let prefix = Prefix(category: c, series: n.slot.series, instance: n.slot.instance)
-            let entries = try Merger.verifiedEntries(n.path).map { Merger.moved($0, prefix) }
-            guard let first = entries.first else { continue }
-            while let e = pending, e.key.lexicographicallyPrecedes(first.key) {
-                try emit(e)
-                repeat { pending = try old?.next() } while pending.map({ !keep($0) }) ?? false
+            let reader = try Merger.verifiedReader(n.path)
+            guard let first = try reader.nextKey() else { continue }
+            let firstKey = Merger.moved(Entry(key: first.key, value: []), prefix).key
+            while let e = pending, let old, e.key.lexicographicallyPrecedes(firstKey) {
+                try emit(e.key, length: e.length, from: old)
+                pending = try kept(old)
             }
-            for e in entries { try emit(e) }
+            try emit(firstKey, length: first.length, from: reader)
+            while let e = try reader.nextKey() {
+                try emit(Merger.moved(Entry(key: e.key, value: []), prefix).key, length: e.length, from: reader)
+            }
         }
-        while let e = pending {
-            try emit(e)
-            repeat { pending = try old?.next() } while pending.map({ !keep($0) }) ?? false
+        while let e = pending, let old {
+            try emit(e.key, length: e.length, from: old)
+            pending = try kept(old)
         }
         guard let lastKey = last else {
             close(fd); closed = true

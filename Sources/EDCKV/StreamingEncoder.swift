@@ -108,10 +108,10 @@ public struct StreamingEncoder<Output: EntryOutput>: ParseEventHandler {
             if var f = frames { frames = nil; try f.fragment(h.length, bytes, into: &self); frames = f; return }
             try element(h, bytes)
         case .valueStart(let h):
-            if frames != nil { try frames?.startLong(h.length); return }
+            if var f = frames { frames = nil; try f.startLong(h.length, into: &self); frames = f; return }
             try startLong(h)
         case .valueChunk(let chunk):
-            if frames != nil { frames?.chunk(chunk); return }
+            if var f = frames { frames = nil; try f.chunk(chunk, into: &self); frames = f; return }
             guard case .some(.some(let target)) = longValue else { return }
             if identity == nil {
                 try hold(chunk.count, "before (0020,0013)")
@@ -281,6 +281,17 @@ public struct StreamingEncoder<Output: EntryOutput>: ParseEventHandler {
         }
     }
 
+    /// An entry whose value follows in pieces (`appendEntry`), once the identity is known (the pixel data's
+    /// fragments come after (0020,0013)).
+    mutating func beginEntry(_ c: Category, frame: UInt16, suffix: [UInt8], length: Int) throws {
+        guard identity != nil else { throw EDCKVError("pixel data before (0020,0013)") }
+        try begin(c, frame: frame, suffix: suffix, length: length)
+    }
+
+    mutating func appendEntry(_ c: Category, _ bytes: UnsafeRawBufferPointer) throws {
+        try output.append(c, bytes)
+    }
+
     private mutating func begin(_ c: Category, frame: UInt16, suffix: [UInt8], length: Int) throws {
         guard length <= Int(UInt32.max) else { throw EDCKVError("value too long for an entry") }
         if let id = identity {
@@ -292,22 +303,38 @@ public struct StreamingEncoder<Output: EntryOutput>: ParseEventHandler {
 
 }
 
-/// Fragments of root pixel data to frame entries (§2): the offset table under frame 0; then, by the offset
-/// table when it has one offset per frame, else one fragment a frame with the last frame taking any extra.
-/// Either way the original fragmentation is rebuilt. A frame is held until it is complete.
+/// Fragments of root pixel data to `c` entries (§2, §8): the offset table under number 0; then the fragments in
+/// order, whole items, an entry closing at each frame's end (by the offset table when it has one offset per
+/// frame, else one fragment a frame with the last frame taking any extra) and before it would pass `entryLimit`.
+/// So an entry is a frame unless the frame is larger than that, and nothing held is larger: a fragment over the
+/// limit is an entry of its own, streamed to the output as it arrives (a crafted frame of many large fragments
+/// was held whole, without bound). Either way the original fragmentation is rebuilt.
 struct FrameGrouper {
+    /// Most value bytes one entry holds in memory while it is filled.
+    static let entryLimit = 16 << 20
+    /// Entry numbers are 16 bits: past this many entries, frames share them (cut by size only), so that any count
+    /// of frames fits; after the last number, the instance is refused.
+    static let frameCutLimit = 0xFF00
     let frames: Int
     let suffix: [UInt8]
     private var offsets: [UInt64]? = nil
     private var sawTable = false
     private var index = 0
     private var position: UInt64 = 0
-    private var currentFrame: UInt16 = 0
+    private var currentFrame = 0
+    /// The number of the last entry begun (0: only the offset table so far).
+    private var entry = 0
     private var buffer: [UInt8] = []
-    private var long: (length: UInt32, bytes: [UInt8])?
+    /// The offset table when it arrives in pieces (at most `entryLimit`), or bytes still due to a streamed entry.
+    private var long: LongValue?
+
+    private enum LongValue {
+        case table([UInt8])
+        case streamed(remaining: Int)
+    }
 
     init(frames: Int, suffix: [UInt8]) {
-        self.frames = min(max(1, frames), 0xFFFF)
+        self.frames = max(1, frames)
         self.suffix = suffix
     }
 
@@ -323,34 +350,55 @@ struct FrameGrouper {
             try encoder.emit(.compressedPixels, frame: 0, suffix: suffix, value: InstanceEncoder.items([bytes]))
             return
         }
-        index += 1
-        var frame: Int
-        if let offsets {
-            frame = offsets.lastIndex { $0 <= position }.map { $0 + 1 } ?? 1
+        try enterFrame(of: bytes.count, into: &encoder)
+        if !buffer.isEmpty && buffer.count + 8 + bytes.count > Self.entryLimit { try flush(into: &encoder) }
+        Self.appendItemHeader(bytes.count, to: &buffer)
+        buffer += bytes
+    }
+
+    /// A fragment (or the offset table) too long to arrive whole.
+    mutating func startLong<O>(_ length: UInt32, into encoder: inout StreamingEncoder<O>) throws {
+        if !sawTable && Int(length) <= Self.entryLimit {
+            long = .table([])
+            return
+        }
+        var item: [UInt8] = []
+        Self.appendItemHeader(Int(length), to: &item)
+        if !sawTable {
+            // An offset table this long is kept as it came, not read: fragments go to frames one each.
+            sawTable = true
+            try encoder.beginEntry(.compressedPixels, frame: 0, suffix: suffix, length: 8 + Int(length))
         } else {
-            frame = min(index, frames)
-        }
-        frame = min(frame, 0xFFFF)
-        if UInt16(frame) != currentFrame {
+            try enterFrame(of: Int(length), into: &encoder)
             try flush(into: &encoder)
-            currentFrame = UInt16(frame)
+            try encoder.beginEntry(.compressedPixels, frame: try nextEntry(), suffix: suffix, length: 8 + Int(length))
         }
-        buffer += InstanceEncoder.items([bytes])
-        position += 8 + UInt64(bytes.count)
+        try item.withUnsafeBytes { try encoder.appendEntry(.compressedPixels, $0) }
+        long = .streamed(remaining: Int(length))
     }
 
-    mutating func startLong(_ length: UInt32) throws {
-        var b: [UInt8] = []
-        b.reserveCapacity(min(Int(length), 1 << 20))
-        long = (length, b)
+    mutating func chunk<O>(_ chunk: UnsafeRawBufferPointer, into encoder: inout StreamingEncoder<O>) throws {
+        switch long {
+        case .table(var bytes)?:
+            long = nil
+            bytes.append(copying: chunk)
+            long = .table(bytes)
+        case .streamed(let remaining)?:
+            guard chunk.count <= remaining else { throw EDCKVError("a pixel data fragment ran past its length") }
+            try encoder.appendEntry(.compressedPixels, chunk)
+            long = .streamed(remaining: remaining - chunk.count)
+        case nil:
+            break
+        }
     }
-
-    mutating func chunk(_ chunk: UnsafeRawBufferPointer) { long?.bytes.append(copying: chunk) }
 
     mutating func endLong<O>(into encoder: inout StreamingEncoder<O>) throws {
         guard let l = long else { return }
         long = nil
-        try fragment(l.length, l.bytes, into: &encoder)
+        switch l {
+        case .table(let bytes): try fragment(UInt32(truncatingIfNeeded: bytes.count), bytes, into: &encoder)
+        case .streamed(let remaining): if remaining != 0 { throw EDCKVError("a pixel data fragment ended \(remaining) bytes short") }
+        }
     }
 
     mutating func finish<O>(into encoder: inout StreamingEncoder<O>) throws {
@@ -358,9 +406,37 @@ struct FrameGrouper {
         try flush(into: &encoder)
     }
 
+    /// The frame of the next fragment (`size` bytes); the entry being filled closes when the frame changes, while
+    /// entry numbers last.
+    private mutating func enterFrame<O>(of size: Int, into encoder: inout StreamingEncoder<O>) throws {
+        index += 1
+        let frame: Int
+        if let offsets {
+            frame = offsets.lastIndex { $0 <= position }.map { $0 + 1 } ?? 1
+        } else {
+            frame = min(index, frames)
+        }
+        if frame != currentFrame {
+            if entry < Self.frameCutLimit { try flush(into: &encoder) }
+            currentFrame = frame
+        }
+        position += 8 + UInt64(size)
+    }
+
+    private mutating func nextEntry() throws -> UInt16 {
+        guard entry < Int(UInt16.max) else { throw EDCKVError("pixel data needs more than 65,535 entries") }
+        entry += 1
+        return UInt16(entry)
+    }
+
     private mutating func flush<O>(into encoder: inout StreamingEncoder<O>) throws {
-        guard currentFrame > 0 else { return }
-        try encoder.emit(.compressedPixels, frame: currentFrame, suffix: suffix, value: buffer)
+        guard !buffer.isEmpty else { return }
+        try encoder.emit(.compressedPixels, frame: try nextEntry(), suffix: suffix, value: buffer)
         buffer = []
+    }
+
+    private static func appendItemHeader(_ length: Int, to out: inout [UInt8]) {
+        let n = UInt32(truncatingIfNeeded: length)
+        out += [0xFE, 0xFF, 0x00, 0xE0, UInt8(n & 0xFF), UInt8((n >> 8) & 0xFF), UInt8((n >> 16) & 0xFF), UInt8(n >> 24)]
     }
 }

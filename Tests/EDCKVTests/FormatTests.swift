@@ -134,6 +134,50 @@ import Testing
         #expect(throws: EDCKVError.self) { try EntryCodec.encode(entries + entries, footer: false) }
     }
 
+    /// Keys one at a time with their values copied through in pieces of at most 1 MiB (what the merger does with
+    /// pixel files), a value left unread skipped by the next key; a cut anywhere is an error, never a short value.
+    @Test func fileReaderCopiesValuesThroughInPieces() throws {
+        let dir = try ExternalTool.temporaryDirectory("arca-entries-keys")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let big = (0..<(3 << 20) + 5).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let keys = KeyBuilder(prefix: Prefix(category: .nativePixels, series: 0x8001, instance: 0x8001))
+        let entries = [Entry(key: keys.key(Tag(0x0028, 0x0010), .US, repertoire: 0), value: [0, 2]),
+                       Entry(key: keys.key(.pixelData, .OW, repertoire: 0), value: big),
+                       Entry(key: keys.key(Tag(0x7FE0, 0x0020), .OW, repertoire: 0), value: [1, 2, 3, 4])]
+        for footer in [false, true] {
+            let bytes = try EntryCodec.encode(entries, footer: footer)
+            let path = dir.path + "/f\(footer)"
+            try FileWriter.write(bytes, to: path)
+            let reader = try EntryFileReader(path: path)
+            var read: [Entry] = []
+            var largest = 0
+            while let next = try reader.nextKey() {
+                var value: [UInt8] = []
+                try reader.copyValue { piece in
+                    largest = max(largest, piece.count)
+                    value.append(contentsOf: piece)
+                }
+                #expect(value.count == next.length)
+                read.append(Entry(key: next.key, value: value))
+            }
+            #expect(read == entries)
+            #expect(largest <= 1 << 20)
+            #expect(reader.footer == (footer ? entries.last?.prefix : nil))
+            // Values left unread: the keys alone.
+            let skipping = try EntryFileReader(path: path)
+            var skipped: [[UInt8]] = []
+            while let next = try skipping.nextKey() { skipped.append(next.key) }
+            #expect(skipped == entries.map(\.key))
+            for cut in [1, 20, 40, bytes.count / 2, bytes.count - (footer ? EntryCodec.footerSize : 0) - 1] {
+                try FileWriter.write(Array(bytes[0..<cut]), to: path)
+                #expect(throws: EDCKVError.self) {
+                    let r = try EntryFileReader(path: path)
+                    while try r.nextKey() != nil { try r.copyValue { _ in } }
+                }
+            }
+        }
+    }
+
     @Test func fileReaderStreamsEntriesToTheEnd() throws {
         let dir = try ExternalTool.temporaryDirectory("arca-entries")
         let big = [UInt8](repeating: 7, count: 3 << 20)
@@ -191,5 +235,66 @@ import Testing
         #expect(try Self.frames(f, numberOfFrames: 3) == [0: [[]], 1: [[1, 2]], 2: [[3, 4]], 3: [[5, 6, 7, 8]]])
         #expect(try Self.frames(f, numberOfFrames: 1) == [0: [[]], 1: f])
         #expect(try Self.frames(f, numberOfFrames: 2) == [0: [[]], 1: [[1, 2]], 2: [[3, 4], [5, 6, 7, 8]]])
+    }
+
+    /// The `c` entries of an encapsulated file fed to the encoder in pieces of `piece` bytes (as the spool reads a
+    /// journal), by entry number; the rebuilt pixel data is checked against the original.
+    /// Entries kept in memory, and the largest piece of a `c` value handed over at once.
+    struct RecordingOutput: EntryOutput {
+        var inner = MemoryEntryOutput()
+        var largestPixelPiece = 0
+        mutating func open(_ identity: InstanceIdentity) throws { try inner.open(identity) }
+        mutating func begin(_ c: Category, key: [UInt8], length: Int) throws { try inner.begin(c, key: key, length: length) }
+        mutating func append(_ c: Category, _ bytes: UnsafeRawBufferPointer) throws {
+            if c == .compressedPixels { largestPixelPiece = max(largestPixelPiece, bytes.count) }
+            try inner.append(c, bytes)
+        }
+    }
+
+    static func streamedEntries(_ fragments: [[UInt8]], numberOfFrames: Int, piece: Int,
+                                largestPiece: Int = .max) throws -> [UInt16: [Int]] {
+        var ds = SampleImage.secondaryCapture(rows: 2, columns: 2).dataSet
+        ds.setString("\(numberOfFrames)", for: Tag(0x0028, 0x0008), vr: .IS)
+        ds.set(Element(tag: .pixelData, vr: .OB, value: .fragments(EncapsulatedPixelData(offsetTable: [], fragments: fragments))))
+        let file = DICOMFile(meta: FileMeta.make(sopClassUID: ds.uid(.sopClassUID)!, sopInstanceUID: ds.uid(.sopInstanceUID)!,
+                                                 transferSyntax: .jpegBaseline, sourceAETitle: nil),
+                             dataSet: ds, transferSyntax: .jpegBaseline)
+        var encoder = StreamingEncoder(output: RecordingOutput(), syntax: file.transferSyntax)
+        try encoder.didReadFileMeta(file.meta, transferSyntax: file.transferSyntax)
+        var parser = DataSetParser(transferSyntax: .explicitVRLittleEndian)
+        let bytes = try DataSetWriter.encode(file.dataSet, syntax: .explicitVRLittleEndian)
+        for start in stride(from: 0, to: bytes.count, by: piece) {
+            try bytes[start..<min(start + piece, bytes.count)].withUnsafeBytes { try parser.feed($0, to: &encoder) }
+        }
+        try parser.finish(&encoder)
+        _ = try encoder.finish()
+        let entries = encoder.output.inner.entries
+        #expect(encoder.output.largestPixelPiece <= largestPiece)
+        let back = try InstanceDecoder().decode(entries.values.flatMap { $0 })
+        #expect(back.dataSet[.pixelData] == ds[.pixelData])
+        var out: [UInt16: [Int]] = [:]
+        for e in entries[.compressedPixels] ?? [] where e.tag == .pixelData {
+            out[e.prefix?.frame ?? 9999] = try InstanceEncoder.fragments(e.value).map(\.count)
+        }
+        return out
+    }
+
+    /// A frame larger than an entry holds is cut into several, numbered on, and a fragment that arrives in pieces
+    /// and is over the limit is an entry of its own, streamed to the output: a crafted frame of many large
+    /// fragments was held whole. Frames within the limit stay one entry each, numbered as frames.
+    @Test func aFrameLargerThanAnEntryIsCutAndALongFragmentStreamed() throws {
+        let mib = 1 << 20
+        let limit = FrameGrouper.entryLimit
+        // Whole fragments (read at once): one frame of three 7 MiB fragments is two entries.
+        let seven = [UInt8](repeating: 3, count: 7 * mib)
+        #expect(try Self.streamedEntries([seven, seven, seven], numberOfFrames: 1, piece: 64 * mib)
+                == [0: [0], 1: [7 * mib, 7 * mib], 2: [7 * mib]])
+        // In 256 KiB pieces: the 20 MiB fragment comes as a long value, and goes out as an entry of its own.
+        let big = [UInt8](repeating: 9, count: limit + 4 * mib)
+        #expect(try Self.streamedEntries([[1, 2], big, [3, 4]], numberOfFrames: 1, piece: 256 << 10, largestPiece: 256 << 10)
+                == [0: [0], 1: [2], 2: [big.count], 3: [2]])
+        // Frames under the limit: an entry each, the number the frame's.
+        #expect(try Self.streamedEntries([[1, 2], [3, 4], [5, 6]], numberOfFrames: 3, piece: 256 << 10)
+                == [0: [0], 1: [2], 2: [2], 3: [2]])
     }
 }

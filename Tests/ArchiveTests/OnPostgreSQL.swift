@@ -10,6 +10,7 @@ struct OnPostgreSQL {
     let index = SQLiteIndexTests()
     let query = QueryEngineTests()
     let settled = SettledHashTests()
+    let personNames = PersonNameGroupTests()
 
     @Test func countsFollowRecordReplaceAndRemove() async throws {
         try await index.countsFollowRecordReplaceAndRemove(engine: .postgres)
@@ -43,6 +44,12 @@ struct OnPostgreSQL {
     }
     @Test func personNamesMatchInsensitively() throws {
         try query.personNamesMatchInsensitively(engine: .postgres)
+    }
+    @Test func nameKeysMatchGroupByGroup() throws {
+        try personNames.nameKeysMatchGroupByGroup(engine: .postgres)
+    }
+    @Test func theIndexReadsTheGroupsOfAName() throws {
+        try personNames.theIndexReadsTheGroupsOfAName(engine: .postgres)
     }
     @Test func rangesListsAndWildcards() throws {
         try query.rangesListsAndWildcards(engine: .postgres)

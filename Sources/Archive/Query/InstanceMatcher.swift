@@ -39,6 +39,10 @@ enum InstanceMatcher {
         case .sequence: return false
         case .single(let v):
             if vr == .PN {
+                // Group by group, each group without the empty components it ends with, as `QueryCompiler.personName`.
+                if (options.foldPersonNames ? TextFolding.fold(v) : v).contains("=") {
+                    return personName(v, stored, isPattern: false, fold: options.foldPersonNames)
+                }
                 // Both forms of a name with trailing empty components, as `QueryCompiler.personName`.
                 let short = MatchParser.personName(v)
                 return personName(v, stored, isPattern: false, fold: options.foldPersonNames)
@@ -70,14 +74,28 @@ enum InstanceMatcher {
     }
 
     /// Person name matching as the compiler does it: a value without `=` names the alphabetic group (or any
-    /// group when it holds non-ASCII characters).
+    /// group when it holds non-ASCII characters); a value with `=` is matched group by group, an empty group
+    /// of it matching any value of that group (`QueryCompiler.personNameByGroup`).
     static func personName(_ query: String, _ stored: String, isPattern: Bool, fold: Bool) -> Bool {
         let q = fold ? TextFolding.fold(query) : query
         let s = fold ? TextFolding.fold(stored) : stored
         func test(_ candidate: String) -> Bool {
             isPattern ? Wildcard.matches(Array(candidate), Array(q)) : candidate == q
         }
-        if q.contains("=") { return test(s) }
+        if q.contains("=") {
+            let storedGroups = MatchParser.personNameGroups(s)
+            for (i, group) in MatchParser.personNameGroups(q).enumerated() where !group.isEmpty {
+                let candidate = i < storedGroups.count ? storedGroups[i] : ""
+                if isPattern {
+                    if !Wildcard.matches(Array(candidate), Array(group)) { return false }
+                } else {
+                    // As written, and without the empty components either ends with (`DOE^JOHN^^` is `DOE^JOHN`).
+                    let short = MatchParser.trimmingEmptyComponents(group)
+                    if short.isEmpty ? candidate != group : MatchParser.trimmingEmptyComponents(candidate) != short { return false }
+                }
+            }
+            return true
+        }
         let groups = s.split(separator: "=", omittingEmptySubsequences: false).map(String.init)
         if test(s) || test(groups.first ?? "") { return true }
         guard q.unicodeScalars.contains(where: { !$0.isASCII }) else { return false }

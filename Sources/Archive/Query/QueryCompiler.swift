@@ -248,12 +248,19 @@ enum QueryCompiler {
         return range.map { $0 + " AND " + match } ?? match
     }
 
-    /// Person names. A value without `=` names one component group: it matches the alphabetic group (the
+    /// Person names. A value with `=` names component groups, matched group by group (`personNameByGroup`).
+    /// A value without `=` names one component group: it matches the alphabetic group (the
     /// start of the stored value) or, when it holds non-ASCII characters (ideographic or phonetic writing),
     /// any group. With folding, `column` is the folded column and the value is folded too.
     /// A single value is matched as written and, when it ends with empty components, without them: `DOE^JOHN^^^`
     /// finds `DOE^JOHN` (it matched nothing), and a name stored with the carets is still found as written.
     static func personName(_ column: String, _ match: ValueMatch, fold: Bool, _ sql: inout SQLBuilder) -> String {
+        switch match {
+        case .single(let v), .wildcard(let v):
+            if (fold ? TextFolding.fold(v) : v).contains("=") { return personNameByGroup(column, match, fold: fold, &sql) }
+        default:
+            break
+        }
         if case .single(let v) = match {
             let short = MatchParser.personName(v)
             if short != v && !short.isEmpty {
@@ -274,9 +281,6 @@ enum QueryCompiler {
         }
         let value = fold ? TextFolding.fold(raw) : raw
         let literal = isPattern ? value : escapeWildcards(value)
-        if value.contains("=") {
-            return isPattern ? wildcard(column, value, &sql) : "\(column) = \(sql.bind(.text(value)))"
-        }
         // Alphabetic group: the whole value, or the value followed by `=` and the other groups.
         let prefix = String(literal.prefix { $0 != "*" && $0 != "?" })
         var alphabetic: String
@@ -292,6 +296,61 @@ enum QueryCompiler {
         let first = sql.dialect.wildcard(column, "*=" + literal, &sql)
         let second = sql.dialect.wildcard(column, "*=" + literal + "=*", &sql)
         return "((\(alphabetic)) OR \(first) OR \(second))"
+    }
+
+    /// A value with `=`, group by group (PS3.4 C.2.2.2.1; PS3.5 6.2): each group the key writes is matched against
+    /// the same group of the stored name, and an empty group (or one of `*` only), like the groups a key leaves
+    /// off at its end, matches any value of its group: `=山田*` finds `Yamada^Taro=山田^太郎=やまだ^たろう`. It
+    /// was matched over the whole stored value, where `=山田*` found only names without an alphabetic group, and
+    /// `Yamada^Taro=山田^太郎` no name with a phonetic one. A single value's group and the stored group are
+    /// compared without the empty components (and padding) they end with: `DOE^JOHN^^` is `DOE^JOHN` (PS3.5 6.2);
+    /// a group of empty components only (`^^`) is compared as written. The alphabetic group starts
+    /// the stored value, so its literal start is also an index range. A key of empty groups only (`=`, `*=*`)
+    /// matches any name the entity has (the stored instance, which `InstanceMatcher` reads, has no empty value).
+    private static func personNameByGroup(_ column: String, _ match: ValueMatch, fold: Bool, _ sql: inout SQLBuilder) -> String {
+        let raw: String
+        let isPattern: Bool
+        switch match {
+        case .single(let v): (raw, isPattern) = (v, false)
+        case .wildcard(let p): (raw, isPattern) = (p, true)
+        default: return "1 = 0"
+        }
+        let value = fold ? TextFolding.fold(raw) : raw
+        var parts: [String] = []
+        for (i, group) in MatchParser.personNameGroups(value).enumerated() where !group.isEmpty {
+            if isPattern && group.allSatisfy({ $0 == "*" }) { continue }
+            let stored = personNameGroup(column, i, sql.dialect)
+            if isPattern {
+                let prefix = String(group.prefix { $0 != "*" && $0 != "?" })
+                if i == 0 && !prefix.isEmpty { parts.append(sql.prefixRange(column, prefix)) }
+                parts.append(sql.dialect.wildcard(stored, group, &sql))
+            } else {
+                let short = MatchParser.trimmingEmptyComponents(group)
+                if i == 0 { parts.append(sql.prefixRange(column, short.isEmpty ? group : short)) }
+                parts.append(short.isEmpty ? "\(stored) = \(sql.bind(.text(group)))" : "rtrim(\(stored), '^ ') = \(sql.bind(.text(short)))")
+            }
+        }
+        if parts.isEmpty { return "\(column) != ''" }
+        return parts.count == 1 ? parts[0] : "(" + parts.joined(separator: " AND ") + ")"
+    }
+
+    /// Component group `index` (0 alphabetic, 1 ideographic, 2 phonetic) of the name in `column`, split as
+    /// `MatchParser.personNameGroups` splits it: '' when the name has no such group. The index holds whole names
+    /// only; this reads the group out of one on each row the other conditions leave.
+    static func personNameGroup(_ column: String, _ index: Int, _ dialect: any SQLDialect) -> String {
+        func first(_ e: String) -> String {
+            let at = dialect.position("'='", in: e)
+            return "CASE WHEN \(at) = 0 THEN \(e) ELSE substr(\(e), 1, \(at) - 1) END"
+        }
+        func rest(_ e: String) -> String {
+            let at = dialect.position("'='", in: e)
+            return "CASE WHEN \(at) = 0 THEN '' ELSE substr(\(e), \(at) + 1) END"
+        }
+        switch index {
+        case 0: return first(column)
+        case 1: return first(rest(column))
+        default: return rest(rest(column))
+        }
     }
 
     /// A value made literal inside a DICOM wild card pattern. `*` and `?` cannot be literal in a pattern

@@ -26,8 +26,8 @@ public enum IndexValue: Sendable, Hashable {
     public var isNull: Bool { self == .null }
 }
 
-/// What differs between the SQL of SQLite and of PostgreSQL in the query engine's statements: placeholders
-/// and pattern matching. Everything else the compiler writes (joins, EXISTS, `||`, `substr`, `COALESCE`) is
+/// What differs between the SQL of SQLite and of PostgreSQL in the query engine's statements: placeholders,
+/// pattern matching and finding a character in a value. Everything else the compiler writes (joins, EXISTS, `||`, `substr`, `COALESCE`) is
 /// common to both.
 public protocol SQLDialect: Sendable {
     /// The placeholder of the `n`th (1-based) argument.
@@ -35,6 +35,9 @@ public protocol SQLDialect: Sendable {
     /// A condition: `column` matches the DICOM wild card `pattern` (`*`, `?`; everything else literal),
     /// case-sensitively, over the whole value. Adds its own arguments to `sql`.
     func wildcard(_ column: String, _ pattern: String, _ sql: inout SQLBuilder) -> String
+    /// The 1-based position of the first occurrence of `needle` (an SQL expression) in `expression`, 0 when it
+    /// has none: a person name's component groups are read with it (`QueryCompiler.personNameGroup`).
+    func position(_ needle: String, in expression: String) -> String
 }
 
 /// SQLite: numbered `?NNN` placeholders (so a condition built early may stand late in the text); GLOB
@@ -52,6 +55,7 @@ public struct SQLiteDialect: SQLDialect {
         }
         return "\(column) GLOB \(sql.bind(.text(glob)))"
     }
+    public func position(_ needle: String, in expression: String) -> String { "instr(\(expression), \(needle))" }
 }
 
 /// PostgreSQL: `$n` placeholders; LIKE with `\` as escape (deterministic collations compare bytes; the index
@@ -71,6 +75,7 @@ public struct PostgreSQLDialect: SQLDialect {
         }
         return "\(column) LIKE \(sql.bind(.text(like))) ESCAPE '\\'"
     }
+    public func position(_ needle: String, in expression: String) -> String { "strpos(\(expression), \(needle))" }
 }
 
 /// Statement text and its arguments, built together so placeholders and values stay in step.

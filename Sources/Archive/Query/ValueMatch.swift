@@ -111,11 +111,21 @@ enum MatchParser {
     /// A person name without the empty components and groups it may end with (PS3.5 6.2: `DOE^JOHN^^^` is the
     /// name `DOE^JOHN`): a query for one form matches the other too (`QueryCompiler.personName`).
     static func personName(_ value: String) -> String {
-        var groups = value.split(separator: "=", omittingEmptySubsequences: false).map { group in
-            String(group.reversed().drop { $0 == "^" || $0 == " " }.reversed())
-        }
+        var groups = value.split(separator: "=", omittingEmptySubsequences: false).map { trimmingEmptyComponents(String($0)) }
         while groups.count > 1, groups.last?.isEmpty == true { groups.removeLast() }
         return groups.joined(separator: "=")
+    }
+
+    /// A component group without the empty components (and padding) it ends with: SQL's `rtrim(group, '^ ')`.
+    static func trimmingEmptyComponents(_ group: String) -> String {
+        String(group.reversed().drop { $0 == "^" || $0 == " " }.reversed())
+    }
+
+    /// The component groups of a person name (PS3.5 6.2): alphabetic, ideographic, phonetic, as many as it
+    /// writes. No valid name has a fourth: a third `=` and what follows it stay in the phonetic group (as
+    /// `QueryCompiler.personNameGroup` reads a stored name), so no key names more than three groups.
+    static func personNameGroups(_ value: String) -> [String] {
+        value.split(separator: "=", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
     }
 
     /// `a-b`, `-b`, `a-`; nil when the value holds no range separator. A DT's UTC offset may itself hold a `-`

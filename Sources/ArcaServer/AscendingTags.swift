@@ -85,15 +85,21 @@ struct AscendingTags<Inner: ParseEventHandler>: ParseEventHandler {
             }
         }
         if captureDepth > 0 || !identityKnown {
+            // Values, and an element's or item's header as a subtree's entry encodes it: an upper bound of what the
+            // encoder counts, so nothing it refuses passes here (a UN sequence of millions of empty elements).
             switch event {
-            case .element(_, let bytes): try hold(bytes.count)
+            case .element(_, let bytes): try hold(bytes.count + Self.headerBytes)
             case .valueStart(let h), .valueSkipped(let h):
-                if h.length != ElementHeader.undefinedLength { try hold(Int(h.length)) }
+                if h.length != ElementHeader.undefinedLength { try hold(Int(h.length) + Self.headerBytes) }
+            case .sequenceStart, .itemStart, .fragmentsStart, .sequenceEnd, .itemEnd, .fragmentsEnd: try hold(Self.headerBytes)
             default: break
             }
         }
         if captureDepth == 0 && identityKnown { held = 0 }
     }
+
+    /// The most an element's or delimiter's header takes in an encoded subtree (explicit VR with a 4-byte length).
+    static var headerBytes: Int { 12 }
 
     private mutating func hold(_ bytes: Int) throws {
         held += bytes

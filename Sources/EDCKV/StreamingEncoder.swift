@@ -42,7 +42,7 @@ public struct StreamingEncoder<Output: EntryOutput>: ParseEventHandler {
     /// A long value in progress: its category and frame (nil: skipped).
     private var longValue: (category: Category, frame: UInt16)??
     /// A subtree kept whole (a UN of undefined length, fragments inside a sequence): its builder and depth.
-    private var capture: (builder: DataSetBuilder, depth: Int, path: [UInt8], vr: VR)?
+    private var capture: (builder: DataSetBuilder, depth: Int, path: [UInt8], vr: VR, heldBefore: Int)?
     private var frames: FrameGrouper?
 
     public init(output: Output, syntax: TransferSyntax = .explicitVRLittleEndian) {
@@ -90,7 +90,8 @@ public struct StreamingEncoder<Output: EntryOutput>: ParseEventHandler {
             default: break
             }
             if cap.depth > 0 { capture = cap; return }
-            if identity != nil { heldBytes = 0 }
+            // Counted once: as the entry it becomes, which waits in memory too before (0020,0013).
+            heldBytes = identity != nil ? 0 : cap.heldBefore
             guard let e = cap.builder.dataSet.elements.first else { return }
             let value: [UInt8]
             switch e.value {
@@ -223,7 +224,7 @@ public struct StreamingEncoder<Output: EntryOutput>: ParseEventHandler {
         try builder.handle(event)
         var vr = VR.UN
         if case .fragmentsStart(let h) = event { vr = h.vr == .OW ? .OW : .OB }
-        capture = (builder, 1, currentPath, vr)
+        capture = (builder, 1, currentPath, vr, heldBytes)
     }
 
     /// Root values the identity and the frame count come from.
@@ -330,18 +331,25 @@ struct FrameGrouper {
 
     private enum LongValue {
         case table([UInt8])
+        /// A fragment of at most `entryLimit` going into `buffer`, bytes still due.
+        case collected(remaining: Int)
         case streamed(remaining: Int)
     }
 
+    /// The offset whose frame the next fragment is in (offsets only grow: a scan from the start for each
+    /// fragment was quadratic in a table of millions).
+    private var offsetCursor = 0
+
     init(frames: Int, suffix: [UInt8]) {
-        self.frames = max(1, frames)
+        // Beyond what a table of `entryLimit` bytes can give an offset for, the count is not read from the table.
+        self.frames = min(max(1, frames), Self.entryLimit / 4)
         self.suffix = suffix
     }
 
     mutating func fragment<O>(_ length: UInt32, _ bytes: [UInt8], into encoder: inout StreamingEncoder<O>) throws {
         if !sawTable {
             sawTable = true
-            if bytes.count == frames * 4, frames > 1 {
+            if frames > 1, bytes.count % 4 == 0, bytes.count / 4 == frames {
                 let o = stride(from: 0, to: bytes.count, by: 4).map { i in
                     UInt64(bytes[i]) | UInt64(bytes[i + 1]) << 8 | UInt64(bytes[i + 2]) << 16 | UInt64(bytes[i + 3]) << 24
                 }
@@ -370,6 +378,13 @@ struct FrameGrouper {
             try encoder.beginEntry(.compressedPixels, frame: 0, suffix: suffix, length: 8 + Int(length))
         } else {
             try enterFrame(of: Int(length), into: &encoder)
+            if 8 + Int(length) <= Self.entryLimit {
+                // Arrived in pieces, yet short enough to share its frame's entry.
+                if !buffer.isEmpty && buffer.count + 8 + Int(length) > Self.entryLimit { try flush(into: &encoder) }
+                buffer += item
+                long = .collected(remaining: Int(length))
+                return
+            }
             try flush(into: &encoder)
             try encoder.beginEntry(.compressedPixels, frame: try nextEntry(), suffix: suffix, length: 8 + Int(length))
         }
@@ -383,6 +398,10 @@ struct FrameGrouper {
             long = nil
             bytes.append(copying: chunk)
             long = .table(bytes)
+        case .collected(let remaining)?:
+            guard chunk.count <= remaining else { throw EDCKVError("a pixel data fragment ran past its length") }
+            buffer.append(copying: chunk)
+            long = .collected(remaining: remaining - chunk.count)
         case .streamed(let remaining)?:
             guard chunk.count <= remaining else { throw EDCKVError("a pixel data fragment ran past its length") }
             try encoder.appendEntry(.compressedPixels, chunk)
@@ -397,7 +416,8 @@ struct FrameGrouper {
         long = nil
         switch l {
         case .table(let bytes): try fragment(UInt32(truncatingIfNeeded: bytes.count), bytes, into: &encoder)
-        case .streamed(let remaining): if remaining != 0 { throw EDCKVError("a pixel data fragment ended \(remaining) bytes short") }
+        case .collected(let remaining), .streamed(let remaining):
+            if remaining != 0 { throw EDCKVError("a pixel data fragment ended \(remaining) bytes short") }
         }
     }
 
@@ -412,7 +432,8 @@ struct FrameGrouper {
         index += 1
         let frame: Int
         if let offsets {
-            frame = offsets.lastIndex { $0 <= position }.map { $0 + 1 } ?? 1
+            while offsetCursor + 1 < offsets.count && offsets[offsetCursor + 1] <= position { offsetCursor += 1 }
+            frame = offsetCursor + 1
         } else {
             frame = min(index, frames)
         }

@@ -626,6 +626,8 @@ typealias Tag = DICOM.Tag
         let reference = try f.engine.findNow(query)
         // New connections (nothing in SQLite's own page cache), then the files dropped from the kernel's.
         let index = try SQLiteIndex(archive: f.directory.path)
+        // The fixture's index wrote the rows: its checkpoint, if one runs, ends before the files are written back.
+        (f.engine.index as? SQLiteIndex)?.checkpointer.settle()
         index.checkpointer.settle()
         try Self.writeBack(f.directory, dropping: true)
         let cold = QueryEngine(index: index, source: f.engine.source, retrieveAETitle: "ARCA", inlineSlice: .seconds(60))

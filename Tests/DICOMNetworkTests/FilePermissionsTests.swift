@@ -42,4 +42,14 @@ import Testing
         #expect(FilePermissions.settingsProblem(try file(0o644, in: folder), holdsSecret: true)?.contains("holds the index password") == true)
         #expect(FilePermissions.settingsProblem(try file(0o640, in: folder), holdsSecret: true) == nil)
     }
+
+    /// A file another user owns is theirs to change whatever its mode: refused (checked where the tests may chown).
+    @Test(.enabled(if: getuid() == 0, "needs root to give a file to another user")) func aFileOfAnotherUserIsRefused() throws {
+        let folder = try folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = try file(0o600, in: folder)
+        #expect(chown(path, 65534, 65534) == 0)
+        #expect(FilePermissions.privateKeyProblem(path)?.contains("belongs to user 65534") == true)
+        #expect(FilePermissions.settingsProblem(path, holdsSecret: false)?.contains("chown") == true)
+    }
 }

@@ -297,4 +297,33 @@ import Testing
         #expect(try Self.streamedEntries([[1, 2], [3, 4], [5, 6]], numberOfFrames: 3, piece: 256 << 10)
                 == [0: [0], 1: [2], 2: [2], 3: [2]])
     }
+
+    /// A UN sequence of undefined length before (0020,0013) is counted once against the budget, as the entry it
+    /// becomes: it was counted as it arrived and again as its entry, so 40 MiB was refused as 80 in the spool,
+    /// after the receiver (which counts it once) had acknowledged it.
+    @Test func aSubtreeKeptWholeIsCountedOnce() throws {
+        var file = SampleImage.secondaryCapture(rows: 2, columns: 2)
+        var item = DataSet()
+        item.set(Element(tag: Tag(0x0009, 0x1001), vr: .OB, bytes: [UInt8](repeating: 5, count: 40 << 20)))
+        file.dataSet.set(Element(tag: Tag(0x0009, 0x0010), vr: .LO, bytes: Array("ARCA ".utf8)))
+        file.dataSet.set(Element(tag: Tag(0x0009, 0x1020), vr: .UN,
+                                 value: .sequence(SequenceValue(items: [SequenceItem(dataSet: item)], hasUndefinedLength: true))))
+        let encoded = try InstanceEncoder().encode(file)
+        #expect(encoded.entries[.privateData]?.contains { $0.tag == Tag(0x0009, 0x1020) } == true)
+    }
+
+    /// A Number of Frames no image has (10^18) is read without overflow: the encoder trapped on it in the spool,
+    /// after the acknowledgement, at every restart.
+    @Test func anImpossibleNumberOfFramesIsNoCrash() throws {
+        let f: [[UInt8]] = [[1, 2], [3, 4]]
+        #expect(try Self.frames(f, offsetTable: [0, 0, 0, 0, 10, 0, 0, 0], numberOfFrames: 1_000_000_000_000_000_000)
+                == [0: [[0, 0, 0, 0, 10, 0, 0, 0]], 1: [[1, 2]], 2: [[3, 4]]])
+    }
+
+    /// Fragments that arrive in pieces but fit an entry share their frame's entry: the frame number stays the
+    /// entry number for frames of at most 16 MiB (three 300 KB fragments, fed in 64 KiB pieces).
+    @Test func fragmentsArrivingInPiecesShareTheirFramesEntry() throws {
+        let f = [[UInt8]](repeating: [UInt8](repeating: 1, count: 300_000), count: 3)
+        #expect(try Self.streamedEntries(f, numberOfFrames: 2, piece: 64 << 10) == [0: [0], 1: [300_000], 2: [300_000, 300_000]])
+    }
 }

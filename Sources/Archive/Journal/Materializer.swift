@@ -128,6 +128,8 @@ public final class Materializer: @unchecked Sendable {
     private var lastQueued: Date?
     /// How many queued instances the current hold keeps back; nil while not holding.
     private var holding: Int?
+    /// Callers of `waitHolding`: while there are any, every queued instance wakes them.
+    private var holdWaiters = 0
     /// Journal bytes of the queued instances.
     private var queuedBytes: UInt64 = 0
     private var thread: Thread?
@@ -225,7 +227,7 @@ public final class Materializer: @unchecked Sendable {
         // a deadline), a batch now full, the hold's limit now reached. Otherwise it finds the job when its
         // timed wait ends (a hold then runs on from `lastQueued`). A wake-up per instance cost two context
         // switches of every C-STORE, 8 KB ones at 2,000 a second.
-        if queue.count == 1 || queue.count == Self.maxBatch || (before < hold.limit && queuedBytes >= hold.limit) {
+        if queue.count == 1 || queue.count == Self.maxBatch || (before < hold.limit && queuedBytes >= hold.limit) || holdWaiters > 0 {
             condition.broadcast()
         }
         condition.unlock()
@@ -330,7 +332,9 @@ public final class Materializer: @unchecked Sendable {
         let deadline = Date(timeIntervalSinceNow: timeout)
         condition.lock()
         defer { condition.unlock() }
-        while (holding ?? 0) < count {
+        holdWaiters += 1
+        defer { holdWaiters -= 1 }
+        while holding == nil || queue.count < count {
             if !condition.wait(until: deadline) { return false }
         }
         return true

@@ -12,6 +12,7 @@ public enum FilePermissions {
     /// `ssl-cert` reads it). A missing file is left to the reader's own error.
     public static func privateKeyProblem(_ path: String) -> String? {
         guard let mode = mode(of: path) else { return nil }
+        if let problem = ownerProblem(path, mode.owner) { return problem }
         let allowed: mode_t = mode.owner == 0 ? 0o640 : 0o600
         guard mode.bits & ~allowed & 0o077 != 0 else { return nil }
         return "\(path) is readable by other users (mode \(octal(mode.bits))): chmod 600 \(path)"
@@ -22,6 +23,7 @@ public enum FilePermissions {
     /// not readable by everyone either.
     public static func settingsProblem(_ path: String, holdsSecret: Bool) -> String? {
         guard let mode = mode(of: path) else { return nil }
+        if let problem = ownerProblem(path, mode.owner) { return problem }
         if mode.bits & 0o022 != 0 {
             return "\(path) is writable by other users (mode \(octal(mode.bits))), and its hooks run as this user: chmod go-w \(path)"
         }
@@ -29,6 +31,13 @@ public enum FilePermissions {
             return "\(path) holds the index password and is readable by every user (mode \(octal(mode.bits))): chmod o-r \(path), or give the password in PGPASSWORD"
         }
         return nil
+    }
+
+    /// Owned by another user (not root), the file is that user's to change, whatever its mode.
+    static func ownerProblem(_ path: String, _ owner: uid_t) -> String? {
+        let me = geteuid()
+        guard owner != me && owner != 0 else { return nil }
+        return "\(path) belongs to user \(owner), not to this process's user (\(me)) or root: chown it"
     }
 
     static func mode(of path: String) -> (bits: mode_t, owner: uid_t)? {

@@ -118,7 +118,8 @@ struct AccessMiddleware: RouterMiddleware {
               let data = Data(base64Encoded: String(parts[1]).trimmingCharacters(in: .whitespaces)),
               let text = String(data: data, encoding: .utf8) else { return nil }
         let name = text.firstIndex(of: ":").map { String(text[..<$0]) } ?? ""
-        return String(name.prefix(maxClaimedUserLength))
+        // Bytes, not characters: a stack of combining marks is one character.
+        return String(decoding: name.utf8.prefix(maxClaimedUserLength), as: UTF8.self)
     }
 
     static let maxClaimedUserLength = 128

@@ -1,3 +1,4 @@
+import BLAKE3
 import DICOM
 #if canImport(Glibc)
 import Glibc
@@ -20,9 +21,15 @@ public final class EntryFileReader {
     public private(set) var footer: Prefix?
     /// Bytes of the last entry `nextKey` gave whose value is not read yet.
     private var unreadValue = 0
+    /// The BLAKE3 of what was read, when asked for (`verifying`).
+    private var hasher: BLAKE3?
 
-    public init(path: String) throws {
+    /// `verifying`: the file's name ends in the BLAKE3 of its bytes (`<c>.<hash>`, a spool file), checked as
+    /// the entries are read, in the same pass: `next` and `nextKey` throw at the end of a file whose bytes do not
+    /// have it, before they answer that it ended.
+    public init(path: String, verifying: Bool = false) throws {
         self.path = path
+        if verifying { hasher = BLAKE3() }
         reader = try FileReader(path: path)
         var st = stat()
         guard stat(path, &st) == 0 else { throw FileError(path: path, operation: "stat", errno: errno) }
@@ -36,6 +43,7 @@ public final class EntryFileReader {
         while true {
             if footer != nil {
                 guard position == buffer.count, try fill(1) == false else { throw EDCKVError("\(path): bytes after the footer") }
+                try verifyAtEnd()
                 return nil
             }
             let step = try buffer.withUnsafeBytes { try scanner.next(UnsafeRawBufferPointer(rebasing: $0[position...]), at: 0) }
@@ -47,7 +55,7 @@ public final class EntryFileReader {
                 footer = p
                 position += EntryCodec.footerSize
             case .needMore:
-                if position == buffer.count, atEnd || base + position == fileSize { return nil }
+                if position == buffer.count, atEnd || base + position == fileSize { try verifyAtEnd(); return nil }
                 let need = buffer.withUnsafeBytes { scanner.needed(UnsafeRawBufferPointer(rebasing: $0[position...]), at: 0) }
                 guard need <= fileSize - (base + position) else {
                     throw EDCKVError("\(path): entry at offset \(base + position) runs past the end of the file")
@@ -64,10 +72,11 @@ public final class EntryFileReader {
         while true {
             if footer != nil {
                 guard position == buffer.count, try fill(1) == false else { throw EDCKVError("\(path): bytes after the footer") }
+                try verifyAtEnd()
                 return nil
             }
-            if position == buffer.count, atEnd || base + position == fileSize { return nil }
-            guard try fill(1) else { return nil }
+            if position == buffer.count, atEnd || base + position == fileSize { try verifyAtEnd(); return nil }
+            guard try fill(1) else { try verifyAtEnd(); return nil }
             let kl = Int(buffer[position])
             if kl == 0 {
                 guard try fill(EntryCodec.footerSize) else { throw EDCKVError("\(path): truncated footer at offset \(base + position)") }
@@ -108,6 +117,18 @@ public final class EntryFileReader {
         }
     }
 
+    /// With `verifying`, once every byte was read: the name's BLAKE3 against the bytes'.
+    private func verifyAtEnd() throws {
+        guard var h = hasher else { return }
+        hasher = nil
+        let name = path.split(separator: "/").last.map(String.init) ?? ""
+        let parts = name.split(separator: ".")
+        guard parts.count == 2 else { return }
+        guard BLAKE3.hex(h.finalize()) == parts[1] else {
+            throw EDCKVError("\(path): its bytes do not have the BLAKE3 its name says (damaged, or cut short by a crash)")
+        }
+    }
+
     private func skipValue() throws {
         if unreadValue > 0 { try copyValue { _ in } }
     }
@@ -122,14 +143,15 @@ public final class EntryFileReader {
         while buffer.count < count {
             let chunk = try reader.readChunk(maxLength: max(count - buffer.count, 1 << 20))
             if chunk.isEmpty { atEnd = true; return false }
+            hasher?.update(chunk)
             buffer.append(contentsOf: chunk)
         }
         return true
     }
 
     /// Every entry of a file (for small files: spool files, tests).
-    public static func readAll(path: String) throws -> (entries: [Entry], footer: Prefix?) {
-        let r = try EntryFileReader(path: path)
+    public static func readAll(path: String, verifying: Bool = false) throws -> (entries: [Entry], footer: Prefix?) {
+        let r = try EntryFileReader(path: path, verifying: verifying)
         var out: [Entry] = []
         while let e = try r.next() { out.append(e) }
         return (out, r.footer)

@@ -173,26 +173,15 @@ public final class Merger: Sendable {
     /// fewer entries, or none, and an instance was merged without its pixels while the journal's intact copy was
     /// then refused as a duplicate. The study then fails to merge, alone, until the spool is repaired (a start's
     /// recovery spools again what the journal holds).
+    /// A spool file's entries, its BLAKE3 checked in the same pass (it was read twice: hashed, then parsed).
     static func verifiedEntries(_ path: String) throws -> [Entry] {
-        try verify(path)
-        return try EntryFileReader.readAll(path: path).entries
+        try EntryFileReader.readAll(path: path, verifying: true).entries
     }
 
-    /// A reader of a spool file whose BLAKE3 was checked first (its values then copied through, never held).
+    /// A reader of a spool file whose BLAKE3 is checked as it reaches the end (its values copied through, never
+    /// held): a damaged file fails the study's merge before its staged files are installed.
     static func verifiedReader(_ path: String) throws -> EntryFileReader {
-        try verify(path)
-        return try EntryFileReader(path: path)
-    }
-
-    private static func verify(_ path: String) throws {
-        let name = path.split(separator: "/").last.map(String.init) ?? ""
-        let parts = name.split(separator: ".")
-        if parts.count == 2 {
-            let actual = BLAKE3.hex(try BLAKE3.hashFile(atPath: path))
-            guard actual == parts[1] else {
-                throw EDCKVError("\(path): its bytes do not have the BLAKE3 its name says (damaged, or cut short by a crash)")
-            }
-        }
+        try EntryFileReader(path: path, verifying: true)
     }
 
     // MARK: - Merging one study

@@ -354,6 +354,23 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: folder))
     }
 
+    /// A flipped byte inside a spool file's values (its entries still parse) fails the study's merge, whether the
+    /// file is read whole (i) or streamed through (n): the BLAKE3 is now checked in the pass that reads it, and
+    /// the staged study is never installed.
+    @Test(arguments: ["03", "04"]) func aSpoolFileWithAFlippedByteIsNotMerged(category: String) throws {
+        let store = try Store()
+        let stored = try store.spool.store(Self.instance(series: 1, n: 1, instanceNumber: 1))
+        let folder = store.root + "/" + stored.path
+        let name = try #require(try FileManager.default.contentsOfDirectory(atPath: folder).first { $0.hasPrefix(category) })
+        var bytes = try #require(FileManager.default.contents(atPath: folder + "/" + name))
+        bytes[bytes.count / 2] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: folder + "/" + name))
+        let report = try store.merge()
+        #expect(report.merged == 0 && report.failed.count == 1, "\(report)")
+        #expect(report.failed.first?.error.contains("BLAKE3") == true, "\(report.failed)")
+        #expect(FileManager.default.fileExists(atPath: folder))
+    }
+
     /// A spooled folder that is no longer the one the merge read (a newer copy exchanged into its path by a
     /// receiver, `--duplicate replace`) is put back for the next pass, not removed with the merged one.
     @Test func aCopyPublishedDuringTheMergeIsKeptForTheNext() throws {

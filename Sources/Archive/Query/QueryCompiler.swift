@@ -272,13 +272,7 @@ enum QueryCompiler {
     }
 
     private static func personNameAsWritten(_ column: String, _ match: ValueMatch, fold: Bool, _ sql: inout SQLBuilder) -> String {
-        let raw: String
-        let isPattern: Bool
-        switch match {
-        case .single(let v): (raw, isPattern) = (v, false)
-        case .wildcard(let p): (raw, isPattern) = (p, true)
-        default: return "1 = 0"
-        }
+        guard let (raw, isPattern) = textAndPattern(match) else { return "1 = 0" }
         let value = fold ? TextFolding.fold(raw) : raw
         let literal = isPattern ? value : escapeWildcards(value)
         // Alphabetic group: the whole value, or the value followed by `=` and the other groups.
@@ -308,13 +302,7 @@ enum QueryCompiler {
     /// the stored value, so its literal start is also an index range. A key of empty groups only (`=`, `*=*`)
     /// matches any name the entity has (the stored instance, which `InstanceMatcher` reads, has no empty value).
     private static func personNameByGroup(_ column: String, _ match: ValueMatch, fold: Bool, _ sql: inout SQLBuilder) -> String {
-        let raw: String
-        let isPattern: Bool
-        switch match {
-        case .single(let v): (raw, isPattern) = (v, false)
-        case .wildcard(let p): (raw, isPattern) = (p, true)
-        default: return "1 = 0"
-        }
+        guard let (raw, isPattern) = textAndPattern(match) else { return "1 = 0" }
         let value = fold ? TextFolding.fold(raw) : raw
         var parts: [String] = []
         for (i, group) in MatchParser.personNameGroups(value).enumerated() where !group.isEmpty {
@@ -332,6 +320,15 @@ enum QueryCompiler {
         }
         if parts.isEmpty { return "\(column) != ''" }
         return parts.count == 1 ? parts[0] : "(" + parts.joined(separator: " AND ") + ")"
+    }
+
+    /// The text of a single value or a wild card pattern, and which it is; nil for other matches.
+    private static func textAndPattern(_ match: ValueMatch) -> (String, Bool)? {
+        switch match {
+        case .single(let v): (v, false)
+        case .wildcard(let p): (p, true)
+        default: nil
+        }
     }
 
     /// Component group `index` (0 alphabetic, 1 ideographic, 2 phonetic) of the name in `column`, split as

@@ -58,6 +58,11 @@ public enum EntryCodec {
 struct EntryScanner {
     enum Step { case entry(Entry, size: Int), footer(Prefix), needMore }
 
+    /// A key's length as §1 allows it: a prefix, an ATRC and 8 bytes per level, at most `Entry.maxDepth` levels.
+    static func isValidKeyLength(_ kl: Int) -> Bool {
+        kl >= Entry.minKeyLength && (kl - Entry.minKeyLength) % 8 == 0 && kl <= Entry.minKeyLength + 8 * Entry.maxDepth
+    }
+
     func next(_ raw: UnsafeRawBufferPointer, at offset: Int) throws -> Step {
         let available = raw.count - offset
         guard available >= 1 else { return .needMore }
@@ -69,7 +74,7 @@ struct EntryScanner {
             }
             return .footer(p)
         }
-        guard kl >= Entry.minKeyLength, (kl - Entry.minKeyLength) % 8 == 0, kl <= Entry.minKeyLength + 8 * Entry.maxDepth else {
+        guard Self.isValidKeyLength(kl) else {
             throw EDCKVError("bad key length \(kl) at offset \(offset)")
         }
         guard available >= 1 + kl + 4 else { return .needMore }

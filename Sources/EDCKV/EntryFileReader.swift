@@ -87,7 +87,7 @@ public final class EntryFileReader {
                 position += EntryCodec.footerSize
                 continue
             }
-            guard kl >= Entry.minKeyLength, (kl - Entry.minKeyLength) % 8 == 0, kl <= Entry.minKeyLength + 8 * Entry.maxDepth else {
+            guard EntryScanner.isValidKeyLength(kl) else {
                 throw EDCKVError("\(path): bad key length \(kl) at offset \(base + position)")
             }
             guard try fill(1 + kl + 4) else { throw EDCKVError("\(path): truncated entry at offset \(base + position)") }

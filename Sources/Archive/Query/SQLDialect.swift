@@ -26,7 +26,7 @@ public enum IndexValue: Sendable, Hashable {
     public var isNull: Bool { self == .null }
 }
 
-/// What differs between the SQL of SQLite and of PostgreSQL in the query engine's statements: placeholders,
+/// What differs between the SQL of SQLite and of PostgreSQL in the query engine's statements: bind parameters,
 /// pattern matching and finding a character in a value. Everything else the compiler writes (joins, EXISTS, `||`, `substr`, `COALESCE`) is
 /// common to both.
 public protocol SQLDialect: Sendable {
